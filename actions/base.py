@@ -1,0 +1,106 @@
+"""The shape every operator action has: typed params, a side-effect-free plan, an execute that re-checks."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from console.config import Config
+from console.models import Outcome, Plan, ProgressEvent, Risk, utc_now
+from console.redact import Redactor
+
+
+class ParamError(ValueError):
+    """A parameter is missing or malformed; str() is one line naming the parameter and what is expected."""
+
+
+@dataclass
+class ActionContext:
+    """What an action may reach: the config, the redactor for anything it shows, and the clock."""
+
+    config: Config
+    redactor: Redactor
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def environment(self) -> str:
+        return self.config.console.environment
+
+
+@dataclass
+class Progress:
+    """What a running action reports (counts, output lines, messages) and the operator's cancel switch."""
+
+    listener: Callable[[ProgressEvent], None] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    total: int | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+        self._emit(ProgressEvent(counts=dict(self.counts), total=self.total))
+
+    def set_total(self, total: int | None) -> None:
+        self.total = total
+        self._emit(ProgressEvent(counts=dict(self.counts), total=total))
+
+    def line(self, text: str) -> None:
+        self.tail.append(text)
+        self._emit(ProgressEvent(line=text))
+
+    def message(self, text: str) -> None:
+        self._emit(ProgressEvent(message=text))
+
+    def cancel(self) -> None:
+        """Ask the running action to stop; the runner journals what was done so far."""
+        self.cancelled.set()
+
+    def _emit(self, event: ProgressEvent) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+
+class Action(ABC):
+    """One operator action. Subclasses set name, risk, description and Params."""
+
+    name: ClassVar[str]
+    risk: ClassVar[Risk]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]]
+
+    def param_help(self) -> dict[str, str]:
+        """Parameter name -> description, for forms and --help."""
+        return {name: f.description or "" for name, f in self.Params.model_fields.items()}
+
+    def parse_params(self, raw: Mapping[str, Any]) -> BaseModel:
+        """Validate raw (usually string) values into Params; raises ParamError with one clear line."""
+        unknown = sorted(set(raw) - set(self.Params.model_fields))
+        if unknown:
+            known = ", ".join(f"--{n}" for n in self.Params.model_fields) or "none"
+            raise ParamError(f"{self.name}: unknown parameter --{unknown[0]} (parameters: {known})")
+        try:
+            return self.Params.model_validate(dict(raw))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            param = error["loc"][0] if error["loc"] else "?"
+            if error["type"] == "missing":
+                hint = self.param_help().get(str(param), "")
+                raise ParamError(f"{self.name}: --{param} is required" + (f" ({hint})" if hint else "")) from None
+            message = error["msg"].removeprefix("Value error, ")
+            raise ParamError(f"{self.name}: --{param}: {message}, got {error.get('input')!r}") from None
+
+    @abstractmethod
+    async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
+        """Read the world and say exactly what will be touched. No side effects."""
+
+    @abstractmethod
+    async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
+        """Do it, re-checking each target against the plan, reporting progress via `progress`."""

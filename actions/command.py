@@ -1,0 +1,142 @@
+"""Command actions: `[actions.NAME]` argv templates run without a shell, output streamed, process group killed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import string
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from actions.base import Action, ActionContext, Progress
+from console.config import CommandAction as CommandActionConfig
+from console.config import format_duration
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
+
+MAX_LINE = 64 * 1024
+KILL_GRACE = 2.0
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
+
+
+class CommandAction(Action):
+    """An argv template from the config, with typed params, run as a process group with a timeout."""
+
+    def __init__(self, name: str, spec: CommandActionConfig) -> None:
+        self.name = name
+        self.risk = spec.risk
+        self.spec = spec
+        self.description = spec.description or "run " + shlex.join(spec.command)
+        fields: dict[str, Any] = {}
+        for pname, p in spec.params.items():
+            kind: Any = Literal[tuple(p.choices)] if p.choices else _TYPES[p.type]
+            extra = {"pattern": f"^(?:{p.pattern})$"} if p.pattern and p.type == "str" else {}
+            default = ... if p.default is None else kind(p.default) if not p.choices else p.default
+            fields[pname] = (kind, Field(default, description=p.description, **extra))
+        self.Params: type[BaseModel] = create_model(f"{name.title().replace('-', '')}Params", **fields)
+
+    def argv(self, ctx: ActionContext, params: dict[str, Any]) -> list[str]:
+        values = {"environment": ctx.environment, **{k: str(v) for k, v in params.items()}}
+        formatter = string.Formatter()
+        return [formatter.vformat(arg, (), values) for arg in self.spec.command]
+
+    async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
+        values = params.model_dump(mode="json")
+        argv = self.argv(ctx, values)
+        shown = ctx.redactor.text(shlex.join(argv))
+        typed = self.risk is Risk.DESTRUCTIVE
+        return Plan(
+            action=self.name,
+            risk=self.risk,
+            params=values,
+            summary=f"{self.name} on {ctx.environment}: runs {shown}",
+            columns=["argument", "value"],
+            rows=[[str(i), ctx.redactor.text(a)] for i, a in enumerate(argv)],
+            notes=[
+                f"in {ctx.config.base_dir}, no shell, timeout {format_duration(self.spec.timeout)}",
+            ],
+            confirm=ConfirmLevel.TYPED if typed else ConfirmLevel.YES,
+            confirm_text=ctx.environment if typed else None,
+            confirm_reason="destructive command" if typed else "",
+            detail={"argv": argv},
+        )
+
+    async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
+        argv: list[str] = plan.detail["argv"]
+        cwd = ctx.config.base_dir
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            return Outcome(status=OutcomeStatus.FAILED, message=f"command not found: {argv[0]} (looked in {cwd})")
+        except PermissionError:
+            return Outcome(status=OutcomeStatus.FAILED, message=f"command is not executable: {argv[0]}")
+        try:
+            async with asyncio.timeout(self.spec.timeout):
+                await _pump(proc, ctx, progress)
+                code = await proc.wait()
+        except TimeoutError:
+            await _kill_group(proc)
+            return Outcome(
+                status=OutcomeStatus.FAILED,
+                message=f"timed out after {format_duration(self.spec.timeout)}; process group killed",
+                exit_code=proc.returncode,
+            )
+        except asyncio.CancelledError:
+            await _kill_group(proc)
+            raise
+        status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
+        return Outcome(status=status, message=f"exit code {code}", exit_code=code)
+
+
+async def _pump(proc: asyncio.subprocess.Process, ctx: ActionContext, progress: Progress) -> None:
+    """Stream output line by line; a line over 64 KB is cut and the rest of it dropped; secrets redacted."""
+    assert proc.stdout is not None
+    pending = b""
+    skipping = False  # inside the dropped rest of a line that was cut
+    while chunk := await proc.stdout.read(65536):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if lines and skipping:
+            lines.pop(0)
+            skipping = False
+        for raw in lines:
+            _emit(raw, ctx, progress)
+        if skipping:
+            pending = b""
+        elif len(pending) > MAX_LINE:
+            _emit(pending, ctx, progress)
+            pending, skipping = b"", True
+    if pending and not skipping:
+        _emit(pending, ctx, progress)
+
+
+def _emit(raw: bytes, ctx: ActionContext, progress: Progress) -> None:
+    cut = len(raw) > MAX_LINE
+    text = raw[:MAX_LINE].decode("utf-8", errors="replace").rstrip("\r")
+    progress.line(ctx.redactor.text(text) + (" [line cut at 64 KB]" if cut else ""))
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM the whole process group, then SIGKILL what is left after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            async with asyncio.timeout(wait):
+                await proc.wait()
+            if sig is signal.SIGTERM:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # children that outlived their leader
+            return
+        except TimeoutError:
+            continue

@@ -1,0 +1,65 @@
+"""Every action the config offers, and the runner that the TUI and the headless CLI share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from actions.base import Action, ActionContext
+from actions.command import CommandAction
+from actions.runner import Runner
+from console.config import Config, ConfigError
+from console.journal import Journal, actor_info, default_journal_path
+from console.models import utc_now
+from console.redact import Redactor
+
+
+def builtin_actions(config: Config) -> list[Action]:
+    """Actions that come with the console, offered when their config section exists."""
+    found: list[Action] = []
+    if config.postgres is not None:
+        from actions.postgres import postgres_actions
+
+        found.extend(postgres_actions())
+    if config.redis is not None:
+        from actions.redis import redis_actions
+
+        found.extend(redis_actions())
+    return found
+
+
+def build_actions(config: Config) -> dict[str, Action]:
+    actions: dict[str, Action] = {a.name: a for a in builtin_actions(config)}
+    for name, spec in config.actions.items():
+        if name in actions:
+            raise ConfigError(f"{config.source}: actions.{name}: the name is taken by a built-in action; rename it")
+        actions[name] = CommandAction(name, spec)
+    return actions
+
+
+def open_journal(config: Config, clock: Callable[[], datetime] = utc_now) -> Journal:
+    path = config.console.journal.expanduser() if config.console.journal else default_journal_path()
+    return Journal(
+        path,
+        environment=config.console.environment,
+        redactor=Redactor(config.secrets),
+        clock=clock,
+        actor=actor_info(),
+    )
+
+
+def build_runner(
+    config: Config,
+    *,
+    read_only: bool = False,
+    journal: Journal | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Runner:
+    """The runner for this config: read-only if asked here or in `[console]`."""
+    ctx = ActionContext(config=config, redactor=Redactor(config.secrets), clock=clock)
+    return Runner(
+        build_actions(config),
+        ctx,
+        journal or open_journal(config, clock),
+        read_only=read_only or config.console.read_only,
+    )

@@ -1,0 +1,163 @@
+"""The one path every action takes, from the TUI or headless: refuse, plan, confirm, journal, execute, journal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from actions.base import Action, ActionContext, ParamError, Progress
+from console.journal import Journal, JournalError
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
+
+PLAN_TIMEOUT = 30.0
+PLAN_MAX_AGE = 120.0
+MAX_JOURNALED_ROWS = 1000
+
+
+class ActionRefused(Exception):
+    """The runner will not run this (read-only, unconfirmed, stale preview, journal unwritable...)."""
+
+
+class Runner:
+    """Runs actions safely: read-only refusal, preview, confirmation, journal before and after, timeout, cancel."""
+
+    def __init__(
+        self,
+        actions: Mapping[str, Action],
+        ctx: ActionContext,
+        journal: Journal,
+        *,
+        read_only: bool = False,
+        plan_max_age: float = PLAN_MAX_AGE,
+    ) -> None:
+        self.actions = dict(actions)
+        self.ctx = ctx
+        self.journal = journal
+        self.read_only = read_only
+        self.plan_max_age = plan_max_age
+
+    def get(self, name: str) -> Action:
+        try:
+            return self.actions[name]
+        except KeyError:
+            known = ", ".join(sorted(self.actions)) or "none configured"
+            raise ParamError(f"unknown action {name!r} (actions: {known})") from None
+
+    def refuse_if_read_only(self, action: Action) -> None:
+        if self.read_only and action.risk is not Risk.READ:
+            raise ActionRefused(f"{action.name}: refused, the console is read-only ({action.risk} action)")
+
+    async def plan(self, name: str, raw_params: Mapping[str, Any]) -> Plan:
+        """Validate params and compute the preview. Raises ParamError or ActionRefused."""
+        action = self.get(name)
+        self.refuse_if_read_only(action)
+        params = action.parse_params(raw_params)
+        try:
+            async with asyncio.timeout(PLAN_TIMEOUT):
+                return await action.plan(self.ctx, params)
+        except TimeoutError:
+            raise ActionRefused(f"{name}: the preview took longer than {PLAN_TIMEOUT:.0f}s; nothing was run") from None
+
+    def check_confirmation(self, plan: Plan, *, confirmed: bool, typed: str | None) -> None:
+        if plan.confirm is ConfirmLevel.NONE:
+            return
+        if not confirmed:
+            raise ActionRefused(f"{plan.action}: not confirmed; nothing was run")
+        if plan.confirm is ConfirmLevel.TYPED and (typed or "").strip() != plan.confirm_text:
+            raise ActionRefused(
+                f"{plan.action}: typed confirmation does not match {plan.confirm_text!r}; nothing was run"
+            )
+
+    async def execute(
+        self,
+        plan: Plan,
+        *,
+        confirmed: bool = False,
+        typed: str | None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+    ) -> Outcome:
+        """Run a previewed plan. Raises ActionRefused before anything runs; otherwise returns the Outcome."""
+        action = self.get(plan.action)
+        self.refuse_if_read_only(action)
+        age = (self.ctx.clock() - plan.created_at).total_seconds()
+        if age > self.plan_max_age:
+            raise ActionRefused(f"{plan.action}: the preview is {age:.0f}s old; preview again before running")
+        self.check_confirmation(plan, confirmed=confirmed, typed=typed)
+        progress = progress or Progress()
+        try:
+            request = await asyncio.to_thread(self.journal.append, "action.requested", self._request_data(plan))
+        except JournalError as exc:
+            raise ActionRefused(f"{plan.action}: the journal cannot be written ({exc}); nothing was run") from None
+
+        started = time.monotonic()
+        task = asyncio.create_task(action.execute(self.ctx, plan, progress))
+        waiter = asyncio.create_task(progress.cancelled.wait())
+        try:
+            done, _ = await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            await _stop(task)
+            waiter.cancel()
+            outcome = Outcome(status=OutcomeStatus.CANCELLED, message="interrupted")
+            await self._finish(plan, outcome, progress, started, request["seq"])
+            raise
+        waiter.cancel()
+        if task in done:
+            try:
+                outcome = task.result()
+            except Exception as exc:  # an action's failure is an outcome, never a crash
+                outcome = Outcome(status=OutcomeStatus.FAILED, message=self.ctx.redactor.text(str(exc) or repr(exc)))
+        elif progress.cancelled.is_set():
+            await _stop(task)
+            outcome = Outcome(status=OutcomeStatus.CANCELLED, message="cancelled by the operator")
+        else:
+            await _stop(task)
+            outcome = Outcome(status=OutcomeStatus.FAILED, message=f"timed out after {timeout:g}s")
+        return await self._finish(plan, outcome, progress, started, request["seq"])
+
+    async def _finish(self, plan: Plan, outcome: Outcome, progress: Progress, started: float, seq: int) -> Outcome:
+        outcome = outcome.model_copy(
+            update={
+                "counts": {**progress.counts, **outcome.counts},
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "output_tail": outcome.output_tail or list(progress.tail),
+                "request_seq": seq,
+            }
+        )
+        data = {
+            "action": plan.action,
+            "status": outcome.status.value,
+            "message": outcome.message,
+            "counts": outcome.counts,
+            "duration_ms": outcome.duration_ms,
+            "exit_code": outcome.exit_code,
+            "output_tail": outcome.output_tail[-20:],
+        }
+        try:
+            await asyncio.to_thread(self.journal.append, f"action.{outcome.status.value}", data, corr=seq)
+        except JournalError as exc:
+            outcome = outcome.model_copy(update={"journal_error": f"the outcome could not be journaled: {exc}"})
+        return outcome
+
+    def _request_data(self, plan: Plan) -> dict[str, Any]:
+        return {
+            "action": plan.action,
+            "risk": plan.risk.value,
+            "params": plan.params,
+            "summary": plan.summary,
+            "columns": plan.columns,
+            "targets": plan.rows[:MAX_JOURNALED_ROWS],
+            "targets_total": len(plan.rows),
+            "confirm": plan.confirm.value,
+            "planned_at": plan.created_at.isoformat(),
+        }
+
+
+async def _stop(task: asyncio.Task) -> None:
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):
+        pass

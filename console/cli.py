@@ -1,0 +1,145 @@
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run` and `journal` (DESIGN §7)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from console import config as config_module
+from console.config import Config, ConfigError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A user mistake on the command line: one line on stderr, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (one environment)")
+    common.add_argument(
+        "--read-only", action="store_true", default=argparse.SUPPRESS, help="refuse every action that changes something"
+    )
+    parser = _Parser(
+        prog="incident-console",
+        parents=[common],
+        description="A keyboard-driven incident console: health, logs, PostgreSQL, Redis, safe actions, a journal.",
+    )
+    parser.add_argument("--wall", action="store_true", help="read-only war-room wall screen")
+    parser.add_argument("--theme", metavar="THEME", help="incident-dark, incident-light or incident-mono")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.add_parser("demo", parents=[common], help="the console on an embedded demo environment (needs no config)")
+    sub.add_parser("check", parents=[common], help="validate the config and reach every target once")
+    status = sub.add_parser("status", parents=[common], help="one poll of every source, thresholds applied")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run an action through the runner and journal",
+        description="Run ACTION with --PARAM VALUE pairs, e.g. `run rollback --version v1.2.2`.",
+    )
+    run.add_argument("action", metavar="ACTION")
+    run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
+    run.add_argument("--yes", action="store_true", help="confirm without asking")
+    run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for wide destructive actions")
+    journal = sub.add_parser("journal", help="verify, show or export the journal")
+    journal_sub = journal.add_subparsers(dest="journal_command", required=True, parser_class=_Parser)
+    for name, text in (("verify", "walk the hash chain"), ("show", "print entries"), ("export", "post-mortem")):
+        p = journal_sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("--journal", metavar="FILE", help="journal file (default: the config's, else the state dir)")
+        if name == "show":
+            p.add_argument("--kind", help="only entries whose kind starts with this, e.g. action")
+            p.add_argument("--json", action="store_true", help="raw JSON lines")
+        if name == "export":
+            p.add_argument("--format", choices=["md", "json"], default="md")
+            p.add_argument("--incident", metavar="ID", help="incident id (default: the latest)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command != "run":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        return _dispatch(args, extra)
+    except (ConfigError, UsageError) as exc:
+        print(f"incident-console: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("incident-console: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
+    command = args.command
+    if command == "run":
+        from console.headless import run_action
+
+        return asyncio.run(run_action(_load(args), args, _params(extra)))
+    if command == "check":
+        from console.headless import check
+
+        return asyncio.run(check(_load(args)))
+    if command == "status":
+        from console.headless import status
+
+        return asyncio.run(status(_load(args), as_json=args.json))
+    if command == "journal":
+        from console.headless import journal_command
+
+        return journal_command(args, _optional_config(args))
+    if command == "demo":
+        from console.demo.run import run_demo
+
+        return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False))
+    from console.app import run_tui
+
+    return run_tui(_load(args), read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return config_module.load(getattr(args, "config", None))
+
+
+def _optional_config(args: argparse.Namespace) -> Config | None:
+    """The config for `journal`: loaded when one is named or exists, else None (default journal path)."""
+    path = config_module.resolve_config_path(getattr(args, "config", None))
+    if getattr(args, "config", None) or Path(path).exists():
+        return config_module.load(path)
+    return None
+
+
+def _params(extra: list[str]) -> dict[str, str]:
+    """`--name value`, `--name=value` and bare `--flag` (true) into a dict; dashes become underscores."""
+    params: dict[str, str] = {}
+    i = 0
+    while i < len(extra):
+        token = extra[i]
+        if not token.startswith("--") or token == "--":
+            raise UsageError(f"run: expected --PARAM VALUE, got {token!r}")
+        name, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 < len(extra) and not extra[i + 1].startswith("--"):
+                value = extra[i + 1]
+                i += 1
+            else:
+                value = "true"
+        params[name.replace("-", "_")] = value
+        i += 1
+    return params
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The headless commands: `run`, `check` and `journal`, sharing the runner and journal with the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from actions.base import ParamError, Progress
+from actions.registry import build_runner, open_journal
+from actions.runner import ActionRefused
+from console.config import Config
+from console.journal import Journal, JournalError, default_journal_path
+from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _err(text: str) -> None:
+    print(f"incident-console: {text}", file=sys.stderr)
+
+
+async def run_action(config: Config, args: argparse.Namespace, params: dict[str, str]) -> int:
+    """`run ACTION`: preview, confirm (terminal, --yes, --confirm), execute, print the outcome."""
+    runner = build_runner(config, read_only=getattr(args, "read_only", False))
+    try:
+        plan = await runner.plan(args.action, params)
+    except (ParamError, ActionRefused) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    env = config.console.environment
+    print(f"[{env}] {plan.action} ({plan.risk.value})")
+    for line in plan.preview_lines():
+        print(f"  {line}")
+    if args.dry_run:
+        print("dry run: nothing was run")
+        return EXIT_OK
+    typed: str | None = None
+    if plan.confirm is not ConfirmLevel.NONE:
+        if args.yes:
+            typed = args.confirm
+            if plan.confirm is ConfirmLevel.TYPED and typed != plan.confirm_text:
+                _err(
+                    f"{plan.action}: {plan.confirm_reason or 'wide blast radius'}: "
+                    f"pass --confirm {plan.confirm_text} as well as --yes; nothing was run"
+                )
+                return EXIT_USAGE
+        elif not sys.stdin.isatty():
+            _err(f"{plan.action}: no terminal to confirm on: pass --yes to run it; nothing was run")
+            return EXIT_USAGE
+        else:
+            typed = _ask(plan.confirm, plan.confirm_text)
+            if typed is None:
+                print("not confirmed: nothing was run")
+                return EXIT_FAIL
+    progress = Progress(listener=_printer())
+    try:
+        outcome = await runner.execute(plan, confirmed=True, typed=typed, progress=progress)
+    except ActionRefused as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
+    print(
+        f"{plan.action}: {outcome.status.value}: {outcome.message}"
+        + (f" ({counts})" if counts else "")
+        + f" in {outcome.duration_ms} ms; journal seq {outcome.request_seq}"
+    )
+    if outcome.journal_error:
+        _err(outcome.journal_error)
+    return EXIT_OK if outcome.status is OutcomeStatus.COMPLETED and not outcome.journal_error else EXIT_FAIL
+
+
+def _ask(level: ConfirmLevel, text: str | None) -> str | None:
+    try:
+        if level is ConfirmLevel.TYPED:
+            answer = input(f"Type {text!r} to run it: ").strip()
+            return answer if answer == text else None
+        return "" if input("Run it? [y/N] ").strip().lower() in ("y", "yes") else None
+    except EOFError:
+        return None
+
+
+def _printer():
+    last = 0.0
+
+    def show(event: ProgressEvent) -> None:
+        nonlocal last
+        if event.line is not None:
+            print(f"  | {event.line}", flush=True)
+        elif event.message:
+            print(f"  {event.message}", flush=True)
+        elif event.counts and time.monotonic() - last > 0.5:
+            last = time.monotonic()
+            done = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()))
+            total = f" of ~{event.total}" if event.total else ""
+            print(f"  progress: {done}{total}", file=sys.stderr, flush=True)
+
+    return show
+
+
+async def check(config: Config) -> int:
+    """`check`: the config is valid (else exit 2 earlier); reach every target once; exit 1 if any is unreachable."""
+    from console.sources.reach import reach_all
+
+    results = await reach_all(config)
+    width = max((len(r.name) for r in results), default=0)
+    for r in results:
+        print(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}")
+    if not results:
+        print("nothing to reach: the config has no targets")
+    failed = sum(not r.ok for r in results)
+    print(f"{config.source}: valid; {len(results) - failed} of {len(results)} targets reachable")
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+async def status(config: Config, *, as_json: bool) -> int:
+    """`status`: one poll of every source with thresholds; exit 0 ok, 1 warn, 2 crit/down."""
+    from console.sources.status import poll_all
+
+    report = await poll_all(config)
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
+    else:
+        for line in report.lines():
+            print(line)
+    return report.exit_code
+
+
+def journal_command(args: argparse.Namespace, config: Config | None) -> int:
+    """`journal verify|show|export`."""
+    if args.journal:
+        journal = Journal(Path(args.journal).expanduser())
+    elif config is not None:
+        journal = open_journal(config)
+    else:
+        journal = Journal(default_journal_path())
+    try:
+        if args.journal_command == "verify":
+            return _verify(journal)
+        if args.journal_command == "show":
+            return _show(journal, args.kind, args.json)
+        from console.postmortem import export
+
+        return export(journal, fmt=args.format, incident=args.incident)
+    except JournalError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+
+
+def _verify(journal: Journal) -> int:
+    if not journal.path.exists():
+        _err(f"{journal.path}: no journal here")
+        return EXIT_USAGE
+    result = journal.verify()
+    if result.ok:
+        print(f"{journal.path}: ok, {result.count} entries, head {result.head}")
+        return EXIT_OK
+    print(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
+    return EXIT_FAIL
+
+
+def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
+    if not journal.path.exists():
+        _err(f"{journal.path}: no journal here")
+        return EXIT_USAGE
+    for entry in journal.entries():
+        if kind and not entry["kind"].startswith(kind):
+            continue
+        if as_json:
+            print(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+            continue
+        when = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        actor = entry.get("actor") or {}
+        print(
+            f"{entry['seq']:>6}  {when}  {entry['kind']:<18}  {actor.get('user', '?')}@{actor.get('host', '?')}  "
+            f"{summarize(entry)}"
+        )
+    return EXIT_OK
+
+
+def summarize(entry: dict) -> str:
+    """One line describing a journal entry, for `journal show` and the timeline."""
+    data = entry.get("data") or {}
+    parts = [str(data[k]) for k in ("action", "status", "name", "state", "title", "text", "message") if data.get(k)]
+    if counts := data.get("counts"):
+        parts.append(", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if data.get("summary") and entry["kind"] == "action.requested":
+        parts.append(str(data["summary"]))
+    return " · ".join(parts)

@@ -1,0 +1,287 @@
+"""The append-only, hash-chained JSONL journal: the only code that writes it (DESIGN.md section 5).
+
+Every writer takes an exclusive ``flock``, reads the last line for ``seq`` and ``hash``, writes one
+complete line in a single ``os.write``, ``fsync``s and unlocks, so several consoles on one host can
+share a file. The API is synchronous; async callers use ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import socket
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from console.redact import Redactor
+
+VERSION = 1
+_CHUNK = 8192
+
+
+class JournalError(Exception):
+    """The journal cannot be read or written; ``str()`` is one line naming the path and the cause."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of walking the chain: ``bad_seq``/``reason`` name the first bad entry when not ``ok``."""
+
+    ok: bool
+    count: int
+    head: str | None
+    bad_seq: int | None
+    reason: str | None
+
+
+def default_journal_path() -> Path:
+    """``<user state dir>/incident-console/journal.jsonl``."""
+    return Path(platformdirs.user_state_dir("incident-console")) / "journal.jsonl"
+
+
+def actor_info() -> dict:
+    """Who is writing: user, host, the SSH client address (or None) and the pid."""
+    ssh_client = os.environ.get("SSH_CLIENT", "").split()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a uid with no passwd entry, as in some containers
+        user = str(os.getuid())
+    return {
+        "user": user,
+        "host": socket.gethostname(),
+        "ssh_from": ssh_client[0] if ssh_client else None,
+        "pid": os.getpid(),
+    }
+
+
+def canonical(entry: dict) -> str:
+    """The canonical JSON text of an entry: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(entry: dict) -> str:
+    """``sha256:`` of the canonical JSON of ``entry`` without its ``hash`` field."""
+    body = {key: value for key, value in entry.items() if key != "hash"}
+    return "sha256:" + hashlib.sha256(canonical(body).encode()).hexdigest()
+
+
+def _format_ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _os_error(path: Path, doing: str, exc: OSError) -> JournalError:
+    code = errno.errorcode.get(exc.errno or 0)
+    cause = f"{exc.strerror} ({code})" if exc.strerror and code else str(exc)
+    return JournalError(f"journal {path}: cannot {doing}: {cause}")
+
+
+class Journal:
+    """An append-only, hash-chained JSON Lines file that several processes can share.
+
+    Nothing touches the disk until :meth:`open` or :meth:`append`, which create the parent
+    directory (0700) and the file (0600) when missing. Reading a missing journal yields nothing.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        environment: str | None = None,
+        redactor: Redactor | None = None,
+        clock: Callable[[], datetime] | None = None,
+        actor: dict | None = None,
+    ) -> None:
+        self._path = Path(path)
+        self._environment = environment
+        self._redactor = redactor or Redactor()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._actor = actor if actor is not None else actor_info()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def broken_path(self) -> Path:
+        """Where torn tails are moved to: ``<path>.broken``."""
+        return self._path.with_name(self._path.name + ".broken")
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the file if needed and recover a torn tail (idempotent)."""
+        with self._write_fd("open") as fd:
+            self._recover(fd)
+
+    def append(
+        self, kind: str, data: dict | None = None, *, incident: str | None = None, corr: int | None = None
+    ) -> dict:
+        """Append one entry (secrets redacted from ``data``) and return it as written."""
+        with self._write_fd("append") as fd:
+            self._recover(fd)
+            return self._append_locked(fd, kind, data, incident, corr)
+
+    @contextmanager
+    def _write_fd(self, doing: str) -> Iterator[int]:
+        """An O_APPEND descriptor holding the exclusive lock; OSErrors become JournalError."""
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise _os_error(self._path, doing, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        except OSError as exc:
+            raise _os_error(self._path, doing, exc) from exc
+        finally:
+            os.close(fd)  # also releases the lock
+
+    def _recover(self, fd: int) -> None:
+        """Move bytes after the last newline (a writer died mid-line) to ``.broken``; journal it."""
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        start = self._line_start(fd, size)
+        torn = os.pread(fd, size - start, start)
+        broken = os.open(self.broken_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(broken, torn)
+            os.fsync(broken)
+        finally:
+            os.close(broken)
+        os.ftruncate(fd, start)
+        os.fsync(fd)
+        self._append_locked(
+            fd, "journal.recovered", {"bytes": len(torn), "broken_file": str(self.broken_path)}, None, None
+        )
+
+    def _append_locked(self, fd: int, kind: str, data: dict | None, incident: str | None, corr: int | None) -> dict:
+        size = os.fstat(fd).st_size
+        last = self._last_entry(fd, size)
+        entry: dict[str, Any] = {
+            "v": VERSION,
+            "seq": last["seq"] + 1 if last else 1,
+            "ts": _format_ts(self._clock()),
+            "kind": kind,
+            "incident": incident,
+            "actor": dict(self._actor),
+            "environment": self._environment,
+            # Round-trip through JSON so the entry returned (and hashed) is exactly what is read back.
+            "data": json.loads(json.dumps(self._redactor.value(data or {}), default=str)),
+            "corr": corr,
+            "prev": last["hash"] if last else None,
+        }
+        entry["hash"] = entry_hash(entry)
+        line = (canonical(entry) + "\n").encode()
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, size)  # never leave a torn line or an un-synced entry behind
+            except OSError:
+                pass  # the original error is the one worth reporting
+            raise
+        return entry
+
+    def _line_start(self, fd: int, end: int) -> int:
+        """Offset just after the last newline before ``end`` (0 if none), reading backwards in chunks."""
+        pos = end
+        while pos > 0:
+            step = min(_CHUNK, pos)
+            pos -= step
+            newline = os.pread(fd, step, pos).rfind(b"\n")
+            if newline != -1:
+                return pos + newline + 1
+        return 0
+
+    def _last_entry(self, fd: int, size: int) -> dict | None:
+        """The last entry (the file ends with a newline here), or None when the file is empty."""
+        if size == 0:
+            return None
+        start = self._line_start(fd, size - 1)
+        raw = os.pread(fd, size - 1 - start, start)
+        try:
+            last = json.loads(raw)
+            if isinstance(last, dict) and isinstance(last.get("seq"), int) and last.get("hash"):
+                return last
+        except ValueError:
+            pass
+        line_no = 1 + sum(os.pread(fd, min(_CHUNK, start - off), off).count(b"\n") for off in range(0, start, _CHUNK))
+        raise JournalError(
+            f"journal {self._path} is corrupt at line {line_no} (not a journal entry); "
+            "run `incident-console journal verify`"
+        )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, raw line) of every line written when reading started; none if missing."""
+        try:
+            with open(self._path, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_SH)  # no writer is mid-line while we take the size
+                size = os.fstat(f.fileno()).st_size
+                fcntl.flock(f, fcntl.LOCK_UN)
+                offset = 0
+                for line_no, raw in enumerate(f, start=1):
+                    if offset >= size:
+                        return
+                    offset += len(raw)
+                    yield line_no, raw.rstrip(b"\n")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _os_error(self._path, "read", exc) from exc
+
+    def entries(self) -> Iterator[dict]:
+        """Every entry in order; a line that is not JSON raises JournalError naming its line number."""
+        for line_no, raw in self._lines():
+            try:
+                yield json.loads(raw)
+            except ValueError:
+                raise JournalError(
+                    f"journal {self._path}: line {line_no} is not JSON; run `incident-console journal verify`"
+                ) from None
+
+    def tail(self, n: int) -> list[dict]:
+        """The last ``n`` entries, oldest first."""
+        return list(deque(self.entries(), maxlen=n)) if n > 0 else []
+
+    def verify(self) -> VerifyResult:
+        """Walk the chain and name the first bad entry; a missing or empty journal is ok."""
+        count = 0
+        head: str | None = None
+        for line_no, raw in self._lines():
+            expected = count + 1
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                entry = None
+            if not isinstance(entry, dict):
+                return VerifyResult(False, count, head, line_no, "not JSON")
+            seq = entry.get("seq")
+            if seq != expected:
+                bad = seq if isinstance(seq, int) else expected
+                return VerifyResult(False, count, head, bad, f"seq {seq} follows {count}")
+            if entry.get("prev") != head:
+                reason = f"prev does not match hash of seq {count}" if head else "seq 1 has a prev"
+                return VerifyResult(False, count, head, seq, reason)
+            if entry.get("hash") != entry_hash(entry):
+                return VerifyResult(False, count, head, seq, "hash mismatch")
+            head = entry["hash"]
+            count = expected
+        return VerifyResult(True, count, head, None, None)

@@ -1,0 +1,121 @@
+"""Data models shared by sources, actions, widgets and the headless CLI (no Textual, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class State(StrEnum):
+    """Health of one target. Every state has a word and a symbol, so colour never carries meaning alone."""
+
+    OK = "ok"
+    WARN = "warn"
+    CRIT = "crit"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+
+    @property
+    def symbol(self) -> str:
+        return {"ok": "●", "warn": "▲", "crit": "✖", "down": "▼", "unknown": "?"}[self.value]
+
+    @property
+    def word(self) -> str:
+        return self.value.upper()
+
+    @property
+    def rank(self) -> int:
+        """Badness for sorting and for the worst-of rule: ok < unknown < warn < crit < down."""
+        return {"ok": 0, "unknown": 1, "warn": 2, "crit": 3, "down": 4}[self.value]
+
+    @classmethod
+    def worst(cls, states: list[State]) -> State:
+        return max(states, key=lambda s: s.rank, default=cls.UNKNOWN)
+
+
+class Risk(StrEnum):
+    """How much an action can hurt: read (no change), write (reversible change), destructive."""
+
+    READ = "read"
+    WRITE = "write"
+    DESTRUCTIVE = "destructive"
+
+
+class ConfirmLevel(StrEnum):
+    """What the operator must do before a plan runs."""
+
+    NONE = "none"
+    YES = "yes"
+    TYPED = "typed"
+
+
+class Plan(BaseModel):
+    """What an action will do, computed with no side effects, shown before anything runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    risk: Risk
+    params: dict[str, Any] = Field(default_factory=dict)
+    summary: str
+    columns: list[str] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    confirm: ConfirmLevel = ConfirmLevel.YES
+    confirm_text: str | None = None
+    confirm_reason: str = ""
+    created_at: datetime = Field(default_factory=utc_now)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    def preview_lines(self) -> list[str]:
+        """The plan as plain lines: summary, a table of targets, notes."""
+        lines = [self.summary]
+        if self.rows:
+            widths = [len(c) for c in self.columns]
+            for row in self.rows:
+                widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+            lines.append("  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=False)).rstrip())
+            lines.extend(
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in self.rows
+            )
+        lines.extend(self.notes)
+        return lines
+
+
+class OutcomeStatus(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Outcome(BaseModel):
+    """What an executed action did: status, counts, and the journal seq of its request."""
+
+    status: OutcomeStatus
+    message: str = ""
+    counts: dict[str, int] = Field(default_factory=dict)
+    exit_code: int | None = None
+    duration_ms: int = 0
+    output_tail: list[str] = Field(default_factory=list)
+    request_seq: int | None = None
+    journal_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is OutcomeStatus.COMPLETED and not self.journal_error
+
+
+class ProgressEvent(BaseModel):
+    """One report from a running action: a counter change, a line of output, or a status message."""
+
+    counts: dict[str, int] = Field(default_factory=dict)
+    total: int | None = None
+    line: str | None = None
+    message: str | None = None

@@ -1,0 +1,60 @@
+"""Secret redaction for everything the console writes or shows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "***"
+MIN_SECRET_LENGTH = 4
+
+# scheme://user:PASS@host -- PASS ends at the last "@" of the authority (so "p@ss" is masked whole)
+# and never spans a "/", so "http://host:8080/path?mail=a@b" is left alone.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*:)(?P<pw>[^\s/]*?)(?=@[^\s@/]*(?:[/?#\s]|$))"
+)
+# libpq key=value (also PGPASSWORD=..., ?password=... in URLs); a quoted value may hold spaces.
+_KV_PASSWORD = re.compile(r"(?P<head>password[ \t]*=[ \t]*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+
+
+class Redactor:
+    """Replaces secrets in text and nested JSON-like values before they are written or shown.
+
+    Secrets are the values that came from ``${VAR}`` expansions; besides those, every password
+    in a URL/DSN (``scheme://user:PASS@host``) and every libpq ``password=PASS`` is masked.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        """Remember one more secret; empty and very short (< 4 chars) values are ignored."""
+        if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
+            return
+        self._secrets.add(secret)
+        # Longest first, so a secret that contains another is masked whole.
+        ordered = sorted(self._secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered)))
+
+    def text(self, s: str) -> str:
+        """Return ``s`` with every secret and URL/DSN password replaced by ``***``."""
+        if self._pattern is not None:
+            s = self._pattern.sub(MASK, s)
+        s = _URL_PASSWORD.sub(rf"\g<head>{MASK}", s)
+        return _KV_PASSWORD.sub(rf"\g<head>{MASK}", s)
+
+    def value(self, obj: Any) -> Any:
+        """Apply :meth:`text` to every str inside dicts, lists and tuples; dict keys and other types stay."""
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, dict):
+            return {key: self.value(item) for key, item in obj.items()}
+        if isinstance(obj, list):
+            return [self.value(item) for item in obj]
+        if isinstance(obj, tuple):
+            return tuple(self.value(item) for item in obj)
+        return obj

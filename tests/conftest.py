@@ -1,0 +1,53 @@
+"""Shared fixtures: throwaway servers on loopback, and isolation from the user's environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from http_server import LoopbackHTTPServer
+
+from console.demo.servers import PostgresServer, RedisServer, ServerUnavailable
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the user's config, state and colour settings out of every test."""
+    monkeypatch.delenv("INCIDENT_CONSOLE_CONFIG", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        directory = tmp_path / name.lower()
+        directory.mkdir()
+        monkeypatch.setenv(name, str(directory))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL with pg_stat_statements, shared by the whole session (skips if not installed)."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis without persistence, shared by the whole session (skips if not installed)."""
+    server = RedisServer()
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackHTTPServer]:
+    """A loopback HTTP server; add routes with ``http_server.route(...)``."""
+    with LoopbackHTTPServer() as server:
+        yield server
