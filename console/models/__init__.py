@@ -119,3 +119,20 @@ class ProgressEvent(BaseModel):
     total: int | None = None
     line: str | None = None
     message: str | None = None
+
+
+class Check(BaseModel):
+    """One thresholded reading (a health endpoint, PG connections, Redis hit ratio, a log's error rate).
+
+    Every source's snapshot exposes its checks, so `status`, the wall screen and triage agree.
+    """
+
+    source: str
+    name: str
+    state: State
+    value: str = ""
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.name}"
