@@ -1,0 +1,192 @@
+"""ConsoleApp: wires the config, feeds, runner and journal to the screens. It routes; it does not render or query."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from actions.base import ParamError
+from actions.runner import ActionRefused, Runner
+from console.clock import Clock
+from console.config import Config
+from console.feeds import Feed, Feeds, build_feeds
+from console.journal import JournalError
+from console.models import Risk
+from console.observer import Observer
+from console.palette import ActionCommands
+from console.screens.action_form import ActionFormScreen
+from console.screens.action_run import ActionRunScreen
+from console.screens.dashboard import DashboardScreen
+from console.screens.detail import DetailScreen
+from console.screens.help import HelpScreen
+from console.screens.prompt import PromptScreen
+from themes import STYLESHEET, THEMES, choose_theme
+from widgets.messages import ActionRequested, DetailRequested, FilterRequested
+
+QUIT_AGAIN_WITHIN = 5.0
+
+
+class ConsoleApp(App[int]):
+    """The incident console for one environment."""
+
+    CSS_PATH = STYLESHEET
+    TITLE = "incident-console"
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    BINDINGS = [
+        Binding("ctrl+p,colon", "command_palette", "Actions", show=False, id="app.palette"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit_console", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        runner: Runner,
+        *,
+        clock: Clock | None = None,
+        theme: str | None = None,
+        feeds: Feeds | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.runner = runner
+        self.clock = clock or Clock()
+        self.theme_name = theme or config.console.theme
+        self.feeds = feeds if feeds is not None else build_feeds(config, self.clock)
+        self.observer = Observer(runner.journal)
+        self._quit_asked = 0.0
+
+    async def on_mount(self) -> None:
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = self.theme_name
+        self.set_keymap(self.config.keys)
+        self.dashboard = DashboardScreen(self.config, read_only=self.runner.read_only, panes=[], clock=self.clock)
+        await self.push_screen(self.dashboard)
+        for feed in self.feeds.polled:
+            self.run_worker(self._poll(feed), name=feed.key, group="feeds", exit_on_error=False)
+        self._check_journal()
+
+    async def on_unmount(self) -> None:
+        await self.feeds.aclose()
+
+    async def _poll(self, feed: Feed) -> None:
+        """Poll one feed forever on its interval; a slow target delays only itself."""
+        while True:
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(feed.timeout):
+                    model = await feed.poll()
+            except TimeoutError:
+                model = None  # the source's own timeout is shorter; this only guards against a stuck driver
+            if model is not None:
+                self.dashboard.show(model)
+                for check in _checks(model):
+                    await self.observer.see(check.source, check.name, check.state, check.reason)
+            await asyncio.sleep(max(0.05, feed.interval - (time.monotonic() - started)))
+
+    @work(thread=True, exit_on_error=False)
+    def _check_journal(self) -> None:
+        try:
+            self.runner.journal.open()
+        except JournalError as exc:
+            self.call_from_thread(
+                self.notify, f"{exc}: actions will be refused until it can be written", severity="error", timeout=30
+            )
+
+    def request_action(self, name: str, params: dict[str, Any] | None = None) -> None:
+        """Palette or widget asked for an action: form (if it has parameters and none were given), then preview."""
+        action = self.runner.get(name)
+        if self.runner.read_only and action.risk is not Risk.READ:
+            self.notify(f"{name}: refused, the console is read-only", severity="error")
+            return
+        fields = [
+            (n, f.description or "", f.default if not f.is_required() else None)
+            for n, f in action.Params.model_fields.items()
+        ]
+        if params is None and fields:
+            self._ask_params(name, action.description, fields, {}, "")
+        else:
+            self._preview(name, params or {}, fields)
+
+    def _ask_params(self, name: str, description: str, fields: list, values: dict[str, str], error: str) -> None:
+        def submitted(answer: dict[str, str] | None) -> None:
+            if answer is not None:
+                self._preview(name, answer, fields)
+
+        self.push_screen(ActionFormScreen(name, description, fields, values, error), submitted)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def _preview(self, name: str, params: dict[str, Any], fields: list) -> None:
+        try:
+            plan = await self.runner.plan(name, params)
+        except ParamError as exc:
+            if fields:
+                self._ask_params(name, self.runner.get(name).description, fields, params, str(exc))
+            else:
+                self.notify(str(exc), severity="error")
+            return
+        except ActionRefused as exc:
+            self.notify(str(exc), severity="error")
+            return
+        await self.push_screen(ActionRunScreen(self.runner, plan))
+
+    @on(ActionRequested)
+    def _action_requested(self, message: ActionRequested) -> None:
+        self.request_action(message.action, message.params or None)
+
+    @on(FilterRequested)
+    def _filter_requested(self, message: FilterRequested) -> None:
+        widget = message.widget
+        self.push_screen(
+            PromptScreen(
+                "Filter (regular expression; ! inverts; empty clears)", message.current, apply=widget.set_filter
+            )
+        )  # type: ignore[attr-defined]
+
+    @on(DetailRequested)
+    def _detail_requested(self, message: DetailRequested) -> None:
+        self.push_screen(DetailScreen(message.title, message.lines))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen, self.config.keys, [ActionRunScreen, ActionFormScreen, DetailScreen]))
+
+    def action_quit_console(self) -> None:
+        running = [s for s in self.screen_stack if isinstance(s, ActionRunScreen) and s.running]
+        if running and time.monotonic() - self._quit_asked > QUIT_AGAIN_WITHIN:
+            self._quit_asked = time.monotonic()
+            self.notify("An action is running: press q again to cancel it (journaled) and quit.", severity="warning")
+            return
+        for screen in running:
+            screen.action_close()
+        self.exit(0)
+
+
+def _checks(model: Any) -> list:
+    checks = getattr(model, "checks", None)
+    if callable(checks):
+        return list(checks())
+    check = getattr(model, "check", None)
+    return [check] if check is not None else []
+
+
+def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:
+    """Entry for `incident-console`: validate the theme, build the runner, run the app."""
+    from actions.registry import build_runner
+    from console.config import ConfigError
+
+    if wall:
+        raise ConfigError("--wall is not available yet: it arrives with the war-room wall screen")
+    try:
+        name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
+    except ValueError as exc:
+        raise ConfigError(f"{config.source}: console.theme / --theme: {exc}") from None
+    app = ConsoleApp(config, build_runner(config, read_only=read_only), theme=name)
+    app.run()
+    return app.return_code or 0

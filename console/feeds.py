@@ -1,0 +1,74 @@
+"""What the app polls and how often: one feed per target, built from the config (no Textual).
+
+A feed is a `poll()` coroutine with an interval and a timeout. The app runs each in its own worker, so a
+hanging target never delays another; a failure becomes a DOWN model inside the source, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from console.clock import Clock
+from console.config import Config
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One polled target: `poll()` returns a model the dashboard knows how to show."""
+
+    key: str
+    interval: float
+    timeout: float
+    poll: Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Feeds:
+    """Every feed of a config, plus what must be closed on exit."""
+
+    polled: list[Feed] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for close in self.closers:
+            try:
+                await close()
+            except Exception:  # closing is best effort on the way out
+                pass
+
+
+def build_feeds(config: Config, clock: Clock) -> Feeds:
+    """Sources for every configured section; drivers are imported only for the sections that exist."""
+    feeds = Feeds()
+    refresh = config.console.refresh
+    if config.health or config.metric:
+        from console.sources.health import HealthSource
+        from console.sources.http import make_client
+        from console.sources.metrics import MetricSource
+
+        client = make_client(len(config.health) + len(config.metric))
+        feeds.closers.append(client.aclose)
+        health = HealthSource(config.health, client, clock)
+        metrics = MetricSource(config.metric, client, clock)
+        for target in config.health:
+            feeds.polled.append(
+                Feed(
+                    f"health:{target.name}",
+                    target.interval or refresh,
+                    target.timeout + 1,
+                    partial(health.poll_one, target.name),
+                )
+            )
+        for target in config.metric:
+            feeds.polled.append(
+                Feed(
+                    f"metric:{target.name}",
+                    target.interval or refresh,
+                    target.timeout + 1,
+                    partial(metrics.poll_one, target.name),
+                )
+            )
+    return feeds

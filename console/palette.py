@@ -1,0 +1,36 @@
+"""Command palette entries: every action with its risk, run through the runner (preview and confirm first)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from console.app import ConsoleApp
+
+
+class ActionCommands(Provider):
+    """`ctrl+p` / `:` lists actions as "Run NAME (risk) — description"; read-only consoles list them but refuse."""
+
+    def _entries(self) -> list[tuple[str, str, str]]:
+        app = cast("ConsoleApp", self.app)
+        suffix = " — refused: read-only" if app.runner.read_only else ""
+        return [
+            (f"Run {name} ({action.risk.value})", name, (action.description or "") + suffix)
+            for name, action in sorted(app.runner.actions.items())
+        ]
+
+    async def discover(self) -> Hits:
+        app = cast("ConsoleApp", self.app)
+        for text, name, help_text in self._entries():
+            yield DiscoveryHit(text, partial(app.request_action, name), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        app = cast("ConsoleApp", self.app)
+        matcher = self.matcher(query)
+        for text, name, help_text in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(app.request_action, name), help=help_text)

@@ -1,0 +1,185 @@
+"""Preview -> confirm -> run with live output -> result: the one screen every action goes through in the TUI."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Log, ProgressBar, Static
+
+from actions.base import Progress
+from actions.runner import ActionRefused, Runner
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressEvent, Risk
+
+OUTPUT_LINES = 5000
+
+
+class ActionRunScreen(ModalScreen[Outcome | None]):
+    """Shows exactly what the plan touches, asks for the confirmation its risk needs, runs it, shows the result."""
+
+    DEFAULT_CSS = """
+    ActionRunScreen { align: center middle; }
+    ActionRunScreen > #dialog {
+        width: 90%; max-width: 140; height: 90%; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    ActionRunScreen.-destructive > #dialog { border: thick $error; }
+    ActionRunScreen #title { text-style: bold; height: auto; }
+    ActionRunScreen #preview { height: 1fr; min-height: 3; border: round $panel; }
+    ActionRunScreen #output { height: 1fr; min-height: 3; border: round $panel; display: none; }
+    ActionRunScreen.-running #output, ActionRunScreen.-done #output { display: block; }
+    ActionRunScreen.-running #preview, ActionRunScreen.-done #preview { height: auto; max-height: 8; }
+    ActionRunScreen #progress { display: none; height: 1; }
+    ActionRunScreen.-running #progress { display: block; }
+    ActionRunScreen #typed { display: none; }
+    ActionRunScreen.-typed #typed { display: block; }
+    ActionRunScreen.-running #typed, ActionRunScreen.-done #typed { display: none; }
+    ActionRunScreen #hint { height: auto; color: $text-muted; }
+    ActionRunScreen #result { height: auto; text-style: bold; }
+    """
+
+    BINDINGS = [
+        Binding("y", "confirm", "Run it", id="action.confirm"),
+        Binding("r", "replan", "Preview again", id="action.replan"),
+        Binding("escape", "close", "Cancel / close", id="action.close"),
+    ]
+
+    def __init__(self, runner: Runner, plan: Plan) -> None:
+        super().__init__()
+        self.runner = runner
+        self.plan = plan
+        self.progress: Progress | None = None
+        self.outcome: Outcome | None = None
+        self._last_paint = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.progress is not None and self.outcome is None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(id="title")
+            with VerticalScroll(id="preview"):
+                yield Static(id="preview-text")
+            yield Input(id="typed")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Log(id="output", max_lines=OUTPUT_LINES)
+            yield Static(id="result")
+            yield Static(id="hint")
+
+    def on_mount(self) -> None:
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        plan = self.plan
+        env = self.runner.ctx.environment
+        self.set_class(plan.risk is Risk.DESTRUCTIVE, "-destructive")
+        self.set_class(plan.confirm is ConfirmLevel.TYPED, "-typed")
+        title = Text(f"{plan.action} on {env}  ", style="bold")
+        title.append(f"[{plan.risk.value.upper()}]", style="bold reverse")
+        self.query_one("#title", Static).update(title)
+        self.query_one("#preview-text", Static).update(Text("\n".join(plan.preview_lines())))
+        self.query_one("#result", Static).update("")
+        if plan.confirm is ConfirmLevel.TYPED:
+            typed = self.query_one("#typed", Input)
+            typed.placeholder = f"type {plan.confirm_text} to run it"
+            typed.value = ""
+            typed.focus()
+            reason = f" ({plan.confirm_reason})" if plan.confirm_reason else ""
+            self._hint(f"Type {plan.confirm_text!r} and press enter to run{reason}. escape cancels; nothing runs.")
+        elif plan.confirm is ConfirmLevel.YES:
+            self._hint("Press y to run it, r to preview again, escape to cancel; nothing runs until you confirm.")
+        else:
+            self._hint("Press y to run it (read-only), escape to cancel.")
+
+    def _hint(self, text: str) -> None:
+        self.query_one("#hint", Static).update(text)
+
+    @on(Input.Submitted, "#typed")
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value.strip() != self.plan.confirm_text:
+            self._hint(f"That is not {self.plan.confirm_text!r}: nothing was run. Type it exactly, or escape.")
+            return
+        self._start(event.value.strip())
+
+    def action_confirm(self) -> None:
+        if self.progress is not None or self.plan.confirm is ConfirmLevel.TYPED:
+            return
+        self._start(None)
+
+    def _start(self, typed: str | None) -> None:
+        self.progress = Progress(listener=self._on_progress)
+        self.add_class("-running")
+        self._hint("Running. escape cancels (what was done so far is journaled).")
+        self.query_one("#output", Log).focus()
+        self._execute(typed)
+
+    @work(exclusive=True, group="action-run", exit_on_error=False)
+    async def _execute(self, typed: str | None) -> None:
+        assert self.progress is not None
+        try:
+            outcome = await self.runner.execute(self.plan, confirmed=True, typed=typed, progress=self.progress)
+        except ActionRefused as exc:
+            self.progress = None
+            self.remove_class("-running")
+            self.query_one("#result", Static).update(Text(f"✖ REFUSED: {exc}", style="bold"))
+            self._hint("r previews again, escape closes.")
+            return
+        self._finish(outcome)
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.remove_class("-running")
+        self.add_class("-done")
+        symbol = {OutcomeStatus.COMPLETED: "✔", OutcomeStatus.FAILED: "✖", OutcomeStatus.CANCELLED: "■"}
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
+        text = f"{symbol[outcome.status]} {outcome.status.value.upper()}: {outcome.message}"
+        text += f" ({counts})" if counts else ""
+        text += f" in {outcome.duration_ms} ms · journal seq {outcome.request_seq}"
+        if outcome.journal_error:
+            text += f"\n✖ {outcome.journal_error}"
+        self.query_one("#result", Static).update(Text(text, style="bold"))
+        self._hint("escape closes.")
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.line is not None:
+            self.query_one("#output", Log).write_line(event.line)
+        if event.message:
+            self.query_one("#output", Log).write_line(f"» {event.message}")
+        if event.counts or event.total is not None:
+            now = time.monotonic()
+            if now - self._last_paint < 0.1:
+                return
+            self._last_paint = now
+            bar = self.query_one("#progress", ProgressBar)
+            done = max(event.counts.values(), default=0) if event.counts else 0
+            bar.update(total=event.total, progress=done)
+
+    def action_replan(self) -> None:
+        if self.progress is not None and self.outcome is None:
+            return
+        self._replan()
+
+    @work(exclusive=True, group="action-plan", exit_on_error=False)
+    async def _replan(self) -> None:
+        try:
+            self.plan = await self.runner.plan(self.plan.action, self.plan.params)
+        except Exception as exc:  # ParamError, ActionRefused: say so, keep the screen
+            self.query_one("#result", Static).update(Text(f"✖ {exc}", style="bold"))
+            return
+        self.progress, self.outcome = None, None
+        self.remove_class("-done", "-running")
+        self.query_one("#output", Log).clear()
+        self._show_plan()
+
+    def action_close(self) -> None:
+        if self.running:
+            assert self.progress is not None
+            self.progress.cancel()
+            self._hint("Cancelling...")
+            return
+        self.dismiss(self.outcome)

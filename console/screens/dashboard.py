@@ -1,0 +1,99 @@
+"""The dashboard: banner, health tiles, and a pane for every configured section (none for absent ones)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from console.clock import Clock
+from console.config import Config
+from console.models import Check, State
+from widgets.banner import EnvironmentBanner
+from widgets.health_grid import HealthGrid
+
+NARROW = 120
+
+
+def initial_checks(config: Config) -> list[Check]:
+    """A waiting tile per configured health and metric target, in config order."""
+    waiting = "waiting for the first poll"
+    return [Check(source="health", name=t.name, state=State.UNKNOWN, reason=waiting) for t in config.health] + [
+        Check(source="metric", name=t.name, state=State.UNKNOWN, reason=waiting) for t in config.metric
+    ]
+
+
+class DashboardScreen(Screen):
+    """Everything at once on a wide terminal; at narrow widths one pane at a time, switched with 1..6."""
+
+    BINDINGS = [Binding(str(n), f"focus_pane({n - 1})", f"Pane {n}", show=False, id=f"pane.{n}") for n in range(1, 7)]
+
+    def __init__(self, config: Config, *, read_only: bool, panes: list[tuple[str, Widget]], clock: Clock) -> None:
+        super().__init__()
+        self.config = config
+        self.clock = clock
+        self.read_only = read_only
+        self.panes = panes
+        self.current = 0
+
+    def compose(self) -> ComposeResult:
+        console = self.config.console
+        yield EnvironmentBanner(console.environment, production=console.is_production, read_only=self.read_only)
+        checks = initial_checks(self.config)
+        if checks:
+            yield HealthGrid(checks, id="health")
+        if self.panes:
+            yield Static(id="pane-tabs")
+            with Container(id="panes"):
+                for _, pane in self.panes:
+                    pane.add_class("pane")
+                    yield pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._layout_panes()
+        self.set_interval(1.0, self._tick)
+        self._tick()
+
+    def _tick(self) -> None:
+        self.banner.tick(self.clock.now())
+
+    def on_resize(self) -> None:
+        self._layout_panes()
+
+    @property
+    def banner(self) -> EnvironmentBanner:
+        return self.query_one(EnvironmentBanner)
+
+    def show(self, model: Any) -> None:
+        """Route a model from a feed to the widget that renders it."""
+        grid = self.query(HealthGrid)
+        if grid and hasattr(model, "check"):
+            grid.first().show(model.check, getattr(model, "history", ()))
+
+    def action_focus_pane(self, index: int) -> None:
+        if index >= len(self.panes):
+            return
+        self.current = index
+        self._layout_panes()
+        pane = self.panes[index][1]
+        target = pane if pane.can_focus else next((w for w in pane.query("*") if w.can_focus), pane)
+        target.focus()
+
+    def _layout_panes(self) -> None:
+        if not self.panes:
+            return
+        narrow = self.size.width < NARROW
+        self.set_class(narrow, "-narrow")
+        for index, (_, pane) in enumerate(self.panes):
+            pane.set_class(index == self.current, "-current")
+        tabs = "  ".join(
+            f"[reverse] {n + 1} {title} [/]" if n == self.current else f" {n + 1} {title} "
+            for n, (title, _) in enumerate(self.panes)
+        )
+        self.query_one("#pane-tabs", Static).update(tabs)

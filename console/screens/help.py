@@ -1,0 +1,61 @@
+"""`?`: every binding of the app, the screen below and its widgets, with keys as remapped by `[keys]`."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def binding_rows(screen: Screen, keymap: dict[str, str], extra: list[type] = ()) -> list[tuple[str, str, str, str]]:
+    """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each."""
+    app = screen.app
+    seen: set[type] = set()
+    rows: list[tuple[str, str, str, str]] = []
+    for cls in [type(app), type(screen), *(type(w) for w in screen.query("*")), *extra]:
+        if cls in seen or cls.__module__.split(".")[0] not in ("console", "widgets"):
+            continue
+        seen.add(cls)
+        for binding in cls.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            shown = ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+            rows.append((cls.__name__, shown, binding.description, binding.id or ""))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """A table of every binding; escape or ? closes."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > #help { width: 90%; max-width: 110; height: 90%; border: thick $primary; background: $surface; }
+    """
+
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
+
+    def __init__(self, below: Screen, keymap: dict[str, str], extra: list[type] = ()) -> None:
+        super().__init__()
+        self.below = below
+        self.keymap = keymap
+        self.extra = list(extra)
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, expand=True, header_style="bold")
+        for column in ("where", "keys", "what", "binding id"):
+            table.add_column(column)
+        self.rows = binding_rows(self.below, self.keymap, self.extra)
+        for row in self.rows:
+            table.add_row(*(Text(cell) for cell in row))
+        with Vertical(id="help"):
+            yield Static(Text("Keys · remap any binding by id in the config's [keys] table · escape closes"))
+            with VerticalScroll():
+                yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

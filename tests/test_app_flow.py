@@ -1,0 +1,118 @@
+"""Keyboard flows through the whole app: palette -> form -> preview -> confirm -> output -> journal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.app import ConsoleApp
+from console.clock import ManualClock
+from console.feeds import Feeds
+from console.journal import Journal
+from console.screens.action_run import ActionRunScreen
+from console.screens.help import HelpScreen
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def make_app(tmp_path: Path, *, read_only: bool = False, risk: str = "write") -> ConsoleApp:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[actions.say]\ncommand = ["{FIXTURES}/record-argv", "{{word}}"]\nparams = {{ word = "a word" }}\n'
+        f'risk = "{risk}"\n'
+    )
+    config = cfg.load(path, environ={})
+    from datetime import UTC, datetime
+
+    clock = ManualClock(datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
+    runner = build_runner(config, read_only=read_only, clock=clock.now)
+    return ConsoleApp(config, runner, clock=clock, feeds=Feeds())
+
+
+async def _open_action(pilot, name: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*name)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_palette_runs_a_command_action_and_journals_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_action(pilot, "say")
+        assert isinstance(app.focused, Input) and app.focused.id == "param-word"
+        await pilot.press(*"hello world", "enter")
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, ActionRunScreen)
+        assert not (tmp_path / "argv.json").exists(), "nothing runs before confirmation"
+        preview = str(screen.query_one("#preview-text", Static).render())
+        assert "hello world" in preview and "record-argv" in preview
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        result = str(screen.query_one("#result", Static).render())
+        assert "COMPLETED" in result and "journal seq 1" in result
+        assert "arg: hello world" in "\n".join(screen.query_one("#output").lines)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ActionRunScreen)
+    assert json.loads((tmp_path / "argv.json").read_text()) == ["hello world"]
+    kinds = [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()]
+    assert kinds == ["action.requested", "action.completed"]
+
+
+async def test_typed_confirmation_refuses_the_wrong_word(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path, risk="destructive")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_action(pilot, "say")
+        await pilot.press(*"x", "enter")
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, ActionRunScreen)
+        await pilot.press("y")  # y is not enough for a destructive action: it types into the confirmation field
+        await pilot.press(*"production", "enter")
+        await pilot.pause()
+        assert "That is not 'staging'" in str(screen.query_one("#hint", Static).render())
+        assert not (tmp_path / "argv.json").exists()
+        screen.query_one("#typed", Input).value = ""
+        await pilot.press(*"staging", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "COMPLETED" in str(screen.query_one("#result", Static).render())
+    assert (tmp_path / "argv.json").exists()
+
+
+async def test_read_only_palette_lists_but_refuses(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path, read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_action(pilot, "say")
+        await pilot.pause()
+        assert not isinstance(app.screen, ActionRunScreen)
+        assert any("refused, the console is read-only" in str(n.message) for n in app._notifications)
+        assert "READ-ONLY" in str(app.dashboard.banner.render())
+    assert list(Journal(tmp_path / "journal.jsonl").entries()) == []
+    assert not (tmp_path / "argv.json").exists()
+
+
+async def test_help_lists_every_binding_with_remapped_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    app.config.keys["app.help"] = "f1"
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.set_keymap(app.config.keys)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = {row[3]: row for row in app.screen.rows}
+        assert {"app.palette", "app.quit", "action.confirm", "action.close", "form.submit", "detail.copy"} <= set(rows)
+        assert rows["app.help"][1] == "f1"

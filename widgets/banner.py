@@ -1,0 +1,54 @@
+"""The environment banner: which environment this is (production in the danger colour), read-only, the clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class EnvironmentBanner(Static):
+    """One line: environment (PRODUCTION loud), READ-ONLY badge, incident summary, UTC clock."""
+
+    DEFAULT_CSS = """
+    EnvironmentBanner { height: 1; width: 1fr; background: $panel; color: $foreground; padding: 0 1; }
+    EnvironmentBanner.-production { background: $error; color: $background; text-style: bold; }
+    """
+
+    def __init__(self, environment: str, *, production: bool, read_only: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.environment = environment
+        self.production = production
+        self.read_only = read_only
+        self.incident = ""
+        self.now: datetime | None = None
+        self.set_class(production, "-production")
+
+    def on_mount(self) -> None:
+        self._paint()
+
+    def tick(self, now: datetime) -> None:
+        self.now = now
+        self._paint()
+
+    def set_incident(self, summary: str) -> None:
+        self.incident = summary
+        self._paint()
+
+    def _paint(self) -> None:
+        left = Text()
+        if self.production:
+            left.append("◆ PRODUCTION ", style="bold")
+        left.append(self.environment, style="bold")
+        if self.read_only:
+            left.append("  [READ-ONLY]", style="bold reverse")
+        if self.incident:
+            left.append(f"  {self.incident}", style="bold")
+        right = self.now.strftime("%H:%M:%S UTC") if self.now else ""
+        width = self.size.width
+        gap = max(width - left.cell_len - len(right), 1)
+        self.update(left + Text(" " * gap) + Text(right), layout=False)
+
+    def on_resize(self) -> None:
+        self._paint()
