@@ -7,9 +7,12 @@ import os
 import time
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Static
 
 from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
@@ -52,6 +55,7 @@ class ConsoleApp(App[int]):
         clock: Clock | None = None,
         theme: str | None = None,
         feeds: Feeds | None = None,
+        notices: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -60,6 +64,7 @@ class ConsoleApp(App[int]):
         self.theme_name = theme or config.console.theme
         self.feeds = feeds if feeds is not None else build_feeds(config, self.clock)
         self.observer = Observer(runner.journal)
+        self.notices = notices or []
         self._quit_asked = 0.0
 
     async def on_mount(self) -> None:
@@ -67,11 +72,17 @@ class ConsoleApp(App[int]):
             self.register_theme(theme)
         self.theme = self.theme_name
         self.set_keymap(self.config.keys)
-        self.dashboard = DashboardScreen(self.config, read_only=self.runner.read_only, panes=[], clock=self.clock)
+        self.dashboard = DashboardScreen(
+            self.config, read_only=self.runner.read_only, panes=self._panes(), clock=self.clock
+        )
         await self.push_screen(self.dashboard)
         for feed in self.feeds.polled:
             self.run_worker(self._poll(feed), name=feed.key, group="feeds", exit_on_error=False)
         self._check_journal()
+
+    def _panes(self) -> list[tuple[str, Widget]]:
+        """A pane for every configured section, and one per notice (what could not start, and the fix)."""
+        return [(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in self.notices]
 
     async def on_unmount(self) -> None:
         await self.feeds.aclose()

@@ -13,6 +13,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.config import Config
+from console.redact import Redactor
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ def build_feeds(config: Config, clock: Clock) -> Feeds:
 
         client = make_client(len(config.health) + len(config.metric))
         feeds.closers.append(client.aclose)
-        health = HealthSource(config.health, client, clock)
-        metrics = MetricSource(config.metric, client, clock)
+        redactor = Redactor(config.secrets)
+        health = HealthSource(config.health, client, clock, redactor)
+        metrics = MetricSource(config.metric, client, clock, redactor)
         for target in config.health:
             feeds.polled.append(
                 Feed(

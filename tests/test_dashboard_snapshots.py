@@ -1,0 +1,148 @@
+"""Snapshots of the dashboard and its modal screens, with a fixed clock and fixed models (no live polling)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.app import ConsoleApp
+from console.clock import ManualClock
+from console.feeds import Feeds
+from console.models import State
+from console.models.health import HealthSnapshot, MetricSnapshot
+
+NOW = datetime(2026, 11, 23, 3, 4, 5, tzinfo=UTC)
+CONFIG = """
+[console]
+environment = "{environment}"
+journal = "{journal}"
+read_only = {read_only}
+
+[[health]]
+name = "api"
+url = "http://127.0.0.1:9/api/health"
+[[health]]
+name = "database"
+url = "http://127.0.0.1:9/api/health/db"
+[[health]]
+name = "cache"
+url = "http://127.0.0.1:9/api/health/cache"
+
+[[metric]]
+name = "error rate"
+url = "http://127.0.0.1:9/api/metrics/errors"
+path = "errorRate"
+unit = "%"
+warn = 0.5
+crit = 1.0
+[[metric]]
+name = "p95 latency"
+url = "http://127.0.0.1:9/api/metrics/latency"
+path = "p95"
+unit = "ms"
+[[metric]]
+name = "cache hit rate"
+url = "http://127.0.0.1:9/api/metrics/cache"
+path = "hitRate"
+unit = "%"
+below = true
+
+[actions.rollback]
+command = ["./scripts/rollback.sh", "--environment", "{{environment}}", "--version", "{{version}}"]
+params = {{ version = "release to roll back to, e.g. v1.2.2" }}
+risk = "destructive"
+"""
+
+MODELS = [
+    HealthSnapshot(
+        name="api",
+        url="",
+        state=State.CRIT,
+        reason="HTTP 503",
+        status_code=503,
+        latency_ms=1143,
+        taken_at=NOW,
+        history=[12, 14, 13, 40, 180, 600, 1143],
+    ),
+    HealthSnapshot(
+        name="database",
+        url="",
+        state=State.WARN,
+        reason="above warn 500 ms",
+        latency_ms=612,
+        taken_at=NOW,
+        history=[5, 6, 80, 300, 612],
+    ),
+    HealthSnapshot(name="cache", url="", state=State.DOWN, reason="connection refused", taken_at=NOW),
+    MetricSnapshot(
+        name="error rate",
+        state=State.CRIT,
+        reason="above crit 1%",
+        value=4.2,
+        unit="%",
+        warn=0.5,
+        crit=1.0,
+        taken_at=NOW,
+        history=[0.1, 0.1, 0.4, 1.9, 4.2],
+    ),
+    MetricSnapshot(name="p95 latency", state=State.OK, value=183, unit="ms", taken_at=NOW, history=[180, 185, 183]),
+    MetricSnapshot(name="cache hit rate", state=State.UNKNOWN, reason="no number at hitRate", unit="%", taken_at=NOW),
+]
+
+
+def make_app(
+    tmp_path: Path, *, theme: str = "incident-dark", environment: str = "production", read_only: bool = False
+) -> ConsoleApp:
+    text = CONFIG.format(environment=environment, journal=tmp_path / "journal.jsonl", read_only=str(read_only).lower())
+    config = cfg.loads(text, source=Path("/etc/incident-console/config.toml"), environ={})
+    clock = ManualClock(NOW)
+    return ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, theme=theme, feeds=Feeds())
+
+
+async def feed_models(pilot) -> None:
+    for model in MODELS:
+        pilot.app.dashboard.show(model)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("theme", ["incident-dark", "incident-mono"])
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_dashboard(snap_compare, tmp_path: Path, theme: str, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(tmp_path, theme=theme), terminal_size=size, run_before=feed_models)
+
+
+def test_dashboard_light_read_only_staging(snap_compare, tmp_path: Path) -> None:
+    app = make_app(tmp_path, theme="incident-light", environment="staging", read_only=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=feed_models)
+
+
+def test_dashboard_waiting_before_first_poll(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_action_form(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def open_form(pilot) -> None:
+        pilot.app.request_action("rollback")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=open_form)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_action_preview_with_typed_confirmation(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def open_preview(pilot) -> None:
+        pilot.app.request_action("rollback", {"version": "v1.2.2"})
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=open_preview)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_help(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=size, press=["question_mark"])
