@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from typing import Any
@@ -18,11 +17,12 @@ from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
 from console.clock import Clock
 from console.config import Config
-from console.feeds import Feed, Feeds, build_feeds
+from console.feeds import Feeds, build_feeds
 from console.journal import JournalError
 from console.models import Risk
 from console.observer import Observer
 from console.palette import ActionCommands
+from console.polling import groups as poll_groups
 from console.screens.action_form import ActionFormScreen
 from console.screens.action_run import ActionRunScreen
 from console.screens.dashboard import DashboardScreen
@@ -62,7 +62,7 @@ class ConsoleApp(App[int]):
         self.runner = runner
         self.clock = clock or Clock()
         self.theme_name = theme or config.console.theme
-        self.feeds = feeds if feeds is not None else build_feeds(config, self.clock)
+        self.feeds = feeds
         self.observer = Observer(runner.journal)
         self.notices = notices or []
         self._quit_asked = 0.0
@@ -76,31 +76,32 @@ class ConsoleApp(App[int]):
             self.config, read_only=self.runner.read_only, panes=self._panes(), clock=self.clock
         )
         await self.push_screen(self.dashboard)
-        for feed in self.feeds.polled:
-            self.run_worker(self._poll(feed), name=feed.key, group="feeds", exit_on_error=False)
+        self.call_after_refresh(self._start_feeds)
         self._check_journal()
+
+    def _start_feeds(self) -> None:
+        """After the first paint: building feeds imports the drivers, which the first paint must not wait for."""
+        if self.feeds is None:
+            self.feeds = build_feeds(self.config, self.clock)
+        for group in poll_groups(self.feeds.polled, self._deliver):
+            self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
 
     def _panes(self) -> list[tuple[str, Widget]]:
         """A pane for every configured section, and one per notice (what could not start, and the fix)."""
         return [(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in self.notices]
 
     async def on_unmount(self) -> None:
-        await self.feeds.aclose()
+        if self.feeds is not None:
+            await self.feeds.aclose()
 
-    async def _poll(self, feed: Feed) -> None:
-        """Poll one feed forever on its interval; a slow target delays only itself."""
-        while True:
-            started = time.monotonic()
-            try:
-                async with asyncio.timeout(feed.timeout):
-                    model = await feed.poll()
-            except TimeoutError:
-                model = None  # the source's own timeout is shorter; this only guards against a stuck driver
-            if model is not None:
+    async def _deliver(self, models: list[Any]) -> None:
+        """Show a batch of models in one screen update, then journal the state changes among them."""
+        with self.batch_update():
+            for model in models:
                 self.dashboard.show(model)
-                for check in _checks(model):
-                    await self.observer.see(check.source, check.name, check.state, check.reason)
-            await asyncio.sleep(max(0.05, feed.interval - (time.monotonic() - started)))
+        for model in models:
+            for check in _checks(model):
+                await self.observer.see(check.source, check.name, check.state, check.reason)
 
     @work(thread=True, exit_on_error=False)
     def _check_journal(self) -> None:

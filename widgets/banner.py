@@ -45,7 +45,7 @@ class EnvironmentBanner(Static):
             left.append("  [READ-ONLY]", style="bold reverse")
         if self.incident:
             left.append(f"  {self.incident}", style="bold")
-        right = self.now.strftime("%H:%M:%S UTC") if self.now else ""
+        right = self.now.strftime("%H:%M UTC") if self.now else ""
         width = self.size.width
         gap = max(width - left.cell_len - len(right), 1)
         self.update(left + Text(" " * gap) + Text(right), layout=False)

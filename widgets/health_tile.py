@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 
 from console.models import Check, State
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 STATES = ("-ok", "-warn", "-crit", "-down", "-unknown")
+LINES = 3
 
 
 def sparkline(values: Sequence[float], width: int) -> str:
     """The last `width` values as block characters scaled between their min and max."""
-    values = [v for v in values[-width:] if v is not None]
+    values = [v for v in values[-width:] if v is not None] if width > 0 else []
     if not values:
         return ""
     low, high = min(values), max(values)
@@ -23,8 +26,12 @@ def sparkline(values: Sequence[float], width: int) -> str:
     return "".join(BLOCKS[min(len(BLOCKS) - 1, int((v - low) / span * (len(BLOCKS) - 1)))] for v in values)
 
 
-class HealthTile(Static):
-    """A target at a glance; colour follows the state but the word and symbol always say it too."""
+class HealthTile(Widget):
+    """A target at a glance; colour follows the state but the word and symbol always say it too.
+
+    Drawn with the line API: an update repaints only the lines whose text changed (usually just the value and
+    sparkline), which keeps an idle dashboard's terminal output small.
+    """
 
     DEFAULT_CSS = """
     HealthTile { height: 3; padding: 0 1; background: $surface; border-left: tall $panel; }
@@ -33,40 +40,54 @@ class HealthTile(Static):
     HealthTile.-crit { border-left: tall $error; background: $error 15%; }
     HealthTile.-down { border-left: tall $error; background: $error 25%; }
     HealthTile.-unknown { border-left: tall $secondary; }
-    HealthTile:focus { background: $boost; }
     """
 
     def __init__(self, check: Check, history: Sequence[float] = (), **kwargs) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.history = list(history)
-
-    def on_mount(self) -> None:
-        self.show(self.check, self.history)
+        self._lines: list[Text] = [Text()] * LINES
+        self.add_class(f"-{check.state.value}")
 
     def show(self, check: Check, history: Sequence[float]) -> None:
-        changed_state = check.state != self.check.state
-        self.check, self.history = check, list(history)
-        if changed_state or not self.has_class(f"-{check.state.value}"):
+        if check.state != self.check.state:
             self.remove_class(*STATES)
             self.add_class(f"-{check.state.value}")
-        self.update(self._text(), layout=False)
+        self.check, self.history = check, list(history)
+        self._repaint(changed_only=True)
 
     def on_resize(self) -> None:
-        self.update(self._text(), layout=False)
+        self._repaint(changed_only=False)
 
-    def _text(self) -> Text:
+    def _repaint(self, *, changed_only: bool) -> None:
+        lines = self._text_lines()
+        for y, (old, new) in enumerate(zip(self._lines, lines, strict=True)):
+            if not changed_only or old != new:
+                self.refresh(Region(0, y, self.size.width, 1))
+        self._lines = lines
+
+    def render_line(self, y: int) -> Strip:
+        if y >= LINES:
+            return Strip.blank(self.size.width, self.rich_style)
+        segments = list(self._lines[y].render(self.app.console))
+        strip = Strip([s for s in segments if s.text != "\n"]).crop(0, self.size.width)
+        return strip.apply_style(self.rich_style).extend_cell_length(self.size.width, self.rich_style)
+
+    def _text_lines(self) -> list[Text]:
         check = self.check
-        width = max(self.size.width - 3, 8)
+        width = max(self.size.width, 8)
         style = {State.OK: "bold", State.UNKNOWN: "dim"}.get(check.state, "bold reverse")
-        line = Text()
-        line.append(f"{check.state.symbol} {check.state.word}", style=style)
-        line.append(f" {check.name}", style="bold")
-        line.truncate(width, overflow="ellipsis")
+        title = Text()
+        title.append(f"{check.state.symbol} {check.state.word}", style=style)
+        title.append(f" {check.name}", style="bold")
+        title.truncate(width, overflow="ellipsis")
         value = Text(check.value)
-        spark = sparkline(self.history, max(width - len(check.value) - 1, 0))
+        spark = sparkline(self.history, width - len(check.value) - 1)
         if spark:
             value.append(" " + spark, style="dim")
-        reason = Text(check.reason or " ", style="italic")
+        value.truncate(width)
+        reason = Text(check.reason, style="italic")
         reason.truncate(width, overflow="ellipsis")
-        return Text("\n").join([line, value, reason])
+        return [title, value, reason]
+
+

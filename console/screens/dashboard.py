@@ -61,7 +61,10 @@ class DashboardScreen(Screen):
         self._tick()
 
     def _tick(self) -> None:
-        self.banner.tick(self.clock.now())
+        """The banner shows minutes: it repaints when the minute changes, not every second (idle cost)."""
+        now = self.clock.now().replace(second=0, microsecond=0)
+        if now != self.banner.now:
+            self.banner.tick(now)
 
     def on_resize(self) -> None:
         self._layout_panes()

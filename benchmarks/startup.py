@@ -1,0 +1,62 @@
+"""Time to first full paint of the dashboard on the demo config, and to the first polled data; median of 5.
+
+    .venv/bin/python benchmarks/startup.py [--runs 5]
+
+The demo service runs in this process; the console runs under a 120x40 pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.ptyrun import PtyProcess, print_table
+from console.demo.service import DemoService
+
+CONSOLE = [sys.executable, "-m", "console.cli"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with DemoService(incident_after=1e9, seed=1) as service, tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        names = ["api", "database", "cache"]
+        paths = ["/api/health", "/api/health/db", "/api/health/cache"]
+        config.write_text(
+            f'[console]\nenvironment = "demo"\njournal = "{tmp}/journal.jsonl"\n'
+            + "".join(
+                f'[[health]]\nname = "{n}"\nurl = "{service.url}{p}"\n' for n, p in zip(names, paths, strict=True)
+            )
+            + f'[[metric]]\nname = "error rate"\nurl = "{service.url}/api/metrics/errors"\npath = "errorRate"\n'
+        )
+        paint, data = [], []
+        for _ in range(args.runs):
+            run = PtyProcess([*CONSOLE, "--config", str(config)])
+            try:
+                paint.append(run.wait_for(b"Quit", b"api", b"error rate", timeout=15))
+                data.append(run.wait_for(b"OK api", b"OK error rate", timeout=15))
+            finally:
+                run.stop()
+    rows = [
+        ["first full paint (banner, tiles, footer)", *_stats(paint), "0.50"],
+        ["first polled data on every tile", *_stats(data), "-"],
+    ]
+    print_table(f"startup, {args.runs} runs, 120x40 pty", ["measure", "median s", "min s", "max s", "goal s"], rows)
+
+
+def _stats(values: list[float | None]) -> list[str]:
+    got = [v for v in values if v is not None]
+    if len(got) < len(values):
+        return ["timeout"] * 3
+    return [f"{statistics.median(got):.3f}", f"{min(got):.3f}", f"{max(got):.3f}"]
+
+
+if __name__ == "__main__":
+    main()

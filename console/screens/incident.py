@@ -1,0 +1,260 @@
+"""The incident screen: header, full timeline, and a key for every incident command (the desk writes the journal)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from console.desk import REOPENABLE, IncidentDesk
+from console.incident import ROLES, IncidentError
+from console.journal import JournalError
+from console.models.incident import FLOW, SCHEMES, IncidentState, cadence_text
+from console.postmortem import tampered_line, write_markdown
+from console.screens.declare import DeclareScreen
+from console.screens.pick import PickScreen
+from console.screens.prompt import PromptScreen
+from console.screens.status_update import StatusUpdateScreen
+from console.updates import TEMPLATES, draft_update, suggested_kind, validate_update
+from widgets.incident_header import IncidentHeader
+from widgets.timeline import Timeline
+
+REOPEN, CANCEL = "reopen", "cancel"
+
+
+class IncidentScreen(Screen):
+    """Run an incident from declaration to post-mortem with the keyboard alone.
+
+    `desk` does the work; `on_change` (optional) is called after every entry this screen journals, so the app
+    can refresh the dashboard. Call `refresh_from_journal()` when something else wrote to the journal.
+    """
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="incident.back"),
+        Binding("d", "declare", "Declare", id="incident.declare"),
+        Binding("v", "severity", "Severity", id="incident.severity"),
+        Binding("c", "status", "Status", id="incident.status"),
+        Binding("a", "note", "Note", id="incident.note"),
+        Binding("D", "decision", "Decision", id="incident.decision"),
+        Binding("o", "role", "Role", id="incident.role"),
+        Binding("u", "post_update", "Update", id="incident.update"),
+        Binding("e", "export", "Post-mortem", id="incident.export"),
+    ]
+
+    def __init__(
+        self,
+        desk: IncidentDesk,
+        *,
+        on_change: Callable[[], Any] | None = None,
+        tz: tzinfo | None = None,
+        export_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.desk = desk
+        self.on_change = on_change
+        self.tz = tz
+        self.export_dir = export_dir
+        self.state: IncidentState | None = None
+
+    DEFAULT_CSS = """
+    IncidentScreen #incident-keys { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield IncidentHeader()
+        yield Timeline(tz=self.tz)
+        yield Static(id="incident-keys")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        await self.refresh_from_journal()
+        self.query_one(Timeline).table.focus()
+
+    async def refresh_from_journal(self) -> None:
+        """Replay the journal (in a thread) and show the result."""
+        try:
+            self.state = await asyncio.to_thread(self.desk.state)
+        except JournalError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        timeline = self.query_one(Timeline)
+        if self.state is None:
+            timeline.update_entries([], set())
+        else:
+            timeline.update_entries(self.state.entries, self.state.pinned)
+        self._tick()
+        self.refresh_bindings()
+        self.query_one("#incident-keys", Static).update(self._keys(), layout=False)
+
+    def _keys(self) -> Text:
+        """The incident commands on one line, most used first (the footer is shared with the timeline's keys)."""
+        if self.state is None or not self.state.is_open:
+            shown = [("d", "declare")] + ([("c", "reopen"), ("e", "post-mortem")] if self.state else [])
+        else:
+            shown = [("c", "status"), ("u", "update"), ("a", "note"), ("D", "decision"), ("v", "severity")]
+            shown += [("o", "role"), ("p", "pin"), ("e", "post-mortem")]
+        text = Text()
+        for key, label in shown:
+            text.append(key, "bold").append(f" {label}  ")
+        return text
+
+    def _tick(self) -> None:
+        self.query_one(IncidentHeader).update_state(self.state, self.desk.clock.now())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        open_ = self.state is not None and self.state.is_open
+        if action == "declare":
+            return not open_
+        if action in ("severity", "role", "post_update"):
+            return open_
+        if action in ("status", "export"):
+            return self.state is not None
+        return True
+
+    async def _journal(self, command: Callable[..., dict], *args: Any) -> dict | None:
+        """Run one desk command in a thread; show a refusal as an error notification; refresh after a write."""
+        try:
+            entry = await asyncio.to_thread(command, *args)
+        except (IncidentError, JournalError) as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return None
+        await self.refresh_from_journal()
+        if self.on_change is not None:
+            result = self.on_change()
+            if isinstance(result, Awaitable):
+                await result
+        return entry
+
+    async def _ask(self, screen: Any) -> Any:
+        return await self.app.push_screen_wait(screen)
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_declare(self) -> None:
+        answer = await self._ask(DeclareScreen(self.desk.scheme, self.desk.clock.now()))
+        if answer is not None:
+            await self._journal(self.desk.declare, answer.title, answer.severity, answer.impact_started)
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_severity(self) -> None:
+        if self.state is None:
+            return
+        scheme = SCHEMES[self.state.scheme] if self.state.scheme != self.desk.scheme.key else self.desk.scheme
+        options = [
+            (lv.name, f"{lv.title}: respond {lv.response}, update every {cadence_text(lv.update_every_s)}")
+            for lv in scheme.levels
+        ]
+        chosen = await self._ask(PickScreen(f"Severity (now {self.state.severity})", options, self.state.severity))
+        if chosen is not None:
+            await self._journal(self.desk.set_severity, chosen)
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_status(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        options = [(s.value, s.value) for s in FLOW if s.step > state.status.step]
+        if state.status in REOPENABLE:
+            options.append((REOPEN, "reopen (back to investigating)"))
+        if state.is_open:
+            options.append((CANCEL, "cancel (a false alarm)"))
+        nxt = state.status.next
+        chosen = await self._ask(PickScreen(f"Status (now {state.status.value})", options, nxt.value if nxt else None))
+        if chosen == REOPEN:
+            reason = await self._ask(PromptScreen("Why reopen? (optional)"))
+            if reason is not None:
+                await self._journal(self.desk.reopen, reason)
+        elif chosen == CANCEL:
+            reason = await self._ask(
+                PromptScreen("Why cancel? (e.g. false alarm: the monitor was down)", apply=_filled)
+            )
+            if reason is not None:
+                await self._journal(self.desk.cancel, reason)
+        elif chosen is not None:
+            await self._journal(self.desk.set_status, chosen)
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_note(self) -> None:
+        text = await self._ask(PromptScreen("Note (start with TODO: for a follow-up)", apply=_filled))
+        if text is not None:
+            await self._journal(self.desk.add_note, text)
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_decision(self) -> None:
+        text = await self._ask(PromptScreen("Decision (what was decided, and why)", apply=_filled))
+        if text is not None:
+            await self._journal(self.desk.add_decision, text)
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_role(self) -> None:
+        if self.state is None:
+            return
+        roles = self.state.roles
+        options = [(role, f"{role}: {roles.get(role, '—')}") for role in ROLES]
+        role = await self._ask(PickScreen("Assign a role", options))
+        if role is None:
+            return
+        person = await self._ask(PromptScreen(f"Who is the {role}?", roles.get(role, ""), apply=_filled))
+        if person is not None:
+            await self._journal(self.desk.assign_role, role, person)
+
+    @work(group="incident-flow", exclusive=True)
+    async def action_post_update(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        options = [(kind, f"{t.heading} ({kind})") for kind, t in TEMPLATES.items()]
+        kind = await self._ask(PickScreen("Which update?", options, suggested_kind(state)))
+        if kind is None:
+            return
+        now = self.desk.clock.now()
+
+        def check(fields: dict[str, str]) -> str | None:
+            try:
+                validate_update(kind, fields, self.desk.clock.now())
+            except IncidentError as exc:
+                return str(exc)
+            return None
+
+        composer = StatusUpdateScreen(TEMPLATES[kind], state.severity, draft_update(state, kind, now), check)
+        fields = await self._ask(composer)
+        if fields is None:
+            return
+        entry = await self._journal(self.desk.post_update, kind, fields)
+        if entry is not None:
+            self.app.copy_to_clipboard(entry["data"]["text"])
+            self.notify(f"{kind} update posted (#{entry['seq']}) and copied to the clipboard", timeout=4)
+
+    @work(group="incident-export", exclusive=True)
+    async def action_export(self) -> None:
+        try:
+            path, verify = await asyncio.to_thread(write_markdown, self.desk.journal, self.desk.clock, self.export_dir)
+        except (LookupError, OSError, JournalError) as exc:
+            self.notify(f"post-mortem not written: {exc}", severity="error", timeout=8)
+            return
+        if verify.ok:
+            self.notify(f"post-mortem written to {path}", timeout=8)
+        else:
+            self.notify(f"post-mortem written to {path}; {tampered_line(self.desk.journal, verify)}", severity="error")
+
+    @on(Timeline.PinToggled)
+    async def _pin(self, message: Timeline.PinToggled) -> None:
+        await self._journal(self.desk.pin, message.seq, message.pinned)
+
+
+def _filled(text: str) -> str | None:
+    return None if text.strip() else "empty: type something, or escape to cancel"
