@@ -17,11 +17,13 @@ from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
 from console.clock import Clock
 from console.config import Config
+from console.desk import IncidentDesk
 from console.feeds import Feeds, build_feeds
+from console.incident_control import IncidentControl
 from console.journal import JournalError
 from console.models import Risk
 from console.observer import Observer
-from console.palette import ActionCommands
+from console.palette import ActionCommands, IncidentCommands
 from console.polling import groups as poll_groups
 from console.screens.action_form import ActionFormScreen
 from console.screens.action_run import ActionRunScreen
@@ -31,6 +33,9 @@ from console.screens.help import HelpScreen
 from console.screens.prompt import PromptScreen
 from themes import STYLESHEET, THEMES, choose_theme
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
+from widgets.postgres_pane import PostgresPane
+from widgets.redis_pane import RedisPane
+from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
 
@@ -40,11 +45,13 @@ class ConsoleApp(App[int]):
 
     CSS_PATH = STYLESHEET
     TITLE = "incident-console"
-    COMMANDS = App.COMMANDS | {ActionCommands}
+    COMMANDS = App.COMMANDS | {ActionCommands, IncidentCommands}
     BINDINGS = [
         Binding("ctrl+p,colon", "command_palette", "Actions", show=False, id="app.palette"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit_console", "Quit", id="app.quit"),
+        Binding("i", "incident", "Incident", id="app.incident"),
+        Binding("a", "note", "Note", id="app.note"),
     ]
 
     def __init__(
@@ -65,6 +72,7 @@ class ConsoleApp(App[int]):
         self.feeds = feeds
         self.observer = Observer(runner.journal)
         self.notices = notices or []
+        self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
         self._quit_asked = 0.0
 
     async def on_mount(self) -> None:
@@ -78,6 +86,7 @@ class ConsoleApp(App[int]):
         await self.push_screen(self.dashboard)
         self.call_after_refresh(self._start_feeds)
         self._check_journal()
+        self.incident.start()
 
     def _start_feeds(self) -> None:
         """After the first paint: building feeds imports the drivers, which the first paint must not wait for."""
@@ -88,7 +97,12 @@ class ConsoleApp(App[int]):
 
     def _panes(self) -> list[tuple[str, Widget]]:
         """A pane for every configured section, and one per notice (what could not start, and the fix)."""
-        return [(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in self.notices]
+        panes: list[tuple[str, Widget]] = [("Timeline", Timeline())]
+        if self.config.postgres is not None:
+            panes.append(("PostgreSQL", PostgresPane()))
+        if self.config.redis is not None:
+            panes.append(("Redis", RedisPane()))
+        return panes + [(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in self.notices]
 
     async def on_unmount(self) -> None:
         if self.feeds is not None:
@@ -99,9 +113,13 @@ class ConsoleApp(App[int]):
         with self.batch_update():
             for model in models:
                 self.dashboard.show(model)
-        for model in models:
-            for check in _checks(model):
-                await self.observer.see(check.source, check.name, check.state, check.reason)
+        changed = [
+            await self.observer.see(check.source, check.name, check.state, check.reason)
+            for model in models
+            for check in _checks(model)
+        ]
+        if any(changed):
+            await self.incident.refresh()
 
     @work(thread=True, exit_on_error=False)
     def _check_journal(self) -> None:
@@ -147,7 +165,7 @@ class ConsoleApp(App[int]):
         except ActionRefused as exc:
             self.notify(str(exc), severity="error")
             return
-        await self.push_screen(ActionRunScreen(self.runner, plan))
+        await self.push_screen(ActionRunScreen(self.runner, plan), lambda _: self.run_worker(self.incident.refresh()))
 
     @on(ActionRequested)
     def _action_requested(self, message: ActionRequested) -> None:
@@ -165,6 +183,16 @@ class ConsoleApp(App[int]):
     @on(DetailRequested)
     def _detail_requested(self, message: DetailRequested) -> None:
         self.push_screen(DetailScreen(message.title, message.lines))
+
+    @on(Timeline.PinToggled)
+    async def _pin(self, message: Timeline.PinToggled) -> None:
+        await self.incident.pin(message.seq, message.pinned)
+
+    def action_incident(self) -> None:
+        self.incident.open_screen()
+
+    def action_note(self) -> None:
+        self.incident.ask_note()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self.config.keys, [ActionRunScreen, ActionFormScreen, DetailScreen]))

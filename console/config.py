@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from console.models import Risk
+from console.models.incident import SCHEMES
 
 ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*(ms|s|m|h|d))+\s*$")
@@ -218,6 +219,24 @@ class CommandAction(_Model):
         return self
 
 
+class IncidentSettings(_Model):
+    """`[incident]`: the severity scheme (SEV-1..4 or P0..P3) and optional update cadence per level."""
+
+    scheme: Literal["sev", "p"] = "sev"
+    update_every: dict[str, Duration] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_levels(self) -> IncidentSettings:
+        names = SCHEMES[self.scheme].names
+        for level, seconds in self.update_every.items():
+            if level not in names:
+                known = ", ".join(names)
+                raise ValueError(f"update_every: {level!r} is not a level of the {self.scheme!r} scheme ({known})")
+            if seconds < 60:
+                raise ValueError(f"update_every.{level}: a cadence under a minute is not a cadence")
+        return self
+
+
 class Config(_Model):
     """One environment: everything the console watches and every action it offers."""
 
@@ -229,6 +248,7 @@ class Config(_Model):
     logs: list[LogSettings] = Field(default_factory=list)
     actions: dict[str, CommandAction] = Field(default_factory=dict)
     keys: dict[str, str] = Field(default_factory=dict)
+    incident: IncidentSettings = Field(default_factory=IncidentSettings)
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

@@ -73,4 +73,16 @@ def build_feeds(config: Config, clock: Clock) -> Feeds:
                     partial(metrics.poll_one, target.name),
                 )
             )
+    if config.postgres is not None:
+        from console.sources.postgres import PostgresSource
+
+        postgres = PostgresSource(config.postgres, clock)
+        feeds.closers.append(postgres.close)
+        feeds.polled.append(Feed("postgres", refresh, config.postgres.statement_timeout * 4 + 5, postgres.poll))
+    if config.redis is not None:
+        from console.sources.redis import RedisSource
+
+        redis = RedisSource(config.redis, clock)
+        feeds.closers.append(redis.close)
+        feeds.polled.append(Feed("redis", refresh, config.redis.timeout * 4 + 5, redis.poll))
     return feeds

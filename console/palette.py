@@ -7,8 +7,26 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from console.incident_control import INCIDENT_COMMANDS
+
 if TYPE_CHECKING:
     from console.app import ConsoleApp
+
+
+class IncidentCommands(Provider):
+    """Palette entries for the incident: declare, severity, status, note, status update, post-mortem."""
+
+    async def discover(self) -> Hits:
+        app = cast("ConsoleApp", self.app)
+        for command, text in INCIDENT_COMMANDS.items():
+            yield DiscoveryHit(text, partial(app.incident.open_screen, command))
+
+    async def search(self, query: str) -> Hits:
+        app = cast("ConsoleApp", self.app)
+        matcher = self.matcher(query)
+        for command, text in INCIDENT_COMMANDS.items():
+            if (score := matcher.match(text)) > 0:
+                yield Hit(score, matcher.highlight(text), partial(app.incident.open_screen, command))
 
 
 class ActionCommands(Provider):

@@ -14,8 +14,13 @@ from textual.widgets import Footer, Static
 from console.clock import Clock
 from console.config import Config
 from console.models import Check, State
+from console.models.health import HealthSnapshot, MetricSnapshot
+from console.models.postgres import PostgresSnapshot
+from console.models.redis import RedisSnapshot
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
+from widgets.postgres_pane import PostgresPane
+from widgets.redis_pane import RedisPane
 
 NARROW = 120
 
@@ -75,9 +80,12 @@ class DashboardScreen(Screen):
 
     def show(self, model: Any) -> None:
         """Route a model from a feed to the widget that renders it."""
-        grid = self.query(HealthGrid)
-        if grid and hasattr(model, "check"):
-            grid.first().show(model.check, getattr(model, "history", ()))
+        if isinstance(model, HealthSnapshot | MetricSnapshot):
+            self.query_one(HealthGrid).show(model.check, model.history)
+        elif isinstance(model, PostgresSnapshot):
+            self.query_one(PostgresPane).update_snapshot(model)
+        elif isinstance(model, RedisSnapshot):
+            self.query_one(RedisPane).update_snapshot(model)
 
     def action_focus_pane(self, index: int) -> None:
         if index >= len(self.panes):
@@ -93,6 +101,7 @@ class DashboardScreen(Screen):
             return
         narrow = self.size.width < NARROW
         self.set_class(narrow, "-narrow")
+        self.query_one("#panes").styles.grid_size_columns = min(2, len(self.panes))
         for index, (_, pane) in enumerate(self.panes):
             pane.set_class(index == self.current, "-current")
         tabs = "  ".join(

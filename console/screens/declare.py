@@ -33,6 +33,7 @@ class DeclareScreen(ModalScreen[Declaration | None]):
     DeclareScreen > #declare { width: 76; max-width: 100%; height: auto; border: thick $error;
                                background: $surface; padding: 0 1; }
     DeclareScreen .label { color: $text-muted; margin-top: 1; }
+    DeclareScreen #severity-meaning { color: $text-muted; }
     DeclareScreen #declare-error { color: $error; height: auto; }
     """
 
@@ -47,15 +48,16 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         self.now = now
 
     def compose(self) -> ComposeResult:
-        options = [(f"{lv.title}: respond {lv.response}; {lv.description}", lv.name) for lv in self.scheme.levels]
+        options = [(f"{lv.title} · respond: {lv.response}", lv.name) for lv in self.scheme.levels]
         with Vertical(id="declare"):
             yield Static("[b]Declare an incident[/b]")
             yield Static("What is broken, as users see it", classes="label")
-            yield Input(placeholder="e.g. checkout returns 500s", id="title")
+            yield Input(placeholder="e.g. checkout returns 500s", id="title", compact=True)
             yield Static("Severity", classes="label")
-            yield Select(options, value=self.scheme.default.name, allow_blank=False, id="severity")
+            yield Select(options, value=self.scheme.default.name, allow_blank=False, id="severity", compact=True)
+            yield Static(self.scheme.default.description, id="severity-meaning")
             yield Static("Impact started (empty: now · 15m ago · 02:55 UTC)", classes="label")
-            yield Input(placeholder="now", id="impact")
+            yield Input(placeholder="now", id="impact", compact=True)
             yield Static("", id="declare-error")
             yield Static("enter/ctrl+s: declare · escape: cancel", classes="label")
 
@@ -65,6 +67,11 @@ class DeclareScreen(ModalScreen[Declaration | None]):
     @on(Input.Submitted, "#title")
     def _next_field(self) -> None:
         self.query_one("#severity", Select).focus()
+
+    @on(Select.Changed, "#severity")
+    def _explain(self, event: Select.Changed) -> None:
+        level = self.scheme.parse(str(event.value))
+        self.query_one("#severity-meaning", Static).update(level.description if level else "")
 
     @on(Input.Submitted, "#impact")
     def _submitted(self) -> None:

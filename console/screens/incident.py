@@ -38,6 +38,10 @@ class IncidentScreen(Screen):
     can refresh the dashboard. Call `refresh_from_journal()` when something else wrote to the journal.
     """
 
+    DEFAULT_CSS = """
+    IncidentScreen #incident-keys { height: 1; background: $panel; padding: 0 1; }
+    """
+
     BINDINGS = [
         Binding("escape", "back", "Back", id="incident.back"),
         Binding("d", "declare", "Declare", id="incident.declare"),
@@ -64,10 +68,6 @@ class IncidentScreen(Screen):
         self.tz = tz
         self.export_dir = export_dir
         self.state: IncidentState | None = None
-
-    DEFAULT_CSS = """
-    IncidentScreen #incident-keys { height: 1; background: $panel; padding: 0 1; }
-    """
 
     def compose(self) -> ComposeResult:
         yield IncidentHeader()
@@ -102,7 +102,7 @@ class IncidentScreen(Screen):
             shown = [("d", "declare")] + ([("c", "reopen"), ("e", "post-mortem")] if self.state else [])
         else:
             shown = [("c", "status"), ("u", "update"), ("a", "note"), ("D", "decision"), ("v", "severity")]
-            shown += [("o", "role"), ("p", "pin"), ("e", "post-mortem")]
+            shown += [("o", "role"), ("e", "post-mortem")]
         text = Text()
         for key, label in shown:
             text.append(key, "bold").append(f" {label}  ")
@@ -217,7 +217,8 @@ class IncidentScreen(Screen):
         state = self.state
         if state is None:
             return
-        options = [(kind, f"{t.heading} ({kind})") for kind, t in TEMPLATES.items()]
+        kinds = [kind for kind in TEMPLATES if kind != "resolved" or state.resolved_at is not None]
+        options = [(kind, f"{TEMPLATES[kind].heading} ({kind})") for kind in kinds]
         kind = await self._ask(PickScreen("Which update?", options, suggested_kind(state)))
         if kind is None:
             return

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static, TextArea
 
@@ -19,11 +19,13 @@ class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
 
     DEFAULT_CSS = """
     StatusUpdateScreen { align: center middle; }
-    StatusUpdateScreen > #composer { width: 100; max-width: 100%; height: 90%; border: thick $primary;
-                                     background: $surface; padding: 0 1; }
+    StatusUpdateScreen > #composer { width: 100; max-width: 100%; height: auto; max-height: 100%;
+                                     border: thick $primary; background: $surface; padding: 0 1; }
+    StatusUpdateScreen .field { height: 1; margin-bottom: 1; }
+    StatusUpdateScreen .field > Static { width: 15; color: $text-muted; }
+    StatusUpdateScreen .field > Input { width: 1fr; }
     StatusUpdateScreen .label { color: $text-muted; }
-    StatusUpdateScreen Input { margin-bottom: 0; }
-    StatusUpdateScreen TextArea { height: 6; }
+    StatusUpdateScreen TextArea { height: 5; }
     StatusUpdateScreen #composer-error { color: $error; height: auto; }
     """
 
@@ -43,13 +45,13 @@ class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="composer"):
-            yield Static(f"[b]{self.template.heading} - {self.severity}[/b]  ({self.template.kind} update)")
-            with VerticalScroll():
-                for key, label in self.template.fields:
-                    yield Static(label, classes="label")
-                    yield Input(self.draft.get(key, ""), id=f"field-{key}")
-                yield Static("Details (optional)", classes="label")
-                yield TextArea(self.draft.get(DETAILS, ""), id="details", soft_wrap=True)
+            yield Static(f"[b]{self.template.heading} - {self.severity}[/b]\n")
+            for key, label in self.template.fields:
+                with Horizontal(classes="field"):
+                    yield Static(label)
+                    yield Input(self.draft.get(key, ""), id=f"field-{key}", compact=True)
+            yield Static("Details (optional)", classes="label")
+            yield TextArea(self.draft.get(DETAILS, ""), id="details", soft_wrap=True, compact=True)
             yield Static("", id="composer-error")
             yield Static("ctrl+s: post and copy (OSC 52) · enter: next field · escape: cancel", classes="label")
 

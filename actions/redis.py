@@ -1,0 +1,389 @@
+"""flush-cache: delete the keys matching a glob without blocking Redis (SCAN MATCH + UNLINK per page, never KEYS)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import re
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from actions.base import Action, ActionContext, ParamError, Progress
+from actions.runner import ActionRefused
+from console.config import RedisSettings, format_duration
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
+from console.models.redis import display_bytes
+from console.sources.redis import describe_target, explain, open_client, url_db
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+SCAN_COUNT = 1000
+SAMPLE_SCANS = 10
+SAMPLE_KEYS = 10
+REPORT_EVERY = 0.5
+RATE_STEPS_PER_S = 10
+_ANY_BYTE = frozenset(range(256))
+_STAR = "*"
+
+
+class Glob:
+    """A Redis MATCH pattern compiled for local matching, with the server's semantics (util.c stringmatchlen).
+
+    `*` any run, `?` any byte, `[abc]` `[a-z]` `[^a]` classes, `\\x` a literal x; an unterminated class runs
+    to the end of the pattern.
+    """
+
+    def __init__(self, pattern: bytes) -> None:
+        self.pattern = pattern
+        self.tokens = _tokens(pattern)
+        self._regex = re.compile(b"".join(_token_regex(t) for t in self.tokens), re.DOTALL)
+
+    def match(self, key: bytes) -> bool:
+        return self._regex.fullmatch(key) is not None
+
+    @property
+    def matches_everything(self) -> bool:
+        """True for `*`, `**`, `?*`, `*?*`...: a star and otherwise only any-byte positions."""
+        return _STAR in self.tokens and all(t in (_STAR, _ANY_BYTE) for t in self.tokens)
+
+
+def _tokens(pattern: bytes) -> list[str | frozenset[int]]:
+    """The pattern as a list of `*` and sets of the bytes each position may hold."""
+    tokens: list[str | frozenset[int]] = []
+    i, end = 0, len(pattern)
+    while i < end:
+        char = pattern[i]
+        if char == ord("*"):
+            if not tokens or tokens[-1] != _STAR:
+                tokens.append(_STAR)
+        elif char == ord("?"):
+            tokens.append(_ANY_BYTE)
+        elif char == ord("\\") and i + 1 < end:
+            i += 1
+            tokens.append(frozenset({pattern[i]}))
+        elif char == ord("["):
+            i, members = _bracket(pattern, i + 1)
+            tokens.append(members)
+        else:
+            tokens.append(frozenset({char}))
+        i += 1
+    return tokens
+
+
+def _bracket(pattern: bytes, i: int) -> tuple[int, frozenset[int]]:
+    """Parse a class starting after `[`: (index of its `]` or the end, the bytes it matches)."""
+    end = len(pattern)
+    negate = i < end and pattern[i] == ord("^")
+    i += negate
+    members: set[int] = set()
+    while i < end and pattern[i] != ord("]"):
+        if pattern[i] == ord("\\") and i + 1 < end:
+            i += 1
+            members.add(pattern[i])
+        elif i + 2 < end and pattern[i + 1] == ord("-"):
+            low, high = sorted((pattern[i], pattern[i + 2]))
+            members.update(range(low, high + 1))
+            i += 2
+        else:
+            members.add(pattern[i])
+        i += 1
+    return i, frozenset(_ANY_BYTE - members) if negate else frozenset(members)
+
+
+def _token_regex(token: str | frozenset[int]) -> bytes:
+    if token == _STAR:
+        return b".*"
+    if token == _ANY_BYTE:
+        return b"."
+    if not token:
+        return b"(?!)"
+    return b"[" + b"".join(b"\\x%02x" % byte for byte in sorted(token)) + b"]"
+
+
+def pattern_bytes(pattern: str) -> bytes:
+    """The pattern as sent to Redis: UTF-8."""
+    return pattern.encode("utf-8")
+
+
+class FlushParams(BaseModel):
+    """Parameters of flush-cache."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(description="glob of the keys to delete (Redis MATCH syntax), e.g. session:*")
+    db: int | None = Field(default=None, ge=0, description="database number (default: the one in [redis] url)")
+    max_rate: float | None = Field(default=None, gt=0, description="delete at most this many keys per second")
+
+    @field_validator("pattern")
+    @classmethod
+    def _not_blank(cls, pattern: str) -> str:
+        if not pattern.strip():
+            raise ValueError("the pattern is empty; name the keys to delete, e.g. session:*")
+        try:
+            pattern_bytes(pattern)
+        except UnicodeEncodeError:
+            raise ValueError("the pattern holds bytes that are not UTF-8; match them with ? or [^...]") from None
+        return pattern
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How many keys a pattern matches, from a sample of the keyspace."""
+
+    matched: int
+    sampled: int
+    total: int
+    complete: bool
+    examples: list[bytes]
+
+    @property
+    def keys(self) -> int:
+        if self.complete:
+            return min(self.matched, self.total)
+        return round(self.matched / self.sampled * self.total) if self.sampled else 0
+
+    @property
+    def share(self) -> float:
+        return self.keys / self.total if self.total else 0.0
+
+    def describe(self) -> str:
+        """e.g. '~12,000 of 120,000 keys (sampled 10,000 keys, 8%; ±560 at 95%)'."""
+        if self.complete:
+            return f"{self.keys:,} of {self.total:,} keys (scanned them all)"
+        if not self.sampled:
+            return f"0 of {self.total:,} keys"
+        fraction = self.sampled / self.total
+        sampled = f"sampled {self.sampled:,} keys, {fraction:.0%}" if fraction >= 0.01 else f"sampled {self.sampled:,}"
+        if self.matched == 0:
+            ceiling = math.ceil(3 / self.sampled * self.total)  # the rule of three: 95% upper bound
+            return f"~0 of {self.total:,} keys (none in {sampled}; at most ~{ceiling:,} at 95%)"
+        share = self.matched / self.sampled
+        correction = math.sqrt(max(0.0, (self.total - self.sampled) / max(1, self.total - 1)))
+        margin = round(1.96 * math.sqrt(share * (1 - share) / self.sampled) * correction * self.total)
+        return f"~{self.keys:,} of {self.total:,} keys ({sampled}; ±{margin:,} at 95%)"
+
+
+class FlushCache(Action):
+    """Delete the keys matching a pattern, a page at a time, so the flush never becomes the outage."""
+
+    name = "flush-cache"
+    risk = Risk.DESTRUCTIVE
+    description = "delete Redis keys matching a pattern (SCAN + UNLINK, cancellable, optional rate limit)"
+    Params: ClassVar[type[BaseModel]] = FlushParams
+
+    async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
+        assert isinstance(params, FlushParams)
+        settings = _settings(ctx)
+        db = url_db(settings.url) if params.db is None else params.db
+        glob = Glob(pattern_bytes(params.pattern))
+        client = open_client(settings.url, settings.timeout, db)
+        try:
+            estimate = await _estimate(client, glob, settings.timeout)
+            rows = await _describe_keys(client, estimate.examples, settings.timeout)
+        except Exception as exc:
+            reason = ctx.redactor.text(explain(exc, settings.timeout))
+            raise ActionRefused(f"{self.name}: cannot read db {db} ({reason}); nothing was run") from None
+        finally:
+            await _close(client, settings.timeout)
+        confirm, reason = ConfirmLevel.YES, ""
+        if glob.matches_everything:
+            confirm, reason = ConfirmLevel.TYPED, f"the pattern {params.pattern!r} matches every key in db {db}"
+        elif estimate.share > settings.flush_confirm_share:
+            confirm = ConfirmLevel.TYPED
+            reason = f"~{estimate.share:.0%} of db {db} matches (over {settings.flush_confirm_share:.0%})"
+        rate = f"at most {params.max_rate:,.0f} keys/s" if params.max_rate else "no rate limit (--max-rate caps it)"
+        notes = [
+            f"SCAN MATCH {params.pattern!r} COUNT {SCAN_COUNT} + UNLINK per page (never KEYS); {rate}",
+            "cancellable at any moment; the journal records exactly how many keys were deleted",
+        ]
+        if not estimate.examples:
+            notes.append("no matching key found while sampling: the flush may delete nothing")
+        return Plan(
+            action=self.name,
+            risk=self.risk,
+            params={"pattern": params.pattern, "db": db, "max_rate": params.max_rate},
+            summary=(
+                f"delete keys matching {params.pattern!r} in db {db} on {describe_target(settings.url)}: "
+                f"{estimate.describe()}"
+            ),
+            columns=["key", "type", "ttl"],
+            rows=rows,
+            notes=notes,
+            confirm=confirm,
+            confirm_text=ctx.environment if confirm is ConfirmLevel.TYPED else None,
+            confirm_reason=reason,
+            created_at=ctx.clock(),
+            detail={"estimate": estimate.keys, "total": estimate.total, "sampled": estimate.sampled},
+        )
+
+    async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
+        params = FlushParams.model_validate(plan.params)
+        settings = _settings(ctx)
+        estimate = int(plan.detail.get("estimate", 0))
+        progress.set_total(estimate)
+        client = open_client(settings.url, settings.timeout, params.db)
+        flush = _Flush(client, pattern_bytes(params.pattern), settings.timeout, params.max_rate, progress)
+        try:
+            finished = await flush.run()
+        except Exception as exc:
+            reason = ctx.redactor.text(explain(exc, settings.timeout))
+            return Outcome(
+                status=OutcomeStatus.FAILED,
+                message=f"Redis failed after {flush.deleted:,} keys were deleted: {reason}",
+                counts={"deleted": flush.deleted},
+            )
+        finally:
+            await _close(client, settings.timeout)
+        where = f"matching {params.pattern!r} in db {params.db} (estimate ~{estimate:,})"
+        if not finished:
+            return Outcome(
+                status=OutcomeStatus.CANCELLED,
+                message=f"cancelled after deleting {flush.deleted:,} keys {where}",
+                counts={"deleted": flush.deleted},
+            )
+        return Outcome(
+            status=OutcomeStatus.COMPLETED,
+            message=f"deleted {flush.deleted:,} keys {where} at {flush.rate():,.0f} keys/s",
+            counts={"deleted": flush.deleted},
+        )
+
+
+class _Flush:
+    """The SCAN MATCH + UNLINK loop, one page at a time on one connection.
+
+    Each command is short (a page) and Redis idles while the client handles a page, so other clients are
+    served between pages. `deleted` is always exactly what UNLINK reported, even when cancelled mid-call.
+    """
+
+    def __init__(
+        self, client: Redis, pattern: bytes, timeout: float, max_rate: float | None, progress: Progress
+    ) -> None:
+        self.client = client
+        self.pattern = pattern
+        self.timeout = timeout
+        self.max_rate = max_rate
+        self.progress = progress
+        self.deleted = 0
+        self.started = time.monotonic()
+        self._reported = self.started
+        self._chunk = max(1, min(SCAN_COUNT, int(max_rate / RATE_STEPS_PER_S))) if max_rate else SCAN_COUNT
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.deleted / elapsed if elapsed > 0 else 0.0
+
+    async def run(self) -> bool:
+        """Flush until the scan completes (True) or the operator cancels (False)."""
+        cursor = 0
+        while not self.progress.cancelled.is_set():
+            async with asyncio.timeout(self.timeout):
+                cursor, keys = await self.client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
+            for start in range(0, len(keys), self._chunk):
+                if self.progress.cancelled.is_set():
+                    return False
+                await self._unlink(keys[start : start + self._chunk])
+                await self._hold_rate()
+            self._report()
+            if cursor == 0:
+                return True
+        return False
+
+    async def _unlink(self, keys: list[bytes]) -> None:
+        """UNLINK one batch. A cancel arriving mid-call waits for the reply, so the count stays exact."""
+        request = asyncio.ensure_future(self._timed(self.client.unlink(*keys)))
+        try:
+            removed = await asyncio.shield(request)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                self._count(await request)
+            raise
+        self._count(removed)
+
+    async def _timed(self, call: Awaitable[int]) -> int:
+        async with asyncio.timeout(self.timeout):
+            return await call
+
+    def _count(self, removed: int) -> None:
+        self.deleted += removed
+        self.progress.add("deleted", removed)
+
+    async def _hold_rate(self) -> None:
+        if self.max_rate:
+            ahead = self.deleted / self.max_rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+
+    def _report(self) -> None:
+        now = time.monotonic()
+        if now - self._reported >= REPORT_EVERY:
+            self._reported = now
+            self.progress.message(f"{self.deleted:,} keys deleted, {self.rate():,.0f} keys/s")
+
+
+async def _estimate(client: Redis, glob: Glob, timeout: float) -> Estimate:
+    """Sample the keyspace with a bounded number of plain SCANs, match locally, extrapolate with DBSIZE."""
+    async with asyncio.timeout(timeout):
+        total = int(await client.dbsize())
+    cursor, sampled, matched, complete = 0, 0, 0, False
+    examples: list[bytes] = []
+    for _ in range(SAMPLE_SCANS):
+        async with asyncio.timeout(timeout):
+            cursor, keys = await client.scan(cursor, count=SCAN_COUNT)
+        sampled += len(keys)
+        for key in keys:
+            if glob.match(key):
+                matched += 1
+                if len(examples) < SAMPLE_KEYS:
+                    examples.append(key)
+        if cursor == 0:
+            complete = True
+            break
+    # Rare keys: look a little further with MATCH so the preview still shows what would go.
+    for _ in range(SAMPLE_SCANS if cursor and len(examples) < SAMPLE_KEYS else 0):
+        async with asyncio.timeout(timeout):
+            cursor, keys = await client.scan(cursor, match=glob.pattern, count=SCAN_COUNT)
+        examples += keys[: SAMPLE_KEYS - len(examples)]
+        if cursor == 0 or len(examples) >= SAMPLE_KEYS:
+            break
+    return Estimate(matched=matched, sampled=sampled, total=total, complete=complete, examples=examples)
+
+
+async def _describe_keys(client: Redis, keys: list[bytes], timeout: float) -> list[list[str]]:
+    """Rows of (key, type, ttl) for the sample keys, in one round trip."""
+    if not keys:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.type(key)
+        pipe.pttl(key)
+    async with asyncio.timeout(timeout):
+        answers = await pipe.execute()
+    rows = []
+    for key, kind, ttl in zip(keys, answers[::2], answers[1::2], strict=True):
+        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+        shown_ttl = "none" if ttl == -1 else "gone" if ttl == -2 else format_duration(ttl / 1000)
+        rows.append([display_bytes(key), kind, shown_ttl])
+    return rows
+
+
+def _settings(ctx: ActionContext) -> RedisSettings:
+    if ctx.config.redis is None:
+        raise ParamError("flush-cache: the config has no [redis] section")
+    return ctx.config.redis
+
+
+async def _close(client: Redis, timeout: float) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(timeout):
+            await client.aclose()
+
+
+def redis_actions() -> list[Action]:
+    """The built-in Redis actions."""
+    return [FlushCache()]

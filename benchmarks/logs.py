@@ -1,0 +1,251 @@
+"""Log flood under a real 120x40 pseudo-terminal: our LogPane fed by FileLogSource, then Toolong on the same flood.
+
+A writer process appends N lines (default 1M, ~100 bytes each) to a file as fast as it can while the console
+tails it. Measured from outside, on the bytes the program writes to its terminal (Textual draws on stderr,
+so stdin, stdout and stderr all get the pty):
+  - lines/s shown: N / (time from the writer's start until the last line appears on screen);
+  - key-to-screen latency during the flood: `f` pressed, time until PAUSED (then FOLLOW) is drawn;
+  - RSS (and peak RSS) of the console after the N lines.
+
+.venv/bin/python benchmarks/logs.py [--lines 1000000] [--probes 20] [--no-toolong]
+Toolong comes from a throwaway venv (created on first use): python3 -m venv /tmp/tl && /tmp/tl/bin/pip install toolong
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import gc
+import os
+import pty
+import random
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS, ROWS = 120, 40
+END = b"FLOODEND"
+TOOLONG = Path("/tmp/tl/bin/tl")
+
+WRITER = r"""
+import sys, time
+path, count = sys.argv[1], int(sys.argv[2])
+chunk = 2000
+with open(path, "ab", buffering=0) as out:
+    for start in range(0, count, chunk):
+        rows = []
+        for i in range(start, min(count, start + chunk)):
+            level = "ERROR" if i % 97 == 0 else "INFO"
+            rows.append(b"2024-05-01T12:%02d:%02d.%03dZ %s GET /api/items/%07d 200 %dms user=alice trace_id=%016x\n"
+                        % (i // 60000 % 60, i // 1000 % 60, i % 1000, level.encode(), i, i % 97, i))
+        if start + chunk >= count:
+            rows[-1] = b"FLOODEND %d lines\n" % count
+        out.write(b"".join(rows))
+print(time.monotonic())
+"""
+
+
+class Terminal:
+    """A program running on a pty of COLUMNS x ROWS; a thread collects what it draws, with arrival times."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env={**environment, **(env or {})}
+        )
+        os.close(slave)
+        self.master = master
+        self.output = bytearray()
+        self.arrivals: list[tuple[int, float]] = []  # (output length after a read, monotonic time)
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            now = time.monotonic()
+            with self.lock:
+                self.output += data
+                self.arrivals.append((len(self.output), now))
+
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.output)
+
+    def wait_for(self, needle: bytes, since: int, timeout: float) -> float | None:
+        """Monotonic time at which `needle` had fully arrived after offset `since`, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = self.output.find(needle, max(0, since - len(needle)))
+                if found >= 0:
+                    end = found + len(needle)
+                    return next(t for length, t in self.arrivals if length >= end)
+            time.sleep(0.001)
+        return None
+
+    def send(self, keys: bytes) -> float:
+        now = time.monotonic()
+        os.write(self.master, keys)
+        return now
+
+    def rss_mb(self) -> tuple[float, float]:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.send(b"\x11")  # ctrl+q
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        os.close(self.master)
+
+
+def flood(path: Path, count: int) -> tuple[subprocess.Popen, float]:
+    started = time.monotonic()
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(count)], stdout=subprocess.PIPE), started
+
+
+def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env: dict | None = None) -> dict:
+    """Start the viewer on an empty file, flood the file, probe keys while it catches up, measure memory."""
+    path.write_bytes(b"")
+    term = Terminal(argv, env)
+    try:
+        if term.wait_for(ready, 0, 20) is None:
+            raise RuntimeError(f"{argv[0]} never drew {ready!r}: {bytes(term.output[-400:])!r}")
+        time.sleep(0.5)
+        writer, started = flood(path, count)
+        latencies: list[float] = []
+        end_mark = term.mark()
+        pacing = random.Random(6)
+        for probe in range(probes * 2):
+            if term.wait_for(END, end_mark, 0) is not None and probe % 2 == 0:
+                break
+            time.sleep(pacing.uniform(0.05, 0.25))  # keys come at any moment, not just after a frame
+            marker = b"PAUSED" if probe % 2 == 0 else b"FOLLOW"
+            since = term.mark()
+            sent = term.send(b"f")
+            shown = term.wait_for(marker, since, 5)
+            if shown is not None:
+                latencies.append(shown - sent)
+        shown_at = term.wait_for(END, end_mark, 180)
+        wrote_until = float(writer.communicate()[0])
+        time.sleep(1.0)
+        rss, peak = term.rss_mb()
+        return {
+            "lines_per_s": count / (shown_at - started) if shown_at else None,
+            "writer_per_s": count / (wrote_until - started),
+            "latencies": latencies,
+            "rss": rss,
+            "peak": peak,
+        }
+    finally:
+        term.close()
+
+
+def child(path: str) -> None:
+    """The benchmark app: a LogPane fed by a FileLogSource exactly as the console app feeds it."""
+    from textual import work
+    from textual.app import App, ComposeResult
+
+    from console.config import LogSettings
+    from console.sources.logs import FileLogSource
+    from widgets.log_pane import LogPane
+
+    class FloodApp(App):
+        def __init__(self) -> None:
+            super().__init__()
+            self.source = FileLogSource(LogSettings(name="flood", path=Path(path)))
+
+        def compose(self) -> ComposeResult:
+            yield LogPane(["flood"])
+
+        def on_mount(self) -> None:
+            if os.environ.get("BENCH_GC_FREEZE"):
+                gc.freeze()  # what the console app does once its screens are up: startup objects leave the GC
+            self.query_one(LogPane).view.focus()
+            self.set_interval(1.0, lambda: self.query_one(LogPane).update_stats([self.source.stats()]))
+            self.follow()
+
+        @work(exclusive=True, group="logs", exit_on_error=False)
+        async def follow(self) -> None:
+            pane = self.query_one(LogPane)
+            async for batch in self.source.stream():
+                pane.append(batch)
+
+    FloodApp().run()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--probes", type=int, default=20, help="pairs of f presses (pause, resume) during the flood")
+    parser.add_argument("--no-toolong", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "flood.log"
+        ours = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)]
+        results["incident-console LogPane"] = run(ours, path, args.lines, b"FOLLOW", args.probes)
+        frozen = {"BENCH_GC_FREEZE": "1"}
+        results["  same, gc.freeze() at startup"] = run(ours, path, args.lines, b"FOLLOW", args.probes, frozen)
+        if not args.no_toolong:
+            if not TOOLONG.exists():
+                subprocess.run(["python3", "-m", "venv", "/tmp/tl"], check=True)
+                subprocess.run(["/tmp/tl/bin/pip", "install", "-q", "toolong"], check=True)
+            results["Toolong 1.5 (tl)"] = run([str(TOOLONG), str(path)], path, args.lines, b"Tail", 0)
+
+    table = Table(title=f"{args.lines:,} lines flooded into a tailed file, {COLUMNS}x{ROWS} pty")
+    for column in ("viewer", "writer lines/s", "lines/s shown", "key p50", "key max", "RSS after", "peak RSS"):
+        table.add_column(column, justify="left" if column == "viewer" else "right")
+    for name, result in results.items():
+        latencies = sorted(result["latencies"])
+        shown = result["lines_per_s"]
+        table.add_row(
+            name,
+            f"{result['writer_per_s']:,.0f}",
+            f"{shown:,.0f}" if shown else "never shown",
+            f"{statistics.median(latencies) * 1000:.0f} ms" if latencies else "-",
+            f"{latencies[-1] * 1000:.0f} ms" if latencies else "-",
+            f"{result['rss']:.0f} MB",
+            f"{result['peak']:.0f} MB",
+        )
+    Console(width=130).print(table)
+    print("goals: >=100k lines/s shown, key p50 <=30 ms, max <=100 ms, RSS <=150 MB")
+    for name, result in results.items():
+        if result["latencies"]:
+            shown = " ".join(f"{t * 1000:.0f}" for t in result["latencies"])
+            print(f"{name.strip()}: {len(result['latencies'])} key probes: {shown} ms")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

@@ -1,0 +1,168 @@
+"""HTTP probes at scale: 200 endpoints every 2 s, 5 of them hanging, one asyncio task per target as the app runs them.
+
+.venv/bin/python benchmarks/probes.py [--targets 200] [--hanging 5] [--interval 2] [--duration 20]
+
+The endpoints are served by a separate process (an asyncio HTTP/1.1 server with keep-alive on loopback), so only
+the console side's CPU is measured. A healthy target is "on time" when each update came within one interval
+(+10 % scheduling slack) of its previous one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import random
+import resource
+import statistics
+import time
+from multiprocessing.queues import Queue
+
+from rich.console import Console
+from rich.table import Table
+
+from console.config import HealthTarget, MetricTarget
+from console.models import State
+from console.sources.health import HealthSource
+from console.sources.http import HttpPollingSource, make_client
+from console.sources.metrics import MetricSource
+
+SLACK = 1.10
+METRIC_SHARE = 0.25
+
+
+def _serve(ports: Queue) -> None:
+    """The endpoints: /health/N and /metric/N answer at once; /hang/N never answers."""
+    health, metric = b'{"status": "ok", "version": "v1.2.3"}', b'{"errorRate": 0.12, "p95": 180}'
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                path = request.split(b" ", 2)[1]
+                if path.startswith(b"/hang/"):
+                    await reader.read()  # never answer; wait for the client to hang up
+                    return
+                body = metric if path.startswith(b"/metric/") else health
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                writer.write(head + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        ports.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+async def _run_target(
+    source: HttpPollingSource, name: str, interval: float, start: float, end: float, updates: list
+) -> None:
+    """The app's loop for one target: poll_one on a fixed-rate schedule, skipping slots it overran."""
+    due = start + random.uniform(0, interval)
+    while due < end:
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        snapshot = await source.poll_one(name)
+        updates.append((name, time.monotonic(), snapshot))
+        due += interval
+        due = max(due, time.monotonic())
+
+
+async def measure(targets: int, hanging: int, interval: float, duration: float, port: int) -> list[tuple[str, str]]:
+    base = f"http://127.0.0.1:{port}"
+    metric_count = int(targets * METRIC_SHARE)
+    hang_metric = hanging * metric_count // targets
+    hang_health = hanging - hang_metric
+    health_targets = [
+        HealthTarget(name=f"h{i}", url=f"{base}/{'hang' if i < hang_health else 'health'}/{i}", warn_ms=500)
+        for i in range(targets - metric_count)
+    ]
+    metric_targets = [
+        MetricTarget(name=f"m{i}", url=f"{base}/{'hang' if i < hang_metric else 'metric'}/{i}", path="errorRate")
+        for i in range(metric_count)
+    ]
+    client = make_client()
+    sources = [HealthSource(health_targets, client), MetricSource(metric_targets, client)]
+    updates: list = []
+    start = time.monotonic() + 0.1
+    warm_until, end = start + interval, start + interval + duration
+    tasks = [
+        asyncio.create_task(_run_target(source, name, interval, start, end, updates))
+        for source in sources
+        for name in source.names
+    ]
+    await asyncio.sleep(max(0.0, warm_until - time.monotonic()))
+    cpu_before, wall_before = _cpu(), time.monotonic()
+    await asyncio.sleep(max(0.0, end - time.monotonic()))
+    cpu, wall = _cpu() - cpu_before, time.monotonic() - wall_before
+    await asyncio.gather(*tasks)
+    await client.aclose()
+
+    hung = {t.name for t in health_targets[:hang_health]} | {t.name for t in metric_targets[:hang_metric]}
+    last: dict[str, float] = {}
+    gaps: list[float] = []
+    latencies: list[float] = []
+    timeouts = healthy_failures = 0
+    for name, when, snapshot in updates:
+        if name in hung:
+            timeouts += snapshot.reason.startswith("timeout")
+            continue
+        healthy_failures += snapshot.state is not State.OK
+        if getattr(snapshot, "latency_ms", None) is not None:
+            latencies.append(snapshot.latency_ms)
+        if name in last and when >= warm_until:
+            gaps.append(when - last[name])
+        last[name] = when
+    on_time = sum(gap <= interval * SLACK for gap in gaps) / len(gaps) if gaps else 0.0
+    percentiles = statistics.quantiles(latencies, n=100)
+    return [
+        ("targets (health + metric)", f"{len(health_targets)} + {len(metric_targets)}"),
+        ("hanging (timeout 3s)", str(hanging)),
+        ("interval / measured", f"{interval:g} s / {wall:.1f} s"),
+        ("polls done", f"{len(updates):,}"),
+        ("healthy updated within each interval", f"{on_time:.1%}"),
+        ("max gap between updates (healthy)", f"{max(gaps, default=0):.2f} s"),
+        ("healthy polls not OK", str(healthy_failures)),
+        ("hanging polls ended as timeout", str(timeouts)),
+        ("poll latency p50 / p99 (health)", f"{percentiles[49]:.1f} / {percentiles[98]:.1f} ms"),
+        ("CPU (one core)", f"{cpu / wall:.1%}"),
+    ]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=200)
+    parser.add_argument("--hanging", type=int, default=5)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds measured after a one-interval warm-up")
+    args = parser.parse_args()
+
+    ctx = mp.get_context("spawn")
+    ports = ctx.Queue()
+    server = ctx.Process(target=_serve, args=(ports,), daemon=True)
+    server.start()
+    try:
+        rows = asyncio.run(measure(args.targets, args.hanging, args.interval, args.duration, ports.get(timeout=30)))
+    finally:
+        server.terminate()
+        server.join()
+    table = Table(title="HTTP probes: one task per target, poll_one on its interval with its own timeout")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,348 @@
+"""The incident, derived only by replaying the journal, so a restarted console resumes it exactly.
+
+Journal kinds written by `console.desk.IncidentDesk` (all carry the incident id in the entry's `incident` field):
+
+- `incident.declared`  title, severity, scheme ("sev" | "p"), status "triage", impact_started (ISO UTC),
+  backdated (bool), backdated_s, response_target_s, update_every_s. The id is `INC-YYYYMMDD-HHMM[-n]` (UTC).
+- `incident.severity`  severity, from, response_target_s, update_every_s.
+- `incident.status`    status, from. Forward only along triage -> investigating -> identified -> mitigated
+  -> resolved -> closed (steps may be skipped; closing needs resolved first).
+- `incident.reopened`  status ("investigating"), from, reason. Only from resolved, closed or cancelled.
+- `incident.cancelled` reason, from. A false alarm: the incident ends.
+- `incident.role`      role (commander | scribe | comms), person.
+- `note`               text; a `TODO:` prefix makes it a follow-up. Notes may also be written with no incident.
+- `decision`           text.
+- `pin`                seq, pinned (bool): marks (or unmarks) any entry of the incident.
+- `update.posted`      kind (initial | update | resolved), fields, text, due_at, next_update_at (null after resolved).
+- `update.overdue`     due_at, overdue_s: at most one per due time.
+
+Which entries belong to an incident: those whose `incident` field is its id, plus entries with no `incident`
+(actions, observations, `journal.recovered`, notes written by the headless CLI or another console) whose seq lies
+in the incident's window: from its declaration to its close or cancel, and again from a reopen. Entries before
+the declaration with no incident, outside any other incident's window and stamped at or after the (possibly
+backdated) impact start belong too: what happened before someone declared is part of the story. Windows use seq,
+not time, so clocks that disagree between hosts cannot reorder them.
+
+Times: detected = the first unhealthy observation between the impact start and the declaration (else the
+declaration); acknowledged = the declaration. Time to detect = impact -> detected; to acknowledge = detected
+-> acknowledged; to mitigate / resolve = impact -> the first time the status reached mitigated / resolved (a
+reopen clears them). The first update is due one cadence after the declaration; each posted update sets the next
+due time; a severity change pulls it in when the new cadence is shorter; nothing is due after the resolution
+notice or once the incident ended.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from console.config import IncidentSettings, parse_duration
+from console.journal import Journal
+from console.models.incident import (
+    SCHEMES,
+    UNHEALTHY,
+    ActionRecord,
+    Change,
+    IncidentState,
+    IncidentStatus,
+    PostedUpdate,
+    Remark,
+    Reminder,
+    Scheme,
+    author_of,
+)
+
+DECLARED = "incident.declared"
+SEVERITY = "incident.severity"
+STATUS = "incident.status"
+REOPENED = "incident.reopened"
+CANCELLED = "incident.cancelled"
+ROLE = "incident.role"
+NOTE = "note"
+DECISION = "decision"
+PIN = "pin"
+UPDATE_POSTED = "update.posted"
+UPDATE_OVERDUE = "update.overdue"
+ROLES = ("commander", "scribe", "comms")
+FOLLOW_UP = "TODO:"
+_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*utc|z)?$")
+
+
+class IncidentError(Exception):
+    """An incident command that cannot be done as asked; str() is one line saying why and what to do."""
+
+
+def scheme_for(settings: IncidentSettings) -> Scheme:
+    """The configured severity scheme with its cadence overrides applied."""
+    return SCHEMES[settings.scheme].with_cadence(settings.update_every)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds and `Z`, as the journal writes timestamps."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A journal timestamp (ISO 8601) as an aware datetime, or None when missing or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_moment(text: str, now: datetime, *, future: bool, what: str) -> datetime:
+    """A moment typed by the operator, relative to `now`; empty means now.
+
+    `15m` / `15m ago` (past) or `15m` / `in 15m` (future); `03:10` or `03:10 UTC` (today in UTC, else the
+    nearest such time on the right side of now); or a full ISO 8601 time (UTC when no offset is given).
+    """
+    raw = text.strip()
+    lowered = raw.lower()
+    if not lowered:
+        return now
+    if found := _CLOCK_TIME.match(lowered):
+        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise IncidentError(f"{what}: {raw!r} is not a time of day")
+        moment = now.astimezone(UTC).replace(hour=hour, minute=minute, second=second, microsecond=0)
+        if future and moment <= now:
+            moment += timedelta(days=1)
+        elif not future and moment > now:
+            moment -= timedelta(days=1)
+        return moment
+    if moment := parse_time(raw):
+        return moment
+    span = lowered.removeprefix("in ").removesuffix(" ago").strip()
+    try:
+        seconds = parse_duration(span)
+    except ValueError:
+        example = "30m, in 30m or 04:15 UTC" if future else "15m ago, 03:10 UTC or 2025-01-15T03:10Z"
+        raise IncidentError(f"{what}: expected a time like {example}, got {raw!r}") from None
+    return now + timedelta(seconds=seconds) if future else now - timedelta(seconds=seconds)
+
+
+def current_incident(journal: Journal) -> IncidentState | None:
+    """The latest incident declared in this journal (open or not), or None."""
+    return replay(journal.entries())
+
+
+def incident_ids(entries: Iterable[dict]) -> list[str]:
+    """Every incident id declared in these entries, oldest first."""
+    return [e["incident"] for e in entries if e.get("kind") == DECLARED and e.get("incident")]
+
+
+def replay(entries: Iterable[dict], incident: str | None = None) -> IncidentState | None:
+    """Rebuild an incident from journal entries (oldest first): `incident` by id, else the latest declared."""
+    entries = list(entries)
+    declared = [i for i, e in enumerate(entries) if e.get("kind") == DECLARED and e.get("incident")]
+    index = next((i for i in reversed(declared) if incident in (None, entries[i]["incident"])), None)
+    if index is None:
+        return None
+    state = _start(entries[index])
+    owners = _window_owners(entries)
+    for position, entry in enumerate(entries):
+        owner = entry.get("incident") or owners.get(entry.get("seq"))
+        at = parse_time(entry.get("ts"))
+        if at is None:
+            continue
+        before = position < index
+        if owner == state.id or (owner is None and before and at >= state.impact_started):
+            _apply(state, entry, at, before)
+    return state
+
+
+def _window_owners(entries: list[dict]) -> dict[int, str]:
+    """seq -> incident id for every entry with no `incident` field that falls in an incident's open window."""
+    owners: dict[int, str] = {}
+    active: str | None = None
+    for entry in entries:
+        owner, kind = entry.get("incident"), entry.get("kind")
+        if owner is None:
+            if active is not None:
+                owners[entry.get("seq", -1)] = active
+        elif kind in (DECLARED, REOPENED):
+            active = owner
+        elif owner == active and (kind == CANCELLED or (kind == STATUS and _data(entry).get("status") == "closed")):
+            active = None
+    return owners
+
+
+def _data(entry: dict) -> dict:
+    data = entry.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _start(declaration: dict) -> IncidentState:
+    data = _data(declaration)
+    at = parse_time(declaration.get("ts")) or datetime.now(UTC)
+    scheme_key = data.get("scheme") if data.get("scheme") in SCHEMES else "sev"
+    scheme = SCHEMES[scheme_key]
+    severity = str(data.get("severity") or scheme.default.name)
+    cadence = float(data.get("update_every_s") or scheme.level(severity).update_every_s)
+    impact = parse_time(data.get("impact_started")) or at
+    return IncidentState(
+        id=declaration["incident"],
+        title=str(data.get("title", "")),
+        scheme=scheme_key,
+        severity=severity,
+        status=IncidentStatus.TRIAGE,
+        declared_seq=declaration.get("seq", 0),
+        declared_at=at,
+        declared_by=author_of(declaration),
+        impact_started=min(impact, at),
+        environment=declaration.get("environment"),
+        update_every_s=cadence,
+        next_update_at=at + timedelta(seconds=cadence),
+        detected_at=at,
+        response_target_s=data.get("response_target_s", scheme.level(severity).response_s),
+    )
+
+
+def _apply(state: IncidentState, entry: dict, at: datetime, before_declaration: bool) -> None:
+    state.entries.append(entry)
+    kind = entry.get("kind", "")
+    if before_declaration and kind == "observation" and _data(entry).get("state") in UNHEALTHY:
+        if state.detected_seq is None:
+            state.detected_at, state.detected_seq = at, entry.get("seq")
+        return
+    handler = _HANDLERS.get(kind) or (_on_outcome if kind.startswith("action.") else None)
+    if handler is not None:
+        handler(state, entry, _data(entry), at)
+
+
+def _on_severity(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    before, state.severity = state.severity, str(data.get("severity", state.severity))
+    state.update_every_s = float(data.get("update_every_s") or state.level.update_every_s)
+    if state.next_update_at is not None:
+        state.next_update_at = min(state.next_update_at, at + timedelta(seconds=state.update_every_s))
+    state.changes.append(Change(entry["seq"], at, "severity", before, state.severity))
+
+
+_MILESTONES = (
+    ("identified_at", IncidentStatus.IDENTIFIED),
+    ("mitigated_at", IncidentStatus.MITIGATED),
+    ("resolved_at", IncidentStatus.RESOLVED),
+)
+
+
+def _on_status(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    try:
+        status = IncidentStatus(data.get("status"))
+    except ValueError:
+        return
+    before, state.status = state.status, status
+    for attribute, milestone in _MILESTONES:
+        if status.step >= milestone.step and getattr(state, attribute) is None:
+            setattr(state, attribute, at)
+    if status.ended:
+        state.ended_at, state.next_update_at = at, None
+    state.changes.append(Change(entry["seq"], at, "status", before.value, status.value))
+
+
+def _on_reopened(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    before, state.status = state.status, IncidentStatus.INVESTIGATING
+    for attribute, milestone in _MILESTONES:
+        if milestone.step > state.status.step:
+            setattr(state, attribute, None)
+    state.ended_at = None
+    state.next_update_at = at + timedelta(seconds=state.update_every_s)
+    state.changes.append(Change(entry["seq"], at, "reopened", before.value, state.status.value, data.get("reason", "")))
+
+
+def _on_cancelled(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    before, state.status = state.status, IncidentStatus.CANCELLED
+    state.ended_at, state.next_update_at = at, None
+    state.changes.append(Change(entry["seq"], at, "cancelled", before.value, "cancelled", data.get("reason", "")))
+
+
+def _on_role(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    if data.get("role") in ROLES:
+        state.roles[data["role"]] = str(data.get("person", ""))
+
+
+def _on_note(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    text = str(data.get("text", ""))
+    state.notes.append(Remark(entry["seq"], at, text, author_of(entry)))
+    if text.upper().startswith(FOLLOW_UP):
+        state.follow_ups.append(Remark(entry["seq"], at, text[len(FOLLOW_UP) :].strip(), author_of(entry)))
+
+
+def _on_decision(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    state.decisions.append(Remark(entry["seq"], at, str(data.get("text", "")), author_of(entry)))
+
+
+def _on_pin(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    if isinstance(data.get("seq"), int):
+        if data.get("pinned", True):
+            state.pinned.add(data["seq"])
+        else:
+            state.pinned.discard(data["seq"])
+
+
+def _on_update(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+    next_at = parse_time(data.get("next_update_at"))
+    state.updates.append(
+        PostedUpdate(
+            entry["seq"],
+            at,
+            str(data.get("kind", "update")),
+            {str(k): str(v) for k, v in fields.items()},
+            str(data.get("text", "")),
+            state.next_update_at,
+            next_at,
+            author_of(entry),
+        )
+    )
+    state.next_update_at = next_at if state.is_open else None
+
+
+def _on_overdue(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    due = parse_time(data.get("due_at"))
+    if due is not None:
+        state.reminders.append(Reminder(entry["seq"], at, due))
+
+
+def _on_request(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    state.actions[entry["seq"]] = ActionRecord(
+        seq=entry["seq"],
+        at=at,
+        action=str(data.get("action", "?")),
+        risk=str(data.get("risk", "")),
+        params=data.get("params") if isinstance(data.get("params"), dict) else {},
+        summary=str(data.get("summary", "")),
+        confirm=str(data.get("confirm", "")),
+        author=author_of(entry),
+    )
+
+
+def _on_outcome(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    record = state.actions.get(entry.get("corr"))  # type: ignore[arg-type]
+    if record is None:
+        return
+    record.outcome_seq = entry["seq"]
+    record.status = str(data.get("status") or entry["kind"].removeprefix("action."))
+    record.message = str(data.get("message", ""))
+    record.counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
+    record.duration_ms = data.get("duration_ms")
+    record.exit_code = data.get("exit_code")
+
+
+_HANDLERS: dict[str, Callable[[IncidentState, dict, dict, datetime], None]] = {
+    SEVERITY: _on_severity,
+    STATUS: _on_status,
+    REOPENED: _on_reopened,
+    CANCELLED: _on_cancelled,
+    ROLE: _on_role,
+    NOTE: _on_note,
+    DECISION: _on_decision,
+    PIN: _on_pin,
+    UPDATE_POSTED: _on_update,
+    UPDATE_OVERDUE: _on_overdue,
+    "action.requested": _on_request,
+}

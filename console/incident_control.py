@@ -1,0 +1,97 @@
+"""Connects the incident desk to the screens: timeline and banner refresh, overdue reminders, notes and pins."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from console.desk import IncidentDesk
+from console.incident import IncidentError
+from console.journal import JournalError
+from console.screens.incident import IncidentScreen
+from console.screens.prompt import PromptScreen
+from widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from console.app import ConsoleApp
+
+OVERDUE_CHECK_EVERY = 20.0
+TIMELINE_REFRESH_EVERY = 10.0
+INCIDENT_COMMANDS = {
+    "declare": "Declare an incident",
+    "severity": "Change the incident's severity",
+    "status": "Change the incident's status",
+    "note": "Add a note to the incident (TODO: makes a follow-up)",
+    "post_update": "Post a status update",
+    "export": "Export the post-mortem (Markdown)",
+}
+
+
+class IncidentControl:
+    """The app's side of the incident: what the desk says is shown on the dashboard and the incident screen."""
+
+    def __init__(self, app: ConsoleApp, desk: IncidentDesk) -> None:
+        self.app = app
+        self.desk = desk
+
+    def start(self) -> None:
+        self.app.set_interval(TIMELINE_REFRESH_EVERY, self.refresh)
+        self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_overdue)
+        self.app.run_worker(self.refresh(), group="incident", exit_on_error=False)
+
+    async def refresh(self) -> None:
+        """Re-read the journal (other consoles may share it) and update the timeline and the banner."""
+        try:
+            state = await asyncio.to_thread(self.desk.state)
+            entries, pinned = (
+                (state.entries, state.pinned)
+                if state
+                else (await asyncio.to_thread(self.desk.journal.tail, 200), set())
+            )
+        except (IncidentError, JournalError):
+            return
+        for timeline in self.app.dashboard.query(Timeline):
+            timeline.update_entries(entries, pinned)
+        summary = ""
+        if state is not None and state.is_open:
+            since = state.impact_started.strftime("%H:%M UTC")
+            summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
+        self.app.dashboard.banner.set_incident(summary)
+        if isinstance(self.app.screen, IncidentScreen):
+            await self.app.screen.refresh_from_journal()
+
+    async def check_overdue(self) -> None:
+        try:
+            entry = await asyncio.to_thread(self.desk.check_overdue)
+        except (IncidentError, JournalError):
+            return
+        if entry is not None:
+            self.app.notify("✖ Status update overdue: press i, then u", severity="warning", timeout=30)
+            await self.refresh()
+
+    def open_screen(self, command: str | None = None) -> None:
+        """The incident screen (pushed if not showing), optionally starting one of its commands."""
+        screen = self.app.screen
+        if not isinstance(screen, IncidentScreen):
+            screen = IncidentScreen(self.desk, on_change=self.refresh)
+            self.app.push_screen(screen)
+        if command is not None:
+            self.app.call_after_refresh(screen.run_action, command)
+
+    def ask_note(self) -> None:
+        def save(text: str | None) -> None:
+            if text and text.strip():
+                self.app.run_worker(self._journal(self.desk.add_note, text.strip()), exit_on_error=False)
+
+        self.app.push_screen(PromptScreen("Note (a TODO: prefix makes it a follow-up)"), save)
+
+    async def pin(self, seq: int, pinned: bool) -> None:
+        await self._journal(self.desk.pin, seq, pinned)
+
+    async def _journal(self, command, *args) -> None:
+        try:
+            await asyncio.to_thread(command, *args)
+        except (IncidentError, JournalError) as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return
+        await self.refresh()

@@ -1,0 +1,186 @@
+"""HTTP health and metric snapshots, and the pure threshold rules that turn a response into a state.
+
+Sources only fetch; everything that decides ok / warn / crit / down / unknown lives here, so the tiles,
+the wall screen, triage and `status --json` agree.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from console.models import Check, State
+
+HISTORY = 30
+MAX_BODY = 1_000_000
+OVERSIZE = f"body over {MAX_BODY // 1_000_000} MB"
+_MISSING = object()
+
+
+class HttpResult(BaseModel):
+    """What one GET produced: an error in words, or a status code, a latency and the body (capped at MAX_BODY)."""
+
+    error: str | None = None
+    status_code: int | None = None
+    latency_ms: float = 0.0
+    body: bytes = b""
+    oversize: bool = False
+
+
+class HealthSnapshot(BaseModel):
+    """One poll of a `[[health]]` endpoint. `url` is already redacted; `history` holds recent latencies."""
+
+    name: str
+    url: str
+    state: State
+    reason: str = ""
+    status_code: int | None = None
+    latency_ms: float | None = None
+    taken_at: datetime
+    history: list[float] = Field(default_factory=list)
+    previous: State | None = None
+
+    @property
+    def check(self) -> Check:
+        value = f"{self.latency_ms:.0f} ms" if self.latency_ms is not None else ""
+        return Check(source="health", name=self.name, state=self.state, value=value, reason=self.reason)
+
+    def checks(self) -> list[Check]:
+        return [self.check]
+
+
+class MetricSnapshot(BaseModel):
+    """One poll of a `[[metric]]`: the number at its path with the thresholds it was judged by."""
+
+    name: str
+    state: State
+    reason: str = ""
+    value: float | None = None
+    unit: str = ""
+    warn: float | None = None
+    crit: float | None = None
+    below: bool = False
+    taken_at: datetime
+    history: list[float] = Field(default_factory=list)
+    previous: State | None = None
+
+    @property
+    def check(self) -> Check:
+        value = format_value(self.value, self.unit) if self.value is not None else ""
+        return Check(source="metric", name=self.name, state=self.state, value=value, reason=self.reason)
+
+    def checks(self) -> list[Check]:
+        return [self.check]
+
+
+def format_value(value: float, unit: str = "") -> str:
+    """A reading for a tile: `2,500 ms`, `4.95%`, `0.1`."""
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}".rstrip("0").rstrip(".")
+    if not unit:
+        return text
+    return f"{text} {unit}" if unit[0].isalnum() else f"{text}{unit}"
+
+
+def threshold_state(
+    value: float, warn: float | None, crit: float | None, *, below: bool = False, unit: str = ""
+) -> tuple[State, str]:
+    """Crit beats warn; a value past a threshold (strictly) trips it. `below` means low values are bad."""
+    for level, limit, state in (("crit", crit, State.CRIT), ("warn", warn, State.WARN)):
+        if limit is not None and (value < limit if below else value > limit):
+            return state, f"{'below' if below else 'above'} {level} {format_value(limit, unit)}"
+    return State.OK, ""
+
+
+def subset_mismatch(expected: Any, actual: Any, path: str = "") -> str | None:
+    """None when `expected` is a (nested dict) subset of `actual`, else why not: `status != ok (got "down")`."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{path or 'body'} is not an object"
+        for key, want in expected.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                return f"{where} missing"
+            if problem := subset_mismatch(want, actual[key], where):
+                return problem
+        return None
+    if expected == actual and isinstance(expected, bool) == isinstance(actual, bool):
+        return None
+    return f"{path or 'body'} != {_show(expected)} (got {_show(actual)})"
+
+
+def number_at(document: Any, path: str) -> float | None:
+    """The number at a dotted path (`a.b`, list indexes as `items.0.value`), or None if absent or not a number."""
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part, _MISSING)
+        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+        if node is _MISSING:
+            return None
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return None
+    return float(node)
+
+
+def judge_health(
+    result: HttpResult,
+    *,
+    expect_status: int,
+    expect_json: dict[str, Any] | None,
+    warn_ms: float,
+    crit_ms: float,
+) -> tuple[State, str]:
+    """Transport failure or an unexpected status: down; bad body: crit; slow: warn or crit by latency."""
+    if result.error is not None:
+        return State.DOWN, result.error
+    code = result.status_code
+    if code != expect_status:
+        return State.DOWN, f"HTTP {code}" if code is None or code >= 400 else f"HTTP {code}, expected {expect_status}"
+    if result.oversize:
+        return State.CRIT, OVERSIZE
+    if expect_json is not None:
+        document, problem = parse_json(result.body)
+        if problem is None:
+            problem = subset_mismatch(expect_json, document)
+        if problem is not None:
+            return State.CRIT, problem
+    return threshold_state(result.latency_ms, warn_ms, crit_ms, unit="ms")
+
+
+def judge_metric(
+    result: HttpResult, *, path: str, warn: float | None, crit: float | None, below: bool, unit: str
+) -> tuple[State, str, float | None]:
+    """Unreachable or an error status: down; no number to read: unknown; else the thresholds decide."""
+    if result.error is not None:
+        return State.DOWN, result.error, None
+    code = result.status_code
+    if code is None or not 200 <= code < 300:
+        return State.DOWN, f"HTTP {code}", None
+    if result.oversize:
+        return State.UNKNOWN, OVERSIZE, None
+    document, problem = parse_json(result.body)
+    if problem is not None:
+        return State.UNKNOWN, problem, None
+    value = number_at(document, path)
+    if value is None:
+        return State.UNKNOWN, f"no number at {path}", None
+    state, reason = threshold_state(value, warn, crit, below=below, unit=unit)
+    return state, reason, value
+
+
+def parse_json(body: bytes) -> tuple[Any, str | None]:
+    """The decoded document, or a reason (`not JSON`) when the body is not JSON."""
+    try:
+        return json.loads(body), None
+    except (ValueError, UnicodeDecodeError):
+        return None, "not JSON"
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,39 @@
+"""`[[health]]` endpoints: status code, latency and an optional JSON subset match, judged by the model layer."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from console.config import HealthTarget
+from console.models import State
+from console.models.health import HealthSnapshot, HttpResult, judge_health
+from console.sources.http import HttpPollingSource
+
+
+class HealthSource(HttpPollingSource[HealthTarget, HealthSnapshot]):
+    """Polls HTTP health endpoints; `history` in each snapshot holds the latencies of recent answers."""
+
+    def _snapshot(
+        self, target: HealthTarget, result: HttpResult, history: deque[float], previous: State | None
+    ) -> HealthSnapshot:
+        state, reason = judge_health(
+            result,
+            expect_status=target.expect_status,
+            expect_json=target.expect_json,
+            warn_ms=target.warn_ms,
+            crit_ms=target.crit_ms,
+        )
+        answered = result.error is None
+        if answered:
+            history.append(round(result.latency_ms, 1))
+        return HealthSnapshot(
+            name=target.name,
+            url=self.redactor.text(target.url),
+            state=state,
+            reason=self.redactor.text(reason),
+            status_code=result.status_code,
+            latency_ms=result.latency_ms if answered else None,
+            taken_at=self.clock.now(),
+            history=list(history),
+            previous=previous,
+        )

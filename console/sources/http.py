@@ -1,0 +1,167 @@
+"""The shared HTTP client, a capped GET that never raises, and the base of the HTTP polling sources."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from console.clock import Clock
+from console.config import format_duration
+from console.models import State
+from console.models.health import HISTORY, MAX_BODY, HttpResult
+from console.redact import Redactor
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_REDIRECTS = 5
+MAX_CONNECTIONS = 256
+USER_AGENT = "incident-console"
+
+
+def make_client(max_connections: int = MAX_CONNECTIONS) -> httpx.AsyncClient:
+    """One keep-alive client for every HTTP target: no env proxies, bounded redirects, timeouts left to the caller.
+
+    Close it with `await client.aclose()` when the app or command ends.
+    """
+    import httpx
+
+    return httpx.AsyncClient(
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        trust_env=False,
+        timeout=None,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=30.0
+        ),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"},
+    )
+
+
+async def fetch(client: httpx.AsyncClient, url: str, timeout: float) -> HttpResult:
+    """GET `url` within `timeout` seconds (connect, redirects and body included); failures become words."""
+    import httpx
+
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout), client.stream("GET", url) as response:
+            body, oversize = await read_capped(response)
+    except (TimeoutError, httpx.TimeoutException):
+        return HttpResult(error=f"timeout after {format_duration(timeout)}")
+    except httpx.TooManyRedirects:
+        return HttpResult(error=f"redirect loop (over {MAX_REDIRECTS} redirects)")
+    except Exception as exc:  # a source never raises: every failure becomes a reason
+        return HttpResult(error=describe_error(exc))
+    latency_ms = (time.perf_counter() - started) * 1000
+    return HttpResult(status_code=response.status_code, latency_ms=latency_ms, body=body, oversize=oversize)
+
+
+async def read_capped(response: httpx.Response, limit: int = MAX_BODY) -> tuple[bytes, bool]:
+    """The body if it fits in `limit` bytes, else (b"", True) without reading (much) more than the limit."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b"", True
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def describe_error(exc: BaseException) -> str:
+    """A failed request in words: connection refused, DNS lookup failed, TLS error: ..., connection reset."""
+    import socket
+    import ssl
+
+    for cause in _chain(exc):
+        if isinstance(cause, socket.gaierror):
+            return "DNS lookup failed"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS error: {cause.verify_message or 'certificate verify failed'}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {(cause.reason or str(cause)).lower().replace('_', ' ')}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        stack.extend(getattr(current, "exceptions", ()))
+
+
+class _Target(Protocol):
+    name: str
+    url: str
+    timeout: float
+    interval: float | None
+
+
+T = TypeVar("T", bound=_Target)
+S = TypeVar("S")
+
+
+class HttpPollingSource(ABC, Generic[T, S]):
+    """Polls named HTTP targets; keeps each target's short history and last snapshot (not the widgets).
+
+    Run `poll_one(name)` per target on its own interval (see `interval(name, default)`), or `poll()` for one
+    concurrent round of all targets; every request is bounded by its target's own timeout.
+    """
+
+    def __init__(
+        self,
+        targets: Iterable[T],
+        client: httpx.AsyncClient,
+        clock: Clock | None = None,
+        redactor: Redactor | None = None,
+        history: int = HISTORY,
+    ) -> None:
+        self.targets: dict[str, T] = {t.name: t for t in targets}
+        self.client = client
+        self.clock = clock or Clock()
+        self.redactor = redactor or Redactor()
+        self.last: dict[str, S] = {}
+        self._history: dict[str, deque[float]] = {name: deque(maxlen=history) for name in self.targets}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.targets)
+
+    def interval(self, name: str, default: float) -> float:
+        """The target's own interval, else `default` (the `[console].refresh`)."""
+        return self.targets[name].interval or default
+
+    async def poll_one(self, name: str) -> S:
+        """Fetch and judge one target (KeyError for an unknown name); never raises for network trouble."""
+        target = self.targets[name]
+        result = await fetch(self.client, target.url, target.timeout)
+        previous = getattr(self.last.get(name), "state", None)
+        snapshot = self._snapshot(target, result, self._history[name], previous)
+        self.last[name] = snapshot
+        return snapshot
+
+    async def poll(self) -> list[S]:
+        """All targets concurrently, in config order."""
+        return list(await asyncio.gather(*(self.poll_one(name) for name in self.targets)))
+
+    @abstractmethod
+    def _snapshot(self, target: T, result: HttpResult, history: deque[float], previous: State | None) -> S:
+        """Judge one result into the source's snapshot type, appending to `history` what the sparkline shows."""

@@ -1,0 +1,290 @@
+"""The log pane and view: snapshots with fixed lines, and keyboard flows (f, /, n/N, T, y) driven by Pilot."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+
+from console.clock import ManualClock
+from console.config import LogSettings
+from console.models import State
+from console.models.logs import LogLine, LogStats
+from console.sources.logs import LineParser
+from widgets.log_pane import LogPane
+from widgets.log_view import LogView
+from widgets.messages import DetailRequested, FilterRequested
+
+START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def stamp(seconds: float) -> str:
+    return (START + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+
+
+def parse(name: str, texts: list[str], *, json_format: bool = False) -> list[LogLine]:
+    settings = LogSettings(name=name, path=Path(f"{name}.log"), format="json" if json_format else "text")
+    return LineParser(settings, ManualClock(START)).parse(texts)
+
+
+def app_lines(count: int, start: float = 0) -> list[str]:
+    out = []
+    for i in range(count):
+        at = stamp(start + i)
+        if i % 10 == 7:
+            out.append(f"{at} ERROR POST /api/checkout 500 {900 + i}ms upstream timeout trace_id=t{i:04d}")
+        elif i % 10 == 3:
+            out.append(f"{at} WARN GET /api/search 200 {400 + i}ms slow response")
+        else:
+            out.append(f"{at} INFO GET /api/items/{i} 200 {i % 50}ms trace_id=t{i:04d}")
+    return out
+
+
+def worker_lines(indexes: list[int]) -> list[str]:
+    return [
+        json.dumps(
+            {
+                "time": stamp(i + 0.5),
+                "level": "error",
+                "message": f"payment provider did not answer (request {i})",
+                "trace_id": f"t{i:04d}",
+                "outcome": "exception",
+            }
+        )
+        for i in indexes
+    ]
+
+
+SNAPSHOT_STATS = [
+    LogStats("app", lines=115, errors_per_min=42, status="following /var/log/app/app.log"),
+    LogStats(
+        "worker",
+        lines=12,
+        errors_per_min=3.5,
+        status="command exited 1, restarting in 4s",
+        exit_code=1,
+        source_state=State.WARN,
+    ),
+]
+
+
+class PaneApp(App):
+    """Hosts a LogPane and feeds it fixed batches; records the requests the pane posts."""
+
+    def __init__(
+        self,
+        sources: list[str],
+        batches: list[list[LogLine]],
+        *,
+        max_lines: int = 100_000,
+        stats: list[LogStats] | None = None,
+    ) -> None:
+        super().__init__()
+        self.sources = sources
+        self.batches = batches
+        self.max_lines = max_lines
+        self.stats = stats
+        self.requests: list[object] = []
+
+    def compose(self) -> ComposeResult:
+        yield LogPane(self.sources, max_lines=self.max_lines)
+
+    def on_mount(self) -> None:
+        pane = self.query_one(LogPane)
+        for batch in self.batches:
+            pane.append(batch)
+        if self.stats:
+            pane.update_stats(self.stats)
+        pane.view.focus()
+
+    def on_filter_requested(self, message: FilterRequested) -> None:
+        self.requests.append(message)
+
+    def on_detail_requested(self, message: DetailRequested) -> None:
+        self.requests.append(message)
+
+    def on_log_view_trace_followed(self, message: LogView.TraceFollowed) -> None:
+        self.requests.append(message)
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+
+def snapshot_app() -> PaneApp:
+    app = parse("app", [*app_lines(115), "2024-05-01T12:01:55.000Z WARN bad input \x1b]52;c;ZXZpbA==\x07 \x1b[2J"])
+    worker = parse("worker", worker_lines([97, 107]), json_format=True)
+    return PaneApp(["app", "worker"], [app, worker], max_lines=110, stats=SNAPSHOT_STATS)
+
+
+async def settle(pilot) -> None:
+    await pilot.pause(0.15)
+
+
+def test_log_pane_80x24(snap_compare) -> None:
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=settle)
+
+
+def test_log_pane_160x50(snap_compare) -> None:
+    assert snap_compare(snapshot_app(), terminal_size=(160, 50), run_before=settle)
+
+
+def screen_text(app: App) -> str:
+    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
+
+
+def terminal_output(app: App) -> str:
+    """Exactly what the driver would write to the terminal for a full repaint."""
+    return app.screen._compositor.render_full_update().render_segments(app.console)
+
+
+async def test_escape_sequences_in_lines_never_reach_the_terminal() -> None:
+    lines = parse("app", ["evil \x1b]52;c;ZXZpbA==\x07 then \x1b[2J and \x9b31m c1"])
+    app = PaneApp(["app"], [lines])
+    async with app.run_test(size=(100, 10)) as pilot:
+        await settle(pilot)
+        output = terminal_output(app)
+        shown = screen_text(app)
+        screenshot = app.export_screenshot()
+    assert "evil \\x1b]52;c;ZXZpbA==\\x07 then \\x1b[2J and \\x9b31m c1" in shown
+    assert "\x1b]52" not in output and "\x1b[2J" not in output and "\x9b" not in output
+    assert "\x07" not in output
+    assert "\\x1b]52;c;ZXZpbA==\\x07" in screenshot
+
+
+async def test_f_pauses_and_resumes_following() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(40))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        assert "GET /api/items/39 " in screen_text(app)
+        await pilot.press("f")
+        assert "⏸ PAUSED" in str(app.view.border_subtitle)
+        app.view.append(parse("app", app_lines(5, start=100)))
+        await settle(pilot)
+        assert "GET /api/items/39 " in screen_text(app)
+        assert "12:01:4" not in screen_text(app)
+        await pilot.press("f")
+        await settle(pilot)
+        assert "▶ FOLLOW" in str(app.view.border_subtitle)
+        assert "12:01:44 INFO  GET /api/items/4 " in screen_text(app)
+
+
+async def test_slash_asks_for_a_filter_and_a_bad_regex_is_reported_without_changing_anything() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(40))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await pilot.press("slash")
+        await settle(pilot)
+        assert [type(r) for r in app.requests] == [FilterRequested]
+        assert app.requests[0].control is app.view and app.requests[0].current == ""
+        assert app.view.set_filter("level=error") is None
+        await settle(pilot)
+        assert {line.level for line in app.view.lines} == {"error"}
+        assert len(app.view.lines) == 4
+        assert "4 of 40 lines" in str(app.view.border_subtitle)
+        error = app.view.set_filter("(timeout")
+        assert error is not None and error.startswith("not a valid regular expression: missing )")
+        await settle(pilot)
+        assert len(app.view.lines) == 4
+        await pilot.press("slash")
+        assert app.requests[-1].current == "level=error"
+        assert app.view.set_filter("!level=info") is None
+        assert len(app.view.lines) == 8
+
+
+async def test_n_and_shift_n_jump_between_matches_showing_the_lines_around_them() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(60))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        app.view.set_filter("checkout")
+        await settle(pilot)
+        assert len(app.view.lines) == 6
+        await pilot.press("n")
+        await settle(pilot)
+        assert len(app.view.lines) == 60
+        assert app.view.current_line.text.startswith(stamp(57))
+        await pilot.press("N")
+        await settle(pilot)
+        assert app.view.current_line.text.startswith(stamp(47))
+        text = screen_text(app)
+        assert "GET /api/items/46 " in text and "GET /api/items/48 " in text
+        assert "find (n/N): checkout" in str(app.view.border_title)
+        for _ in range(4):
+            await pilot.press("N")
+        assert app.view.current_line.text.startswith(stamp(7))
+        await pilot.press("N")
+        assert app.view.current_line.text.startswith(stamp(7))
+        await pilot.press("n")
+        assert app.view.current_line.text.startswith(stamp(17))
+
+
+async def test_shift_t_follows_the_trace_id_of_the_line_across_sources_and_again_clears() -> None:
+    worker = parse("worker", worker_lines([17, 27]), json_format=True)
+    app = PaneApp(["app", "worker"], [parse("app", app_lines(30)), worker])
+    async with app.run_test(size=(120, 20)) as pilot:
+        await settle(pilot)
+        await pilot.press("up", "up")
+        assert app.view.current_line.trace_id == "t0027"
+        await pilot.press("T")
+        await settle(pilot)
+        assert [(line.source, line.trace_id) for line in app.view.lines] == [("app", "t0027"), ("worker", "t0027")]
+        text = screen_text(app)
+        assert "app    POST /api/checkout 500 927ms upstream timeout trace_id=t0027" in text
+        assert "worker payment provider did not answer (request 27)" in text
+        assert "trace t0027" in str(app.view.border_title)
+        await pilot.press("T")
+        await settle(pilot)
+        assert len(app.view.lines) == 32
+        followed = [r.trace_id for r in app.requests if isinstance(r, LogView.TraceFollowed)]
+        assert followed == ["t0027", None]
+
+
+async def test_y_copies_the_current_line_and_enter_asks_for_its_detail() -> None:
+    app = PaneApp(["worker"], [parse("worker", worker_lines([1, 2]), json_format=True)])
+    async with app.run_test(size=(100, 12)) as pilot:
+        await settle(pilot)
+        await pilot.press("y")
+        assert app.clipboard == app.view.lines[-1].text
+        assert json.loads(app.clipboard)["message"] == "payment provider did not answer (request 2)"
+        await pilot.press("enter")
+        detail = app.requests[-1]
+        assert isinstance(detail, DetailRequested)
+        assert detail.title == "worker line 2"
+        assert '  "outcome": "exception"' in detail.lines
+
+
+async def test_the_ring_drops_the_oldest_lines_and_a_paused_view_stays_on_its_line() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(250))], max_lines=100)
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        assert len(app.view.lines) == 100 and app.view.dropped == 150
+        assert "100 lines · 150 dropped" in str(app.view.border_subtitle)
+        await pilot.press("home", *["down"] * 30)
+        watched = app.view.current_line
+        assert watched.text.startswith(stamp(180))
+        app.view.append(parse("app", app_lines(20, start=300)))
+        await settle(pilot)
+        assert app.view.current_line.values is watched.values
+        assert "GET /api/items/180 " in screen_text(app)
+        assert app.view.dropped_by_source["app"] == 170
+
+
+async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> None:
+    app_batch = parse("app", [f"{stamp(s)} INFO app at {s}" for s in (1, 3, 5)])
+    worker_batch = parse(
+        "worker",
+        [json.dumps({"time": stamp(s), "level": "warn", "message": f"worker at {s}"}) for s in (2, 4)],
+        json_format=True,
+    )
+    app = PaneApp(["app", "worker"], [app_batch, worker_batch])
+    async with app.run_test(size=(100, 12)) as pilot:
+        await settle(pilot)
+        assert [line.message for line in app.view.lines] == [
+            "app at 1",
+            "worker at 2",
+            "app at 3",
+            "worker at 4",
+            "app at 5",
+        ]
+        assert "12:00:02 WARN  worker worker at 2" in screen_text(app)

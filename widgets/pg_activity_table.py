@@ -1,0 +1,175 @@
+"""The PostgreSQL activity table: every session (idle ones too), marked rows, columns that fit the width."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+
+from console.models.postgres import PgSession, short_age
+from widgets.keyed_table import KeyedTable, TableRow
+
+# (key, label, width); width None is the one flexible column that takes what is left.
+Column = tuple[str, str, int | None]
+STATE_WORDS = {
+    "idle in transaction": "idle in tx",
+    "idle in transaction (aborted)": "idle in tx!",
+    "fastpath function call": "fastpath",
+}
+
+
+def one_line(text: str, width: int) -> str:
+    """The text on one line (whitespace collapsed), cut to `width` with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
+
+
+class WidthAwareTable(KeyedTable):
+    """A KeyedTable whose column set follows its width: WIDE at NARROW_BELOW columns and more, else NARROW.
+
+    Subclasses give `cells(item)` and `sort_values(item)` as dicts keyed by column key, and `item_key(item)`;
+    the flexible column's text is cut to `flex_width`.
+    """
+
+    WIDE: ClassVar[list[Column]]
+    NARROW: ClassVar[list[Column]]
+    NARROW_BELOW: ClassVar[int] = 120
+
+    def __init__(self, *, markable: bool = False, **kwargs: Any) -> None:
+        super().__init__([(key, label) for key, label, _ in self.WIDE], markable=markable, **kwargs)
+        self.flex_width = 40
+        self.items: list[Any] = []
+
+    def show(self, items: Sequence[Any]) -> None:
+        """Render these items (refreshed in place; cursor and marks stay on their keys)."""
+        self.items = list(items)
+        self.set_rows([self._row(item) for item in self.items])
+
+    def item_key(self, item: Any) -> str:
+        raise NotImplementedError
+
+    def cells(self, item: Any) -> dict[str, str | Text]:
+        raise NotImplementedError
+
+    def sort_values(self, item: Any) -> dict[str, Any]:
+        return {}
+
+    def copy_text(self, item: Any) -> str | None:
+        return None
+
+    def _row(self, item: Any) -> TableRow:
+        cells, sorts = self.cells(item), self.sort_values(item)
+        keys = [key for key, _ in self.column_spec]
+        return TableRow(
+            key=self.item_key(item),
+            cells=tuple(cells[k] for k in keys),
+            sort=tuple(sorts.get(k, cells[k]) for k in keys),
+            copy=self.copy_text(item),
+            search=" ".join(c.plain if isinstance(c, Text) else c for c in cells.values()),
+        )
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_width(event.size.width)
+
+    def fit_width(self, width: int) -> None:
+        """Choose the column set and the flexible column's width for this many cells."""
+        if width <= 0:
+            return
+        columns = self.NARROW if width < self.NARROW_BELOW else self.WIDE
+        fixed = sum(w or 0 for _, _, w in columns) + 2 * len(columns) + (3 if self.markable else 0) + 2
+        flex = max(12, width - fixed)
+        spec = [(key, label) for key, label, _ in columns]
+        if spec == self.column_spec and flex == self.flex_width and len(self.columns) > 0:
+            return
+        keep = self.current_key
+        sort_key = self.column_spec[self.sort_column][0] if self.sort_column is not None else None
+        self.column_spec, self.flex_width = spec, flex
+        self.clear(columns=True)
+        self._shown, self._cells = [], {}  # KeyedTable's render cache: the rows were just cleared
+        if self.markable:
+            self.add_column(" ", key="_mark", width=1)
+        for key, label, w in columns:
+            self.add_column(label, key=key, width=w or flex)
+        keys = [key for key, _ in spec]
+        self.sort_column = keys.index(sort_key) if sort_key in keys else None
+        self.show(self.items)
+        if keep in self._shown:
+            self.move_cursor(row=self._shown.index(keep), animate=False)
+
+
+class PgActivityTable(WidthAwareTable):
+    """pid, user, database, application, client, state, wait event, duration, query; markable by pid.
+
+    The console's own sessions are shown (application "this console") but never offered as targets.
+    """
+
+    WIDE = [
+        ("pid", "PID", 7),
+        ("user", "User", 10),
+        ("database", "DB", 10),
+        ("application", "Application", 14),
+        ("client", "Client", 15),
+        ("state", "State", 11),
+        ("wait", "Wait", 22),
+        ("duration", "Time", 7),
+        ("query", "Query", None),
+    ]
+    NARROW = [
+        ("pid", "PID", 7),
+        ("user", "User", 8),
+        ("application", "App", 12),
+        ("state", "State", 10),
+        ("duration", "Time", 6),
+        ("query", "Query", None),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markable=True, **kwargs)
+
+    @property
+    def sessions(self) -> dict[str, PgSession]:
+        return {str(s.pid): s for s in self.items}
+
+    def current_session(self) -> PgSession | None:
+        key = self.current_key
+        return self.sessions.get(key) if key is not None else None
+
+    def targets(self) -> list[PgSession]:
+        """The marked sessions, else the one under the cursor (whether or not they may be acted on)."""
+        sessions = self.sessions
+        if self.marked:
+            return [sessions[k] for k in sorted(self.marked, key=int) if k in sessions]
+        current = self.current_session()
+        return [current] if current is not None else []
+
+    def item_key(self, item: PgSession) -> str:
+        return str(item.pid)
+
+    def cells(self, item: PgSession) -> dict[str, str | Text]:
+        state = STATE_WORDS.get(item.state or "", item.state or ("hidden" if item.hidden else ""))
+        if item.waiting:
+            state = "waiting"
+        style = "dim" if item.own or not item.is_client else ""
+        if item.waiting or (item.state or "").startswith("idle in transaction"):
+            style = "bold"
+        query = "<insufficient privilege>" if item.hidden else item.query or f"({item.backend_type})"
+        wait = item.wait_text + (f" ← {','.join(map(str, item.blocked_by))}" if item.blocked_by else "")
+        return {
+            "pid": Text(str(item.pid), style=style),
+            "user": item.user or "",
+            "database": item.database or "",
+            "application": "this console" if item.own else item.application,
+            "client": item.client if item.is_client else "",
+            "state": Text(state, style=style),
+            "wait": wait,
+            "duration": short_age(item.duration_seconds),
+            "query": one_line(query, self.flex_width),
+        }
+
+    def sort_values(self, item: PgSession) -> dict[str, Any]:
+        return {"pid": item.pid, "duration": item.duration_seconds or 0.0, "query": item.query}
+
+    def copy_text(self, item: PgSession) -> str:
+        return item.query

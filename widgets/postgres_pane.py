@@ -1,0 +1,275 @@
+"""The PostgreSQL pane: summary, connection gauge, and tabs for activity, slow statements and the lock tree.
+
+Keys (ids for `[keys]` remapping): `C` pg.cancel and `K` pg.terminate act on the marked sessions of the
+activity table, else on the session under the cursor (activity table or lock tree); they post ONE
+ActionRequested("cancel-query" | "terminate", {"pid": [pid, ...]}) with every target, so one preview and one
+confirmation cover them all. The console's own sessions and non-client backends are never sent. `x`
+pg.kill_idle posts ActionRequested("kill-idle", {}) (the form fills the defaults). `enter` posts
+DetailRequested with the full query and the session or statement detail; `y` copies the query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
+
+from console.models import State
+from console.models.postgres import PgSession, PostgresSnapshot, short_age
+from widgets.gauge import Gauge
+from widgets.messages import ActionRequested, DetailRequested
+from widgets.pg_activity_table import STATE_WORDS, PgActivityTable
+from widgets.pg_lock_tree import PgLockTree
+from widgets.pg_statements_table import PgStatementsTable, milliseconds, rate
+
+TAB_ACTIVITY, TAB_STATEMENTS, TAB_LOCKS = "pg-tab-activity", "pg-tab-statements", "pg-tab-locks"
+
+
+def size_text(size: int | None) -> str:
+    if size is None:
+        return "size ?"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def _line(text: str) -> Text:
+    return Text(text, no_wrap=True, overflow="ellipsis")
+
+
+class PostgresPane(Widget, can_focus=False):
+    """Renders PostgresSnapshot models; posts ActionRequested and DetailRequested; does no I/O."""
+
+    DEFAULT_CSS = """
+    PostgresPane { height: 1fr; layout: vertical; }
+    PostgresPane > .pg-line { height: 1; padding: 0 1; }
+    PostgresPane > Gauge { padding: 0 1; }
+    PostgresPane .pg-notice { height: auto; padding: 0 1; display: none; }
+    PostgresPane .pg-notice.-shown { display: block; }
+    PostgresPane .pg-notice.-down { color: $error; text-style: bold; }
+    PostgresPane .pg-notice.-warn { color: $warning; }
+    PostgresPane .pg-notice.-ok { color: $text-muted; }
+    PostgresPane TabbedContent { height: 1fr; }
+    PostgresPane TabPane { padding: 0; }
+    PostgresPane PgActivityTable, PostgresPane PgStatementsTable { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("C", "cancel", "Cancel query", id="pg.cancel"),
+        Binding("K", "terminate", "Terminate", id="pg.terminate"),
+        Binding("x", "kill_idle", "Kill idle", id="pg.kill_idle"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.snapshot: PostgresSnapshot | None = None
+        self._tab_labels: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pg-summary", classes="pg-line")
+        yield Static(id="pg-states", classes="pg-line")
+        yield Gauge("Connections", id="pg-gauge")
+        yield Static(id="pg-notice", classes="pg-notice")
+        with TabbedContent(id="pg-tabs"):
+            with TabPane("Activity", id=TAB_ACTIVITY):
+                yield PgActivityTable(id="pg-activity")
+            with TabPane("Slow statements", id=TAB_STATEMENTS):
+                yield Static(id="pg-statements-notice", classes="pg-notice")
+                yield PgStatementsTable(id="pg-statements")
+            with TabPane("Locks", id=TAB_LOCKS):
+                yield Static(id="pg-locks-notice", classes="pg-notice")
+                yield PgLockTree(id="pg-locks")
+
+    @property
+    def activity(self) -> PgActivityTable:
+        return self.query_one(PgActivityTable)
+
+    @property
+    def statements(self) -> PgStatementsTable:
+        return self.query_one(PgStatementsTable)
+
+    @property
+    def lock_tree(self) -> PgLockTree:
+        return self.query_one(PgLockTree)
+
+    def show_tab(self, pane_id: str) -> None:
+        """Switch to TAB_ACTIVITY, TAB_STATEMENTS or TAB_LOCKS."""
+        self.query_one(TabbedContent).active = pane_id
+
+    def update_snapshot(self, snap: PostgresSnapshot) -> None:
+        """Show one refresh. A DOWN (or unreadable) snapshot replaces the tabs with its reason."""
+        self.snapshot = snap
+        unreadable = snap.state is State.DOWN or (snap.state is State.UNKNOWN and bool(snap.reason))
+        self._summary(snap, unreadable)
+        self._notice(self.query_one("#pg-notice", Static), *self._main_notice(snap, unreadable))
+        tabs = self.query_one(TabbedContent)
+        if tabs.display == unreadable:
+            tabs.display = not unreadable
+        if unreadable:
+            self.activity.show([])
+            self.statements.show([])
+            self.lock_tree.show([])
+            return
+        self.activity.show(snap.sessions)
+        self._statements(snap)
+        self._locks(snap)
+        self._label_tab(TAB_ACTIVITY, f"Activity ({len(snap.sessions)})")
+        self._label_tab(TAB_LOCKS, f"Locks ({len(snap.blocked)} blocked)" if snap.blocked else "Locks")
+
+    def _summary(self, snap: PostgresSnapshot, unreadable: bool) -> None:
+        summary, states = self.query_one("#pg-summary", Static), self.query_one("#pg-states", Static)
+        head = f"{snap.state.symbol} {snap.state.word}  PostgreSQL"
+        gauge = self.query_one(Gauge)
+        if unreadable:
+            summary.update(_line(f"{head}: not readable"), layout=False)
+            states.update("", layout=False)
+            gauge.show(0, 0, snap.state, "no data")
+            return
+        version = snap.server_version.split()[0] if snap.server_version else "?"
+        cache = f"{snap.cache_hit_pct:.1f}%" if snap.cache_hit_pct is not None else "?"
+        summary.update(
+            _line(
+                f"{head} {version} · long {len(snap.long_running)} · blocked {len(snap.blocked)} · "
+                f"idle>{short_age(snap.thresholds.idle_older_than_s)} {len(snap.idle_over_threshold)} · "
+                f"cache {cache} · {size_text(snap.db_size_bytes)} · "
+                f"{snap.role}@{snap.database}{' (superuser)' if snap.superuser else ''}"
+            ),
+            layout=False,
+        )
+        parts = [f"{STATE_WORDS.get(state, state)} {n}" for state, n in snap.connections.items()]
+        clients = ", ".join(f"{client} {n}" for client, n in list(snap.by_client.items())[:3])
+        apps = ", ".join(f"{app} {n}" for app, n in list(snap.by_application.items())[:3])
+        states.update(_line(" · ".join(parts) + f" │ apps: {apps} │ clients: {clients}"), layout=False)
+        conn = next(c for c in snap.checks() if c.name == "connections")
+        gauge.show(
+            snap.total_connections,
+            snap.max_connections,
+            conn.state,
+            f"{snap.total_connections}/{snap.max_connections} {snap.connections_pct:.0f}%",
+        )
+
+    @staticmethod
+    def _main_notice(snap: PostgresSnapshot, unreadable: bool) -> tuple[str, str]:
+        if unreadable:
+            state = snap.state
+            return f"{state.symbol} {state.word}  {snap.reason or 'PostgreSQL is not answering'}", "-down"
+        if snap.missing_grant:
+            return (
+                f"{State.WARN.symbol} {State.WARN.word}  role {snap.role} cannot see other roles' sessions and "
+                f"queries. As a superuser run:  {snap.missing_grant}",
+                "-warn",
+            )
+        return "", ""
+
+    @staticmethod
+    def _notice(notice: Static, text: str, kind: str) -> None:
+        """Show `text` (class `kind`) or hide the notice when text is empty; touches nothing when unchanged."""
+        classes = {"pg-notice", kind, "-shown"} if text else {"pg-notice"}
+        if set(notice.classes) != classes:
+            notice.set_classes(" ".join(sorted(classes)))
+        if str(notice.content) != text:
+            notice.update(text)
+
+    def _statements(self, snap: PostgresSnapshot) -> None:
+        notice, table = self.query_one("#pg-statements-notice", Static), self.statements
+        if snap.statements_status:
+            text = f"{State.WARN.symbol} {State.WARN.word}  " + snap.statements_status.replace("; 2.", ";\n2.").replace(
+                ". 1.", ".\n1."
+            )
+            self._notice(notice, text, "-warn")
+        elif not snap.statements:
+            self._notice(notice, "No statements recorded yet by pg_stat_statements.", "-ok")
+        else:
+            self._notice(notice, "", "")
+        has_rows = bool(snap.statements)
+        if table.display != has_rows:
+            table.display = has_rows
+        table.show_statements(snap.statements, snap.thresholds.slow_query_ms)
+
+    def _locks(self, snap: PostgresSnapshot) -> None:
+        notice, tree = self.query_one("#pg-locks-notice", Static), self.lock_tree
+        if snap.locks:
+            self._notice(notice, "", "")
+        else:
+            self._notice(notice, f"{State.OK.symbol} {State.OK.word}  no session is waiting on a lock", "-ok")
+        if tree.display != bool(snap.locks):
+            tree.display = bool(snap.locks)
+        tree.show(snap.locks)
+
+    def _label_tab(self, pane_id: str, label: str) -> None:
+        if self._tab_labels.get(pane_id) != label:
+            self._tab_labels[pane_id] = label
+            self.query_one(TabbedContent).get_tab(pane_id).label = label
+
+    def _targets(self) -> list[PgSession]:
+        active = self.query_one(TabbedContent).active
+        if active == TAB_LOCKS:
+            node = self.lock_tree.cursor_node
+            return [node.data] if node is not None and node.data is not None else []
+        if active == TAB_ACTIVITY:
+            return self.activity.targets()
+        return []
+
+    def _request(self, action: str) -> None:
+        sessions = self._targets()
+        refused = [s for s in sessions if not s.killable]
+        pids = [s.pid for s in sessions if s.killable]
+        if refused:
+            why = ", ".join(f"{s.pid} ({'this console' if s.own else s.backend_type})" for s in refused)
+            self.notify(f"not offered: {why}", severity="warning", timeout=3)
+        if pids:
+            self.post_message(ActionRequested(action, {"pid": pids}))
+        elif not refused:
+            self.notify("no session selected: move to a session on Activity or Locks", timeout=3)
+
+    def action_cancel(self) -> None:
+        self._request("cancel-query")
+
+    def action_terminate(self) -> None:
+        self._request("terminate")
+
+    def action_kill_idle(self) -> None:
+        self.post_message(ActionRequested("kill-idle", {}))
+
+    @on(DataTable.RowSelected, "#pg-activity")
+    def _session_detail(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        session = self.activity.current_session()
+        if session is not None:
+            self._detail(session)
+
+    @on(DataTable.RowSelected, "#pg-statements")
+    def _statement_detail(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        st = self.statements.current_statement()
+        if st is None:
+            return
+        lines = [
+            f"query id   {st.queryid}",
+            f"mean       {milliseconds(st.mean_ms)}",
+            f"calls      {st.calls}",
+            f"total      {milliseconds(st.total_ms)}",
+            f"calls/s    {rate(st.calls_per_s)}",
+            f"ms/s       {rate(st.time_per_s)}",
+            "",
+            *st.query.splitlines(),
+        ]
+        self.post_message(DetailRequested(f"statement {st.queryid}", lines))
+
+    @on(Tree.NodeSelected, "#pg-locks")
+    def _lock_detail(self, event: Tree.NodeSelected) -> None:
+        event.stop()
+        if event.node.data is not None:
+            self._detail(event.node.data)
+
+    def _detail(self, session: PgSession) -> None:
+        title = f"pid {session.pid} · {session.user or '?'}@{session.database or '?'}"
+        self.post_message(DetailRequested(title, session.detail_lines()))
