@@ -176,7 +176,7 @@ class _SignalAction(Action):
             progress.line(f"pid {row['pid']}: {kind}: {reason}")
         for key, n in counts.items():
             progress.add(key, n)
-        message = f"{self.done_key} {counts[self.done_key]}, skipped {counts['skipped']}, failed {counts['failed']}"
+        message = f"{self.done_key} {counts[self.done_key]} of {len(pids)} planned sessions"
         status = OutcomeStatus.FAILED if counts["failed"] and not counts[self.done_key] else OutcomeStatus.COMPLETED
         return Outcome(status=status, message=message, counts=counts)
 

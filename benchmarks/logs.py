@@ -94,14 +94,15 @@ class Terminal:
     def wait_for(self, needle: bytes, since: int, timeout: float) -> float | None:
         """Monotonic time at which `needle` had fully arrived after offset `since`, or None on timeout."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             with self.lock:
                 found = self.output.find(needle, max(0, since - len(needle)))
                 if found >= 0:
                     end = found + len(needle)
                     return next(t for length, t in self.arrivals if length >= end)
+            if time.monotonic() >= deadline:
+                return None
             time.sleep(0.001)
-        return None
 
     def send(self, keys: bytes) -> float:
         now = time.monotonic()

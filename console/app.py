@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from console.screens.detail import DetailScreen
 from console.screens.help import HelpScreen
 from console.screens.prompt import PromptScreen
 from themes import STYLESHEET, THEMES, choose_theme
+from widgets.log_pane import LogPane
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
 from widgets.postgres_pane import PostgresPane
 from widgets.redis_pane import RedisPane
@@ -94,10 +96,26 @@ class ConsoleApp(App[int]):
             self.feeds = build_feeds(self.config, self.clock)
         for group in poll_groups(self.feeds.polled, self._deliver):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
+        for source in self.feeds.logs:
+            self.run_worker(self._follow(source), name=f"log {source.settings.name}", group="logs", exit_on_error=False)
+        if self.feeds.logs:
+            self.set_interval(self.config.console.refresh, self._log_stats)
+        gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
+
+    async def _follow(self, source: Any) -> None:
+        pane = self.dashboard.query_one(LogPane)
+        async for batch in source.stream():
+            pane.append(batch)
+
+    async def _log_stats(self) -> None:
+        await self._deliver([source.stats() for source in self.feeds.logs])
 
     def _panes(self) -> list[tuple[str, Widget]]:
         """A pane for every configured section, and one per notice (what could not start, and the fix)."""
         panes: list[tuple[str, Widget]] = [("Timeline", Timeline())]
+        if self.config.logs:
+            names = [log.name for log in self.config.logs]
+            panes.insert(0, ("Logs", LogPane(names, max_lines=sum(log.max_lines for log in self.config.logs))))
         if self.config.postgres is not None:
             panes.append(("PostgreSQL", PostgresPane()))
         if self.config.redis is not None:

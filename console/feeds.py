@@ -28,9 +28,10 @@ class Feed:
 
 @dataclass
 class Feeds:
-    """Every feed of a config, plus what must be closed on exit."""
+    """Every feed of a config: polled ones, streaming log sources, and what must be closed on exit."""
 
     polled: list[Feed] = field(default_factory=list)
+    logs: list[Any] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -73,6 +74,10 @@ def build_feeds(config: Config, clock: Clock) -> Feeds:
                     partial(metrics.poll_one, target.name),
                 )
             )
+    if config.logs:
+        from console.sources.logs import log_source
+
+        feeds.logs = [log_source(settings, config.base_dir, clock) for settings in config.logs]
     if config.postgres is not None:
         from console.sources.postgres import PostgresSource
 

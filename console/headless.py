@@ -15,6 +15,7 @@ from actions.runner import ActionRefused
 from console.config import Config
 from console.journal import Journal, JournalError, default_journal_path
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
+from console.models.incident import describe
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -176,17 +177,6 @@ def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
         actor = entry.get("actor") or {}
         print(
             f"{entry['seq']:>6}  {when}  {entry['kind']:<18}  {actor.get('user', '?')}@{actor.get('host', '?')}  "
-            f"{summarize(entry)}"
+            f"{describe(entry)}"
         )
     return EXIT_OK
-
-
-def summarize(entry: dict) -> str:
-    """One line describing a journal entry, for `journal show` and the timeline."""
-    data = entry.get("data") or {}
-    parts = [str(data[k]) for k in ("action", "status", "name", "state", "title", "text", "message") if data.get(k)]
-    if counts := data.get("counts"):
-        parts.append(", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    if data.get("summary") and entry["kind"] == "action.requested":
-        parts.append(str(data["summary"]))
-    return " · ".join(parts)

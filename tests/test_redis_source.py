@@ -46,34 +46,43 @@ def own_server() -> Iterator[RedisServer]:
     server.stop()
 
 
-async def test_poll_reads_info_keys_and_hit_ratio_over_the_interval(redis_server, shared_db) -> None:
-    await shared_db.mset({f"user:{n}": "x" for n in range(30)})
-    clock = ManualClock(START)
-    source = RedisSource(RedisSettings(url=db_url(redis_server, SOURCE_DB), hit_rate_warn_pct=90), clock)
-    try:
-        first = await source.poll()
-        assert first.state is State.OK, first.reason
-        assert first.keys_per_db[SOURCE_DB] == 30
-        assert first.role == "master" and first.replication == "no replicas"
-        assert first.ping_ms is not None and 0 < first.ping_ms < 1000
-        assert first.used_memory and first.peak_memory and first.max_memory is None
-        assert first.hit_ratio is None and first.taken_at == START
-        assert first.target == f"127.0.0.1:{redis_server.port}/{SOURCE_DB}"
+async def test_poll_reads_info_keys_and_hit_ratio_over_the_interval() -> None:
+    with RedisServer() as server:
+        client = aioredis.Redis.from_url(db_url(server, 3))
+        await client.mset({f"user:{n}": "x" for n in range(30)})
+        clock = ManualClock(START)
+        source = RedisSource(RedisSettings(url=db_url(server, 3), hit_rate_warn_pct=90), clock)
+        try:
+            first = await source.poll()
+            assert first.state is State.OK, first.reason
+            assert first.keys_per_db == {3: 30}
+            assert first.role == "master" and first.replication == "no replicas"
+            assert first.ping_ms is not None and 0 < first.ping_ms < 1000
+            assert first.used_memory and first.peak_memory and first.max_memory is None
+            assert first.hit_ratio is None and first.hit_ratio_since_start is None and first.taken_at == START
+            assert first.target == f"127.0.0.1:{server.port}/3"
+            assert {c.name: c.reason for c in first.checks()}["hit ratio"] == "no lookups yet"
 
-        await shared_db.mget([f"user:{n}" for n in range(30)] + [f"missing:{n}" for n in range(10)])
-        clock.advance(2)
-        second = await source.poll()
-        assert second.hit_ratio == pytest.approx(0.75) and second.lookups == 40
-        checks = {c.name: c for c in second.checks()}
-        assert checks["hit ratio"].state is State.WARN and checks["hit ratio"].value == "75.0%"
-        assert checks["hit ratio"].reason == "below 90%"
-        assert second.state is State.WARN
+            await client.mget([f"user:{n}" for n in range(30)] + [f"missing:{n}" for n in range(10)])
+            clock.advance(2)
+            second = await source.poll()
+            assert second.hit_ratio == pytest.approx(0.75) and second.lookups == 40
+            checks = {c.name: c for c in second.checks()}
+            assert checks["hit ratio"].state is State.WARN and checks["hit ratio"].value == "75.0%"
+            assert checks["hit ratio"].reason == "below 90% (of 40 lookups)"
+            assert second.state is State.WARN
 
-        clock.advance(2)
-        idle = await source.poll()
-        assert idle.hit_ratio is None and idle.state is State.OK
-    finally:
-        await source.close()
+            await client.mget([f"user:{n}" for n in range(50)])  # 30 hits, 20 misses
+            clock.advance(2)
+            assert (await source.poll()).hit_ratio == pytest.approx(0.6)
+
+            clock.advance(2)
+            idle = await source.poll()  # no lookups in this interval: the verdict falls back to since-start
+            assert idle.hit_ratio is None and idle.hit_ratio_since_start == pytest.approx(60 / 90)
+            assert {c.name: c.reason for c in idle.checks()}["hit ratio"] == "below 90% (since start)"
+        finally:
+            await client.aclose()
+            await source.close()
 
 
 async def test_expired_and_evicted_per_second_and_memory_against_maxmemory() -> None:
@@ -193,7 +202,7 @@ async def test_demo_seed_and_cache_traffic_whose_hit_ratio_drops_when_degraded(r
     traffic = CacheTraffic(url, keys=1_000, reads_per_s=2_000)
     try:
         await source.poll()
-        traffic.start()
+        await traffic.start()
         await asyncio.sleep(0.4)
         clock.advance(2)
         normal = await source.poll()

@@ -121,7 +121,7 @@ def test_down_160x50(snap_compare) -> None:
 
 def test_model_checks_drive_the_states() -> None:
     checks = {c.name: c for c in degraded().checks()}
-    assert checks["hit ratio"].state is State.WARN and checks["hit ratio"].reason == "below 90%"
+    assert checks["hit ratio"].state is State.WARN and checks["hit ratio"].reason == "below 90% (of 36,410 lookups)"
     assert checks["memory"].state is State.CRIT and checks["memory"].value == "97% of 1.0 GiB"
     assert degraded().state is State.CRIT and healthy().state is State.OK
     assert [c.state for c in down().checks()] == [State.DOWN]

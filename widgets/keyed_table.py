@@ -36,6 +36,7 @@ class KeyedTable(DataTable):
 
     `/` asks for a filter (regex, `!` inverts), `s`/`S` sort by the next column / reverse, `space` marks,
     `y` copies the row's copy text with OSC 52, `enter` posts RowSelected as DataTable does.
+    With `stick_to_top`, a cursor on the first row stays on the first row as rows arrive (newest-first lists).
     """
 
     BINDINGS = [
@@ -58,10 +59,13 @@ class KeyedTable(DataTable):
         def control(self) -> KeyedTable:
             return self.table
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, markable: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, columns: Sequence[tuple[str, str]], *, markable: bool = False, stick_to_top: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.column_spec = list(columns)
         self.markable = markable
+        self.stick_to_top = stick_to_top
         self.filter_text = ""
         self._filter: re.Pattern[str] | None = None
         self._invert = False
@@ -165,7 +169,8 @@ class KeyedTable(DataTable):
             return
         visible = self._visible()
         keys = [r.key for r in visible]
-        keep = self.current_key
+        # A newest-first list whose cursor is on the first row keeps following the newest row.
+        keep = None if self.stick_to_top and self.cursor_row == 0 else self.current_key
         if keys == self._shown:
             for row in visible:
                 cells = self._row_cells(row)
@@ -174,7 +179,7 @@ class KeyedTable(DataTable):
                     columns = (["_mark"] if self.markable else []) + [k for k, _ in self.column_spec]
                     for column, new, before in zip(columns, cells, old or (None,) * len(cells), strict=False):
                         if new != before:
-                            self.update_cell(row.key, column, new)
+                            self.update_cell(row.key, column, new, update_width=True)
                     self._cells[row.key] = cells
             return
         index = self.cursor_row

@@ -26,6 +26,8 @@ from console.models.logs import LogLine
 from widgets.messages import DetailRequested, FilterRequested
 
 REFRESH_INTERVAL = 0.05  # appends are painted at most this often
+FLOOD_INTERVAL = 0.1  # ...and at most this often in a flood (nobody reads 2,000 lines per frame)
+FLOOD_LINES = 2000
 MAX_RENDER = 2000  # characters of a message drawn on the line; `enter` shows all of it
 LEVEL_WORDS = {"fatal": "FATAL", "error": "ERROR", "warn": "WARN ", "info": "INFO ", "debug": "DEBUG"}
 SOURCE_TAG_WIDTH = 10
@@ -109,8 +111,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         & > .logview--warn { color: $warning; }
         & > .logview--info { color: $success; }
         & > .logview--debug { color: $text-muted; }
-        & > .logview--match { background: $accent 45%; }
-        & > .logview--cursor { background: $primary 35%; }
+        & > .logview--match { background: $accent 45%; text-style: underline; }
+        & > .logview--cursor { background: $primary 35%; text-style: bold; }
     }
     """
 
@@ -145,6 +147,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._palette: dict[str, Style] | None = None
         self._width = 0
         self._dirty = False
+        self._flooded = False
+        self._unpainted = 0
         self._timer: Timer | None = None
 
     # ---- data in -------------------------------------------------------------------------------
@@ -163,10 +167,12 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         return sum(self.dropped_by_source.values())
 
     def append(self, batch: Sequence[LogLine]) -> None:
-        """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL."""
+        """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL (FLOOD_INTERVAL
+        while more than FLOOD_LINES arrive between two paints)."""
         if not batch:
             return
         self.received += len(batch)
+        self._unpainted += len(batch)
         ring, shown = self._ring, self._shown
         lines = list(batch)
         if self.merged and ring and min(line.order for line in lines) < ring[-1][_ORDER]:
@@ -196,7 +202,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             self._shift(gone_from_view)
         self._dirty = True
         if self._timer is None and self.is_mounted:
-            self._timer = self.set_timer(REFRESH_INTERVAL, self._flush)
+            self._timer = self.set_timer(FLOOD_INTERVAL if self._flooded else REFRESH_INTERVAL, self._flush)
 
     def _reorder_tail(self, lines: list[LogLine]) -> list[LogLine]:
         """Take back the ring's newest lines that are later than the batch, and merge them with it by time."""
@@ -226,6 +232,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if not self._dirty:
             return
         self._dirty = False
+        self._flooded, self._unpainted = self._unpainted > FLOOD_LINES, 0
         size = Size(self._width, len(self._stored))
         if size.width != self.virtual_size.width:
             self.virtual_size = size  # a wider line may bring the horizontal scrollbar: lay out
@@ -392,7 +399,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             self.cursor = min(count, self.scroll_offset.y + self.scrollable_content_region.height) - 1
         self.cursor = max(0, min(count - 1, self.cursor + step))
         self.following = False
-        self.scroll_to_region_line(self.cursor)
+        self._scroll_into_view(self.cursor)
         self._touch()
 
     def action_page(self, direction: int) -> None:
@@ -408,7 +415,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.following = True
         self._touch()
 
-    def scroll_to_region_line(self, index: int) -> None:
+    def _scroll_into_view(self, index: int) -> None:
+        """Scroll as little as needed to show line `index`."""
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
         if index < top:
             self.scroll_to(y=index, animate=False, immediate=True)

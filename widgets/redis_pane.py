@@ -90,12 +90,13 @@ class RedisPane(Vertical):
         else:
             text = f"{format_bytes(snap.used_memory)} · peak {format_bytes(snap.peak_memory)} · no maxmemory"
         memory.show(snap.used_memory or 0, snap.max_memory or 0, checks["memory"].state, text)
-        if snap.hit_ratio is None:
-            hits.show(0, 100, State.UNKNOWN, "no lookups in the last interval")
+        reading = snap.hit_reading()
+        if reading is None:
+            hits.show(0, 100, checks["hit ratio"].state, "no lookups yet")
         else:
-            lookups = f" of {snap.lookups:,} lookups" if snap.lookups else ""
-            text = f"{100 * snap.hit_ratio:.1f}%{lookups} · warn <{snap.hit_rate_warn_pct:g}%"
-            hits.show(100 * snap.hit_ratio, 100, checks["hit ratio"].state, text)
+            ratio, scope = reading
+            text = f"{100 * ratio:.1f}% {scope} · warn <{snap.hit_rate_warn_pct:g}%"
+            hits.show(100 * ratio, 100, checks["hit ratio"].state, text)
 
     def _show_slowlog(self) -> None:
         if not self.is_mounted or not self.size.width:

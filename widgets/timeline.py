@@ -67,7 +67,7 @@ class Timeline(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static(id="timeline-caption")
-        yield KeyedTable(COLUMNS)
+        yield KeyedTable(COLUMNS, stick_to_top=True)
 
     @property
     def table(self) -> KeyedTable:

@@ -57,8 +57,8 @@ class CacheTraffic:
         self.degraded = False
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Begin reading (call from a running event loop); idempotent."""
+    async def start(self) -> None:
+        """Begin reading in a background task; idempotent."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="demo-cache-traffic")
 

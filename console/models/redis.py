@@ -29,7 +29,8 @@ class RedisSnapshot(BaseModel):
     """One poll of Redis: PING, INFO figures, rates over the last interval, and the top of SLOWLOG.
 
     Rates (`hit_ratio`, `evicted_per_s`, `expired_per_s`) are None on the first poll after a (re)connect,
-    and `hit_ratio` is also None when nothing was looked up during the interval.
+    and `hit_ratio` is also None when nothing was looked up during the interval; the hit-ratio check then
+    falls back to `hit_ratio_since_start` (what `INFO stats` gives), so a single poll (`status`) has a verdict.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -47,6 +48,7 @@ class RedisSnapshot(BaseModel):
     ops_per_sec: float | None = None
     hit_ratio: float | None = None
     lookups: int | None = None
+    hit_ratio_since_start: float | None = None
     evicted_per_s: float | None = None
     expired_per_s: float | None = None
     keys_per_db: dict[int, int] = Field(default_factory=dict)
@@ -75,11 +77,18 @@ class RedisSnapshot(BaseModel):
         return [ping, self._memory_check(), self._hit_check()]
 
     def evaluated(self) -> RedisSnapshot:
-        """A copy whose state is the worst of its known checks (a first poll's unknown ratio is not a problem)."""
+        """A copy whose state is the worst of its checks."""
         if self.state is State.DOWN:
             return self
-        known = [c.state for c in self.checks() if c.state is not State.UNKNOWN]
-        return self.model_copy(update={"state": State.worst(known)})
+        return self.model_copy(update={"state": State.worst([c.state for c in self.checks()])})
+
+    def hit_reading(self) -> tuple[float, str] | None:
+        """(ratio, what it covers) for display and the check: the last interval when known, else since start."""
+        if self.hit_ratio is not None:
+            return self.hit_ratio, f"of {self.lookups:,} lookups" if self.lookups else "last interval"
+        if self.hit_ratio_since_start is not None:
+            return self.hit_ratio_since_start, "since start"
+        return None
 
     def _memory_check(self) -> Check:
         pct = self.memory_pct
@@ -97,16 +106,17 @@ class RedisSnapshot(BaseModel):
         )
 
     def _hit_check(self) -> Check:
-        if self.hit_ratio is None:
-            return Check(source=SOURCE, name="hit ratio", state=State.UNKNOWN, reason="no lookups in the last interval")
-        pct = 100.0 * self.hit_ratio
-        low = pct < self.hit_rate_warn_pct
+        reading = self.hit_reading()
+        if reading is None:
+            return Check(source=SOURCE, name="hit ratio", state=State.OK, reason="no lookups yet")
+        ratio, scope = reading
+        low = 100.0 * ratio < self.hit_rate_warn_pct
         return Check(
             source=SOURCE,
             name="hit ratio",
             state=State.WARN if low else State.OK,
-            value=f"{pct:.1f}%",
-            reason=f"below {self.hit_rate_warn_pct:g}%" if low else "",
+            value=f"{100.0 * ratio:.1f}%",
+            reason=(f"below {self.hit_rate_warn_pct:g}% " if low else "") + f"({scope})",
         )
 
 

@@ -29,7 +29,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
     }
     ActionRunScreen.-destructive > #dialog { border: thick $error; }
     ActionRunScreen #title { text-style: bold; height: auto; }
-    ActionRunScreen #preview { height: 1fr; min-height: 3; border: round $panel; }
+    ActionRunScreen #preview { height: 1fr; min-height: 3; border: round $panel; overflow-x: auto; }
+    ActionRunScreen #preview-text { width: auto; }
     ActionRunScreen #output { height: 1fr; min-height: 3; border: round $panel; display: none; }
     ActionRunScreen.-running #output, ActionRunScreen.-done #output { display: block; }
     ActionRunScreen.-running #preview, ActionRunScreen.-done #preview { height: auto; max-height: 8; }
@@ -82,7 +83,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         title = Text(f"{plan.action} on {env}  ", style="bold")
         title.append(f"[{plan.risk.value.upper()}]", style="bold reverse")
         self.query_one("#title", Static).update(title)
-        self.query_one("#preview-text", Static).update(Text("\n".join(plan.preview_lines())))
+        self.query_one("#preview-text", Static).update(Text("\n".join(plan.preview_lines()), no_wrap=True))
         self.query_one("#result", Static).update("")
         if plan.confirm is ConfirmLevel.TYPED:
             typed = self.query_one("#typed", Input)

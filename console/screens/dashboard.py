@@ -15,10 +15,12 @@ from console.clock import Clock
 from console.config import Config
 from console.models import Check, State
 from console.models.health import HealthSnapshot, MetricSnapshot
+from console.models.logs import LogStats
 from console.models.postgres import PostgresSnapshot
 from console.models.redis import RedisSnapshot
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
+from widgets.log_pane import LogPane
 from widgets.postgres_pane import PostgresPane
 from widgets.redis_pane import RedisPane
 
@@ -86,6 +88,8 @@ class DashboardScreen(Screen):
             self.query_one(PostgresPane).update_snapshot(model)
         elif isinstance(model, RedisSnapshot):
             self.query_one(RedisPane).update_snapshot(model)
+        elif isinstance(model, LogStats):
+            self.query_one(LogPane).update_stats([model])
 
     def action_focus_pane(self, index: int) -> None:
         if index >= len(self.panes):

@@ -1,7 +1,7 @@
 """Log sources (no Textual): a file followed like `tail -F`, and a command's output, restarted with backoff.
 
-Both yield BATCHES of parsed, terminal-safe lines from `async def stream()`, so a flood costs one message per
-few thousand lines, and expose `stats()` (lines read, errors per minute, status words) for the pane and the
+Both yield BATCHES of parsed, terminal-safe lines from `async def stream()`, so a flood costs one append per
+few hundred lines, and expose `stats()` (lines read, errors per minute, status words) for the pane and the
 observer. Lines are untrusted: every control character and escape sequence is made visible by `make_safe`.
 """
 
@@ -16,6 +16,7 @@ import re
 import signal
 import stat
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,8 +37,10 @@ T = TypeVar("T")
 # Every C0/C1 control (tab becomes spaces), DEL, and the bidi overrides that reorder what is shown.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?")
-_UPPER_LEVELS = ("FATAL", "CRITICAL", "CRIT", "PANIC", "ERROR", "ERR", "WARNING", "WARN", "INFO", "NOTICE", "DEBUG")
-_UPPER_LEVELS += ("TRACE",)
+_UPPER_LEVELS = (
+    *("FATAL", "CRITICAL", "CRIT", "PANIC", "ERROR", "ERR"),
+    *("WARNING", "WARN", "INFO", "NOTICE", "DEBUG", "TRACE"),
+)
 _LEVEL_WORD = re.compile(rf"({'|'.join(_UPPER_LEVELS)})\b")
 _WORD_LEVELS = {word: normalize_level(word) for word in _UPPER_LEVELS}
 _LEVEL_KEY = re.compile(r"\blevel\"?\s*[=:]\s*\"?([A-Za-z]+)")
@@ -284,7 +287,7 @@ def _text_trace(text: str) -> str | None:
     return None if found is None else found.group(1) or found.group(2)
 
 
-class LogSource:
+class LogSource(ABC):
     """What both sources share: the parser, the status words and the stats snapshot."""
 
     def __init__(self, settings: LogSettings, clock: Clock | None) -> None:
@@ -295,8 +298,9 @@ class LogSource:
         self.source_state = State.UNKNOWN
         self.exit_code: int | None = None
 
+    @abstractmethod
     def stream(self) -> AsyncIterator[list[LogLine]]:
-        raise NotImplementedError
+        """Batches of new lines, forever (cancel the task to stop; files and processes are released)."""
 
     def stats(self) -> LogStats:
         """Lines read, errors per minute (against the spike threshold) and what the source is doing."""
@@ -483,7 +487,14 @@ class FileLogSource(LogSource):
         if data:
             return splitter.feed(data), None
         change = tail.change()
-        if change in ("rotated", "truncated"):
+        if change == "rotated":  # what reached the old file just before the rename still counts
+            lines = []
+            for _ in range(16):
+                if not (data := tail.read(self.chunk_size)):
+                    break
+                lines += splitter.feed(data)
+            return lines + splitter.flush(), change
+        if change == "truncated":
             return splitter.flush(), change
         return None, change
 

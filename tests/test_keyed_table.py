@@ -1,0 +1,95 @@
+"""KeyedTable: in-place refresh that keeps the cursor on its row, filter, sort, marks, copy, stick-to-top."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from widgets.keyed_table import KeyedTable, TableRow
+from widgets.messages import FilterRequested
+
+
+def rows(keys: list[int], verb: str = "select") -> list[TableRow]:
+    return [TableRow(str(k), (str(k), f"{verb} {k}"), sort=(k, f"{verb} {k}"), copy=f"{verb} {k};") for k in keys]
+
+
+class Host(App):
+    def __init__(self, **table_options) -> None:
+        super().__init__()
+        self.table_options = table_options
+        self.filter_requests: list[FilterRequested] = []
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable([("pid", "PID"), ("query", "Query")], **self.table_options)
+
+    def on_filter_requested(self, message: FilterRequested) -> None:
+        self.filter_requests.append(message)
+
+
+async def test_cursor_stays_on_its_key_across_refreshes() -> None:
+    app = Host(markable=True)
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows([1, 2, 3, 4]))
+        table.focus()
+        await pilot.press("down", "down")
+        assert table.current_key == "3"
+        table.set_rows(rows([9, 8, 1, 2, 3, 4], verb="update"))  # two new rows above, cells changed
+        await pilot.pause()
+        assert table.current_key == "3"
+        assert table.get_row("3")[2] == "update 3"
+        table.set_rows(rows([1, 2, 4]))  # the row under the cursor went away: the cursor stays in place
+        await pilot.pause()
+        assert table.current_key == "4"
+
+
+async def test_filter_regex_invert_and_bad_pattern() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows([1, 2, 3, 12]))
+        assert table.set_filter("^1") is None
+        await pilot.pause()
+        assert [r.key for r in table._visible()] == ["1", "12"]
+        assert table.set_filter("!select 1") is None
+        assert [r.key for r in table._visible()] == ["2", "3"]
+        error = table.set_filter("(")
+        assert error is not None and error.startswith("not a valid regular expression")
+        assert table.filter_text == "!select 1", "a bad pattern leaves the filter as it was"
+        table.focus()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.filter_requests and app.filter_requests[0].current == "!select 1"
+
+
+async def test_sort_marks_and_copy() -> None:
+    app = Host(markable=True)
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows([3, 1, 2]))
+        table.focus()
+        await pilot.press("s")  # by the first column
+        assert [r.key for r in table._visible()] == ["1", "2", "3"]
+        await pilot.press("S")
+        assert [r.key for r in table._visible()] == ["3", "2", "1"]
+        await pilot.press("space", "space")
+        assert table.marked == {"3", "2"}
+        table.set_rows(rows([1, 2]))  # a marked row that disappears is unmarked
+        assert table.marked == {"2"}
+        await pilot.press("home", "y")
+        assert app.clipboard in ("select 1;", "select 2;")
+
+
+async def test_stick_to_top_follows_the_newest_row() -> None:
+    app = Host(stick_to_top=True)
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows([2, 1]))
+        await pilot.pause()
+        table.set_rows(rows([4, 3, 2, 1]))
+        await pilot.pause()
+        assert table.current_key == "4"
+        table.focus()
+        await pilot.press("down")
+        table.set_rows(rows([5, 4, 3, 2, 1]))
+        await pilot.pause()
+        assert table.current_key == "3", "moved away from the top: the cursor stays on its row"
