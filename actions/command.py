@@ -14,8 +14,7 @@ from pydantic import BaseModel, Field, create_model
 
 from actions.base import Action, ActionContext, Progress
 from console.config import CommandAction as CommandActionConfig
-from console.config import format_duration
-from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 
 MAX_LINE = 64 * 1024
 KILL_GRACE = 2.0

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
-from console.config import format_duration, parse_duration
-from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
+from console.config import parse_duration
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.models.postgres import CLIENT_BACKEND, CONSOLE_APPLICATION
 
 CONNECT_TIMEOUT = 5.0

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
-from console.config import RedisSettings, format_duration
-from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
+from console.config import RedisSettings
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.models.redis import display_bytes
 from console.sources.redis import describe_target, explain, open_client, url_db
 

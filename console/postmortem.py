@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from console.clock import Clock
-from console.config import format_duration
 from console.incident import incident_ids, iso, replay
 from console.journal import Journal, JournalError, VerifyResult
+from console.models import format_duration
 from console.models.incident import IncidentState, author_of, cadence_text, describe
 from console.redact import Redactor
 

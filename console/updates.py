@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from console.config import format_duration
 from console.incident import IncidentError, parse_moment
+from console.models import format_duration
 from console.models.incident import IncidentState, IncidentStatus, cadence_text
 
 DETAILS = "details"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 
 from actions.registry import build_runner
@@ -116,3 +117,38 @@ async def test_help_lists_every_binding_with_remapped_keys(tmp_path: Path) -> No
         rows = {row[3]: row for row in app.screen.rows}
         assert {"app.palette", "app.quit", "action.confirm", "action.close", "form.submit", "detail.copy"} <= set(rows)
         assert rows["app.help"][1] == "f1"
+
+
+def test_theme_choice_and_no_color() -> None:
+    from themes import choose_theme
+
+    assert choose_theme(None, "incident-dark", no_color=False) == "incident-dark"
+    assert choose_theme(None, "incident-light", no_color=True) == "incident-mono"
+    assert choose_theme("incident-light", "incident-dark", no_color=True) == "incident-light"
+    with pytest.raises(ValueError, match="unknown theme 'neon'"):
+        choose_theme("neon", "incident-dark", no_color=False)
+
+
+def test_unknown_theme_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    from console.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text('[console]\ntheme = "neon"\n')
+    assert main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "console.theme / --theme: unknown theme 'neon' (themes: incident-dark, incident-light, incident-mono)" in err
+
+
+async def test_resizing_switches_between_all_panes_and_one_pane(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        dashboard = app.dashboard
+        assert not dashboard.has_class("-narrow")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert dashboard.has_class("-narrow")
+        timeline = dashboard.query_one("#panes").children[0]
+        assert timeline.display and timeline.region.height > 5
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        assert not dashboard.has_class("-narrow")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from console import config as cfg
-from console.config import ConfigError, format_duration, parse_duration
-from console.models import Risk
+from console.config import ConfigError, parse_duration
+from console.models import Risk, format_duration
 
 FULL = """
 [console]

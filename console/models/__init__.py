@@ -13,6 +13,31 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def format_duration(seconds: float | None, *, compact: bool = False) -> str:
+    """Short human text for a duration: 850ms, 12s, 4m 05s, 2h 10m, 3d 4h; '' for None.
+
+    `compact` drops the spaces and rounds seconds (4m05s, 3d04h) for narrow table cells.
+    """
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    gap = "" if compact else " "
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        if compact or seconds >= 10:
+            return f"{seconds:.0f}s"
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{gap}{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{gap}{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{gap}{hours:02d}h" if compact else f"{days}d {hours}h"
+
+
 class State(StrEnum):
     """Health of one target. Every state has a word and a symbol, so colour never carries meaning alone."""
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, computed_field
 
-from console.models import Check, State, utc_now
+from console.models import Check, State, format_duration, utc_now
 
 CONSOLE_APPLICATION = "incident-console"
 CLIENT_BACKEND = "client backend"
@@ -18,21 +18,7 @@ CACHE_MIN_BLOCKS = 10_000  # below this many block reads + hits (a fresh or just
 
 def short_age(seconds: float | None) -> str:
     """Compact age for narrow table cells: 850ms, 42s, 4m05s, 2h10m, 3d04h; '' when unknown."""
-    if seconds is None:
-        return ""
-    seconds = max(0.0, seconds)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    return format_duration(seconds, compact=True)
 
 
 class PgThresholds(BaseModel):

@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from console.clock import Clock
-from console.config import format_duration
-from console.models import State
+from console.models import State, format_duration
 from console.models.health import HISTORY, MAX_BODY, HttpResult
 from console.redact import Redactor
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from console.clock import Clock
-from console.config import LogSettings, format_duration
-from console.models import State
+from console.config import LogSettings
+from console.models import State, format_duration
 from console.models.logs import ERROR_LEVELS, LogLine, LogStats, field_value, normalize_level
 
 MAX_LINE = 64 * 1024

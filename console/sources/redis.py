@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from console.clock import Clock
-from console.config import RedisSettings, format_duration
-from console.models import State
+from console.config import RedisSettings
+from console.models import State, format_duration
 from console.models.redis import RedisSnapshot, SlowlogEntry, display_bytes
 from console.redact import Redactor
 
