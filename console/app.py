@@ -7,12 +7,9 @@ import os
 import time
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.widget import Widget
-from textual.widgets import Static
 
 from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
@@ -25,6 +22,7 @@ from console.journal import JournalError
 from console.models import Risk
 from console.observer import Observer
 from console.palette import ActionCommands, IncidentCommands
+from console.panes import build_panes
 from console.polling import groups as poll_groups
 from console.screens.action_form import ActionFormScreen
 from console.screens.action_run import ActionRunScreen
@@ -33,10 +31,7 @@ from console.screens.detail import DetailScreen
 from console.screens.help import HelpScreen
 from console.screens.prompt import PromptScreen
 from themes import STYLESHEET, THEMES, choose_theme
-from widgets.log_pane import LogPane
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
-from widgets.postgres_pane import PostgresPane
-from widgets.redis_pane import RedisPane
 from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
@@ -83,7 +78,7 @@ class ConsoleApp(App[int]):
         self.theme = self.theme_name
         self.set_keymap(self.config.keys)
         self.dashboard = DashboardScreen(
-            self.config, read_only=self.runner.read_only, panes=self._panes(), clock=self.clock
+            self.config, read_only=self.runner.read_only, panes=build_panes(self.config, self.notices), clock=self.clock
         )
         await self.push_screen(self.dashboard)
         self.call_after_refresh(self._start_feeds)
@@ -103,24 +98,14 @@ class ConsoleApp(App[int]):
         gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
 
     async def _follow(self, source: Any) -> None:
+        from widgets.log_pane import LogPane
+
         pane = self.dashboard.query_one(LogPane)
         async for batch in source.stream():
             pane.append(batch)
 
     async def _log_stats(self) -> None:
         await self._deliver([source.stats() for source in self.feeds.logs])
-
-    def _panes(self) -> list[tuple[str, Widget]]:
-        """A pane for every configured section, and one per notice (what could not start, and the fix)."""
-        panes: list[tuple[str, Widget]] = [("Timeline", Timeline())]
-        if self.config.logs:
-            names = [log.name for log in self.config.logs]
-            panes.insert(0, ("Logs", LogPane(names, max_lines=sum(log.max_lines for log in self.config.logs))))
-        if self.config.postgres is not None:
-            panes.append(("PostgreSQL", PostgresPane()))
-        if self.config.redis is not None:
-            panes.append(("Redis", RedisPane()))
-        return panes + [(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in self.notices]
 
     async def on_unmount(self) -> None:
         if self.feeds is not None:

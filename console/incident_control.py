@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from console.desk import IncidentDesk
 from console.incident import IncidentError
 from console.journal import JournalError
-from console.screens.incident import IncidentScreen
 from console.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
@@ -33,14 +33,23 @@ class IncidentControl:
     def __init__(self, app: ConsoleApp, desk: IncidentDesk) -> None:
         self.app = app
         self.desk = desk
+        self._seen: tuple[int, int] | None = None  # (size, mtime) of the journal at the last refresh
 
     def start(self) -> None:
-        self.app.set_interval(TIMELINE_REFRESH_EVERY, self.refresh)
+        self.app.set_interval(TIMELINE_REFRESH_EVERY, partial(self.refresh, only_if_changed=True))
         self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_overdue)
         self.app.run_worker(self.refresh(), group="incident", exit_on_error=False)
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, only_if_changed: bool = False) -> None:
         """Re-read the journal (other consoles may share it) and update the timeline and the banner."""
+        try:
+            stat = self.desk.journal.path.stat()
+            seen = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            seen = None
+        if only_if_changed and seen == self._seen:
+            return
+        self._seen = seen
         try:
             state = await asyncio.to_thread(self.desk.state)
             entries, pinned = (
@@ -57,7 +66,7 @@ class IncidentControl:
             since = state.impact_started.strftime("%H:%M UTC")
             summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
         self.app.dashboard.banner.set_incident(summary)
-        if isinstance(self.app.screen, IncidentScreen):
+        if isinstance(self.app.screen, _incident_screen()):
             await self.app.screen.refresh_from_journal()
 
     async def check_overdue(self) -> None:
@@ -72,8 +81,8 @@ class IncidentControl:
     def open_screen(self, command: str | None = None) -> None:
         """The incident screen (pushed if not showing), optionally starting one of its commands."""
         screen = self.app.screen
-        if not isinstance(screen, IncidentScreen):
-            screen = IncidentScreen(self.desk, on_change=self.refresh)
+        if not isinstance(screen, _incident_screen()):
+            screen = _incident_screen()(self.desk, on_change=self.refresh)
             self.app.push_screen(screen)
         if command is not None:
             self.app.call_after_refresh(screen.run_action, command)
@@ -95,3 +104,10 @@ class IncidentControl:
             self.app.notify(str(exc), severity="error", timeout=8)
             return
         await self.refresh()
+
+
+def _incident_screen() -> type:
+    """The incident screen class, imported when first needed (it is not on the first paint's path)."""
+    from console.screens.incident import IncidentScreen
+
+    return IncidentScreen

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -179,7 +180,8 @@ class KeyedTable(DataTable):
                     columns = (["_mark"] if self.markable else []) + [k for k, _ in self.column_spec]
                     for column, new, before in zip(columns, cells, old or (None,) * len(cells), strict=False):
                         if new != before:
-                            self.update_cell(row.key, column, new, update_width=True)
+                            # Columns grow to fit; re-measuring a column to shrink it costs a pass over every row.
+                            self.update_cell(row.key, column, new, update_width=_width(new) > _width(before))
                     self._cells[row.key] = cells
             return
         index = self.cursor_row
@@ -199,3 +201,9 @@ class KeyedTable(DataTable):
         if not self.markable:
             return row.cells
         return (MARK if row.key in self.marked else " ", *row.cells)
+
+
+def _width(cell: str | Text | None) -> int:
+    if cell is None:
+        return 0
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)

@@ -33,6 +33,7 @@ class DemoLogWriter:
         self.clock = clock or Clock()
         self._random = random.Random(seed)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def log_settings(self) -> list[LogSettings]:
         """The `[[logs]]` entries that follow these files."""
@@ -45,19 +46,21 @@ class DemoLogWriter:
         """Start writing in the background (an asyncio task) until stop()."""
         await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="demo-log-writer")
 
     async def stop(self) -> None:
+        """Stop writing; returns after the write in flight (a thread cannot be cancelled) has finished."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await self._task
             self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await asyncio.to_thread(self.write_once)
-            await asyncio.sleep(1 / self.rate)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 1 / self.rate)
 
     def write_once(self) -> None:
         """Write one request's lines (one to each file when the worker is involved)."""

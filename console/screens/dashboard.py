@@ -8,21 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from console.clock import Clock
 from console.config import Config
 from console.models import Check, State
-from console.models.health import HealthSnapshot, MetricSnapshot
-from console.models.logs import LogStats
-from console.models.postgres import PostgresSnapshot
-from console.models.redis import RedisSnapshot
+from console.panes import Pane
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
-from widgets.log_pane import LogPane
-from widgets.postgres_pane import PostgresPane
-from widgets.redis_pane import RedisPane
 
 NARROW = 120
 
@@ -40,10 +33,15 @@ class DashboardScreen(Screen):
 
     BINDINGS = [Binding(str(n), f"focus_pane({n - 1})", f"Pane {n}", show=False, id=f"pane.{n}") for n in range(1, 7)]
 
-    def __init__(self, config: Config, *, read_only: bool, panes: list[tuple[str, Widget]], clock: Clock) -> None:
+    def __init__(self, config: Config, *, read_only: bool, panes: list[Pane], clock: Clock) -> None:
         super().__init__()
         self.config = config
         self.clock = clock
+        self.routes = {model: show for pane in panes for model, show in pane.routes.items()}
+        if config.health or config.metric:
+            from console.models.health import HealthSnapshot, MetricSnapshot
+
+            self.routes[HealthSnapshot] = self.routes[MetricSnapshot] = self._show_check
         self.read_only = read_only
         self.panes = panes
         self.current = 0
@@ -57,9 +55,9 @@ class DashboardScreen(Screen):
         if self.panes:
             yield Static(id="pane-tabs")
             with Container(id="panes"):
-                for _, pane in self.panes:
-                    pane.add_class("pane")
-                    yield pane
+                for pane in self.panes:
+                    pane.widget.add_class("pane")
+                    yield pane.widget
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,21 +80,19 @@ class DashboardScreen(Screen):
 
     def show(self, model: Any) -> None:
         """Route a model from a feed to the widget that renders it."""
-        if isinstance(model, HealthSnapshot | MetricSnapshot):
-            self.query_one(HealthGrid).show(model.check, model.history)
-        elif isinstance(model, PostgresSnapshot):
-            self.query_one(PostgresPane).update_snapshot(model)
-        elif isinstance(model, RedisSnapshot):
-            self.query_one(RedisPane).update_snapshot(model)
-        elif isinstance(model, LogStats):
-            self.query_one(LogPane).update_stats([model])
+        show = self.routes.get(type(model))
+        if show is not None:
+            show(model)
+
+    def _show_check(self, model: Any) -> None:
+        self.query_one(HealthGrid).show(model.check, model.history)
 
     def action_focus_pane(self, index: int) -> None:
         if index >= len(self.panes):
             return
         self.current = index
         self._layout_panes()
-        pane = self.panes[index][1]
+        pane = self.panes[index].widget
         target = pane if pane.can_focus else next((w for w in pane.query("*") if w.can_focus), pane)
         target.focus()
 
@@ -106,10 +102,10 @@ class DashboardScreen(Screen):
         narrow = self.size.width < NARROW
         self.set_class(narrow, "-narrow")
         self.query_one("#panes").styles.grid_size_columns = min(2, len(self.panes))
-        for index, (_, pane) in enumerate(self.panes):
-            pane.set_class(index == self.current, "-current")
+        for index, pane in enumerate(self.panes):
+            pane.widget.set_class(index == self.current, "-current")
         tabs = "  ".join(
-            f"[reverse] {n + 1} {title} [/]" if n == self.current else f" {n + 1} {title} "
-            for n, (title, _) in enumerate(self.panes)
+            f"[reverse] {n + 1} {pane.title} [/]" if n == self.current else f" {n + 1} {pane.title} "
+            for n, pane in enumerate(self.panes)
         )
         self.query_one("#pane-tabs", Static).update(tabs)
