@@ -34,6 +34,7 @@ class IncidentControl:
         self.app = app
         self.desk = desk
         self._seen: tuple[int, int] | None = None  # (size, mtime) of the journal at the last refresh
+        self._open = False  # an incident was open at the last refresh
 
     def start(self) -> None:
         self.app.set_interval(TIMELINE_REFRESH_EVERY, partial(self.refresh, only_if_changed=True))
@@ -62,7 +63,8 @@ class IncidentControl:
         for timeline in self.app.dashboard.query(Timeline):
             timeline.update_entries(entries, pinned)
         summary = ""
-        if state is not None and state.is_open:
+        self._open = state is not None and state.is_open
+        if self._open:
             since = state.impact_started.strftime("%H:%M UTC")
             summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
         self.app.dashboard.banner.set_incident(summary)
@@ -70,6 +72,8 @@ class IncidentControl:
             await self.app.screen.refresh_from_journal()
 
     async def check_overdue(self) -> None:
+        if not self._open:
+            return
         try:
             entry = await asyncio.to_thread(self.desk.check_overdue)
         except (IncidentError, JournalError):

@@ -146,3 +146,77 @@ def test_action_preview_with_typed_confirmation(snap_compare, tmp_path: Path, si
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
 def test_help(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(tmp_path), terminal_size=size, press=["question_mark"])
+
+
+FULL = """
+[postgres]
+dsn = "postgresql://app@127.0.0.1:9/app"
+[redis]
+url = "redis://127.0.0.1:9/0"
+[[logs]]
+name = "app"
+path = "/var/log/app/app.log"
+[[logs]]
+name = "worker"
+path = "/var/log/app/worker.jsonl"
+format = "json"
+"""
+
+
+def make_full_app(tmp_path: Path) -> ConsoleApp:
+    text = CONFIG.format(environment="production", journal=tmp_path / "journal.jsonl", read_only="false") + FULL
+    config = cfg.loads(text, source=Path("/etc/incident-console/config.toml"), environ={})
+    clock = ManualClock(NOW)
+    return ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
+
+
+async def feed_every_pane(pilot) -> None:
+    from test_log_view import SNAPSHOT_STATS, app_lines, parse, worker_lines
+    from test_pg_widgets import sample_snapshot
+    from test_redis_widgets import degraded
+
+    from widgets.log_pane import LogPane
+
+    await feed_models(pilot)
+    app = pilot.app
+    for model in (sample_snapshot(), degraded(), *SNAPSHOT_STATS):
+        app.dashboard.show(model)
+    pane = app.dashboard.query_one(LogPane)
+    pane.append(parse("app", app_lines(12)))
+    pane.append(parse("worker", worker_lines([0, 1, 2, 3]), json_format=True))
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_dashboard_with_every_pane(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(make_full_app(tmp_path), terminal_size=size, run_before=feed_every_pane)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_detail_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def open_detail(pilot) -> None:
+        from console.screens.detail import DetailScreen
+
+        lines = ["pid 4242 · app@app · api · 10.0.0.7", "", "SELECT o.id, o.total FROM orders o", "WHERE o.id = $1"]
+        await pilot.app.push_screen(DetailScreen("Session 4242", lines))
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=open_detail)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_filter_prompt_with_a_bad_regex(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def bad_filter(pilot) -> None:
+        from console.screens.prompt import PromptScreen
+
+        await pilot.app.push_screen(
+            PromptScreen(
+                "Filter (regular expression; ! inverts; empty clears)",
+                "(",
+                apply=lambda text: "not a valid regular expression: missing )",
+            )
+        )
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=bad_filter)
