@@ -47,6 +47,7 @@ class ConsoleApp(App[int]):
         Binding("ctrl+p,colon", "command_palette", "Actions", show=False, id="app.palette"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit_console", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit_console", "Quit", show=False, id="app.interrupt"),
         Binding("i", "incident", "Incident", id="app.incident"),
         Binding("a", "note", "Note", id="app.note"),
     ]

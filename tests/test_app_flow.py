@@ -152,3 +152,11 @@ async def test_resizing_switches_between_all_panes_and_one_pane(tmp_path: Path) 
         await pilot.resize_terminal(200, 60)
         await pilot.pause()
         assert not dashboard.has_class("-narrow")
+
+
+async def test_ctrl_c_quits(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
