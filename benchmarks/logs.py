@@ -14,19 +14,13 @@ Toolong comes from a throwaway venv (created on first use): python3 -m venv /tmp
 from __future__ import annotations
 
 import argparse
-import fcntl
 import gc
 import os
-import pty
 import random
-import signal
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
-import threading
 import time
 from pathlib import Path
 
@@ -34,6 +28,10 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.ptyrun import PtyProcess  # noqa: E402
+
 COLUMNS, ROWS = 120, 40
 END = b"FLOODEND"
 TOOLONG = Path("/tmp/tl/bin/tl")
@@ -56,75 +54,6 @@ print(time.monotonic())
 """
 
 
-class Terminal:
-    """A program running on a pty of COLUMNS x ROWS; a thread collects what it draws, with arrival times."""
-
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-        environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
-        self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env={**environment, **(env or {})}
-        )
-        os.close(slave)
-        self.master = master
-        self.output = bytearray()
-        self.arrivals: list[tuple[int, float]] = []  # (output length after a read, monotonic time)
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            now = time.monotonic()
-            with self.lock:
-                self.output += data
-                self.arrivals.append((len(self.output), now))
-
-    def mark(self) -> int:
-        with self.lock:
-            return len(self.output)
-
-    def wait_for(self, needle: bytes, since: int, timeout: float) -> float | None:
-        """Monotonic time at which `needle` had fully arrived after offset `since`, or None on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.lock:
-                found = self.output.find(needle, max(0, since - len(needle)))
-                if found >= 0:
-                    end = found + len(needle)
-                    return next(t for length, t in self.arrivals if length >= end)
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.001)
-
-    def send(self, keys: bytes) -> float:
-        now = time.monotonic()
-        os.write(self.master, keys)
-        return now
-
-    def rss_mb(self) -> tuple[float, float]:
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.send(b"\x11")  # ctrl+q
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        os.close(self.master)
-
-
 def flood(path: Path, count: int) -> tuple[subprocess.Popen, float]:
     started = time.monotonic()
     return subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(count)], stdout=subprocess.PIPE), started
@@ -133,9 +62,9 @@ def flood(path: Path, count: int) -> tuple[subprocess.Popen, float]:
 def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env: dict | None = None) -> dict:
     """Start the viewer on an empty file, flood the file, probe keys while it catches up, measure memory."""
     path.write_bytes(b"")
-    term = Terminal(argv, env)
+    term = PtyProcess(argv, columns=COLUMNS, rows=ROWS, env=env)
     try:
-        if term.wait_for(ready, 0, 20) is None:
+        if term.arrived(ready, 0, 20) is None:
             raise RuntimeError(f"{argv[0]} never drew {ready!r}: {bytes(term.output[-400:])!r}")
         time.sleep(0.5)
         writer, started = flood(path, count)
@@ -143,16 +72,16 @@ def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env:
         end_mark = term.mark()
         pacing = random.Random(6)
         for probe in range(probes * 2):
-            if term.wait_for(END, end_mark, 0) is not None and probe % 2 == 0:
+            if term.arrived(END, end_mark, 0) is not None and probe % 2 == 0:
                 break
             time.sleep(pacing.uniform(0.05, 0.25))  # keys come at any moment, not just after a frame
             marker = b"PAUSED" if probe % 2 == 0 else b"FOLLOW"
             since = term.mark()
             sent = term.send(b"f")
-            shown = term.wait_for(marker, since, 5)
+            shown = term.arrived(marker, since, 5)
             if shown is not None:
                 latencies.append(shown - sent)
-        shown_at = term.wait_for(END, end_mark, 180)
+        shown_at = term.arrived(END, end_mark, 180)
         wrote_until = float(writer.communicate()[0])
         time.sleep(1.0)
         rss, peak = term.rss_mb()
@@ -164,7 +93,7 @@ def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env:
             "peak": peak,
         }
     finally:
-        term.close()
+        term.stop(b"\x11")  # ctrl+q
 
 
 def child(path: str) -> None:
@@ -248,5 +177,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -15,17 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import os
-import pty
 import shutil
-import signal
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
-import threading
 import time
 from pathlib import Path
 
@@ -37,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions.registry import build_runner  # noqa: E402
+from benchmarks.ptyrun import PtyProcess  # noqa: E402
 from console import config as cfg  # noqa: E402
 from console.config import PostgresSettings  # noqa: E402
 from console.demo.servers import PostgresServer  # noqa: E402
@@ -149,47 +144,6 @@ async def bench_refresh(server: PostgresServer, entries: int, polls: int = 20) -
     ]
 
 
-class PtyProcess:
-    """A program on a pseudo-terminal of a fixed size, its output drained so it never blocks.
-
-    It answers cursor position requests as a terminal would; other queries (XTGETTCAP) go unanswered.
-    """
-
-    def __init__(self, argv: list[str], columns: int = 160, rows: int = 50) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
-        self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
-        )
-        os.close(slave)
-        self.master = master
-        self.received = 0
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.received += len(data)
-            if b"\x1b[6n" in data:  # a cursor position request (blessed asks at start): answer as a terminal
-                os.write(self.master, b"\x1b[1;1R")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        os.close(self.master)
-
-
 def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activity: str | None) -> list[tuple]:
     """Start every monitor together, let them warm up, then read their CPU over the same window."""
     me = [sys.executable, str(Path(__file__).resolve())]
@@ -197,12 +151,12 @@ def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activit
     monitors: dict[str, tuple[subprocess.Popen, PtyProcess | None]] = {}
     headless = subprocess.Popen([*me, "--child", "source", *common], stdout=subprocess.DEVNULL, start_new_session=True)
     monitors["console source (headless)"] = (headless, None)
-    pane = PtyProcess([*me, "--child", "pane", *common])
+    pane = PtyProcess([*me, "--child", "pane", *common], columns=160, rows=50, keep=False)
     monitors["console pane (Textual, 160x50 pty)"] = (pane.proc, pane)
     missing = None
     if pg_activity and Path(pg_activity).exists():
         argv = [pg_activity, "--refresh", f"{refresh:g}", "-h", server.host, "-p", str(server.port), "-U", "postgres"]
-        activity = PtyProcess([*argv, "-d", "postgres"])
+        activity = PtyProcess([*argv, "-d", "postgres"], columns=160, rows=50, keep=False)
         monitors["pg_activity (curses, 160x50 pty)"] = (activity.proc, activity)
     else:
         missing = f"pg_activity not found at {pg_activity}: install it (see the docstring) to compare"
@@ -217,7 +171,7 @@ def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activit
                 rows.append((f"(c) {name}", "exited", f"exit code {proc.returncode}"))
                 continue
             used = cpu_seconds(proc.pid) - start[name]
-            shown = f", {term.received / seconds / 1024:.1f} KB/s to the terminal" if term else ""
+            shown = f", {term.bytes / seconds / 1024:.1f} KB/s to the terminal" if term else ""
             rows.append(
                 (
                     f"(c) {name}",
@@ -228,7 +182,7 @@ def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activit
     finally:
         for proc, term in monitors.values():
             if term is not None:
-                term.stop()
+                term.stop(quit_keys=b"")
             elif proc.poll() is None:
                 proc.terminate()
                 proc.wait(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ class IncidentControl:
         self.desk = desk
         self._seen: tuple[int, int] | None = None  # (size, mtime) of the journal at the last refresh
         self._open = False  # an incident was open at the last refresh
+        self._shown: tuple | None = None  # what the timeline and banner show
 
     def start(self) -> None:
         self.app.set_interval(TIMELINE_REFRESH_EVERY, partial(self.refresh, only_if_changed=True))
@@ -60,15 +62,19 @@ class IncidentControl:
             )
         except (IncidentError, JournalError):
             return
-        for timeline in self.app.dashboard.query(Timeline):
-            timeline.update_entries(entries, pinned)
         summary = ""
         self._open = state is not None and state.is_open
         if self._open:
             since = state.impact_started.strftime("%H:%M UTC")
             summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
-        self.app.dashboard.banner.set_incident(summary)
-        if isinstance(self.app.screen, _incident_screen()):
+        shown = (len(entries), entries[-1]["seq"] if entries else 0, frozenset(pinned), summary)
+        if shown != self._shown:  # repaint only what changed: a table repaint costs more than the read
+            self._shown = shown
+            for timeline in self.app.dashboard.query(Timeline):
+                timeline.update_entries(entries, pinned)
+            self.app.dashboard.banner.set_incident(summary)
+        screen_module = sys.modules.get("console.screens.incident")  # not imported: the screen is not showing
+        if screen_module is not None and isinstance(self.app.screen, screen_module.IncidentScreen):
             await self.app.screen.refresh_from_journal()
 
     async def check_overdue(self) -> None:
