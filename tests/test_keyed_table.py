@@ -36,7 +36,7 @@ async def test_cursor_stays_on_its_key_across_refreshes() -> None:
         table.set_rows(rows([9, 8, 1, 2, 3, 4], verb="update"))  # two new rows above, cells changed
         await pilot.pause()
         assert table.current_key == "3"
-        assert table.get_row("3")[2] == "update 3"
+        assert str(table.get_row("3")[2]) == "update 3"
         table.set_rows(rows([1, 2, 4]))  # the row under the cursor went away: the cursor stays in place
         await pilot.pause()
         assert table.current_key == "4"
@@ -93,3 +93,14 @@ async def test_stick_to_top_follows_the_newest_row() -> None:
         table.set_rows(rows([5, 4, 3, 2, 1]))
         await pilot.pause()
         assert table.current_key == "3", "moved away from the top: the cursor stays on its row"
+
+
+async def test_cells_are_plain_text_never_markup() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        hostile = "SELECT '[/oops]' AS a, '[bold red]x[/]' AS b"
+        table.set_rows([TableRow("1", ("1", hostile))])
+        await pilot.pause()
+        shown = "".join(segment.text for segment in table.render_line(1))
+        assert "[/oops]" in shown and "[bold red]x[/]" in shown[: shown.index("[/oops]") + 80]

@@ -198,9 +198,15 @@ class KeyedTable(DataTable):
             self.move_cursor(row=min(index, len(keys) - 1), animate=False)
 
     def _row_cells(self, row: TableRow) -> tuple:
+        """Cells as Text: DataTable would parse a str as Rich markup, and cell values (queries, notes) are data."""
+        cells = tuple(_plain(cell) for cell in row.cells)
         if not self.markable:
-            return row.cells
-        return (MARK if row.key in self.marked else " ", *row.cells)
+            return cells
+        return (MARK if row.key in self.marked else " ", *cells)
+
+
+def _plain(cell: str | Text) -> Text:
+    return Text(cell, no_wrap=True, overflow="ellipsis", end="") if isinstance(cell, str) else cell
 
 
 def _width(cell: str | Text | None) -> int:

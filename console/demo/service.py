@@ -24,7 +24,6 @@ from console.clock import Clock
 
 log = logging.getLogger(__name__)
 
-PHASES = ("normal", "degrading", "incident", "recovered")
 BAD_VERSION = "v1.2.3"
 _VERSION = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # (normal, peak) of every value the incident moves
