@@ -138,7 +138,7 @@ class ConsoleApp(App[int]):
         """Palette or widget asked for an action: form (if it has parameters and none were given), then preview."""
         action = self.runner.get(name)
         if self.runner.read_only and action.risk is not Risk.READ:
-            self.notify(f"{name}: refused, the console is read-only", severity="error")
+            self.notify(f"{name}: refused, the console is read-only", severity="error", markup=False)
             return
         fields = [
             (n, f.description or "", f.default if not f.is_required() else None)
@@ -164,10 +164,10 @@ class ConsoleApp(App[int]):
             if fields:
                 self._ask_params(name, self.runner.get(name).description, fields, params, str(exc))
             else:
-                self.notify(str(exc), severity="error")
+                self.notify(str(exc), severity="error", markup=False)
             return
         except ActionRefused as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         await self.push_screen(ActionRunScreen(self.runner, plan), lambda _: self.run_worker(self.incident.refresh()))
 

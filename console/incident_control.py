@@ -111,7 +111,7 @@ class IncidentControl:
         try:
             await asyncio.to_thread(command, *args)
         except (IncidentError, JournalError) as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.app.notify(str(exc), severity="error", timeout=8, markup=False)
             return
         await self.refresh()
 

@@ -239,3 +239,34 @@ def test_incident_screen_snapshot(snap_compare, tmp_path: Path, monkeypatch: pyt
     flow = make_flow(tmp_path, monkeypatch)
     prefill(flow)
     assert snap_compare(IncidentHost(flow.desk), terminal_size=size)
+
+
+async def test_hostile_text_is_shown_as_text_not_markup(tmp_path) -> None:
+    """A title, note or failing parameter containing Rich markup ([/x], [bold]) is data: shown, never parsed."""
+    from actions.registry import build_runner
+    from console import config as cfg
+    from console.app import ConsoleApp
+    from console.clock import ManualClock
+    from console.feeds import Feeds
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "j.jsonl"}"\n'
+        '[actions.say]\ncommand = ["echo", "{n}"]\nparams = { n = { description = "[count]", type = "int" } }\n'
+    )
+    config = cfg.load(path, environ={})
+    clock = ManualClock(START)
+    app = ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.incident.desk.declare("[/x] checkout [bold]down", "SEV-2")
+        app.incident.desk.add_note("TODO: check [red]pool[/]")
+        await app.incident.refresh()
+        app.request_action("say", {"n": "[/oops]"})
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.action_incident()
+        await pilot.pause(0.3)
+        assert "[/x] checkout [bold]down" in str(app.dashboard.banner.render())
+        assert app.screen.__class__.__name__ == "IncidentScreen"
+        await pilot.press("escape")
+        await pilot.pause()

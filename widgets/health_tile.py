@@ -89,5 +89,3 @@ class HealthTile(Widget):
         reason = Text(check.reason, style="italic")
         reason.truncate(width, overflow="ellipsis")
         return [title, value, reason]
-
-

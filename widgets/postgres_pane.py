@@ -224,7 +224,7 @@ class PostgresPane(Widget, can_focus=False):
         pids = [s.pid for s in sessions if s.killable]
         if refused:
             why = ", ".join(f"{s.pid} ({'this console' if s.own else s.backend_type})" for s in refused)
-            self.notify(f"not offered: {why}", severity="warning", timeout=3)
+            self.notify(f"not offered: {why}", severity="warning", timeout=3, markup=False)
         if pids:
             self.post_message(ActionRequested(action, {"pid": pids}))
         elif not refused:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -47,11 +48,11 @@ class ActionFormScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Static(f"{self.action}: {self.description}", id="title")
-            yield Static(self.error, id="error")
+            yield Static(Text(f"{self.action}: {self.description}"), id="title")
+            yield Static(Text(self.error), id="error")
             with VerticalScroll():
                 for name, help_text, default in self.fields:
-                    yield Label(f"--{name.replace('_', '-')}  {help_text}")
+                    yield Label(Text(f"--{name.replace('_', '-')}  {help_text}"))
                     value = self.values.get(name, "" if default is None else str(default))
                     yield Input(value=value, id=f"param-{name}", placeholder=help_text)
             yield Static("enter on the last field or ctrl+s: preview (nothing runs yet) · escape: cancel")

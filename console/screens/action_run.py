@@ -98,7 +98,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             self._hint("Press y to run it (read-only), escape to cancel.")
 
     def _hint(self, text: str) -> None:
-        self.query_one("#hint", Static).update(text)
+        self.query_one("#hint", Static).update(Text(text))
 
     @on(Input.Submitted, "#typed")
     def _typed(self, event: Input.Submitted) -> None:

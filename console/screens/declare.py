@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -87,7 +88,7 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         try:
             impact = parse_moment(text, self.now, future=False, what="impact started") if text.strip() else None
         except IncidentError as exc:
-            error.update(f"✖ {exc}")
+            error.update(Text(f"✖ {exc}"))
             return
         if impact is not None and impact > self.now:
             error.update("✖ impact started: that is in the future")

@@ -85,7 +85,7 @@ class IncidentScreen(Screen):
         try:
             self.state = await asyncio.to_thread(self.desk.state)
         except JournalError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         timeline = self.query_one(Timeline)
         if self.state is None:
@@ -126,7 +126,7 @@ class IncidentScreen(Screen):
         try:
             entry = await asyncio.to_thread(command, *args)
         except (IncidentError, JournalError) as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return None
         await self.refresh_from_journal()
         if self.on_change is not None:
@@ -245,12 +245,16 @@ class IncidentScreen(Screen):
         try:
             path, verify = await asyncio.to_thread(write_markdown, self.desk.journal, self.desk.clock, self.export_dir)
         except (LookupError, OSError, JournalError) as exc:
-            self.notify(f"post-mortem not written: {exc}", severity="error", timeout=8)
+            self.notify(f"post-mortem not written: {exc}", severity="error", timeout=8, markup=False)
             return
         if verify.ok:
-            self.notify(f"post-mortem written to {path}", timeout=8)
+            self.notify(f"post-mortem written to {path}", timeout=8, markup=False)
         else:
-            self.notify(f"post-mortem written to {path}; {tampered_line(self.desk.journal, verify)}", severity="error")
+            self.notify(
+                f"post-mortem written to {path}; {tampered_line(self.desk.journal, verify)}",
+                severity="error",
+                markup=False,
+            )
 
     @on(Timeline.PinToggled)
     async def _pin(self, message: Timeline.PinToggled) -> None:

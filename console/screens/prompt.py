@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,7 +32,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
-            yield Static(self.title_text)
+            yield Static(Text(self.title_text))
             yield Input(value=self.initial, id="answer")
             yield Static("", id="error")
 
@@ -42,7 +43,7 @@ class PromptScreen(ModalScreen[str | None]):
     def _submit(self, event: Input.Submitted) -> None:
         error = self.apply(event.value) if self.apply else None
         if error:
-            self.query_one("#error", Static).update(f"✖ {error}")
+            self.query_one("#error", Static).update(Text(f"✖ {error}"))
             return
         self.dismiss(event.value)
 

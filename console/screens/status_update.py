@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,7 +71,7 @@ class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
     def action_post(self) -> None:
         error = self.check(self.fields)
         if error:
-            self.query_one("#composer-error", Static).update(f"✖ {error}")
+            self.query_one("#composer-error", Static).update(Text(f"✖ {error}"))
             return
         self.dismiss(self.fields)
 
