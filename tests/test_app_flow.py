@@ -160,3 +160,26 @@ async def test_ctrl_c_quits(tmp_path: Path) -> None:
         await pilot.press("ctrl+c")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_path: Path) -> None:
+    from console.screens.declare import DeclareScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_action(pilot, "Declare an")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DeclareScreen)
+        await pilot.press(*"checkout returns 500s", "ctrl+s")
+        await pilot.pause(0.3)
+        assert app.screen.__class__.__name__ == "IncidentScreen"
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"TODO: add a pool alert", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "checkout returns 500s" in str(app.dashboard.banner.render())
+    kinds = [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()]
+    assert kinds == ["incident.declared", "note"]
