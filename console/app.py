@@ -224,9 +224,14 @@ def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, them
     """Entry for `incident-console`: validate the theme, build the runner, run the app."""
     from actions.registry import build_runner
     from console.config import ConfigError
+    from console.keys import unknown_keys
 
     if wall:
         raise ConfigError("--wall is not available yet: it arrives with the war-room wall screen")
+    if unknown := unknown_keys(config.keys):
+        raise ConfigError(
+            f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"
+        )
     try:
         name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
     except ValueError as exc:

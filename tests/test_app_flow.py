@@ -183,3 +183,17 @@ async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_p
         assert "checkout returns 500s" in str(app.dashboard.banner.render())
     kinds = [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()]
     assert kinds == ["incident.declared", "note"]
+
+
+def test_an_unknown_binding_id_in_keys_is_a_config_error(tmp_path: Path, capsys) -> None:
+    from console.cli import main
+    from console.keys import known_binding_ids
+
+    assert {"app.palette", "pg.terminate", "redis.flush", "logs.follow", "incident.declare"} <= known_binding_ids()
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\n"pg.terminat" = "ctrl+k"\n')
+    assert main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"incident-console: {path}: keys.pg.terminat: no binding has this id") and err.count("\n") == 1
+    )

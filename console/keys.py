@@ -1,0 +1,30 @@
+"""Every binding id the console defines, to check the config's `[keys]` table before the TUI starts."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from textual.binding import Binding
+
+import console.screens
+import widgets
+
+
+def known_binding_ids() -> set[str]:
+    """Ids of the bindings on the app, every screen and every widget (imports them all: call only when needed)."""
+    from console.app import ConsoleApp
+
+    classes: list[type] = [ConsoleApp]
+    for package in (console.screens, widgets):
+        for module_info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(module_info.name)
+            classes.extend(v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__)
+    return {b.id for cls in classes for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding) and b.id}
+
+
+def unknown_keys(keymap: dict[str, str]) -> list[str]:
+    """The ids in `keymap` that no binding has, sorted."""
+    if not keymap:
+        return []
+    return sorted(set(keymap) - known_binding_ids())
