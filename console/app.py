@@ -120,7 +120,7 @@ class ConsoleApp(App[int]):
         changed = [
             await self.observer.see(check.source, check.name, check.state, check.reason)
             for model in models
-            for check in _checks(model)
+            for check in model.checks()
         ]
         if any(changed):
             await self.incident.refresh()
@@ -131,7 +131,11 @@ class ConsoleApp(App[int]):
             self.runner.journal.open()
         except JournalError as exc:
             self.call_from_thread(
-                self.notify, f"{exc}: actions will be refused until it can be written", severity="error", timeout=30
+                self.notify,
+                f"{exc}: actions will be refused until it can be written",
+                severity="error",
+                timeout=30,
+                markup=False,
             )
 
     def request_action(self, name: str, params: dict[str, Any] | None = None) -> None:
@@ -210,14 +214,6 @@ class ConsoleApp(App[int]):
         for screen in running:
             screen.action_close()
         self.exit(0)
-
-
-def _checks(model: Any) -> list:
-    checks = getattr(model, "checks", None)
-    if callable(checks):
-        return list(checks())
-    check = getattr(model, "check", None)
-    return [check] if check is not None else []
 
 
 def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:

@@ -197,3 +197,40 @@ def test_an_unknown_binding_id_in_keys_is_a_config_error(tmp_path: Path, capsys)
     assert (
         err.startswith(f"incident-console: {path}: keys.pg.terminat: no binding has this id") and err.count("\n") == 1
     )
+
+
+async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: Path, http_server) -> None:
+    """A real endpoint goes from healthy to failing: the tile says so and the change reaches the timeline."""
+    from widgets.health_grid import HealthGrid
+    from widgets.timeline import Timeline
+
+    http_server.route("/health", body={"status": "ok"})
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\nrefresh = "500ms"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[[health]]\nname = "api"\nurl = "{http_server.url("/health")}"\ntimeout = "1s"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config))
+    async with app.run_test(size=(120, 40)) as pilot:
+        tile = app.dashboard.query_one(HealthGrid).tiles["health:api"]
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if tile.check.state.value == "ok":
+                break
+        assert tile.check.state.value == "ok" and tile.has_class("-ok")
+        http_server.route("/health", status=500, body={"status": "error"})
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if tile.check.state.value == "down":
+                break
+        assert tile.check.state.value == "down" and tile.check.reason == "HTTP 500"
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if app.dashboard.query_one(Timeline).table.row_count:
+                break
+        assert app.dashboard.query_one(Timeline).table.row_count == 1
+    entries = list(Journal(tmp_path / "journal.jsonl").entries())
+    assert [(e["kind"], e["data"]["state"], e["data"]["reason"]) for e in entries] == [
+        ("observation", "down", "HTTP 500")
+    ]
