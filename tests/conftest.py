@@ -30,7 +30,7 @@ def pg_server() -> Iterator[PostgresServer]:
     try:
         server.start()
     except ServerUnavailable as exc:
-        _unavailable(exc)
+        server_unavailable(exc)
     yield server
     server.stop()
 
@@ -42,7 +42,7 @@ def redis_server() -> Iterator[RedisServer]:
     try:
         server.start()
     except ServerUnavailable as exc:
-        _unavailable(exc)
+        server_unavailable(exc)
     yield server
     server.stop()
 
@@ -54,7 +54,7 @@ def http_server() -> Iterator[LoopbackHTTPServer]:
         yield server
 
 
-def _unavailable(exc: ServerUnavailable) -> None:
+def server_unavailable(exc: ServerUnavailable) -> None:
     """Skip on a developer's machine without the server; fail under CI, where scripts/test.sh installs it."""
     if os.environ.get("CI"):
         pytest.fail(f"{exc} (CI installs it with scripts/test.sh)")

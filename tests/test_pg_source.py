@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from conftest import server_unavailable
 
 from console.clock import ManualClock
 from console.config import PostgresSettings
@@ -61,7 +62,7 @@ def bare_server() -> Iterator[PostgresServer]:
     try:
         server.start()
     except ServerUnavailable as exc:
-        pytest.skip(str(exc))
+        server_unavailable(exc)
     yield server
     server.stop()
 
