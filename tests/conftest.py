@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from http_server import LoopbackHTTPServer
 
 from console.demo.servers import PostgresServer, RedisServer, ServerUnavailable
+
+T = TypeVar("T", PostgresServer, RedisServer)
 
 
 @pytest.fixture(autouse=True)
@@ -25,26 +28,14 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL with pg_stat_statements, shared by the whole session (skips if not installed)."""
-    server = PostgresServer()
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        server_unavailable(exc)
-    yield server
-    server.stop()
+    """A PostgreSQL with pg_stat_statements, shared by the whole session."""
+    yield from running(PostgresServer())
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    """A Redis without persistence, shared by the whole session (skips if not installed)."""
-    server = RedisServer()
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        server_unavailable(exc)
-    yield server
-    server.stop()
+    """A Redis without persistence, shared by the whole session."""
+    yield from running(RedisServer())
 
 
 @pytest.fixture
@@ -54,8 +45,16 @@ def http_server() -> Iterator[LoopbackHTTPServer]:
         yield server
 
 
-def server_unavailable(exc: ServerUnavailable) -> None:
-    """Skip on a developer's machine without the server; fail under CI, where scripts/test.sh installs it."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{exc} (CI installs it with scripts/test.sh)")
-    pytest.skip(str(exc))
+def running(server: T) -> Iterator[T]:
+    """Start a throwaway server for a fixture and stop it afterwards.
+
+    Without the server's binaries: skip on a developer's machine, fail under CI (scripts/test.sh installs them).
+    """
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (CI installs it with scripts/test.sh)")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()

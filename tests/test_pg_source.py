@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from conftest import server_unavailable
+from conftest import running
 
 from console.clock import ManualClock
 from console.config import PostgresSettings
 from console.demo.pg_workload import PgWorkload
-from console.demo.servers import PostgresServer, ServerUnavailable
+from console.demo.servers import PostgresServer
 from console.models import State
 from console.models.postgres import LockNode, PgThresholds, PostgresSnapshot
 from console.sources.postgres import PostgresSource
@@ -58,13 +58,7 @@ def database(pg_server: PostgresServer) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="module")
 def bare_server() -> Iterator[PostgresServer]:
     """A server of this module's own, without pg_stat_statements preloaded: restarted and killed freely."""
-    server = PostgresServer(max_connections=20, extra_conf={"shared_preload_libraries": ""})
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        server_unavailable(exc)
-    yield server
-    server.stop()
+    yield from running(PostgresServer(max_connections=20, extra_conf={"shared_preload_libraries": ""}))
 
 
 @pytest.fixture
