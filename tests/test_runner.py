@@ -155,9 +155,11 @@ async def test_cancel_mid_command_kills_the_group_and_journals_cancelled(tmp_pat
     monkeypatch.setenv("PIDS_TO", str(pids_file))
     runner = make_runner(tmp_path, HANG.format(timeout="1m"))
     plan = await runner.plan("hang", {})
-    progress = Progress()
+    ready = asyncio.Event()
+    progress = Progress(listener=lambda event: event.line == "ready" and ready.set())
     task = asyncio.create_task(runner.execute(plan, confirmed=True, progress=progress))
     pids = await _wait_for(pids_file)
+    await asyncio.wait_for(ready.wait(), 10)  # the command is mid-run: its output has reached the console
     progress.cancel()
     outcome = await asyncio.wait_for(task, 10)
     assert outcome.status is OutcomeStatus.CANCELLED
