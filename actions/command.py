@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shlex
-import signal
 import string
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 from actions.base import Action, ActionContext, Progress
+from console import proc as processes
 from console.config import CommandAction as CommandActionConfig
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 
-MAX_LINE = 64 * 1024
-KILL_GRACE = 2.0
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
 
 
@@ -67,14 +63,7 @@ class CommandAction(Action):
         argv: list[str] = plan.detail["argv"]
         cwd = ctx.config.base_dir
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=cwd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
+            proc = await processes.spawn(argv, cwd, merge_stderr=True)
         except FileNotFoundError:
             return Outcome(status=OutcomeStatus.FAILED, message=f"command not found: {argv[0]} (looked in {cwd})")
         except PermissionError:
@@ -84,58 +73,22 @@ class CommandAction(Action):
                 await _pump(proc, ctx, progress)
                 code = await proc.wait()
         except TimeoutError:
-            await _kill_group(proc)
+            await processes.kill_group(proc)
             return Outcome(
                 status=OutcomeStatus.FAILED,
                 message=f"timed out after {format_duration(self.spec.timeout)}; process group killed",
                 exit_code=proc.returncode,
             )
         except asyncio.CancelledError:
-            await _kill_group(proc)
+            await processes.kill_group(proc)
             raise
         status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
         return Outcome(status=status, message=f"exit code {code}", exit_code=code)
 
 
 async def _pump(proc: asyncio.subprocess.Process, ctx: ActionContext, progress: Progress) -> None:
-    """Stream output line by line; a line over 64 KB is cut and the rest of it dropped; secrets redacted."""
+    """Stream output line by line (over-long lines cut by the process helper), secrets redacted."""
     assert proc.stdout is not None
-    pending = b""
-    skipping = False  # inside the dropped rest of a line that was cut
-    while chunk := await proc.stdout.read(65536):
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        if lines and skipping:
-            lines.pop(0)
-            skipping = False
-        for raw in lines:
-            _emit(raw, ctx, progress)
-        if skipping:
-            pending = b""
-        elif len(pending) > MAX_LINE:
-            _emit(pending, ctx, progress)
-            pending, skipping = b"", True
-    if pending and not skipping:
-        _emit(pending, ctx, progress)
-
-
-def _emit(raw: bytes, ctx: ActionContext, progress: Progress) -> None:
-    cut = len(raw) > MAX_LINE
-    text = raw[:MAX_LINE].decode("utf-8", errors="replace").rstrip("\r")
-    progress.line(ctx.redactor.text(text) + (" [line cut at 64 KB]" if cut else ""))
-
-
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM the whole process group, then SIGKILL what is left after a grace period."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            async with asyncio.timeout(wait):
-                await proc.wait()
-            if sig is signal.SIGTERM:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)  # children that outlived their leader
-            return
-        except TimeoutError:
-            continue
+    async for lines in processes.line_batches(proc.stdout):
+        for line in lines:
+            progress.line(ctx.redactor.text(line))

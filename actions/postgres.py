@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
-from console.config import parse_duration
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.models.postgres import CLIENT_BACKEND, CONSOLE_APPLICATION
+from console.timeparse import parse_duration
 
 CONNECT_TIMEOUT = 5.0
 STATEMENT_TIMEOUT_MS = 10_000

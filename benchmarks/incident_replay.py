@@ -21,9 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from console.clock import ManualClock
-from console.desk import IncidentDesk
-from console.incident import iso, replay
+from console.incident.commands import IncidentDesk
+from console.incident.replay import replay
 from console.journal import Journal, canonical, entry_hash
+from console.timeparse import iso
 
 START = datetime(2025, 1, 15, 0, 0, tzinfo=UTC)
 ACTOR = {"user": "bench", "host": "bench", "ssh_from": None, "pid": 1}

@@ -104,7 +104,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.demo.run import run_demo
 
         return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False))
-    from console.app import run_tui
+    from console.tui.app import run_tui
 
     return run_tui(_load(args), read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)
 

@@ -25,27 +25,16 @@ from pydantic import (
     model_validator,
 )
 
+from console.incident.state import SCHEMES
 from console.models import Risk
-from console.models.incident import SCHEMES
+from console.timeparse import parse_duration
 
 ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*(ms|s|m|h|d))+\s*$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class ConfigError(Exception):
     """A config mistake; str() is one line naming the file, where, what is wrong and the fix."""
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a duration string such as "500ms", "2s", "5m", "1h" or "1h30m"."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(f'expected a duration string like "500ms", "2s", "5m" or "1h", got the number {value}')
-    if not isinstance(value, str) or not _DURATION.match(value):
-        raise ValueError(f'expected a duration like "500ms", "2s", "5m" or "1h", got {value!r}')
-    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(value))
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -13,9 +13,9 @@ from actions.base import ParamError, Progress
 from actions.registry import build_runner, open_journal
 from actions.runner import ActionRefused
 from console.config import Config
+from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
-from console.models.incident import describe
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -143,7 +143,7 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
             return _verify(journal)
         if args.journal_command == "show":
             return _show(journal, args.kind, args.json)
-        from console.postmortem import export
+        from console.incident.postmortem import export
 
         return export(journal, fmt=args.format, incident=args.incident)
     except JournalError as exc:

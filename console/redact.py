@@ -1,4 +1,4 @@
-"""Secret redaction for everything the console writes or shows."""
+"""What the console may write or show: secrets masked (`Redactor`), control characters escaped (`make_safe`)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,20 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self.value(item) for item in obj)
         return obj
+
+
+# Every C0/C1 control (tab becomes spaces), DEL, and the bidi overrides that reorder what is shown.
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\t":
+        return "    "
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def make_safe(text: str) -> str:
+    """Untrusted text as the terminal may show it: ESC -> `\\x1b`, other controls `\\xNN`, tab -> spaces."""
+    return UNSAFE_CHARS.sub(_visible, text) if UNSAFE_CHARS.search(text) else text

@@ -18,10 +18,10 @@ from actions.registry import build_runner
 from actions.runner import Runner
 from console.clock import ManualClock
 from console.config import loads
-from console.desk import IncidentDesk
+from console.incident.commands import IncidentDesk
+from console.incident.updates import draft_update
 from console.journal import Journal
 from console.models import Outcome
-from console.updates import draft_update
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "fixtures" / "postmortem.md"

@@ -10,12 +10,12 @@ from textual.widgets import Input, Static
 
 from actions.registry import build_runner
 from console import config as cfg
-from console.app import ConsoleApp
 from console.clock import ManualClock
 from console.feeds import Feeds
 from console.journal import Journal
-from console.screens.action_run import ActionRunScreen
-from console.screens.help import HelpScreen
+from console.tui.app import ConsoleApp
+from console.tui.screens.action_run import ActionRunScreen
+from console.tui.screens.help import HelpScreen
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -163,7 +163,7 @@ async def test_ctrl_c_quits(tmp_path: Path) -> None:
 
 
 async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_path: Path) -> None:
-    from console.screens.declare import DeclareScreen
+    from console.tui.screens.declare import DeclareScreen
 
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -187,7 +187,7 @@ async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_p
 
 def test_an_unknown_binding_id_in_keys_is_a_config_error(tmp_path: Path, capsys) -> None:
     from console.cli import main
-    from console.keys import known_binding_ids
+    from console.tui.keys import known_binding_ids
 
     assert {"app.palette", "pg.terminate", "redis.flush", "logs.follow", "incident.declare"} <= known_binding_ids()
     path = tmp_path / "config.toml"

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from console import config as cfg
-from console.config import ConfigError, parse_duration
+from console.config import ConfigError
 from console.models import Risk, format_duration
+from console.timeparse import parse_duration
 
 FULL = """
 [console]

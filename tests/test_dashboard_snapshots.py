@@ -9,11 +9,11 @@ import pytest
 
 from actions.registry import build_runner
 from console import config as cfg
-from console.app import ConsoleApp
 from console.clock import ManualClock
 from console.feeds import Feeds
 from console.models import State
 from console.models.health import HealthSnapshot, MetricSnapshot
+from console.tui.app import ConsoleApp
 
 NOW = datetime(2026, 11, 23, 3, 4, 5, tzinfo=UTC)
 CONFIG = """
@@ -195,7 +195,7 @@ def test_dashboard_with_every_pane(snap_compare, tmp_path: Path, size: tuple[int
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
 def test_detail_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def open_detail(pilot) -> None:
-        from console.screens.detail import DetailScreen
+        from console.tui.screens.detail import DetailScreen
 
         lines = ["pid 4242 · app@app · api · 10.0.0.7", "", "SELECT o.id, o.total FROM orders o", "WHERE o.id = $1"]
         await pilot.app.push_screen(DetailScreen("Session 4242", lines))
@@ -207,7 +207,7 @@ def test_detail_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> N
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
 def test_filter_prompt_with_a_bad_regex(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def bad_filter(pilot) -> None:
-        from console.screens.prompt import PromptScreen
+        from console.tui.screens.prompt import PromptScreen
 
         await pilot.app.push_screen(
             PromptScreen(

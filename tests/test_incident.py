@@ -9,11 +9,13 @@ import pytest
 
 from console.clock import ManualClock
 from console.config import ConfigError, IncidentSettings, loads
-from console.desk import IncidentDesk
-from console.incident import IncidentError, current_incident, parse_moment, replay
+from console.incident.commands import IncidentDesk
+from console.incident.events import IncidentError
+from console.incident.replay import current_incident, replay
+from console.incident.state import IncidentStatus
+from console.incident.updates import TEMPLATES, draft_update, render_update
 from console.journal import Journal
-from console.models.incident import IncidentStatus
-from console.updates import TEMPLATES, draft_update, render_update
+from console.timeparse import parse_moment
 
 START = datetime(2025, 1, 15, 3, 0, tzinfo=UTC)
 ACTOR = {"user": "bob", "host": "bastion-2", "ssh_from": None, "pid": 7}
@@ -273,9 +275,9 @@ def test_moments_typed_by_the_operator(text: str, future: bool, expected: dateti
 
 
 def test_a_nonsense_moment_says_what_is_expected() -> None:
-    with pytest.raises(IncidentError, match=r"^when: expected a time like 15m ago, .* got 'yesterday-ish'$"):
+    with pytest.raises(ValueError, match=r"^when: expected a time like 15m ago, .* got 'yesterday-ish'$"):
         parse_moment("yesterday-ish", START, future=False, what="when")
-    with pytest.raises(IncidentError, match="'25:00' is not a time of day"):
+    with pytest.raises(ValueError, match="'25:00' is not a time of day"):
         parse_moment("25:00", START, future=False, what="when")
 
 

@@ -25,12 +25,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from console.clock import ManualClock
-from console.desk import IncidentDesk
+from console.incident.commands import IncidentDesk
+from console.incident.updates import draft_update
 from console.journal import Journal
-from console.screens.declare import DeclareScreen
-from console.screens.incident import IncidentScreen
-from console.screens.status_update import StatusUpdateScreen
-from console.updates import draft_update
+from console.tui.screens.declare import DeclareScreen
+from console.tui.screens.incident import IncidentScreen
+from console.tui.screens.status_update import StatusUpdateScreen
 from themes import THEMES
 from widgets.incident_header import OVERDUE, IncidentHeader
 from widgets.messages import DetailRequested
@@ -245,9 +245,9 @@ async def test_hostile_text_is_shown_as_text_not_markup(tmp_path) -> None:
     """A title, note or failing parameter containing Rich markup ([/x], [bold]) is data: shown, never parsed."""
     from actions.registry import build_runner
     from console import config as cfg
-    from console.app import ConsoleApp
     from console.clock import ManualClock
     from console.feeds import Feeds
+    from console.tui.app import ConsoleApp
 
     path = tmp_path / "config.toml"
     path.write_text(

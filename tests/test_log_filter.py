@@ -12,7 +12,7 @@ from console.clock import ManualClock
 from console.config import LogSettings
 from console.logfilter import FilterError, compile_filter, merge_by_time, trace_filter
 from console.models.logs import LogLine
-from console.sources.logs import LineParser
+from console.sources.logs.parse import LineParser
 
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -19,15 +19,10 @@ from console.journal import Journal
 from console.models import State
 from console.models.logs import LogLine
 from console.observer import Observer
-from console.sources.logs import (
-    CUT_MARKER,
-    MAX_LINE,
-    CommandLogSource,
-    FileLogSource,
-    LineParser,
-    LogSource,
-    make_safe,
-)
+from console.proc import CUT_MARKER, MAX_LINE
+from console.redact import make_safe
+from console.sources.logs import CommandLogSource, FileLogSource, LogSource
+from console.sources.logs.parse import LineParser
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

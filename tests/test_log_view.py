@@ -12,7 +12,7 @@ from console.clock import ManualClock
 from console.config import LogSettings
 from console.models import State
 from console.models.logs import LogLine, LogStats
-from console.sources.logs import LineParser
+from console.sources.logs.parse import LineParser
 from widgets.log_pane import LogPane
 from widgets.log_view import LogView
 from widgets.messages import DetailRequested, FilterRequested

@@ -11,8 +11,8 @@ import pytest
 from incident_flow import FOLLOW_UP, GOLDEN, TITLE, Flow, make_flow, normalize, run_headless
 
 from console.cli import main
+from console.incident.postmortem import export
 from console.journal import Journal
-from console.postmortem import export
 
 
 def exported(journal: Journal, flow: Flow | None = None, **kwargs) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from console.models.incident import IncidentState, clock_text
+from console.incident.state import IncidentState, clock_text
 
 # Severity rank (0 = most severe) -> theme variable; the level's name and label always say it in words too.
 RANK_COLOURS = ("error", "warning", "primary", "text-muted")

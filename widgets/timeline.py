@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from console.incident.state import describe
 from console.models import State
-from console.models.incident import describe
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import DetailRequested
 

@@ -138,8 +138,8 @@ def run_demo(*, theme: str | None = None, read_only: bool = False, incident_afte
     """Start the world, write its config, run the console on it, stop everything."""
     from actions.registry import build_runner
     from console import config as config_module
-    from console.app import ConsoleApp
     from console.config import ConfigError
+    from console.tui.app import ConsoleApp
     from themes import choose_theme
 
     directory = Path(tempfile.mkdtemp(prefix="incident-console-demo-"))

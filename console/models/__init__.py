@@ -157,6 +157,7 @@ class Check(BaseModel):
     state: State
     value: str = ""
     reason: str = ""
+    number: float | None = None  # the reading as a number (ms, %, count) for conditions and sparklines
 
     @property
     def key(self) -> str:

@@ -46,7 +46,13 @@ class HealthSnapshot(BaseModel):
     @property
     def check(self) -> Check:
         value = f"{self.latency_ms:.0f} ms" if self.latency_ms is not None else ""
-        return Check(source="health", name=self.name, state=self.state, value=value, reason=self.reason)
+        return Check(
+            source="health", name=self.name, state=self.state, value=value, reason=self.reason, number=self.latency_ms
+        )
+
+    @property
+    def feed_key(self) -> str:
+        return f"health:{self.name}"
 
     def checks(self) -> list[Check]:
         return [self.check]
@@ -70,7 +76,13 @@ class MetricSnapshot(BaseModel):
     @property
     def check(self) -> Check:
         value = format_value(self.value, self.unit) if self.value is not None else ""
-        return Check(source="metric", name=self.name, state=self.state, value=value, reason=self.reason)
+        return Check(
+            source="metric", name=self.name, state=self.state, value=value, reason=self.reason, number=self.value
+        )
+
+    @property
+    def feed_key(self) -> str:
+        return f"metric:{self.name}"
 
     def checks(self) -> list[Check]:
         return [self.check]

@@ -198,4 +198,17 @@ class LogStats:
             reason = self.status
         else:
             reason = f"{self.rate_text}, under {self.error_spike_per_min:g}/min"
-        return [Check(source="logs", name=self.name, state=self.state, value=self.rate_text, reason=reason)]
+        return [
+            Check(
+                source="logs",
+                name=self.name,
+                state=self.state,
+                value=self.rate_text,
+                reason=reason,
+                number=self.errors_per_min,
+            )
+        ]
+
+    @property
+    def feed_key(self) -> str:
+        return f"logs:{self.name}"

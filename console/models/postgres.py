@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -201,6 +202,7 @@ class PostgresSnapshot(BaseModel):
                 name="connections",
                 state=conn_state,
                 value=f"{pct:.0f}%",
+                number=pct,
                 reason=f"{self.total_connections} of max_connections {self.max_connections}"
                 + (f" (warn at {t.pool_warn_pct:g}%)" if conn_state is not State.OK else ""),
             ),
@@ -209,6 +211,7 @@ class PostgresSnapshot(BaseModel):
                 name="long-running",
                 state=long_state,
                 value=str(len(self.long_running)),
+                number=len(self.long_running),
                 reason=f"queries running longer than {short_age(t.long_running_s)}",
             ),
             Check(
@@ -216,6 +219,7 @@ class PostgresSnapshot(BaseModel):
                 name="blocked",
                 state=State.WARN if blocked else State.OK,
                 value=str(len(blocked)),
+                number=len(blocked),
                 reason="sessions waiting on a lock held by another" if blocked else "no session waits on a lock",
             ),
         ]
@@ -231,8 +235,12 @@ class PostgresSnapshot(BaseModel):
                 State.CRIT if hit < CACHE_HIT_CRIT_PCT else State.WARN if hit < CACHE_HIT_WARN_PCT else State.OK
             )
             value = f"{hit:.1f}%"
-        checks.append(Check(source="postgres", name="cache hit", state=cache_state, value=value, reason=reason))
+        checks.append(
+            Check(source="postgres", name="cache hit", state=cache_state, value=value, reason=reason, number=hit)
+        )
         return checks
+
+    feed_key: ClassVar[str] = "postgres"
 
     def judged(self) -> PostgresSnapshot:
         """This snapshot with `state` set to the worst of its checks (DOWN stays DOWN)."""

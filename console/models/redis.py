@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,8 +74,12 @@ class RedisSnapshot(BaseModel):
         """PING, memory against maxmemory (when set) and hit ratio against hit_rate_warn_pct."""
         if self.state is State.DOWN:
             return [Check(source=SOURCE, name="ping", state=State.DOWN, reason=self.reason)]
-        ping = Check(source=SOURCE, name="ping", state=State.OK, value=f"{self.ping_ms or 0:.1f} ms")
+        ping = Check(
+            source=SOURCE, name="ping", state=State.OK, value=f"{self.ping_ms or 0:.1f} ms", number=self.ping_ms
+        )
         return [ping, self._memory_check(), self._hit_check()]
+
+    feed_key: ClassVar[str] = "redis"
 
     def evaluated(self) -> RedisSnapshot:
         """A copy whose state is the worst of its checks."""
@@ -102,6 +107,7 @@ class RedisSnapshot(BaseModel):
             name="memory",
             state=state,
             value=f"{pct:.0f}% of {format_bytes(self.max_memory)}",
+            number=pct,
             reason="" if state is State.OK else f"{reason} of maxmemory ({self.eviction_policy or 'no policy'})",
         )
 
@@ -116,6 +122,7 @@ class RedisSnapshot(BaseModel):
             name="hit ratio",
             state=State.WARN if low else State.OK,
             value=f"{100.0 * ratio:.1f}%",
+            number=100.0 * ratio,
             reason=(f"below {self.hit_rate_warn_pct:g}% " if low else "") + f"({scope})",
         )
 

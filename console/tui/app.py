@@ -15,21 +15,21 @@ from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
 from console.clock import Clock
 from console.config import Config
-from console.desk import IncidentDesk
 from console.feeds import Feeds, build_feeds
-from console.incident_control import IncidentControl
+from console.incident.commands import IncidentDesk
 from console.journal import JournalError
 from console.models import Risk
 from console.observer import Observer
-from console.palette import ActionCommands, IncidentCommands
-from console.panes import build_panes
 from console.polling import groups as poll_groups
-from console.screens.action_form import ActionFormScreen
-from console.screens.action_run import ActionRunScreen
-from console.screens.dashboard import DashboardScreen
-from console.screens.detail import DetailScreen
-from console.screens.help import HelpScreen
-from console.screens.prompt import PromptScreen
+from console.tui.incident_control import IncidentControl
+from console.tui.palette import ActionCommands, IncidentCommands
+from console.tui.panes import build_panes
+from console.tui.screens.action_form import ActionFormScreen
+from console.tui.screens.action_run import ActionRunScreen
+from console.tui.screens.dashboard import DashboardScreen
+from console.tui.screens.detail import DetailScreen
+from console.tui.screens.help import HelpScreen
+from console.tui.screens.prompt import PromptScreen
 from themes import STYLESHEET, THEMES, choose_theme
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
 from widgets.timeline import Timeline
@@ -220,7 +220,7 @@ def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, them
     """Entry for `incident-console`: validate the theme, build the runner, run the app."""
     from actions.registry import build_runner
     from console.config import ConfigError
-    from console.keys import unknown_keys
+    from console.tui.keys import unknown_keys
 
     if wall:
         raise ConfigError("--wall is not available yet: it arrives with the war-room wall screen")

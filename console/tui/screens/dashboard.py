@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 from console.clock import Clock
 from console.config import Config
 from console.models import Check, State
-from console.panes import Pane
+from console.tui.panes import Pane
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
 

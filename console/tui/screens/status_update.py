@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static, TextArea
 
-from console.updates import DETAILS, Template
+from console.incident.updates import DETAILS, Template
 
 
 class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):

@@ -7,14 +7,14 @@ import sys
 from functools import partial
 from typing import TYPE_CHECKING
 
-from console.desk import IncidentDesk
-from console.incident import IncidentError
+from console.incident.commands import IncidentDesk
+from console.incident.events import IncidentError
 from console.journal import JournalError
-from console.screens.prompt import PromptScreen
+from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
 OVERDUE_CHECK_EVERY = 20.0
 TIMELINE_REFRESH_EVERY = 10.0
@@ -73,7 +73,7 @@ class IncidentControl:
             for timeline in self.app.dashboard.query(Timeline):
                 timeline.update_entries(entries, pinned)
             self.app.dashboard.banner.set_incident(summary)
-        screen_module = sys.modules.get("console.screens.incident")  # not imported: the screen is not showing
+        screen_module = sys.modules.get("console.tui.screens.incident")  # not imported: the screen is not showing
         if screen_module is not None and isinstance(self.app.screen, screen_module.IncidentScreen):
             await self.app.screen.refresh_from_journal()
 
@@ -118,6 +118,6 @@ class IncidentControl:
 
 def _incident_screen() -> type:
     """The incident screen class, imported when first needed (it is not on the first paint's path)."""
-    from console.screens.incident import IncidentScreen
+    from console.tui.screens.incident import IncidentScreen
 
     return IncidentScreen

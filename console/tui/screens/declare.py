@@ -13,8 +13,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
-from console.incident import IncidentError, parse_moment
-from console.models.incident import Scheme
+from console.incident.events import IncidentError
+from console.incident.state import Scheme
+from console.timeparse import parse_moment
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         text = self.query_one("#impact", Input).value
         try:
             impact = parse_moment(text, self.now, future=False, what="impact started") if text.strip() else None
-        except IncidentError as exc:
+        except (IncidentError, ValueError) as exc:
             error.update(Text(f"✖ {exc}"))
             return
         if impact is not None and impact > self.now:

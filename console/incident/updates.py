@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from console.incident import IncidentError, parse_moment
+from console.incident.events import IncidentError
+from console.incident.state import IncidentState, IncidentStatus, cadence_text
 from console.models import format_duration
-from console.models.incident import IncidentState, IncidentStatus, cadence_text
+from console.timeparse import parse_moment
 
 DETAILS = "details"
 NEXT_UPDATE = "next_update"
@@ -144,7 +145,10 @@ def validate_update(kind: str, fields: dict[str, str], now: datetime) -> tuple[d
     clean[DETAILS] = str(fields.get(DETAILS, "")).strip()
     if NEXT_UPDATE not in clean:
         return clean, None
-    next_at = parse_moment(clean[NEXT_UPDATE], now, future=True, what="update: Next update")
+    try:
+        next_at = parse_moment(clean[NEXT_UPDATE], now, future=True, what="update: Next update")
+    except ValueError as exc:
+        raise IncidentError(str(exc)) from None
     if next_at <= now:
         raise IncidentError("update: Next update must be in the future, e.g. 'in 30m' or '04:15 UTC'")
     next_at = _round_up_minute(next_at)

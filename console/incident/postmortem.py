@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from console.clock import Clock
-from console.incident import incident_ids, iso, replay
+from console.incident.replay import incident_ids, replay
+from console.incident.state import IncidentState, author_of, cadence_text, describe
 from console.journal import Journal, JournalError, VerifyResult
 from console.models import format_duration
-from console.models.incident import IncidentState, author_of, cadence_text, describe
 from console.redact import Redactor
+from console.timeparse import iso
 
 EXIT_OK, EXIT_TAMPERED, EXIT_NO_INCIDENT = 0, 1, 2
 PIN = "★"

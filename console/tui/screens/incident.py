@@ -15,16 +15,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from console.desk import REOPENABLE, IncidentDesk
-from console.incident import ROLES, IncidentError
+from console.incident.commands import REOPENABLE, IncidentDesk
+from console.incident.events import ROLES, IncidentError
+from console.incident.postmortem import tampered_line, write_markdown
+from console.incident.state import FLOW, SCHEMES, IncidentState, cadence_text
+from console.incident.updates import TEMPLATES, draft_update, suggested_kind, validate_update
 from console.journal import JournalError
-from console.models.incident import FLOW, SCHEMES, IncidentState, cadence_text
-from console.postmortem import tampered_line, write_markdown
-from console.screens.declare import DeclareScreen
-from console.screens.pick import PickScreen
-from console.screens.prompt import PromptScreen
-from console.screens.status_update import StatusUpdateScreen
-from console.updates import TEMPLATES, draft_update, suggested_kind, validate_update
+from console.tui.screens.declare import DeclareScreen
+from console.tui.screens.pick import PickScreen
+from console.tui.screens.prompt import PromptScreen
+from console.tui.screens.status_update import StatusUpdateScreen
 from widgets.incident_header import IncidentHeader
 from widgets.timeline import Timeline
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from console.incident_control import INCIDENT_COMMANDS
+from console.tui.incident_control import INCIDENT_COMMANDS
 
 if TYPE_CHECKING:
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
 
 class IncidentCommands(Provider):

@@ -7,16 +7,16 @@ import pkgutil
 
 from textual.binding import Binding
 
-import console.screens
+import console.tui.screens
 import widgets
 
 
 def known_binding_ids() -> set[str]:
     """Ids of the bindings on the app, every screen and every widget (imports them all: call only when needed)."""
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
     classes: list[type] = [ConsoleApp]
-    for package in (console.screens, widgets):
+    for package in (console.tui.screens, widgets):
         for module_info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             module = importlib.import_module(module_info.name)
             classes.extend(v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__)

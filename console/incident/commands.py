@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from console.clock import Clock
 from console.config import IncidentSettings
-from console.incident import (
+from console.incident.events import (
     CANCELLED,
     DECISION,
     DECLARED,
@@ -26,14 +26,12 @@ from console.incident import (
     UPDATE_OVERDUE,
     UPDATE_POSTED,
     IncidentError,
-    incident_ids,
-    iso,
-    replay,
-    scheme_for,
 )
+from console.incident.replay import incident_ids, replay, scheme_for
+from console.incident.state import SCHEMES, IncidentState, IncidentStatus, Level, Scheme
+from console.incident.updates import render_update, validate_update
 from console.journal import Journal
-from console.models.incident import SCHEMES, IncidentState, IncidentStatus, Level, Scheme
-from console.updates import render_update, validate_update
+from console.timeparse import iso
 
 REOPENABLE = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 

@@ -1,20 +1,4 @@
-"""The incident, derived only by replaying the journal, so a restarted console resumes it exactly.
-
-Journal kinds written by `console.desk.IncidentDesk` (all carry the incident id in the entry's `incident` field):
-
-- `incident.declared`  title, severity, scheme ("sev" | "p"), status "triage", impact_started (ISO UTC),
-  backdated (bool), backdated_s, response_target_s, update_every_s. The id is `INC-YYYYMMDD-HHMM[-n]` (UTC).
-- `incident.severity`  severity, from, response_target_s, update_every_s.
-- `incident.status`    status, from. Forward only along triage -> investigating -> identified -> mitigated
-  -> resolved -> closed (steps may be skipped; closing needs resolved first).
-- `incident.reopened`  status ("investigating"), from, reason. Only from resolved, closed or cancelled.
-- `incident.cancelled` reason, from. A false alarm: the incident ends.
-- `incident.role`      role (commander | scribe | comms), person.
-- `note`               text; a `TODO:` prefix makes it a follow-up. Notes may also be written with no incident.
-- `decision`           text.
-- `pin`                seq, pinned (bool): marks (or unmarks) any entry of the incident.
-- `update.posted`      kind (initial | update | resolved), fields, text, due_at, next_update_at (null after resolved).
-- `update.overdue`     due_at, overdue_s: at most one per due time.
+"""Replays the journal into the incident state (`console.incident.state`); the kinds are in `events`.
 
 Which entries belong to an incident: those whose `incident` field is its id, plus entries with no `incident`
 (actions, observations, `journal.recovered`, notes written by the headless CLI or another console) whose seq lies
@@ -33,14 +17,26 @@ notice or once the incident ended.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from console.config import IncidentSettings, parse_duration
-from console.journal import Journal
-from console.models.incident import (
+from console.config import IncidentSettings
+from console.incident.events import (
+    CANCELLED,
+    DECISION,
+    DECLARED,
+    FOLLOW_UP,
+    NOTE,
+    PIN,
+    REOPENED,
+    ROLE,
+    ROLES,
+    SEVERITY,
+    STATUS,
+    UPDATE_OVERDUE,
+    UPDATE_POSTED,
+)
+from console.incident.state import (
     SCHEMES,
     UNHEALTHY,
     ActionRecord,
@@ -53,77 +49,13 @@ from console.models.incident import (
     Scheme,
     author_of,
 )
-
-DECLARED = "incident.declared"
-SEVERITY = "incident.severity"
-STATUS = "incident.status"
-REOPENED = "incident.reopened"
-CANCELLED = "incident.cancelled"
-ROLE = "incident.role"
-NOTE = "note"
-DECISION = "decision"
-PIN = "pin"
-UPDATE_POSTED = "update.posted"
-UPDATE_OVERDUE = "update.overdue"
-ROLES = ("commander", "scribe", "comms")
-FOLLOW_UP = "TODO:"
-_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*utc|z)?$")
-
-
-class IncidentError(Exception):
-    """An incident command that cannot be done as asked; str() is one line saying why and what to do."""
+from console.journal import Journal
+from console.timeparse import parse_timestamp
 
 
 def scheme_for(settings: IncidentSettings) -> Scheme:
     """The configured severity scheme with its cadence overrides applied."""
     return SCHEMES[settings.scheme].with_cadence(settings.update_every)
-
-
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601 with milliseconds and `Z`, as the journal writes timestamps."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A journal timestamp (ISO 8601) as an aware datetime, or None when missing or malformed."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def parse_moment(text: str, now: datetime, *, future: bool, what: str) -> datetime:
-    """A moment typed by the operator, relative to `now`; empty means now.
-
-    `15m` / `15m ago` (past) or `15m` / `in 15m` (future); `03:10` or `03:10 UTC` (today in UTC, else the
-    nearest such time on the right side of now); or a full ISO 8601 time (UTC when no offset is given).
-    """
-    raw = text.strip()
-    lowered = raw.lower()
-    if not lowered:
-        return now
-    if found := _CLOCK_TIME.match(lowered):
-        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
-        if hour > 23 or minute > 59 or second > 59:
-            raise IncidentError(f"{what}: {raw!r} is not a time of day")
-        moment = now.astimezone(UTC).replace(hour=hour, minute=minute, second=second, microsecond=0)
-        if future and moment <= now:
-            moment += timedelta(days=1)
-        elif not future and moment > now:
-            moment -= timedelta(days=1)
-        return moment
-    if moment := parse_time(raw):
-        return moment
-    span = lowered.removeprefix("in ").removesuffix(" ago").strip()
-    try:
-        seconds = parse_duration(span)
-    except ValueError:
-        example = "30m, in 30m or 04:15 UTC" if future else "15m ago, 03:10 UTC or 2025-01-15T03:10Z"
-        raise IncidentError(f"{what}: expected a time like {example}, got {raw!r}") from None
-    return now + timedelta(seconds=seconds) if future else now - timedelta(seconds=seconds)
 
 
 def current_incident(journal: Journal) -> IncidentState | None:
@@ -147,7 +79,7 @@ def replay(entries: Iterable[dict], incident: str | None = None) -> IncidentStat
     owners = _window_owners(entries)
     for position, entry in enumerate(entries):
         owner = entry.get("incident") or owners.get(entry.get("seq"))
-        at = parse_time(entry.get("ts"))
+        at = parse_timestamp(entry.get("ts"))
         if at is None:
             continue
         before = position < index
@@ -179,12 +111,12 @@ def _data(entry: dict) -> dict:
 
 def _start(declaration: dict) -> IncidentState:
     data = _data(declaration)
-    at = parse_time(declaration.get("ts")) or datetime.now(UTC)
+    at = parse_timestamp(declaration.get("ts")) or datetime.now(UTC)
     scheme_key = data.get("scheme") if data.get("scheme") in SCHEMES else "sev"
     scheme = SCHEMES[scheme_key]
     severity = str(data.get("severity") or scheme.default.name)
     cadence = float(data.get("update_every_s") or scheme.level(severity).update_every_s)
-    impact = parse_time(data.get("impact_started")) or at
+    impact = parse_timestamp(data.get("impact_started")) or at
     return IncidentState(
         id=declaration["incident"],
         title=str(data.get("title", "")),
@@ -286,7 +218,7 @@ def _on_pin(state: IncidentState, entry: dict, data: dict, at: datetime) -> None
 
 def _on_update(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
     fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
-    next_at = parse_time(data.get("next_update_at"))
+    next_at = parse_timestamp(data.get("next_update_at"))
     state.updates.append(
         PostedUpdate(
             entry["seq"],
@@ -303,7 +235,7 @@ def _on_update(state: IncidentState, entry: dict, data: dict, at: datetime) -> N
 
 
 def _on_overdue(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
-    due = parse_time(data.get("due_at"))
+    due = parse_timestamp(data.get("due_at"))
     if due is not None:
         state.reminders.append(Reminder(entry["seq"], at, due))
 

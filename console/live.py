@@ -1,0 +1,109 @@
+"""The live state: the latest model and checks of every feed, when each was seen, and a short history.
+
+Feeds write to it (`update`); the dashboard, the wall, `status`, the observer and triage read it or subscribe to
+it. It never imports Textual and does no I/O, so anything headless can hold one and poll into it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from console.clock import Clock
+from console.models import Check, State
+
+HISTORY = 60
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    """A check whose state differs from the one seen before (`before` is None the first time it is seen)."""
+
+    check: Check
+    before: State | None
+
+
+@dataclass
+class Reading:
+    """One check as last seen, with when it was seen, since when it has been in this state, and its history."""
+
+    check: Check
+    seen_at: datetime
+    since: datetime
+    history: deque[float | None] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+Listener = Callable[[list[Any], list[CheckChange]], None]
+
+
+class LiveState:
+    """Latest model per feed key and latest reading per check key (`source:name`), in the order first seen."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.models: dict[str, Any] = {}
+        self.readings: dict[str, Reading] = {}
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(models, changes)` after every update; returns the function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def update(self, models: Iterable[Any]) -> list[CheckChange]:
+        """Take a batch of models (each with `checks()`), remember them, tell the listeners what changed."""
+        now = self.clock.now()
+        models = list(models)
+        changes: list[CheckChange] = []
+        for model in models:
+            self.models[feed_key(model)] = model
+            for check in model.checks():
+                changes.extend(self._see(check, now))
+        for listener in list(self._listeners):
+            listener(models, changes)
+        return changes
+
+    def _see(self, check: Check, now: datetime) -> list[CheckChange]:
+        reading = self.readings.get(check.key)
+        if reading is None:
+            reading = self.readings[check.key] = Reading(check, now, now)
+            reading.history.append(check.number)
+            return [CheckChange(check, None)]
+        before = reading.check.state
+        reading.check, reading.seen_at = check, now
+        reading.history.append(check.number)
+        if before is check.state:
+            return []
+        reading.since = now
+        return [CheckChange(check, before)]
+
+    def checks(self, source: str | None = None) -> list[Check]:
+        """Every latest check (of one source when given), in the order first seen."""
+        return [r.check for r in self.readings.values() if source is None or r.check.source == source]
+
+    def check(self, source: str, name: str) -> Check | None:
+        reading = self.readings.get(f"{source}:{name}")
+        return reading.check if reading else None
+
+    def reading(self, source: str, name: str) -> Reading | None:
+        return self.readings.get(f"{source}:{name}")
+
+    def model(self, key: str) -> Any | None:
+        """The latest model of a feed: `health:api`, `metric:error rate`, `postgres`, `redis`, `logs:app`."""
+        return self.models.get(key)
+
+    def worst(self) -> State:
+        checks = self.checks()
+        return State.worst([c.state for c in checks]) if checks else State.UNKNOWN
+
+
+def feed_key(model: Any) -> str:
+    """The feed a model belongs to: its `feed_key` attribute when it has one, else the source of its first check."""
+    key = getattr(model, "feed_key", None)
+    if key:
+        return key
+    checks = model.checks()
+    return checks[0].source if checks else type(model).__name__

@@ -1,0 +1,110 @@
+"""One process helper for log commands and command actions: spawn an argv (never a shell) in its own process
+group, split its output into lines (over-long lines cut), and kill the whole group on timeout or cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+MAX_LINE = 64 * 1024
+CUT_MARKER = " … [line cut at 64 KB]"
+KILL_GRACE = 2.0
+READ_CHUNK = 256 * 1024
+
+
+async def spawn(argv: list[str], cwd: Path, *, merge_stderr: bool) -> asyncio.subprocess.Process:
+    """Start `argv` in a new session (its own process group) with stdin closed and stdout (and stderr) piped."""
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+async def kill_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE) -> None:
+    """SIGTERM the whole process group, then SIGKILL what is left (children that outlived their leader too)."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            async with asyncio.timeout(wait):
+                await proc.wait()
+            if sig is signal.SIGTERM:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            return
+        except TimeoutError:
+            continue
+
+
+async def line_batches(pipe: asyncio.StreamReader) -> AsyncIterator[list[str]]:
+    """Complete lines from a pipe, a batch per read, the partial last line at EOF."""
+    splitter = LineSplitter()
+    while chunk := await pipe.read(READ_CHUNK):
+        if lines := splitter.feed(chunk):
+            yield lines
+    if rest := splitter.flush():
+        yield rest
+
+
+class LineSplitter:
+    """Bytes in, complete lines out (made safe later, by the parser).
+
+    A partial last line is held until its newline arrives; a line longer than 64 KB is cut with a marker
+    and the rest of it dropped as it arrives; invalid UTF-8 is replaced; CRLF endings are accepted.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self._pending = b""
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[str]:
+        end = data.rfind(b"\n")
+        if end < 0:
+            return self._hold(data)
+        head, tail = data[:end], data[end + 1 :]
+        if self._skipping:
+            first = head.find(b"\n")
+            head = head[first + 1 :] if first >= 0 else b""
+            self._skipping = False
+            if first < 0:
+                return self._keep(tail, [])
+        elif self._pending:
+            head = self._pending + head
+        self._pending = b""
+        return self._keep(tail, self._decode(head))
+
+    def flush(self) -> list[str]:
+        """The held partial line, if any (at EOF of a command, or when a file is rotated away)."""
+        pending, self._pending, self._skipping = self._pending, b"", False
+        return self._decode(pending) if pending else []
+
+    def _hold(self, data: bytes) -> list[str]:
+        if self._skipping:
+            return []
+        self._pending += data
+        if len(self._pending) <= self.max_line:
+            return []
+        cut = self._decode(self._pending[: self.max_line])[0] + CUT_MARKER
+        self._pending, self._skipping = b"", True
+        return [cut]
+
+    def _keep(self, tail: bytes, lines: list[str]) -> list[str]:
+        return lines + self._hold(tail) if tail else lines
+
+    def _decode(self, data: bytes) -> list[str]:
+        text = data.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if len(text) > self.max_line:
+            lines = [line[: self.max_line] + CUT_MARKER if len(line) > self.max_line else line for line in lines]
+        return lines
