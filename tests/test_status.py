@@ -82,6 +82,7 @@ def test_status_json_follows_state_changes(tmp_path: Path, capsys, http_server) 
         "name": "cache hit rate",
         "state": "warn",
         "value": "85%",
+        "number": 85.0,
         "reason": "below warn 90%",
     }
 
