@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
-from console.models.postgres import CLIENT_BACKEND, CONSOLE_APPLICATION
+from console.models.postgres import CLIENT_BACKEND, CONSOLE_APPLICATION, OWN_BACKEND_SQL
 from console.timeparse import parse_duration
 
 CONNECT_TIMEOUT = 5.0
@@ -33,7 +33,7 @@ SELECT a.pid, a.usename AS "user", a.datname AS database, coalesce(a.application
        extract(epoch FROM now() - a.state_change)::float8 AS state_seconds,
        extract(epoch FROM now() - a.query_start)::float8 AS query_seconds,
        coalesce(a.query, '') AS query, a.state_change, a.query_start, a.backend_start,
-       a.pid = pg_backend_pid() AS is_me
+       """ + OWN_BACKEND_SQL + """ AS own
   FROM pg_stat_activity a
 """
 
@@ -41,8 +41,7 @@ KILL_IDLE_SQL = (
     SESSIONS_SQL
     + """
  WHERE a.backend_type = 'client backend'
-   AND a.pid <> pg_backend_pid()
-   AND a.application_name IS DISTINCT FROM 'incident-console'
+   AND NOT """ + OWN_BACKEND_SQL + """
    AND a.state = ANY($1::text[])
    AND a.state_change < now() - make_interval(secs => $2)
    AND ($3::text IS NULL OR a.datname = $3)
@@ -63,8 +62,7 @@ WITH planned AS (
            pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signaller
 ), seen AS (
     SELECT p.pid, a.pid IS NOT NULL AS present, a.usesysid,
-           (a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
-            AND a.application_name IS DISTINCT FROM 'incident-console' AND {still}) AS matches,
+           (a.backend_type = 'client backend' AND NOT """ + OWN_BACKEND_SQL + """ AND {still}) AS matches,
            coalesce(r.rolsuper, false) AS target_super, a.usename
       FROM planned p
       LEFT JOIN pg_stat_activity a ON a.pid = p.pid
@@ -270,7 +268,7 @@ class _PidAction(_SignalAction):
 
     def usable(self, session: Any) -> str | None:
         """Why this session cannot be a target, or None."""
-        if session["is_me"] or session["application"] == CONSOLE_APPLICATION:
+        if session["own"]:
             return "is this console's own session"
         if session["backend_type"] != CLIENT_BACKEND:
             return f"is a {session['backend_type'] or 'server'} process, not a client session"

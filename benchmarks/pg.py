@@ -218,7 +218,7 @@ def child(kind: str, dsn: str, refresh: float) -> None:
 
         @work(exclusive=True)
         async def poll(self) -> None:
-            self.query_one(PostgresPane).update_snapshot(await source.poll())
+            self.query_one(PostgresPane).update_model(await source.poll())
 
     PaneBench().run()
 

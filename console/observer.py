@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from console.journal import Journal, JournalError
+from console.live import CheckChange
 from console.models import State
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ class Observer:
         if state is State.UNKNOWN or before == state or (before is None and state is State.OK):
             return None
         return before or State.UNKNOWN
+
+    async def record(self, changes: list[CheckChange]) -> list[dict]:
+        """Journal the changes a live-state update reported; returns the entries written."""
+        entries = [await self.see(c.check.source, c.check.name, c.check.state, c.check.reason) for c in changes]
+        return [entry for entry in entries if entry]
 
     async def see(self, source: str, target: str, state: State, reason: str = "", **data: Any) -> dict | None:
         """Record the state of a target; journal an `observation` if it changed. Returns the entry or None."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from console.feeds import Feed
+from console.sources.base import Source, poll_once
 
 BATCH_WINDOW = 0.3
 
@@ -22,7 +22,9 @@ Deliver = Callable[[list[Any]], Awaitable[None]]
 class PollGroup:
     """Feeds with one interval, polled together on each tick."""
 
-    def __init__(self, feeds: Sequence[Feed], interval: float, deliver: Deliver, window: float = BATCH_WINDOW) -> None:
+    def __init__(
+        self, feeds: Sequence[Source], interval: float, deliver: Deliver, window: float = BATCH_WINDOW
+    ) -> None:
         self.feeds = list(feeds)
         self.interval = interval
         self.deliver = deliver
@@ -34,7 +36,7 @@ class PollGroup:
             while True:
                 started = time.monotonic()
                 fresh = [f for f in self.feeds if f.key not in self._running]
-                tasks = {f.key: asyncio.create_task(_poll(f)) for f in fresh}
+                tasks = {f.key: asyncio.create_task(poll_once(f)) for f in fresh}
                 self._running.update(tasks)
                 done, _ = await asyncio.wait(tasks.values(), timeout=self.window) if tasks else (set(), set())
                 batch = [t.result() for t in done if t.result() is not None]
@@ -56,17 +58,8 @@ class PollGroup:
             asyncio.get_running_loop().create_task(self.deliver([task.result()]))
 
 
-async def _poll(feed: Feed) -> Any:
-    """One poll under the feed's timeout; None if the driver got stuck past it (sources report their own errors)."""
-    try:
-        async with asyncio.timeout(feed.timeout):
-            return await feed.poll()
-    except TimeoutError:
-        return None
-
-
-def groups(feeds: Sequence[Feed], deliver: Deliver) -> list[PollGroup]:
-    by_interval: dict[float, list[Feed]] = {}
+def groups(feeds: Sequence[Source], deliver: Deliver) -> list[PollGroup]:
+    by_interval: dict[float, list[Source]] = {}
     for feed in feeds:
         by_interval.setdefault(feed.interval, []).append(feed)
     return [PollGroup(members, interval, deliver) for interval, members in by_interval.items()]

@@ -11,8 +11,8 @@ from textual.widgets import Input, Static
 from actions.registry import build_runner
 from console import config as cfg
 from console.clock import ManualClock
-from console.feeds import Feeds
 from console.journal import Journal
+from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.help import HelpScreen
@@ -234,3 +234,22 @@ async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: P
     assert [(e["kind"], e["data"]["state"], e["data"]["reason"]) for e in entries] == [
         ("observation", "down", "HTTP 500")
     ]
+
+
+async def test_a_worker_that_dies_is_shown_and_journaled(tmp_path: Path) -> None:
+    from console.sources.base import Feed
+
+    async def broken() -> None:
+        raise RuntimeError("driver bug: list index out of range")
+
+    app = make_app(tmp_path)
+    app.feeds = Feeds(polled=[Feed("metric:broken", 0.2, 1.0, broken)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(20):
+            await pilot.pause(0.1)
+            if app._notifications:
+                break
+        messages = [str(n.message) for n in app._notifications]
+        assert any("RuntimeError: driver bug: list index out of range" in m for m in messages), messages
+    errors = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "console.error"]
+    assert len(errors) == 1 and "poll every 0.2s failed" in errors[0]["data"]["error"]

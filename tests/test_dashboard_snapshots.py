@@ -10,9 +10,9 @@ import pytest
 from actions.registry import build_runner
 from console import config as cfg
 from console.clock import ManualClock
-from console.feeds import Feeds
 from console.models import State
 from console.models.health import HealthSnapshot, MetricSnapshot
+from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 
 NOW = datetime(2026, 11, 23, 3, 4, 5, tzinfo=UTC)
@@ -104,8 +104,7 @@ def make_app(
 
 
 async def feed_models(pilot) -> None:
-    for model in MODELS:
-        pilot.app.dashboard.show(model)
+    pilot.app.live.update(MODELS)
     await pilot.pause()
 
 
@@ -179,8 +178,7 @@ async def feed_every_pane(pilot) -> None:
 
     await feed_models(pilot)
     app = pilot.app
-    for model in (sample_snapshot(), degraded(), *SNAPSHOT_STATS):
-        app.dashboard.show(model)
+    app.live.update([sample_snapshot(), degraded(), *SNAPSHOT_STATS])
     pane = app.dashboard.query_one(LogPane)
     pane.append(parse("app", app_lines(12)))
     pane.append(parse("worker", worker_lines([0, 1, 2, 3]), json_format=True))

@@ -246,7 +246,7 @@ async def test_hostile_text_is_shown_as_text_not_markup(tmp_path) -> None:
     from actions.registry import build_runner
     from console import config as cfg
     from console.clock import ManualClock
-    from console.feeds import Feeds
+    from console.sources.base import Feeds
     from console.tui.app import ConsoleApp
 
     path = tmp_path / "config.toml"

@@ -149,7 +149,7 @@ class PaneApp(App):
 
     def on_mount(self) -> None:
         pane = self.query_one(PostgresPane)
-        pane.update_snapshot(self.snapshot)
+        pane.update_model(self.snapshot)
         if self.tab:
             self.call_after_refresh(pane.show_tab, self.tab)
         self.query_one(PgActivityTable).focus()
@@ -279,7 +279,7 @@ async def test_cursor_stays_on_its_pid_across_refreshes_and_columns_follow_the_w
         table.sort_by(0)  # by pid
         newcomer = _session(50, "active", 1.0, "SELECT 2")
         snap = sample_snapshot()
-        pane.update_snapshot(snap.model_copy(update={"sessions": [newcomer, *snap.sessions]}))
+        pane.update_model(snap.model_copy(update={"sessions": [newcomer, *snap.sessions]}))
         await pilot.pause()
         assert table.current_key == "4103" and table.row_count == 15
         await pilot.resize_terminal(80, 24)
@@ -304,7 +304,7 @@ async def test_down_hides_the_tables_and_recovery_brings_them_back() -> None:
         pane = app.query_one(PostgresPane)
         assert not pane.query_one("TabbedContent").display
         assert "connection refused" in str(pane.query_one("#pg-notice").content)
-        pane.update_snapshot(sample_snapshot())
+        pane.update_model(sample_snapshot())
         await pilot.pause()
         assert pane.query_one("TabbedContent").display
         assert not pane.query_one("#pg-notice").has_class("-shown")

@@ -90,7 +90,7 @@ class PaneApp(App):
         yield RedisPane()
 
     def on_mount(self) -> None:
-        self.query_one(RedisPane).update_snapshot(self.snapshot)
+        self.query_one(RedisPane).update_model(self.snapshot)
 
     def on_action_requested(self, message: ActionRequested) -> None:
         self.requests.append(message)
@@ -158,10 +158,10 @@ async def test_refresh_keeps_the_cursor_on_the_same_entry_and_down_empties_the_t
         await pilot.press("down", "down")
         newer = SlowlogEntry(id=42, time=AT, duration_us=900, command="GET x", client="10.0.0.1:1")
         snap = healthy()
-        app.query_one(RedisPane).update_snapshot(snap.model_copy(update={"slowlog": [newer, *snap.slowlog]}))
+        app.query_one(RedisPane).update_model(snap.model_copy(update={"slowlog": [newer, *snap.slowlog]}))
         await pilot.pause()
         assert table.current_key == "39"
-        app.query_one(RedisPane).update_snapshot(down())
+        app.query_one(RedisPane).update_model(down())
         await pilot.pause()
         assert table.row_count == 0
         assert app.query_one(RedisPane).has_class("-down")

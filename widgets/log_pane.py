@@ -48,6 +48,10 @@ class LogPane(Vertical):
         """New lines from one source (cheap; the view paints at most every 50 ms)."""
         self.view.append(batch)
 
+    def update_model(self, stats: LogStats) -> None:
+        """One source's stats from the live state."""
+        self.update_stats([stats])
+
     def update_stats(self, stats: Sequence[LogStats]) -> None:
         """Per-source figures from the sources' `stats()`: redraws the header rows without a relayout."""
         for item in stats:

@@ -104,7 +104,7 @@ class PostgresPane(Widget, can_focus=False):
         """Switch to TAB_ACTIVITY, TAB_STATEMENTS or TAB_LOCKS."""
         self.query_one(TabbedContent).active = pane_id
 
-    def update_snapshot(self, snap: PostgresSnapshot) -> None:
+    def update_model(self, snap: PostgresSnapshot) -> None:
         """Show one refresh. A DOWN (or unreadable) snapshot replaces the tabs with its reason."""
         self.snapshot = snap
         unreadable = snap.state is State.DOWN or (snap.state is State.UNKNOWN and bool(snap.reason))

@@ -52,7 +52,7 @@ class RedisPane(Vertical):
         yield Static("slowlog (top entries, newest first)", id="redis-slowlog-title")
         yield KeyedTable(SLOWLOG_COLUMNS, id="redis-slowlog")
 
-    def update_snapshot(self, snap: RedisSnapshot) -> None:
+    def update_model(self, snap: RedisSnapshot) -> None:
         """Show one reading; a DOWN reading shows its reason and empties the figures."""
         self.snapshot = snap
         self.border_title = f"Redis {snap.target}".rstrip()

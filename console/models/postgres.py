@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field, computed_field
 from console.models import Check, State, format_duration, utc_now
 
 CONSOLE_APPLICATION = "incident-console"
+# The one "own backend" predicate over pg_stat_activity `a`: this connection, or any incident-console session.
+# Monitoring shows such sessions as the console's; actions never plan or signal them.
+OWN_BACKEND_SQL = f"(a.pid = pg_backend_pid() OR a.application_name IS NOT DISTINCT FROM '{CONSOLE_APPLICATION}')"
 CLIENT_BACKEND = "client backend"
 CONNECTIONS_CRIT_PCT = 95.0
 CACHE_HIT_WARN_PCT = 95.0

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections import deque
 
-from console.config import HealthTarget
+from console.clock import Clock
+from console.config import Config, HealthTarget
 from console.models import State
 from console.models.health import HealthSnapshot, HttpResult, judge_health
-from console.sources.http import HttpPollingSource
+from console.redact import Redactor
+from console.sources.base import Feeds
+from console.sources.http import HttpPollingSource, add_targets, shared_client
 
 
 class HealthSource(HttpPollingSource[HealthTarget, HealthSnapshot]):
     """Polls HTTP health endpoints; `history` in each snapshot holds the latencies of recent answers."""
+
+    section = "health"
 
     def _snapshot(
         self, target: HealthTarget, result: HttpResult, history: deque[float], previous: State | None
@@ -37,3 +42,9 @@ class HealthSource(HttpPollingSource[HealthTarget, HealthSnapshot]):
             history=list(history),
             previous=previous,
         )
+
+
+def build(config: Config, clock: Clock, feeds: Feeds) -> None:
+    """A feed per `[[health]]` target, sharing the HTTP client."""
+    source = HealthSource(config.health, shared_client(config, feeds), clock, Redactor(config.secrets))
+    add_targets(feeds, source, config.console.refresh)

@@ -7,12 +7,15 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from console.clock import Clock
+from console.config import Config
 from console.models import State, format_duration
 from console.models.health import HISTORY, MAX_BODY, HttpResult
 from console.redact import Redactor
+from console.sources.base import Feed, Feeds
 
 if TYPE_CHECKING:
     import httpx
@@ -125,6 +128,8 @@ class HttpPollingSource(ABC, Generic[T, S]):
     concurrent round of all targets; every request is bounded by its target's own timeout.
     """
 
+    section = ""  # the config section, which is also the feed key prefix: "health", "metric"
+
     def __init__(
         self,
         targets: Iterable[T],
@@ -164,3 +169,24 @@ class HttpPollingSource(ABC, Generic[T, S]):
     @abstractmethod
     def _snapshot(self, target: T, result: HttpResult, history: deque[float], previous: State | None) -> S:
         """Judge one result into the source's snapshot type, appending to `history` what the sparkline shows."""
+
+
+def shared_client(config: Config, feeds: Feeds) -> httpx.AsyncClient:
+    """The one keep-alive client that the health and metric sources of `feeds` share (made on first use)."""
+    if feeds.http_client is None:
+        feeds.http_client = make_client(max(MAX_CONNECTIONS, len(config.health) + len(config.metric)))
+        feeds.closers.append(feeds.http_client.aclose)
+    return feeds.http_client
+
+
+def add_targets(feeds: Feeds, source: HttpPollingSource, refresh: float) -> None:
+    """One feed per target of an HTTP source, each on its own interval with its own timeout."""
+    for name, target in source.targets.items():
+        feeds.polled.append(
+            Feed(
+                f"{source.section}:{name}",
+                source.interval(name, refresh),
+                target.timeout + 1,
+                partial(source.poll_one, name),
+            )
+        )

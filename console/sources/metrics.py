@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections import deque
 
-from console.config import MetricTarget
+from console.clock import Clock
+from console.config import Config, MetricTarget
 from console.models import State
 from console.models.health import HttpResult, MetricSnapshot, judge_metric
-from console.sources.http import HttpPollingSource
+from console.redact import Redactor
+from console.sources.base import Feeds
+from console.sources.http import HttpPollingSource, add_targets, shared_client
 
 
 class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
     """Polls JSON metric endpoints; `history` in each snapshot holds the recent values read."""
+
+    section = "metric"
 
     def _snapshot(
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
@@ -34,3 +39,9 @@ class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
             history=list(history),
             previous=previous,
         )
+
+
+def build(config: Config, clock: Clock, feeds: Feeds) -> None:
+    """A feed per `[[metric]]` target, sharing the HTTP client."""
+    source = MetricSource(config.metric, shared_client(config, feeds), clock, Redactor(config.secrets))
+    add_targets(feeds, source, config.console.refresh)

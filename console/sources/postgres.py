@@ -14,17 +14,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from console.clock import Clock
-from console.config import PostgresSettings
+from console.config import Config, PostgresSettings
 from console.models import State
 from console.models.postgres import (
     CLIENT_BACKEND,
     CONSOLE_APPLICATION,
+    OWN_BACKEND_SQL,
     PgSession,
     PgThresholds,
     PostgresSnapshot,
     SlowStatement,
     lock_tree,
 )
+from console.sources.base import Feed, Feeds
 
 CONNECT_TIMEOUT = 3.0
 BACKOFF_FIRST = 0.25
@@ -54,7 +56,7 @@ SELECT a.pid, a.usename AS "user", a.datname AS database, coalesce(a.application
        extract(epoch FROM now() - a.state_change)::float8 AS state_seconds,
        coalesce(a.query, '') AS query,
        CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END AS blocked_by,
-       (a.pid = pg_backend_pid() OR a.application_name = 'incident-console') AS own
+       """ + OWN_BACKEND_SQL + """ AS own
   FROM pg_stat_activity a
 """
 
@@ -330,3 +332,12 @@ def _display_order(s: PgSession) -> tuple:
 
 def _descending(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def build(config: Config, clock: Clock, feeds: Feeds) -> None:
+    """The `[postgres]` source, polled on the console's refresh."""
+    assert config.postgres is not None
+    source = PostgresSource(config.postgres, clock)
+    feeds.closers.append(source.close)
+    timeout = config.postgres.statement_timeout * 4 + 5
+    feeds.polled.append(Feed("postgres", config.console.refresh, timeout, source.poll))

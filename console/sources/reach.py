@@ -6,10 +6,11 @@ import asyncio
 import os
 import shutil
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.config import Config
+from console.config import Config, LogSettings
 from console.redact import Redactor
 
 REACH_TIMEOUT = 5.0
@@ -34,28 +35,47 @@ def executable(program: str, base: Path) -> bool:
 
 
 async def reach_all(config: Config) -> list[Reach]:
-    redactor = Redactor(config.secrets)
-    jobs = [_http("health", t.name, t.url, t.timeout) for t in config.health]
-    jobs += [_http("metric", t.name, t.url, t.timeout) for t in config.metric]
-    if config.postgres:
-        jobs.append(_postgres(config.postgres.dsn))
-    if config.redis:
-        jobs.append(_redis(config.redis.url))
+    """Every configured target (through the source registry), then every command action's program."""
+    from console.sources.base import configured, resolve
+
+    jobs = [job for kind in configured(config) for job in resolve(kind.reach)(config)]
     results = list(await asyncio.gather(*jobs))
-    for log in config.logs:
-        if log.path is not None:
-            path = config.base_dir / log.path.expanduser()
-            ok = path.is_file() and os.access(path, os.R_OK)
-            results.append(Reach("log", log.name, ok, f"{path} {'readable' if ok else 'missing or unreadable'}"))
-        else:
-            ok = executable(log.command[0], config.base_dir)
-            results.append(Reach("log", log.name, ok, f"{log.command[0]} {'found' if ok else 'not found'}"))
     for name, spec in config.actions.items():
         ok = executable(spec.command[0], config.base_dir)
         results.append(
             Reach("action", name, ok, f"{spec.command[0]} {'found' if ok else 'not found or not executable'}")
         )
+    redactor = Redactor(config.secrets)
     return [Reach(r.kind, r.name, r.ok, redactor.text(r.detail)) for r in results]
+
+
+def health(config: Config) -> list[Awaitable[Reach]]:
+    return [_http("health", t.name, t.url, t.timeout) for t in config.health]
+
+
+def metric(config: Config) -> list[Awaitable[Reach]]:
+    return [_http("metric", t.name, t.url, t.timeout) for t in config.metric]
+
+
+def postgres(config: Config) -> list[Awaitable[Reach]]:
+    return [_postgres(config.postgres.dsn)] if config.postgres else []
+
+
+def redis(config: Config) -> list[Awaitable[Reach]]:
+    return [_redis(config.redis.url)] if config.redis else []
+
+
+def logs(config: Config) -> list[Awaitable[Reach]]:
+    return [_log(log, config.base_dir) for log in config.logs]
+
+
+async def _log(log: LogSettings, base: Path) -> Reach:
+    if log.path is not None:
+        path = base / log.path.expanduser()
+        ok = path.is_file() and os.access(path, os.R_OK)
+        return Reach("log", log.name, ok, f"{path} {'readable' if ok else 'missing or unreadable'}")
+    ok = executable(log.command[0], base)
+    return Reach("log", log.name, ok, f"{log.command[0]} {'found' if ok else 'not found'}")
 
 
 async def _http(kind: str, name: str, url: str, timeout: float) -> Reach:

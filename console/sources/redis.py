@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from console.clock import Clock
-from console.config import RedisSettings
+from console.config import Config, RedisSettings
 from console.models import State, format_duration
 from console.models.redis import RedisSnapshot, SlowlogEntry, display_bytes
 from console.redact import Redactor
+from console.sources.base import Feed, Feeds
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -304,3 +305,11 @@ def _replication(info: dict[str, Any]) -> str:
     if "master_last_io_seconds_ago" in info and int(info["master_last_io_seconds_ago"]) >= 0:
         text += f", last I/O {info['master_last_io_seconds_ago']}s ago"
     return text
+
+
+def build(config: Config, clock: Clock, feeds: Feeds) -> None:
+    """The `[redis]` source, polled on the console's refresh."""
+    assert config.redis is not None
+    source = RedisSource(config.redis, clock)
+    feeds.closers.append(source.close)
+    feeds.polled.append(Feed("redis", config.console.refresh, config.redis.timeout * 4 + 5, source.poll))

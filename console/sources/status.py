@@ -9,11 +9,9 @@ from pydantic import BaseModel, computed_field
 
 from console.clock import Clock
 from console.config import Config
+from console.live import LiveState
 from console.models import Check, State
-from console.redact import Redactor
-from console.sources.health import HealthSource
-from console.sources.http import make_client
-from console.sources.metrics import MetricSource
+from console.sources.base import build_feeds, poll_once
 
 
 class StatusReport(BaseModel):
@@ -53,36 +51,23 @@ class StatusReport(BaseModel):
 
 
 async def poll_all(config: Config, clock: Clock | None = None) -> StatusReport:
-    """Poll every health and metric target (and PostgreSQL / Redis when configured) once, concurrently."""
+    """One concurrent poll of every source that `status` includes (registry), judged into a live state."""
     clock = clock or Clock()
-    redactor = Redactor(config.secrets)
-    client = make_client()
+    feeds = build_feeds(config, clock, status_only=True)
     try:
-        health = HealthSource(config.health, client, clock, redactor)
-        metrics = MetricSource(config.metric, client, clock, redactor)
-        health_snapshots, metric_snapshots, server_checks = await asyncio.gather(
-            health.poll(), metrics.poll(), _servers(config, clock)
+        models = await asyncio.gather(*(poll_once(source) for source in feeds.polled))
+    finally:
+        await feeds.aclose()
+    live = LiveState(clock)
+    live.update(model for model in models if model is not None)
+    stuck = [
+        Check(
+            source=source.key.partition(":")[0],
+            name=source.key.partition(":")[2] or "connection",
+            state=State.DOWN,
+            reason=f"no answer within {source.timeout:g}s",
         )
-    finally:
-        await client.aclose()
-    checks = [check for snapshot in [*health_snapshots, *metric_snapshots] for check in snapshot.checks()]
-    checks += server_checks
-    return StatusReport(environment=config.console.environment, taken_at=clock.now(), checks=checks)
-
-
-async def _servers(config: Config, clock: Clock) -> list[Check]:
-    """PostgreSQL and Redis when configured: their sources never raise and bound every call with a timeout."""
-    sources = []
-    if config.postgres:
-        from console.sources.postgres import PostgresSource
-
-        sources.append(PostgresSource(config.postgres, clock))
-    if config.redis:
-        from console.sources.redis import RedisSource
-
-        sources.append(RedisSource(config.redis, clock))
-    try:
-        snapshots = await asyncio.gather(*(source.poll() for source in sources))
-    finally:
-        await asyncio.gather(*(source.close() for source in sources))
-    return [check for snapshot in snapshots for check in snapshot.checks()]
+        for source, model in zip(feeds.polled, models, strict=True)
+        if model is None
+    ]
+    return StatusReport(environment=config.console.environment, taken_at=clock.now(), checks=live.checks() + stuck)

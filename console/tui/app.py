@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import time
@@ -10,17 +11,18 @@ from typing import Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
 from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
 from console.clock import Clock
 from console.config import Config
-from console.feeds import Feeds, build_feeds
 from console.incident.commands import IncidentDesk
 from console.journal import JournalError
-from console.models import Risk
+from console.live import LiveState
 from console.observer import Observer
 from console.polling import groups as poll_groups
+from console.sources.base import Feeds, build_feeds
 from console.tui.incident_control import IncidentControl
 from console.tui.palette import ActionCommands, IncidentCommands
 from console.tui.panes import build_panes
@@ -68,6 +70,7 @@ class ConsoleApp(App[int]):
         self.clock = clock or Clock()
         self.theme_name = theme or config.console.theme
         self.feeds = feeds
+        self.live = LiveState(self.clock)
         self.observer = Observer(runner.journal)
         self.notices = notices or []
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
@@ -82,6 +85,7 @@ class ConsoleApp(App[int]):
             self.config, read_only=self.runner.read_only, panes=build_panes(self.config, self.notices), clock=self.clock
         )
         await self.push_screen(self.dashboard)
+        self.live.subscribe(self.dashboard.show)
         self.call_after_refresh(self._start_feeds)
         self._check_journal()
         self.incident.start()
@@ -92,9 +96,9 @@ class ConsoleApp(App[int]):
             self.feeds = build_feeds(self.config, self.clock)
         for group in poll_groups(self.feeds.polled, self._deliver):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
-        for source in self.feeds.logs:
+        for source in self.feeds.streams:
             self.run_worker(self._follow(source), name=f"log {source.settings.name}", group="logs", exit_on_error=False)
-        if self.feeds.logs:
+        if self.feeds.streams:
             self.set_interval(self.config.console.refresh, self._log_stats)
         gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
 
@@ -106,24 +110,32 @@ class ConsoleApp(App[int]):
             pane.append(batch)
 
     async def _log_stats(self) -> None:
-        await self._deliver([source.stats() for source in self.feeds.logs])
+        await self._deliver([source.stats() for source in self.feeds.streams])
 
     async def on_unmount(self) -> None:
         if self.feeds is not None:
             await self.feeds.aclose()
 
     async def _deliver(self, models: list[Any]) -> None:
-        """Show a batch of models in one screen update, then journal the state changes among them."""
-        with self.batch_update():
-            for model in models:
-                self.dashboard.show(model)
-        changed = [
-            await self.observer.see(check.source, check.name, check.state, check.reason)
-            for model in models
-            for check in model.checks()
-        ]
-        if any(changed):
+        """A batch of models into the live state (its listeners render it), then journal the state changes."""
+        changes = self.live.update(models)
+        if await self.observer.record(changes):
             await self.incident.refresh()
+
+    @on(Worker.StateChanged)
+    async def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """No silent failures: a worker that dies is shown on screen and journaled as `console.error`."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        text = f"{event.worker.name or 'background task'} failed: {type(error).__name__}: {error}"
+        self.notify(text, severity="error", timeout=30, markup=False)
+        try:
+            await asyncio.to_thread(
+                self.runner.journal.append, "console.error", {"worker": event.worker.name, "error": text}
+            )
+        except JournalError:
+            pass  # the notification above is all that can be done
 
     @work(thread=True, exit_on_error=False)
     def _check_journal(self) -> None:
@@ -141,8 +153,10 @@ class ConsoleApp(App[int]):
     def request_action(self, name: str, params: dict[str, Any] | None = None) -> None:
         """Palette or widget asked for an action: form (if it has parameters and none were given), then preview."""
         action = self.runner.get(name)
-        if self.runner.read_only and action.risk is not Risk.READ:
-            self.notify(f"{name}: refused, the console is read-only", severity="error", markup=False)
+        try:
+            self.runner.refuse_if_read_only(action)
+        except ActionRefused as exc:
+            self.notify(str(exc), severity="error", markup=False)
             return
         fields = [
             (n, f.description or "", f.default if not f.is_required() else None)

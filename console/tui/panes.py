@@ -1,4 +1,6 @@
-"""The dashboard's panes for a config, and which model each one renders (widgets imported only when used)."""
+"""The dashboard's panes for a config, from the source registry: a pane per configured section that has one,
+the timeline after the logs, and a notice pane per thing that could not start. Widgets are imported only when
+their section is configured."""
 
 from __future__ import annotations
 
@@ -11,39 +13,29 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.config import Config
+from console.sources.base import configured, resolve
 from widgets.timeline import Timeline
 
 
 @dataclass
 class Pane:
-    """A titled pane and the model types it renders, each with the method that renders it."""
+    """A titled pane and, for a source's pane, the config section whose models it renders (`update_model`)."""
 
     title: str
     widget: Widget
-    routes: dict[type, Callable[[Any], None]] = field(default_factory=dict)
+    section: str | None = None
+    show: Callable[[Any], None] | None = field(default=None, repr=False)
 
 
 def build_panes(config: Config, notices: list[tuple[str, str]]) -> list[Pane]:
     """Logs, the timeline, PostgreSQL and Redis when configured, then one pane per notice (what could not start)."""
     panes: list[Pane] = []
-    if config.logs:
-        from console.models.logs import LogStats
-        from widgets.log_pane import LogPane
-
-        logs = LogPane([log.name for log in config.logs], max_lines=sum(log.max_lines for log in config.logs))
-        panes.append(Pane("Logs", logs, {LogStats: lambda stats: logs.update_stats([stats])}))
-    panes.append(Pane("Timeline", Timeline()))
-    if config.postgres is not None:
-        from console.models.postgres import PostgresSnapshot
-        from widgets.postgres_pane import PostgresPane
-
-        postgres = PostgresPane()
-        panes.append(Pane("PostgreSQL", postgres, {PostgresSnapshot: postgres.update_snapshot}))
-    if config.redis is not None:
-        from console.models.redis import RedisSnapshot
-        from widgets.redis_pane import RedisPane
-
-        redis = RedisPane()
-        panes.append(Pane("Redis", redis, {RedisSnapshot: redis.update_snapshot}))
+    for kind in configured(config):
+        if kind.pane is None:
+            continue
+        widget = resolve(kind.pane.widget)(**kind.pane.arguments(config))
+        panes.append(Pane(kind.pane.title, widget, kind.section, widget.update_model))
+    at = 1 if config.logs else 0
+    panes.insert(at, Pane("Timeline", Timeline()))
     panes.extend(Pane(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in notices)
     return panes

@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from console.clock import Clock
-from console.config import LogSettings
+from console.config import Config, LogSettings
+from console.sources.base import Feeds
 from console.sources.logs.base import LogSource
 from console.sources.logs.command import CommandLogSource
 from console.sources.logs.file import FileLogSource
 
-__all__ = ["CommandLogSource", "FileLogSource", "LogSource", "log_source"]
+__all__ = ["CommandLogSource", "FileLogSource", "LogSource", "build", "log_source"]
 
 
 def log_source(settings: LogSettings, base_dir: Path, clock: Clock | None = None) -> LogSource:
@@ -23,3 +24,8 @@ def log_source(settings: LogSettings, base_dir: Path, clock: Clock | None = None
     if settings.path is not None:
         return FileLogSource(settings, clock, base_dir=base_dir)
     return CommandLogSource(settings, base_dir, clock)
+
+
+def build(config: Config, clock: Clock, feeds: Feeds) -> None:
+    """A streamed source per `[[logs]]` entry."""
+    feeds.streams.extend(log_source(settings, config.base_dir, clock) for settings in config.logs)

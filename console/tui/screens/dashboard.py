@@ -12,7 +12,9 @@ from textual.widgets import Footer, Static
 
 from console.clock import Clock
 from console.config import Config
+from console.live import CheckChange, feed_key
 from console.models import Check, State
+from console.sources.base import configured
 from console.tui.panes import Pane
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
@@ -37,11 +39,10 @@ class DashboardScreen(Screen):
         super().__init__()
         self.config = config
         self.clock = clock
-        self.routes = {model: show for pane in panes for model, show in pane.routes.items()}
-        if config.health or config.metric:
-            from console.models.health import HealthSnapshot, MetricSnapshot
-
-            self.routes[HealthSnapshot] = self.routes[MetricSnapshot] = self._show_check
+        self.routes = {pane.section: pane.show for pane in panes if pane.section and pane.show}
+        for kind in configured(config):
+            if kind.tiles:
+                self.routes[kind.section] = self._show_check
         self.read_only = read_only
         self.panes = panes
         self.current = 0
@@ -78,11 +79,13 @@ class DashboardScreen(Screen):
     def banner(self) -> EnvironmentBanner:
         return self.query_one(EnvironmentBanner)
 
-    def show(self, model: Any) -> None:
-        """Route a model from a feed to the widget that renders it."""
-        show = self.routes.get(type(model))
-        if show is not None:
-            show(model)
+    def show(self, models: list[Any], changes: list[CheckChange] | None = None) -> None:
+        """A live-state listener: route each model of a batch to the widget of its section, in one screen update."""
+        with self.app.batch_update():
+            for model in models:
+                show = self.routes.get(feed_key(model).partition(":")[0])
+                if show is not None:
+                    show(model)
 
     def _show_check(self, model: Any) -> None:
         self.query_one(HealthGrid).show(model.check, model.history)

@@ -1,69 +1,17 @@
-"""Throwaway PostgreSQL and Redis servers on free loopback ports, in temp dirs.
-
-Used by the test suite, the embedded demo and the benchmarks, so it imports neither Textual nor
-pytest. Every server that was started and not stopped is stopped at interpreter exit (atexit), so
-a crashed test run or a Ctrl+C in the demo leaves no process behind. Servers run in their own
-session: a terminal Ctrl+C reaches only their owner, which stops them.
-"""
+"""A throwaway PostgreSQL with pg_stat_statements, run as the `postgres` user when root (initdb refuses root)."""
 
 from __future__ import annotations
 
-import atexit
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import threading
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+
+from console.demo.servers.base import ServerUnavailable, ThrowawayServer, log_tail, process_alive, wait_gone
 
 _PG_BINARIES = ("initdb", "pg_ctl", "postgres")
-# Temp dirs go under /tmp, not $TMPDIR: the `postgres` user must be able to traverse the path and the
-# unix socket path must stay short (macOS' $TMPDIR alone is ~50 characters of the 107 allowed).
-_TMP_ROOT = "/tmp"
-
-
-class ServerUnavailable(Exception):
-    """Server binaries are missing; ``str()`` says what to install."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def accepts_connections(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
-    """Whether something accepts TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process `pid` exists and is not a zombie (read from /proc where there is one)."""
-    if Path("/proc/self/stat").exists():
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            return False
-        return state not in ("Z", "X")
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def find_pg_bindir() -> Path | None:
@@ -87,85 +35,8 @@ def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
 
 
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while process_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-_live: set[_ThrowawayServer] = set()
-_live_lock = threading.Lock()
-
-
-@atexit.register
-def _stop_all() -> None:
-    with _live_lock:
-        servers = list(_live)
-    for server in servers:
-        try:
-            server.stop()
-        except Exception:  # best effort at interpreter exit: stop the others anyway
-            pass
-
-
-class _ThrowawayServer(ABC):
-    """What PostgresServer and RedisServer share: port, temp dir, atexit registration, `with`."""
-
-    host = "127.0.0.1"
-
-    def __init__(self, port: int | None) -> None:
-        self.port = port if port is not None else free_port()
-        self._tmpdir: Path | None = None
-
-    @property
-    def tmpdir(self) -> Path:
-        """The server's temp dir (exists from start() until stop())."""
-        if self._tmpdir is None:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return self._tmpdir
-
-    def _make_tmpdir(self, prefix: str) -> Path:
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=prefix, dir=_TMP_ROOT))
-        with _live_lock:
-            _live.add(self)
-        return self._tmpdir
-
-    def _remove_tmpdir(self) -> None:
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
-        with _live_lock:
-            _live.discard(self)
-
-    @abstractmethod
-    def start(self, timeout: float = 30) -> None: ...
-
-    @abstractmethod
-    def stop(self) -> None: ...
-
-    def start_again(self) -> None:
-        """Start the server again after kill(), on the same port (and, for PostgreSQL, the same data)."""
-        self.start()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-class PostgresServer(_ThrowawayServer):
+class PostgresServer(ThrowawayServer):
     """A throwaway PostgreSQL in a temp dir on a free loopback port (pg_stat_statements preloaded).
 
     Trust authentication, superuser ``postgres``, durability off (fsync, synchronous_commit,
@@ -278,9 +149,9 @@ class PostgresServer(_ThrowawayServer):
             self._run(self._bindir / "pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "-s", "stop", timeout=30)
         except (RuntimeError, subprocess.TimeoutExpired):
             pass  # fall through to signals below
-        if not _wait_gone(pid, 10):
+        if not wait_gone(pid, 10):
             os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid, 5)
+            wait_gone(pid, 5)
         self._pid = None
 
     def _resolve_bindir(self) -> Path:
@@ -354,99 +225,5 @@ class PostgresServer(_ThrowawayServer):
             log = self.tmpdir / "server.log"
             raise RuntimeError(
                 f"{binary.name} {' '.join(args)} failed ({done.returncode}): "
-                f"{done.stderr.strip() or done.stdout.strip()}\n{_tail(log) if log.exists() else ''}"
+                f"{done.stderr.strip() or done.stdout.strip()}\n{log_tail(log) if log.exists() else ''}"
             )
-
-
-class RedisServer(_ThrowawayServer):
-    """A throwaway Redis on a free loopback port, no persistence."""
-
-    def __init__(self, *, port: int | None = None, extra_args: Sequence[str] = (), binary: Path | None = None) -> None:
-        super().__init__(port)
-        self.extra_args = tuple(extra_args)
-        self._binary = binary
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """redis-py URL of database 0."""
-        return f"redis://{self.host}:{self.port}/0"
-
-    @property
-    def pid(self) -> int | None:
-        """The redis-server pid while it runs."""
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
-
-    def start(self, timeout: float = 10) -> None:
-        """Launch redis-server and wait until it answers PING. Raises ServerUnavailable if it is missing."""
-        if self.pid is not None:
-            return
-        binary = self._binary or (Path(found) if (found := shutil.which("redis-server")) else None)
-        if binary is None or not binary.is_file():
-            raise ServerUnavailable(
-                f"redis-server is not {'at ' + str(binary) if binary else 'on PATH'}: apt-get install redis-server"
-            )
-        tmpdir = self._tmpdir or self._make_tmpdir("incident-console-redis-")
-        log = tmpdir / "redis.log"
-        argv = [
-            str(binary),
-            "--port",
-            str(self.port),
-            "--bind",
-            self.host,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmpdir),
-            "--daemonize",
-            "no",
-            *self.extra_args,
-        ]
-        try:
-            with log.open("ab") as out:
-                self._proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=tmpdir,
-                    start_new_session=True,
-                )
-            self._wait_for_ping(timeout, log)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_for_ping(self, timeout: float, log: Path) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.pid is None:
-                raise RuntimeError(f"redis-server exited at start:\n{_tail(log)}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not answer PING within {timeout}s:\n{_tail(log)}")
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        """SIGKILL the server; nothing survives (no persistence). start_again() restarts it empty."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, SIGKILL after 5 s) and remove its temp dir. Idempotent."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._remove_tmpdir()
