@@ -189,7 +189,8 @@ def test_an_unknown_binding_id_in_keys_is_a_config_error(tmp_path: Path, capsys)
     from console.cli import main
     from console.tui.keys import known_binding_ids
 
-    assert {"app.palette", "pg.terminate", "redis.flush", "logs.follow", "incident.declare"} <= known_binding_ids()
+    ids = known_binding_ids(ConsoleApp)
+    assert {"app.palette", "pg.terminate", "redis.flush", "logs.follow", "incident.declare"} <= ids
     path = tmp_path / "config.toml"
     path.write_text('[keys]\n"pg.terminat" = "ctrl+k"\n')
     assert main(["--config", str(path)]) == 2

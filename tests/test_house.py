@@ -24,3 +24,17 @@ def test_no_module_in_the_console_package_is_over_450_lines() -> None:
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_no_module_imports_the_app_back() -> None:
+    """Controllers, the palette and the keymap get narrow interfaces: only the entry points import the app."""
+    import grimp
+
+    graph = grimp.build_graph("console", "widgets", "actions", "themes")
+    importers = graph.find_modules_that_directly_import("console.tui.app")
+    assert importers <= {"console.cli", "console.demo.run"}
+    for module in graph.modules:
+        if module.startswith("console.tui") and module != "console.tui.app":
+            assert not graph.chain_exists(importer="console.tui.app", imported=module) or not graph.chain_exists(
+                importer=module, imported="console.tui.app"
+            ), f"import circle between console.tui.app and {module}"

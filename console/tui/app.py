@@ -23,7 +23,7 @@ from console.live import LiveState
 from console.observer import Observer
 from console.polling import groups as poll_groups
 from console.sources.base import Feeds, build_feeds
-from console.tui.incident_control import IncidentControl
+from console.tui.controllers.incident import IncidentControl
 from console.tui.palette import ActionCommands, IncidentCommands
 from console.tui.panes import build_panes
 from console.tui.screens.action_form import ActionFormScreen
@@ -238,7 +238,7 @@ def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, them
 
     if wall:
         raise ConfigError("--wall is not available yet: it arrives with the war-room wall screen")
-    if unknown := unknown_keys(config.keys):
+    if unknown := unknown_keys(config.keys, ConsoleApp):
         raise ConfigError(
             f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"
         )

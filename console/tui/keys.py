@@ -11,11 +11,9 @@ import console.tui.screens
 import widgets
 
 
-def known_binding_ids() -> set[str]:
+def known_binding_ids(app_class: type) -> set[str]:
     """Ids of the bindings on the app, every screen and every widget (imports them all: call only when needed)."""
-    from console.tui.app import ConsoleApp
-
-    classes: list[type] = [ConsoleApp]
+    classes: list[type] = [app_class]
     for package in (console.tui.screens, widgets):
         for module_info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             module = importlib.import_module(module_info.name)
@@ -23,8 +21,8 @@ def known_binding_ids() -> set[str]:
     return {b.id for cls in classes for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding) and b.id}
 
 
-def unknown_keys(keymap: dict[str, str]) -> list[str]:
+def unknown_keys(keymap: dict[str, str], app_class: type) -> list[str]:
     """The ids in `keymap` that no binding has, sorted."""
     if not keymap:
         return []
-    return sorted(set(keymap) - known_binding_ids())
+    return sorted(set(keymap) - known_binding_ids(app_class))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
@@ -14,7 +14,15 @@ from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from console.tui.app import ConsoleApp
+    from textual.app import App
+
+    from console.tui.screens.dashboard import DashboardScreen
+
+
+class IncidentHost(Protocol):
+    """What the controller needs of the app: a Textual app (screens, workers, timers, toasts) with a dashboard."""
+
+    dashboard: DashboardScreen
 
 OVERDUE_CHECK_EVERY = 20.0
 TIMELINE_REFRESH_EVERY = 10.0
@@ -31,7 +39,7 @@ INCIDENT_COMMANDS = {
 class IncidentControl:
     """The app's side of the incident: what the desk says is shown on the dashboard and the incident screen."""
 
-    def __init__(self, app: ConsoleApp, desk: IncidentDesk) -> None:
+    def __init__(self, app: App | IncidentHost, desk: IncidentDesk) -> None:
         self.app = app
         self.desk = desk
         self._seen: tuple[int, int] | None = None  # (size, mtime) of the journal at the last refresh
