@@ -261,6 +261,33 @@ class Journal:
         """The last ``n`` entries, oldest first."""
         return list(deque(self.entries(), maxlen=n)) if n > 0 else []
 
+    def read_from(self, offset: int) -> tuple[list[dict], int]:
+        """The entries of the complete lines from byte `offset` on and the offset after them: follow a journal
+        by reading only what other writers appended since. A partial last line is left for the next read."""
+        try:
+            with open(self._path, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_SH)
+                size = os.fstat(f.fileno()).st_size
+                fcntl.flock(f, fcntl.LOCK_UN)
+                f.seek(offset)
+                data = f.read(max(0, size - offset))
+        except FileNotFoundError:
+            return [], offset
+        except OSError as exc:
+            raise _os_error(self._path, "read", exc) from exc
+        end = data.rfind(b"\n") + 1
+        entries = []
+        for raw in data[:end].splitlines():
+            try:
+                entries.append(json.loads(raw))
+            except ValueError:
+                raise JournalError(
+                    f"journal {self._path}: the line at byte {offset} is not JSON; "
+                    "run `incident-console journal verify`"
+                ) from None
+            offset += len(raw) + 1
+        return entries, offset
+
     def verify(self) -> VerifyResult:
         """Walk the chain and name the first bad entry; a missing or empty journal is ok."""
         count = 0

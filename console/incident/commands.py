@@ -27,8 +27,9 @@ from console.incident.events import (
     UPDATE_POSTED,
     IncidentError,
 )
-from console.incident.replay import incident_ids, replay, scheme_for
+from console.incident.replay import scheme_for
 from console.incident.state import SCHEMES, IncidentState, IncidentStatus, Level, Scheme
+from console.incident.tracker import IncidentTracker
 from console.incident.updates import render_update, validate_update
 from console.journal import Journal
 from console.timeparse import iso
@@ -43,6 +44,7 @@ class IncidentDesk:
         self.journal = journal
         self.clock = clock or Clock()
         self.settings = settings or IncidentSettings()
+        self.tracker = IncidentTracker(journal)
 
     @property
     def scheme(self) -> Scheme:
@@ -50,11 +52,11 @@ class IncidentDesk:
         return scheme_for(self.settings)
 
     def state(self) -> IncidentState | None:
-        """The latest incident, replayed from the journal (reads the whole file)."""
-        return replay(self.journal.entries())
+        """The latest incident, kept current from what was appended to the journal since the last call."""
+        return self.tracker.current()
 
     def open_incident_id(self) -> str | None:
-        """The id of the incident in progress (not closed or cancelled), else None. Reads the journal."""
+        """The id of the incident in progress (not closed or cancelled), else None."""
         state = self.state()
         return state.id if state is not None and state.is_open else None
 
@@ -65,8 +67,7 @@ class IncidentDesk:
         title = " ".join(title.split())
         if not title:
             raise IncidentError("declare: the title is empty; say what is broken, e.g. 'checkout returns 500s'")
-        entries = list(self.journal.entries())
-        current = replay(entries)
+        current = self.state()
         if current is not None and current.is_open:
             raise IncidentError(
                 f"declare: {current.id} ({current.title}) is still {current.status.value}; "
@@ -88,7 +89,7 @@ class IncidentDesk:
             "response_target_s": level.response_s,
             "update_every_s": level.update_every_s,
         }
-        return self.journal.append(DECLARED, data, incident=self._new_id(now, incident_ids(entries)))
+        return self.journal.append(DECLARED, data, incident=self._new_id(now, self.tracker.declared))
 
     def set_severity(self, severity: str) -> dict:
         state = self._open("severity")

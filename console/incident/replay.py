@@ -17,6 +17,7 @@ notice or once the incident ended.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -68,40 +69,64 @@ def incident_ids(entries: Iterable[dict]) -> list[str]:
     return [e["incident"] for e in entries if e.get("kind") == DECLARED and e.get("incident")]
 
 
-def replay(entries: Iterable[dict], incident: str | None = None) -> IncidentState | None:
-    """Rebuild an incident from journal entries (oldest first): `incident` by id, else the latest declared."""
-    entries = list(entries)
-    declared = [i for i, e in enumerate(entries) if e.get("kind") == DECLARED and e.get("incident")]
-    index = next((i for i in reversed(declared) if incident in (None, entries[i]["incident"])), None)
-    if index is None:
-        return None
-    state = _start(entries[index])
-    owners = _window_owners(entries)
-    for position, entry in enumerate(entries):
-        owner = entry.get("incident") or owners.get(entry.get("seq"))
-        at = parse_timestamp(entry.get("ts"))
-        if at is None:
-            continue
-        before = position < index
-        if owner == state.id or (owner is None and before and at >= state.impact_started):
-            _apply(state, entry, at, before)
-    return state
+class Replayer:
+    """Builds an incident from journal entries fed one at a time, oldest first, so a follower can apply only the
+    new entries of a journal. `target` picks an incident by id; None follows the latest declared.
 
+    Entries before a declaration that belong to it (no incident, outside any other window, at or after the impact
+    start) are kept in a bounded buffer until a declaration claims them.
+    """
 
-def _window_owners(entries: list[dict]) -> dict[int, str]:
-    """seq -> incident id for every entry with no `incident` field that falls in an incident's open window."""
-    owners: dict[int, str] = {}
-    active: str | None = None
-    for entry in entries:
+    PRE_DECLARATION = 50_000  # unowned entries remembered for a backdated declaration to claim
+
+    def __init__(self, target: str | None = None) -> None:
+        self.target = target
+        self.state: IncidentState | None = None
+        self.declared: list[str] = []
+        self._active: str | None = None  # the incident whose window is open
+        self._unowned: deque[tuple[dict, datetime]] = deque(maxlen=self.PRE_DECLARATION)
+
+    def feed(self, entry: dict) -> None:
         owner, kind = entry.get("incident"), entry.get("kind")
         if owner is None:
-            if active is not None:
-                owners[entry.get("seq", -1)] = active
+            owner = self._active
         elif kind in (DECLARED, REOPENED):
-            active = owner
-        elif owner == active and (kind == CANCELLED or (kind == STATUS and _data(entry).get("status") == "closed")):
-            active = None
-    return owners
+            self._active = owner
+        elif owner == self._active and _ends_window(entry):
+            self._active = None
+        at = parse_timestamp(entry.get("ts"))
+        if at is None:
+            return
+        if kind == DECLARED and entry.get("incident"):
+            self.declared.append(entry["incident"])
+            if self.target in (None, entry["incident"]) and (self.state is None or self.target is None):
+                self._declare(entry)
+                return
+        if self.state is not None and owner == self.state.id:
+            _apply(self.state, entry, at, False)
+        elif owner is None:
+            self._unowned.append((entry, at))
+
+    def _declare(self, declaration: dict) -> None:
+        state = self.state = _start(declaration)
+        for entry, at in self._unowned:
+            if at >= state.impact_started:
+                _apply(state, entry, at, True)
+        _apply(state, declaration, parse_timestamp(declaration.get("ts")) or state.declared_at, False)
+
+
+def replay(entries: Iterable[dict], incident: str | None = None) -> IncidentState | None:
+    """Rebuild an incident from journal entries (oldest first): `incident` by id, else the latest declared."""
+    replayer = Replayer(incident)
+    for entry in entries:
+        replayer.feed(entry)
+    return replayer.state
+
+
+def _ends_window(entry: dict) -> bool:
+    """A cancel or a close ends the incident's window: later entries with no incident are no longer its own."""
+    kind = entry.get("kind")
+    return kind == CANCELLED or (kind == STATUS and _data(entry).get("status") == "closed")
 
 
 def _data(entry: dict) -> dict:

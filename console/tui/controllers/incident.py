@@ -25,7 +25,7 @@ class IncidentHost(Protocol):
     dashboard: DashboardScreen
 
 OVERDUE_CHECK_EVERY = 20.0
-TIMELINE_REFRESH_EVERY = 10.0
+TIMELINE_REFRESH_EVERY = 1.0  # entries other consoles append show within a second
 INCIDENT_COMMANDS = {
     "declare": "Declare an incident",
     "severity": "Change the incident's severity",
@@ -42,7 +42,6 @@ class IncidentControl:
     def __init__(self, app: App | IncidentHost, desk: IncidentDesk) -> None:
         self.app = app
         self.desk = desk
-        self._seen: tuple[int, int] | None = None  # (size, mtime) of the journal at the last refresh
         self._open = False  # an incident was open at the last refresh
         self._shown: tuple | None = None  # what the timeline and banner show
 
@@ -52,35 +51,28 @@ class IncidentControl:
         self.app.run_worker(self.refresh(), group="incident", exit_on_error=False)
 
     async def refresh(self, *, only_if_changed: bool = False) -> None:
-        """Re-read the journal (other consoles may share it) and update the timeline and the banner."""
+        """Read what was appended to the journal (other consoles may share it); update the timeline and banner."""
+        tracker = self.desk.tracker
         try:
-            stat = self.desk.journal.path.stat()
-            seen = (stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            seen = None
-        if only_if_changed and seen == self._seen:
-            return
-        self._seen = seen
-        try:
-            state = await asyncio.to_thread(self.desk.state)
-            entries, pinned = (
-                (state.entries, state.pinned)
-                if state
-                else (await asyncio.to_thread(self.desk.journal.tail, 200), set())
-            )
+            new = await asyncio.to_thread(tracker.catch_up)
         except (IncidentError, JournalError):
             return
+        if only_if_changed and not new:
+            return
+        state = tracker.state
+        entries, pinned = (state.entries, state.pinned) if state else (list(tracker.recent), set())
         summary = ""
         self._open = state is not None and state.is_open
         if self._open:
             since = state.impact_started.strftime("%H:%M UTC")
             summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
         shown = (len(entries), entries[-1]["seq"] if entries else 0, frozenset(pinned), summary)
-        if shown != self._shown:  # repaint only what changed: a table repaint costs more than the read
-            self._shown = shown
-            for timeline in self.app.dashboard.query(Timeline):
-                timeline.update_entries(entries, pinned)
-            self.app.dashboard.banner.set_incident(summary)
+        if shown == self._shown:  # repaint only what changed: a table repaint costs more than the read
+            return
+        self._shown = shown
+        for timeline in self.app.dashboard.query(Timeline):
+            timeline.update_entries(entries, pinned)
+        self.app.dashboard.banner.set_incident(summary)
         screen_module = sys.modules.get("console.tui.screens.incident")  # not imported: the screen is not showing
         if screen_module is not None and isinstance(self.app.screen, screen_module.IncidentScreen):
             await self.app.screen.refresh_from_journal()
