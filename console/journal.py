@@ -30,6 +30,9 @@ VERSION = 1
 _CHUNK = 8192
 
 
+_DECODER = json.JSONDecoder()
+
+
 class JournalError(Exception):
     """The journal cannot be read or written; ``str()`` is one line naming the path and the cause."""
 
@@ -276,17 +279,17 @@ class Journal:
         except OSError as exc:
             raise _os_error(self._path, "read", exc) from exc
         end = data.rfind(b"\n") + 1
+        decode = _DECODER.decode
         entries = []
-        for raw in data[:end].splitlines():
+        for line in data[:end].decode("utf-8", "surrogateescape").splitlines():
             try:
-                entries.append(json.loads(raw))
+                entries.append(decode(line))
             except ValueError:
                 raise JournalError(
-                    f"journal {self._path}: the line at byte {offset} is not JSON; "
+                    f"journal {self._path}: entry {len(entries) + 1} after byte {offset} is not JSON; "
                     "run `incident-console journal verify`"
                 ) from None
-            offset += len(raw) + 1
-        return entries, offset
+        return entries, offset + end
 
     def verify(self) -> VerifyResult:
         """Walk the chain and name the first bad entry; a missing or empty journal is ok."""
