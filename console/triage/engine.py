@@ -233,11 +233,8 @@ class TriageEngine:
             elif step.kind == "check" and not held.waiting:
                 self._record(step, held.value.value, held.text)
             elif deadline is not None and elapsed >= deadline:
-                self._record(
-                    step,
-                    "fail",
-                    f"{held.text}; not held {format_duration(step.for_)} within {format_duration(deadline)}",
-                )
+                wanted = f" for {format_duration(step.for_)}" if step.for_ else ""
+                self._record(step, "fail", f"{held.text}; did not hold{wanted} within {format_duration(deadline)}")
             else:
                 return StepView(step, "time", held.text)
         elif step.kind == "action":

@@ -27,7 +27,7 @@ import re
 import tomllib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 
 from console.config import Config
 from console.timeparse import parse_duration
@@ -41,7 +41,8 @@ FIXED_CHECKS = {
     "postgres": ("connection", "connections", "long-running", "blocked", "cache hit"),
     "redis": ("ping", "memory", "hit ratio"),
 }
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+# Durations are written as text ("5m") and dumped as milliseconds text, so a journaled definition reads back.
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(lambda s: f"{s * 1000:.0f}ms")]
 
 
 class _Model(BaseModel):
