@@ -253,3 +253,17 @@ def test_a_changed_playbook_keeps_the_running_version_and_says_so(
     assert resumed is not None
     assert [s.id for s in resumed.playbook.steps] == [s["id"] for s in STEPS]
     assert resumed.poll().step.id == "logs"
+
+
+def test_a_verify_held_too_briefly_before_within_fails(tmp_path: Path, clock: ManualClock, live: LiveState) -> None:
+    steps = [{"id": "verify", "kind": "verify", "condition": "health.api is ok", "within": "3m", "for": "2m"}]
+    journal = journal_at(tmp_path, clock)
+    engine = TriageEngine.start(playbook(steps), journal, live, clock)
+    clock.advance(90)
+    live.update([api(State.OK)])
+    assert engine.poll().evidence == "health api 40 ms (ok) is ok (held 0ms)"
+    clock.advance(90)  # held 90s of the 2m asked for when the 3m are up
+    assert engine.poll().outcome == "completed"
+    [failed] = [e["data"] for e in journal.entries() if e["kind"] == "triage.step"]
+    assert (failed["result"], failed["next"]) == ("fail", "done")
+    assert failed["evidence"] == "health api 40 ms (ok) is ok (held 1m 30s); did not hold for 2m 00s within 3m 00s"

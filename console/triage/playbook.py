@@ -54,10 +54,6 @@ class _Step(_Model):
     title: str = ""
     next: str | None = None
 
-    @property
-    def label(self) -> str:
-        return self.title or self.kind  # type: ignore[attr-defined]
-
 
 class CheckStep(_Step):
     """Evaluate a condition (held `for` a while when given) and branch on it; UNKNOWN follows `on_fail`."""
