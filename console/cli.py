@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate the config and reach every target once")
     status = sub.add_parser("status", parents=[common], help="one poll of every source, thresholds applied")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    triage = sub.add_parser("triage", parents=[common], help="suggest, show or check the triage playbooks")
+    triage.add_argument("--json", action="store_true", help="machine-readable output")
+    triage_sub = triage.add_subparsers(dest="triage_command", parser_class=_Parser)
+    triage_sub.add_parser("show", parents=[common], help="print a playbook's steps").add_argument("name")
+    triage_sub.add_parser("check", parents=[common], help="validate every playbook")
     run = sub.add_parser(
         "run",
         parents=[common],
@@ -96,6 +101,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.headless import status
 
         return asyncio.run(status(_load(args), as_json=args.json))
+    if command == "triage":
+        from console.triage.commands import triage_command
+
+        return triage_command(_load(args), args)
     if command == "journal":
         from console.headless import journal_command
 

@@ -52,6 +52,7 @@ class ConsoleSettings(_Model):
     theme: str = "incident-dark"
     read_only: bool = False
     journal: Path | None = None
+    playbooks: list[str] = []
 
     @property
     def is_production(self) -> bool:
@@ -222,6 +223,7 @@ class Config(_Model):
     actions: dict[str, CommandAction] = Field(default_factory=dict)
     keys: dict[str, str] = Field(default_factory=dict)
     incident: IncidentSettings = Field(default_factory=IncidentSettings)
+    playbook: list[dict[str, Any]] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

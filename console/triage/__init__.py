@@ -1,0 +1,22 @@
+"""Guided triage, headless: playbooks of steps walked against the live state, every move journaled.
+
+The pieces, from the bottom up (no Textual, no I/O but the journal and the playbook files):
+
+- `conditions`  the condition language (`metric."error rate" > 1 and any health is down`): a tokenizer and a
+                recursive-descent parser (no eval; `ConditionError` has line and column) and a three-valued evaluator
+                (PASS / FAIL / UNKNOWN, Kleene logic) whose `Result` carries evidence in words. `names()` lists the
+                checks a condition reads. `sustained.Sustained` adds `for = "5m"` by the clock.
+- `playbook`    the format (pydantic, extra keys forbidden; step kinds check, look, ask, action, verify, capture,
+                update, done), loading from `[[playbook]]` in the config and `*.toml` files in the folders named by
+                `[console] playbooks`, and `validate()`: one line per problem (file, playbook, step, what).
+- `builtins`    playbooks for what the console measures itself (PostgreSQL connections and locks, Redis, log error
+                spikes), offered when their source is configured; `all_playbooks(config)` adds the configured ones.
+- `resolve`     action params made concrete: `{capture}` and live references (`{postgres.top_blocker.pid}`).
+- `run`         the journal kinds of a run (`triage.started`, `triage.step`, `triage.skipped`, `triage.back`,
+                `triage.finished`) and `replay()`, a dispatch table that rebuilds every run from the journal.
+- `engine`      `TriageEngine`: start or resume a run, `poll()` the automatic steps, `answer`, `proceed`, `skip`,
+                `back`, `proposal()` for action steps (the caller runs it through the runner) and `record_action`.
+                Its state is the journal's, so a restarted console or a second one resumes at the same step.
+- `suggest`     the playbooks whose `when` holds now, worst first, with evidence and a suggested severity.
+- `commands`    `incident-console triage [--json] | show NAME | check`.
+"""

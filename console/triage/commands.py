@@ -1,0 +1,135 @@
+"""`incident-console triage`: suggest playbooks from one poll (`triage [--json]`), print one (`triage show NAME`),
+validate them all (`triage check`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from console.clock import Clock
+from console.config import Config
+from console.live import LiveState
+from console.sources.base import build_feeds, poll_once
+from console.triage.builtins import all_playbooks
+from console.triage.playbook import END, Playbook, validate
+from console.triage.suggest import suggest
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+
+
+async def poll_live(config: Config, clock: Clock | None = None) -> LiveState:
+    """One poll of every source `status` polls, into a live state (streamed logs cannot be polled once)."""
+    clock = clock or Clock()
+    feeds = build_feeds(config, clock, status_only=True)
+    try:
+        models = await asyncio.gather(*(poll_once(source) for source in feeds.polled))
+    finally:
+        await feeds.aclose()
+    live = LiveState(clock)
+    live.update(model for model in models if model is not None)
+    return live
+
+
+def triage_command(config: Config, args: argparse.Namespace) -> int:
+    command = getattr(args, "triage_command", None)
+    if command == "check":
+        return check(config)
+    if command == "show":
+        return show(config, args.name)
+    return asyncio.run(suggest_command(config, as_json=getattr(args, "json", False)))
+
+
+def _warn(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"incident-console: {problem}", file=sys.stderr)
+
+
+async def suggest_command(config: Config, *, as_json: bool) -> int:
+    """Exit 0 when no playbook fits, 1 when some do."""
+    playbooks, problems = all_playbooks(config)
+    _warn(problems)
+    live = await poll_live(config)
+    found = suggest(playbooks, live, config.incident.scheme)
+    if as_json:
+        rows = [
+            {
+                "playbook": s.playbook.name,
+                "title": s.playbook.title,
+                "severity": s.severity,
+                "state": s.state.value,
+                "evidence": s.evidence,
+            }
+            for s in found
+        ]
+        print(json.dumps({"environment": config.console.environment, "suggested": rows}, indent=2))
+    elif not found:
+        print(f"{config.console.environment}: no playbook fits what the console sees now")
+    else:
+        for s in found:
+            print(f"{s.state.symbol} {s.severity:<6} {s.playbook.name}: {s.playbook.title}")
+            print(f"    {s.evidence}")
+        print(f"start one with the console, or read it with `incident-console triage show {found[0].playbook.name}`")
+    return EXIT_FOUND if found else EXIT_OK
+
+
+def _target(step: Any, attribute: str) -> str:
+    return str(getattr(step, attribute, None) or "")
+
+
+def describe(playbook: Playbook) -> list[str]:
+    """The playbook as lines: header, then one line per step with its branches."""
+    lines = [f"{playbook.name}: {playbook.title}  ({playbook.origin})", f"  when {playbook.when}"]
+    if playbook.severity:
+        lines.append(f"  severity {playbook.severity}")
+    for number, step in enumerate(playbook.steps, start=1):
+        detail = {
+            "check": lambda s: s.condition + (f" for {s.for_:g}s" if s.for_ else ""),
+            "verify": lambda s: f"{s.condition} within {s.within:g}s" + (f" for {s.for_:g}s" if s.for_ else ""),
+            "look": lambda s: s.pane + (f" filtered {s.filter!r}" if s.filter else ""),
+            "ask": lambda s: s.question + (f" [{' / '.join(c.label for c in s.choices)}]" if s.choices else ""),
+            "action": lambda s: s.action + "".join(f" --{k} {v}" for k, v in s.params.items()),
+            "capture": lambda s: (
+                f"{s.name} from " + (f"output /{s.output}/" if s.output else f"{s.feed} {s.json_path}")
+            ),
+            "update": lambda s: s.note or "the status update template",
+            "done": lambda s: s.outcome,
+        }[step.kind](step)
+        lines.append(f"  {number}. [{step.kind}] {step.id}{': ' + step.title if step.title else ''}: {detail}")
+        branches = [
+            f"{label} -> {_target(step, attr)}"
+            for attr, label in (("on_pass", "pass"), ("on_fail", "fail"))
+            if _target(step, attr)
+        ]
+        branches += [f"{c.label!r} -> {c.next}" for c in getattr(step, "choices", []) if c.next]
+        if step.next:
+            branches.append(f"then -> {step.next}")
+        if branches:
+            lines.append(f"       {', '.join(branches)}")
+    lines.append(f"  ({END!r} ends the run; without a branch the next step follows)")
+    return lines
+
+
+def show(config: Config, name: str) -> int:
+    playbooks, problems = all_playbooks(config)
+    _warn(problems)
+    found = next((p for p in playbooks if p.name == name), None)
+    if found is None:
+        known = ", ".join(p.name for p in playbooks) or "none"
+        print(f"incident-console: triage show: no playbook {name!r} (playbooks: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    print("\n".join(describe(found)))
+    return EXIT_OK
+
+
+def check(config: Config) -> int:
+    """Exit 2 with one line per problem, 0 when every playbook is valid."""
+    playbooks, problems = all_playbooks(config)
+    problems += validate(playbooks, config)
+    if problems:
+        print("\n".join(problems))
+        return EXIT_USAGE
+    print(f"{len(playbooks)} playbook{'s' if len(playbooks) != 1 else ''} valid")
+    return EXIT_OK

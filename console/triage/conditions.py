@@ -1,0 +1,373 @@
+"""Conditions over the live state: a tokenizer, a recursive-descent parser (no eval) and a three-valued evaluator.
+
+Grammar (keywords are case-insensitive; names with spaces are quoted):
+
+    expr     := or
+    or       := and ("or" and)*
+    and      := unary ("and" unary)*
+    unary    := "not" unary | "(" expr ")" | quant | test
+    quant    := ("any" | "all") SOURCE "is" ["not"] STATE
+    test     := SOURCE "." NAME (OP NUMBER [UNIT] | "is" ["not"] STATE)
+    STATE    := ok | warn | crit | down | unknown | unhealthy (warn, crit or down)
+    OP       := > >= < <= == !=          UNIT := % | ms | s (s is turned into ms, the unit of latencies)
+
+SOURCE is health, metric, postgres, redis or logs; a comparison reads the check's number (`logs.NAME` is the error
+rate per minute). A check that is missing, unknown, or down (for a comparison) never passes: the result is UNKNOWN.
+`not`, `and` and `or` follow Kleene's three-valued logic.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from console.live import LiveState
+from console.models import Check, State
+
+SOURCES = ("health", "metric", "postgres", "redis", "logs")
+STATES = {s.value: frozenset({s}) for s in State} | {"unhealthy": frozenset({State.WARN, State.CRIT, State.DOWN})}
+UNIT_FACTOR = {"%": 1.0, "ms": 1.0, "s": 1000.0}
+OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+KEYWORDS = {"and", "or", "not", "is", "any", "all"}
+MAX_DEPTH = 40
+MAX_LENGTH = 4000
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be parsed; str() is one line with the line and column of the problem."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.line, self.column, self.reason = line, column, message
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # name, string, number, op, punct, end
+    text: str
+    line: int
+    column: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Tokens of a condition; ConditionError on anything the grammar has no place for."""
+    if len(text) > MAX_LENGTH:
+        raise ConditionError(f"condition is longer than {MAX_LENGTH} characters", 1, 1)
+    tokens: list[Token] = []
+    i, line, start_of_line = 0, 1, 0
+    while i < len(text):
+        char, column = text[i], i - start_of_line + 1
+        if char == "\n":
+            i, line, start_of_line = i + 1, line + 1, i + 1
+        elif char in " \t\r":
+            i += 1
+        elif char in "().":
+            tokens.append(Token("punct", char, line, column))
+            i += 1
+        elif char in "<>=!":
+            op = text[i : i + 2] if text[i : i + 2] in OPS else char
+            if op not in OPS:
+                raise ConditionError(f"unknown operator {op!r} (use > >= < <= == !=)", line, column)
+            tokens.append(Token("op", op, line, column))
+            i += len(op)
+        elif char == '"':
+            end = i + 1
+            while end < len(text) and text[end] not in '"\n':
+                end += 1
+            if end >= len(text) or text[end] != '"':
+                raise ConditionError('unterminated quoted name (close it with ")', line, column)
+            if end == i + 1:
+                raise ConditionError("empty quoted name", line, column)
+            tokens.append(Token("string", text[i + 1 : end], line, column))
+            i = end + 1
+        elif char.isascii() and char.isdigit():
+            end = i
+            while end < len(text) and ((text[end].isascii() and text[end].isdigit()) or text[end] == "."):
+                end += 1
+            number = text[i:end]
+            if number.count(".") > 1 or number.endswith("."):
+                raise ConditionError(f"malformed number {number!r}", line, column)
+            unit = next((u for u in ("ms", "s", "%") if text.startswith(u, end)), "")
+            after = end + len(unit)
+            if after < len(text) and (text[after].isalnum() or text[after] == "_"):
+                raise ConditionError(f"unknown unit after {number} (use %, ms or s)", line, column)
+            tokens.append(Token("number", number + unit, line, column))
+            i = after
+        elif char.isascii() and (char.isalpha() or char == "_"):
+            end = i
+            while end < len(text) and text[end].isascii() and (text[end].isalnum() or text[end] in "_-"):
+                end += 1
+            tokens.append(Token("name", text[i:end], line, column))
+            i = end
+        else:
+            raise ConditionError(f"unexpected character {char!r} (quote names that are not plain words)", line, column)
+    tokens.append(Token("end", "", line, len(text) - start_of_line + 1))
+    return tokens
+
+
+# -- syntax tree ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    source: str
+    name: str
+    op: str
+    number: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class StateTest:
+    source: str
+    name: str
+    negate: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class Quantified:
+    quantifier: str  # any | all
+    source: str
+    negate: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: str  # and | or
+    operands: tuple[Expr, ...]
+
+
+Expr = Compare | StateTest | Quantified | Not | Logic
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = tokenize(text)
+        self.pos = 0
+        self.depth = 0
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.pos]
+
+    def fail(self, message: str, token: Token | None = None) -> ConditionError:
+        token = token or self.token
+        return ConditionError(message, token.line, token.column)
+
+    def keyword(self, *words: str) -> str | None:
+        if self.token.kind == "name" and self.token.text.lower() in words:
+            self.pos += 1
+            return self.tokens[self.pos - 1].text.lower()
+        return None
+
+    def expect(self, text: str, what: str) -> None:
+        if self.token.text != text or self.token.kind not in ("punct", "op"):
+            raise self.fail(f"expected {what}, found {_show(self.token)}")
+        self.pos += 1
+
+    def parse(self) -> Expr:
+        if self.token.kind == "end":
+            raise self.fail("empty condition")
+        expr = self.logic("or")
+        if self.token.kind != "end":
+            raise self.fail(f"expected and, or or the end, found {_show(self.token)}")
+        return expr
+
+    def logic(self, op: str) -> Expr:
+        sub = (lambda: self.logic("and")) if op == "or" else self.unary
+        operands = [sub()]
+        while self.keyword(op):
+            operands.append(sub())
+        return operands[0] if len(operands) == 1 else Logic(op, tuple(operands))
+
+    def unary(self) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} deep")
+        try:
+            if self.keyword("not"):
+                return Not(self.unary())
+            if self.token.text == "(" and self.token.kind == "punct":
+                self.pos += 1
+                expr = self.logic("or")
+                self.expect(")", "a closing parenthesis")
+                return expr
+            if quantifier := self.keyword("any", "all"):
+                source = self.source()
+                negate, state = self.state_test()
+                return Quantified(quantifier, source, negate, state)
+            return self.test()
+        finally:
+            self.depth -= 1
+
+    def source(self) -> str:
+        token = self.token
+        if token.kind != "name" or token.text.lower() not in SOURCES:
+            raise self.fail(f"expected a source ({', '.join(SOURCES)}), found {_show(token)}")
+        self.pos += 1
+        return token.text.lower()
+
+    def state_test(self) -> tuple[bool, str]:
+        if not self.keyword("is"):
+            raise self.fail(f"expected is, found {_show(self.token)}")
+        negate = bool(self.keyword("not"))
+        state = self.keyword(*STATES)
+        if state is None:
+            raise self.fail(f"expected a state ({', '.join(STATES)}), found {_show(self.token)}")
+        return negate, state
+
+    def test(self) -> Expr:
+        source = self.source()
+        self.expect(".", f"a dot and a check name after {source}")
+        token = self.token
+        if token.kind not in ("name", "string"):
+            raise self.fail(f"expected a check name after {source}., found {_show(token)}")
+        self.pos += 1
+        if self.token.kind == "op":
+            op = self.token.text
+            self.pos += 1
+            number = self.token
+            if number.kind != "number":
+                raise self.fail(f"expected a number after {op}, found {_show(number)}")
+            self.pos += 1
+            digits = number.text.rstrip("%ms")
+            return Compare(source, token.text, op, float(digits), number.text[len(digits) :])
+        if self.token.kind == "name" and self.token.text.lower() == "is":
+            negate, state = self.state_test()
+            return StateTest(source, token.text, negate, state)
+        raise self.fail(f"expected a comparison or is after {source}.{token.text}, found {_show(self.token)}")
+
+
+def _show(token: Token) -> str:
+    return "the end" if token.kind == "end" else repr(token.text)
+
+
+def parse(text: str) -> Expr:
+    """The syntax tree of a condition; ConditionError (with line and column) when it is not one."""
+    return _Parser(text).parse()
+
+
+def names(expr: Expr) -> list[tuple[str, str | None]]:
+    """Every (source, check name) the condition reads, in order; name None for `any`/`all` over a whole source."""
+    if isinstance(expr, Compare | StateTest):
+        return [(expr.source, expr.name)]
+    if isinstance(expr, Quantified):
+        return [(expr.source, None)]
+    if isinstance(expr, Not):
+        return names(expr.operand)
+    return [pair for operand in expr.operands for pair in names(operand)]
+
+
+# -- evaluation -----------------------------------------------------------------------------------
+
+
+class Truth(StrEnum):
+    """Three-valued result of a condition."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A condition's value and the evidence for it in words, one phrase per check that decided it."""
+
+    value: Truth
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "; ".join(self.evidence)
+
+
+def _truth(flag: bool) -> Truth:
+    return Truth.PASS if flag else Truth.FAIL
+
+
+def _label(check: Check) -> str:
+    return f"{check.source} {check.name} {check.value or '-'} ({check.state.value})"
+
+
+def _missing(source: str, name: str) -> Result:
+    return Result(Truth.UNKNOWN, (f"{source} {name}: no reading",))
+
+
+def _compare(expr: Compare, live: LiveState) -> Result:
+    check = live.check(expr.source, expr.name)
+    if check is None:
+        return _missing(expr.source, expr.name)
+    if check.state in (State.DOWN, State.UNKNOWN) or check.number is None:
+        return Result(Truth.UNKNOWN, (f"{_label(check)}: no number to compare",))
+    threshold = expr.number * UNIT_FACTOR.get(expr.unit, 1.0)
+    shown = f"{expr.number:g}{expr.unit}"
+    return Result(_truth(OPS[expr.op](check.number, threshold)), (f"{_label(check)} {expr.op} {shown}",))
+
+
+def _state_of(check: Check, negate: bool, state: str) -> Result:
+    wanted = STATES[state]
+    words = f"is {'not ' if negate else ''}{state}"
+    if check.state is State.UNKNOWN and State.UNKNOWN not in wanted:
+        return Result(Truth.UNKNOWN, (f"{_label(check)}: state unknown, cannot say it {words}",))
+    return Result(_truth((check.state in wanted) != negate), (f"{_label(check)} {words}",))
+
+
+def _state(expr: StateTest, live: LiveState) -> Result:
+    check = live.check(expr.source, expr.name)
+    return _missing(expr.source, expr.name) if check is None else _state_of(check, expr.negate, expr.state)
+
+
+def _quantified(expr: Quantified, live: LiveState) -> Result:
+    checks = live.checks(expr.source)
+    if not checks:
+        return Result(Truth.UNKNOWN, (f"no {expr.source} checks",))
+    return _combine(
+        "or" if expr.quantifier == "any" else "and", [_state_of(c, expr.negate, expr.state) for c in checks]
+    )
+
+
+def _combine(op: str, results: list[Result]) -> Result:
+    """Kleene and/or; the evidence kept is that of the operands that decided the value."""
+    decisive = Truth.FAIL if op == "and" else Truth.PASS
+    for value in (decisive, Truth.UNKNOWN):
+        deciding = [r for r in results if r.value is value]
+        if deciding:
+            return Result(value, tuple(e for r in deciding for e in r.evidence))
+    other = Truth.PASS if op == "and" else Truth.FAIL
+    return Result(other, tuple(e for r in results for e in r.evidence))
+
+
+def evaluate(expr: Expr | str, live: LiveState) -> Result:
+    """The value of a condition against the live state, with its evidence."""
+    if isinstance(expr, str):
+        expr = parse(expr)
+    if isinstance(expr, Compare):
+        return _compare(expr, live)
+    if isinstance(expr, StateTest):
+        return _state(expr, live)
+    if isinstance(expr, Quantified):
+        return _quantified(expr, live)
+    if isinstance(expr, Not):
+        inner = evaluate(expr.operand, live)
+        flipped = {Truth.PASS: Truth.FAIL, Truth.FAIL: Truth.PASS}.get(inner.value, Truth.UNKNOWN)
+        return Result(flipped, tuple(f"not ({e})" for e in inner.evidence))
+    return _combine(expr.op, [evaluate(operand, live) for operand in expr.operands])
