@@ -12,8 +12,8 @@ from console.clock import Clock
 from console.config import Config
 from console.sources.base import REGISTRY, build_feeds, configured, resolve
 
-# Config sections that are not sources: what the console is, what it can do, and how it looks.
-NOT_SOURCES = {"console", "actions", "keys", "incident"}
+# Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks.
+NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook"}
 
 EVERY_SECTION = """
 [console]

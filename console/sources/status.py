@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, computed_field
@@ -50,8 +51,21 @@ class StatusReport(BaseModel):
         return lines
 
 
-async def poll_all(config: Config, clock: Clock | None = None) -> StatusReport:
-    """One concurrent poll of every source that `status` includes (registry), judged into a live state."""
+@dataclass(frozen=True)
+class Unanswered:
+    """The model of a source that did not answer within its timeout: one DOWN check saying so."""
+
+    feed_key: str
+    timeout: float
+
+    def checks(self) -> list[Check]:
+        source, _, name = self.feed_key.partition(":")
+        reason = f"no answer within {self.timeout:g}s"
+        return [Check(source=source, name=name or "connection", state=State.DOWN, reason=reason)]
+
+
+async def poll_live(config: Config, clock: Clock | None = None) -> LiveState:
+    """One concurrent poll of every source that `status` includes (registry) into a live state."""
     clock = clock or Clock()
     feeds = build_feeds(config, clock, status_only=True)
     try:
@@ -59,15 +73,14 @@ async def poll_all(config: Config, clock: Clock | None = None) -> StatusReport:
     finally:
         await feeds.aclose()
     live = LiveState(clock)
-    live.update(model for model in models if model is not None)
-    stuck = [
-        Check(
-            source=source.key.partition(":")[0],
-            name=source.key.partition(":")[2] or "connection",
-            state=State.DOWN,
-            reason=f"no answer within {source.timeout:g}s",
-        )
+    live.update(
+        model if model is not None else Unanswered(source.key, source.timeout)
         for source, model in zip(feeds.polled, models, strict=True)
-        if model is None
-    ]
-    return StatusReport(environment=config.console.environment, taken_at=clock.now(), checks=live.checks() + stuck)
+    )
+    return live
+
+
+async def poll_all(config: Config, clock: Clock | None = None) -> StatusReport:
+    """`status`: one poll of everything, thresholds applied, as a report."""
+    live = await poll_live(config, clock)
+    return StatusReport(environment=config.console.environment, taken_at=live.clock.now(), checks=live.checks())

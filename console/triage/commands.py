@@ -9,28 +9,13 @@ import json
 import sys
 from typing import Any
 
-from console.clock import Clock
 from console.config import Config
-from console.live import LiveState
-from console.sources.base import build_feeds, poll_once
+from console.sources.status import poll_live
 from console.triage.builtins import all_playbooks
 from console.triage.playbook import END, Playbook, validate
 from console.triage.suggest import suggest
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
-
-
-async def poll_live(config: Config, clock: Clock | None = None) -> LiveState:
-    """One poll of every source `status` polls, into a live state (streamed logs cannot be polled once)."""
-    clock = clock or Clock()
-    feeds = build_feeds(config, clock, status_only=True)
-    try:
-        models = await asyncio.gather(*(poll_once(source) for source in feeds.polled))
-    finally:
-        await feeds.aclose()
-    live = LiveState(clock)
-    live.update(model for model in models if model is not None)
-    return live
 
 
 def triage_command(config: Config, args: argparse.Namespace) -> int:
