@@ -321,6 +321,18 @@ def test_redactor_masks_secrets_in_nested_data() -> None:
     assert r.text("xyz is too short to be a secret") == "xyz is too short to be a secret"
 
 
+def test_redactor_masks_query_string_and_token_secrets() -> None:
+    r = Redactor()
+    assert r.text("https://h/x?key=AIza123&q=1") == "https://h/x?key=***&q=1"
+    assert r.text("https://h/x?a=1&api_key=k456") == "https://h/x?a=1&api_key=***"
+    assert r.text("GET /cb?access_token=t0k3n#frag") == "GET /cb?access_token=***"
+    assert r.text("token=abc123 user=x") == "token=*** user=x"
+    assert r.text("client_secret = 's e c' next") == "client_secret = *** next"
+    assert r.text("APIKEY=zz9") == "APIKEY=***"
+    # a key that is not in a query string is not a secret
+    assert r.text("scan key=session:* in db 0") == "scan key=session:* in db 0"
+
+
 # -- failing file systems --------------------------------------------------------------------------
 
 
