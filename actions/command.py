@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import string
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
@@ -13,8 +13,6 @@ from actions.base import Action, ActionContext, Progress
 from console import proc as processes
 from console.config import CommandAction as CommandActionConfig
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
-
-_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
 
 
 class CommandAction(Action):
@@ -25,12 +23,10 @@ class CommandAction(Action):
         self.risk = spec.risk
         self.spec = spec
         self.description = spec.description or "run " + shlex.join(spec.command)
-        fields: dict[str, Any] = {}
-        for pname, p in spec.params.items():
-            kind: Any = Literal[tuple(p.choices)] if p.choices else _TYPES[p.type]
-            extra = {"pattern": f"^(?:{p.pattern})$"} if p.pattern and p.type == "str" else {}
-            default = ... if p.default is None else kind(p.default) if not p.choices else p.default
-            fields[pname] = (kind, Field(default, description=p.description, **extra))
+        fields: dict[str, Any] = {
+            pname: (p.annotation, Field(p.typed_default(), description=p.description))
+            for pname, p in spec.params.items()
+        }
         self.Params: type[BaseModel] = create_model(f"{name.title().replace('-', '')}Params", **fields)
 
     def argv(self, ctx: ActionContext, params: dict[str, Any]) -> list[str]:

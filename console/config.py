@@ -1,43 +1,76 @@
-"""The TOML config: pydantic models, `${VAR}` expansion, durations, and load() with one-line errors.
+"""The TOML config: pydantic models, durations, and load() with one-line errors.
 
 One file is one environment (DESIGN §6). Every mistake becomes a `ConfigError` whose text is a single
-line naming the file, the TOML line or the field path, what is wrong and what was expected.
+line naming the file, the TOML line or the field path, what is wrong and what was expected; reading,
+`${VAR}` expansion and the wording of errors live in `console.config_load`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import string
-import tomllib
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import SchemaError
 
+from console.config_load import (
+    ENV_VAR,
+    expand,
+    literal_secret_warning,
+    parse_toml,
+    read_config,
+    validation_error,
+)
+from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
 from console.incident.state import SCHEMES
 from console.models import Risk
 from console.timeparse import parse_duration
 
-ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DAY = 86400.0
+PG_MAX_MS = 2_147_483_647  # PostgreSQL's largest statement_timeout: an int of milliseconds
 
 
-class ConfigError(Exception):
-    """A config mistake; str() is one line naming the file, where, what is wrong and the fix."""
+def _at_most(days: float, *, zero_ok: bool) -> AfterValidator:
+    """Seconds in (0, days] -- or [0, days] when 0 has a meaning -- with the fix in the message."""
+
+    def check(seconds: float) -> float:
+        if seconds <= 0 and not zero_ok:
+            raise ValueError('must be more than 0 (an interval or timeout of 0 spins or fails at once), e.g. "2s"')
+        if seconds > days * DAY:
+            raise ValueError(f"must be at most {days:g}d")
+        return seconds
+
+    return AfterValidator(check)
+
+
+def _pg_statement_timeout(seconds: float) -> float:
+    if not 1 <= round(seconds * 1000, 6) <= PG_MAX_MS:  # rounded: "2147483647ms" is 2147483.647 s in a float
+        raise ValueError(f'must be from 1ms to {PG_MAX_MS}ms, the range PostgreSQL accepts (about 24d 20h), e.g. "2s"')
+    return seconds
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+# An interval or timeout: more than 0, at most a week (sockets and timers overflow on absurd values).
+Period = Annotated[Duration, _at_most(7, zero_ok=False)]
+# An age threshold (`long_running`, `idle_older_than`; the latter goes to PostgreSQL as an interval): 0 counts all.
+Age = Annotated[Duration, _at_most(365, zero_ok=True)]
+StatementTimeout = Annotated[Duration, AfterValidator(_pg_statement_timeout)]
 
 
 class _Model(BaseModel):
@@ -48,7 +81,7 @@ class ConsoleSettings(_Model):
     """`[console]`: the environment's name and how the console behaves."""
 
     environment: str = "default"
-    refresh: Duration = 2.0
+    refresh: Period = 2.0
     theme: str = "incident-dark"
     read_only: bool = False
     journal: Path | None = None
@@ -58,14 +91,24 @@ class ConsoleSettings(_Model):
     def is_production(self) -> bool:
         return self.environment.lower().startswith("prod")
 
+    @field_validator("environment")
+    @classmethod
+    def _a_name(cls, name: str) -> str:
+        if not name.strip() or name != name.strip():
+            raise ValueError(
+                f'expected the environment\'s name, e.g. "production", got {name!r} (it is what typed '
+                "confirmation asks for, so it cannot be blank or start or end with spaces)"
+            )
+        return name
+
 
 class HealthTarget(_Model):
     """`[[health]]`: an HTTP health endpoint."""
 
     name: str = Field(min_length=1)
     url: str
-    timeout: Duration = 3.0
-    interval: Duration | None = None
+    timeout: Period = 3.0
+    interval: Period | None = None
     warn_ms: float = 500
     crit_ms: float = 1000
     expect_status: int = 200
@@ -87,8 +130,8 @@ class MetricTarget(_Model):
     warn: float | None = None
     crit: float | None = None
     below: bool = False
-    timeout: Duration = 3.0
-    interval: Duration | None = None
+    timeout: Period = 3.0
+    interval: Period | None = None
 
     @field_validator("url")
     @classmethod
@@ -101,10 +144,10 @@ class PostgresSettings(_Model):
 
     dsn: str
     slow_query_ms: float = 100
-    long_running: Duration = 300.0
-    idle_older_than: Duration = 3600.0
+    long_running: Age = 300.0
+    idle_older_than: Age = 3600.0
     pool_warn_pct: float = 80
-    statement_timeout: Duration = 2.0
+    statement_timeout: StatementTimeout = 2.0
 
     @field_validator("dsn")
     @classmethod
@@ -117,7 +160,7 @@ class RedisSettings(_Model):
 
     url: str
     hit_rate_warn_pct: float = 90
-    timeout: Duration = 2.0
+    timeout: Period = 2.0
     flush_confirm_share: float = Field(default=0.5, gt=0, le=1)
 
     @field_validator("url")
@@ -149,14 +192,52 @@ class LogSettings(_Model):
         return self
 
 
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
+
+
 class ParamSpec(_Model):
-    """A typed parameter of a command action."""
+    """A typed parameter of a command action: one of `choices`, or a `type` (a str matching `pattern` whole)."""
 
     description: str = ""
     type: Literal["str", "int", "float"] = "str"
     pattern: str | None = None
-    choices: list[str] | None = None
+    choices: list[str] | None = Field(default=None, min_length=1)
     default: str | None = None
+
+    @property
+    def annotation(self) -> Any:
+        """The type a value is validated against (the pattern is matched by pydantic's regex engine)."""
+        if self.choices:
+            return Literal[tuple(self.choices)]
+        if self.pattern is not None:
+            return Annotated[str, StringConstraints(pattern=f"^(?:{self.pattern})$")]
+        return _TYPES[self.type]
+
+    def typed_default(self) -> Any:
+        """The default converted to the param's type, or `...` (required) when there is none."""
+        return ... if self.default is None else TypeAdapter(self.annotation).validate_python(self.default)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParamSpec:
+        if self.pattern is not None and self.choices:
+            raise ValueError("give choices or pattern, not both")
+        if self.pattern is not None and self.type != "str":
+            raise ValueError(f'pattern applies to type "str" only (a {self.type} is checked as a number)')
+        try:
+            adapter = TypeAdapter(self.annotation)
+        except SchemaError as exc:
+            reason = str(exc).rsplit("error: ", 1)[-1].strip()
+            raise ValueError(
+                f"pattern {self.pattern!r} is not a regular expression: {reason} (fix it: Rust regex syntax, "
+                "no look-around or back-references, braces are not doubled here)"
+            ) from None
+        if self.default is not None:
+            try:
+                adapter.validate_python(self.default)
+            except ValidationError as exc:
+                reason = exc.errors()[0]["msg"]
+                raise ValueError(f"default {self.default!r}: {reason} (fix the default or the param)") from None
+        return self
 
 
 class CommandAction(_Model):
@@ -165,7 +246,7 @@ class CommandAction(_Model):
     command: list[str] = Field(min_length=1)
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     risk: Risk = Risk.WRITE
-    timeout: Duration = 600.0
+    timeout: Period = 600.0
     description: str = ""
 
     @field_validator("params", mode="before")
@@ -197,7 +278,7 @@ class IncidentSettings(_Model):
     """`[incident]`: the severity scheme (SEV-1..4 or P0..P3) and optional update cadence per level."""
 
     scheme: Literal["sev", "p"] = "sev"
-    update_every: dict[str, Duration] = Field(default_factory=dict)
+    update_every: dict[str, Period] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_levels(self) -> IncidentSettings:
@@ -268,32 +349,30 @@ def resolve_config_path(explicit: str | Path | None) -> Path:
 
 
 def load(path: str | Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
-    """Read, expand and validate a config file; raises ConfigError with one clear line."""
+    """Read, expand and validate a config file; raises ConfigError with one clear line.
+
+    Refuses a file others could change; warns on stderr (one line) when others can read a literal secret in it.
+    """
     file = resolve_config_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{file}: no config file here (pass --config PATH, set ${ENV_VAR}, or try `incident-console demo`)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read the config: {exc}") from None
-    return loads(text, source=file, environ=environ)
+    text, readable_mode = read_config(file)
+    raw = parse_toml(text, str(file))
+    if readable_mode is not None and (warning := literal_secret_warning(raw, text, str(file), readable_mode)):
+        print(f"incident-console: warning: {warning}", file=sys.stderr)
+    return _validate(raw, text, file, environ)
 
 
 def loads(text: str, *, source: Path | None = None, environ: dict[str, str] | None = None) -> Config:
     """Validate config text; `source` names the file in errors and anchors relative paths."""
+    return _validate(parse_toml(text, str(source) if source else "<config>"), text, source, environ)
+
+
+def _validate(raw: dict[str, Any], text: str, source: Path | None, environ: dict[str, str] | None) -> Config:
     name = str(source) if source else "<config>"
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: {_toml_message(exc)}") from None
-    secrets: set[str] = set()
-    raw = _expand(raw, (), environ if environ is not None else dict(os.environ), secrets, name, text)
+    raw, secrets = expand(raw, environ if environ is not None else dict(os.environ), name, text)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_validation_message(exc, name, text)) from None
+        raise validation_error(exc, name, text, secrets) from None
     config._source = source.resolve() if source else None
     config._secrets = frozenset(secrets)
     return config
@@ -304,96 +383,3 @@ def _check_url(url: str, schemes: tuple[str, ...]) -> str:
     if scheme not in schemes:
         raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}, got {url!r}")
     return url
-
-
-def _expand(value: Any, where: tuple, environ: dict[str, str], secrets: set[str], name: str, text: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _expand(v, (*where, k), environ, secrets, name, text) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, (*where, i), environ, secrets, name, text) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        var = match.group(1)
-        if var not in environ:
-            raise ConfigError(
-                f"{_where(name, text, where)}: environment variable {var} is not set "
-                f"(export {var}=..., or write $${{{var}}} for a literal)"
-            )
-        if environ[var]:
-            secrets.add(environ[var])
-        return environ[var]
-
-    return _VAR.sub(substitute, value)
-
-
-def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
-    message = str(exc)
-    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message).rstrip(".")
-    if found:
-        return f"line {found.group(1)}, column {found.group(2)}: TOML syntax error: {reason}"
-    return f"TOML syntax error: {reason}"
-
-
-def _validation_message(exc: ValidationError, name: str, text: str) -> str:
-    error = exc.errors()[0]
-    loc = tuple(error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        parent = _dotted(loc[:-1]) or "the top level"
-        message = f"unknown key {loc[-1]!r} in {parent} (check the spelling against the docs)"
-    elif error["type"] == "missing":
-        message = f"required key {loc[-1]!r} is missing"
-    elif error["type"].endswith("_type") or error["type"].endswith("_parsing"):
-        message = f"{message}, got {error.get('input')!r}"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{_where(name, text, loc)}: {message}{more}"
-
-
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _where(name: str, text: str, loc: tuple) -> str:
-    line = _find_line(text, loc)
-    path = _dotted(loc)
-    place = f"line {line}: {path}" if line else path
-    return f"{name}: {place}" if place else name
-
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
-
-
-def _find_line(text: str, loc: tuple) -> int | None:
-    """Best effort: the line of the key (or else the table) a field path points at."""
-    tables: dict[str, tuple[int, dict[str, int]]] = {"": (0, {})}
-    counters: dict[str, int] = {}
-    current = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header:
-            current = header.group(2).replace('"', "").replace("'", "").replace(" ", "")
-            if header.group(1) == "[[":
-                counters[current] = counters.get(current, -1) + 1
-                current = f"{current}[{counters[current]}]"
-            tables.setdefault(current, (number, {}))
-        elif found := _KEY.match(line):
-            tables[current][1].setdefault(found.group(1).strip("\"'").split(".")[0], number)
-    for cut in range(len(loc), -1, -1):
-        table = _dotted(loc[:cut])
-        if table in tables:
-            line, keys = tables[table]
-            key = loc[cut] if cut < len(loc) else None
-            return keys.get(str(key)) or line or None
-    return None

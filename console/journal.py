@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,6 +95,7 @@ class Journal:
 
     Nothing touches the disk until :meth:`open` or :meth:`append`, which create the parent
     directory (0700) and the file (0600) when missing. Reading a missing journal yields nothing.
+    Writing refuses a symlink, a folder group or others may write to, and a file that is not a journal.
     """
 
     def __init__(
@@ -137,19 +139,54 @@ class Journal:
 
     @contextmanager
     def _write_fd(self, doing: str) -> Iterator[int]:
-        """An O_APPEND descriptor holding the exclusive lock; OSErrors become JournalError."""
+        """An O_APPEND descriptor on the journal itself holding the exclusive lock; OSErrors become JournalError."""
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            folder = stat.S_IMODE(os.stat(self._path.parent).st_mode)
+            if folder & (stat.S_IWGRP | stat.S_IWOTH):
+                raise JournalError(
+                    f"journal {self._path}: its folder is writable by group or others (mode {folder:04o}); "
+                    "use a private folder (chmod 700, or point [console].journal elsewhere)"
+                )
+            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ELOOP and self._path.is_symlink():
+                raise JournalError(
+                    f"journal {self._path} is a symbolic link; refusing to follow it (point [console].journal at "
+                    "the real file)"
+                ) from None
             raise _os_error(self._path, doing, exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._refuse_foreign(fd)
             yield fd
         except OSError as exc:
             raise _os_error(self._path, doing, exc) from exc
         finally:
             os.close(fd)  # also releases the lock
+
+    def _refuse_foreign(self, fd: int) -> None:
+        """Refuse a non-empty file whose first line is not a journal entry: it is never truncated or moved aside.
+
+        A file that is one line without a newline is a torn first entry when it starts like JSON.
+        """
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return
+        first = self._line_end(fd, size)
+        if first is None:
+            journal = os.pread(fd, 1, 0) == b"{"
+        else:
+            try:
+                entry = json.loads(os.pread(fd, first, 0))
+            except ValueError:
+                entry = None
+            journal = isinstance(entry, dict) and isinstance(entry.get("seq"), int) and bool(entry.get("hash"))
+        if not journal:
+            raise JournalError(
+                f"journal {self._path}: line 1 is not a journal entry; refusing to write to it "
+                "(point [console].journal at a new file)"
+            )
 
     def _recover(self, fd: int) -> None:
         """Move bytes after the last newline (a writer died mid-line) to ``.broken``; journal it."""
@@ -158,7 +195,7 @@ class Journal:
             return
         start = self._line_start(fd, size)
         torn = os.pread(fd, size - start, start)
-        broken = os.open(self.broken_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        broken = os.open(self.broken_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             os.write(broken, torn)
             os.fsync(broken)
@@ -200,6 +237,17 @@ class Journal:
                 pass  # the original error is the one worth reporting
             raise
         return entry
+
+    def _line_end(self, fd: int, size: int) -> int | None:
+        """Offset of the first newline, reading forwards in chunks; None when there is none."""
+        pos = 0
+        while pos < size:
+            chunk = os.pread(fd, min(_CHUNK, size - pos), pos)
+            newline = chunk.find(b"\n")
+            if newline != -1:
+                return pos + newline
+            pos += len(chunk)
+        return None
 
     def _line_start(self, fd: int, end: int) -> int:
         """Offset just after the last newline before ``end`` (0 if none), reading backwards in chunks."""

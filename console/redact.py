@@ -14,15 +14,26 @@ MIN_SECRET_LENGTH = 4
 _URL_PASSWORD = re.compile(
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*:)(?P<pw>[^\s/]*?)(?=@[^\s@/]*(?:[/?#\s]|$))"
 )
-# libpq key=value (also PGPASSWORD=..., ?password=... in URLs); a quoted value may hold spaces.
-_KV_PASSWORD = re.compile(r"(?P<head>password[ \t]*=[ \t]*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+# key=value secrets: libpq `password=`, PGPASSWORD=..., `token=` (access_token, ...), `secret=` (client_secret,
+# ...), `api_key=`/`apikey=`, and `key=` in a query string (`?key=`, `&key=`); a quoted value may hold spaces.
+_KV_SECRET = re.compile(
+    r"(?P<head>(?:password|token|secret|api[_-]?key|(?<=[?&])key)[ \t]*=[ \t]*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)",
+    re.IGNORECASE,
+)
+_PATTERNS = (_URL_PASSWORD, _KV_SECRET)
+
+
+def passwords(text: str) -> list[str]:
+    """The values in ``text`` that :meth:`Redactor.text` masks by pattern (URL passwords, ``key=value`` secrets)."""
+    return [m.group("pw") for pattern in _PATTERNS for m in pattern.finditer(text) if m.group("pw")]
 
 
 class Redactor:
     """Replaces secrets in text and nested JSON-like values before they are written or shown.
 
     Secrets are the values that came from ``${VAR}`` expansions; besides those, every password
-    in a URL/DSN (``scheme://user:PASS@host``) and every libpq ``password=PASS`` is masked.
+    in a URL/DSN (``scheme://user:PASS@host``) and every ``password=``, ``token=``, ``secret=``,
+    ``api_key=`` and query-string ``key=`` value is masked.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -41,11 +52,12 @@ class Redactor:
         self._pattern = re.compile("|".join(map(re.escape, ordered)))
 
     def text(self, s: str) -> str:
-        """Return ``s`` with every secret and URL/DSN password replaced by ``***``."""
+        """Return ``s`` with every secret, URL/DSN password and key=value secret replaced by ``***``."""
         if self._pattern is not None:
             s = self._pattern.sub(MASK, s)
-        s = _URL_PASSWORD.sub(rf"\g<head>{MASK}", s)
-        return _KV_PASSWORD.sub(rf"\g<head>{MASK}", s)
+        for pattern in _PATTERNS:
+            s = pattern.sub(rf"\g<head>{MASK}", s)
+        return s
 
     def value(self, obj: Any) -> Any:
         """Apply :meth:`text` to every str inside dicts, lists and tuples; dict keys and other types stay."""

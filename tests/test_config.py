@@ -177,3 +177,86 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no config file here"):
         cfg.load(tmp_path / "absent.toml")
+
+
+# -- intervals, timeouts and what servers accept ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[console]\nrefresh = "{d}"\n', "line 2: console.refresh"),
+        ('[[health]]\nname = "a"\nurl = "http://x"\ntimeout = "{d}"\n', "line 4: health[0].timeout"),
+        ('[[health]]\nname = "a"\nurl = "http://x"\ninterval = "{d}"\n', "line 4: health[0].interval"),
+        ('[[metric]]\nname = "m"\nurl = "http://x"\npath = "p"\ntimeout = "{d}"\n', "line 5: metric[0].timeout"),
+        ('[[metric]]\nname = "m"\nurl = "http://x"\npath = "p"\ninterval = "{d}"\n', "line 5: metric[0].interval"),
+        ('[redis]\nurl = "redis://x"\ntimeout = "{d}"\n', "line 3: redis.timeout"),
+        ('[actions.a]\ncommand = ["x"]\ntimeout = "{d}"\n', "line 3: actions.a.timeout"),
+        ('[incident]\nupdate_every = {{ "SEV-1" = "{d}" }}\n', "line 2: incident.update_every.SEV-1"),
+    ],
+)
+@pytest.mark.parametrize("duration", ["0s", "0ms", "0h0m"])
+def test_zero_intervals_and_timeouts_are_errors(tmp_path: Path, text: str, field: str, duration: str) -> None:
+    message = error_of(tmp_path, text.format(d=duration))
+    assert f"{field}: must be more than 0" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[console]\nrefresh = "8d"\n', "line 2: console.refresh: must be at most 7d"),
+        ('[actions.a]\ncommand = ["x"]\ntimeout = "99999999999d"\n', "line 3: actions.a.timeout: must be at most 7d"),
+        ('[postgres]\ndsn = "postgres://h/db"\nidle_older_than = "400d"\n', "postgres.idle_older_than: must be at"),
+    ],
+)
+def test_durations_beyond_their_range_are_errors(tmp_path: Path, text: str, field: str) -> None:
+    assert field in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize("value", ["999h", "2147483648ms", "25d", "0.5ms", "0s"])
+def test_statement_timeout_outside_what_postgres_accepts(tmp_path: Path, value: str) -> None:
+    message = error_of(tmp_path, f'[postgres]\ndsn = "postgres://h/db"\nstatement_timeout = "{value}"\n')
+    assert "line 3: postgres.statement_timeout: must be from 1ms to 2147483647ms," in message
+    assert "the range PostgreSQL accepts" in message
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("1ms", 0.001), ("2147483647ms", 2147483.647), ("24d", 2073600)])
+def test_statement_timeout_within_what_postgres_accepts(tmp_path: Path, value: str, seconds: float) -> None:
+    text = f'[postgres]\ndsn = "postgres://h/db"\nstatement_timeout = "{value}"\nidle_older_than = "0s"\n'
+    config = cfg.load(write(tmp_path, text), environ={})
+    assert config.postgres is not None and config.postgres.statement_timeout == seconds
+
+
+# -- command-action params and the environment name ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ('{ pattern = "[a-z" }', "pattern '[a-z' is not a regular expression: unclosed character class"),
+        ('{ type = "int", default = "abc" }', "default 'abc': Input should be a valid integer"),
+        ('{ type = "float", default = "fast" }', "default 'fast': Input should be a valid number"),
+        ('{ choices = ["a", "b"], default = "c" }', "default 'c': Input should be 'a' or 'b'"),
+        ('{ pattern = "v[0-9]+", default = "v1 " }', "default 'v1 ': String should match pattern"),
+        ('{ type = "int", pattern = "[0-9]+" }', 'pattern applies to type "str" only'),
+        ('{ choices = ["a"], pattern = "a" }', "give choices or pattern, not both"),
+        ("{ choices = [] }", "choices: List should have at least 1 item"),
+    ],
+)
+def test_param_spec_is_checked_at_load(tmp_path: Path, param: str, expected: str) -> None:
+    message = error_of(tmp_path, f'[actions.a]\ncommand = ["x", "{{v}}"]\nparams = {{ v = {param} }}\n')
+    assert "line 3: actions.a.params.v" in message and expected in message
+
+
+def test_param_defaults_are_typed(tmp_path: Path) -> None:
+    text = (
+        '[actions.a]\ncommand = ["x", "{n}", "{r}"]\n[actions.a.params]\nn = { type = "int", default = "3" }\nr = "r"\n'
+    )
+    spec = cfg.load(write(tmp_path, text), environ={}).actions["a"]
+    assert spec.params["n"].typed_default() == 3 and spec.params["r"].typed_default() is ...
+
+
+@pytest.mark.parametrize("name", ["", "  ", "\t", "prod ", " prod"])
+def test_environment_must_be_a_name(tmp_path: Path, name: str) -> None:
+    message = error_of(tmp_path, f'[console]\nenvironment = "{name}"\n')
+    assert "line 2: console.environment: " in message and "typed confirmation" in message

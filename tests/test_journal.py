@@ -321,6 +321,85 @@ def test_redactor_masks_secrets_in_nested_data() -> None:
     assert r.text("xyz is too short to be a secret") == "xyz is too short to be a secret"
 
 
+def test_redactor_masks_query_string_and_token_secrets() -> None:
+    r = Redactor()
+    assert r.text("https://h/x?key=AIza123&q=1") == "https://h/x?key=***&q=1"
+    assert r.text("https://h/x?a=1&api_key=k456") == "https://h/x?a=1&api_key=***"
+    assert r.text("GET /cb?access_token=t0k3n#frag") == "GET /cb?access_token=***"
+    assert r.text("token=abc123 user=x") == "token=*** user=x"
+    assert r.text("client_secret = 's e c' next") == "client_secret = *** next"
+    assert r.text("APIKEY=zz9") == "APIKEY=***"
+    # a key that is not in a query string is not a secret
+    assert r.text("scan key=session:* in db 0") == "scan key=session:* in db 0"
+
+
+# -- what the journal refuses to touch -------------------------------------------------------------
+
+
+def folder(path: Path, mode: int) -> Path:
+    path.mkdir()
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize("mode", [0o1777, 0o700])
+def test_symlink_journal_is_refused_and_its_target_untouched(tmp_path: Path, mode: int) -> None:
+    shared = folder(tmp_path / "shared", mode)
+    target = tmp_path / "notes.txt"
+    target.write_bytes(b"line one\nno newline at the end")
+    (shared / "journal.jsonl").symlink_to(target)
+    journal = make_journal(shared / "journal.jsonl")
+    for attempt in (journal.open, lambda: journal.append("note")):
+        with pytest.raises(JournalError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert message.startswith(f"journal {shared / 'journal.jsonl'}") and "\n" not in message
+        assert "symbolic link" in message or "writable by group or others" in message
+    assert target.read_bytes() == b"line one\nno newline at the end"
+    assert not (shared / "journal.jsonl.broken").exists() and not target.with_name("notes.txt.broken").exists()
+
+
+def test_dangling_symlink_journal_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    state = folder(tmp_path / "state", 0o700)
+    (state / "journal.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
+    with pytest.raises(JournalError, match=r"journal .*journal.jsonl is a symbolic link; refusing to follow it"):
+        make_journal(state / "journal.jsonl").append("note")
+    assert not (tmp_path / "elsewhere.jsonl").exists()
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777, 0o720, 0o702])
+def test_journal_folder_writable_by_others_is_refused(tmp_path: Path, mode: int) -> None:
+    shared = folder(tmp_path / "shared", mode)
+    with pytest.raises(JournalError) as caught:
+        make_journal(shared / "journal.jsonl").open()
+    assert str(caught.value) == (
+        f"journal {shared / 'journal.jsonl'}: its folder is writable by group or others (mode {mode:04o}); "
+        "use a private folder (chmod 700, or point [console].journal elsewhere)"
+    )
+    assert list(shared.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [b"hello\nworld\n", b"just text, no newline", b'{"v":1}\n'])
+def test_a_file_that_is_not_a_journal_is_never_modified(journal_path: Path, content: bytes) -> None:
+    journal_path.parent.mkdir(mode=0o700)
+    journal_path.write_bytes(content)
+    journal = make_journal(journal_path)
+    for attempt in (journal.open, lambda: journal.append("note")):
+        with pytest.raises(JournalError, match="line 1 is not a journal entry; refusing to write to it"):
+            attempt()
+    assert journal_path.read_bytes() == content
+    assert not journal.broken_path.exists()
+
+
+def test_a_torn_first_entry_is_still_recovered(journal_path: Path) -> None:
+    journal_path.parent.mkdir(mode=0o700)
+    journal_path.write_bytes(b'{"actor":{"host":"h')
+    journal = make_journal(journal_path)
+    journal.open()
+    assert journal.broken_path.read_bytes() == b'{"actor":{"host":"h'
+    assert [e["kind"] for e in journal.entries()] == ["journal.recovered"]
+
+
 # -- failing file systems --------------------------------------------------------------------------
 
 
