@@ -22,7 +22,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         directory = tmp_path / name.lower()
-        directory.mkdir()
+        directory.mkdir(mode=0o700)  # the journal refuses a folder others may write to, whatever the umask
         monkeypatch.setenv(name, str(directory))
 
 
