@@ -1,16 +1,15 @@
 """Follows a journal incrementally: the latest incident and the recent entries, updated from new entries only.
 
 Every console (and wall) on a journal holds one. Each `catch_up()` reads only the bytes appended since the last
-one, so a 100k-entry journal costs a full read once, at start, and then only its growth. A journal that shrank or
-was replaced (a new inode) is read again from the start.
+one, so a 100k-entry journal costs a full read once, at start, and then only its growth.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 
+from console.follow import JournalCursor
 from console.incident.replay import Replayer
 from console.incident.state import IncidentState
 from console.journal import Journal
@@ -24,9 +23,8 @@ class IncidentTracker:
     def __init__(self, journal: Journal, recent: int = RECENT) -> None:
         self.journal = journal
         self.recent: deque[dict] = deque(maxlen=recent)
+        self._cursor = JournalCursor(journal)
         self._replayer = Replayer()
-        self._offset = 0
-        self._identity: tuple[int, int] | None = None
         self._lock = threading.Lock()  # desk commands run in threads; one catch-up at a time
 
     @property
@@ -47,18 +45,10 @@ class IncidentTracker:
     def catch_up(self) -> list[dict]:
         """Read and apply what was appended since the last call; returns the new entries."""
         with self._lock:
-            try:
-                info = os.stat(self.journal.path)
-            except FileNotFoundError:
-                return []
-            identity = (info.st_dev, info.st_ino)
-            if identity != self._identity or info.st_size < self._offset:
-                self._identity, self._offset = identity, 0
+            entries, restarted = self._cursor.read()
+            if restarted:
                 self._replayer = Replayer()
                 self.recent.clear()
-            if info.st_size == self._offset:
-                return []
-            entries, self._offset = self.journal.read_from(self._offset)
             for entry in entries:
                 self._replayer.feed(entry)
             self.recent.extend(entries)

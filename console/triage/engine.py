@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.clock import Clock
+from console.follow import JournalCursor
 from console.journal import Journal
 from console.live import LiveState
 from console.models import format_duration
@@ -22,7 +23,7 @@ from console.models.health import number_at
 from console.triage.conditions import Truth, evaluate
 from console.triage.playbook import END, Playbook
 from console.triage.resolve import ResolveError, Scalar, resolve_params
-from console.triage.run import BACK, FINISHED, SKIPPED, STARTED, STEP, RunState, open_run, replay
+from console.triage.run import BACK, FINISHED, SKIPPED, STARTED, STEP, RunState, feed, open_run, replay
 from console.triage.sustained import Sustained
 
 MAX_AUTOMATIC = 200  # steps one poll may take on its own (validation already rejects loops with no ask or verify)
@@ -60,6 +61,9 @@ class TriageEngine:
     def __init__(self, journal: Journal, live: LiveState, clock: Clock, run: int) -> None:
         self.journal, self.live, self.clock, self.run = journal, live, clock, run
         self._trackers: dict[tuple[int, str], Sustained] = {}
+        self._cursor = JournalCursor(journal)
+        self._runs: dict[int, RunState] = {}
+        self._since_start: list[dict] = []  # entries from the run's start on (action requests and outcomes)
         self.state = self.sync()
 
     @classmethod
@@ -87,8 +91,14 @@ class TriageEngine:
     # -- reading ----------------------------------------------------------------------------------
 
     def sync(self) -> RunState:
-        """Replay the journal (another console may have moved the run on)."""
-        state = replay(self.journal.entries()).get(self.run)
+        """Apply what was appended to the journal since the last sync (another console may have moved the run on)."""
+        entries, restarted = self._cursor.read()
+        if restarted:
+            self._runs, self._since_start = {}, []
+        for entry in entries:
+            feed(self._runs, entry)
+        self._since_start.extend(e for e in entries if isinstance(e.get("seq"), int) and e["seq"] >= self.run)
+        state = self._runs.get(self.run)
         if state is None:
             raise TriageError(f"no triage run {self.run} in {self.journal.path}")
         self.state = state
@@ -180,7 +190,8 @@ class TriageEngine:
     def record_action(self, request_seq: int, *, step: str | None = None) -> None:
         """Record the outcome of the run of the current action step whose `action.requested` has this seq."""
         current = self._at("action", step)
-        entries = list(self.journal.entries())
+        self.sync()
+        entries = self._since_start
         request = next(
             (e for e in entries if e.get("seq") == request_seq and e.get("kind") == "action.requested"), None
         )
@@ -270,7 +281,7 @@ class TriageEngine:
 
     def _action_run(self, step: Any) -> tuple[int, dict] | None:
         """The first run of the step's action requested since the step began, with its outcome."""
-        entries = [e for e in self.journal.entries() if e.get("seq", 0) > self.state.entered_seq]
+        entries = [e for e in self._since_start if e["seq"] > self.state.entered_seq]
         for entry in entries:
             if entry.get("kind") == "action.requested" and entry.get("data", {}).get("action") == step.action:
                 outcome = next(

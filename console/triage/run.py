@@ -145,14 +145,19 @@ def replay(entries: Iterable[dict]) -> dict[int, RunState]:
     """Every triage run in these entries (oldest first), by run id (the seq of its `triage.started`)."""
     runs: dict[int, RunState] = {}
     for entry in entries:
-        kind = entry.get("kind")
-        if kind == STARTED and isinstance(entry.get("seq"), int):
-            _on_started(runs, entry, _data(entry))
-        elif kind in _HANDLERS:
-            state = runs.get(entry.get("corr"))  # type: ignore[arg-type]
-            if state is not None and state.outcome is None:
-                _HANDLERS[kind](state, entry, _data(entry))
+        feed(runs, entry)
     return runs
+
+
+def feed(runs: dict[int, RunState], entry: dict) -> None:
+    """Apply one entry (the next in the journal) to the runs replayed so far."""
+    kind = entry.get("kind")
+    if kind == STARTED and isinstance(entry.get("seq"), int):
+        _on_started(runs, entry, _data(entry))
+    elif kind in _HANDLERS:
+        state = runs.get(entry.get("corr"))  # type: ignore[arg-type]
+        if state is not None and state.outcome is None:
+            _HANDLERS[kind](state, entry, _data(entry))
 
 
 def open_run(runs: dict[int, RunState]) -> RunState | None:

@@ -1,0 +1,35 @@
+"""Follow a journal by reading only what was appended since the last read (every console, wall and triage run on
+one journal holds a cursor). A journal that shrank or was replaced (a new inode) is read again from the start."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from console.journal import Journal
+
+
+class JournalCursor:
+    """A read position in a journal: `read()` returns the new entries and whether it started over."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._offset = 0
+        self._identity: tuple[int, int] | None = None
+        self._lock = threading.Lock()  # callers may read from several threads; one read at a time
+
+    def read(self) -> tuple[list[dict], bool]:
+        """(entries appended since the last read, True when the journal was read again from its start)."""
+        with self._lock:
+            try:
+                info = os.stat(self.journal.path)
+            except FileNotFoundError:
+                return [], False
+            identity = (info.st_dev, info.st_ino)
+            restarted = identity != self._identity or info.st_size < self._offset
+            if restarted:
+                self._identity, self._offset = identity, 0
+            if info.st_size == self._offset:
+                return [], restarted
+            entries, self._offset = self.journal.read_from(self._offset)
+            return entries, restarted
