@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from console import config as config_module
 from console.config import Config, ConfigError
+from console.output import finish, out
 
 EXIT_USAGE = 2
 
@@ -80,11 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
-        print(f"incident-console: {exc}", file=sys.stderr)
+        out(f"incident-console: {exc}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("incident-console: interrupted", file=sys.stderr)
+        out("incident-console: interrupted", err=True)
         return 130
+    finally:
+        finish()
 
 
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:

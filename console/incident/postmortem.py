@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from console import output
 from console.clock import Clock
 from console.incident.replay import incident_ids, replay
 from console.incident.state import IncidentState, author_of, cadence_text, describe
@@ -123,27 +123,34 @@ def export(
     err: TextIO | None = None,
 ) -> int:
     """Print the post-mortem of `incident` (default: the latest) to `out`; see the module doc for exit codes."""
-    out, err = out or sys.stdout, err or sys.stderr
     entries, read_error = _readable_entries(journal)
     state = replay(entries, incident)
     if state is None:
         known = incident_ids(entries)
         if incident:
             listed = ", ".join(known[-5:]) or "none"
-            print(f"incident-console: no incident {incident} in {journal.path} (incidents: {listed})", file=err)
+            _say(f"incident-console: no incident {incident} in {journal.path} (incidents: {listed})", err, True)
         else:
-            print(f"incident-console: no incident has been declared in {journal.path}; nothing to export", file=err)
+            _say(f"incident-console: no incident has been declared in {journal.path}; nothing to export", err, True)
         return EXIT_NO_INCIDENT
     verify = journal.verify()
     now = (clock or Clock()).now()
     if fmt == "json":
-        print(json.dumps(render_json(state, verify, now), indent=2, ensure_ascii=False), file=out)
+        _say(json.dumps(render_json(state, verify, now), indent=2, ensure_ascii=False), out)
     else:
-        print(render_markdown(state, verify, now), file=out, end="")
+        _say(render_markdown(state, verify, now).removesuffix("\n"), out)
     if verify.ok and read_error is None:
         return EXIT_OK
-    print(f"incident-console: {tampered_line(journal, verify)}", file=err)
+    _say(f"incident-console: {tampered_line(journal, verify)}", err, True)
     return EXIT_TAMPERED
+
+
+def _say(text: str, stream: TextIO | None, stderr: bool = False) -> None:
+    """`text` and a newline to `stream`, else through the CLI's writer to stdout (stderr with `stderr`)."""
+    if stream is None:
+        output.out(text, err=stderr)
+    else:
+        print(text, file=stream)
 
 
 def write_markdown(
