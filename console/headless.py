@@ -17,6 +17,7 @@ from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
 from console.output import out
+from console.redact import make_safe
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +37,7 @@ async def run_action(config: Config, args: argparse.Namespace, params: dict[str,
     env = config.console.environment
     out(f"[{env}] {plan.action} ({plan.risk.value})")
     for line in plan.preview_lines():
-        out(f"  {line}")
+        out(f"  {make_safe(line)}")
     if args.dry_run:
         out("dry run: nothing was run")
         return EXIT_OK
@@ -66,7 +67,7 @@ async def run_action(config: Config, args: argparse.Namespace, params: dict[str,
         return EXIT_USAGE
     counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
     out(
-        f"{plan.action}: {outcome.status.value}: {outcome.message}"
+        f"{plan.action}: {outcome.status.value}: {make_safe(outcome.message)}"
         + (f" ({counts})" if counts else "")
         + f" in {outcome.duration_ms} ms; journal seq {outcome.request_seq}"
     )
@@ -92,9 +93,9 @@ def _printer():
     def show(event: ProgressEvent) -> None:
         nonlocal last
         if event.line is not None:
-            out(f"  | {event.line}", flush=True)
+            out(f"  | {make_safe(event.line)}", flush=True)
         elif event.message:
-            out(f"  {event.message}", flush=True)
+            out(f"  {make_safe(event.message)}", flush=True)
         elif event.counts and time.monotonic() - last > 0.5:
             last = time.monotonic()
             done = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()))
@@ -178,7 +179,8 @@ def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
 
 
 def _shown(entry: dict) -> str:
+    """One line per entry; everything taken from the entry is escaped (`make_safe`), a newline too."""
     when = datetime.fromisoformat(entry["ts"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     actor = entry.get("actor") or {}
-    who = f"{actor.get('user', '?')}@{actor.get('host', '?')}"
-    return f"{entry['seq']:>6}  {when}  {entry['kind']:<18}  {who}  {describe(entry)}"
+    who = make_safe(f"{actor.get('user', '?')}@{actor.get('host', '?')}")
+    return f"{entry['seq']:>6}  {when}  {make_safe(entry['kind']):<18}  {who}  {make_safe(describe(entry))}"
