@@ -1,14 +1,16 @@
-"""What the journal holds is data: `journal show` and the Markdown export escape it; JSON stays JSON."""
+"""What the journal holds is data: shown escaped (JSON stays JSON), and a line that is no entry is one clear error."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from cli_process import cli
 
 from console.incident.commands import IncidentDesk
-from console.journal import Journal
+from console.journal import Journal, JournalError, canonical, entry_hash
 from console.redact import UNSAFE_CHARS
 
 FORGED = "x\n   99  2025-01-15 03:20:00  action.completed    root@bastion  rollback completed"
@@ -65,3 +67,52 @@ def test_markdown_export_escapes_what_the_entries_hold(tmp_path: Path) -> None:
     assert len(params) == 1 and "| msg=x\\x0a 99 2025-01-15 03:20:00 action.completed " in params[0]  # one cell
     as_json = json.loads(cli("journal", "export", "--journal", path, "--format", "json").stdout)
     assert as_json["incident"]["title"] == TITLE and as_json["actions"][0]["params"] == {"msg": FORGED}
+
+
+@pytest.mark.parametrize(
+    ("line", "problem", "bad"),
+    [
+        ("42", "line 3 is not a journal entry: a number, not an object", "seq 3: not a journal entry"),
+        ('{"seq":3}', "line 3 (seq 3) is not a journal entry: no 'ts' field", "seq 3: prev does not match"),
+    ],
+)
+def test_a_line_that_is_json_but_no_entry_is_one_clear_error(tmp_path: Path, line: str, problem: str, bad: str) -> None:
+    journal = Journal(tmp_path / "journal.jsonl", environment="staging")
+    desk = IncidentDesk(journal)
+    desk.declare("Checkout returns 500s")
+    desk.add_note("looking")
+    with journal.path.open("a") as f:
+        f.write(line + "\n")
+    with pytest.raises(JournalError, match=re.escape(problem)):  # every reader (the TUI notifies it)
+        desk.state()
+    for argv in (["show"], ["show", "--json"]):
+        shown = cli("journal", *argv, "--journal", journal.path)
+        assert shown.returncode == 2 and shown.stderr.count("\n") == 1, shown.stderr
+        assert shown.stderr.startswith(f"incident-console: journal {journal.path}: {problem}; run ")
+    exported = cli("journal", "export", "--journal", journal.path)
+    assert exported.returncode == 1 and exported.stderr.count("\n") == 1, exported.stderr
+    assert "failed verification at seq 3" in exported.stderr
+    assert exported.stdout.startswith("# Post-mortem: Checkout returns 500s\n")  # what precedes the line
+    verified = cli("journal", "verify", "--journal", journal.path)
+    assert verified.returncode == 1 and f"BAD at {bad}" in verified.stdout
+
+
+def test_a_bad_first_line_is_named_by_export_too(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.write_text('{"seq":1}\n')
+    exported = cli("journal", "export", "--journal", path)
+    assert (exported.returncode, exported.stdout) == (1, "")
+    assert exported.stderr == (
+        f"incident-console: journal {path}: line 1 (seq 1) is not a journal entry: no 'ts' field; "
+        "run `incident-console journal verify`\n"
+    )
+
+
+def test_verify_names_a_chained_line_that_is_no_entry(tmp_path: Path) -> None:
+    forged = {"v": 1, "seq": 1, "prev": None, "kind": "note", "data": {}}  # hashed like an entry, but no ts, no actor
+    forged["hash"] = entry_hash(forged)
+    path = tmp_path / "journal.jsonl"
+    path.write_text(canonical(forged) + "\n")
+    verified = cli("journal", "verify", "--journal", path)
+    assert verified.returncode == 1
+    assert verified.stdout == f"{path}: BAD at seq 1: not a journal entry: no 'ts' field\n"

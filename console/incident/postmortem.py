@@ -2,8 +2,9 @@
 
 `render_json` builds the document as data; `render_markdown` is that same data as Markdown, so both formats
 always agree. Headings follow shared/runbooks/blaze-production.md (what happened, root cause, impact, timeline,
-resolution, prevention). Exit codes of `export`: 0 written; 1 written but the journal failed verification
-(the integrity appendix says so, and one line on stderr); 2 no such incident (one line on stderr).
+resolution, prevention). Exit codes of `export`: 0 written; 1 the journal failed verification (one line on
+stderr): what precedes the first bad line is written, its integrity appendix saying so, unless no incident
+was declared before it; 2 no such incident (one line on stderr).
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def export(
     """Print the post-mortem of `incident` (default: the latest) to `out`; see the module doc for exit codes."""
     entries, read_error = _readable_entries(journal)
     state = replay(entries, incident)
+    if state is None and read_error is not None:
+        _say(f"incident-console: {read_error}", err, True)
+        return EXIT_TAMPERED
     if state is None:
         known = incident_ids(entries)
         if incident:
