@@ -1,4 +1,5 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run` and `journal` (DESIGN §7)."""
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `journal`, `init`, `config schema`
+and `--version` (DESIGN §7)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,7 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--wall", action="store_true", help="read-only war-room wall screen")
     parser.add_argument("--theme", metavar="THEME", help="incident-dark, incident-light or incident-mono")
+    parser.add_argument("--version", action="version", version=f"incident-console {_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    init = sub.add_parser("init", help="write a commented starter config; never overwrites a file")
+    init.add_argument("path", metavar="PATH", nargs="?", help="where (default: the default config path)")
+    config = sub.add_parser("config", help="about the config file: `config schema` prints its JSON Schema")
+    config_sub = config.add_subparsers(required=True, parser_class=_Parser)
+    config_sub.add_parser("schema", help="the config's JSON Schema, for completion and checks in editors")
     sub.add_parser("demo", parents=[common], help="the console on an embedded demo environment (needs no config)")
     sub.add_parser("check", parents=[common], help="validate the config and reach every target once")
     status = sub.add_parser("status", parents=[common], help="one poll of every source, thresholds applied")
@@ -90,8 +98,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         finish()
 
 
+def _version() -> str:
+    try:
+        return metadata.version("incident-console")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     command = args.command
+    if command == "init":
+        from console.starter import init
+
+        return init(config_module.resolve_config_path(args.path))
+    if command == "config":
+        from console.starter import print_schema
+
+        return print_schema()
     if command == "run":
         from console.headless import run_action
 
