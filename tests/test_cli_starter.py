@@ -33,6 +33,13 @@ def test_version_is_the_package_version() -> None:
     assert re.fullmatch(r"incident-console \d+\.\d+\.\d+\n", done.stdout)
 
 
+def test_version_after_run_action_is_still_the_action_param(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[actions.rollback]\ncommand = ["echo", "{version}"]\nparams = { version = "release" }\n')
+    done = cli("run", "rollback", "--config", path, "--version", "v1.2.2", "--dry-run")
+    assert done.returncode == 0 and "runs echo v1.2.2" in done.stdout, done.stderr
+
+
 def test_init_writes_a_private_commented_starter_that_loads(tmp_path: Path) -> None:
     path = tmp_path / "new" / "folder" / "prod.toml"
     done = cli("init", path)
