@@ -1,4 +1,5 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run` and `journal` (DESIGN §7)."""
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `journal`, `init`, `config schema`
+and `--version` (DESIGN §7)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from console import config as config_module
 from console.config import Config, ConfigError
+from console.output import finish, out
 
 EXIT_USAGE = 2
 
@@ -20,12 +23,17 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Errors are UsageErrors; a long option is never matched by a prefix (`--y` is not `--yes`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (one environment)")
     common.add_argument(
         "--read-only", action="store_true", default=argparse.SUPPRESS, help="refuse every action that changes something"
@@ -37,7 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--wall", action="store_true", help="read-only war-room wall screen")
     parser.add_argument("--theme", metavar="THEME", help="incident-dark, incident-light or incident-mono")
+    parser.add_argument("--version", action="version", version=f"incident-console {_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    init = sub.add_parser("init", help="write a commented starter config; never overwrites a file")
+    init.add_argument("path", metavar="PATH", nargs="?", help="where (default: the default config path)")
+    config = sub.add_parser("config", help="about the config file: `config schema` prints its JSON Schema")
+    config_sub = config.add_subparsers(required=True, parser_class=_Parser)
+    config_sub.add_parser("schema", help="the config's JSON Schema, for completion and checks in editors")
     sub.add_parser("demo", parents=[common], help="the console on an embedded demo environment (needs no config)")
     sub.add_parser("check", parents=[common], help="validate the config and reach every target once")
     status = sub.add_parser("status", parents=[common], help="one poll of every source, thresholds applied")
@@ -80,15 +94,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
-        print(f"incident-console: {exc}", file=sys.stderr)
+        out(f"incident-console: {exc}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("incident-console: interrupted", file=sys.stderr)
+        out("incident-console: interrupted", err=True)
         return 130
+    finally:
+        finish()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("incident-console")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     command = args.command
+    if command == "init":
+        from console.starter import init
+
+        return init(config_module.resolve_config_path(args.path))
+    if command == "config":
+        from console.starter import print_schema
+
+        return print_schema()
     if command == "run":
         from console.headless import run_action
 

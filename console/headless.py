@@ -16,12 +16,14 @@ from console.config import Config
 from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
+from console.output import out
+from console.redact import make_safe
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def _err(text: str) -> None:
-    print(f"incident-console: {text}", file=sys.stderr)
+    out(f"incident-console: {text}", err=True)
 
 
 async def run_action(config: Config, args: argparse.Namespace, params: dict[str, str]) -> int:
@@ -33,11 +35,11 @@ async def run_action(config: Config, args: argparse.Namespace, params: dict[str,
         _err(str(exc))
         return EXIT_USAGE
     env = config.console.environment
-    print(f"[{env}] {plan.action} ({plan.risk.value})")
+    out(f"[{env}] {plan.action} ({plan.risk.value})")
     for line in plan.preview_lines():
-        print(f"  {line}")
+        out(f"  {make_safe(line)}")
     if args.dry_run:
-        print("dry run: nothing was run")
+        out("dry run: nothing was run")
         return EXIT_OK
     typed: str | None = None
     if plan.confirm is not ConfirmLevel.NONE:
@@ -55,7 +57,7 @@ async def run_action(config: Config, args: argparse.Namespace, params: dict[str,
         else:
             typed = _ask(plan.confirm, plan.confirm_text)
             if typed is None:
-                print("not confirmed: nothing was run")
+                out("not confirmed: nothing was run")
                 return EXIT_FAIL
     progress = Progress(listener=_printer())
     try:
@@ -64,8 +66,8 @@ async def run_action(config: Config, args: argparse.Namespace, params: dict[str,
         _err(str(exc))
         return EXIT_USAGE
     counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
-    print(
-        f"{plan.action}: {outcome.status.value}: {outcome.message}"
+    out(
+        f"{plan.action}: {outcome.status.value}: {make_safe(outcome.message)}"
         + (f" ({counts})" if counts else "")
         + f" in {outcome.duration_ms} ms; journal seq {outcome.request_seq}"
     )
@@ -85,19 +87,20 @@ def _ask(level: ConfirmLevel, text: str | None) -> str | None:
 
 
 def _printer():
+    """The progress listener: it never raises, so a reader going away never changes the action's outcome."""
     last = 0.0
 
     def show(event: ProgressEvent) -> None:
         nonlocal last
         if event.line is not None:
-            print(f"  | {event.line}", flush=True)
+            out(f"  | {make_safe(event.line)}", flush=True)
         elif event.message:
-            print(f"  {event.message}", flush=True)
+            out(f"  {make_safe(event.message)}", flush=True)
         elif event.counts and time.monotonic() - last > 0.5:
             last = time.monotonic()
             done = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()))
             total = f" of ~{event.total}" if event.total else ""
-            print(f"  progress: {done}{total}", file=sys.stderr, flush=True)
+            out(f"  progress: {done}{total}", err=True, flush=True)
 
     return show
 
@@ -109,11 +112,11 @@ async def check(config: Config) -> int:
     results = await reach_all(config)
     width = max((len(r.name) for r in results), default=0)
     for r in results:
-        print(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}")
+        out(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}")
     if not results:
-        print("nothing to reach: the config has no targets")
+        out("nothing to reach: the config has no targets")
     failed = sum(not r.ok for r in results)
-    print(f"{config.source}: valid; {len(results) - failed} of {len(results)} targets reachable")
+    out(f"{config.source}: valid; {len(results) - failed} of {len(results)} targets reachable")
     return EXIT_FAIL if failed else EXIT_OK
 
 
@@ -123,10 +126,10 @@ async def status(config: Config, *, as_json: bool) -> int:
 
     report = await poll_all(config)
     if as_json:
-        print(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
+        out(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
     else:
         for line in report.lines():
-            print(line)
+            out(line)
     return report.exit_code
 
 
@@ -157,9 +160,9 @@ def _verify(journal: Journal) -> int:
         return EXIT_USAGE
     result = journal.verify()
     if result.ok:
-        print(f"{journal.path}: ok, {result.count} entries, head {result.head}")
+        out(f"{journal.path}: ok, {result.count} entries, head {result.head}")
         return EXIT_OK
-    print(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
+    out(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
     return EXIT_FAIL
 
 
@@ -170,13 +173,14 @@ def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
     for entry in journal.entries():
         if kind and not entry["kind"].startswith(kind):
             continue
-        if as_json:
-            print(json.dumps(entry, sort_keys=True, ensure_ascii=False))
-            continue
-        when = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        actor = entry.get("actor") or {}
-        print(
-            f"{entry['seq']:>6}  {when}  {entry['kind']:<18}  {actor.get('user', '?')}@{actor.get('host', '?')}  "
-            f"{describe(entry)}"
-        )
+        if not out(json.dumps(entry, sort_keys=True, ensure_ascii=False) if as_json else _shown(entry)):
+            break  # the reader went away (`| head`): a quiet exit
     return EXIT_OK
+
+
+def _shown(entry: dict) -> str:
+    """One line per entry; everything taken from the entry is escaped (`make_safe`), a newline too."""
+    when = datetime.fromisoformat(entry["ts"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    actor = entry.get("actor") or {}
+    who = make_safe(f"{actor.get('user', '?')}@{actor.get('host', '?')}")
+    return f"{entry['seq']:>6}  {when}  {make_safe(entry['kind']):<18}  {who}  {make_safe(describe(entry))}"

@@ -80,6 +80,42 @@ def entry_hash(entry: dict) -> str:
     return "sha256:" + hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
+# What every reader relies on: field -> (accepted JSON types, what is expected in words).
+_SHAPE: dict[str, tuple[tuple[type, ...], str]] = {
+    "seq": ((int,), "an integer"),
+    "ts": ((str,), "an ISO 8601 time"),
+    "kind": ((str,), "a string"),
+    "incident": ((str, type(None)), "a string or null"),
+    "actor": ((dict,), "an object"),
+    "data": ((dict,), "an object"),
+    "corr": ((int, type(None)), "an integer or null"),
+}
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What makes a parsed line no journal entry (a missing or mistyped field), or None when it is one."""
+    if not isinstance(entry, dict):
+        return f"{_json_type(entry)}, not an object"
+    for field, (types, expected) in _SHAPE.items():
+        if field not in entry:
+            return f"no {field!r} field"
+        value = entry[field]
+        if isinstance(value, bool) or not isinstance(value, types):
+            return f"{field!r} is {_json_type(value)}, expected {expected}"
+    try:
+        datetime.fromisoformat(entry["ts"])
+    except ValueError:
+        return f"'ts' is {entry['ts'][:40]!r}, expected an ISO 8601 time"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
 def _format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -299,14 +335,24 @@ class Journal:
             raise _os_error(self._path, "read", exc) from exc
 
     def entries(self) -> Iterator[dict]:
-        """Every entry in order; a line that is not JSON raises JournalError naming its line number."""
+        """Every entry in order. A line that is not JSON, or not an entry (a field missing or mistyped), raises
+        JournalError naming its line number (and seq) and what is wrong, so no reader trips over it."""
         for line_no, raw in self._lines():
             try:
-                yield json.loads(raw)
+                entry = json.loads(raw)
             except ValueError:
                 raise JournalError(
                     f"journal {self._path}: line {line_no} is not JSON; run `incident-console journal verify`"
                 ) from None
+            problem = _entry_problem(entry)
+            if problem is not None:
+                seq = entry.get("seq") if isinstance(entry, dict) else None
+                where = f"line {line_no}" + (f" (seq {seq})" if isinstance(seq, int) else "")
+                raise JournalError(
+                    f"journal {self._path}: {where} is not a journal entry: {problem}; "
+                    "run `incident-console journal verify`"
+                )
+            yield entry
 
     def tail(self, n: int) -> list[dict]:
         """The last ``n`` entries, oldest first."""
@@ -348,9 +394,9 @@ class Journal:
             try:
                 entry = json.loads(raw)
             except ValueError:
-                entry = None
-            if not isinstance(entry, dict):
                 return VerifyResult(False, count, head, line_no, "not JSON")
+            if not isinstance(entry, dict):
+                return VerifyResult(False, count, head, line_no, f"not a journal entry: {_entry_problem(entry)}")
             seq = entry.get("seq")
             if seq != expected:
                 bad = seq if isinstance(seq, int) else expected
@@ -360,6 +406,8 @@ class Journal:
                 return VerifyResult(False, count, head, seq, reason)
             if entry.get("hash") != entry_hash(entry):
                 return VerifyResult(False, count, head, seq, "hash mismatch")
+            if problem := _entry_problem(entry):  # chained, but no entry a reader can use
+                return VerifyResult(False, count, head, seq, f"not a journal entry: {problem}")
             head = entry["hash"]
             count = expected
         return VerifyResult(True, count, head, None, None)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_process import cli
 
 from console.cli import main
 from console.journal import Journal
@@ -151,3 +152,15 @@ def test_journal_verify_show_and_tamper(tmp_path: Path, capsys) -> None:
 def test_journal_verify_missing_file(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "journal", "verify", "--journal", str(tmp_path / "none.jsonl"))
     assert code == 2 and "no journal here" in err
+
+
+def test_a_param_named_like_a_prefix_of_an_option_is_a_param(tmp_path: Path) -> None:
+    """argparse must not read `--y` as an abbreviation of `--yes` (nor `--dry` as `--dry-run`)."""
+    command = f'command = ["{FIXTURES}/record-argv", "{{y}}", "{{dry}}"]'
+    body = f'[actions.act]\n{command}\nparams = {{ y = "y", dry = "d" }}\n'
+    path = write_config(tmp_path, body)
+    done = cli("run", "act", "--config", path, "--y", "5", "--dry", "no")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == "incident-console: act: no terminal to confirm on: pass --yes to run it; nothing was run\n"
+    assert "  0         " in done.stdout and "  1         5" in done.stdout and "  2         no" in done.stdout
+    assert not (tmp_path / "journal.jsonl").exists()
