@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -15,6 +16,8 @@ from pydantic import BaseModel, ValidationError
 from console.config import Config
 from console.models import Outcome, Plan, ProgressEvent, Risk, utc_now
 from console.redact import Redactor
+
+log = logging.getLogger(__name__)
 
 
 class ParamError(ValueError):
@@ -64,8 +67,13 @@ class Progress:
         self.cancelled.set()
 
     def _emit(self, event: ProgressEvent) -> None:
-        if self.listener is not None:
+        if self.listener is None:
+            return
+        try:
             self.listener(event)
+        except Exception:  # whoever watched went away (a closed pipe, a closed screen): the action goes on
+            log.warning("progress listener failed; the action goes on without it", exc_info=True)
+            self.listener = None
 
 
 class Action(ABC):

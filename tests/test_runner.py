@@ -219,3 +219,17 @@ async def test_secrets_are_masked_in_preview_output_and_journal(tmp_path: Path) 
     assert outcome.output_tail == ["token=***"]
     assert secret.encode() not in (tmp_path / "journal.jsonl").read_bytes()
     assert os.stat(tmp_path / "journal.jsonl").st_mode & 0o777 == 0o600
+
+
+async def test_a_failing_progress_listener_never_changes_the_outcome(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    runner = make_runner(tmp_path, RECORD)
+    plan = await runner.plan("record", {"message": "m", "count": "1"})
+
+    def gone(event) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    outcome = await runner.execute(plan, confirmed=True, progress=Progress(listener=gone))
+    assert outcome.status is OutcomeStatus.COMPLETED, outcome.message
+    assert [e["kind"] for e in entries(tmp_path)] == ["action.requested", "action.completed"]
+    assert (tmp_path / "argv.json").exists()
