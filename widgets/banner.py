@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 
 class EnvironmentBanner(Static):
-    """One line: environment (PRODUCTION loud), READ-ONLY badge, incident summary, UTC clock."""
+    """One line: environment (PRODUCTION loud), READ-ONLY badge, incident summary, running triage, UTC clock."""
 
     DEFAULT_CSS = """
     EnvironmentBanner { height: 1; width: 1fr; background: $panel; color: $foreground; padding: 0 1; }
@@ -22,6 +22,7 @@ class EnvironmentBanner(Static):
         self.production = production
         self.read_only = read_only
         self.incident = ""
+        self.triage = ""
         self.now: datetime | None = None
         self.set_class(production, "-production")
 
@@ -36,6 +37,12 @@ class EnvironmentBanner(Static):
         self.incident = summary
         self._paint()
 
+    def set_triage(self, text: str) -> None:
+        """`triage: TITLE, step 3/7` while a playbook runs; empty clears it. Repaints only on change."""
+        if text != self.triage:
+            self.triage = text
+            self._paint()
+
     def _paint(self) -> None:
         left = Text()
         if self.production:
@@ -45,6 +52,8 @@ class EnvironmentBanner(Static):
             left.append("  [READ-ONLY]", style="bold reverse")
         if self.incident:
             left.append(f"  {self.incident}", style="bold")
+        if self.triage:
+            left.append(f"  ▶ {self.triage}", style="reverse")
         right = self.now.strftime("%H:%M UTC") if self.now else ""
         width = self.size.width
         gap = max(width - left.cell_len - len(right), 1)

@@ -24,6 +24,7 @@ from console.observer import Observer
 from console.polling import groups as poll_groups
 from console.sources.base import Feeds, build_feeds
 from console.tui.controllers.incident import IncidentControl
+from console.tui.controllers.triage import TriageControl
 from console.tui.palette import ActionCommands, IncidentCommands
 from console.tui.panes import build_panes
 from console.tui.screens.action_form import ActionFormScreen
@@ -52,6 +53,7 @@ class ConsoleApp(App[int]):
         Binding("ctrl+c", "quit_console", "Quit", show=False, id="app.interrupt"),
         Binding("i", "incident", "Incident", id="app.incident"),
         Binding("a", "note", "Note", id="app.note"),
+        Binding("t", "triage", "Triage", id="app.triage"),
     ]
 
     def __init__(
@@ -74,6 +76,7 @@ class ConsoleApp(App[int]):
         self.observer = Observer(runner.journal)
         self.notices = notices or []
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
+        self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self._quit_asked = 0.0
 
     async def on_mount(self) -> None:
@@ -89,6 +92,7 @@ class ConsoleApp(App[int]):
         self.call_after_refresh(self._start_feeds)
         self._check_journal()
         self.incident.start()
+        self.triage.start()
 
     def _start_feeds(self) -> None:
         """After the first paint: building feeds imports the drivers, which the first paint must not wait for."""
@@ -215,6 +219,12 @@ class ConsoleApp(App[int]):
 
     def action_note(self) -> None:
         self.incident.ask_note()
+
+    def action_triage(self) -> None:
+        from console.tui.screens.triage import TriageScreen
+
+        if not isinstance(self.screen, TriageScreen):
+            self.push_screen(TriageScreen(self.triage))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self.config.keys, [ActionRunScreen, ActionFormScreen, DetailScreen]))

@@ -1,0 +1,227 @@
+"""Connects guided triage to the screens: the playbooks, the running engine, the banner line and the step actions.
+
+The engine (`console.triage`) decides and journals; this controller only calls it off the event loop (every call
+reads and may append the journal), polls it after every live update and once a second, and turns a step into
+what the operator does: answer a question, look at a pane, run the proposed action through the runner, post an
+update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any, Protocol
+
+from console.clock import Clock
+from console.config import Config
+from console.incident.events import IncidentError
+from console.journal import Journal, JournalError
+from console.live import LiveState
+from console.triage.builtins import all_playbooks
+from console.triage.engine import StepView, TriageEngine, TriageError
+from console.triage.playbook import Playbook
+from console.triage.suggest import Suggestion, suggest
+from console.tui.screens.pick import PickScreen
+from console.tui.screens.prompt import PromptScreen
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from console.tui.controllers.incident import IncidentControl
+    from console.tui.screens.dashboard import DashboardScreen
+
+PANE_OF_LOOK = {"logs": "logs", "postgres": "postgres", "redis": "redis", "health": None}
+
+
+class TriageHost(Protocol):
+    """What the controller needs of the app: a Textual app with a dashboard, the incident controller and the way
+    to request an action (form, preview, confirmation, journal)."""
+
+    dashboard: DashboardScreen
+    incident: IncidentControl
+
+    def request_action(self, name: str, params: dict | None = None) -> None: ...
+
+
+class TriageControl:
+    """The app's side of guided triage."""
+
+    def __init__(self, app: App | TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock) -> None:
+        self.app = app
+        self.config = config
+        self.journal = journal
+        self.live = live
+        self.clock = clock
+        self.playbooks: list[Playbook] = []
+        self.problems: list[str] = []
+        self.engine: TriageEngine | None = None
+        self.view: StepView | None = None
+        self._busy = asyncio.Lock()
+
+    def start(self) -> None:
+        self.app.run_worker(self._resume(), group="triage", exit_on_error=False)
+        self.app.set_interval(1.0, self.poll)
+        self.live.subscribe(lambda models, changes: changes and self.app.call_later(self.poll))
+
+    async def _resume(self) -> None:
+        """Load the playbooks and pick up the run in progress, if any (a restarted console resumes it)."""
+        self.playbooks, self.problems = await asyncio.to_thread(all_playbooks, self.config)
+        for problem in self.problems:
+            self.app.notify(problem, severity="warning", timeout=15, markup=False)
+        try:
+            self.engine = await asyncio.to_thread(TriageEngine.resume, self.journal, self.live, self.clock)
+        except (TriageError, JournalError) as exc:
+            self._error(exc)
+        await self.poll()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def suggestions(self) -> list[Suggestion]:
+        return suggest(self.playbooks, self.live, self.config.incident.scheme)
+
+    def latest(self, name: str) -> Playbook | None:
+        return next((p for p in self.playbooks if p.name == name), None)
+
+    def banner_text(self) -> str:
+        """`triage: TITLE, step 3/7` while a playbook runs, else empty."""
+        if self.engine is None or self.view is None or self.view.step is None:
+            return ""
+        steps = [s.id for s in self.engine.playbook.steps]
+        position = steps.index(self.view.step.id) + 1 if self.view.step.id in steps else 0
+        return f"triage: {self.engine.playbook.title}, step {position}/{len(steps)}"
+
+    # -- moving -----------------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        """Let the engine take the steps that need no operator; show the result."""
+        if self.engine is None or self._busy.locked():
+            self._show()
+            return
+        await self._call(None)
+
+    async def begin(self, playbook: Playbook, severity: str) -> None:
+        """Start `playbook` in the open incident; with none open, first offer to declare one (suggested severity)."""
+        open_id = await asyncio.to_thread(self.app.incident.desk.open_incident_id)
+        if open_id is not None:
+            await self._start(playbook, open_id)
+            return
+
+        def chosen(answer: str | None) -> None:
+            if answer is not None:
+                self.app.run_worker(self._declare_and_start(playbook, severity if answer == "declare" else None))
+
+        options = [("declare", f"Declare {severity}: {playbook.title}"), ("start", "Start without an incident")]
+        self.app.push_screen(PickScreen("No incident is open. Declare one first?", options), chosen)
+
+    async def do_current(self) -> None:
+        """`enter`: do what the current step asks of the operator."""
+        view = self.view
+        if self.engine is None or view is None or view.step is None:
+            return
+        step = view.step
+        if step.kind == "ask":
+            self._ask(step)
+        elif step.kind == "look":
+            self._look(step)
+            await self._call(self.engine.proceed, step=step.id)
+        elif step.kind == "action":
+            if view.proposal is None or view.proposal.error:
+                self.app.notify(f"{step.id}: {view.evidence or 'no proposal'}", severity="error", markup=False)
+                return
+            self.app.request_action(view.proposal.action, dict(view.proposal.params))
+        elif step.kind == "update":
+            self.app.incident.open_screen("post_update")
+            await self._call(self.engine.proceed, step=step.id)
+        else:
+            await self.poll()
+
+    def ask_skip(self) -> None:
+        if self.engine is None or self.view is None or self.view.step is None:
+            return
+        step_id = self.view.step.id
+
+        def skip(reason: str | None) -> None:
+            if reason is not None and self.engine is not None:
+                self.app.run_worker(self._call(self.engine.skip, reason.strip() or "no reason given", step=step_id))
+
+        self.app.push_screen(PromptScreen(f"Skip {step_id}: why? (journaled)"), skip)
+
+    async def back(self) -> None:
+        if self.engine is not None:
+            await self._call(self.engine.back)
+
+    async def abandon(self) -> None:
+        if self.engine is not None:
+            await self._call(self.engine.abandon, "abandoned by the operator")
+
+    # -- internals --------------------------------------------------------------------------------
+
+    async def _call(self, method: Any | None, *args: Any, **kwargs: Any) -> None:
+        """Run an engine method (if any) off the event loop, then let the engine move on and show where it is."""
+        async with self._busy:
+            try:
+                if method is not None:
+                    await asyncio.to_thread(method, *args, **kwargs)
+                if self.engine is not None:
+                    self.view = await asyncio.to_thread(self.engine.poll)
+            except (TriageError, JournalError) as exc:
+                self._error(exc)
+        if self.view is not None and self.view.step is None and self.engine is not None:
+            self.app.notify(f"Triage finished: {self.engine.playbook.title} ({self.view.outcome})", timeout=10)
+            self.engine = self.view = None
+        self._show()
+
+    def _ask(self, step: Any) -> None:
+        def answered(answer: str | None) -> None:
+            if answer is not None and self.engine is not None:
+                self.app.run_worker(self._call(self.engine.answer, answer, step=step.id))
+
+        if step.choices:
+            options = [(choice.label, choice.label) for choice in step.choices]
+            self.app.push_screen(PickScreen(step.question, options), answered)
+        else:
+            self.app.push_screen(PromptScreen(step.question), answered)
+
+    def _look(self, step: Any) -> None:
+        """Show the evidence: the dashboard with the step's pane in front (and its filter applied)."""
+        dashboard = self.app.dashboard
+        while self.app.screen is not dashboard and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        section = PANE_OF_LOOK.get(step.pane)
+        index = next((n for n, pane in enumerate(dashboard.panes) if pane.section == section), None)
+        if index is not None:
+            dashboard.action_focus_pane(index)
+            if step.filter and hasattr(dashboard.panes[index].widget, "set_filter"):
+                dashboard.panes[index].widget.set_filter(step.filter)
+
+    async def _declare_and_start(self, playbook: Playbook, severity: str | None) -> None:
+        incident = None
+        if severity is not None:
+            try:
+                entry = await asyncio.to_thread(self.app.incident.desk.declare, playbook.title, severity)
+            except (IncidentError, JournalError) as exc:
+                self._error(exc)
+                return
+            incident = entry["incident"]
+            await self.app.incident.refresh()
+        await self._start(playbook, incident)
+
+    async def _start(self, playbook: Playbook, incident: str | None) -> None:
+        try:
+            self.engine = await asyncio.to_thread(
+                TriageEngine.start, playbook, self.journal, self.live, self.clock, incident=incident
+            )
+        except (TriageError, JournalError) as exc:
+            self._error(exc)
+            return
+        await self.poll()
+
+    def _show(self) -> None:
+        self.app.dashboard.banner.set_triage(self.banner_text())
+        module = sys.modules.get("console.tui.screens.triage")  # not imported: the screen was never shown
+        if module is not None and isinstance(self.app.screen, module.TriageScreen):
+            self.app.screen.refresh_suggestions()
+            self.app.screen.show_run()
+
+    def _error(self, exc: Exception) -> None:
+        self.app.notify(str(exc), severity="error", timeout=10, markup=False)

@@ -1,0 +1,241 @@
+"""The triage screen (`t`): suggested playbooks first, then all; the running playbook as a live checklist.
+
+Left, the playbooks (`/` filters them); right, the run: every step with its mark (✔ pass, ✖ fail, ? unknown,
+↷ skipped, ▶ the current one, ⟳ a verify or sustained check waiting, with its countdown) and the current step's
+evidence and proposal. `enter` does the current step (or starts the highlighted playbook), `s` skips it (asks
+why), `b` goes back, `a` adds a note, `x` abandons the run. Everything is decided and journaled by the engine;
+this screen only shows the controller's state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from console.models import format_duration
+from console.tui.screens.prompt import PromptScreen
+
+if TYPE_CHECKING:
+    from console.tui.controllers.triage import TriageControl
+
+NARROW = 100
+MARKS = {"pass": "✔", "fail": "✖", "unknown": "?", "answered": "✔", "done": "✔", "skipped": "↷", "back": "↶"}
+STYLES = {"✔": "green", "✖": "red", "?": "yellow", "↷": "dim", "↶": "dim"}
+
+
+class TriageScreen(Screen):
+    """Guided triage with the keyboard alone, usable at 80x24."""
+
+    DEFAULT_CSS = """
+    TriageScreen #triage-body { height: 1fr; }
+    TriageScreen #playbooks { width: 38%; height: 1fr; border: round $primary; }
+    TriageScreen #run { width: 1fr; height: 1fr; border: round $primary; padding: 0 1; }
+    TriageScreen.-narrow #triage-body { layout: vertical; }
+    TriageScreen.-narrow #playbooks { width: 1fr; height: 7; }
+    TriageScreen.-narrow.-running #playbooks { display: none; }
+    TriageScreen #run-title { text-style: bold; }
+    TriageScreen #current { border-bottom: solid $primary; height: auto; margin-bottom: 1; }
+    TriageScreen #triage-keys { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="triage.close"),
+        Binding("enter", "do", "Do step", id="triage.do", priority=True),
+        Binding("s", "skip", "Skip", id="triage.skip"),
+        Binding("b", "previous", "Previous step", id="triage.previous"),
+        Binding("a", "note", "Note", id="triage.note"),
+        Binding("x", "abandon", "Abandon", id="triage.abandon"),
+        Binding("slash", "filter", "Filter", id="triage.filter"),
+    ]
+
+    def __init__(self, control: TriageControl) -> None:
+        super().__init__()
+        self.control = control
+        self.name_filter = ""
+        self._suggested: tuple[str, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="triage-body"):
+            yield OptionList(id="playbooks")
+            with VerticalScroll(id="run"):
+                yield Static(id="run-title")
+                yield Static(id="current")
+                yield Static(id="steps")
+        yield Static(id="triage-keys")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#playbooks", OptionList).border_title = "Playbooks"
+        self.query_one("#run", VerticalScroll).border_title = "Run"
+        self._layout()
+        self.show_playbooks()
+        self.show_run()
+        self.query_one(OptionList).focus()
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def _layout(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    # -- what is shown ----------------------------------------------------------------------------
+
+    def show_playbooks(self) -> None:
+        """Suggested first (with their evidence), then every other playbook; `/` narrows by name or title."""
+        suggested = self.control.suggestions()
+        self._suggested = tuple(f"{s.playbook.name} {s.evidence}" for s in suggested)
+        names = {s.playbook.name for s in suggested}
+        wanted = self.name_filter.lower()
+        options: list[Option] = []
+        for s in suggested:
+            if wanted in f"{s.playbook.name} {s.playbook.title}".lower():
+                label = Text.assemble(("● ", "bold red"), (s.playbook.title, "bold"), f"  {s.severity}\n  ")
+                label.append(s.evidence, style="dim")
+                options.append(Option(label, id=f"{s.playbook.name}\t{s.severity}"))
+        for playbook in self.control.playbooks:
+            if playbook.name not in names and wanted in f"{playbook.name} {playbook.title}".lower():
+                options.append(Option(Text(f"  {playbook.title}"), id=f"{playbook.name}\t"))
+        playbooks = self.query_one("#playbooks", OptionList)
+        keep = playbooks.highlighted
+        playbooks.clear_options()
+        playbooks.add_options(options or [Option(Text("no playbook matches", style="dim"), disabled=True)])
+        if options:
+            playbooks.highlighted = min(keep or 0, len(options) - 1)
+
+    def refresh_suggestions(self) -> None:
+        """Rebuild the list only when what is suggested (or its evidence) changed: the highlight stays put."""
+        if tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions()) != self._suggested:
+            self.show_playbooks()
+
+    def show_run(self) -> None:
+        engine, view = self.control.engine, self.control.view
+        title = self.query_one("#run-title", Static)
+        steps, current = self.query_one("#steps", Static), self.query_one("#current", Static)
+        self.set_class(engine is not None and view is not None and view.step is not None, "-running")
+        if engine is None or view is None or view.step is None:
+            title.update("No playbook is running: pick one and press enter.")
+            steps.update("")
+            current.update("")
+            self._keys(running=False)
+            return
+        state = engine.state
+        title.update(Text(f"{engine.playbook.title}  ·  {engine.playbook.name}"))
+        notice = engine.changed(self.control.latest(engine.playbook.name))
+        steps.update(self._checklist(engine, view, notice))
+        current.update(self._current(view, state))
+        self._keys(running=True)
+
+    def _checklist(self, engine: Any, view: Any, notice: str | None) -> Text:
+        last = {t.step: t for t in engine.state.transitions}
+        text = Text()
+        for number, step in enumerate(engine.playbook.steps, start=1):
+            if step.id == view.step.id:
+                mark = "⟳" if view.waiting_for == "time" else "▶"
+                style = "bold reverse"
+            else:
+                done = last.get(step.id)
+                mark = MARKS.get(done.result, "·") if done else "·"
+                style = STYLES.get(mark, "")
+            label = step.title or _describe(step)
+            text.append(f"{mark} {number:>2}. ", style=style)
+            text.append(f"{label}\n", style="bold" if step.id == view.step.id else "")
+        if notice:
+            text.append(f"\n▲ {notice}\n", style="yellow")
+        return text
+
+    def _current(self, view: Any, state: Any) -> Text:
+        step = view.step
+        text = Text()
+        text.append(f"{step.kind.upper()}  ", style="bold")
+        text.append(_describe(step) + "\n")
+        if view.evidence:
+            text.append(f"evidence: {view.evidence}\n", style="dim")
+        if step.kind in ("verify", "check") and view.waiting_for == "time":
+            within = getattr(step, "within", None)
+            if within:
+                left = within - (self.control.clock.now() - state.entered_at).total_seconds()
+                text.append(f"⟳ verifying: {format_duration(max(0.0, left))} left\n", style="yellow")
+        if view.proposal is not None:
+            params = "  ".join(f"{k} = {v}" for k, v in view.proposal.params.items())
+            text.append(f"proposed: {view.proposal.action}  {params}\n", style="bold")
+            text.append("enter: preview and confirm (nothing runs before that)\n", style="dim")
+        elif step.kind == "ask":
+            text.append("enter: answer\n", style="dim")
+        elif step.kind in ("look", "update"):
+            text.append("enter: " + ("show it on the dashboard" if step.kind == "look" else "post the update") + "\n")
+        return text
+
+    def _keys(self, *, running: bool) -> None:
+        keys = "enter do step · s skip · b back · a note · x abandon · esc dashboard" if running else (
+            "enter start the highlighted playbook · / filter · a note · esc dashboard"
+        )
+        self.query_one("#triage-keys", Static).update(Text(keys))
+
+    # -- keys -------------------------------------------------------------------------------------
+
+    async def action_do(self) -> None:
+        if self.control.engine is not None:
+            await self.control.do_current()
+            return
+        playbooks = self.query_one("#playbooks", OptionList)
+        if playbooks.highlighted is None:
+            return
+        option_id = playbooks.get_option_at_index(playbooks.highlighted).id or ""
+        name, _, severity = option_id.partition("\t")
+        playbook = self.control.latest(name)
+        if playbook is not None:
+            await self.control.begin(playbook, severity or playbook.severity or "SEV-3")
+
+    @on(OptionList.OptionSelected, "#playbooks")
+    async def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        await self.action_do()
+
+    def action_skip(self) -> None:
+        self.control.ask_skip()
+
+    async def action_previous(self) -> None:
+        await self.control.back()
+
+    async def action_abandon(self) -> None:
+        await self.control.abandon()
+
+    def action_note(self) -> None:
+        self.control.app.incident.ask_note()
+
+    def action_filter(self) -> None:
+        def apply(text: str) -> None:
+            self.name_filter = text.strip()
+            self.show_playbooks()
+
+        self.app.push_screen(PromptScreen("Filter playbooks (name or title; empty clears)", self.name_filter, apply))
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+def _describe(step: Any) -> str:
+    """A step in words when it has no title."""
+    kind = step.kind
+    if kind in ("check", "verify"):
+        held = f" for {format_duration(step.for_)}" if getattr(step, "for_", 0) else ""
+        return f"{step.condition}{held}"
+    if kind == "look":
+        return f"look at {step.pane}" + (f" ({step.filter})" if step.filter else "")
+    if kind == "ask":
+        return step.question
+    if kind == "action":
+        return f"run {step.action}"
+    if kind == "capture":
+        return f"capture {step.name}"
+    if kind == "update":
+        return "post a status update"
+    return f"done ({getattr(step, 'outcome', 'completed')})"

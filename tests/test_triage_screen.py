@@ -1,0 +1,199 @@
+"""The triage screen: `t`, pick the suggested playbook, walk it with the keyboard to a real action and back to
+green; read-only refusal and skips; snapshots at 80x24 and 160x50."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.clock import ManualClock
+from console.journal import Journal
+from console.models import State
+from console.models.health import MetricSnapshot
+from console.sources.base import Feeds
+from console.tui.app import ConsoleApp
+from console.tui.screens.action_run import ActionRunScreen
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+CONFIG = """
+[console]
+environment = "staging"
+journal = "{journal}"
+read_only = {read_only}
+
+[[metric]]
+name = "error rate"
+url = "http://127.0.0.1:9/metrics"
+path = "errorRate"
+unit = "%"
+warn = 0.5
+crit = 1
+
+[actions.rollback]
+command = ["{fixtures}/record-argv", "--version", "{{version}}"]
+params = {{ version = "release to roll back to" }}
+risk = "write"
+
+[[playbook]]
+name = "high-error-rate"
+title = "High error rate"
+when = 'metric."error rate" > 1'
+severity = "SEV-2"
+
+[[playbook.steps]]
+id = "errors"
+title = "Error rate is over 1 %"
+kind = "check"
+condition = 'metric."error rate" > 1'
+
+[[playbook.steps]]
+id = "deploy"
+kind = "ask"
+question = "Did a deploy go out just before the errors?"
+choices = [{{ label = "yes" }}, {{ label = "no", next = "escalate" }}]
+
+[[playbook.steps]]
+id = "rollback"
+kind = "action"
+action = "rollback"
+params = {{ version = "v1.2.2" }}
+
+[[playbook.steps]]
+id = "recovered"
+kind = "verify"
+condition = 'metric."error rate" < 1'
+within = "5m"
+on_fail = "escalate"
+
+[[playbook.steps]]
+id = "fixed"
+kind = "done"
+outcome = "mitigated"
+
+[[playbook.steps]]
+id = "escalate"
+kind = "done"
+outcome = "escalated"
+"""
+
+
+def make_app(tmp_path: Path, *, read_only: bool = False) -> ConsoleApp:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        CONFIG.format(journal=tmp_path / "journal.jsonl", read_only=str(read_only).lower(), fixtures=FIXTURES)
+    )
+    config = cfg.load(path, environ={})
+    clock = ManualClock(NOW)
+    return ConsoleApp(config, build_runner(config, read_only=read_only, clock=clock.now), clock=clock, feeds=Feeds())
+
+
+def error_rate(value: float) -> MetricSnapshot:
+    state = State.CRIT if value > 1 else State.WARN if value > 0.5 else State.OK
+    return MetricSnapshot(name="error rate", state=state, value=value, unit="%", warn=0.5, crit=1, taken_at=NOW)
+
+
+def journal(tmp_path: Path) -> list[dict]:
+    return list(Journal(tmp_path / "journal.jsonl").entries())
+
+
+async def settle(pilot, seconds: float = 0.3) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(seconds)
+
+
+async def start_suggested(pilot, *, declare: bool) -> None:
+    pilot.app.live.update([error_rate(4.7)])
+    await settle(pilot)
+    await pilot.press("t")
+    await settle(pilot)
+    await pilot.press("enter")  # the suggested playbook is highlighted first
+    await settle(pilot)
+    if not declare:
+        await pilot.press("down")  # "Start without an incident"
+    await pilot.press("enter")  # else "Declare SEV-2: High error rate"
+    await settle(pilot)
+
+
+async def test_from_red_to_green_through_a_playbook(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_suggested(pilot, declare=True)
+        assert "triage: High error rate, step 2/6" in str(app.dashboard.banner.render())
+        assert "Did a deploy go out" in str(app.screen.query_one("#current").render())
+        await pilot.press("enter")  # opens the question
+        await settle(pilot)
+        await pilot.press("enter")  # "yes"
+        await settle(pilot)
+        current = str(app.screen.query_one("#current").render())
+        assert "proposed: rollback  version = v1.2.2" in current
+        await pilot.press("enter")  # preview: nothing runs before the confirmation
+        await settle(pilot)
+        assert isinstance(app.screen, ActionRunScreen) and not (tmp_path / "argv.json").exists()
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot, 1.2)  # the engine picks the outcome up on its next poll
+        assert "error rate" in str(app.screen.query_one("#current").render())  # verifying
+        app.live.update([error_rate(0.2)])
+        await settle(pilot, 0.5)
+        assert app.triage.engine is None and "▶ triage:" not in str(app.dashboard.banner.render())
+    assert json.loads((tmp_path / "argv.json").read_text()) == ["--version", "v1.2.2"]
+    entries = journal(tmp_path)
+    steps = [(e["data"]["step"], e["data"]["result"]) for e in entries if e["kind"] == "triage.step"]
+    assert steps == [
+        ("errors", "pass"),
+        ("deploy", "answered"),
+        ("rollback", "pass"),
+        ("recovered", "pass"),
+        ("fixed", "done"),
+    ]
+    kinds = [e["kind"] for e in entries]
+    assert kinds.index("incident.declared") < kinds.index("action.requested") < kinds.index("triage.finished")
+    finished = next(e for e in entries if e["kind"] == "triage.finished")
+    assert finished["data"]["outcome"] == "mitigated" and finished["incident"] is not None
+
+
+async def test_read_only_refuses_the_action_and_a_skip_is_journaled_with_its_reason(tmp_path: Path) -> None:
+    app = make_app(tmp_path, read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_suggested(pilot, declare=False)
+        await pilot.press("enter", "enter")  # answer "yes"
+        await settle(pilot)
+        await pilot.press("enter")  # the rollback: refused, nothing journaled
+        await settle(pilot)
+        assert any("read-only" in str(n.message) for n in app._notifications)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press(*"no deploy rights here", "enter")
+        await settle(pilot)
+        assert "recovered" in str(app.screen.query_one("#steps").render()) or app.triage.view.step.id == "recovered"
+    entries = journal(tmp_path)
+    assert not any(e["kind"].startswith("action.") for e in entries)
+    skipped = next(e for e in entries if e["kind"] == "triage.skipped")
+    assert skipped["data"] == {"step": "rollback", "reason": "no deploy rights here", "next": "recovered"}
+
+
+async def test_a_restarted_console_resumes_the_run_at_the_same_step(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_suggested(pilot, declare=False)
+    again = make_app(tmp_path)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert again.triage.view is not None and again.triage.view.step.id == "deploy"
+        assert "step 2/6" in str(again.dashboard.banner.render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_triage_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def run_before(pilot) -> None:
+        await start_suggested(pilot, declare=False)
+
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
