@@ -56,7 +56,8 @@ class Runner:
         params = action.parse_params(raw_params)
         try:
             async with asyncio.timeout(PLAN_TIMEOUT):
-                return await action.plan(self.ctx, params)
+                plan = await action.plan(self.ctx, params)
+            return plan.model_copy(update={"created_at": self.ctx.clock()})  # its age is judged by this clock
         except TimeoutError:
             raise ActionRefused(f"{name}: the preview took longer than {PLAN_TIMEOUT:.0f}s; nothing was run") from None
 

@@ -1,0 +1,154 @@
+"""The built-in playbooks against real servers: a lock chain and a pile of idle sessions on a real PostgreSQL are
+found, proposed, fixed through the runner and verified; the path is in the journal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.clock import ManualClock
+from console.demo.servers import PostgresServer
+from console.journal import Journal
+from console.live import LiveState
+from console.sources.base import build_feeds
+from console.triage.builtins import all_playbooks
+from console.triage.engine import TriageEngine
+from console.triage.suggest import suggest
+
+DB = "ic_triage"
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def database(pg_server: PostgresServer) -> Iterator[str]:
+    async def run(sql: str) -> None:
+        admin = await asyncpg.connect(pg_server.dsn)
+        try:
+            await admin.execute(sql)
+        finally:
+            await admin.close()
+
+    asyncio.run(run(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+    asyncio.run(run(f"CREATE DATABASE {DB}"))
+    yield f"postgresql://postgres@{pg_server.host}:{pg_server.port}/{DB}"
+    asyncio.run(run(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+
+
+@pytest.fixture
+async def sessions(database: str) -> AsyncIterator[list[asyncpg.Connection]]:
+    conns: list[asyncpg.Connection] = []
+    yield conns
+    for conn in conns:
+        conn.terminate()
+
+
+class World:
+    """The config, a live state fed by the real PostgreSQL source, the runner and a triage engine's clock."""
+
+    def __init__(self, tmp_path: Path, url: str, extra: str = "") -> None:
+        path = tmp_path / "config.toml"
+        path.write_text(
+            f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+            f'[postgres]\ndsn = "{url}"\n{extra}'
+        )
+        self.config = cfg.load(path)
+        self.clock = ManualClock(NOW)
+        self.live = LiveState(self.clock)
+        self.runner = build_runner(self.config, clock=self.clock.now)
+        self.journal = Journal(tmp_path / "journal.jsonl", clock=self.clock.now)
+        self.feeds = build_feeds(self.config, self.clock)
+
+    async def poll(self) -> None:
+        self.live.update([await source.poll() for source in self.feeds.polled])
+
+    async def run_proposal(self, engine: TriageEngine) -> None:
+        proposal = engine.proposal()
+        assert proposal.error is None, proposal.error
+        plan = await self.runner.plan(proposal.action, proposal.params)
+        outcome = await self.runner.execute(plan, confirmed=True, typed=self.config.console.environment)
+        assert outcome.ok, outcome.message
+        engine.record_action(outcome.request_seq)
+
+    def playbook(self, name: str):
+        playbooks, problems = all_playbooks(self.config)
+        assert problems == []
+        return next(p for p in playbooks if p.name == name)
+
+
+async def test_lock_contention_is_found_and_its_top_blocker_terminated(database: str, sessions, tmp_path) -> None:
+    world = World(tmp_path, database)
+    holder = await asyncpg.connect(database, server_settings={"application_name": "billing"})
+    waiter = await asyncpg.connect(database, server_settings={"application_name": "billing"})
+    sessions.extend([holder, waiter])
+    await holder.execute("CREATE TABLE IF NOT EXISTS accounts (id int primary key, total int)")
+    await holder.execute("INSERT INTO accounts VALUES (1, 0) ON CONFLICT DO NOTHING")
+    await holder.execute("BEGIN; UPDATE accounts SET total = total + 1 WHERE id = 1")
+    blocked = asyncio.create_task(waiter.execute("UPDATE accounts SET total = total + 2 WHERE id = 1"))
+    holder_pid = holder.get_server_pid()
+    for _ in range(50):
+        await world.poll()
+        if world.live.check("postgres", "blocked").number:
+            break
+        await asyncio.sleep(0.1)
+
+    assert [s.playbook.name for s in suggest(all_playbooks(world.config)[0], world.live)][0] == "pg-locks"
+    engine = TriageEngine.start(world.playbook("pg-locks"), world.journal, world.live, world.clock)
+    assert engine.poll().step.id == "chain"
+    engine.proceed(step="chain")
+    assert engine.poll().step.id == "decide"
+    engine.answer("terminate its session")
+    view = engine.poll()
+    assert view.proposal.action == "terminate" and view.proposal.params == {"pid": holder_pid}
+    await world.run_proposal(engine)
+    await asyncio.wait_for(blocked, 5)  # the waiter got its lock
+    await world.poll()
+    assert engine.poll().step.id == "verify"
+    world.clock.advance(31)
+    await world.poll()
+    assert engine.poll().step.id == "update"
+    results = [(t.step, t.result) for t in engine.state.transitions]
+    assert results == [
+        ("blocked", "pass"),
+        ("chain", "done"),
+        ("decide", "answered"),
+        ("terminate", "pass"),
+        ("verify", "pass"),
+    ]
+    kinds = [e["kind"] for e in world.journal.entries()]
+    assert kinds.count("action.completed") == 1 and kinds[0] == "triage.started"
+    await world.feeds.aclose()
+
+
+async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessions, tmp_path) -> None:
+    world = World(tmp_path, database, 'pool_warn_pct = 2\nidle_older_than = "1s"\n')
+    sessions.extend([await asyncpg.connect(database, server_settings={"application_name": "pile"}) for _ in range(8)])
+    await asyncio.sleep(1.2)
+    await world.poll()
+    assert world.live.check("postgres", "connections").state.value in ("warn", "crit")
+    engine = TriageEngine.start(world.playbook("pg-connections"), world.journal, world.live, world.clock)
+    for look in ("idle", "idle-in-xact"):
+        assert engine.poll().step.id == look
+        engine.proceed(step=look)
+    engine.answer("idle only")
+    view = engine.poll()
+    assert view.proposal.action == "kill-idle"
+    await world.run_proposal(engine)
+    for _ in range(50):
+        await world.poll()
+        if world.live.check("postgres", "connections").state.value == "ok":
+            break
+        await asyncio.sleep(0.1)
+    assert engine.poll().step.id == "verify"
+    world.clock.advance(61)
+    await world.poll()
+    assert engine.poll().step.id == "update"
+    done = next(e for e in world.journal.entries() if e["kind"] == "action.completed")
+    assert done["data"]["counts"]["terminated"] >= 8
+    await world.feeds.aclose()
