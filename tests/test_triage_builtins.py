@@ -98,7 +98,8 @@ async def test_lock_contention_is_found_and_its_top_blocker_terminated(database:
             break
         await asyncio.sleep(0.1)
 
-    assert [s.playbook.name for s in suggest(all_playbooks(world.config)[0], world.live)][0] == "pg-locks"
+    suggested = suggest(all_playbooks(world.config)[0], world.live)
+    assert suggested[0].playbook.name == "pg-locks"
     engine = TriageEngine.start(world.playbook("pg-locks"), world.journal, world.live, world.clock)
     assert engine.poll().step.id == "chain"
     engine.proceed(step="chain")
