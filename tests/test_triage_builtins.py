@@ -52,12 +52,9 @@ async def sessions(database: str) -> AsyncIterator[list[asyncpg.Connection]]:
 class World:
     """The config, a live state fed by the real PostgreSQL source, the runner and a triage engine's clock."""
 
-    def __init__(self, tmp_path: Path, url: str, extra: str = "") -> None:
+    def __init__(self, tmp_path: Path, sections: str) -> None:
         path = tmp_path / "config.toml"
-        path.write_text(
-            f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
-            f'[postgres]\ndsn = "{url}"\n{extra}'
-        )
+        path.write_text(f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n{sections}')
         self.config = cfg.load(path)
         self.clock = ManualClock(NOW)
         self.live = LiveState(self.clock)
@@ -83,7 +80,7 @@ class World:
 
 
 async def test_lock_contention_is_found_and_its_top_blocker_terminated(database: str, sessions, tmp_path) -> None:
-    world = World(tmp_path, database)
+    world = World(tmp_path, f'[postgres]\ndsn = "{database}"\n')
     holder = await asyncpg.connect(database, server_settings={"application_name": "billing"})
     waiter = await asyncpg.connect(database, server_settings={"application_name": "billing"})
     sessions.extend([holder, waiter])
@@ -128,7 +125,7 @@ async def test_lock_contention_is_found_and_its_top_blocker_terminated(database:
 
 
 async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessions, tmp_path) -> None:
-    world = World(tmp_path, database, 'pool_warn_pct = 2\nidle_older_than = "1s"\n')
+    world = World(tmp_path, f'[postgres]\ndsn = "{database}"\npool_warn_pct = 2\nidle_older_than = "1s"\n')
     sessions.extend([await asyncpg.connect(database, server_settings={"application_name": "pile"}) for _ in range(8)])
     await asyncio.sleep(1.2)
     await world.poll()
@@ -153,3 +150,37 @@ async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessio
     done = next(e for e in world.journal.entries() if e["kind"] == "action.completed")
     assert done["data"]["counts"]["terminated"] >= 8
     await world.feeds.aclose()
+
+
+
+async def test_a_cache_near_maxmemory_is_found_and_the_named_pattern_flushed(tmp_path) -> None:
+    import redis.asyncio as aioredis
+
+    from console.demo.servers import RedisServer
+
+    with RedisServer() as server:
+        client = aioredis.from_url(server.url)
+        await client.config_set("maxmemory", "4mb")
+        await client.config_set("maxmemory-policy", "noeviction")
+        await client.set("config:keep", "1")
+        pipe = client.pipeline(transaction=False)
+        for n in range(4000):
+            pipe.set(f"session:{n}", "x" * 1000)
+        await pipe.execute(raise_on_error=False)
+        world = World(tmp_path, f'[redis]\nurl = "{server.url}"\n')
+        await world.poll()
+        assert world.live.check("redis", "memory").state.value in ("warn", "crit")
+        engine = TriageEngine.start(world.playbook("redis-degraded"), world.journal, world.live, world.clock)
+        assert engine.poll().step.id == "keys"
+        engine.proceed(step="keys")
+        engine.answer("session:*")
+        assert engine.poll().proposal.params == {"pattern": "session:*"}
+        await world.run_proposal(engine)
+        await world.poll()
+        assert engine.poll().step.id == "verify"
+        world.clock.advance(31)
+        await world.poll()
+        assert engine.poll().step.id == "update"
+        assert await client.exists("config:keep") == 1 and await client.dbsize() == 1
+        await client.aclose()
+        await world.feeds.aclose()
