@@ -21,6 +21,7 @@ from console.live import LiveState
 from console.models import format_duration
 from console.models.health import number_at
 from console.triage.conditions import Truth, evaluate
+from console.triage.errors import TriageError
 from console.triage.playbook import END, Playbook
 from console.triage.resolve import ResolveError, Scalar, resolve_params
 from console.triage.run import BACK, FINISHED, SKIPPED, STARTED, STEP, RunState, feed, open_run, replay
@@ -28,10 +29,6 @@ from console.triage.sustained import Sustained
 
 MAX_AUTOMATIC = 200  # steps one poll may take on its own (validation already rejects loops with no ask or verify)
 OUTCOMES = ("action.completed", "action.failed", "action.cancelled")
-
-
-class TriageError(Exception):
-    """A triage command that cannot be done now; str() is one line saying why."""
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,16 @@ from console.config import Config
 from console.incident.events import IncidentError
 from console.journal import Journal, JournalError
 from console.live import LiveState
-from console.triage.builtins import all_playbooks
-from console.triage.engine import StepView, TriageEngine, TriageError
-from console.triage.playbook import Playbook
-from console.triage.suggest import Suggestion, suggest
+from console.triage.errors import TriageError
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
 
 if TYPE_CHECKING:
     from textual.app import App
 
+    from console.triage.engine import StepView, TriageEngine
+    from console.triage.playbook import Playbook
+    from console.triage.suggest import Suggestion
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
 
@@ -64,7 +64,12 @@ class TriageControl:
         self.live.subscribe(lambda models, changes: changes and self.app.call_later(self.poll))
 
     async def _resume(self) -> None:
-        """Load the playbooks and pick up the run in progress, if any (a restarted console resumes it)."""
+        """Load the playbooks and pick up the run in progress, if any (a restarted console resumes it).
+
+        The triage modules are imported here, after the first paint, not with the app."""
+        from console.triage.builtins import all_playbooks
+        from console.triage.engine import TriageEngine
+
         self.playbooks, self.problems = await asyncio.to_thread(all_playbooks, self.config)
         for problem in self.problems:
             self.app.notify(problem, severity="warning", timeout=15, markup=False)
@@ -77,6 +82,8 @@ class TriageControl:
     # -- reading ----------------------------------------------------------------------------------
 
     def suggestions(self) -> list[Suggestion]:
+        from console.triage.suggest import suggest
+
         return suggest(self.playbooks, self.live, self.config.incident.scheme)
 
     def latest(self, name: str) -> Playbook | None:
@@ -207,6 +214,8 @@ class TriageControl:
         await self._start(playbook, incident)
 
     async def _start(self, playbook: Playbook, incident: str | None) -> None:
+        from console.triage.engine import TriageEngine
+
         try:
             self.engine = await asyncio.to_thread(
                 TriageEngine.start, playbook, self.journal, self.live, self.clock, incident=incident
