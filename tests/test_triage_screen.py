@@ -186,7 +186,10 @@ async def test_a_restarted_console_resumes_the_run_at_the_same_step(tmp_path: Pa
         await start_suggested(pilot, declare=False)
     again = make_app(tmp_path)
     async with again.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+        for _ in range(50):  # the run is picked up by a worker after the first paint
+            await settle(pilot, 0.1)
+            if again.triage.view is not None:
+                break
         assert again.triage.view is not None and again.triage.view.step.id == "deploy"
         assert "step 2/6" in str(again.dashboard.banner.render())
 
