@@ -105,7 +105,7 @@ below = true
 
 def test_endpoints_answer_in_the_runbook_shapes(service: DemoService) -> None:
     status, health = get(service, "/api/health")
-    assert status == 200 and health["status"] == "ok" and health["version"] == "v1.2.3"
+    assert status == 200 and health["status"] == "ok" and health["version"] == "v1.2.2"
     assert health["timestamp"] == "2026-03-01T03:00:00.000Z" and "uptime" in health
     assert get(service, "/api/health/db")[1]["database"] == "connected"
     assert get(service, "/api/health/cache")[1]["redis"] == "connected"
@@ -114,7 +114,7 @@ def test_endpoints_answer_in_the_runbook_shapes(service: DemoService) -> None:
     assert get(service, "/api/metrics/cache")[1]["hitRate"] > 90
     assert get(service, "/admin/state")[1] == {
         "phase": "normal",
-        "version": "v1.2.3",
+        "version": "v1.2.2",
         "started_at": "2026-03-01T03:00:00.000Z",
         "incident_after": 60.0,
         "rollback_at": None,
@@ -146,6 +146,47 @@ async def test_incident_plays_and_the_console_sees_it(service: DemoService, cloc
     assert 4.5 < get(service, "/api/metrics/errors")[1]["errorRate"] < 5.5
     assert 2300 < get(service, "/api/metrics/latency")[1]["p95"] < 2700
     assert 55 < get(service, "/api/metrics/cache")[1]["hitRate"] < 65
+
+
+def test_the_release_history_shows_the_deploy_that_started_the_incident_and_the_rollback(clock: ManualClock) -> None:
+    with DemoService(incident_after=60.0, clock=clock, recovery=0.0, seed=3) as service:
+        assert get(service, "/api/releases") == (
+            200,
+            {
+                "current": "v1.2.2",
+                "previous": "v1.2.1",
+                "releases": [
+                    {"version": "v1.2.1", "deployed_at": "2026-02-20T03:00:00.000Z"},
+                    {"version": "v1.2.2", "deployed_at": "2026-02-27T03:00:00.000Z"},
+                ],
+            },
+        )
+        clock.advance(100)
+        assert service.phase == "incident"
+        status, releases = get(service, "/api/releases")
+        assert (status, releases["current"], releases["previous"]) == (200, "v1.2.3", "v1.2.2")
+        assert releases["releases"][-1] == {"version": "v1.2.3", "deployed_at": "2026-03-01T03:01:00.000Z"}
+        assert get(service, "/api/health")[1]["version"] == "v1.2.3"
+        assert get(service, "/api/metrics/errors")[1]["errorRate"] > 4.5
+
+        done = rollback(service, "--version", releases["previous"])  # the real script the demo's action runs
+        assert done.returncode == 0, done.stderr
+        after = get(service, "/api/releases")[1]
+        assert (after["current"], after["previous"]) == ("v1.2.2", "v1.2.3")
+        assert [r["version"] for r in after["releases"]] == ["v1.2.1", "v1.2.2", "v1.2.3", "v1.2.2"]
+        assert after["releases"][-1]["deployed_at"] == "2026-03-01T03:01:40.000Z"
+        assert get(service, "/api/metrics/errors")[1]["errorRate"] < 0.5
+        assert service.phase == "recovered"
+
+
+def test_a_rollback_before_the_bad_deploy_cancels_it(clock: ManualClock) -> None:
+    with DemoService(incident_after=60.0, clock=clock, recovery=0.0) as service:
+        assert post(service, "/admin/rollback?version=v1.2.1")[1]["from"] == "v1.2.2"
+        clock.advance(120)
+        releases = get(service, "/api/releases")[1]
+        assert (releases["current"], releases["previous"]) == ("v1.2.1", "v1.2.2")
+        assert "v1.2.3" not in [r["version"] for r in releases["releases"]]
+        assert service.severity() == 0.0
 
 
 def test_rollback_script_recovers_the_service(clock: ManualClock) -> None:

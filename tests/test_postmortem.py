@@ -8,7 +8,18 @@ import os
 from pathlib import Path
 
 import pytest
-from incident_flow import FOLLOW_UP, GOLDEN, TITLE, Flow, make_flow, normalize, run_headless
+from incident_flow import (
+    FOLLOW_UP,
+    GOLDEN,
+    GOLDEN_TRIAGE,
+    PLAYBOOK,
+    SKIP_REASON,
+    TITLE,
+    Flow,
+    make_flow,
+    normalize,
+    run_headless,
+)
 
 from console.cli import main
 from console.incident.postmortem import export
@@ -21,14 +32,17 @@ def exported(journal: Journal, flow: Flow | None = None, **kwargs) -> tuple[int,
     return code, out.getvalue(), err.getvalue()
 
 
-async def test_markdown_matches_the_golden_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("triage", "golden"), [(False, GOLDEN), (True, GOLDEN_TRIAGE)])
+async def test_markdown_matches_the_golden_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, triage: bool, golden: Path
+) -> None:
     flow = make_flow(tmp_path, monkeypatch)
-    await run_headless(flow)
+    await run_headless(flow, triage=triage)
     code, markdown, err = exported(flow.journal, flow)
     assert (code, err) == (0, "")
     if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(normalize(markdown))
-    assert normalize(markdown) == GOLDEN.read_text()
+        golden.write_text(normalize(markdown))
+    assert normalize(markdown) == golden.read_text()
 
 
 async def test_json_is_the_same_document_as_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,6 +61,8 @@ async def test_json_is_the_same_document_as_data(tmp_path: Path, monkeypatch: py
         "time_to_acknowledge_s": 480.0,
         "time_to_mitigate_s": 1200.0,
         "time_to_resolve_s": 2400.0,
+        "time_to_mitigating_action_s": 300.0,
+        "mitigating_action_seq": 7,
     }
     assert [e["seq"] for e in doc["timeline"]] == list(range(1, 14))
     assert [e["seq"] for e in doc["timeline"] if e["pinned"]] == [6]
@@ -56,6 +72,56 @@ async def test_json_is_the_same_document_as_data(tmp_path: Path, monkeypatch: py
     assert doc["follow_ups"][0]["text"] == FOLLOW_UP.removeprefix("TODO:").strip()
     assert doc["communications"]["cadence_kept"] is True
     assert doc["integrity"]["ok"] is True and doc["integrity"]["entries"] == 13
+    assert doc["triage"] == []
+
+
+async def test_json_lists_the_playbook_runs_of_the_incident(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = make_flow(tmp_path, monkeypatch)
+    await run_headless(flow, triage=True)
+    flow.desk.set_status("closed")
+    flow.journal.append("triage.started", {"playbook": "after", "title": "After the close", "definition": {}})
+    code, text, _ = exported(flow.journal, flow, fmt="json")
+    doc = json.loads(text)
+    assert code == 0
+    [run] = doc["triage"]  # the run started after the close belongs to no incident
+    assert {k: run[k] for k in ("run", "playbook", "incident", "started_at", "finished_at", "outcome")} == {
+        "run": 5,
+        "playbook": "high-error-rate",
+        "incident": "INC-20250115-0310",
+        "started_at": "2025-01-15T03:13:00.000Z",
+        "finished_at": "2025-01-15T03:18:00.000Z",
+        "outcome": "mitigated by a rollback",
+    }
+    assert [(s["step"], s["kind"], s["result"], s["answer"], s["reason"]) for s in run["steps"]] == [
+        ("errors", "check", "pass", None, None),
+        ("logs", "look", "skipped", None, SKIP_REASON),
+        ("deploy", "ask", "answered", "yes", None),
+        ("rollback", "action", "pass", None, None),
+        ("verify", "verify", "pass", None, None),
+        ("mitigated", "done", "done", None, None),
+    ]
+    assert run["steps"][4]["evidence"] == "metric error rate 0.1% (ok) < 1 (held 2m 00s)"
+    assert (doc["impact"]["time_to_mitigating_action_s"], doc["impact"]["mitigating_action_seq"]) == (300.0, 11)
+
+
+async def test_triage_text_is_escaped_in_the_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = make_flow(tmp_path, monkeypatch)
+    await run_headless(flow, triage=True)
+    incident = flow.desk.state().id
+    data = {"playbook": PLAYBOOK.name, "title": PLAYBOOK.title, "definition": PLAYBOOK.definition()}
+    run = flow.journal.append("triage.started", {**data, "incident": incident}, incident=incident)["seq"]
+    reason = "\x1b]52;c;cm0gLXJmIH4=\x07forged | row\n| 99 | fake |"
+    skip = {"step": "errors", "reason": reason, "next": "logs"}
+    flow.journal.append("triage.skipped", skip, incident=incident, corr=run)
+    code, markdown, _ = exported(flow.journal, flow)
+    assert code == 0
+    assert "\x1b" not in markdown and "\x07" not in markdown
+    again = markdown.split(f"### {PLAYBOOK.title} (high-error-rate, run #{run})")[1].split("## Follow-ups")[0]
+    assert "Started 03:45 UTC, not finished." in again
+    assert [line for line in again.splitlines() if line.startswith("|")][2:] == [
+        "| 2025-01-15 03:45:00 | errors (check) | skipped | "
+        "\\x1b]52;c;cm0gLXJmIH4=\\x07forged \\| row\\x0a\\| 99 \\| fake \\| |"
+    ]
 
 
 async def test_cli_exports_through_the_journal_command(

@@ -24,6 +24,7 @@ from console.demo.service import DemoService
 
 INCIDENT_AFTER = 60.0
 ROLLBACK_SCRIPT = Path(__file__).with_name("rollback.py")
+PLAYBOOKS = Path(__file__).with_name("playbooks")  # the demo's own playbooks (high-error-rate, slow-responses)
 
 
 class DemoWorld:
@@ -105,33 +106,43 @@ class DemoWorld:
 
     def config_text(self) -> str:
         """The demo's config: one environment named `demo` with every section the world could start."""
-        url = self.service.url
-        python = sys.executable
-        parts = [
-            f'[console]\nenvironment = "demo"\nrefresh = "2s"\njournal = "{self.directory / "journal.jsonl"}"\n',
-            f'[[health]]\nname = "api"\nurl = "{url}/api/health"\nwarn_ms = 500\ncrit_ms = 1000\n'
-            'expect_json = { status = "ok" }\n',
-            f'[[health]]\nname = "database"\nurl = "{url}/api/health/db"\nwarn_ms = 200\ncrit_ms = 400\n',
-            f'[[health]]\nname = "cache"\nurl = "{url}/api/health/cache"\nwarn_ms = 100\ncrit_ms = 140\n',
-            f'[[metric]]\nname = "error rate"\nurl = "{url}/api/metrics/errors"\npath = "errorRate"\nunit = "%"\n'
-            "warn = 0.5\ncrit = 1.0\n",
-            f'[[metric]]\nname = "p95 latency"\nurl = "{url}/api/metrics/latency"\npath = "p95"\nunit = "ms"\n'
-            "warn = 800\ncrit = 2000\n",
-            f'[[metric]]\nname = "cache hit rate"\nurl = "{url}/api/metrics/cache"\npath = "hitRate"\nunit = "%"\n'
-            "warn = 90\ncrit = 80\nbelow = true\n",
-            f'[[logs]]\nname = "app"\npath = "{self.directory / "app.log"}"\nformat = "text"\n',
-            f'[[logs]]\nname = "worker"\npath = "{self.directory / "worker.jsonl"}"\nformat = "json"\n',
-            "[actions.rollback]\n"
-            f'command = ["{python}", "{ROLLBACK_SCRIPT}", "--url", "{url}", "--environment", "{{environment}}", '
-            '"--version", "{version}"]\n'
-            'params = { version = { description = "release to roll back to", default = "v1.2.2" } }\n'
-            'risk = "destructive"\ntimeout = "2m"\ndescription = "roll the demo service back to an earlier release"\n',
-        ]
-        if self.postgres is not None:
-            parts.append(f'[postgres]\ndsn = "{self.postgres.dsn}"\nlong_running = "30s"\nidle_older_than = "1m"\n')
-        if self.redis is not None:
-            parts.append(f'[redis]\nurl = "{self.redis.url}"\n')
-        return "\n".join(parts)
+        return demo_config(
+            self.service.url,
+            self.directory,
+            postgres_dsn=self.postgres.dsn if self.postgres is not None else None,
+            redis_url=self.redis.url if self.redis is not None else None,
+        )
+
+
+def demo_config(url: str, directory: Path, *, postgres_dsn: str | None = None, redis_url: str | None = None) -> str:
+    """The demo config for the service at `url`, files in `directory`, and PostgreSQL / Redis when given."""
+    python = sys.executable
+    parts = [
+        f'[console]\nenvironment = "demo"\nrefresh = "2s"\njournal = "{directory / "journal.jsonl"}"\n'
+        f'playbooks = ["{PLAYBOOKS}"]\n',
+        f'[[health]]\nname = "api"\nurl = "{url}/api/health"\nwarn_ms = 500\ncrit_ms = 1000\n'
+        'expect_json = { status = "ok" }\n',
+        f'[[health]]\nname = "database"\nurl = "{url}/api/health/db"\nwarn_ms = 200\ncrit_ms = 400\n',
+        f'[[health]]\nname = "cache"\nurl = "{url}/api/health/cache"\nwarn_ms = 100\ncrit_ms = 140\n',
+        f'[[metric]]\nname = "error rate"\nurl = "{url}/api/metrics/errors"\npath = "errorRate"\nunit = "%"\n'
+        "warn = 0.5\ncrit = 1.0\n",
+        f'[[metric]]\nname = "p95 latency"\nurl = "{url}/api/metrics/latency"\npath = "p95"\nunit = "ms"\n'
+        "warn = 800\ncrit = 2000\n",
+        f'[[metric]]\nname = "cache hit rate"\nurl = "{url}/api/metrics/cache"\npath = "hitRate"\nunit = "%"\n'
+        "warn = 90\ncrit = 80\nbelow = true\n",
+        f'[[logs]]\nname = "app"\npath = "{directory / "app.log"}"\nformat = "text"\n',
+        f'[[logs]]\nname = "worker"\npath = "{directory / "worker.jsonl"}"\nformat = "json"\n',
+        "[actions.rollback]\n"
+        f'command = ["{python}", "{ROLLBACK_SCRIPT}", "--url", "{url}", "--environment", "{{environment}}", '
+        '"--version", "{version}"]\n'
+        'params = { version = { description = "release to roll back to", default = "v1.2.2" } }\n'
+        'risk = "destructive"\ntimeout = "2m"\ndescription = "roll the demo service back to an earlier release"\n',
+    ]
+    if postgres_dsn is not None:
+        parts.append(f'[postgres]\ndsn = "{postgres_dsn}"\nlong_running = "30s"\nidle_older_than = "1m"\n')
+    if redis_url is not None:
+        parts.append(f'[redis]\nurl = "{redis_url}"\n')
+    return "\n".join(parts)
 
 
 def run_demo(*, theme: str | None = None, read_only: bool = False, incident_after: float = INCIDENT_AFTER) -> int:

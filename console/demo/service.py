@@ -1,9 +1,10 @@
 """The demo's loopback HTTP service: health and metric endpoints that play an incident, and a rollback that ends it.
 
-Timeline (seconds since start): `normal` until `incident_after`, then `degrading` for `ramp` seconds while
-latency, error rate and p95 climb and the cache hit rate falls, then `incident` (GET /api/health answers 503).
-POST /admin/rollback?version=V switches the version and brings every value back to normal over `recovery`
-seconds, after which the phase is `recovered`. GET /admin/state tells the phase.
+Timeline (seconds since start): `normal` (running v1.2.2) until `incident_after`, when v1.2.3 is deployed, then
+`degrading` for `ramp` seconds while latency, error rate and p95 climb and the cache hit rate falls, then `incident`
+(GET /api/health answers 503). POST /admin/rollback?version=V deploys V and brings every value back to normal over
+`recovery` seconds, after which the phase is `recovered`. GET /admin/state tells the phase, GET /api/releases the
+release history (current, previous, every deploy oldest first).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,9 @@ from console.clock import Clock
 log = logging.getLogger(__name__)
 
 BAD_VERSION = "v1.2.3"
+GOOD_VERSION = "v1.2.2"
+# releases deployed before the service started: (version, days before the start)
+EARLIER_RELEASES = (("v1.2.1", 9.0), (GOOD_VERSION, 2.0))
 _VERSION = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # (normal, peak) of every value the incident moves
 ERROR_RATE = (0.08, 5.0)
@@ -52,13 +56,13 @@ class DemoService:
         *,
         ramp: float = 20.0,
         recovery: float = 3.0,
-        version: str = BAD_VERSION,
         seed: int | None = None,
     ) -> None:
         self.incident_after, self.ramp, self.recovery = incident_after, ramp, recovery
         self.clock = clock or Clock()
-        self.version = version
         self.started_at: datetime | None = None
+        self._deploys: list[tuple[str, datetime]] = []  # every deploy done, oldest first (not the scheduled one)
+        self._bad_deploy_pending = True  # v1.2.3 goes out at incident_after unless a rollback came first
         self.rollback_at: datetime | None = None
         self._severity_at_rollback = 0.0
         self._phase_at_rollback = "normal"
@@ -79,7 +83,9 @@ class DemoService:
         if self._httpd is not None:
             return
         self._stopping.clear()
-        self.started_at = self.clock.now()
+        self.started_at = now = self.clock.now()
+        self._deploys = [(version, now - timedelta(days=days)) for version, days in EARLIER_RELEASES]
+        self._bad_deploy_pending = True
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), _handler(self))
         self._threads = [
             threading.Thread(
@@ -143,16 +149,33 @@ class DemoService:
         with self._lock:
             return self._severity_locked(self._elapsed())
 
+    @property
+    def version(self) -> str:
+        """The release running now."""
+        with self._lock:
+            return self._history_locked(self._elapsed())[-1][0]
+
+    def releases(self) -> dict[str, Any]:
+        """What GET /api/releases answers: the current and previous release and every deploy, oldest first."""
+        with self._lock:
+            history = self._history_locked(self._elapsed())
+        current = history[-1][0]
+        previous = next((version for version, _ in reversed(history) if version != current), None)
+        deploys = [{"version": version, "deployed_at": _iso(at)} for version, at in history]
+        return {"current": current, "previous": previous, "releases": deploys}
+
     def rollback(self, version: str) -> dict[str, Any]:
-        """Switch to `version`; values return to normal over `recovery` seconds, then the phase is recovered."""
+        """Deploy `version`; values return to normal over `recovery` seconds, then the phase is recovered."""
         with self._lock:
             elapsed = self._elapsed()
-            previous = self.version
+            self._deploys = self._history_locked(elapsed)
+            self._bad_deploy_pending = False
+            previous = self._deploys[-1][0]
             if self.rollback_at is None:
                 self._severity_at_rollback = self._severity_locked(elapsed)
                 self._phase_at_rollback = self._phase_locked(elapsed)
                 self.rollback_at = self.clock.now()
-            self.version = version
+            self._deploys.append((version, self.clock.now()))
         return {"ok": True, "from": previous, "version": version, "phase": self.phase, "recover_in": self.recovery}
 
     def state(self) -> dict[str, Any]:
@@ -181,6 +204,14 @@ class DemoService:
 
     def _elapsed(self) -> float:
         return (self.clock.now() - self.started_at).total_seconds() if self.started_at else 0.0
+
+    def _history_locked(self, elapsed: float) -> list[tuple[str, datetime]]:
+        """The deploys so far, with v1.2.3 once its time has come (unless a rollback came first)."""
+        if self.started_at is None:
+            return [(GOOD_VERSION, self.clock.now())]
+        if self._bad_deploy_pending and elapsed >= self.incident_after:
+            return [*self._deploys, (BAD_VERSION, self.started_at + timedelta(seconds=self.incident_after))]
+        return list(self._deploys)
 
     def _timeline(self, elapsed: float) -> tuple[str, float]:
         if elapsed < self.incident_after:
@@ -234,6 +265,8 @@ class DemoService:
     def _get(self, path: str) -> tuple[int, dict[str, Any]]:
         if path == "/admin/state":
             return 200, self.state()
+        if path == "/api/releases":
+            return 200, self.releases()
         values = self.readings()
         if path == "/api/health":
             self._pause(values["health_ms"])

@@ -19,7 +19,8 @@ from console import output
 from console.clock import Clock
 from console.incident.postmortem_md import to_markdown
 from console.incident.replay import incident_ids, replay
-from console.incident.state import IncidentState, author_of, describe
+from console.incident.state import IncidentState, author_of
+from console.incident.triage_report import describe_entry, first_mitigating_action, triage_runs
 from console.journal import Journal, JournalError, VerifyResult
 from console.timeparse import iso
 
@@ -31,6 +32,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
     level = state.level
     metrics = state.metrics()
     last_cause = next((u.fields["root_cause"] for u in reversed(state.updates) if u.fields.get("root_cause")), "")
+    to_action, action_seq = first_mitigating_action(state)
     return {
         "generated_at": iso(now),
         "incident": {
@@ -58,6 +60,8 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
             "duration_s": state.elapsed_s(now),
             "response_target_s": state.response_target_s,
             **{f"time_to_{name}_s": value for name, value in metrics.items()},
+            "time_to_mitigating_action_s": to_action,
+            "mitigating_action_seq": action_seq,
         },
         "changes": [
             {"seq": c.seq, "at": iso(c.at), "kind": c.kind, "from": c.before, "to": c.after, "reason": c.reason}
@@ -71,11 +75,12 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
                 "kind": e.get("kind"),
                 "by": author_of(e),
                 "pinned": e.get("seq") in state.pinned,
-                "text": describe(e),
+                "text": describe_entry(e),
             }
             for e in state.entries
         ],
         "actions": [_action(a) for a in state.actions.values()],
+        "triage": triage_runs(state),
         "decisions": [_remark(r) for r in state.decisions],
         "follow_ups": [_remark(r) for r in state.follow_ups],
         "communications": {

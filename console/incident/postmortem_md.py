@@ -65,6 +65,7 @@ def _markdown(doc: dict[str, Any]) -> str:
     lines += ["", "## Prevention", "", "_To fill in; the follow-ups below are a start._"]
     lines += ["", "## Timeline (UTC)", "", f"{PIN} marks a pinned entry.", "", *_timeline(doc)]
     lines += ["", "## Operator actions", "", *_actions(doc)]
+    lines += ["", "## Triage", "", *_triage(doc)]
     lines += ["", "## Follow-ups", ""]
     lines += _remarks(
         doc["follow_ups"], "_None recorded (a note starting with TODO: becomes a follow-up)._", "", "[ ] "
@@ -114,6 +115,14 @@ def _impact(doc: dict[str, Any]) -> list[str]:
         rows[0][1] += f" (#{inc['detected_seq']})"
     else:
         rows[0][1] = "impact started → declared (no alert was journaled before)"
+    action_seq = impact["mitigating_action_seq"]
+    rows.append(
+        [
+            "Time to first mitigating action",
+            "declared → first write or destructive action completed" + (f" (#{action_seq})" if action_seq else ""),
+            _span(impact["time_to_mitigating_action_s"]),
+        ]
+    )
     lines = _table(["Measure", "Between", "Time"], rows)
     target, acknowledged = impact["response_target_s"], impact["time_to_acknowledge_s"]
     if target:
@@ -176,6 +185,33 @@ def _actions(doc: dict[str, Any]) -> list[str]:
         )
     headers = ["#", "Time (UTC)", "Action", "Target", "Parameters", "Confirmation", "Result", "Duration", "By"]
     return _table(headers, rows, right=(0,))
+
+
+def _triage(doc: dict[str, Any]) -> list[str]:
+    if not doc["triage"]:
+        return ["_No playbook was run during the incident._"]
+    lines: list[str] = []
+    for run in doc["triage"]:
+        if lines:
+            lines.append("")
+        if run["outcome"] is None:
+            end = "not finished"
+        else:
+            reason = f" ({run['reason']})" if run["reason"] else ""
+            end = f"finished {_clock(run['finished_at'])} UTC: {run['outcome']}{reason}"
+        lines += [f"### {run['title']} ({run['playbook']}, run #{run['run']})", ""]
+        lines += [f"Started {_clock(run['started_at'])} UTC, {end}.", ""]
+        rows = [
+            [
+                _stamp(s["at"]),
+                f"{s['step']} ({s['kind']})" if s["kind"] else s["step"],
+                s["result"],
+                " · ".join(part for part in (s["answer"], s["reason"], s["evidence"]) if part) or "—",
+            ]
+            for s in run["steps"]
+        ]
+        lines += _table(["Time (UTC)", "Step", "Result", "Evidence / answer"], rows)
+    return lines
 
 
 def _communications(doc: dict[str, Any]) -> list[str]:

@@ -1,0 +1,105 @@
+"""The demo's playbooks: the config `incident-console demo` writes validates (`triage check`), and high-error-rate
+walks the demo's real incident to a rollback by the real script against the real service."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from actions.registry import build_runner
+from console.cli import main
+from console.clock import ManualClock
+from console.config import load
+from console.demo.run import PLAYBOOKS, demo_config
+from console.demo.service import DemoService
+from console.journal import Journal
+from console.live import LiveState
+from console.sources.base import build_feeds, poll_once
+from console.triage.builtins import all_playbooks
+from console.triage.engine import Proposal, TriageEngine
+from console.triage.playbook import validate
+from console.triage.suggest import suggest
+
+T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
+ACTOR = {"user": "alice", "host": "ops1", "ssh_from": None, "pid": 1}
+
+
+def write_config(directory: Path, url: str, **servers: str) -> Path:
+    path = directory / "config.toml"
+    path.write_text(demo_config(url, directory, **servers))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("servers", [{}, {"postgres_dsn": "postgresql://demo@127.0.0.1:1/demo"}])
+def test_the_demo_config_names_its_playbooks_and_every_one_is_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], servers: dict[str, str]
+) -> None:
+    config = load(write_config(tmp_path, "http://127.0.0.1:1", **servers))
+    assert config.console.playbooks == [str(PLAYBOOKS)]
+    playbooks, problems = all_playbooks(config)
+    assert problems == []
+    names = [p.name for p in playbooks if p.origin.startswith(str(PLAYBOOKS))]
+    assert sorted(names) == ["high-error-rate", "slow-responses"]
+    assert validate(playbooks, config) == []
+    assert main(["triage", "check", "--config", str(tmp_path / "config.toml")]) == 0
+    assert capsys.readouterr().out == f"{len(playbooks)} playbooks valid\n"
+
+
+async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    with DemoService(incident_after=60.0, clock=clock, recovery=0.0, seed=5) as service:
+        config = load(write_config(tmp_path, service.url))
+        playbooks, _ = all_playbooks(config)
+        journal = Journal(tmp_path / "journal.jsonl", environment="demo", clock=clock.now, actor=ACTOR)
+        runner = build_runner(config, journal=journal, clock=clock.now)
+        live = LiveState(clock)
+        feeds = build_feeds(config, clock, status_only=True)
+
+        async def refresh() -> None:
+            live.update(await asyncio.gather(*(poll_once(source) for source in feeds.polled)))
+
+        try:
+            await refresh()
+            assert suggest(playbooks, live) == []
+            clock.advance(100)
+            await refresh()
+            found = {s.playbook.name: s for s in suggest(playbooks, live)}
+            assert sorted(found) == ["high-error-rate", "slow-responses"]
+            assert found["high-error-rate"].severity == "SEV-2"
+            engine = TriageEngine.start(found["high-error-rate"].playbook, journal, live, clock)
+            assert engine.poll().step.id == "logs"
+            engine.proceed()
+            assert engine.poll().step.id == "deploy"
+            engine.answer("yes")
+            proposal = engine.poll().proposal
+            assert proposal == Proposal("rollback", "rollback", {"version": "v1.2.2"})
+            plan = await runner.plan(proposal.action, proposal.params)
+            assert (await runner.execute(plan, confirmed=True, typed="demo")).ok
+            assert engine.poll().step.id == "verify"
+            await refresh()
+            assert engine.poll().waiting_for == "time"
+            clock.advance(31)
+            await refresh()
+            assert engine.poll().step.id == "mitigate"
+            engine.answer("yes")
+            assert engine.poll().step.id == "update"
+            engine.proceed()
+            assert engine.poll().step is None
+        finally:
+            await feeds.aclose()
+    steps = [(t.step, t.result) for t in engine.state.transitions]
+    assert steps == [
+        ("errors", "pass"),
+        ("logs", "done"),
+        ("deploy", "answered"),
+        ("rollback", "pass"),
+        ("verify", "pass"),
+        ("mitigate", "answered"),
+        ("update", "done"),
+    ]
+    assert engine.state.outcome == "completed"
+    assert service.releases()["current"] == "v1.2.2"
