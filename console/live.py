@@ -46,6 +46,8 @@ class LiveState:
         self.clock = clock or Clock()
         self.models: dict[str, Any] = {}
         self.readings: dict[str, Reading] = {}
+        self._by_source: dict[str, dict[str, Reading]] = {}  # `any health is down` reads one source, not all
+        self._counts: dict[str, dict[State, int]] = {}  # per source, made on demand, dropped on every update
         self._listeners: list[Listener] = []
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -57,6 +59,7 @@ class LiveState:
         """Take a batch of models (each with `checks()`), remember them, tell the listeners what changed."""
         now = self.clock.now()
         models = list(models)
+        self._counts.clear()
         changes: list[CheckChange] = []
         for model in models:
             self.models[feed_key(model)] = model
@@ -70,6 +73,7 @@ class LiveState:
         reading = self.readings.get(check.key)
         if reading is None:
             reading = self.readings[check.key] = Reading(check, now, now)
+            self._by_source.setdefault(check.source, {})[check.key] = reading
             reading.history.append(check.number)
             return [CheckChange(check, None)]
         before = reading.check.state
@@ -82,7 +86,17 @@ class LiveState:
 
     def checks(self, source: str | None = None) -> list[Check]:
         """Every latest check (of one source when given), in the order first seen."""
-        return [r.check for r in self.readings.values() if source is None or r.check.source == source]
+        readings = self.readings if source is None else self._by_source.get(source, {})
+        return [r.check for r in readings.values()]
+
+    def state_counts(self, source: str) -> dict[State, int]:
+        """How many checks of a source are in each state (what `any` / `all` conditions need)."""
+        counts = self._counts.get(source)
+        if counts is None:
+            counts = self._counts[source] = {}
+            for reading in self._by_source.get(source, {}).values():
+                counts[reading.check.state] = counts.get(reading.check.state, 0) + 1
+        return counts
 
     def check(self, source: str, name: str) -> Check | None:
         reading = self.readings.get(f"{source}:{name}")

@@ -81,6 +81,8 @@ class _TomlSchema(GenerateJsonSchema):
 
 
 def _is_duration(schema: Any) -> bool:
+    while schema.get("type") == "function-after":  # a range check around the duration parser
+        schema = schema["schema"]
     return schema.get("type") == "function-before" and schema["function"].get("function") is parse_duration
 
 

@@ -117,6 +117,10 @@ async def start_suggested(pilot, *, declare: bool) -> None:
     if not declare:
         await pilot.press("down")  # "Start without an incident"
     await pilot.press("enter")  # else "Declare SEV-2: High error rate"
+    for _ in range(50):  # the run starts in a worker thread
+        await settle(pilot, 0.1)
+        if pilot.app.triage.view is not None:
+            break
     await settle(pilot)
 
 

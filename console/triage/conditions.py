@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property, lru_cache
+from itertools import islice
 
 from console.live import LiveState
 from console.models import Check, State
@@ -29,6 +31,7 @@ from console.models import Check, State
 SOURCES = ("health", "metric", "postgres", "redis", "logs")
 STATES = {s.value: frozenset({s}) for s in State} | {"unhealthy": frozenset({State.WARN, State.CRIT, State.DOWN})}
 UNIT_FACTOR = {"%": 1.0, "ms": 1.0, "s": 1000.0}
+EVIDENCE_SHOWN = 5  # checks named in the evidence of an `any` / `all`
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
@@ -261,8 +264,10 @@ def _show(token: Token) -> str:
     return "the end" if token.kind == "end" else repr(token.text)
 
 
+@lru_cache(maxsize=4096)
 def parse(text: str) -> Expr:
-    """The syntax tree of a condition; ConditionError (with line and column) when it is not one."""
+    """The syntax tree of a condition; ConditionError (with line and column) when it is not one. Trees are
+    immutable, so each text is parsed once (playbooks are evaluated on every refresh)."""
     return _Parser(text).parse()
 
 
@@ -290,10 +295,17 @@ class Truth(StrEnum):
 
 @dataclass(frozen=True)
 class Result:
-    """A condition's value and the evidence for it in words, one phrase per check that decided it."""
+    """A condition's value and the evidence for it in words, one phrase per check that decided it.
+
+    The words are made only when asked for (`evidence`, `text`): most results of a refresh are never shown, and
+    formatting them was most of the cost of evaluating a playbook."""
 
     value: Truth
-    evidence: tuple[str, ...] = ()
+    explain: Callable[[], tuple[str, ...]] = field(default=tuple, repr=False, compare=False)
+
+    @cached_property
+    def evidence(self) -> tuple[str, ...]:
+        return self.explain()
 
     @property
     def text(self) -> str:
@@ -309,7 +321,7 @@ def _label(check: Check) -> str:
 
 
 def _missing(source: str, name: str) -> Result:
-    return Result(Truth.UNKNOWN, (f"{source} {name}: no reading",))
+    return Result(Truth.UNKNOWN, lambda: (f"{source} {name}: no reading",))
 
 
 def _compare(expr: Compare, live: LiveState) -> Result:
@@ -317,18 +329,29 @@ def _compare(expr: Compare, live: LiveState) -> Result:
     if check is None:
         return _missing(expr.source, expr.name)
     if check.state in (State.DOWN, State.UNKNOWN) or check.number is None:
-        return Result(Truth.UNKNOWN, (f"{_label(check)}: no number to compare",))
+        return Result(Truth.UNKNOWN, lambda: (f"{_label(check)}: no number to compare",))
     threshold = expr.number * UNIT_FACTOR.get(expr.unit, 1.0)
     shown = f"{expr.number:g}{expr.unit}"
-    return Result(_truth(OPS[expr.op](check.number, threshold)), (f"{_label(check)} {expr.op} {shown}",))
+    return Result(_truth(OPS[expr.op](check.number, threshold)), lambda: (f"{_label(check)} {expr.op} {shown}",))
+
+
+def _state_truth(actual: State, negate: bool, state: str) -> Truth:
+    wanted = STATES[state]
+    if actual is State.UNKNOWN and State.UNKNOWN not in wanted:
+        return Truth.UNKNOWN
+    return _truth((actual in wanted) != negate)
+
+
+def _state_words(check: Check, negate: bool, state: str, value: Truth) -> str:
+    words = f"is {'not ' if negate else ''}{state}"
+    if value is Truth.UNKNOWN:
+        return f"{_label(check)}: state unknown, cannot say it {words}"
+    return f"{_label(check)} {words}"
 
 
 def _state_of(check: Check, negate: bool, state: str) -> Result:
-    wanted = STATES[state]
-    words = f"is {'not ' if negate else ''}{state}"
-    if check.state is State.UNKNOWN and State.UNKNOWN not in wanted:
-        return Result(Truth.UNKNOWN, (f"{_label(check)}: state unknown, cannot say it {words}",))
-    return Result(_truth((check.state in wanted) != negate), (f"{_label(check)} {words}",))
+    value = _state_truth(check.state, negate, state)
+    return Result(value, lambda: (_state_words(check, negate, state, value),))
 
 
 def _state(expr: StateTest, live: LiveState) -> Result:
@@ -337,12 +360,23 @@ def _state(expr: StateTest, live: LiveState) -> Result:
 
 
 def _quantified(expr: Quantified, live: LiveState) -> Result:
-    checks = live.checks(expr.source)
-    if not checks:
-        return Result(Truth.UNKNOWN, (f"no {expr.source} checks",))
-    return _combine(
-        "or" if expr.quantifier == "any" else "and", [_state_of(c, expr.negate, expr.state) for c in checks]
-    )
+    counts = live.state_counts(expr.source)  # decided from at most five states, not from every check
+    if not counts:
+        return Result(Truth.UNKNOWN, lambda: (f"no {expr.source} checks",))
+    truths = {state: _state_truth(state, expr.negate, expr.state) for state in counts}
+    decisive = Truth.PASS if expr.quantifier == "any" else Truth.FAIL
+    otherwise = Truth.FAIL if decisive is Truth.PASS else Truth.PASS
+    value = next((v for v in (decisive, Truth.UNKNOWN) if v in truths.values()), otherwise)
+    deciding = {state for state, truth in truths.items() if truth is value}
+
+    def explain() -> tuple[str, ...]:
+        """A few of the checks that decided it, and how many more."""
+        named = islice((c for c in live.checks(expr.source) if c.state in deciding), EVIDENCE_SHOWN)
+        evidence = [_state_words(c, expr.negate, expr.state, value) for c in named]
+        more = sum(counts[state] for state in deciding) - len(evidence)
+        return (*evidence, f"and {more} more {expr.source} checks") if more > 0 else tuple(evidence)
+
+    return Result(value, explain)
 
 
 def _combine(op: str, results: list[Result]) -> Result:
@@ -351,9 +385,9 @@ def _combine(op: str, results: list[Result]) -> Result:
     for value in (decisive, Truth.UNKNOWN):
         deciding = [r for r in results if r.value is value]
         if deciding:
-            return Result(value, tuple(e for r in deciding for e in r.evidence))
+            return Result(value, lambda deciding=deciding: tuple(e for r in deciding for e in r.evidence))
     other = Truth.PASS if op == "and" else Truth.FAIL
-    return Result(other, tuple(e for r in results for e in r.evidence))
+    return Result(other, lambda: tuple(e for r in results for e in r.evidence))
 
 
 def evaluate(expr: Expr | str, live: LiveState) -> Result:
@@ -369,5 +403,5 @@ def evaluate(expr: Expr | str, live: LiveState) -> Result:
     if isinstance(expr, Not):
         inner = evaluate(expr.operand, live)
         flipped = {Truth.PASS: Truth.FAIL, Truth.FAIL: Truth.PASS}.get(inner.value, Truth.UNKNOWN)
-        return Result(flipped, tuple(f"not ({e})" for e in inner.evidence))
+        return Result(flipped, lambda: tuple(f"not ({e})" for e in inner.evidence))
     return _combine(expr.op, [evaluate(operand, live) for operand in expr.operands])

@@ -83,6 +83,11 @@ class TriageScreen(Screen):
     def on_resize(self) -> None:
         self._layout()
 
+    def on_screen_resume(self) -> None:
+        """Back from a question, a preview or the dashboard: show where the run is now."""
+        self.refresh_suggestions()
+        self.show_run()
+
     def _layout(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
 
@@ -112,10 +117,12 @@ class TriageScreen(Screen):
 
     def refresh_suggestions(self) -> None:
         """Rebuild the list only when what is suggested (or its evidence) changed: the highlight stays put."""
-        if tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions()) != self._suggested:
+        if self.query("#playbooks") and tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions()) != self._suggested:
             self.show_playbooks()
 
     def show_run(self) -> None:
+        if not self.query("#run-title"):  # not composed yet, or being torn down
+            return
         engine, view = self.control.engine, self.control.view
         title = self.query_one("#run-title", Static)
         steps, current = self.query_one("#steps", Static), self.query_one("#current", Static)
