@@ -146,6 +146,44 @@ async def test_redis_restarted_empty_gets_the_whole_journal_again_once(tmp_path:
             await m.stop()
 
 
+async def test_two_consoles_on_one_journal_mirror_it_once_and_the_standby_takes_over(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    share, local = settings(redis_server), journal(tmp_path, "a")
+    first, second = mirror(share, local, "host-a"), mirror(share, local, "host-a")
+    try:
+        write(local, 20)
+        await until(lambda: max(first.last_seq, second.last_seq) == 20)
+        active, standby = (first, second) if first.last_seq == 20 else (second, first)
+        assert standby.state == "standby: another process on this host mirrors this journal"
+        await active.stop()
+        write(local, 5, 20)
+        await until(lambda: standby.last_seq == 25)
+        assert await stream_seqs(share, "host-a") == list(range(1, 26))
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_journal_the_stream_does_not_know_under_the_same_host_id_is_not_mirrored(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    share, old, new = settings(redis_server), journal(tmp_path, "old"), journal(tmp_path, "new")
+    write(old, 5)
+    m = mirror(share, old, "host-a")
+    await until(lambda: m.last_seq == 5)
+    await m.stop()
+    write(new, 8)
+    states: list[str] = []
+    m = mirror(share, new, "host-a", states)
+    try:
+        await until(lambda: m.state.startswith("not mirroring"))
+    finally:
+        await m.stop()
+    assert "not mirroring: the stream's seq 5 for host 'host-a' is not in this journal" in states[0]
+    assert await stream_seqs(share, "host-a") == [1, 2, 3, 4, 5]
+
+
 async def test_forged_entries_are_refused_and_the_key_never_shows(redis_server: RedisServer, tmp_path: Path) -> None:
     share, local = settings(redis_server), journal(tmp_path, "a")
     genuine = write(local, 3)

@@ -70,7 +70,7 @@ class StreamFollower:
     exclude_host: str | None = None
     timeout: float = 2.0
     block: float = 2.0
-    backoff_max: float = 15.0
+    backoff_max: float = 5.0
     last_id: str = field(init=False)
     writers: dict[str, _Writer] = field(init=False, default_factory=dict)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -29,8 +31,9 @@ class Conflict(Exception):
 class JournalMirror:
     """Follows the local journal and XADDs each new entry to the stream, capped with ``MAXLEN ~ maxlen``.
 
-    The journal is only read, so it keeps working while Redis is down. On every (re)connect the mirror reads the
-    stream's tail for the last seq this host mirrored and sends what follows it, so nothing is lost or sent twice.
+    The journal is only read, so it keeps working while Redis is down. One mirror per journal runs at a time (the
+    others on the host wait as a standby). On every (re)connect the mirror reads the stream's tail for the last seq
+    this host mirrored and sends what follows it, so nothing is lost or sent twice.
     It never raises: ``state`` says what it is doing and ``on_state`` hears every change.
     """
 
@@ -42,7 +45,7 @@ class JournalMirror:
         host: str | None = None,
         timeout: float = 2.0,
         poll: float = 0.2,
-        backoff_max: float = 15.0,
+        backoff_max: float = 5.0,
         on_state: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -60,6 +63,7 @@ class JournalMirror:
         self._redact = url_redactor(settings.redis_url).text
         self._target = f"{describe_target(settings.redis_url)} {settings.stream}"
         self._task: asyncio.Task[None] | None = None
+        self._lock_fd: int | None = None
 
     def start(self) -> JournalMirror:
         """Run in a task of the running loop; returns self (``await stop()`` ends it)."""
@@ -83,6 +87,10 @@ class JournalMirror:
         try:
             while True:
                 try:
+                    if not await asyncio.to_thread(self._take_lock):
+                        self._report("standby: another process on this host mirrors this journal")
+                        await asyncio.sleep(self.backoff_max)
+                        continue
                     client = open_client(self.settings.redis_url, self.timeout)
                     cursor = await self._catch_up(client)
                     delay = 1.0
@@ -105,6 +113,28 @@ class JournalMirror:
         except asyncio.CancelledError:
             self._report("stopped")
             raise
+        finally:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the lock: a standby mirror takes over
+                self._lock_fd = None
+
+    def _take_lock(self) -> bool:
+        """Whether this mirror holds the journal's mirror lock (``<journal>.mirror-lock``): one mirror per journal."""
+        if self._lock_fd is not None:
+            return True
+        path = self.journal.path.with_name(self.journal.path.name + ".mirror-lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # as the journal makes it
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise JournalError(f"journal {self.journal.path}: cannot create {path.name}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
 
     async def _catch_up(self, client: Redis) -> JournalCursor:
         """Send every journal entry after the last one the stream holds for this host; return the cursor after them."""
