@@ -195,9 +195,9 @@ async def test_forged_entries_are_refused_and_the_key_never_shows(redis_server: 
     altered = encode(genuine[2], "host-a", KEY, int(time.time() * 1000))
     altered["entry"] = altered["entry"].replace('"i":2', '"i":666')
     ids = [
+        await client.xadd(share.stream, altered),  # a genuine HMAC over a modified payload
         await client.xadd(share.stream, encode(forged_entry, "host-a", None, int(time.time() * 1000))),  # no key
         await client.xadd(share.stream, encode(forged_entry, "host-a", "a-guessed-key-0000", int(time.time() * 1000))),
-        await client.xadd(share.stream, altered),  # a genuine HMAC over a modified payload
     ]
     events = follower(share)
     try:
@@ -208,17 +208,18 @@ async def test_forged_entries_are_refused_and_the_key_never_shows(redis_server: 
     assert [r.entry for r in remotes(got)] == genuine
     refused = notices(got, "refused")
     assert [n.stream_id for n in refused] == [i.decode() for i in ids]
-    assert "no HMAC" in refused[0].text and "HMAC does not match" in refused[1].text
-    assert "HMAC does not match" in refused[2].text
-    raw = json.dumps(
-        [[i.decode(), {k.decode(): v.decode() for k, v in f.items()}] for i, f in await _all(client, share)]
-    )
+    assert "HMAC does not match (claims host 'host-a')" in refused[0].text
+    assert "no HMAC" in refused[1].text and "HMAC does not match" in refused[2].text
+    write(local, 1, 3)
+    states: list[str] = []
+    again = mirror(share, local, "host-a", states)  # the forged seq 4s claiming host-a do not move its resume point
+    await until(lambda: again.last_seq == 4)
+    await again.stop()
+    assert states[0] == "caught up 1 entry"
+    rows = await client.xrange(share.stream)
     await client.aclose()
+    raw = json.dumps([[i.decode(), {k.decode(): v.decode() for k, v in f.items()}] for i, f in rows])
     assert KEY not in raw and not any(KEY in n.text for n in notices(got))
-
-
-async def _all(client: aioredis.Redis, share: ShareSettings) -> list:
-    return await client.xrange(share.stream)
 
 
 async def test_without_a_key_a_payload_that_does_not_hash_is_refused(redis_server: RedisServer, tmp_path: Path) -> None:

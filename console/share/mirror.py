@@ -152,7 +152,7 @@ class JournalMirror:
         self.last_seq = last[0] if last else 0
         backlog = [e for e in entries if e["seq"] > self.last_seq]
         await self._send(client, backlog)
-        self._report(f"caught up {len(backlog)} entries" if backlog else "mirroring")
+        self._report(f"caught up {len(backlog)} entr{'y' if len(backlog) == 1 else 'ies'}" if backlog else "mirroring")
         return cursor
 
     async def _last_mirrored(self, client: Redis) -> tuple[int, str] | None:
