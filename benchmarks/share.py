@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000, help="entries in the rate runs")
     parser.add_argument("--down", type=int, default=1000, help="entries written while Redis is down")
     args = parser.parse_args()
-    Console().print(asyncio.run(measure(args.n, args.down)))
+    Console(width=150).print(asyncio.run(measure(args.n, args.down)))
 
 
 if __name__ == "__main__":
