@@ -292,6 +292,20 @@ class IncidentSettings(_Model):
         return self
 
 
+class ShareSettings(_Model):
+    """`[share]`: mirror the journal to a Redis stream and follow every host's entries on it (console.share)."""
+
+    redis_url: str
+    stream: str = Field(default="incident-console:journal", min_length=1)
+    key: str | None = Field(default=None, min_length=16)
+    maxlen: int = Field(default=100_000, ge=100)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str) -> str:
+        return _check_url(url, ("redis", "rediss", "unix"))
+
+
 class Config(_Model):
     """One environment: everything the console watches and every action it offers."""
 
@@ -305,6 +319,7 @@ class Config(_Model):
     keys: dict[str, str] = Field(default_factory=dict)
     incident: IncidentSettings = Field(default_factory=IncidentSettings)
     playbook: list[dict[str, Any]] = Field(default_factory=list)
+    share: ShareSettings | None = None
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

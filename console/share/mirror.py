@@ -1,0 +1,213 @@
+"""JournalMirror: every entry of the local journal, XADDed once to the shared stream, whatever Redis does meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from console.config import ShareSettings
+from console.follow import JournalCursor
+from console.journal import Journal, JournalError
+from console.models import format_duration
+from console.share.codec import Refused, decode, encode
+from console.sources.redis import describe_target, explain, open_client, url_redactor
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+BATCH = 500  # XADDs per pipeline round trip
+SCAN_PAGE = 500  # entries per XREVRANGE while looking for this host's last mirrored entry
+
+
+class Conflict(Exception):
+    """The stream's last entry for this host id is not an entry of this journal."""
+
+
+class JournalMirror:
+    """Follows the local journal and XADDs each new entry to the stream, capped with ``MAXLEN ~ maxlen``.
+
+    The journal is only read, so it keeps working while Redis is down. One mirror per journal runs at a time (the
+    others on the host wait as a standby). On every (re)connect the mirror reads the stream's tail for the last seq
+    this host mirrored and sends what follows it, so nothing is lost or sent twice.
+    It never raises: ``state`` says what it is doing and ``on_state`` hears every change.
+    """
+
+    def __init__(
+        self,
+        settings: ShareSettings,
+        journal: Journal,
+        *,
+        host: str | None = None,
+        timeout: float = 2.0,
+        poll: float = 0.2,
+        backoff_max: float = 5.0,
+        on_state: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.host = host or socket.gethostname()
+        self.timeout = timeout
+        self.poll = poll
+        self.backoff_max = backoff_max
+        self.state = "starting"
+        self.last_seq = 0  # the last seq known to be in the stream for this host
+        self.sent = 0  # entries XADDed by this mirror
+        self._on_state = on_state
+        self._clock = clock
+        self._redact = url_redactor(settings.redis_url).text
+        self._target = f"{describe_target(settings.redis_url)} {settings.stream}"
+        self._task: asyncio.Task[None] | None = None
+        self._lock_fd: int | None = None
+
+    def start(self) -> JournalMirror:
+        """Run in a task of the running loop; returns self (``await stop()`` ends it)."""
+        self._task = asyncio.get_running_loop().create_task(self.run(), name=f"share mirror {self._target}")
+        return self
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it (and its client) to close."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def run(self) -> None:
+        """Mirror until cancelled: connect, catch up, then send what is appended; on errors back off and resync."""
+        delay = 1.0
+        client: Redis | None = None
+        try:
+            while True:
+                try:
+                    if not await asyncio.to_thread(self._take_lock):
+                        self._report("standby: another process on this host mirrors this journal")
+                        await asyncio.sleep(self.backoff_max)
+                        continue
+                    client = open_client(self.settings.redis_url, self.timeout)
+                    cursor = await self._catch_up(client)
+                    delay = 1.0
+                    while True:
+                        entries, restarted = await asyncio.to_thread(cursor.read)
+                        if restarted:  # the journal was replaced: find where the stream stands again
+                            break
+                        if entries:
+                            await self._send(client, entries)
+                            self._report("mirroring")
+                        await asyncio.sleep(self.poll)
+                except Exception as exc:  # Redis, the network or the journal: report, back off, resync
+                    self._report(f"{self._why(exc)}, retrying in {format_duration(delay)}")
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff_max)
+                finally:
+                    if client is not None:
+                        await close_quietly(client)
+                        client = None
+        except asyncio.CancelledError:
+            self._report("stopped")
+            raise
+        finally:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the lock: a standby mirror takes over
+                self._lock_fd = None
+
+    def _take_lock(self) -> bool:
+        """Whether this mirror holds the journal's mirror lock (``<journal>.mirror-lock``): one mirror per journal."""
+        if self._lock_fd is not None:
+            return True
+        path = self.journal.path.with_name(self.journal.path.name + ".mirror-lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # as the journal makes it
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise JournalError(f"journal {self.journal.path}: cannot create {path.name}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    async def _catch_up(self, client: Redis) -> JournalCursor:
+        """Send every journal entry after the last one the stream holds for this host; return the cursor after them."""
+        last = await self._last_mirrored(client)
+        cursor = JournalCursor(self.journal)
+        entries, _ = await asyncio.to_thread(cursor.read)
+        if last is not None:
+            seq, digest = last
+            local = next((e for e in entries if e.get("seq") == seq), None)
+            if local is None or local.get("hash") != digest:
+                raise Conflict(
+                    f"the stream's seq {seq} for host {self.host!r} is not in this journal "
+                    "(another journal with the same host id?)"
+                )
+        self.last_seq = last[0] if last else 0
+        backlog = [e for e in entries if e["seq"] > self.last_seq]
+        await self._send(client, backlog)
+        self._report(f"caught up {len(backlog)} entr{'y' if len(backlog) == 1 else 'ies'}" if backlog else "mirroring")
+        return cursor
+
+    async def _last_mirrored(self, client: Redis) -> tuple[int, str] | None:
+        """(seq, hash) of the newest stream entry from this host (a valid one, when keyed); None if there is none."""
+        high = "+"
+        while True:
+            async with asyncio.timeout(self.timeout):
+                page = await client.xrevrange(self.settings.stream, high, "-", count=SCAN_PAGE)
+            for _, raw in page:
+                if raw.get(b"host") != self.host.encode():
+                    continue
+                try:
+                    found = decode(raw, self.settings.key)
+                except Refused:
+                    continue  # a forged entry claiming this host does not move the resume point
+                return found.seq, found.hash
+            if len(page) < SCAN_PAGE:
+                return None
+            high = "(" + page[-1][0].decode()
+
+    async def _send(self, client: Redis, entries: list[dict[str, Any]]) -> None:
+        """XADD ``entries`` in pipelined batches; ``last_seq`` advances only with what Redis acknowledged."""
+        settings = self.settings
+        for start in range(0, len(entries), BATCH):
+            batch = [e for e in entries[start : start + BATCH] if e["seq"] > self.last_seq]
+            if not batch:
+                continue
+            sent_ms = int(self._clock() * 1000)
+            pipe = client.pipeline(transaction=False)
+            for entry in batch:
+                fields = encode(entry, self.host, settings.key, sent_ms)
+                pipe.xadd(settings.stream, fields, maxlen=settings.maxlen, approximate=True)
+            async with asyncio.timeout(self.timeout + len(batch) / 1000):
+                await pipe.execute()
+            self.last_seq = batch[-1]["seq"]
+            self.sent += len(batch)
+
+    def _why(self, exc: Exception) -> str:
+        if isinstance(exc, Conflict):
+            return f"not mirroring: {exc}"
+        if isinstance(exc, JournalError):
+            return f"journal unreadable: {exc}"
+        return self._redact(f"redis down: {self._target}: {explain(exc, self.timeout)}")
+
+    def _report(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        if self._on_state is not None:
+            self._on_state(state)
+
+
+async def close_quietly(client: Redis) -> None:
+    """Close a client within a second, whatever state its server is in."""
+    try:
+        await asyncio.wait_for(client.aclose(), 1.0)
+    except Exception:  # closing a client whose server is gone: nothing left to do
+        pass
