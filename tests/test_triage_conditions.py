@@ -198,3 +198,31 @@ def test_a_sustained_condition_passes_only_after_holding_for_its_duration(live: 
     live.update([metric(4.0, State.CRIT)])
     clock.advance(60)
     assert sustained.poll(live).since == clock.now()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'metric."error rate" > 1',
+        'metric."error rate" <= 1 and not health.api is down',
+        "any health is down or all metric is ok",
+        "all health is not ok",
+        "any health is unhealthy and (metric.missing > 3 or health.api is warn)",
+        "not (health.api is unknown)",
+        "any redis is down",
+        "health.nowhere is ok or metric.\"error rate\" >= 0.5",
+    ],
+)
+def test_the_fast_value_agrees_with_the_worded_evaluation(text: str) -> None:
+    from console.triage.truth import truth
+
+    for states in ((State.OK, State.OK), (State.DOWN, State.CRIT), (State.UNKNOWN, State.WARN), (State.WARN, State.OK)):
+        live = LiveState()
+        live.update(
+            [
+                HealthSnapshot(name="api", url="u", state=states[0], taken_at=START, latency_ms=12.0),
+                HealthSnapshot(name="web", url="u", state=states[1], taken_at=START, latency_ms=30.0),
+                MetricSnapshot(name="error rate", state=states[1], value=0.7, unit="%", taken_at=START),
+            ]
+        )
+        assert truth(text, live) is evaluate(text, live).value, (text, states)

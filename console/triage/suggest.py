@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from console.incident.state import SCHEMES
 from console.live import LiveState
 from console.models import Check, State, format_duration
-from console.triage.conditions import ConditionError, Truth, evaluate, names, parse
+from console.triage.conditions import ConditionError, Truth, names, parse
 from console.triage.playbook import Playbook
+from console.triage.truth import truth
 
 # Without a severity in the playbook: the worst state of the checks it reads picks a level (rank in the scheme).
 _LEVEL_RANK = {State.DOWN: 1, State.CRIT: 1, State.WARN: 2}
@@ -53,7 +54,7 @@ def suggest(playbooks: list[Playbook], live: LiveState, scheme: str = "sev") -> 
     found: list[Suggestion] = []
     for book in playbooks:
         try:
-            if evaluate(book.when, live).value is not Truth.PASS:
+            if truth(book.when, live) is not Truth.PASS:
                 continue
         except ConditionError:
             continue

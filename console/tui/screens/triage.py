@@ -117,7 +117,8 @@ class TriageScreen(Screen):
 
     def refresh_suggestions(self) -> None:
         """Rebuild the list only when what is suggested (or its evidence) changed: the highlight stays put."""
-        if self.query("#playbooks") and tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions()) != self._suggested:
+        now = tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions())
+        if self.query("#playbooks") and now != self._suggested:
             self.show_playbooks()
 
     def show_run(self) -> None:
