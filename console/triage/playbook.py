@@ -133,10 +133,12 @@ class CaptureStep(_Step):
 
 
 class UpdateStep(_Step):
-    """Open the status update template (the caller does); the operator continues when posted."""
+    """Open the status update template (the caller does), first moving the incident to `status` when given
+    (e.g. "mitigated"); the operator continues when posted."""
 
     kind: Literal["update"]
     note: str = ""
+    status: Literal["investigating", "identified", "mitigated", "resolved"] | None = None
 
 
 class DoneStep(_Step):

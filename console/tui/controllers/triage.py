@@ -137,6 +137,7 @@ class TriageControl:
                 return
             self.app.request_action(view.proposal.action, dict(view.proposal.params))
         elif step.kind == "update":
+            await self._move_incident(step.status)
             self.app.incident.open_screen("post_update")
             await self._call(self.engine.proceed, step=step.id)
         else:
@@ -200,6 +201,18 @@ class TriageControl:
             dashboard.action_focus_pane(index)
             if step.filter and hasattr(dashboard.panes[index].widget, "set_filter"):
                 dashboard.panes[index].widget.set_filter(step.filter)
+
+    async def _move_incident(self, status: str | None) -> None:
+        """The status an update step names (e.g. mitigated), when the open incident is not there yet."""
+        desk = self.app.incident.desk
+        state = await asyncio.to_thread(desk.state)
+        if status is None or state is None or not state.is_open or state.status.value == status:
+            return
+        try:
+            await asyncio.to_thread(desk.set_status, status)
+        except (IncidentError, JournalError) as exc:
+            self._error(exc)
+        await self.app.incident.refresh()
 
     async def _declare_and_start(self, playbook: Playbook, severity: str | None) -> None:
         incident = None
