@@ -36,6 +36,7 @@ from console.journal_verify import anchor_text
 from console.timeparse import iso
 
 REOPENABLE = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+MOMENT_S = 60.0  # an incident declared this recently was most likely declared at the same time, elsewhere
 
 
 class IncidentDesk:
@@ -68,19 +69,16 @@ class IncidentDesk:
         title = " ".join(title.split())
         if not title:
             raise IncidentError("declare: the title is empty; say what is broken, e.g. 'checkout returns 500s'")
-        seen = self.state()
         with self.tracker.exclusive():  # check and append as one: of two consoles declaring at once, one wins
-            return self._declare(title, severity, impact_started, seen)
+            return self._declare(title, severity, impact_started)
 
-    def _declare(
-        self, title: str, severity: str | None, impact_started: datetime | None, seen: IncidentState | None
-    ) -> dict:
+    def _declare(self, title: str, severity: str | None, impact_started: datetime | None) -> dict:
         current = self.state()
         if current is not None and current.is_open:
-            if seen is None or seen.id != current.id:
+            if (self.clock.now() - current.declared_at).total_seconds() < MOMENT_S:
                 raise IncidentError(
-                    f"declare: {current.id} was declared by {current.declared_by} a moment ago ({current.title}); "
-                    "add to it instead"
+                    f"declare: {current.id} was declared by {current.declared_by} a moment ago ({current.title}) "
+                    f"and is still {current.status.value}; add to it instead"
                 )
             raise IncidentError(
                 f"declare: {current.id} ({current.title}) is still {current.status.value}; "
