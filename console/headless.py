@@ -168,7 +168,7 @@ def _verify(journal: Journal, anchors: list[Anchor]) -> int:
         out(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
     for check in result.anchors:
         out(f"  {'checked' if check.held else 'FAILED'}: anchor {check.anchor}: {check.detail}")
-    if not result.anchors:
+    if result.ok and not result.anchors:
         out(
             "  not checked: without an anchor, a rewrite that re-hashes the whole chain, or a cut tail, cannot be "
             "detected (pass --anchor SEQ:HASH, e.g. from a posted status update)"
