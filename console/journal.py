@@ -119,8 +119,8 @@ class Journal:
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the exclusive lock across a check and an append: inside the block, this thread's reads see every
-        entry written so far and its appends go through, while every other writer waits. An exception in the
-        block (a refusal) leaves the journal untouched."""
+        entry written so far and its appends go through, while every other writer and reader waits (other threads
+        too: take your own locks before this one). A refusal raised before appending leaves the journal as it was."""
         if getattr(self._held, "fd", None) is not None:
             yield
             return
