@@ -1,5 +1,5 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `journal`, `init`, `config schema`
-and `--version` (DESIGN §7)."""
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `journal`, `init`,
+`config schema` and `--version` (DESIGN §7)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from console import config as config_module
 from console.config import Config, ConfigError
+from console.journal_verify import Anchor
 from console.output import finish, out
 
 EXIT_USAGE = 2
@@ -71,11 +72,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
     run.add_argument("--yes", action="store_true", help="confirm without asking")
     run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for wide destructive actions")
+    _incident_parser(sub, common)
     journal = sub.add_parser("journal", help="verify, show or export the journal")
     journal_sub = journal.add_subparsers(dest="journal_command", required=True, parser_class=_Parser)
     for name, text in (("verify", "walk the hash chain"), ("show", "print entries"), ("export", "post-mortem")):
         p = journal_sub.add_parser(name, parents=[common], help=text)
         p.add_argument("--journal", metavar="FILE", help="journal file (default: the config's, else the state dir)")
+        if name == "verify":
+            p.add_argument(
+                "--anchor",
+                action="append",
+                default=[],
+                type=_anchor,
+                metavar="SEQ:HASH",
+                help="a (seq, hash) witnessed elsewhere, e.g. 1234:sha256:abcdef012345 from an update (repeatable)",
+            )
         if name == "show":
             p.add_argument("--kind", help="only entries whose kind starts with this, e.g. action")
             p.add_argument("--json", action="store_true", help="raw JSON lines")
@@ -83,6 +94,36 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=["md", "json"], default="md")
             p.add_argument("--incident", metavar="ID", help="incident id (default: the latest)")
     return parser
+
+
+def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The `incident` command and its subcommands, each taking `--config` and `--journal`."""
+    incident = sub.add_parser("incident", help="declare, note, move and show the incident without the TUI")
+    commands = incident.add_subparsers(dest="incident_command", required=True, parser_class=_Parser)
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, parents=[common], help=text)
+        p.add_argument("--journal", metavar="FILE", help="journal file (default: the config's, else the state dir)")
+        return p
+
+    declare = command("declare", "open an incident")
+    declare.add_argument("--title", required=True, help="what is broken, e.g. 'checkout returns 500s'")
+    declare.add_argument("--severity", help="e.g. SEV-2 (default: the scheme's second level)")
+    declare.add_argument("--started", metavar="WHEN", help="when the impact started: 15m, 15m ago, 03:10 UTC")
+    command("note", "add a note (`TODO: ...` makes it a follow-up)").add_argument("text")
+    command("decision", "record a decision").add_argument("text")
+    command("status", "move the status forward, e.g. mitigated").add_argument("status")
+    command("severity", "change the severity, e.g. SEV-1").add_argument("severity")
+    role = command("role", "assign a role: commander, scribe or comms")
+    role.add_argument("role")
+    role.add_argument("person", nargs="+")
+    command("show", "the incident: header facts, roles, last notes, next update due").add_argument(
+        "--json", action="store_true", help="one JSON object (its keys: README, Headless incident commands)"
+    )
+    update = command("update", "print a status update filled from the incident; --posted journals it")
+    update.add_argument("--kind", choices=["initial", "update", "resolved"], help="default: what is due next")
+    update.add_argument("--field", action="append", default=[], metavar="NAME=VALUE", help="set a field (repeatable)")
+    update.add_argument("--posted", action="store_true", help="journal it as posted (`update.posted`), as the TUI does")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +177,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.triage.commands import triage_command
 
         return triage_command(_load(args), args)
+    if command == "incident":
+        from console.incident.cli import incident_command
+
+        return incident_command(args, _optional_config(args))
     if command == "journal":
         from console.headless import journal_command
 
@@ -154,11 +199,18 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _optional_config(args: argparse.Namespace) -> Config | None:
-    """The config for `journal`: loaded when one is named or exists, else None (default journal path)."""
+    """The config for `journal` and `incident`: loaded when one is named or exists, else None (default journal path)."""
     path = config_module.resolve_config_path(getattr(args, "config", None))
     if getattr(args, "config", None) or Path(path).exists():
         return config_module.load(path)
     return None
+
+
+def _anchor(text: str) -> Anchor:
+    try:
+        return Anchor.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _params(extra: list[str]) -> dict[str, str]:

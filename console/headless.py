@@ -15,6 +15,7 @@ from actions.runner import ActionRefused
 from console.config import Config
 from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
+from console.journal_verify import Anchor, anchor_text
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
 from console.output import out
 from console.redact import make_safe
@@ -143,7 +144,7 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
         journal = Journal(default_journal_path())
     try:
         if args.journal_command == "verify":
-            return _verify(journal)
+            return _verify(journal, args.anchor)
         if args.journal_command == "show":
             return _show(journal, args.kind, args.json)
         from console.incident.postmortem import export
@@ -154,16 +155,30 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
         return EXIT_USAGE
 
 
-def _verify(journal: Journal) -> int:
+def _verify(journal: Journal, anchors: list[Anchor]) -> int:
+    """Walk the chain, check each anchor, and say which guarantees that gives and which it cannot."""
     if not journal.path.exists():
         _err(f"{journal.path}: no journal here")
         return EXIT_USAGE
-    result = journal.verify()
+    result = journal.verify(anchors)
     if result.ok:
         out(f"{journal.path}: ok, {result.count} entries, head {result.head}")
-        return EXIT_OK
-    out(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
-    return EXIT_FAIL
+        out("  checked: chain intact: the file is self-consistent (every entry hashes to itself and its predecessor)")
+    else:
+        out(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
+    for check in result.anchors:
+        out(f"  {'checked' if check.held else 'FAILED'}: anchor {check.anchor}: {check.detail}")
+    if result.ok and not result.anchors:
+        out(
+            "  not checked: without an anchor, a rewrite that re-hashes the whole chain, or a cut tail, cannot be "
+            "detected (pass --anchor SEQ:HASH, e.g. from a posted status update)"
+        )
+    elif result.anchored:
+        latest = max(check.anchor.seq for check in result.anchors)
+        out(f"  not checked: entries after seq {latest} (the latest anchor) may be rewritten and re-hashed, or cut")
+    if result.anchored and result.head is not None:
+        out(f"  {anchor_text(result.count, result.head)} (keep it elsewhere to check this journal later)")
+    return EXIT_OK if result.anchored else EXIT_FAIL
 
 
 def _show(journal: Journal, kind: str | None, as_json: bool) -> int:

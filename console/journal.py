@@ -10,21 +10,21 @@ from __future__ import annotations
 import errno
 import fcntl
 import getpass
-import hashlib
 import json
 import os
 import socket
 import stat
+import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import platformdirs
 
+from console.journal_verify import Anchor, VerifyResult, canonical, entry_hash, entry_problem, walk
 from console.redact import Redactor
 
 VERSION = 1
@@ -36,17 +36,6 @@ _DECODER = json.JSONDecoder()
 
 class JournalError(Exception):
     """The journal cannot be read or written; ``str()`` is one line naming the path and the cause."""
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """Outcome of walking the chain: ``bad_seq``/``reason`` name the first bad entry when not ``ok``."""
-
-    ok: bool
-    count: int
-    head: str | None
-    bad_seq: int | None
-    reason: str | None
 
 
 def default_journal_path() -> Path:
@@ -67,53 +56,6 @@ def actor_info() -> dict:
         "ssh_from": ssh_client[0] if ssh_client else None,
         "pid": os.getpid(),
     }
-
-
-def canonical(entry: dict) -> str:
-    """The canonical JSON text of an entry: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_hash(entry: dict) -> str:
-    """``sha256:`` of the canonical JSON of ``entry`` without its ``hash`` field."""
-    body = {key: value for key, value in entry.items() if key != "hash"}
-    return "sha256:" + hashlib.sha256(canonical(body).encode()).hexdigest()
-
-
-# What every reader relies on: field -> (accepted JSON types, what is expected in words).
-_SHAPE: dict[str, tuple[tuple[type, ...], str]] = {
-    "seq": ((int,), "an integer"),
-    "ts": ((str,), "an ISO 8601 time"),
-    "kind": ((str,), "a string"),
-    "incident": ((str, type(None)), "a string or null"),
-    "actor": ((dict,), "an object"),
-    "data": ((dict,), "an object"),
-    "corr": ((int, type(None)), "an integer or null"),
-}
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}
-
-
-def _entry_problem(entry: Any) -> str | None:
-    """What makes a parsed line no journal entry (a missing or mistyped field), or None when it is one."""
-    if not isinstance(entry, dict):
-        return f"{_json_type(entry)}, not an object"
-    for field, (types, expected) in _SHAPE.items():
-        if field not in entry:
-            return f"no {field!r} field"
-        value = entry[field]
-        if isinstance(value, bool) or not isinstance(value, types):
-            return f"{field!r} is {_json_type(value)}, expected {expected}"
-    try:
-        datetime.fromisoformat(entry["ts"])
-    except ValueError:
-        return f"'ts' is {entry['ts'][:40]!r}, expected an ISO 8601 time"
-    return None
-
-
-def _json_type(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def _format_ts(moment: datetime) -> str:
@@ -148,6 +90,7 @@ class Journal:
         self._redactor = redactor or Redactor()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._actor = actor if actor is not None else actor_info()
+        self._held = threading.local()  # .fd: the locked descriptor while this thread is inside `exclusive()`
 
     @property
     def path(self) -> Path:
@@ -174,8 +117,27 @@ class Journal:
             return self._append_locked(fd, kind, data, incident, corr)
 
     @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the exclusive lock across a check and an append: inside the block, this thread's reads see every
+        entry written so far and its appends go through, while every other writer and reader waits (other threads
+        too: take your own locks before this one). A refusal raised before appending leaves the journal as it was."""
+        if getattr(self._held, "fd", None) is not None:
+            yield
+            return
+        with self._write_fd("append") as fd:
+            self._recover(fd)
+            self._held.fd = fd
+            try:
+                yield
+            finally:
+                self._held.fd = None
+
+    @contextmanager
     def _write_fd(self, doing: str) -> Iterator[int]:
         """An O_APPEND descriptor on the journal itself holding the exclusive lock; OSErrors become JournalError."""
+        if (held := getattr(self._held, "fd", None)) is not None:
+            yield held  # inside `exclusive()`: the lock is ours already
+            return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             folder = stat.S_IMODE(os.stat(self._path.parent).st_mode)
@@ -316,13 +278,21 @@ class Journal:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    def _settled_size(self, f: BinaryIO) -> int:
+        """The size with no writer mid-line: taken under a shared lock, unless this thread holds the exclusive one."""
+        if getattr(self._held, "fd", None) is not None:
+            return os.fstat(f.fileno()).st_size
+        fcntl.flock(f, fcntl.LOCK_SH)
+        try:
+            return os.fstat(f.fileno()).st_size
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         """(line number, raw line) of every line written when reading started; none if missing."""
         try:
             with open(self._path, "rb") as f:
-                fcntl.flock(f, fcntl.LOCK_SH)  # no writer is mid-line while we take the size
-                size = os.fstat(f.fileno()).st_size
-                fcntl.flock(f, fcntl.LOCK_UN)
+                size = self._settled_size(f)
                 offset = 0
                 for line_no, raw in enumerate(f, start=1):
                     if offset >= size:
@@ -344,7 +314,7 @@ class Journal:
                 raise JournalError(
                     f"journal {self._path}: line {line_no} is not JSON; run `incident-console journal verify`"
                 ) from None
-            problem = _entry_problem(entry)
+            problem = entry_problem(entry)
             if problem is not None:
                 seq = entry.get("seq") if isinstance(entry, dict) else None
                 where = f"line {line_no}" + (f" (seq {seq})" if isinstance(seq, int) else "")
@@ -363,9 +333,7 @@ class Journal:
         by reading only what other writers appended since. A partial last line is left for the next read."""
         try:
             with open(self._path, "rb") as f:
-                fcntl.flock(f, fcntl.LOCK_SH)
-                size = os.fstat(f.fileno()).st_size
-                fcntl.flock(f, fcntl.LOCK_UN)
+                size = self._settled_size(f)
                 f.seek(offset)
                 data = f.read(max(0, size - offset))
         except FileNotFoundError:
@@ -385,29 +353,6 @@ class Journal:
                 ) from None
         return entries, offset + end
 
-    def verify(self) -> VerifyResult:
-        """Walk the chain and name the first bad entry; a missing or empty journal is ok."""
-        count = 0
-        head: str | None = None
-        for line_no, raw in self._lines():
-            expected = count + 1
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                return VerifyResult(False, count, head, line_no, "not JSON")
-            if not isinstance(entry, dict):
-                return VerifyResult(False, count, head, line_no, f"not a journal entry: {_entry_problem(entry)}")
-            seq = entry.get("seq")
-            if seq != expected:
-                bad = seq if isinstance(seq, int) else expected
-                return VerifyResult(False, count, head, bad, f"seq {seq} follows {count}")
-            if entry.get("prev") != head:
-                reason = f"prev does not match hash of seq {count}" if head else "seq 1 has a prev"
-                return VerifyResult(False, count, head, seq, reason)
-            if entry.get("hash") != entry_hash(entry):
-                return VerifyResult(False, count, head, seq, "hash mismatch")
-            if problem := _entry_problem(entry):  # chained, but no entry a reader can use
-                return VerifyResult(False, count, head, seq, f"not a journal entry: {problem}")
-            head = entry["hash"]
-            count = expected
-        return VerifyResult(True, count, head, None, None)
+    def verify(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
+        """Walk the chain and name the first bad entry (a missing or empty journal is ok); check each anchor."""
+        return walk(self._lines(), anchors)

@@ -32,9 +32,11 @@ from console.incident.state import SCHEMES, IncidentState, IncidentStatus, Level
 from console.incident.tracker import IncidentTracker
 from console.incident.updates import render_update, validate_update
 from console.journal import Journal
+from console.journal_verify import anchor_text
 from console.timeparse import iso
 
 REOPENABLE = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+MOMENT_S = 60.0  # an incident declared this recently was most likely declared at the same time, elsewhere
 
 
 class IncidentDesk:
@@ -67,8 +69,17 @@ class IncidentDesk:
         title = " ".join(title.split())
         if not title:
             raise IncidentError("declare: the title is empty; say what is broken, e.g. 'checkout returns 500s'")
+        with self.tracker.exclusive():  # check and append as one: of two consoles declaring at once, one wins
+            return self._declare(title, severity, impact_started)
+
+    def _declare(self, title: str, severity: str | None, impact_started: datetime | None) -> dict:
         current = self.state()
         if current is not None and current.is_open:
+            if (self.clock.now() - current.declared_at).total_seconds() < MOMENT_S:
+                raise IncidentError(
+                    f"declare: {current.id} was declared by {current.declared_by} a moment ago ({current.title}) "
+                    f"and is still {current.status.value}; add to it instead"
+                )
             raise IncidentError(
                 f"declare: {current.id} ({current.title}) is still {current.status.value}; "
                 "resolve and close it, or cancel it, before declaring another"
@@ -176,20 +187,23 @@ class IncidentDesk:
     # -- communications ------------------------------------------------------------------------------
 
     def post_update(self, kind: str, fields: dict[str, str]) -> dict:
-        """Journal a status update; the entry's data holds the rendered `text` to copy and the next due time."""
-        state = self._open("update")
-        now = self.clock.now()
-        clean, next_at = validate_update(kind, fields, now)
-        if kind == "resolved" and state.resolved_at is None:
-            raise IncidentError(f"update: {state.id} is {state.status.value}; set it to resolved first")
-        data = {
-            "kind": kind,
-            "fields": clean,
-            "text": render_update(state, kind, clean),
-            "due_at": iso(state.next_update_at) if state.next_update_at else None,
-            "next_update_at": iso(next_at) if next_at else None,
-        }
-        return self.journal.append(UPDATE_POSTED, data, incident=state.id)
+        """Journal a status update; the entry's data holds the rendered `text` to copy (its last line the journal's
+        anchor, a witness of every entry before it) and the next due time."""
+        with self.tracker.exclusive():  # the anchor is the entry just before the update's own
+            state = self._open("update")
+            now = self.clock.now()
+            clean, next_at = validate_update(kind, fields, now)
+            if kind == "resolved" and state.resolved_at is None:
+                raise IncidentError(f"update: {state.id} is {state.status.value}; set it to resolved first")
+            head = self.tracker.recent[-1]
+            data = {
+                "kind": kind,
+                "fields": clean,
+                "text": render_update(state, kind, clean) + "\n\n" + anchor_text(head["seq"], head["hash"]),
+                "due_at": iso(state.next_update_at) if state.next_update_at else None,
+                "next_update_at": iso(next_at) if next_at else None,
+            }
+            return self.journal.append(UPDATE_POSTED, data, incident=state.id)
 
     def check_overdue(self) -> dict | None:
         """Journal `update.overdue` once per missed due time; returns the entry, or None when nothing is overdue."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from console.follow import JournalCursor
 from console.incident.replay import Replayer
@@ -25,7 +27,7 @@ class IncidentTracker:
         self.recent: deque[dict] = deque(maxlen=recent)
         self._cursor = JournalCursor(journal)
         self._replayer = Replayer()
-        self._lock = threading.Lock()  # desk commands run in threads; one catch-up at a time
+        self._lock = threading.RLock()  # desk commands run in threads; one catch-up at a time
 
     @property
     def state(self) -> IncidentState | None:
@@ -41,6 +43,13 @@ class IncidentTracker:
         """Catch up, then the latest incident (open or not), or None."""
         self.catch_up()
         return self.state
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """For a check-then-append: this tracker, then the journal's exclusive lock (the order every catch-up takes
+        them in), so the state read inside is the journal's last word until the block ends."""
+        with self._lock, self.journal.exclusive():
+            yield
 
     def catch_up(self) -> list[dict]:
         """Read and apply what was appended since the last call; returns the new entries."""
