@@ -15,6 +15,7 @@ class JournalCursor:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self._offset = 0
+        self._line = 1
         self._identity: tuple[int, int] | None = None
         self._lock = threading.Lock()  # callers may read from several threads; one read at a time
 
@@ -28,8 +29,8 @@ class JournalCursor:
             identity = (info.st_dev, info.st_ino)
             restarted = identity != self._identity or info.st_size < self._offset
             if restarted:
-                self._identity, self._offset = identity, 0
+                self._identity, self._offset, self._line = identity, 0, 1
             if info.st_size == self._offset:
                 return [], restarted
-            entries, self._offset = self.journal.read_from(self._offset)
+            entries, self._offset, self._line = self.journal.read_from(self._offset, self._line)
             return entries, restarted

@@ -308,50 +308,47 @@ class Journal:
         """Every entry in order. A line that is not JSON, or not an entry (a field missing or mistyped), raises
         JournalError naming its line number (and seq) and what is wrong, so no reader trips over it."""
         for line_no, raw in self._lines():
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                raise JournalError(
-                    f"journal {self._path}: line {line_no} is not JSON; run `incident-console journal verify`"
-                ) from None
-            problem = entry_problem(entry)
-            if problem is not None:
-                seq = entry.get("seq") if isinstance(entry, dict) else None
-                where = f"line {line_no}" + (f" (seq {seq})" if isinstance(seq, int) else "")
-                raise JournalError(
-                    f"journal {self._path}: {where} is not a journal entry: {problem}; "
-                    "run `incident-console journal verify`"
-                )
-            yield entry
+            yield self._entry(raw, line_no)
+
+    def _entry(self, raw: bytes | str, line_no: int) -> dict:
+        """One line as an entry; JournalError naming the line (and seq) when it is not JSON or not an entry."""
+        try:
+            entry = _DECODER.decode(raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw)
+        except ValueError:
+            raise JournalError(
+                f"journal {self._path}: line {line_no} is not JSON; run `incident-console journal verify`"
+            ) from None
+        problem = entry_problem(entry)
+        if problem is not None:
+            seq = entry.get("seq") if isinstance(entry, dict) else None
+            where = f"line {line_no}" + (f" (seq {seq})" if isinstance(seq, int) else "")
+            raise JournalError(
+                f"journal {self._path}: {where} is not a journal entry: {problem}; "
+                "run `incident-console journal verify`"
+            )
+        return entry
 
     def tail(self, n: int) -> list[dict]:
         """The last ``n`` entries, oldest first."""
         return list(deque(self.entries(), maxlen=n)) if n > 0 else []
 
-    def read_from(self, offset: int) -> tuple[list[dict], int]:
-        """The entries of the complete lines from byte `offset` on and the offset after them: follow a journal
-        by reading only what other writers appended since. A partial last line is left for the next read."""
+    def read_from(self, offset: int, line: int = 1) -> tuple[list[dict], int, int]:
+        """The entries of the complete lines from byte `offset` (which starts line number `line`) on, the offset
+        after them and the next line's number: follow a journal by reading only what other writers appended since.
+        A partial last line is left for the next read; a line that is no entry raises JournalError naming it."""
         try:
             with open(self._path, "rb") as f:
                 size = self._settled_size(f)
                 f.seek(offset)
                 data = f.read(max(0, size - offset))
         except FileNotFoundError:
-            return [], offset
+            return [], offset, line
         except OSError as exc:
             raise _os_error(self._path, "read", exc) from exc
         end = data.rfind(b"\n") + 1
-        decode = _DECODER.decode
-        entries = []
-        for line in data[:end].decode("utf-8", "surrogateescape").splitlines():
-            try:
-                entries.append(decode(line))
-            except ValueError:
-                raise JournalError(
-                    f"journal {self._path}: entry {len(entries) + 1} after byte {offset} is not JSON; "
-                    "run `incident-console journal verify`"
-                ) from None
-        return entries, offset + end
+        lines = data[:end].decode("utf-8", "surrogateescape").splitlines()
+        entries = [self._entry(text, number) for number, text in enumerate(lines, start=line)]
+        return entries, offset + end, line + len(lines)
 
     def verify(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
         """Walk the chain and name the first bad entry (a missing or empty journal is ok); check each anchor."""

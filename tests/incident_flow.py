@@ -115,7 +115,7 @@ def make_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flow:
 def normalize(markdown: str) -> str:
     """Mask the runner's measured duration (monotonic, not the test clock) and the hashes that cover it."""
     markdown = re.sub(r"sha256:[0-9a-f]{64}", "sha256:<head>", markdown)
-    markdown = re.sub(r"^(anchor: seq \d+) sha256:[0-9a-f]{12}$", r"\1 sha256:<anchor>", markdown, flags=re.M)
+    markdown = re.sub(r"(anchor: seq \d+) sha256:[0-9a-f]{12}\b", r"\1 sha256:<anchor>", markdown, flags=re.I)
     duration = re.compile(r"\| \d+(?:\.\d+)?(?:ms|s) \| alice@bastion-1 \|$", re.MULTILINE)
     return duration.sub("| <duration> | alice@bastion-1 |", markdown)
 

@@ -22,6 +22,7 @@ from console.incident.replay import incident_ids, replay
 from console.incident.state import IncidentState, author_of
 from console.incident.triage_report import describe_entry, first_mitigating_action, triage_runs
 from console.journal import Journal, JournalError, VerifyResult
+from console.journal_verify import anchor_text
 from console.timeparse import iso
 
 EXIT_OK, EXIT_TAMPERED, EXIT_NO_INCIDENT = 0, 1, 2
@@ -107,6 +108,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
             "ok": verify.ok,
             "bad_seq": verify.bad_seq,
             "reason": verify.reason,
+            "anchor": anchor_text(verify.count, verify.head) if verify.ok and verify.head else None,
         },
     }
 

@@ -254,6 +254,11 @@ def _integrity(doc: dict[str, Any]) -> list[str]:
     lines = [f"- Journal entries: {check['entries']} verified", f"- Head hash: `{check['head'] or 'none'}`"]
     if check["ok"]:
         lines.append("- Verify: ok; every entry's hash chains to the one before it.")
+        if check.get("anchor"):
+            lines.append(
+                f"- {check['anchor'].capitalize()}: keep it elsewhere; `incident-console journal verify --anchor` "
+                "then proves that the journal still extends this post-mortem."
+            )
     else:
         lines.append(
             f"- Verify: **FAILED** at seq {check['bad_seq']}: {check['reason']}. The journal was altered or damaged "
