@@ -129,7 +129,8 @@ async def test_from_red_to_green_through_a_playbook(tmp_path: Path, monkeypatch)
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await start_suggested(pilot, declare=True)
-        assert "triage: High error rate, step 2/6" in str(app.dashboard.banner.render())
+        assert app.dashboard.banner.triage == "triage: High error rate, step 2/6"
+        assert "▶ triage 2/6" in str(app.dashboard.banner.render())  # 100 columns: the short form
         assert "Did a deploy go out" in str(app.screen.query_one("#current").render())
         await pilot.press("enter")  # opens the question
         await settle(pilot)
@@ -195,7 +196,7 @@ async def test_a_restarted_console_resumes_the_run_at_the_same_step(tmp_path: Pa
             if again.triage.view is not None:
                 break
         assert again.triage.view is not None and again.triage.view.step.id == "deploy"
-        assert "step 2/6" in str(again.dashboard.banner.render())
+        assert "2/6" in str(again.dashboard.banner.render())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])

@@ -23,6 +23,7 @@ class EnvironmentBanner(Static):
         self.read_only = read_only
         self.incident = ""
         self.triage = ""
+        self.triage_short = ""
         self.now: datetime | None = None
         self.set_class(production, "-production")
 
@@ -37,10 +38,11 @@ class EnvironmentBanner(Static):
         self.incident = summary
         self._paint()
 
-    def set_triage(self, text: str) -> None:
-        """`triage: TITLE, step 3/7` while a playbook runs; empty clears it. Repaints only on change."""
-        if text != self.triage:
-            self.triage = text
+    def set_triage(self, text: str, short: str = "") -> None:
+        """`triage: TITLE, step 3/7` while a playbook runs (`short`, e.g. `triage 3/7`, where the line is too
+        narrow); empty clears it. Repaints only on change."""
+        if (text, short) != (self.triage, self.triage_short):
+            self.triage, self.triage_short = text, short
             self._paint()
 
     def _paint(self) -> None:
@@ -52,10 +54,11 @@ class EnvironmentBanner(Static):
             left.append("  [READ-ONLY]", style="bold reverse")
         if self.incident:
             left.append(f"  {self.incident}", style="bold")
-        if self.triage:
-            left.append(f"  ▶ {self.triage}", style="reverse")
         right = self.now.strftime("%H:%M UTC") if self.now else ""
         width = self.size.width
+        if self.triage:
+            fits = left.cell_len + len(self.triage) + 4 + len(right) <= width - 2
+            left.append(f"  ▶ {self.triage if fits or not self.triage_short else self.triage_short}", style="reverse")
         gap = max(width - left.cell_len - len(right), 1)
         self.update(left + Text(" " * gap) + Text(right), layout=False)
 

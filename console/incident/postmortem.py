@@ -19,8 +19,8 @@ from console import output
 from console.clock import Clock
 from console.incident.postmortem_md import to_markdown
 from console.incident.replay import incident_ids, replay
-from console.incident.state import IncidentState, author_of
-from console.incident.triage_report import describe_entry, first_mitigating_action, triage_runs
+from console.incident.state import IncidentState, author_of, describe
+from console.incident.triage_report import first_mitigating_action, triage_runs
 from console.journal import Journal, JournalError, VerifyResult
 from console.journal_verify import anchor_text
 from console.timeparse import iso
@@ -76,7 +76,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
                 "kind": e.get("kind"),
                 "by": author_of(e),
                 "pinned": e.get("seq") in state.pinned,
-                "text": describe_entry(e),
+                "text": describe(e),
             }
             for e in state.entries
         ],

@@ -366,4 +366,18 @@ _DESCRIBERS: dict[str, Any] = {
     "update.overdue": lambda d: f"update overdue (was due {str(d.get('due_at', '?'))[11:16]} UTC)",
     "observation": _observation,
     "journal.recovered": lambda d: f"journal recovered: {d.get('bytes', '?')} torn bytes moved aside",
+    "console.error": lambda d: f"console error: {d.get('error', '?')}",
+    # guided triage (console.triage.run writes these)
+    "triage.started": lambda d: f"triage started: {d.get('playbook', '?')} ({d.get('title', '')})",
+    "triage.step": lambda d: (
+        f"{d.get('step', '?')}: {d.get('result', '?')}"
+        + (f" · {d['answer']}" if d.get("answer") else "")
+        + (f" · {d['evidence']}" if d.get("evidence") else "")
+        + f" → {d.get('next', '?')}"
+    ),
+    "triage.skipped": lambda d: f"{d.get('step', '?')} skipped: {d.get('reason', '')} → {d.get('next', '?')}",
+    "triage.back": lambda d: f"back from {d.get('step', '?')} to {d.get('to', '?')}",
+    "triage.finished": lambda d: f"triage finished: {d.get('outcome', '?')}" + (
+        f": {d['reason']}" if d.get("reason") else ""
+    ),
 }

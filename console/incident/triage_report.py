@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.incident.state import IncidentState, describe
+from console.incident.state import IncidentState
 from console.models import Risk
 from console.timeparse import iso, parse_timestamp
-from console.triage.run import BACK, FINISHED, SKIPPED, STARTED, STEP, replay
+from console.triage.run import FINISHED, replay
 
 MITIGATING = (Risk.WRITE.value, Risk.DESTRUCTIVE.value)
 
@@ -68,25 +68,6 @@ def first_mitigating_action(state: IncidentState) -> tuple[float | None, int | N
     if at is None:
         return None, None
     return max(0.0, (at - state.declared_at).total_seconds()), seq
-
-
-def describe_entry(entry: dict) -> str:
-    """The timeline's line for an entry: triage kinds here, every other kind by `console.incident.state.describe`."""
-    kind, data = entry.get("kind"), entry.get("data") or {}
-    if kind == STARTED:
-        return f"triage started: {data.get('playbook', '?')} ({data.get('title', '')})"
-    if kind == STEP:
-        said = f" · {data['answer']}" if data.get("answer") else ""
-        seen = f" · {data['evidence']}" if data.get("evidence") else ""
-        return f"{data.get('step', '?')}: {data.get('result', '?')}{said}{seen} → {data.get('next', '?')}"
-    if kind == SKIPPED:
-        return f"{data.get('step', '?')} skipped: {data.get('reason', '')} → {data.get('next', '?')}"
-    if kind == BACK:
-        return f"back from {data.get('step', '?')} to {data.get('to', '?')}"
-    if kind == FINISHED:
-        reason = f": {data['reason']}" if data.get("reason") else ""
-        return f"triage finished: {data.get('outcome', '?')}{reason}"
-    return describe(entry)
 
 
 def _stamp(entry: dict | None) -> str | None:

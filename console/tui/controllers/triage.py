@@ -89,13 +89,13 @@ class TriageControl:
     def latest(self, name: str) -> Playbook | None:
         return next((p for p in self.playbooks if p.name == name), None)
 
-    def banner_text(self) -> str:
-        """`triage: TITLE, step 3/7` while a playbook runs, else empty."""
+    def banner_text(self) -> tuple[str, str]:
+        """(`triage: TITLE, step 3/7`, `triage 3/7`) while a playbook runs, else empty texts."""
         if self.engine is None or self.view is None or self.view.step is None:
-            return ""
+            return "", ""
         steps = [s.id for s in self.engine.playbook.steps]
-        position = steps.index(self.view.step.id) + 1 if self.view.step.id in steps else 0
-        return f"triage: {self.engine.playbook.title}, step {position}/{len(steps)}"
+        position = f"{steps.index(self.view.step.id) + 1 if self.view.step.id in steps else 0}/{len(steps)}"
+        return f"triage: {self.engine.playbook.title}, step {position}", f"triage {position}"
 
     # -- moving -----------------------------------------------------------------------------------
 
@@ -239,7 +239,7 @@ class TriageControl:
         await self.poll()
 
     def _show(self) -> None:
-        self.app.dashboard.banner.set_triage(self.banner_text())
+        self.app.dashboard.banner.set_triage(*self.banner_text())
         module = sys.modules.get("console.tui.screens.triage")  # not imported: the screen was never shown
         if module is not None and isinstance(self.app.screen, module.TriageScreen):
             self.app.screen.refresh_suggestions()

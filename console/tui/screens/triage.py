@@ -163,7 +163,9 @@ class TriageScreen(Screen):
         step = view.step
         text = Text()
         text.append(f"{step.kind.upper()}  ", style="bold")
-        text.append(_describe(step) + "\n")
+        text.append((step.title or _describe(step)) + "\n")
+        if step.title and step.kind in ("check", "verify", "look"):
+            text.append(_describe(step) + "\n", style="dim")
         if view.evidence:
             text.append(f"evidence: {view.evidence}\n", style="dim")
         if step.kind in ("verify", "check") and view.waiting_for == "time":
