@@ -1,0 +1,108 @@
+"""Risk inferred from a command's words, with the reason in words; a `risk=` attribute may raise it, never lower it."""
+
+from __future__ import annotations
+
+import re
+
+from console.models import Risk
+from console.runbooks.params import PLACEHOLDER
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+DESTRUCTIVE = _words(
+    """delete drop truncate flush flushall flushdb kill pkill killall terminate rm rmdir restore rollback reset pause
+    failover"""
+)
+READ_VERBS = _words("""get describe list ls show status logs log top inspect cat version health info ps ping diff""")
+READ_TOOLS = _words(
+    """cat ls grep egrep head tail less echo ps df du free uptime dig nslookup ping traceroute jq wc find date whoami
+    hostname printenv which stat journalctl netstat ss lsof sort uniq awk watch env true pwd"""
+)
+PREFIXES = _words("sudo time nice nohup exec command do then else elif if while until ! { (")
+NEUTRAL = _words("export set unset cd sleep local true false fi done esac } )")
+READ_SQL = frozenset({"select", "show", "explain", "table", "values", "with"})
+ORDER = [Risk.READ, Risk.WRITE, Risk.DESTRUCTIVE]
+_WORD = re.compile(r"(?<![\w-])(" + "|".join(DESTRUCTIVE) + r"|--force)(?![\w-])", re.IGNORECASE)
+_SPLIT = re.compile(r"\|\|?|&&|;|\n|\$\(|`|\)")
+_WRITE_METHOD = re.compile(
+    r"(?:^|\s)(?:-X\s*|--request[= ])(?!GET\b|HEAD\b)\S|(?:^|\s)(?:-d|--data\S*|-F|--form|-T|--upload-file)\b"
+)
+_REDIRECT = re.compile(r"(?<![0-9&])>>?\s*(?!&|/dev/null)\S")
+
+
+def _code(text: str) -> str:
+    """The text without shell comment lines (a `# delete old pods` note is not a command)."""
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
+    """(risk, reason) of a shell command or an SQL text."""
+    code = PLACEHOLDER.sub("X", _code(text) if not sql else text).replace("\\\n", " ")
+    found = _WORD.search(code)
+    if found:
+        return Risk.DESTRUCTIVE, f"destructive: contains `{found.group(1).lower()}`"
+    if sql:
+        return _sql(text)
+    for simple in _SPLIT.split(code):
+        words = [w for w in simple.split() if "=" not in w or w.startswith("-")]
+        if words and words[0] in ("for", "case", "select"):
+            continue  # the words that follow are values, not commands
+        while words and words[0] in PREFIXES:
+            words.pop(0)
+        if not words or words[0] in NEUTRAL:
+            continue
+        shown = " ".join(simple.split())
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        if _REDIRECT.search(simple):
+            return Risk.WRITE, f"write: `{shown}` writes to a file"
+        if not _reads(words, simple):
+            return Risk.WRITE, f"write: `{shown}` is not a known reading command"
+    return Risk.READ, "read: only reading commands"
+
+
+def _reads(words: list[str], simple: str) -> bool:
+    if words[0] in ("curl", "wget", "http"):
+        return not _WRITE_METHOD.search(simple)
+    return words[0] in READ_TOOLS or any(w.lower() in READ_VERBS for w in _positional(words[1:])[:2])
+
+
+def _positional(words: list[str]) -> list[str]:
+    """The words that are not options, nor the value of an option written apart (`-n NAMESPACE`)."""
+    found: list[str] = []
+    skip = False
+    for word in words:
+        if word.startswith("-"):
+            skip = "=" not in word
+        elif skip:
+            skip = False
+        else:
+            found.append(word)
+    return found
+
+
+def _sql(text: str) -> tuple[Risk, str]:
+    """SQL that only reads is read; anything else is destructive (a write to the database)."""
+    first = sql_verb(text)
+    if first in READ_SQL and not re.search(r"\b(insert|update|into|analyze)\b", text, re.IGNORECASE):
+        return Risk.READ, f"read: `{first.upper()}` only reads"
+    return Risk.DESTRUCTIVE, f"destructive: `{(first or '?').upper()}` writes to the database"
+
+
+def sql_verb(text: str) -> str:
+    """The first keyword of an SQL text (comments skipped), lowercase."""
+    stripped = re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.S).strip()
+    return stripped.split(None, 1)[0].lower().rstrip(";") if stripped else ""
+
+
+def raise_to(risk: Risk, reason: str, attribute: str | None) -> tuple[Risk, str]:
+    """The inferred risk raised by the block's `risk=` attribute (an unknown or lower one changes nothing)."""
+    try:
+        wanted = Risk((attribute or "").strip().lower())
+    except ValueError:
+        return risk, reason
+    if ORDER.index(wanted) > ORDER.index(risk):
+        return wanted, f"{wanted.value}: raised by the block's risk attribute (inferred {reason})"
+    return risk, reason
