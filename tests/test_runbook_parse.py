@@ -131,6 +131,9 @@ def test_variables_the_block_assigns_are_not_parameters() -> None:
         ("git push --force", Risk.DESTRUCTIVE, "destructive: contains `--force`"),
         ("pg_ctl promote && patronictl failover", Risk.DESTRUCTIVE, "destructive: contains `failover`"),
         ("# delete nothing, just look\nkubectl get pods", Risk.READ, None),
+        ("redis-cli info stats | grep \"hits\\|misses\"", Risk.READ, None),
+        ("curl -s x | jq '.items[] | select(.ok)'", Risk.READ, None),
+        ("psql -c \"SELECT pg_terminate_backend(42)\"", Risk.DESTRUCTIVE, None),
     ],
 )
 def test_risk_is_inferred_with_a_reason(command: str, risk: Risk, reason: str | None) -> None:

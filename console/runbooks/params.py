@@ -154,10 +154,13 @@ def _estring_end(text: str, pos: int) -> int:
 
 def find_params(text: str, env: Mapping[str, str], *, shell: bool) -> list[Param]:
     """The parameters of a command, in order of first appearance."""
+    matches = list(PLACEHOLDER.finditer(text))
+    if not matches:
+        return []
     regions = shell_regions(text) if shell else sql_regions(text)
     assigned = {a or b for a, b in ASSIGNED.findall(text)} if shell else set()
     found: dict[str, list[str]] = {}
-    for m in PLACEHOLDER.finditer(text):
+    for m in matches:
         where = regions.at(m.start())
         variable = m.group("brace") or m.group("dollar")
         if where in ("comment", "literal") or (variable and not _is_param(variable, where, env, assigned, shell)):

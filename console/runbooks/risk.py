@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from console.models import Risk
-from console.runbooks.params import PLACEHOLDER
+from console.runbooks.params import PLACEHOLDER, shell_regions
 
 
 def _words(text: str) -> frozenset[str]:
@@ -14,9 +14,9 @@ def _words(text: str) -> frozenset[str]:
 
 DESTRUCTIVE = _words(
     """delete drop truncate flush flushall flushdb kill pkill killall terminate rm rmdir restore rollback reset pause
-    failover"""
+    failover pg_terminate_backend pg_cancel_backend"""
 )
-READ_VERBS = _words("""get describe list ls show status logs log top inspect cat version health info ps ping diff""")
+READ_VERBS = _words("get describe list ls show status logs log top inspect cat version health info ps ping diff stats")
 READ_TOOLS = _words(
     """cat ls grep egrep head tail less echo ps df du free uptime dig nslookup ping traceroute jq wc find date whoami
     hostname printenv which stat journalctl netstat ss lsof sort uniq awk watch env true pwd"""
@@ -46,7 +46,10 @@ def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
         return Risk.DESTRUCTIVE, f"destructive: contains `{found.group(1).lower()}`"
     if sql:
         return _sql(text)
-    for simple in _SPLIT.split(code):
+    masked = _mask(code)
+    bounds = [0, *(i for m in _SPLIT.finditer(masked) for i in m.span()), len(code)]
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        simple = masked[start:end]
         words = [w for w in simple.split() if "=" not in w or w.startswith("-")]
         if words and words[0] in ("for", "case", "select"):
             continue  # the words that follow are values, not commands
@@ -54,13 +57,23 @@ def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
             words.pop(0)
         if not words or words[0] in NEUTRAL:
             continue
-        shown = " ".join(simple.split())
+        shown = " ".join(code[start:end].split())
         shown = shown if len(shown) <= 40 else shown[:39] + "…"
         if _REDIRECT.search(simple):
             return Risk.WRITE, f"write: `{shown}` writes to a file"
         if not _reads(words, simple):
             return Risk.WRITE, f"write: `{shown}` is not a known reading command"
     return Risk.READ, "read: only reading commands"
+
+
+def _mask(code: str) -> str:
+    """The code with every quoted character replaced by `x` (same length), so `"a|b"` splits nothing."""
+    regions = shell_regions(code)
+    ends = [*regions.starts[1:], len(code)]
+    return "".join(
+        code[a:b] if kind == "plain" else "x" * (b - a)
+        for a, b, kind in zip(regions.starts, ends, regions.kinds, strict=True)
+    )
 
 
 def _reads(words: list[str], simple: str) -> bool:
