@@ -40,7 +40,9 @@ def _code(text: str) -> str:
 
 def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
     """(risk, reason) of a shell command or an SQL text."""
-    code = PLACEHOLDER.sub("X", _code(text) if not sql else text).replace("\\\n", " ")
+    original = _code(text) if not sql else text
+    # placeholders and continuations blanked at the same length, so a reason quotes the original text
+    code = PLACEHOLDER.sub(lambda m: "X" * len(m.group()), original).replace("\\\n", "  ")
     found = _WORD.search(code)
     if found:
         return Risk.DESTRUCTIVE, f"destructive: contains `{found.group(1).lower()}`"
@@ -57,7 +59,7 @@ def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
             words.pop(0)
         if not words or words[0] in NEUTRAL:
             continue
-        shown = " ".join(code[start:end].split())
+        shown = " ".join(original[start:end].replace("\\\n", " ").split())
         shown = shown if len(shown) <= 40 else shown[:39] + "…"
         if _REDIRECT.search(simple):
             return Risk.WRITE, f"write: `{shown}` writes to a file"
