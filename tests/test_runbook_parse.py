@@ -134,6 +134,9 @@ def test_variables_the_block_assigns_are_not_parameters() -> None:
         ("redis-cli info stats | grep \"hits\\|misses\"", Risk.READ, None),
         ("curl -s x | jq '.items[] | select(.ok)'", Risk.READ, None),
         ("psql -c \"SELECT pg_terminate_backend(42)\"", Risk.DESTRUCTIVE, None),
+        ("find /var/log -name '*.gz' -delete", Risk.DESTRUCTIVE, "destructive: contains `delete`"),
+        ("find . -name x -exec chmod 600 {} +", Risk.WRITE, None),
+        ("env DEPLOY=1 ./deploy.sh", Risk.WRITE, None),
     ],
 )
 def test_risk_is_inferred_with_a_reason(command: str, risk: Risk, reason: str | None) -> None:

@@ -201,6 +201,8 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
             return [base]  # a console block without a prompt: output, shown and not run
         commands = session.split_shell(block.text, block.language)
         steps = [s for c in commands for s in _shell_steps(base, c, env)]
+        if not steps:
+            return [base]  # only comments: shown, not run
     elif kind == "sql":
         steps = [_sql_step(base, c, env) for c in session.split_psql(block.text)]
     else:

@@ -19,13 +19,14 @@ DESTRUCTIVE = _words(
 READ_VERBS = _words("get describe list ls show status logs log top inspect cat version health info ps ping diff stats")
 READ_TOOLS = _words(
     """cat ls grep egrep head tail less echo ps df du free uptime dig nslookup ping traceroute jq wc find date whoami
-    hostname printenv which stat journalctl netstat ss lsof sort uniq awk watch env true pwd"""
+    hostname printenv which stat journalctl netstat ss lsof sort uniq awk watch true pwd"""
 )
-PREFIXES = _words("sudo time nice nohup exec command do then else elif if while until ! { (")
+PREFIXES = _words("sudo env time nice nohup exec command do then else elif if while until ! { (")
+FIND_ACTIONS = _words("-exec -execdir -ok -okdir -delete -fprint -fprintf -fls")
 NEUTRAL = _words("export set unset cd sleep local true false fi done esac } )")
 READ_SQL = frozenset({"select", "show", "explain", "table", "values", "with"})
 ORDER = [Risk.READ, Risk.WRITE, Risk.DESTRUCTIVE]
-_WORD = re.compile(r"(?<![\w-])(" + "|".join(DESTRUCTIVE) + r"|--force)(?![\w-])", re.IGNORECASE)
+_WORD = re.compile(r"(?<!\w)(" + "|".join(DESTRUCTIVE) + r"|--force)(?![\w-])", re.IGNORECASE)
 _SPLIT = re.compile(r"\|\|?|&&|;|\n|\$\(|`|\)")
 _WRITE_METHOD = re.compile(
     r"(?:^|\s)(?:-X\s*|--request[= ])(?!GET\b|HEAD\b)\S|(?:^|\s)(?:-d|--data\S*|-F|--form|-T|--upload-file)\b"
@@ -81,6 +82,8 @@ def _mask(code: str) -> str:
 def _reads(words: list[str], simple: str) -> bool:
     if words[0] in ("curl", "wget", "http"):
         return not _WRITE_METHOD.search(simple)
+    if words[0] == "find":
+        return not FIND_ACTIONS.intersection(words)
     return words[0] in READ_TOOLS or any(w.lower() in READ_VERBS for w in _positional(words[1:])[:2])
 
 
