@@ -19,12 +19,13 @@ DESTRUCTIVE = _words(
 READ_VERBS = _words("get describe list ls show status logs log top inspect cat version health info ps ping diff stats")
 READ_TOOLS = _words(
     """cat ls grep egrep head tail less echo ps df du free uptime dig nslookup ping traceroute jq wc find date whoami
-    hostname printenv which stat journalctl netstat ss lsof sort uniq awk watch true pwd"""
+    hostname printenv which stat journalctl netstat ss lsof sort uniq awk watch true pwd [ [[ test printf"""
 )
 PREFIXES = _words("sudo env time nice nohup exec command do then else elif if while until ! { (")
 FIND_ACTIONS = _words("-exec -execdir -ok -okdir -delete -fprint -fprintf -fls")
 NEUTRAL = _words("export set unset cd sleep local true false fi done esac } )")
 READ_SQL = frozenset({"select", "show", "explain", "table", "values", "with"})
+_MASK = "x"
 ORDER = [Risk.READ, Risk.WRITE, Risk.DESTRUCTIVE]
 _WORD = re.compile(r"(?<!\w)(" + "|".join(DESTRUCTIVE) + r"|--force)(?![\w-])", re.IGNORECASE)
 _SPLIT = re.compile(r"\|\|?|&&|;|\n|\$\(|`|\)")
@@ -41,18 +42,20 @@ def _code(text: str) -> str:
 
 def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
     """(risk, reason) of a shell command or an SQL text."""
-    original = _code(text) if not sql else text
+    original = _sql_code(text) if sql else _code(text)
     # placeholders and continuations blanked at the same length, so a reason quotes the original text
     code = PLACEHOLDER.sub(lambda m: "X" * len(m.group()), original).replace("\\\n", "  ")
     found = _WORD.search(code)
     if found:
         return Risk.DESTRUCTIVE, f"destructive: contains `{found.group(1).lower()}`"
     if sql:
-        return _sql(text)
+        return _sql(original)
     masked = _mask(code)
     bounds = [0, *(i for m in _SPLIT.finditer(masked) for i in m.span()), len(code)]
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
         simple = masked[start:end]
+        if masked[start - 1 : start] in (")", "`") and not simple.replace(_MASK, "").strip():
+            continue  # the rest of a quoted string after a `$(...)` in it
         words = [w for w in simple.split() if "=" not in w or w.startswith("-")]
         if words and words[0] in ("for", "case", "select"):
             continue  # the words that follow are values, not commands
@@ -70,11 +73,11 @@ def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
 
 
 def _mask(code: str) -> str:
-    """The code with every quoted character replaced by `x` (same length), so `"a|b"` splits nothing."""
+    """The code with every quoted character masked (same length), so `"a|b"` splits nothing."""
     regions = shell_regions(code)
     ends = [*regions.starts[1:], len(code)]
     return "".join(
-        code[a:b] if kind == "plain" else "x" * (b - a)
+        code[a:b] if kind == "plain" else _MASK * (b - a)
         for a, b, kind in zip(regions.starts, ends, regions.kinds, strict=True)
     )
 
@@ -101,17 +104,23 @@ def _positional(words: list[str]) -> list[str]:
     return found
 
 
-def _sql(text: str) -> tuple[Risk, str]:
+def _sql(code: str) -> tuple[Risk, str]:
     """SQL that only reads is read; anything else is destructive (a write to the database)."""
-    first = sql_verb(text)
-    if first in READ_SQL and not re.search(r"\b(insert|update|into|analyze)\b", text, re.IGNORECASE):
+    first = sql_verb(code)
+    writes = re.search(r"\b(insert|update|into|analyze)\b", code, re.IGNORECASE)
+    if first in READ_SQL and not writes:
         return Risk.READ, f"read: `{first.upper()}` only reads"
-    return Risk.DESTRUCTIVE, f"destructive: `{(first or '?').upper()}` writes to the database"
+    word = writes.group(1) if writes and first in READ_SQL else first or "?"
+    return Risk.DESTRUCTIVE, f"destructive: `{word.upper()}` writes to the database"
+
+
+def _sql_code(text: str) -> str:
+    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
 
 
 def sql_verb(text: str) -> str:
     """The first keyword of an SQL text (comments skipped), lowercase."""
-    stripped = re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.S).strip()
+    stripped = _sql_code(text).strip()
     return stripped.split(None, 1)[0].lower().rstrip(";") if stripped else ""
 
 
