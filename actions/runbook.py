@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,7 @@ from console.runbooks.model import Runbook, RunbookError, Step, read_text
 from console.runbooks.params import filled, shell_script, shown_shell
 
 TIMEOUT = 600.0
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class RunbookStep(Action):
@@ -49,11 +51,17 @@ class RunbookStep(Action):
 
     def _values(self, params: BaseModel) -> dict[str, str]:
         values = {k: str(v) for k, v in params.model_dump().items()}
-        for name, value in values.items():
+        for param in self.step.params:
+            value = values[param.name]
             if "\0" in value:
-                raise ParamError(f"{self.name}: --{name}: a NUL byte cannot be passed; refused")
+                raise ParamError(f"{self.name}: --{param.name}: a NUL byte cannot be passed; refused")
             if not value:
-                raise ParamError(f"{self.name}: --{name} is empty")
+                raise ParamError(f"{self.name}: --{param.name} is empty")
+            if param.arithmetic and not WHOLE_NUMBER.fullmatch(value):
+                raise ParamError(
+                    f"{self.name}: --{param.name} stands where bash evaluates arithmetic (and would run a `$(...)` "
+                    f"in it): give a whole number, got {value!r}"
+                )
         return values
 
     def _check_file(self) -> None:

@@ -110,6 +110,15 @@ async def test_a_nul_in_a_value_is_refused_before_anything_runs(tmp_path: Path) 
         await runner.plan(name, {})
 
 
+async def test_a_value_bash_would_evaluate_as_arithmetic_must_be_a_whole_number(tmp_path: Path) -> None:
+    side = tmp_path / "pwned"
+    runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "count")
+    with pytest.raises(ParamError, match="--n stands where bash evaluates arithmetic"):
+        await runner.plan(name, {"n": f"a[$(touch {side})]"})
+    outcome = await runner.execute(await runner.plan(name, {"n": "41"}), confirmed=True)
+    assert outcome.output_tail == ["next: 42"] and not side.exists()
+
+
 async def test_an_unclosed_fence_or_a_changed_file_is_refused(tmp_path: Path) -> None:
     runner, name = runner_for(tmp_path, FIXTURES / "unclosed.md", "the-rest-1")
     with pytest.raises(ActionRefused, match="the fence at line 11 is never closed"):
@@ -289,7 +298,7 @@ def test_cli_runs_a_step_with_yes_and_refuses_without(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("steps.md", "nope"), "no step 'nope' (runnable steps: hello, marker, unmark, fail)"),
+        (("steps.md", "nope"), "no step 'nope' (runnable steps: hello, marker, unmark, fail, count)"),
         (("steps.md", "shown-only-1"), "step shown-only-1 is a yaml block, shown but not run"),
         (("steps.md", "hello"), "runbook:steps:hello: --who is required"),
         (("steps.md", "hello", "--who", "x", "--whom", "y"), "unknown parameter --whom"),
