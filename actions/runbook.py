@@ -99,6 +99,8 @@ class RunbookStep(Action):
             return await self._plan_flush(ctx, values)
         step = self.step
         if step.kind == "sql":
+            if ctx.config.postgres is None:
+                raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
             text = sql.statements_text(step.command, step.params, values)
             shown, detail = text, {"statements": sql.split(text)}
         else:

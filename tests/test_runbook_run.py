@@ -132,6 +132,12 @@ async def test_an_unclosed_fence_or_a_changed_file_is_refused(tmp_path: Path) ->
     assert journal(tmp_path) == []
 
 
+async def test_an_sql_step_without_postgres_in_the_config_is_refused(tmp_path: Path) -> None:
+    runner, name = runner_for(tmp_path, FIXTURES / "sql.md", "echo-a-word-1")
+    with pytest.raises(ParamError, match=r"the config has no \[postgres\] section to run SQL on"):
+        await runner.plan(name, {"word": "x"})
+
+
 def test_display_blocks_are_not_actions() -> None:
     book = load_runbook(FIXTURES / "steps.md", {})
     with pytest.raises(ValueError, match="shown but not run"):
