@@ -25,6 +25,10 @@ def builtin_actions(config: Config) -> list[Action]:
         from actions.redis import redis_actions
 
         found.extend(redis_actions())
+    if config.runbooks:
+        from actions.runbook import runbook_actions
+
+        found.extend(runbook_actions(config))
     return found
 
 

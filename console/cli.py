@@ -73,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--yes", action="store_true", help="confirm without asking")
     run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for wide destructive actions")
     _incident_parser(sub, common)
+    runbook = sub.add_parser("runbook", parents=[common], help="show a markdown runbook's steps or run one")
+    runbook_sub = runbook.add_subparsers(dest="runbook_command", required=True, parser_class=_Parser)
+    runbook_show = runbook_sub.add_parser("show", parents=[common], help="print the steps parsed from FILE")
+    runbook_show.add_argument("file", metavar="FILE")
+    runbook_show.add_argument("--json", action="store_true", help="machine-readable output")
+    runbook_run = runbook_sub.add_parser("run", parents=[common], help="run one step (--PARAM VALUE ...)")
+    runbook_run.add_argument("file", metavar="FILE")
+    runbook_run.add_argument("step", metavar="STEP_ID")
+    runbook_run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
+    runbook_run.add_argument("--yes", action="store_true", help="confirm without asking")
+    runbook_run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for destructive steps")
     journal = sub.add_parser("journal", help="verify, show or export the journal")
     journal_sub = journal.add_subparsers(dest="journal_command", required=True, parser_class=_Parser)
     for name, text in (("verify", "walk the hash chain"), ("show", "print entries"), ("export", "post-mortem")):
@@ -131,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
-        if extra and args.command != "run":
+        if extra and args.command not in ("run", "runbook"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
@@ -181,6 +192,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.incident.cli import incident_command
 
         return incident_command(args, _optional_config(args))
+    if command == "runbook":
+        from console.runbooks.commands import runbook_command
+
+        return runbook_command(args, _params(extra), _load(args) if args.runbook_command == "run" else None)
     if command == "journal":
         from console.headless import journal_command
 

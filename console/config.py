@@ -274,6 +274,12 @@ class CommandAction(_Model):
         return self
 
 
+class RunbookSource(_Model):
+    """`[[runbooks]]`: a markdown runbook file, or a folder of them, relative to the config file."""
+
+    path: str = Field(min_length=1)
+
+
 class IncidentSettings(_Model):
     """`[incident]`: the severity scheme (SEV-1..4 or P0..P3) and optional update cadence per level."""
 
@@ -320,6 +326,7 @@ class Config(_Model):
     incident: IncidentSettings = Field(default_factory=IncidentSettings)
     playbook: list[dict[str, Any]] = Field(default_factory=list)
     share: ShareSettings | None = None
+    runbooks: list[RunbookSource] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from actions.base import ParamError, Progress
 from actions.registry import build_runner, open_journal
-from actions.runner import ActionRefused
+from actions.runner import ActionRefused, Runner
 from console.config import Config
 from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
@@ -27,9 +27,12 @@ def _err(text: str) -> None:
     out(f"incident-console: {text}", err=True)
 
 
-async def run_action(config: Config, args: argparse.Namespace, params: dict[str, str]) -> int:
-    """`run ACTION`: preview, confirm (terminal, --yes, --confirm), execute, print the outcome."""
-    runner = build_runner(config, read_only=getattr(args, "read_only", False))
+async def run_action(
+    config: Config, args: argparse.Namespace, params: dict[str, str], *, runner: Runner | None = None
+) -> int:
+    """`run ACTION`: preview, confirm (terminal, --yes, --confirm), execute, print the outcome (`runner` may add
+    actions of its own, as `runbook run` does)."""
+    runner = runner or build_runner(config, read_only=getattr(args, "read_only", False))
     try:
         plan = await runner.plan(args.action, params)
     except (ParamError, ActionRefused) as exc:

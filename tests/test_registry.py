@@ -13,7 +13,7 @@ from console.config import Config
 from console.sources.base import REGISTRY, build_feeds, configured, resolve
 
 # Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks.
-NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share"}
+NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks"}
 
 EVERY_SECTION = """
 [console]

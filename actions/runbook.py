@@ -1,0 +1,204 @@
+"""Runbook steps as actions: one action per runnable step, run through the runner like any other.
+
+A shell step runs as `bash -c SCRIPT` in its own process group, each value passed as an environment variable
+(`RB_NAME`) that the script references in quotes: a value is never shell text. An sql step runs on the `[postgres]`
+dsn, reading statements in a read-only transaction; a flush step is the built-in flush-cache with the runbook's
+pattern. The plan re-reads the runbook and refuses when it changed since it was loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from actions import runbook_sql as sql
+from actions.base import Action, ActionContext, ParamError, Progress
+from actions.redis import FlushCache, FlushParams
+from actions.runner import ActionRefused
+from console import proc as processes
+from console.config import Config
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.runbooks.library import load_runbooks
+from console.runbooks.model import Runbook, RunbookError, Step, read_text
+from console.runbooks.params import filled, shell_script, shown_shell
+
+TIMEOUT = 600.0
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+class RunbookStep(Action):
+    """One runnable step of a runbook, with the step's placeholders as required string parameters."""
+
+    def __init__(self, book: Runbook, step: Step, *, timeout: float = TIMEOUT) -> None:
+        if not step.runnable:
+            raise RunbookError(f"{book.path}: step {step.id} is a {step.language or 'text'} block, shown but not run")
+        self.book, self.step, self.timeout = book, step, timeout
+        self.name = book.action_name(step)
+        self.risk = step.risk
+        self.description = f"{book.title}: {step.section or step.id} (line {step.line}, {step.kind})"
+        fields: dict[str, Any] = {
+            p.name: (str, Field(description=f"replaces {' '.join(p.placeholders)}")) for p in step.params
+        }
+        with warnings.catch_warnings():  # a parameter may be called `json` or `copy`: it still validates
+            warnings.simplefilter("ignore")
+            self.Params: type[BaseModel] = create_model("RunbookStepParams", **fields)
+
+    def _values(self, params: BaseModel) -> dict[str, str]:
+        values = {k: str(v) for k, v in params.model_dump().items()}
+        for param in self.step.params:
+            value = values[param.name]
+            if "\0" in value:
+                raise ParamError(f"{self.name}: --{param.name}: a NUL byte cannot be passed; refused")
+            if not value:
+                raise ParamError(f"{self.name}: --{param.name} is empty")
+            if param.arithmetic and not WHOLE_NUMBER.fullmatch(value):
+                raise ParamError(
+                    f"{self.name}: --{param.name} stands where bash evaluates arithmetic (and would run a `$(...)` "
+                    f"in it): give a whole number, got {value!r}"
+                )
+        return values
+
+    def _check_file(self) -> None:
+        if not self.step.closed:
+            raise ActionRefused(
+                f"{self.name}: the fence at line {self.step.line} is never closed, so the block runs to the end of "
+                "the file; close it before running; nothing was run"
+            )
+        try:
+            _, digest = read_text(self.book.path)
+        except RunbookError as exc:
+            raise ActionRefused(f"{self.name}: {exc}; nothing was run") from None
+        if digest != self.book.sha256:
+            raise ActionRefused(
+                f"{self.name}: {self.book.path} changed since it was loaded; reload it; nothing was run"
+            )
+
+    def _record(self, shown: str, values: dict[str, str]) -> dict[str, Any]:
+        """What the journal keeps of the request: the runbook, its sha256, where the block is, the command."""
+        return {
+            "runbook": str(self.book.path),
+            "sha256": self.book.sha256,
+            "section": self.step.section,
+            "line": self.step.line,
+            "step": self.step.id,
+            "kind": self.step.kind,
+            "command": shown,
+            "values": values,
+        }
+
+    async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
+        values = self._values(params)
+        self._check_file()
+        if self.step.kind == "flush":
+            return await self._plan_flush(ctx, values)
+        step = self.step
+        if step.kind == "sql":
+            if ctx.config.postgres is None:
+                raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
+            text = sql.statements_text(step.command, step.params, values)
+            shown, detail = text, {"statements": sql.split(text)}
+        else:
+            shown = shown_shell(step.command, list(step.params), values)
+            env = {p.env: values[p.name] for p in step.params}
+            detail = {"script": shell_script(step.command, list(step.params)), "env": env}
+        shown = ctx.redactor.text(shown)
+        typed = self.risk is Risk.DESTRUCTIVE
+        confirm = ConfirmLevel.TYPED if typed else ConfirmLevel.YES
+        if step.kind == "sql" and not typed:
+            confirm = ConfirmLevel.NONE  # a read-only transaction cannot change anything
+        where = f"{self.book.path.name}, {step.section or 'top'}, line {step.line}"
+        return Plan(
+            action=self.name,
+            risk=self.risk,
+            params=self._record(shown, values),
+            summary=f"{step.id} ({where}) on {ctx.environment}: {step.risk_reason}",
+            columns=["line", step.kind],
+            rows=[[str(i + 1), line] for i, line in enumerate(shown.split("\n"))],
+            notes=[self._how(ctx)],
+            confirm=confirm,
+            confirm_text=ctx.environment if typed else None,
+            confirm_reason=step.risk_reason if typed else "",
+            created_at=ctx.clock(),
+            detail=detail,
+        )
+
+    def _how(self, ctx: ActionContext) -> str:
+        if self.step.kind == "sql":
+            return (
+                f"on [postgres]; {'read-only transaction' if self.risk is Risk.READ else 'one transaction'}, "
+                f"statement timeout {format_duration(sql.STATEMENT_TIMEOUT)}"
+            )
+        passed = f"; values passed as {', '.join(p.env for p in self.step.params)}" if self.step.params else ""
+        return f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed} (never spliced)"
+
+    async def _plan_flush(self, ctx: ActionContext, values: dict[str, str]) -> Plan:
+        pattern = filled(self.step.pattern, list(self.step.params), values)
+        inner = await FlushCache().plan(ctx, FlushParams(pattern=pattern, db=self.step.db))
+        record = self._record(ctx.redactor.text(self.step.command), values)
+        return inner.model_copy(
+            update={
+                "action": self.name,
+                "params": {**record, "flush": inner.params},
+                "notes": [
+                    *inner.notes,
+                    f"the runbook's `{record['command']}` runs as the built-in flush-cache, never as written",
+                ],
+            }
+        )
+
+    async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
+        if self.step.kind == "flush":
+            inner = plan.model_copy(update={"action": FlushCache.name, "params": plan.params["flush"]})
+            return await FlushCache().execute(ctx, inner, progress)
+        if self.step.kind == "sql":
+            return await sql.run(ctx, plan.detail["statements"], read_only=self.risk is Risk.READ, progress=progress)
+        return await self._run_shell(ctx, plan.detail["script"], plan.detail["env"], progress)
+
+    async def _run_shell(self, ctx: ActionContext, script: str, env: Mapping[str, str], progress: Progress) -> Outcome:
+        proc = await asyncio.create_subprocess_exec(
+            "bash",
+            "-c",
+            script,
+            cwd=ctx.config.base_dir,
+            env={**os.environ, **env},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        try:
+            async with asyncio.timeout(self.timeout):
+                async for lines in processes.line_batches(proc.stdout):
+                    for line in lines:
+                        progress.line(ctx.redactor.text(line))
+                code = await proc.wait()
+        except TimeoutError:
+            await processes.kill_group(proc)
+            return Outcome(
+                status=OutcomeStatus.FAILED,
+                message=f"timed out after {format_duration(self.timeout)}; process group killed",
+                exit_code=proc.returncode,
+            )
+        except asyncio.CancelledError:
+            await processes.kill_group(proc)
+            raise
+        status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
+        return Outcome(status=status, message=f"exit code {code}", exit_code=code)
+
+
+def step_actions(book: Runbook) -> list[RunbookStep]:
+    """An action for each runnable step of a runbook."""
+    return [RunbookStep(book, step) for step in book.steps if step.runnable]
+
+
+def runbook_actions(config: Config, env: Mapping[str, str] | None = None) -> list[Action]:
+    """The actions of every configured runbook (files that cannot be used are left out; `load_runbooks` says why)."""
+    books, _ = load_runbooks(config, os.environ if env is None else env)
+    return [action for book in books for action in step_actions(book)]

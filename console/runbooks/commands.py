@@ -1,0 +1,75 @@
+"""`runbook show FILE [--json]` and `runbook run FILE STEP_ID [--PARAM V ...]` (the headless `run` flow)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+
+from console.config import Config
+from console.output import out
+from console.redact import make_safe
+from console.runbooks.model import Runbook, RunbookError, load_runbook
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def runbook_command(args: argparse.Namespace, params: dict[str, str], config: Config | None) -> int:
+    """Dispatch `runbook show|run`; a runbook that cannot be used is one line on stderr and exit 2."""
+    try:
+        book = load_runbook(args.file, os.environ)
+    except RunbookError as exc:
+        return _fail(str(exc))
+    if args.runbook_command == "show":
+        if params:
+            return _fail(f"runbook show: unrecognized arguments: --{next(iter(params))}")
+        return show(book, as_json=args.json)
+    assert config is not None
+    return asyncio.run(run(book, config, args, params))
+
+
+def _fail(text: str) -> int:
+    out(f"incident-console: {make_safe(text)}", err=True)
+    return EXIT_USAGE
+
+
+def show(book: Runbook, *, as_json: bool) -> int:
+    """What was parsed: every step with its kind, risk, parameters and command."""
+    for warning in book.warnings:
+        out(f"incident-console: warning: {make_safe(warning)}", err=True)
+    if as_json:
+        out(json.dumps(book.as_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    runnable = sum(s.runnable for s in book.steps)
+    out(make_safe(f"{book.title}  ({book.path}, sha256 {book.sha256[:12]})"))
+    out(f"{len(book.steps)} steps, {runnable} runnable" + ("" if book.steps else " (no code blocks: nothing to run)"))
+    for step in book.steps:
+        head = f"{step.id}  [{step.kind}{', ' + step.risk.value if step.runnable else ''}]  line {step.line}"
+        out("")
+        out(make_safe(f"{head}  {step.section}"))
+        if step.runnable:
+            out(make_safe(f"    risk: {step.risk_reason}"))
+        if step.params:
+            out(make_safe(f"    params: {', '.join('--' + p.name for p in step.params)}"))
+        for line in step.command.split("\n"):
+            out(f"    | {make_safe(line)}")
+        for line in step.output_lines:
+            out(f"      {make_safe(line)}")
+    return EXIT_OK
+
+
+async def run(book: Runbook, config: Config, args: argparse.Namespace, params: dict[str, str]) -> int:
+    """One step through the runner: preview, confirmation, journal, execute, exactly like `run ACTION`."""
+    from actions.registry import build_runner
+    from actions.runbook import RunbookStep
+    from console.headless import run_action
+
+    try:
+        action = RunbookStep(book, book.step(args.step))
+    except RunbookError as exc:
+        return _fail(str(exc))
+    runner = build_runner(config, read_only=getattr(args, "read_only", False))
+    runner.actions[action.name] = action
+    args.action = action.name
+    return await run_action(config, args, {k.lower(): v for k, v in params.items()}, runner=runner)

@@ -1,0 +1,272 @@
+"""A runbook file as steps: which blocks run (shell, sql, flush) and which are only shown (display).
+
+`load_runbook(path, env)` reads a file (refusing binary, NUL bytes, control characters and oversized files with
+one clear line), parses it and turns every code block into steps; `env` is the environment the console runs
+with, which decides which `$VAR` are parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from console.models import Risk
+from console.runbooks import session
+from console.runbooks.markdown import Block, parse_markdown
+from console.runbooks.params import Param, find_params
+from console.runbooks.risk import infer, raise_to
+
+MAX_BYTES = 8 * 1024 * 1024
+SHELL = ("sh", "bash", "shell", "zsh", "console", "shell-session")
+SQL = ("sql", "psql", "postgresql", "pgsql")
+KINDS = ("shell", "sql", "flush", "display")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_QUOTED = r"('[^'\n]*'|\"[^\"\n]*\"|[^\s|'\"]+)"
+_FLUSH = (
+    re.compile(
+        r"redis-cli\b(?P<opts>[^|\n]*?)\s--scan\b[^|\n]*?--pattern[= ]\s*"
+        + _QUOTED
+        + r"[^|\n]*\|\s*xargs\b[^|\n]*\b(?:del|unlink)\b",
+        re.I,
+    ),
+    re.compile(r"redis-cli\b(?P<opts>[^|\n]*?)\skeys\s+" + _QUOTED + r"\s*\|\s*xargs\b[^|\n]*\b(?:del|unlink)\b", re.I),
+    re.compile(r"redis-cli\b(?P<opts>[^|\n]*?)\s(flushall|flushdb)\b", re.I),
+)
+_DB = re.compile(r"(?:^|\s)-n\s*(\d+)")
+
+
+class RunbookError(ValueError):
+    """A runbook that cannot be read or used; str() is one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: a runnable command (shell, sql, flush) or a block only shown (display)."""
+
+    id: str
+    section: str
+    line: int
+    kind: str
+    language: str
+    command: str
+    params: tuple[Param, ...] = ()
+    risk: Risk = Risk.READ
+    risk_reason: str = ""
+    output_lines: tuple[str, ...] = ()
+    description: str = ""
+    closed: bool = True
+    pattern: str = ""
+    db: int | None = None
+
+    @property
+    def runnable(self) -> bool:
+        return self.kind != "display"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "section": self.section,
+            "line": self.line,
+            "kind": self.kind,
+            "language": self.language,
+            "command": self.command,
+            "params": [p.name for p in self.params],
+            "risk": self.risk.value if self.runnable else None,
+            "output_lines": list(self.output_lines),
+        }
+
+
+@dataclass
+class Runbook:
+    """A parsed runbook: title, where it came from, the sha256 of its bytes, its steps and any warnings."""
+
+    title: str
+    path: Path
+    sha256: str
+    steps: list[Step] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    key: str = ""
+
+    def action_name(self, step: Step) -> str:
+        """The name of the action that runs `step` through the runner: `runbook:KEY:STEP`."""
+        return f"runbook:{self.key}:{step.id}"
+
+    def step(self, step_id: str) -> Step:
+        found = next((s for s in self.steps if s.id == step_id), None)
+        if found is None:
+            runnable = ", ".join(s.id for s in self.steps if s.runnable) or "none"
+            raise RunbookError(f"{self.path}: no step {step_id!r} (runnable steps: {runnable})")
+        return found
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "steps": [s.as_json() for s in self.steps],
+        }
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """(text with `\\n` line ends, sha256 of the bytes), or RunbookError for anything that is not a text runbook."""
+    try:
+        size = path.stat().st_size
+        data = path.read_bytes() if size <= MAX_BYTES else b""
+    except OSError as exc:
+        raise RunbookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if size > MAX_BYTES:
+        raise RunbookError(f"{path}: {size / 2**20:.1f} MiB is over the {MAX_BYTES // 2**20} MiB a runbook may have")
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise RunbookError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); refused"
+        ) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise RunbookError(f"{path}: a NUL byte on line {line}: not a text runbook; refused")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = _CONTROL.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise RunbookError(f"{path}: a control character (0x{ord(control.group()):02x}) on line {line}; refused")
+    return text, hashlib.sha256(data).hexdigest()
+
+
+def load_runbook(path: Path | str, env: Mapping[str, str]) -> Runbook:
+    """Read and parse one runbook file."""
+    path = Path(path)
+    text, digest = read_text(path)
+    return parse_runbook(text, path, digest, env)
+
+
+def parse_runbook(text: str, path: Path, digest: str, env: Mapping[str, str]) -> Runbook:
+    doc = parse_markdown(text)
+    book = Runbook(title=doc.title or path.name, path=path, sha256=digest, key=slug(path.stem) or "runbook")
+    counters: dict[str, int] = {}
+    taken: set[str] = set()
+    for block in doc.blocks:
+        if not block.closed:
+            book.warnings.append(f"{path}:{block.line}: the fence is never closed; the block runs to the end")
+        for step in _steps(block, env):
+            base = slug(block.attrs.get("name", "")) or slug(block.section) or "top"
+            counters[base] = counters.get(base, 0) + 1
+            step_id = base if block.attrs.get("name") and counters[base] == 1 else f"{base}-{counters[base]}"
+            while step_id in taken:
+                counters[base] += 1
+                step_id = f"{base}-{counters[base]}"
+            taken.add(step_id)
+            book.steps.append(_with(step, id=step_id))
+    return book
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].strip("-")
+
+
+def _with(step: Step, **changes: Any) -> Step:
+    return Step(**{**step.__dict__, **changes})
+
+
+def kind_of(block: Block) -> str:
+    """shell, sql or display, from the language (an untagged block is shell when its lines read as commands)."""
+    if block.language in SHELL:
+        return "shell"
+    if block.language in SQL:
+        return "sql"
+    if not block.language and session.looks_like_commands(block.text):
+        return "shell"
+    return "display"
+
+
+def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
+    base = Step(
+        id="",
+        section=block.section,
+        line=block.line,
+        kind="display",
+        language=block.language,
+        command=block.text,
+        description=block.description,
+        closed=block.closed,
+    )
+    kind = kind_of(block)
+    if kind == "shell":
+        lines = block.text.split("\n")
+        if block.language in session.SESSION_LANGUAGES and not session.has_prompts(lines, root=True):
+            return [base]  # a console block without a prompt: output, shown and not run
+        commands = session.split_shell(block.text, block.language)
+        steps = [s for c in commands for s in _shell_steps(base, c, env)]
+        if not steps:
+            return [base]  # only comments: shown, not run
+    elif kind == "sql":
+        steps = [_sql_step(base, c, env) for c in session.split_psql(block.text)]
+    else:
+        return [base] if block.text.strip() else []
+    return [_risk(s, block.attrs.get("risk")) for s in steps]
+
+
+def _shell_steps(base: Step, command: session.Command, env: Mapping[str, str]) -> list[Step]:
+    """A command as a shell step, or split around Redis key deletions, which become flush steps."""
+    steps: list[Step] = []
+    pending: list[str] = []
+    for line in command.text.split("\n"):
+        flush = _flush(line)
+        if flush is None:
+            pending.append(line)
+            continue
+        steps += _shell(base, "\n".join(pending), env, ())
+        pending = []
+        pattern, db = flush
+        params = tuple(find_params(pattern, env, shell=True))
+        steps.append(_with(base, kind="flush", command=line.strip(), params=params, pattern=pattern, db=db))
+    steps += _shell(base, "\n".join(pending), env, tuple(command.output))
+    if steps and command.output and steps[-1].kind == "flush":
+        steps[-1] = _with(steps[-1], output_lines=tuple(command.output))
+    return steps
+
+
+def _shell(base: Step, text: str, env: Mapping[str, str], output: tuple[str, ...]) -> list[Step]:
+    code = "\n".join(line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#"))
+    if not code:
+        return []
+    text = text.strip("\n")
+    return [
+        _with(base, kind="shell", command=text, params=tuple(find_params(text, env, shell=True)), output_lines=output)
+    ]
+
+
+def _flush(line: str) -> tuple[str, int | None] | None:
+    """(pattern, db) when a line deletes Redis keys by pattern or flushes a database, else None."""
+    if line.lstrip().startswith("#"):
+        return None
+    for index, pattern in enumerate(_FLUSH):
+        m = pattern.search(line)
+        if m:
+            db = _DB.search(m.group("opts"))
+            glob = "*" if index == 2 else m.group(2).strip("'\"")
+            return glob, int(db.group(1)) if db else None
+    return None
+
+
+def _sql_step(base: Step, command: session.Command, env: Mapping[str, str]) -> Step:
+    text = command.text.strip("\n")
+    runnable = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("\\"))
+    kind = "sql" if runnable.strip().strip(";").strip() else "display"
+    params = tuple(find_params(text, env, shell=False)) if kind == "sql" else ()
+    return _with(base, kind=kind, command=text, params=params, output_lines=tuple(command.output))
+
+
+def _risk(step: Step, attribute: str | None) -> Step:
+    if step.kind == "display":
+        return step
+    if step.kind == "flush":
+        risk, reason = Risk.DESTRUCTIVE, "destructive: deletes Redis keys (offered as flush-cache)"
+    else:
+        risk, reason = infer(step.command, sql=step.kind == "sql")
+    risk, reason = raise_to(risk, reason, attribute)
+    return _with(step, risk=risk, risk_reason=reason)

@@ -1,0 +1,71 @@
+"""A runbook as a triage playbook, so the triage screen can guide it like any other.
+
+Each runnable step becomes an `action` step naming the step's runbook action, its params `{name}` references to
+answers; each parameter is first asked once (an `ask` step with `capture`). A display block becomes an `ask`
+step with one choice ("continue"): the text is shown and the operator moves on. The playbook's `when` is empty,
+so it is never suggested; the operator picks it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.runbooks.model import Runbook, RunbookError, Step
+from console.triage.playbook import Playbook
+
+CONTINUE = "continue"
+QUESTION_CHARS = 2000
+
+
+def as_playbook(book: Runbook, *, when: str = "") -> Playbook:
+    """The playbook view of a parsed runbook (RunbookError when it has no code block at all)."""
+    if not book.steps:
+        raise RunbookError(f"{book.path}: no code blocks: nothing to guide")
+    steps: list[dict[str, Any]] = []
+    asked: set[str] = set()
+    for step in book.steps:
+        if not step.runnable:
+            steps.append(_read(step))
+            continue
+        for param in step.params:
+            if param.name not in asked:
+                asked.add(param.name)
+                steps.append(
+                    {
+                        "kind": "ask",
+                        "id": f"{step.id}--{param.name}",
+                        "title": f"{_title(step)}: --{param.name}",
+                        "question": f"Value for --{param.name} (replaces {' '.join(param.placeholders)})",
+                        "capture": param.name,
+                    }
+                )
+        steps.append(
+            {
+                "kind": "action",
+                "id": step.id,
+                "title": _title(step),
+                "action": book.action_name(step),
+                "params": {p.name: "{" + p.name + "}" for p in step.params},
+            }
+        )
+    return Playbook.model_validate(
+        {"name": f"runbook:{book.key}", "title": book.title, "when": when, "steps": steps, "origin": str(book.path)}
+    )
+
+
+def _title(step: Step) -> str:
+    where = step.section or "top"
+    return f"{where} (line {step.line})"
+
+
+def _read(step: Step) -> dict[str, Any]:
+    text = "\n".join(x for x in (step.description, step.command) if x)
+    if len(text) > QUESTION_CHARS:
+        text = text[: QUESTION_CHARS - 1] + "…"
+    return {
+        "kind": "ask",
+        "id": step.id,
+        "title": f"Read: {_title(step)}",
+        "question": text,
+        "choices": [{"label": CONTINUE}],
+    }

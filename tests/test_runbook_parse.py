@@ -1,0 +1,186 @@
+"""Markdown runbooks parsed into steps: golden JSON through the real CLI, hostile files, the playbook view."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.models import Risk
+from console.runbooks.model import MAX_BYTES, RunbookError, load_runbook
+from console.runbooks.params import find_params, shell_script
+from console.runbooks.playbook import as_playbook
+from console.runbooks.risk import infer, raise_to
+from console.triage.playbook import validate
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = Path("tests/fixtures/runbooks")
+GOLDEN = (
+    *("sessions", "placeholders", "psql", "mixed"),
+    *("crlf", "tabs", "four-backticks", "duplicate-headings", "unclosed"),
+)
+CLEAN_ENV = {"PATH": os.environ["PATH"], "HOME": "/root"}  # no API_HOST, OPERATOR...: they are parameters
+
+
+def show(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`incident-console runbook show ...` as a real process, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "runbook", "show", *argv],
+        cwd=ROOT,
+        env={**(env or CLEAN_ENV), "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_show_json_matches_the_hand_checked_golden(name: str) -> None:
+    result = show(str(FIXTURES / f"{name}.md"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads((ROOT / FIXTURES / f"{name}.json").read_text())
+
+
+def test_show_text_lists_steps_risks_and_params() -> None:
+    result = show(str(FIXTURES / "placeholders.md"))
+    assert result.returncode == 0
+    assert "Cache tier recovery" in result.stdout
+    assert "restart-the-api-1  [shell, destructive]  line 33  Restart the API" in result.stdout
+    assert "risk: destructive: contains `delete`" in result.stdout
+    assert "params: --my_namespace" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("binary", "binary.md: not UTF-8 text (byte 0x89 at offset 0); refused"),
+        ("nul", "nul.md: a NUL byte on line 4: not a text runbook; refused"),
+        ("control", "control.md: a control character (0x1b) on line 4; refused"),
+        ("missing", "missing.md: cannot read: No such file or directory"),
+    ],
+)
+def test_unusable_files_are_one_line_and_exit_2(name: str, message: str) -> None:
+    result = show(str(FIXTURES / f"{name}.md"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unclosed_fence_runs_to_the_end_and_is_flagged() -> None:
+    result = show(str(FIXTURES / "unclosed.md"))
+    assert result.returncode == 0
+    assert "unclosed.md:11: the fence is never closed" in result.stderr
+    book = load_runbook(ROOT / FIXTURES / "unclosed.md", {})
+    assert [s.closed for s in book.steps] == [True, False]
+    assert "## A heading swallowed by the fence" in book.steps[1].command
+
+
+def test_a_file_with_no_code_has_no_steps_and_no_playbook() -> None:
+    result = show(str(FIXTURES / "nocode.md"))
+    assert result.returncode == 0 and "no code blocks: nothing to run" in result.stdout
+    with pytest.raises(RunbookError, match="no code blocks"):
+        as_playbook(load_runbook(ROOT / FIXTURES / "nocode.md", {}))
+
+
+@pytest.mark.timeout(300)
+def test_a_5_mb_runbook_parses_and_a_huge_one_is_refused(tmp_path: Path) -> None:
+    prose = "Restart the thing when the queue backs up; say so in the channel first. " * 6
+    section = "## Step {n}\n\n" + prose + "\n\n```bash\nkubectl -n <ns> rollout restart deploy/api-{n}\n```\n\n"
+    text = "# Big\n\n" + "".join(section.format(n=n) for n in range(5 * 2**20 // len(section)))
+    big = tmp_path / "big.md"
+    big.write_text(text)
+    book = load_runbook(big, {})
+    assert len(book.steps) == text.count("```bash")
+    assert len({s.id for s in book.steps}) == len(book.steps)
+    huge = tmp_path / "huge.md"
+    huge.write_bytes(b"x" * (MAX_BYTES + 1))
+    with pytest.raises(RunbookError, match=r"huge.md: 8.0 MiB is over the 8 MiB a runbook may have"):
+        load_runbook(huge, {})
+
+
+def test_placeholders_become_normalised_parameters() -> None:
+    text = "kubectl -n <My-Namespace> get {{ pod.name }} YOUR_API_KEY_HERE $UNSET ${ALSO} $SET '$QUOTED' # <note>"
+    params = find_params(text, {"SET": "1"}, shell=True)
+    assert [p.name for p in params] == ["my_namespace", "pod_name", "api_key", "unset", "also"]
+    assert shell_script(text, params) == (
+        'kubectl -n "${RB_MY_NAMESPACE}" get "${RB_POD_NAME}" "${RB_API_KEY}" "${RB_UNSET}" "${RB_ALSO}" $SET'
+        " '$QUOTED' # <note>"
+    )
+
+
+def test_variables_the_block_assigns_are_not_parameters() -> None:
+    text = 'export TOKEN=abc\nfor pod in a b; do echo "$pod $TOKEN $MISSING"; done'
+    assert [p.name for p in find_params(text, {}, shell=True)] == ["missing"]
+
+
+@pytest.mark.parametrize(
+    ("command", "risk", "reason"),
+    [
+        ("kubectl get pods", Risk.READ, "read: only reading commands"),
+        ("curl -s https://x/health", Risk.READ, "read: only reading commands"),
+        ("curl -X GET https://x/health", Risk.READ, "read: only reading commands"),
+        ("curl -X POST https://x/a", Risk.WRITE, "write: `curl -X POST https://x/a` is not a known reading command"),
+        ("kubectl scale deploy/api --replicas=3", Risk.WRITE, None),
+        ("kubectl delete pod api-1", Risk.DESTRUCTIVE, "destructive: contains `delete`"),
+        ("git push --force", Risk.DESTRUCTIVE, "destructive: contains `--force`"),
+        ("pg_ctl promote && patronictl failover", Risk.DESTRUCTIVE, "destructive: contains `failover`"),
+        ("# delete nothing, just look\nkubectl get pods", Risk.READ, None),
+        ("redis-cli info stats | grep \"hits\\|misses\"", Risk.READ, None),
+        ("curl -s x | jq '.items[] | select(.ok)'", Risk.READ, None),
+        ("psql -c \"SELECT pg_terminate_backend(42)\"", Risk.DESTRUCTIVE, None),
+        ("find /var/log -name '*.gz' -delete", Risk.DESTRUCTIVE, "destructive: contains `delete`"),
+        ("find . -name x -exec chmod 600 {} +", Risk.WRITE, None),
+        ("env DEPLOY=1 ./deploy.sh", Risk.WRITE, None),
+    ],
+)
+def test_risk_is_inferred_with_a_reason(command: str, risk: Risk, reason: str | None) -> None:
+    found, why = infer(command)
+    assert found is risk
+    assert reason is None or why == reason
+
+
+def test_sql_that_only_reads_is_read_anything_else_destructive() -> None:
+    assert infer("SELECT 1", sql=True) == (Risk.READ, "read: `SELECT` only reads")
+    assert infer("update t set a = 1", sql=True)[0] is Risk.DESTRUCTIVE
+    assert infer("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", sql=True)[0] is Risk.DESTRUCTIVE
+
+
+def test_a_risk_attribute_raises_but_never_lowers() -> None:
+    assert raise_to(Risk.READ, "read: x", "destructive")[0] is Risk.DESTRUCTIVE
+    assert raise_to(Risk.WRITE, "write: x", "read") == (Risk.WRITE, "write: x")
+    assert raise_to(Risk.WRITE, "write: x", "bogus") == (Risk.WRITE, "write: x")
+
+
+def test_the_playbook_view_asks_each_parameter_once_then_proposes_the_action() -> None:
+    book = load_runbook(ROOT / FIXTURES / "placeholders.md", {"HOME": "/root"})
+    playbook = as_playbook(book)
+    assert playbook.name == "runbook:placeholders" and playbook.title == "Cache tier recovery"
+    kinds = [(s.kind, s.id) for s in playbook.steps]
+    assert kinds[:4] == [
+        ("ask", "check-api--api_host"),
+        ("ask", "check-api--env"),
+        ("action", "check-api"),
+        ("ask", "tail-api--kube_context"),
+    ]
+    restart = playbook.step("restart-api")
+    assert restart.action == "runbook:placeholders:restart-api"
+    assert restart.params == {"my_namespace": "{my_namespace}"}
+    assert sum(s.id.endswith("--my_namespace") for s in playbook.steps) == 1
+
+
+def test_display_blocks_become_ask_steps_with_one_choice_and_the_playbook_is_sound() -> None:
+    from console.config import Config
+
+    book = load_runbook(ROOT / FIXTURES / "mixed.md", {})
+    playbook = as_playbook(book)
+    yaml_step = playbook.step("config-and-queries-shown-never-run-1")
+    assert yaml_step.kind == "ask" and [c.label for c in yaml_step.choices] == ["continue"]
+    assert "replicas: 3" in yaml_step.question
+    problems = validate([playbook], Config())
+    assert all("unknown action" in p or "when" in p for p in problems)

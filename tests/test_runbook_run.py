@@ -1,0 +1,318 @@
+"""Runbook steps run through the runner: real bash, the real PostgreSQL and Redis, the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from actions.base import ParamError
+from actions.registry import build_runner
+from actions.runbook import RunbookStep
+from actions.runner import ActionRefused, Runner
+from console import config as cfg
+from console.demo.servers import PostgresServer, RedisServer
+from console.journal import Journal
+from console.models import ConfirmLevel, OutcomeStatus, Risk
+from console.runbooks.library import load_runbooks
+from console.runbooks.model import load_runbook
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "runbooks"
+DB = "ic_runbooks"
+REDIS_DB = 15  # test_redis_flush cycles 1-13 and test_redis_source uses 14
+HOSTILE = ("x; touch {p}1", "$(touch {p}2)", "`touch {p}3`", "a\ntouch {p}4", "'; touch {p}5; '", '"; touch {p}6; "')
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n{extra}')
+    return path
+
+
+def runner_for(tmp_path: Path, book_path: Path, step_id: str, extra: str = "") -> tuple[Runner, str]:
+    """A runner on a fresh config with the step's action added, as `runbook run` does."""
+    runner = build_runner(cfg.load(write_config(tmp_path, extra), environ={}))
+    action = RunbookStep(load_runbook(book_path, {}), load_runbook(book_path, {}).step(step_id))
+    runner.actions[action.name] = action
+    return runner, action.name
+
+
+def journal(tmp_path: Path) -> list[dict]:
+    path = tmp_path / "journal.jsonl"
+    return list(Journal(path).entries()) if path.exists() else []
+
+
+async def test_hostile_values_stay_values_in_every_quoting_context(tmp_path: Path) -> None:
+    side = tmp_path / "pwned"
+    value = " ".join(HOSTILE).format(p=side)
+    runner, name = runner_for(tmp_path, FIXTURES / "inject.md", "echo-values")
+    plan = await runner.plan(name, {"value": value})
+    assert plan.risk is Risk.WRITE and plan.confirm is ConfirmLevel.YES
+    assert "RB_VALUE" in plan.detail["script"] and str(side) not in plan.detail["script"]
+    outcome = await runner.execute(plan, confirmed=True)
+    assert outcome.status is OutcomeStatus.COMPLETED, outcome.message
+    assert not list(tmp_path.glob("pwned*"))
+    flat = outcome.output_tail
+    assert flat[0] == f"[x; touch {side}1 $(touch {side}2) `touch {side}3` a"
+    assert any(line.startswith("[in single x; touch") for line in flat)
+    assert any(line.startswith("heredoc x; touch") for line in flat)
+
+
+async def test_every_run_is_journaled_with_the_runbook_and_the_outcome(tmp_path: Path) -> None:
+    book = load_runbook(FIXTURES / "steps.md", {})
+    runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "fail")
+    outcome = await runner.execute(await runner.plan(name, {}), confirmed=True)
+    assert outcome.status is OutcomeStatus.FAILED and outcome.exit_code == 3
+    requested, finished = journal(tmp_path)
+    assert requested["kind"] == "action.requested"
+    assert requested["data"]["params"] == {
+        "runbook": str(FIXTURES / "steps.md"),
+        "sha256": book.sha256,
+        "section": "Fail on purpose",
+        "line": 23,
+        "step": "fail",
+        "kind": "shell",
+        "command": 'echo "about to fail"\nexit 3',
+        "values": {},
+    }
+    assert finished["kind"] == "action.failed"
+    assert finished["data"]["exit_code"] == 3 and finished["data"]["output_tail"] == ["about to fail"]
+
+
+async def test_a_destructive_step_needs_the_typed_environment(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    marker.write_text("x")
+    runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "unmark")
+    plan = await runner.plan(name, {"path": str(marker)})
+    assert plan.risk is Risk.DESTRUCTIVE and plan.confirm is ConfirmLevel.TYPED
+    assert plan.summary.endswith("destructive: contains `rm`")
+    assert plan.rows == [["1", f"rm -f {marker}"]]
+    with pytest.raises(ActionRefused, match="typed confirmation does not match 'staging'"):
+        await runner.execute(plan, confirmed=True, typed="prod")
+    assert marker.exists() and journal(tmp_path) == []
+    outcome = await runner.execute(plan, confirmed=True, typed="staging")
+    assert outcome.status is OutcomeStatus.COMPLETED and not marker.exists()
+
+
+async def test_a_nul_in_a_value_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "hello")
+    with pytest.raises(ParamError, match="--who: a NUL byte cannot be passed; refused"):
+        await runner.plan(name, {"who": "a\0b"})
+    with pytest.raises(ParamError, match="--who is required"):
+        await runner.plan(name, {})
+
+
+async def test_a_value_bash_would_evaluate_as_arithmetic_must_be_a_whole_number(tmp_path: Path) -> None:
+    side = tmp_path / "pwned"
+    runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "count")
+    with pytest.raises(ParamError, match="--n stands where bash evaluates arithmetic"):
+        await runner.plan(name, {"n": f"a[$(touch {side})]"})
+    outcome = await runner.execute(await runner.plan(name, {"n": "41"}), confirmed=True)
+    assert outcome.output_tail == ["next: 42"] and not side.exists()
+
+
+async def test_an_unclosed_fence_or_a_changed_file_is_refused(tmp_path: Path) -> None:
+    runner, name = runner_for(tmp_path, FIXTURES / "unclosed.md", "the-rest-1")
+    with pytest.raises(ActionRefused, match="the fence at line 11 is never closed"):
+        await runner.plan(name, {})
+    copy = tmp_path / "steps.md"
+    shutil.copy(FIXTURES / "steps.md", copy)
+    runner, name = runner_for(tmp_path, copy, "hello")
+    copy.write_text(copy.read_text().replace("hello", "goodbye"))
+    with pytest.raises(ActionRefused, match="changed since it was loaded; reload it"):
+        await runner.plan(name, {"who": "you"})
+    assert journal(tmp_path) == []
+
+
+async def test_an_sql_step_without_postgres_in_the_config_is_refused(tmp_path: Path) -> None:
+    runner, name = runner_for(tmp_path, FIXTURES / "sql.md", "echo-a-word-1")
+    with pytest.raises(ParamError, match=r"the config has no \[postgres\] section to run SQL on"):
+        await runner.plan(name, {"word": "x"})
+
+
+def test_display_blocks_are_not_actions() -> None:
+    book = load_runbook(FIXTURES / "steps.md", {})
+    with pytest.raises(ValueError, match="shown but not run"):
+        RunbookStep(book, book.step("shown-only-1"))
+
+
+def test_configured_runbooks_are_registered_with_the_runner(tmp_path: Path) -> None:
+    folder = tmp_path / "books"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "steps.md", folder / "steps.md")
+    shutil.copy(FIXTURES / "nul.md", folder / "nul.md")
+    config = cfg.load(write_config(tmp_path, '[[runbooks]]\npath = "books"\n'), environ={})
+    books, problems = load_runbooks(config, {})
+    assert [b.key for b in books] == ["steps"]
+    assert len(problems) == 1 and "nul.md: a NUL byte on line 4" in problems[0]
+    runner = build_runner(config)
+    assert {"runbook:steps:hello", "runbook:steps:marker", "runbook:steps:unmark", "runbook:steps:fail"} <= set(
+        runner.actions
+    )
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def database(pg_server: PostgresServer) -> Iterator[str]:
+    async def run(url: str, sql: str) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(pg_server.dsn, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+    asyncio.run(run(pg_server.dsn, f"CREATE DATABASE {DB}"))
+    url = f"postgresql://postgres@{pg_server.host}:{pg_server.port}/{DB}"
+    asyncio.run(run(url, "CREATE TABLE rb_orders (id serial, region text); CREATE SEQUENCE rb_seq;"))
+    asyncio.run(run(url, "INSERT INTO rb_orders (region) VALUES ('eu'), ('eu'), ('us')"))
+    yield url
+    asyncio.run(run(pg_server.dsn, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+
+
+def pg_runner(tmp_path: Path, url: str, step: str) -> tuple[Runner, str]:
+    return runner_for(tmp_path, FIXTURES / "sql.md", step, f'[postgres]\ndsn = "{url}"\n')
+
+
+async def test_a_reading_sql_step_returns_rows_and_needs_no_confirmation(tmp_path: Path, database: str) -> None:
+    runner, name = pg_runner(tmp_path, database, "count-a-region-s-orders-1")
+    plan = await runner.plan(name, {"region": "eu"})
+    assert plan.risk is Risk.READ and plan.confirm is ConfirmLevel.NONE
+    assert plan.params["command"] == "SELECT count(*) AS n\n  FROM rb_orders\n WHERE region = 'eu';"
+    outcome = await runner.execute(plan)
+    assert outcome.status is OutcomeStatus.COMPLETED
+    assert outcome.output_tail == ["n", "-", "2"]
+
+
+async def test_sql_values_are_literals_never_sql(tmp_path: Path, database: str) -> None:
+    runner, name = pg_runner(tmp_path, database, "echo-a-word-1")
+    hostile = "x'; DROP TABLE rb_orders; --\\"
+    outcome = await runner.execute(await runner.plan(name, {"word": hostile}))
+    assert outcome.status is OutcomeStatus.COMPLETED, outcome.message
+    assert outcome.output_tail[2].startswith(hostile)
+    conn = await asyncpg.connect(database)
+    assert await conn.fetchval("SELECT count(*) FROM rb_orders") >= 3
+    await conn.close()
+
+
+async def test_a_read_that_would_write_fails_in_its_read_only_transaction(tmp_path: Path, database: str) -> None:
+    runner, name = pg_runner(tmp_path, database, "a-read-that-would-write-1")
+    outcome = await runner.execute(await runner.plan(name, {}))
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "read-only transaction" in outcome.message
+
+
+async def test_a_writing_sql_step_is_destructive_and_needs_the_typed_environment(
+    tmp_path: Path, database: str
+) -> None:
+    runner, name = pg_runner(tmp_path, database, "add-an-order-1")
+    plan = await runner.plan(name, {"region": "apac"})
+    assert plan.risk is Risk.DESTRUCTIVE and plan.confirm is ConfirmLevel.TYPED
+    with pytest.raises(ActionRefused, match="typed confirmation"):
+        await runner.execute(plan, confirmed=True)
+    outcome = await runner.execute(plan, confirmed=True, typed="staging")
+    assert outcome.status is OutcomeStatus.COMPLETED and outcome.output_tail == ["INSERT 0 1"]
+    conn = await asyncpg.connect(database)
+    assert await conn.fetchval("SELECT count(*) FROM rb_orders WHERE region = 'apac'") == 1
+    await conn.close()
+
+
+# -- Redis ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def cache(redis_server: RedisServer) -> AsyncIterator[tuple[aioredis.Redis, str]]:
+    url = f"redis://{redis_server.host}:{redis_server.port}/0"
+    client = aioredis.Redis.from_url(f"redis://{redis_server.host}:{redis_server.port}/{REDIS_DB}")
+    await client.flushdb()
+    yield client, url
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_a_flush_step_is_flush_cache_deleting_only_the_pattern(
+    tmp_path: Path, cache: tuple[aioredis.Redis, str]
+) -> None:
+    client, url = cache
+    for n in range(30):
+        await client.set(f"cache:acme:{n}", "x")
+        await client.set(f"cache:globex:{n}", "x")
+        await client.set(f"user:{n}", "x")
+    runner, name = runner_for(tmp_path, FIXTURES / "flush.md", "drop-one-tenant-s-cache-1", f'[redis]\nurl = "{url}"\n')
+    plan = await runner.plan(name, {"tenant": "acme"})
+    assert plan.risk is Risk.DESTRUCTIVE and plan.confirm is ConfirmLevel.YES
+    assert plan.params["flush"] == {"pattern": "cache:acme:*", "db": REDIS_DB, "max_rate": None}
+    assert any("runs as the built-in flush-cache, never as written" in note for note in plan.notes)
+    outcome = await runner.execute(plan, confirmed=True)
+    assert outcome.status is OutcomeStatus.COMPLETED and outcome.counts == {"deleted": 30}
+    left = {key async for key in client.scan_iter(count=1000)}
+    assert len(left) == 60 and not any(k.startswith(b"cache:acme:") for k in left)
+    assert journal(tmp_path)[0]["data"]["params"]["command"].startswith("redis-cli -n 15 --scan")
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "runbook", "run", "--config", str(write_config(tmp_path)), *argv],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_dry_run_previews_and_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    result = cli(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "[staging] runbook:steps:marker (write)" in result.stdout
+    assert f"printf 'marked\\n' > {marker}" in result.stdout
+    assert "dry run: nothing was run" in result.stdout
+    assert not marker.exists() and journal(tmp_path) == []
+
+
+def test_cli_runs_a_step_with_yes_and_refuses_without(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    refused = cli(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker))
+    assert refused.returncode == 2 and "no terminal to confirm on: pass --yes" in refused.stderr
+    assert not marker.exists()
+    done = cli(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker), "--yes")
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "marked\n"
+    assert "runbook:steps:marker: completed: exit code 0" in done.stdout
+    destructive = cli(tmp_path, str(FIXTURES / "steps.md"), "unmark", "--path", str(marker), "--yes")
+    assert destructive.returncode == 2 and "pass --confirm staging as well as --yes" in destructive.stderr
+    assert marker.exists()
+    typed = cli(tmp_path, str(FIXTURES / "steps.md"), "unmark", "--path", str(marker), "--yes", "--confirm", "staging")
+    assert typed.returncode == 0, typed.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("steps.md", "nope"), "no step 'nope' (runnable steps: hello, marker, unmark, fail, count)"),
+        (("steps.md", "shown-only-1"), "step shown-only-1 is a yaml block, shown but not run"),
+        (("steps.md", "hello"), "runbook:steps:hello: --who is required"),
+        (("steps.md", "hello", "--who", "x", "--whom", "y"), "unknown parameter --whom"),
+        (("binary.md", "x"), "binary.md: not UTF-8 text"),
+    ],
+)
+def test_cli_mistakes_are_one_line_and_exit_2(tmp_path: Path, argv: tuple[str, ...], message: str) -> None:
+    result = cli(tmp_path, str(FIXTURES / argv[0]), *argv[1:], "--yes")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert journal(tmp_path) == []
