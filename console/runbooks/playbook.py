@@ -8,8 +8,11 @@ so it is never suggested; the operator picks it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from console.config import Config
+from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step
 from console.triage.playbook import Playbook
 
@@ -69,3 +72,15 @@ def _read(step: Step) -> dict[str, Any]:
         "question": text,
         "choices": [{"label": CONTINUE}],
     }
+
+
+def runbook_playbooks(config: Config, env: Mapping[str, str]) -> tuple[list[Playbook], list[str]]:
+    """The playbook view of every configured runbook (`[[runbooks]]`), and one line per file that cannot be used."""
+    books, problems = load_runbooks(config, env)
+    playbooks: list[Playbook] = []
+    for book in books:
+        try:
+            playbooks.append(as_playbook(book))
+        except RunbookError as exc:
+            problems.append(str(exc))
+    return playbooks, problems

@@ -3,6 +3,8 @@ configured (PostgreSQL, Redis, logs)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from console.config import Config
@@ -222,8 +224,13 @@ def builtin_playbooks(config: Config) -> list[Playbook]:
     ]
 
 
-def all_playbooks(config: Config) -> tuple[list[Playbook], list[str]]:
-    """Built-ins offered for this config, then the configured ones (a configured name replaces a built-in)."""
+def all_playbooks(config: Config, env: Mapping[str, str] | None = None) -> tuple[list[Playbook], list[str]]:
+    """Built-ins offered for this config, then the configured ones (a configured name replaces a built-in), then
+    the configured Markdown runbooks as playbooks (`[[runbooks]]`; placeholders read from `env`)."""
+    from console.runbooks.playbook import runbook_playbooks
+
     configured, problems = load_playbooks(config)
+    runbooks, runbook_problems = runbook_playbooks(config, os.environ if env is None else env)
     names = {book.name for book in configured}
-    return [b for b in builtin_playbooks(config) if b.name not in names] + configured, problems
+    builtins = [b for b in builtin_playbooks(config) if b.name not in names]
+    return builtins + configured + runbooks, problems + runbook_problems

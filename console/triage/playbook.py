@@ -342,6 +342,9 @@ def _loops(playbook: Playbook) -> list[list[str]]:
     return groups
 
 
+RUNBOOK_ACTION = "runbook:"  # a runbook's steps: generated with the runbook, registered by the runner with it
+
+
 def validate(playbooks: list[Playbook], config: Config) -> list[str]:
     """One line per problem: where (file, playbook, step) and what is wrong; empty when every playbook is sound."""
     known = known_checks(config)
@@ -353,7 +356,8 @@ def validate(playbooks: list[Playbook], config: Config) -> list[str]:
         if book.name in seen_names:
             problems.append(f"{where}: the name is used by another playbook")
         seen_names.add(book.name)
-        problems += [f"{where}: when: {p}" for p in _condition_problems(book.when, known)]
+        if book.when.strip():  # an empty `when`: never suggested, started by hand (a runbook's playbook)
+            problems += [f"{where}: when: {p}" for p in _condition_problems(book.when, known)]
         ids = [s.id for s in book.steps]
         captures = {s.name for s in book.steps if s.kind == "capture"} | {
             s.capture for s in book.steps if s.kind == "ask" and s.capture
@@ -368,7 +372,7 @@ def validate(playbooks: list[Playbook], config: Config) -> list[str]:
                 problems += [f"{at}: {field}: {p}" for p in _condition_problems(text, known)]
             problems += [f"{at}: branches to missing step {t!r}" for t in targets(step) if t != END and t not in ids]
             if step.kind == "action":
-                if step.action not in actions:
+                if step.action not in actions and not step.action.startswith(RUNBOOK_ACTION):
                     problems.append(f"{at}: unknown action {step.action!r} (actions: {', '.join(sorted(actions))})")
                 problems += [f"{at}: params.{k}: {p}" for k, p in _param_problems(step.params, captures)]
         for group in _loops(book) if len(set(ids)) == len(ids) else []:
