@@ -156,12 +156,8 @@ def test_wall_with_an_incident(snap_compare, tmp_path: Path, size: tuple[int, in
 
 def test_wall_update_overdue(snap_compare, tmp_path: Path) -> None:
     """An hour and a minute after the declaration, the SEV-2 update (due hourly) is overdue: in words, in red."""
-    app, feed = with_incident(tmp_path)
-
-    async def run_before(pilot) -> None:
-        app.clock.set(NOW + timedelta(hours=1, minutes=1))
-        await feed(pilot)
-
+    app, run_before = with_incident(tmp_path)
+    app.clock.set(NOW + timedelta(hours=1, minutes=1))
     assert snap_compare(app, terminal_size=(160, 50), run_before=run_before)
 
 
