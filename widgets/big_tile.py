@@ -37,7 +37,7 @@ class BigTile(Widget):
     BigTile.-crit { border-left: outer $error; background: $error 15%; }
     BigTile.-down { border-left: outer $error; background: $error 25%; }
     BigTile.-unknown { border-left: outer $secondary; }
-    BigTile > .tile-line { height: 1; }
+    BigTile > .tile-line { height: 1; width: 1fr; }
     BigTile > #tile-number { height: 3; }
     BigTile > #tile-number Digits { width: auto; }
     BigTile > #tile-number Static { width: auto; padding: 2 0 0 1; }
@@ -50,13 +50,14 @@ class BigTile(Widget):
         super().__init__(**kwargs)
         self.check = check
         self.history: list[float] = []
+        self._shown: dict[str, Text | str] = {}
         self.add_class(f"-{check.state.value}")
 
     def compose(self) -> ComposeResult:
         yield Static(id="tile-title", classes="tile-line")
         with Horizontal(id="tile-number"):
-            yield Digits()
-            yield Static()
+            yield Digits(id="tile-digits")
+            yield Static(id="tile-unit")
         yield Static(id="tile-spark", classes="tile-line")
         yield Static(id="tile-reason", classes="tile-line")
 
@@ -64,6 +65,7 @@ class BigTile(Widget):
         self._paint()
 
     def on_resize(self) -> None:
+        self._shown.clear()  # the truncation depends on the width
         self._paint()
 
     def show(self, check: Check, history: Sequence[float]) -> None:
@@ -85,12 +87,23 @@ class BigTile(Widget):
             if spark:
                 title.append(" " + spark, style="dim")
         title.truncate(width, overflow="ellipsis")
-        self.query_one("#tile-title", Static).update(title)
+        self._set("#tile-title", title)
         if self.has_class("-compact"):
             return
-        self.query_one(Digits).update(number or "-")
-        self.query_one("#tile-number Static", Static).update(Text(unit if number else check.value or "no reading"))
-        self.query_one("#tile-spark", Static).update(Text(sparkline(self.history, width), style="bold"))
         reason = Text(check.reason, style="italic")
         reason.truncate(width, overflow="ellipsis")
-        self.query_one("#tile-reason", Static).update(reason)
+        self._set("#tile-digits", number or "-")
+        self._set("#tile-unit", Text(unit if number else check.value or "no reading"))
+        self._set("#tile-spark", Text(sparkline(self.history, width), style="bold"))
+        self._set("#tile-reason", reason)
+
+    def _set(self, selector: str, value: Text | str) -> None:
+        """Update one child only when what it shows changed; only the unit's width can change the layout."""
+        if self._shown.get(selector) == value:
+            return
+        self._shown[selector] = value
+        widget = self.query_one(selector)
+        if isinstance(widget, Digits):
+            widget.update(str(value))
+        else:
+            widget.update(value, layout=selector == "#tile-unit")

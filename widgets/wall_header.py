@@ -22,7 +22,7 @@ class WallHeader(Widget):
 
     DEFAULT_CSS = """
     WallHeader { height: auto; background: $panel; padding: 0 1; }
-    WallHeader > .wall-line { height: 1; }
+    WallHeader > .wall-line { height: 1; width: 1fr; }
     WallHeader > #wall-clocks { height: 4; display: none; }
     WallHeader.-big > #wall-clocks { display: block; }
     WallHeader.-big.-quiet > #wall-clocks { display: none; }
@@ -125,4 +125,4 @@ class WallHeader(Widget):
             return
         text = value.copy() if isinstance(value, Text) else Text(value)
         text.truncate(max(self.content_size.width, 10), overflow="ellipsis")
-        widget.update(text)
+        widget.update(text, layout=not widget.has_class("wall-line"))  # a line's size never changes
