@@ -14,6 +14,7 @@ from textual.widgets import Digits, Static
 from console.models import Check, State
 from widgets.health_tile import STATES, sparkline
 
+COMPACT_SPARK = 12  # a one-line tile's sparkline, at most (the reason follows it)
 NUMBER = re.compile(r"^([-+]?[\d,.]+)\s*(.*)$")
 
 
@@ -83,9 +84,11 @@ class BigTile(Widget):
         number, unit = split_value(check.value)
         if self.has_class("-compact"):
             title.append(f" {check.value}")
-            spark = sparkline(self.history, width - title.cell_len - 1)
+            spark = sparkline(self.history, min(COMPACT_SPARK, width - title.cell_len - 1))
             if spark:
                 title.append(" " + spark, style="dim")
+            if check.reason:
+                title.append(f" {check.reason}", style="italic")
         title.truncate(width, overflow="ellipsis")
         self._set("#tile-title", title)
         if self.has_class("-compact"):

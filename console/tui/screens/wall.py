@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from console.tui.controllers.triage import TriageControl
 
 REFUSED = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act: nothing on a wall
-BIG_WIDTH, BIG_HEIGHT = 120, 40  # from this size on: big tiles and Digits clocks
+BIG_WIDTH, BIG_HEIGHT = 120, 40  # from this size on: Digits clocks (and big tiles if they fit)
+BIG_TILE_WIDTH, BIG_TILE_HEIGHT, SMALL_TILE_WIDTH = 50, 6, 36
 TIMELINE_ROWS = 10
 
 
@@ -77,9 +78,9 @@ class WallScreen(Screen):
 
     DEFAULT_CSS = """
     WallScreen #wall-tiles { height: auto; grid-size: 3; grid-gutter: 1 2; grid-rows: 6; padding: 1 1 0 1; }
-    WallScreen.-compact #wall-tiles { grid-gutter: 0 2; grid-rows: 1; padding: 0 1; }
+    WallScreen.-small-tiles #wall-tiles { grid-gutter: 0 2; grid-rows: 1; padding: 0 1; }
     WallScreen WallTimeline { margin-top: 1; }
-    WallScreen.-compact WallTimeline { margin-top: 0; }
+    WallScreen.-small-tiles WallTimeline { margin-top: 0; }
     """
 
     def __init__(self) -> None:
@@ -113,15 +114,17 @@ class WallScreen(Screen):
         self._layout()
 
     def _layout(self) -> None:
-        compact = self.size.width < BIG_WIDTH or self.size.height < BIG_HEIGHT
-        self.set_class(compact, "-compact")
+        """Big clocks from BIG_WIDTH x BIG_HEIGHT; big tiles when they also leave room for the whole timeline."""
+        width, height, count = self.size.width, self.size.height, len(self.tiles) or 1
+        compact = width < BIG_WIDTH or height < BIG_HEIGHT
+        small_tiles = compact or -(-count // max(1, width // BIG_TILE_WIDTH)) * (BIG_TILE_HEIGHT + 1) > height - 22
         self.query_one(WallHeader).set_class(not compact, "-big")
+        self.set_class(small_tiles, "-small-tiles")
         for tile in self.tiles.values():
-            tile.set_class(compact, "-compact")
-        most = max(1, self.size.width // (26 if compact else 50))
-        rows = -(-len(self.tiles) // most) or 1
-        columns = -(-len(self.tiles) // rows) or 1  # balanced: 5 tiles in 3 + 2, not 4 + 1
-        self.query_one("#wall-tiles").styles.grid_size_columns = columns
+            tile.set_class(small_tiles, "-compact")
+        most = max(1, width // (SMALL_TILE_WIDTH if small_tiles else BIG_TILE_WIDTH))
+        rows = -(-count // most)
+        self.query_one("#wall-tiles").styles.grid_size_columns = -(-count // rows)  # 5 tiles in 3 + 2, not 4 + 1
         self._paint_incident()
 
     def _tick(self) -> None:
