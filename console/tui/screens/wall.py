@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -25,6 +26,7 @@ from console.live import CheckChange, LiveState, feed_key
 from console.models import Check, State
 from console.observer import Observer
 from console.tui.screens.dashboard import initial_checks
+from console.tui.screens.detail import DetailScreen
 from widgets.banner import EnvironmentBanner
 from widgets.big_tile import BigTile
 from widgets.wall_header import WallHeader
@@ -38,6 +40,13 @@ REFUSED = frozenset({"command_palette", "note", "incident", "triage"})  # app ac
 BIG_WIDTH, BIG_HEIGHT = 120, 40  # from this size on: Digits clocks (and big tiles if they fit)
 BIG_TILE_WIDTH, BIG_TILE_HEIGHT, SMALL_TILE_WIDTH = 50, 6, 36
 TIMELINE_ROWS = 10
+HELP = [
+    "q, ctrl+c   quit",
+    "?           this help (escape closes)",
+    "",
+    "The wall shows and never acts: no palette, no notes, no incident or triage commands.",
+    "Act from a console started without --wall; what it journals shows here within a second.",
+]
 
 
 class WallHost(Protocol):
@@ -75,6 +84,8 @@ def health_summary(checks: list[Check]) -> Text:
 
 class WallScreen(Screen):
     """Header, tiles and timeline; compact (one-line tiles, text clocks) below BIG_WIDTH x BIG_HEIGHT."""
+
+    BINDINGS = [Binding("question_mark", "wall_help", "Help", id="wall.help")]
 
     DEFAULT_CSS = """
     WallScreen #wall-tiles { height: auto; grid-size: 3; grid-gutter: 1 2; grid-rows: 6; padding: 1 1 0 1; }
@@ -134,6 +145,10 @@ class WallScreen(Screen):
         if now.replace(second=0, microsecond=0) != banner.now:
             banner.tick(now.replace(second=0, microsecond=0))
         self._paint_header()
+
+    def action_wall_help(self) -> None:
+        """The wall's own help: the app's lists keys that do nothing here."""
+        self.app.push_screen(DetailScreen("Keys on the war-room wall (read-only)", HELP))
 
     # -- what the controllers and the live state call ----------------------------------------------
 
