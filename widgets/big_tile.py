@@ -14,7 +14,7 @@ from textual.widgets import Digits, Static
 from console.models import Check, State
 from widgets.health_tile import STATES, sparkline
 
-COMPACT_SPARK = 12  # a one-line tile's sparkline, at most (the reason follows it)
+COMPACT_SPARK, COMPACT_SPARK_MIN = 12, 4  # a one-line tile's sparkline (the reason follows it)
 NUMBER = re.compile(r"^([-+]?[\d,.]+)\s*(.*)$")
 
 
@@ -83,8 +83,9 @@ class BigTile(Widget):
         title = Text.assemble((f" {check.state.symbol} {check.state.word} ", style), " ", (check.name, "bold"))
         number, unit = split_value(check.value)
         if self.has_class("-compact"):
-            title.append(f" {check.value}")
-            spark = sparkline(self.history, min(COMPACT_SPARK, width - title.cell_len - 1))
+            title.append(f" {check.value}" if check.value else "")
+            room = width - title.cell_len - 2 - len(check.reason)  # the reason first, then as much history as fits
+            spark = sparkline(self.history, min(COMPACT_SPARK, max(COMPACT_SPARK_MIN, room)))
             if spark:
                 title.append(" " + spark, style="dim")
             if check.reason:
