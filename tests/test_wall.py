@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,6 +110,7 @@ NOTES = [
     "status page updated",
     "holding the rollback until 03:10",
 ]
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78]")
 WALL_ACTOR = {"user": "wall", "host": "tv-1", "ssh_from": None, "pid": 1}
 
 
@@ -232,6 +238,17 @@ async def test_the_header_says_no_incident_and_the_health(tmp_path: Path) -> Non
         assert "NO INCIDENT" in title and "2 CRIT" in title and "1 DOWN" in title
 
 
+async def test_the_wall_polls_its_tiles_and_follows_no_logs(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("")
+    text = CONFIG.format(journal=tmp_path / "journal.jsonl") + f'[[logs]]\nname = "app"\npath = "{tmp_path}/app.log"\n'
+    config = cfg.loads(text, source=Path("/etc/ic/config.toml"), environ={})
+    app = ConsoleApp(config, build_runner(config, read_only=True), wall=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        while app.feeds is None:
+            await pilot.pause(0.05)
+        assert app.feeds.streams == [] and len(app.feeds.polled) == 5
+
+
 def test_a_wall_on_an_unreadable_journal_stops_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     journal = tmp_path / "journal.jsonl"
     if os.geteuid() == 0:
@@ -256,3 +273,44 @@ def test_header_shows_the_commander_and_the_countdown(tmp_path: Path) -> None:
         "00:05",
         True,
     )
+
+
+def test_the_wall_in_a_terminal_is_read_only_whatever_the_config_says(tmp_path: Path) -> None:
+    """`incident-console --wall` as a real process on a pty: a config that allows actions, a wall that refuses them."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        CONFIG.format(journal=tmp_path / "journal.jsonl").replace("[console]", "[console]\nread_only = false")
+    )
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    wall = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "--config", str(config), "--wall"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        assert b"[READ-ONLY]" in read_until(master, b"NO INCIDENT")
+        os.write(master, b"q")
+        assert wall.wait(timeout=10) == 0
+    finally:
+        if wall.poll() is None:
+            wall.kill()
+            wall.wait()
+        os.close(master)
+
+
+def read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
+    """What the program drew (escape sequences removed) once `needle` shows; answers cursor position queries."""
+    drawn, deadline = b"", time.monotonic() + timeout
+    while needle not in ANSI.sub(b"", drawn):
+        assert time.monotonic() < deadline, f"{needle!r} never showed"
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 65536)
+            if b"\x1b[6n" in chunk:
+                os.write(fd, b"\x1b[1;1R")
+            drawn += chunk
+    return ANSI.sub(b"", drawn)

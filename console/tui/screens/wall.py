@@ -33,6 +33,7 @@ from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 
 if TYPE_CHECKING:
+    from actions.runner import Runner
     from console.tui.controllers.incident import IncidentControl
     from console.tui.controllers.triage import TriageControl
 
@@ -53,6 +54,7 @@ class WallHost(Protocol):
     """What the wall needs of the app."""
 
     config: Config
+    runner: Runner
     clock: Clock
     live: LiveState
     observer: Observer
@@ -105,7 +107,8 @@ class WallScreen(Screen):
 
     def compose(self) -> ComposeResult:
         console = self.host.config.console
-        yield EnvironmentBanner(console.environment, production=console.is_production, read_only=True)
+        read_only = self.host.runner.read_only
+        yield EnvironmentBanner(console.environment, production=console.is_production, read_only=read_only)
         yield WallHeader()
         with Grid(id="wall-tiles"):
             for check in initial_checks(self.host.config):
