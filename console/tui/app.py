@@ -33,12 +33,12 @@ from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.prompt import PromptScreen
-from console.tui.screens.wall import REFUSED, WallScreen, unreadable_journal
 from themes import STYLESHEET, THEMES, choose_theme
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
 from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
+WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act
 
 
 class ConsoleApp(App[int]):
@@ -88,6 +88,8 @@ class ConsoleApp(App[int]):
         self.theme = self.theme_name
         self.set_keymap(self.config.keys)
         if self.wall:
+            from console.tui.screens.wall import WallScreen  # not on the dashboard's first-paint path
+
             self.dashboard = WallScreen()
         else:
             panes, read_only = build_panes(self.config, self.notices), self.runner.read_only
@@ -220,7 +222,7 @@ class ConsoleApp(App[int]):
         await self.incident.pin(message.seq, message.pinned)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
-        return not (self.wall and action in REFUSED)
+        return not (self.wall and action in WALL_REFUSES)
 
     def action_incident(self) -> None:
         self.incident.open_screen()
@@ -263,8 +265,11 @@ def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, them
     except ValueError as exc:
         raise ConfigError(f"{config.source}: console.theme / --theme: {exc}") from None
     runner = build_runner(config, read_only=read_only or wall)
-    if wall and (problem := unreadable_journal(runner.journal.path)):
-        raise ConfigError(problem)
+    if wall:
+        from console.tui.screens.wall import unreadable_journal
+
+        if problem := unreadable_journal(runner.journal.path):
+            raise ConfigError(problem)
     app = ConsoleApp(config, runner, theme=name, wall=wall)
     app.run()
     return app.return_code or 0

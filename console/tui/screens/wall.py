@@ -1,9 +1,10 @@
 """The war-room wall (`incident-console --wall`): the incident, every tile and the timeline, large, read-only.
 
 For a TV across the room or a second tmux pane, 80x24 to 200x60. It shows and never acts: the app refuses the
-palette, note, incident and triage keys on the wall (`REFUSED`), and the wall journals no observations (the
-operators' consoles do). The incident controller tells it when the journal grew (`banner.set_incident`), the
-triage controller which step runs (`banner.set_triage`); the live state feeds the tiles (`show`).
+palette, note, incident and triage keys on the wall (`ConsoleApp.check_action`), and the wall journals no
+observations (the operators' consoles do). The incident controller tells it when the journal grew
+(`banner.set_incident`), the triage controller which step runs (`banner.set_triage`); the live state feeds the
+tiles (`show`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from console.tui.controllers.incident import IncidentControl
     from console.tui.controllers.triage import TriageControl
 
-REFUSED = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act: nothing on a wall
 BIG_WIDTH, BIG_HEIGHT = 120, 40  # from this size on: Digits clocks (and big tiles if they fit)
 BIG_TILE_WIDTH, BIG_TILE_HEIGHT, SMALL_TILE_WIDTH = 50, 6, 36
 TIMELINE_ROWS = 10
