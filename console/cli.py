@@ -53,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="about the config file: `config schema` prints its JSON Schema")
     config_sub = config.add_subparsers(required=True, parser_class=_Parser)
     config_sub.add_parser("schema", help="the config's JSON Schema, for completion and checks in editors")
-    sub.add_parser("demo", parents=[common], help="the console on an embedded demo environment (needs no config)")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="the console on an embedded demo environment (needs no config)"
+    )
+    demo.add_argument("--wall", action="store_true", default=argparse.SUPPRESS, help="the war-room wall on the demo")
     sub.add_parser("check", parents=[common], help="validate the config and reach every target once")
     status = sub.add_parser("status", parents=[common], help="one poll of every source, thresholds applied")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -203,7 +206,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if command == "demo":
         from console.demo.run import run_demo
 
-        return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False))
+        return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False), wall=args.wall)
     from console.tui.app import run_tui
 
     return run_tui(_load(args), read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)

@@ -145,7 +145,9 @@ def demo_config(url: str, directory: Path, *, postgres_dsn: str | None = None, r
     return "\n".join(parts)
 
 
-def run_demo(*, theme: str | None = None, read_only: bool = False, incident_after: float = INCIDENT_AFTER) -> int:
+def run_demo(
+    *, theme: str | None = None, read_only: bool = False, wall: bool = False, incident_after: float = INCIDENT_AFTER
+) -> int:
     """Start the world, write its config, run the console on it, stop everything."""
     from actions.registry import build_runner
     from console import config as config_module
@@ -167,7 +169,8 @@ def run_demo(*, theme: str | None = None, read_only: bool = False, incident_afte
             name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
         except ValueError as exc:
             raise ConfigError(f"--theme: {exc}") from None
-        app = ConsoleApp(config, build_runner(config, read_only=read_only), theme=name, notices=world.notices)
+        runner = build_runner(config, read_only=read_only or wall)
+        app = ConsoleApp(config, runner, theme=name, notices=world.notices, wall=wall)
         app.run()
         return app.return_code or 0
     finally:

@@ -38,6 +38,7 @@ from widgets.messages import ActionRequested, DetailRequested, FilterRequested
 from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
+WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act
 
 
 class ConsoleApp(App[int]):
@@ -65,6 +66,7 @@ class ConsoleApp(App[int]):
         theme: str | None = None,
         feeds: Feeds | None = None,
         notices: list[tuple[str, str]] | None = None,
+        wall: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
@@ -78,15 +80,20 @@ class ConsoleApp(App[int]):
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self._quit_asked = 0.0
+        self.wall = wall
 
     async def on_mount(self) -> None:
         for theme in THEMES.values():
             self.register_theme(theme)
         self.theme = self.theme_name
         self.set_keymap(self.config.keys)
-        self.dashboard = DashboardScreen(
-            self.config, read_only=self.runner.read_only, panes=build_panes(self.config, self.notices), clock=self.clock
-        )
+        if self.wall:
+            from console.tui.screens.wall import WallScreen  # not on the dashboard's first-paint path
+
+            self.dashboard = WallScreen()
+        else:
+            panes, read_only = build_panes(self.config, self.notices), self.runner.read_only
+            self.dashboard = DashboardScreen(self.config, read_only=read_only, panes=panes, clock=self.clock)
         await self.push_screen(self.dashboard)
         self.live.subscribe(self.dashboard.show)
         self.call_after_refresh(self._start_feeds)
@@ -97,7 +104,7 @@ class ConsoleApp(App[int]):
     def _start_feeds(self) -> None:
         """After the first paint: building feeds imports the drivers, which the first paint must not wait for."""
         if self.feeds is None:
-            self.feeds = build_feeds(self.config, self.clock)
+            self.feeds = build_feeds(self.config, self.clock, status_only=self.wall)  # the wall shows no logs
         for group in poll_groups(self.feeds.polled, self._deliver):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
         for source in self.feeds.streams:
@@ -214,6 +221,9 @@ class ConsoleApp(App[int]):
     async def _pin(self, message: Timeline.PinToggled) -> None:
         await self.incident.pin(message.seq, message.pinned)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        return not (self.wall and action in WALL_REFUSES)
+
     def action_incident(self) -> None:
         self.incident.open_screen()
 
@@ -246,8 +256,6 @@ def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, them
     from console.config import ConfigError
     from console.tui.keys import unknown_keys
 
-    if wall:
-        raise ConfigError("--wall is not available yet: it arrives with the war-room wall screen")
     if unknown := unknown_keys(config.keys, ConsoleApp):
         raise ConfigError(
             f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"
@@ -256,6 +264,12 @@ def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, them
         name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
     except ValueError as exc:
         raise ConfigError(f"{config.source}: console.theme / --theme: {exc}") from None
-    app = ConsoleApp(config, build_runner(config, read_only=read_only), theme=name)
+    runner = build_runner(config, read_only=read_only or wall)
+    if wall:
+        from console.tui.screens.wall import unreadable_journal
+
+        if problem := unreadable_journal(runner.journal.path):
+            raise ConfigError(problem)
+    app = ConsoleApp(config, runner, theme=name, wall=wall)
     app.run()
     return app.return_code or 0

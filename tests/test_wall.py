@@ -1,0 +1,316 @@
+"""The war-room wall: snapshots at three sizes, keys that act doing nothing, and a note from another process."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.cli import main
+from console.clock import ManualClock
+from console.incident.commands import IncidentDesk
+from console.journal import Journal
+from console.live import LiveState
+from console.models import State
+from console.models.health import HealthSnapshot, MetricSnapshot
+from console.sources.base import Feeds
+from console.triage.engine import TriageEngine
+from console.triage.playbook import Playbook
+from console.tui.app import ConsoleApp
+from console.tui.screens.detail import DetailScreen
+from console.tui.screens.wall import WallScreen
+from widgets.wall_header import WallHeader
+from widgets.wall_timeline import WallTimeline
+
+NOW = datetime(2026, 11, 23, 3, 4, 5, tzinfo=UTC)
+CONFIG = """
+[console]
+environment = "production"
+journal = "{journal}"
+
+[[health]]
+name = "api"
+url = "http://127.0.0.1:9/api/health"
+[[health]]
+name = "database"
+url = "http://127.0.0.1:9/api/health/db"
+[[health]]
+name = "cache"
+url = "http://127.0.0.1:9/api/health/cache"
+
+[[metric]]
+name = "error rate"
+url = "http://127.0.0.1:9/api/metrics/errors"
+path = "errorRate"
+unit = "%"
+warn = 0.5
+crit = 1.0
+[[metric]]
+name = "p95 latency"
+url = "http://127.0.0.1:9/api/metrics/latency"
+path = "p95"
+unit = "ms"
+"""
+MODELS = [
+    HealthSnapshot(
+        name="api",
+        url="",
+        state=State.CRIT,
+        reason="HTTP 503",
+        status_code=503,
+        latency_ms=1143,
+        taken_at=NOW,
+        history=[12, 14, 13, 40, 180, 600, 1143],
+    ),
+    HealthSnapshot(name="database", url="", state=State.WARN, reason="above warn 500 ms", latency_ms=612, taken_at=NOW),
+    HealthSnapshot(name="cache", url="", state=State.DOWN, reason="connection refused", taken_at=NOW),
+    MetricSnapshot(
+        name="error rate",
+        state=State.CRIT,
+        reason="above crit 1%",
+        value=4.2,
+        unit="%",
+        crit=1.0,
+        taken_at=NOW,
+        history=[0.1, 0.1, 0.4, 1.9, 4.2],
+    ),
+    MetricSnapshot(name="p95 latency", state=State.OK, value=183, unit="ms", taken_at=NOW, history=[180, 185, 183]),
+]
+HEALTHY = [m.model_copy(update={"state": State.OK, "reason": ""}) for m in MODELS]
+PLAYBOOK = Playbook.model_validate(
+    {
+        "name": "api-errors",
+        "title": "API returns errors",
+        "when": "health.api is unhealthy",
+        "steps": [
+            {"id": "deploy", "kind": "ask", "title": "Was there a deploy?", "question": "Deployed in the last hour?"},
+            {"id": "done", "kind": "done"},
+        ],
+    }
+)
+NOTES = [
+    "error rate 4% since the 03:00 deploy",
+    "paging the payments team",
+    "payments say the card gateway is fine",
+    "503s only from the new pods",
+    "rollback to v1.2.2 prepared",
+    "status page updated",
+    "holding the rollback until 03:10",
+]
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78]")
+WALL_ACTOR = {"user": "wall", "host": "tv-1", "ssh_from": None, "pid": 1}
+
+
+def actor(user: str, host: str) -> dict:
+    return {"user": user, "host": host, "ssh_from": None, "pid": 1}
+
+
+def journal_as(path: Path, clock: ManualClock, user: str, host: str) -> Journal:
+    return Journal(path, environment="production", clock=clock.now, actor=actor(user, host))
+
+
+def make_wall(tmp_path: Path, *, clock: ManualClock | None = None) -> ConsoleApp:
+    text = CONFIG.format(journal=tmp_path / "journal.jsonl")
+    config = cfg.loads(text, source=Path("/etc/ic/config.toml"), environ={})
+    clock = clock or ManualClock(NOW)
+    journal = Journal(config.console.journal, environment="production", clock=clock.now, actor=WALL_ACTOR)
+    runner = build_runner(config, read_only=True, journal=journal, clock=clock.now)
+    return ConsoleApp(config, runner, clock=clock, feeds=Feeds(), wall=True)
+
+
+def declare_incident(tmp_path: Path, clock: ManualClock) -> None:
+    """Alice declares (backdated 12 minutes) and takes command; Bob and Alice add 7 notes; Carol starts triage."""
+    path = tmp_path / "journal.jsonl"
+    alice = IncidentDesk(journal_as(path, clock, "alice", "laptop"), clock)
+    bob = IncidentDesk(journal_as(path, clock, "bob", "ops-2"), clock)
+    clock.set(NOW - timedelta(minutes=4))
+    alice.declare("checkout returns 500s", "SEV-2", impact_started=NOW - timedelta(minutes=12))
+    alice.assign_role("commander", "alice")
+    alice.set_status("investigating")
+    for n, desk in enumerate((bob, alice, bob, alice, bob, alice, bob)):
+        clock.advance(20)
+        desk.add_note(NOTES[n])
+    incident = alice.open_incident_id()
+    carol = journal_as(path, clock, "carol", "bastion")
+    TriageEngine.start(PLAYBOOK, carol, LiveState(clock), clock, incident=incident)
+    clock.set(NOW)
+
+
+async def settle(pilot) -> None:
+    app = pilot.app
+    await app.incident.refresh()
+    await app.workers.wait_for_complete()
+    await app.triage.poll()
+    await pilot.pause()
+
+
+def with_incident(tmp_path: Path, models: list = MODELS):
+    async def run_before(pilot) -> None:
+        pilot.app.live.update(models)
+        await settle(pilot)
+
+    clock = ManualClock(NOW)
+    declare_incident(tmp_path, clock)
+    return make_wall(tmp_path, clock=clock), run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50), (200, 60)], ids=["80x24", "160x50", "200x60"])
+def test_wall_with_an_incident(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    app, run_before = with_incident(tmp_path)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_wall_update_overdue(snap_compare, tmp_path: Path) -> None:
+    """An hour and a minute after the declaration, the SEV-2 update (due hourly) is overdue: in words, in red."""
+    app, run_before = with_incident(tmp_path)
+    app.clock.set(NOW + timedelta(hours=1, minutes=1))
+    assert snap_compare(app, terminal_size=(160, 50), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_wall_without_an_incident(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def run_before(pilot) -> None:
+        pilot.app.live.update(HEALTHY)
+        await settle(pilot)
+
+    assert snap_compare(make_wall(tmp_path), terminal_size=size, run_before=run_before)
+
+
+async def test_keys_that_act_do_nothing_on_the_wall(tmp_path: Path) -> None:
+    app, feed = with_incident(tmp_path)
+    journal = tmp_path / "journal.jsonl"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        before = journal.read_bytes()
+        wall = app.screen
+        for key in ("ctrl+p", "colon", "a", "i", "t", "d", "u", "enter"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is wall, key
+        for action in ("command_palette", "note", "incident", "triage"):
+            assert app.check_action(action, ()) is False
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)  # the wall's help; escape closes it
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is wall and journal.read_bytes() == before
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_a_note_from_another_process_shows_within_a_second(tmp_path: Path) -> None:
+    app, feed = with_incident(tmp_path)
+    path = tmp_path / "journal.jsonl"
+    code = f"from console.journal import Journal; Journal({str(path)!r}).append('note', {{'text': 'from the laptop'}})"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        timeline = app.screen.query_one(WallTimeline)
+        subprocess.run([sys.executable, "-c", code], check=True)
+        written = time.monotonic()
+        while not any((e.get("data") or {}).get("text") == "from the laptop" for e in timeline.entries):
+            assert time.monotonic() - written < 1.5, "the note did not show within 1.5 s"
+            await asyncio.sleep(0.05)
+        assert "from the laptop" in timeline.render().plain
+
+
+async def test_the_header_says_no_incident_and_the_health(tmp_path: Path) -> None:
+    app = make_wall(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.live.update(MODELS)
+        await settle(pilot)
+        assert isinstance(app.screen, WallScreen)
+        title = str(app.screen.query_one("#wall-title").render())
+        assert "NO INCIDENT" in title and "2 CRIT" in title and "1 DOWN" in title
+
+
+async def test_the_wall_polls_its_tiles_and_follows_no_logs(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("")
+    text = CONFIG.format(journal=tmp_path / "journal.jsonl") + f'[[logs]]\nname = "app"\npath = "{tmp_path}/app.log"\n'
+    config = cfg.loads(text, source=Path("/etc/ic/config.toml"), environ={})
+    app = ConsoleApp(config, build_runner(config, read_only=True), wall=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        while app.feeds is None:
+            await pilot.pause(0.05)
+        assert app.feeds.streams == [] and len(app.feeds.polled) == 5
+
+
+def test_a_wall_on_an_unreadable_journal_stops_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    journal = tmp_path / "journal.jsonl"
+    if os.geteuid() == 0:
+        journal.mkdir()  # root reads any file; a folder where the journal should be cannot be read either
+    else:
+        journal.write_text("")
+        journal.chmod(0)
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(journal=journal))
+    assert main(["--config", str(config), "--wall"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"incident-console: --wall: journal {journal}: cannot read it: ") and err.count("\n") == 1
+
+
+def test_header_shows_the_commander_and_the_countdown(tmp_path: Path) -> None:
+    clock = ManualClock(NOW)
+    declare_incident(tmp_path, clock)
+    state = IncidentDesk(journal_as(tmp_path / "journal.jsonl", clock, "x", "y"), clock).state()
+    assert WallHeader._due(state, state.declared_at)[:2] == ("NEXT UPDATE IN", "1:00:00")
+    assert WallHeader._due(state, state.declared_at + timedelta(hours=1, seconds=5)) == (
+        "✖ UPDATE OVERDUE BY",
+        "00:05",
+        True,
+    )
+
+
+def test_the_wall_in_a_terminal_is_read_only_whatever_the_config_says(tmp_path: Path) -> None:
+    """`incident-console --wall` as a real process on a pty: a config that allows actions, a wall that refuses them."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        CONFIG.format(journal=tmp_path / "journal.jsonl").replace("[console]", "[console]\nread_only = false")
+    )
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    wall = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "--config", str(config), "--wall"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        assert b"[READ-ONLY]" in read_until(master, b"NO INCIDENT")
+        os.write(master, b"q")
+        assert wall.wait(timeout=10) == 0
+    finally:
+        if wall.poll() is None:
+            wall.kill()
+            wall.wait()
+        os.close(master)
+
+
+def read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
+    """What the program drew (escape sequences removed) once `needle` shows; answers cursor position queries."""
+    drawn, deadline = b"", time.monotonic() + timeout
+    while needle not in ANSI.sub(b"", drawn):
+        assert time.monotonic() < deadline, f"{needle!r} never showed"
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 65536)
+            if b"\x1b[6n" in chunk:
+                os.write(fd, b"\x1b[1;1R")
+            drawn += chunk
+    return ANSI.sub(b"", drawn)
