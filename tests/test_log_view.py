@@ -288,3 +288,29 @@ async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> No
             "app at 5",
         ]
         assert "12:00:02 WARN  worker worker at 2" in screen_text(app)
+
+
+async def test_a_double_or_triple_click_in_the_view_does_not_end_the_app() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(10))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        await pilot.click(LogView, offset=(10, 3), times=2)
+        await settle(pilot)
+        assert app.is_running
+        await pilot.click(LogView, offset=(10, 3), times=3)
+        await settle(pilot)
+        assert app.is_running
+
+
+def test_the_view_reuses_no_name_textual_gives_a_meaning() -> None:
+    """Textual calls query(), _render()... from its selection and copy paths: only its hooks may be overridden."""
+    from textual.scroll_view import ScrollView
+
+    class Bare(ScrollView, can_focus=True, inherit_bindings=False):
+        """What Textual adds to any such subclass by itself (bindings, CSS and handler bookkeeping)."""
+
+    hooks = {"__init__", "BINDINGS", "COMPONENT_CLASSES", "DEFAULT_CSS", "on_mount", "notify_style_update"}
+    hooks |= {"render_line", "render_lines"}
+    textual = set(dir(ScrollView)) | set(vars(ScrollView()))
+    defined = (set(vars(LogView)) - set(vars(Bare))) | (set(vars(LogView(["a", "b"]))) - set(vars(ScrollView())))
+    assert sorted(defined & textual - hooks) == []
