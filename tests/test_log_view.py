@@ -314,3 +314,27 @@ def test_the_view_reuses_no_name_textual_gives_a_meaning() -> None:
     textual = set(dir(ScrollView)) | set(vars(ScrollView()))
     defined = (set(vars(LogView)) - set(vars(Bare))) | (set(vars(LogView(["a", "b"]))) - set(vars(ScrollView())))
     assert sorted(defined & textual - hooks) == []
+
+
+async def test_the_header_counts_the_first_batch_before_the_first_stats_tick() -> None:
+    from textual.widgets import Static
+
+    lines = parse("app", app_lines(45))
+    worker = parse("worker", worker_lines([1, 2, 3]), json_format=True)
+    app = PaneApp(["app", "worker", "audit"], [lines[:40], worker])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(LogPane)
+        header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
+        assert header[0].split() == ["●", "OK", "app", "0", "err/min", "40", "lines", "reading"]
+        assert header[1].split() == ["●", "OK", "worker", "0", "err/min", "3", "lines", "reading"]
+        assert header[2].split() == ["?", "UNKNOWN", "audit", "0", "err/min", "0", "lines", "starting"]
+        pane.append(lines[40:])
+        pane.update_stats([LogStats("worker", lines=3, status="following worker.jsonl")])
+        await settle(pilot)
+        header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
+        assert header[0].split()[-3:] == ["45", "lines", "reading"]  # counted until app's own tick
+        pane.update_stats([LogStats("app", lines=46, status="following app.log")])
+        await settle(pilot)
+        header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
+        assert header[0].split()[-4:] == ["46", "lines", "following", "app.log"]
