@@ -234,3 +234,29 @@ async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: P
     assert [(e["kind"], e["data"]["state"], e["data"]["reason"]) for e in entries] == [
         ("observation", "down", "HTTP 500")
     ]
+
+
+async def test_ctrl_c_copies_a_log_selection_and_quits_once_nothing_is_selected(tmp_path: Path) -> None:
+    from test_log_view import app_lines, parse
+
+    from widgets.log_pane import LogPane
+    from widgets.log_view import LogView
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        '[[logs]]\nname = "app"\npath = "/var/log/app/app.log"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.dashboard.query_one(LogPane).append(parse("app", app_lines(5)))
+        await pilot.pause(0.2)
+        await pilot.mouse_down(LogView, offset=(1, 1))
+        await pilot.mouse_up(LogView, offset=(8, 1))
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running and app.clipboard == "12:00:00"
+        await pilot.press("escape", "ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0

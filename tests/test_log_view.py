@@ -290,16 +290,60 @@ async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> No
         assert "12:00:02 WARN  worker worker at 2" in screen_text(app)
 
 
-async def test_a_double_or_triple_click_in_the_view_does_not_end_the_app() -> None:
+async def test_a_double_click_selects_the_view_and_a_triple_click_the_pane_without_leaving_the_app() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(10))])
     async with app.run_test(size=(100, 16)) as pilot:
         await settle(pilot)
         await pilot.click(LogView, offset=(10, 3), times=2)
         await settle(pilot)
         assert app.is_running
+        assert app.screen.get_selected_text() == "\n".join(rendered(app_lines(10)))
         await pilot.click(LogView, offset=(10, 3), times=3)
         await settle(pilot)
         assert app.is_running
+        selected = app.screen.get_selected_text()
+        assert selected == "\n".join(["● OK    app     0 err/min  10 lines  reading", *rendered(app_lines(10))])
+
+
+async def test_a_mouse_drag_selects_text_across_lines_and_ctrl_c_copies_what_is_shown() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(10))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        await pilot.mouse_down(LogView, offset=(10, 3))  # line 2, on its level word (the border is at 0)
+        await pilot.mouse_up(LogView, offset=(13, 5))  # line 4, end of its level word
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert app.is_running
+        lines = rendered(app_lines(10))
+        assert app.clipboard == "\n".join([lines[2][9:], lines[3], lines[4][:13]])
+        assert lines[4][:13] == "12:00:04 INFO"
+        selection = app.screen.get_component_rich_style("screen--selection").bgcolor
+
+        def highlighted(y: int) -> str:
+            return "".join(seg.text for seg in app.view.render_line(y) if seg.style and seg.style.bgcolor == selection)
+
+        assert [highlighted(y) for y in range(6)] == ["", "", lines[2][9:], lines[3], lines[4][:13], ""]
+        await pilot.press("escape")
+        assert app.screen.get_selected_text() is None and highlighted(3) == ""
+
+
+async def test_a_selection_stays_on_its_lines_while_the_ring_drops_older_ones() -> None:
+    texts = app_lines(40)
+    lines = parse("app", texts)
+    app = PaneApp(["app"], [lines[:20]], max_lines=20)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.mouse_down(LogView, offset=(1, 6))  # line 5, from its start
+        await pilot.mouse_up(LogView, offset=(8, 7))  # line 6, its time
+        expected = "\n".join([rendered(texts)[5], rendered(texts)[6][:8]])
+        assert app.screen.get_selected_text() == expected
+        assert not app.view.following, "pressing the mouse pauses: the lines stay put while selecting"
+        app.view.append(lines[20:23])
+        await settle(pilot)
+        assert app.screen.get_selected_text() == expected
+        app.view.append(lines[23:40])
+        await settle(pilot)
+        assert app.screen.get_selected_text() is None
 
 
 def test_the_view_reuses_no_name_textual_gives_a_meaning() -> None:
@@ -310,10 +354,19 @@ def test_the_view_reuses_no_name_textual_gives_a_meaning() -> None:
         """What Textual adds to any such subclass by itself (bindings, CSS and handler bookkeeping)."""
 
     hooks = {"__init__", "BINDINGS", "COMPONENT_CLASSES", "DEFAULT_CSS", "on_mount", "notify_style_update"}
-    hooks |= {"render_line", "render_lines"}
+    hooks |= {"render_line", "render_lines", "get_selection", "selection_updated"}
     textual = set(dir(ScrollView)) | set(vars(ScrollView()))
     defined = (set(vars(LogView)) - set(vars(Bare))) | (set(vars(LogView(["a", "b"]))) - set(vars(ScrollView())))
     assert sorted(defined & textual - hooks) == []
+
+
+def rendered(texts: list[str]) -> list[str]:
+    """The lines of app_lines() as an unmerged view narrower than 100 cells shows them."""
+    out = []
+    for text in texts:
+        stamp_, level, message = text.split(" ", 2)
+        out.append(f"{stamp_[11:19]} {level:<5} {message}")
+    return out
 
 
 async def test_the_header_counts_the_first_batch_before_the_first_stats_tick() -> None:

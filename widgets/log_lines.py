@@ -1,14 +1,18 @@
-"""How a LogView draws a stored line: time, level, source tag, message with the filter's matches marked."""
+"""How a LogView draws a stored line (time, level, source tag, message with filter matches marked), and the text
+a mouse selection of drawn lines holds."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
+from itertools import islice
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
+from textual.geometry import Offset
+from textual.selection import Selection
 from textual.strip import Strip
 
 from console.logfilter import LogFilter
@@ -49,8 +53,11 @@ class LineRenderer:
             self.wide = wide
             self.clear()
 
-    def strip(self, values: tuple, palette: dict[str, Style], is_cursor: bool) -> Strip:
-        """The whole line (uncropped) in the palette's styles, the cursor line on the cursor style."""
+    def strip(
+        self, values: tuple, palette: dict[str, Style], is_cursor: bool, span: tuple[int, int] | None = None
+    ) -> Strip:
+        """The whole line (uncropped) in the palette's styles: the cursor line on the cursor style, the selected
+        characters `span` (start, end; -1 is the end of the line) on the selection style."""
         key = (values[_SOURCE], values[_SEQ], is_cursor)
         strip = self._cache.get(key)
         if strip is None:
@@ -58,7 +65,11 @@ class LineRenderer:
             strip = Strip([Segment(text, base + palette[name] if name else base) for text, name in self.parts(values)])
             self._cache[key] = strip
             self.widest = max(self.widest, strip.cell_length)
-        return strip
+        return strip if span is None else _highlight(strip, *span, palette["selection"])
+
+    def text(self, values: tuple) -> str:
+        """The line exactly as drawn, as plain text."""
+        return "".join(text for text, _ in self.parts(values))
 
     def parts(self, values: tuple) -> list[tuple[str, str | None]]:
         """The line as (text, palette style name or None) pieces."""
@@ -85,10 +96,52 @@ class LineRenderer:
         return parts
 
 
-def make_palette(plain: Style, component: Callable[[str], Style]) -> dict[str, Style]:
-    """The styles lines are drawn in: plain, cursor, and one per `logview--NAME` component class."""
+def make_palette(plain: Style, component: Callable[[str], Style], selection: Style) -> dict[str, Style]:
+    """The styles lines are drawn in: plain, cursor, selection, and one per `logview--NAME` component class."""
     palette = {name: component(f"logview--{name}") for name in STYLE_NAMES}
-    return {**palette, "plain": plain, "cursor": plain + component("logview--cursor")}
+    return {**palette, "plain": plain, "cursor": plain + component("logview--cursor"), "selection": selection}
+
+
+def selected_text(stored: Sequence[tuple], selection: Selection, text: Callable[[tuple], str]) -> str | None:
+    """The text under a selection whose y offsets are indexes into `stored`, each line as `text` draws it."""
+    start, end = selection
+    stop = len(stored) if end is None else min(len(stored), end.y + 1)
+    texts = [text(values) for values in islice(stored, 0 if start is None else start.y, stop)]
+    if not texts:
+        return None
+    if end is not None and end.y < len(stored):
+        texts[-1] = texts[-1][: end.x]
+    if start is not None:
+        texts[0] = texts[0][start.x :]
+    return "\n".join(texts)
+
+
+def moved_selection(selection: Selection, gone: int) -> Selection | None:
+    """The selection after `gone` lines left the top of the store: on the same lines, or None if they all went."""
+    start, end = selection
+    if end is not None and end.y < gone:
+        return None
+    up = Offset(0, gone)
+    return Selection(None if start is None or start.y < gone else start - up, None if end is None else end - up)
+
+
+def _highlight(strip: Strip, start: int, end: int, style: Style) -> Strip:
+    """The strip with its characters start..end (-1: to the end) drawn in `style` on top (a text selection)."""
+    segments = []
+    at = 0
+    for text, segment_style, _ in strip:
+        stop = at + len(text)
+        first, last = max(start, at) - at, len(text) if end == -1 else min(end, stop) - at
+        if first >= last:
+            segments.append(Segment(text, segment_style))
+        else:
+            if first:
+                segments.append(Segment(text[:first], segment_style))
+            segments.append(Segment(text[first:last], segment_style + style if segment_style else style))
+            if last < len(text):
+                segments.append(Segment(text[last:], segment_style))
+        at = stop
+    return Strip(segments, strip.cell_length)
 
 
 def detail_lines(line: LogLine) -> list[str]:

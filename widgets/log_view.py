@@ -13,12 +13,13 @@ from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.timer import Timer
 
 from console.logfilter import FilterError, compile_filter
 from console.models.logs import LogLine
-from widgets.log_lines import STYLE_NAMES, LineRenderer, detail_lines, make_palette
+from widgets.log_lines import STYLE_NAMES, LineRenderer, detail_lines, make_palette, moved_selection, selected_text
 from widgets.log_store import LineList, LogStore
 from widgets.messages import DetailRequested, FilterRequested
 
@@ -34,6 +35,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     rendered lines are cached. `f` follows/pauses, `/` asks for a filter (regex, `!` inverts, `level=error`,
     `outcome=exception`...), `n`/`N` step through the filter's matches with the lines around them shown,
     `T` shows only the current line's trace id across every source (again to clear), `y` copies the line.
+    The mouse selects text as drawn (a drag, or a double click for all of it; `ctrl+c` copies, escape clears).
     """
 
     BINDINGS = [
@@ -98,6 +100,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor: int | None = None
         self._renderer = LineRenderer(self.sources)
         self._palette: dict[str, Style] | None = None
+        self._painting = False
+        self._has_selection = False  # kept by selection_updated: no DOM walk per batch or line without one
         self._width = 0
         self._dirty = False
         self._flooded = False
@@ -126,8 +130,10 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self._unpainted += len(batch)
         gone = self.store.add(batch)
-        if gone and not self.following:
-            self._shift(gone)
+        if gone:
+            if not self.following:
+                self._shift(gone)
+            self._move_selection(gone)
         self._dirty = True
         if self._timer is None and self.is_mounted:
             self._timer = self.set_timer(FLOOD_INTERVAL if self._flooded else REFRESH_INTERVAL, self._flush)
@@ -186,6 +192,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         keep = keep or self.current_line
         self.store.rebuild()
         self._renderer.set_filter(self.store.log_filter)
+        self._move_selection(None)
         self.cursor = None
         if keep is not None and not self.following:
             index = self.store.index_of(keep)
@@ -297,6 +304,11 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         elif index >= top + height:
             self.scroll_to(y=index - height + 1, animate=False, immediate=True)
 
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self.following:  # the lines stay put while the operator selects them
+            self.following = False
+            self._touch()
+
     def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y - self.gutter.top
         if 0 <= index < len(self.store.stored):
@@ -315,6 +327,26 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._renderer.clear()
+
+    # ---- mouse selection (Textual calls these; `ctrl+c` copies, escape clears) ----------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text as drawn (a selection's y offsets are indexes into the stored lines)."""
+        text = selected_text(self.store.stored, selection, self._renderer.text)
+        return None if text is None else (text, "\n")
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._has_selection = selection is not None
+        self.refresh()
+
+    def _move_selection(self, gone: int | None) -> None:
+        """`gone` lines left the top: the selection stays on its lines (or goes with them); None: lines replaced."""
+        if not self._has_selection or (selection := self.text_selection) is None:
+            return
+        selections = {widget: held for widget, held in self.screen.selections.items() if widget is not self}
+        if gone is not None and (moved := moved_selection(selection, gone)) is not None:
+            selections[self] = moved
+        self.screen.selections = selections
 
     # ---- drawing -------------------------------------------------------------------------------
 
@@ -335,10 +367,15 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         """Work the styles out once per frame, not once per line."""
         self._palette = self._make_palette()
         self._renderer.set_wide(self.size.width >= 100)
-        return super().render_lines(crop)
+        self._painting = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = False
 
     def _make_palette(self) -> dict[str, Style]:
-        return make_palette(self.rich_style, self.get_component_rich_style)
+        selection = self.screen.get_component_rich_style("screen--selection")
+        return make_palette(self.rich_style, self.get_component_rich_style, selection)
 
     def render_line(self, y: int) -> Strip:
         palette = self._palette or self._make_palette()
@@ -349,10 +386,14 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if index >= len(stored):
             return Strip.blank(width, palette["plain"])
         is_cursor = index == self.cursor
-        strip = self._renderer.strip(stored[index], palette, is_cursor)
+        selection = self.text_selection if self._has_selection else None
+        span = None if selection is None else selection.get_span(index)
+        strip = self._renderer.strip(stored[index], palette, is_cursor, span)
         if self._renderer.widest > self._width:
             self._width = self._renderer.widest
             self._dirty = True
             if self._timer is None:
                 self._timer = self.set_timer(REFRESH_INTERVAL, self._flush)
-        return strip.crop_extend(scroll_x, scroll_x + width, palette["cursor" if is_cursor else "plain"])
+        strip = strip.crop_extend(scroll_x, scroll_x + width, palette["cursor" if is_cursor else "plain"])
+        # Where the mouse is in the text: Textual asks for that line alone (not while painting, to paint faster).
+        return strip if self._painting else strip.apply_offsets(scroll_x, index)
