@@ -260,3 +260,26 @@ async def test_ctrl_c_copies_a_log_selection_and_quits_once_nothing_is_selected(
         await pilot.press("escape", "ctrl+c")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_the_palette_lists_the_console_commands_before_textual_ones(tmp_path: Path) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    from console.tui.incident_control import INCIDENT_COMMANDS
+    from console.tui.palette import QUIT_HELP
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if palette.has_class("-ready"):
+                break
+        prompts = [str(option.prompt) for option in palette.query_one(CommandList).options]
+    names = [prompt.split("\n")[0] for prompt in prompts]
+    console = ["Run say (write)", *INCIDENT_COMMANDS.values()]
+    assert names[: len(console)] == console
+    assert {"Theme", "Quit"} <= set(names[len(console) :])
+    assert f"Quit\n{QUIT_HELP}" in prompts, "the console's quit: it cancels a running action first"
