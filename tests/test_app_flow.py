@@ -283,3 +283,24 @@ async def test_the_palette_lists_the_console_commands_before_textual_ones(tmp_pa
     assert names[: len(console)] == console
     assert {"Theme", "Quit"} <= set(names[len(console) :])
     assert f"Quit\n{QUIT_HELP}" in prompts, "the console's quit: it cancels a running action first"
+
+
+async def test_the_preview_shows_the_parameters_before_a_long_argv_at_80x24(tmp_path: Path) -> None:
+    long_dir = "/opt/incident-console/releases/2026-11-23T03-00-00Z/venv/bin"
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "demo"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[actions.rollback]\ncommand = ["{long_dir}/python3", "{long_dir}/../share/rollback.py", "--url", '
+        '"http://127.0.0.1:41234", "--environment", "{environment}", "--version", "{version}"]\n'
+        'params = { version = { description = "release to roll back to", default = "v1.2.2" } }\n'
+        'risk = "destructive"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.request_action("rollback", {"version": "v1.2.2"})
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ActionRunScreen)
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    assert "version = v1.2.2" in shown
