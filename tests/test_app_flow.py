@@ -254,3 +254,73 @@ async def test_a_worker_that_dies_is_shown_and_journaled(tmp_path: Path) -> None
         assert any("RuntimeError: driver bug: list index out of range" in m for m in messages), messages
     errors = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "console.error"]
     assert len(errors) == 1 and "poll every 0.2s failed" in errors[0]["data"]["error"]
+
+
+async def test_ctrl_c_copies_a_log_selection_and_quits_once_nothing_is_selected(tmp_path: Path) -> None:
+    from test_log_view import app_lines, parse
+
+    from widgets.log_pane import LogPane
+    from widgets.log_view import LogView
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        '[[logs]]\nname = "app"\npath = "/var/log/app/app.log"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.dashboard.query_one(LogPane).append(parse("app", app_lines(5)))
+        await pilot.pause(0.2)
+        await pilot.mouse_down(LogView, offset=(1, 1))
+        await pilot.mouse_up(LogView, offset=(8, 1))
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running and app.clipboard == "12:00:00"
+        await pilot.press("escape", "ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_the_palette_lists_the_console_commands_before_textual_ones(tmp_path: Path) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    from console.tui.controllers.incident import INCIDENT_COMMANDS
+    from console.tui.palette import QUIT_HELP
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if palette.has_class("-ready"):
+                break
+        prompts = [str(option.prompt) for option in palette.query_one(CommandList).options]
+    names = [prompt.split("\n")[0] for prompt in prompts]
+    console = ["Run say (write)", *INCIDENT_COMMANDS.values(), "Guided triage"]
+    assert names[: len(console)] == console
+    assert {"Theme", "Quit"} <= set(names[len(console) :])
+    assert f"Quit\n{QUIT_HELP}" in prompts, "the console's quit: it cancels a running action first"
+
+
+async def test_the_preview_shows_the_parameters_before_a_long_argv_at_80x24(tmp_path: Path) -> None:
+    long_dir = "/opt/incident-console/releases/2026-11-23T03-00-00Z/venv/bin"
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "demo"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[actions.rollback]\ncommand = ["{long_dir}/python3", "{long_dir}/../share/rollback.py", "--url", '
+        '"http://127.0.0.1:41234", "--environment", "{environment}", "--version", "{version}"]\n'
+        'params = { version = { description = "release to roll back to", default = "v1.2.2" } }\n'
+        'risk = "destructive"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.request_action("rollback", {"version": "v1.2.2"})
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ActionRunScreen)
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    assert "version = v1.2.2" in shown

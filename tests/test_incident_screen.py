@@ -270,3 +270,28 @@ async def test_hostile_text_is_shown_as_text_not_markup(tmp_path) -> None:
         assert app.screen.__class__.__name__ == "IncidentScreen"
         await pilot.press("escape")
         await pilot.pause()
+
+
+async def test_a_pin_from_the_incident_screen_is_journaled_once_without_an_error(tmp_path: Path) -> None:
+    """The screen and the app both listen for PinToggled: only one of them may act on a pin."""
+    from actions.registry import build_runner
+    from console import config as cfg
+    from console.sources.base import Feeds
+    from console.tui.app import ConsoleApp
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "j.jsonl"}"\n')
+    config = cfg.load(path, environ={})
+    clock = ManualClock(START)
+    app = ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.incident.desk.declare(TITLE, "SEV-2")
+        await keys(pilot, "i")
+        assert isinstance(app.screen, IncidentScreen)
+        await keys(pilot, "p")
+        await pilot.pause(0.2)
+        assert app.incident.desk.state().pinned == {1}
+        assert app.screen.query_one(Timeline).pinned == {1}
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+    assert errors == []
+    assert [e["kind"] for e in Journal(tmp_path / "j.jsonl").entries()] == ["incident.declared", "pin"]

@@ -288,3 +288,106 @@ async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> No
             "app at 5",
         ]
         assert "12:00:02 WARN  worker worker at 2" in screen_text(app)
+
+
+async def test_a_double_click_selects_the_view_and_a_triple_click_the_pane_without_leaving_the_app() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(10))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        await pilot.click(LogView, offset=(10, 3), times=2)
+        await settle(pilot)
+        assert app.is_running
+        assert app.screen.get_selected_text() == "\n".join(rendered(app_lines(10)))
+        await pilot.click(LogView, offset=(10, 3), times=3)
+        await settle(pilot)
+        assert app.is_running
+        selected = app.screen.get_selected_text()
+        assert selected == "\n".join(["● OK    app     0 err/min  10 lines  reading", *rendered(app_lines(10))])
+
+
+async def test_a_mouse_drag_selects_text_across_lines_and_ctrl_c_copies_what_is_shown() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(10))])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        await pilot.mouse_down(LogView, offset=(10, 3))  # line 2, on its level word (the border is at 0)
+        await pilot.mouse_up(LogView, offset=(13, 5))  # line 4, end of its level word
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert app.is_running
+        lines = rendered(app_lines(10))
+        assert app.clipboard == "\n".join([lines[2][9:], lines[3], lines[4][:13]])
+        assert lines[4][:13] == "12:00:04 INFO"
+        selection = app.screen.get_component_rich_style("screen--selection").bgcolor
+
+        def highlighted(y: int) -> str:
+            return "".join(seg.text for seg in app.view.render_line(y) if seg.style and seg.style.bgcolor == selection)
+
+        assert [highlighted(y) for y in range(6)] == ["", "", lines[2][9:], lines[3], lines[4][:13], ""]
+        await pilot.press("escape")
+        assert app.screen.get_selected_text() is None and highlighted(3) == ""
+
+
+async def test_a_selection_stays_on_its_lines_while_the_ring_drops_older_ones() -> None:
+    texts = app_lines(40)
+    lines = parse("app", texts)
+    app = PaneApp(["app"], [lines[:20]], max_lines=20)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.mouse_down(LogView, offset=(1, 6))  # line 5, from its start
+        await pilot.mouse_up(LogView, offset=(8, 7))  # line 6, its time
+        expected = "\n".join([rendered(texts)[5], rendered(texts)[6][:8]])
+        assert app.screen.get_selected_text() == expected
+        assert not app.view.following, "pressing the mouse pauses: the lines stay put while selecting"
+        app.view.append(lines[20:23])
+        await settle(pilot)
+        assert app.screen.get_selected_text() == expected
+        app.view.append(lines[23:40])
+        await settle(pilot)
+        assert app.screen.get_selected_text() is None
+
+
+def test_the_view_reuses_no_name_textual_gives_a_meaning() -> None:
+    """Textual calls query(), _render()... from its selection and copy paths: only its hooks may be overridden."""
+    from textual.scroll_view import ScrollView
+
+    class Bare(ScrollView, can_focus=True, inherit_bindings=False):
+        """What Textual adds to any such subclass by itself (bindings, CSS and handler bookkeeping)."""
+
+    hooks = {"__init__", "BINDINGS", "COMPONENT_CLASSES", "DEFAULT_CSS", "on_mount", "notify_style_update"}
+    hooks |= {"render_line", "render_lines", "get_selection", "selection_updated"}
+    textual = set(dir(ScrollView)) | set(vars(ScrollView()))
+    defined = (set(vars(LogView)) - set(vars(Bare))) | (set(vars(LogView(["a", "b"]))) - set(vars(ScrollView())))
+    assert sorted(defined & textual - hooks) == []
+
+
+def rendered(texts: list[str]) -> list[str]:
+    """The lines of app_lines() as an unmerged view narrower than 100 cells shows them."""
+    out = []
+    for text in texts:
+        stamp_, level, message = text.split(" ", 2)
+        out.append(f"{stamp_[11:19]} {level:<5} {message}")
+    return out
+
+
+async def test_the_header_counts_the_first_batch_before_the_first_stats_tick() -> None:
+    from textual.widgets import Static
+
+    lines = parse("app", app_lines(45))
+    worker = parse("worker", worker_lines([1, 2, 3]), json_format=True)
+    app = PaneApp(["app", "worker", "audit"], [lines[:40], worker])
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(LogPane)
+        header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
+        assert header[0].split() == ["●", "OK", "app", "0", "err/min", "40", "lines", "reading"]
+        assert header[1].split() == ["●", "OK", "worker", "0", "err/min", "3", "lines", "reading"]
+        assert header[2].split() == ["?", "UNKNOWN", "audit", "0", "err/min", "0", "lines", "starting"]
+        pane.append(lines[40:])
+        pane.update_stats([LogStats("worker", lines=3, status="following worker.jsonl")])
+        await settle(pilot)
+        header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
+        assert header[0].split()[-3:] == ["45", "lines", "reading"]  # counted until app's own tick
+        pane.update_stats([LogStats("app", lines=46, status="following app.log")])
+        await settle(pilot)
+        header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
+        assert header[0].split()[-4:] == ["46", "lines", "following", "app.log"]

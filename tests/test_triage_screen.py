@@ -205,3 +205,37 @@ def test_triage_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> N
         await start_suggested(pilot, declare=False)
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+async def test_a_look_step_shows_its_pane_with_its_filter(tmp_path: Path) -> None:
+    from test_log_view import app_lines, parse
+
+    from widgets.log_pane import LogPane
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        '[[logs]]\nname = "app"\npath = "/var/log/app/app.log"\n'
+        '[[playbook]]\nname = "errors"\ntitle = "Errors"\nwhen = "any logs is ok"\n'
+        '[[playbook.steps]]\nkind = "look"\npane = "logs"\nfilter = "level=error"\n'
+        '[[playbook.steps]]\nkind = "done"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.dashboard.query_one(LogPane)
+        pane.append(parse("app", app_lines(30)))
+        app.live.update([pane.stats["app"]])
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("enter", "down", "enter")  # start it, without an incident
+        for _ in range(50):
+            await settle(pilot, 0.1)
+            if app.triage.view is not None:
+                break
+        await pilot.press("enter")  # the look step: the dashboard, the logs pane, filtered
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        assert pane.view.store.log_filter is not None and pane.view.store.hide_unmatched
+    step = next(e["data"] for e in journal(tmp_path) if e["kind"] == "triage.step")
+    assert (step["kind"], step["result"], step["evidence"]) == ("look", "done", "level=error")

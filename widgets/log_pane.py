@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -15,12 +17,15 @@ from console.models.logs import LogLine, LogStats
 from widgets.log_view import LogView
 
 _STATE_COLOUR = {State.OK: "success", State.WARN: "warning", State.CRIT: "error", State.DOWN: "error"}
+STARTING = "starting"
+HEADER_INTERVAL = 0.5  # between two stats ticks, the line counts are redrawn at most this often
 
 
 class LogPane(Vertical):
     """Header rows `✖ CRIT  app  45 err/min  12,345 lines  following /var/log/app.log`, then the LogView.
 
     The app feeds it with `append(batch)` from each source's stream and `update_stats(stats)` on its tick.
+    Between two ticks a row counts the lines the pane was given: the first batch shows at once, not a tick later.
     """
 
     DEFAULT_CSS = """
@@ -33,8 +38,10 @@ class LogPane(Vertical):
         self.sources = list(sources)
         self.max_lines = max_lines
         self.stats: dict[str, LogStats] = {
-            name: LogStats(name, status="starting", source_state=State.UNKNOWN) for name in sources
+            name: LogStats(name, status=STARTING, source_state=State.UNKNOWN) for name in sources
         }
+        self._read: dict[str, int] = {}  # since a source's last tick: lines it had read at its last line (seq)
+        self._painted = 0.0  # when the header was last drawn (monotonic)
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), classes="log-pane--header")
@@ -44,9 +51,20 @@ class LogPane(Vertical):
     def view(self) -> LogView:
         return self.query_one(LogView)
 
+    def set_filter(self, text: str) -> str | None:
+        """Filter the merged view (a triage `look` step shows `level=error` this way); see LogView.set_filter."""
+        return self.view.set_filter(text)
+
     def append(self, batch: Sequence[LogLine]) -> None:
-        """New lines from one source (cheap; the view paints at most every 50 ms)."""
+        """New lines from one source (cheap; the view paints at most every 50 ms, the header every 0.5 s)."""
         self.view.append(batch)
+        if not batch:
+            return
+        name = batch[-1].source
+        first = name not in self._read  # the first lines since the source's last tick, or ever: show them now
+        self._read[name] = batch[-1].seq
+        if first or time.monotonic() - self._painted >= HEADER_INTERVAL:
+            self._paint_header()
 
     def update_model(self, stats: LogStats) -> None:
         """One source's stats from the live state."""
@@ -56,6 +74,11 @@ class LogPane(Vertical):
         """Per-source figures from the sources' `stats()`: redraws the header rows without a relayout."""
         for item in stats:
             self.stats[item.name] = item
+            self._read.pop(item.name, None)
+        self._paint_header()
+
+    def _paint_header(self) -> None:
+        self._painted = time.monotonic()
         self.query_one(".log-pane--header", Static).update(self._header(), layout=False)
 
     def _header(self) -> Text:
@@ -63,7 +86,7 @@ class LogPane(Vertical):
         name_width = max((len(name) for name in self.sources), default=0)
         rows = []
         for name in self.sources:
-            item = self.stats[name]
+            item = self._shown(name)
             state = item.state
             row = Text(no_wrap=True, overflow="ellipsis", end="")
             colour = _STATE_COLOUR.get(state)
@@ -77,6 +100,13 @@ class LogPane(Vertical):
             row.append(f"  {item.status}", style="dim")
             rows.append(row)
         return Text("\n", no_wrap=True, overflow="ellipsis").join(rows)
+
+    def _shown(self, name: str) -> LogStats:
+        """The last tick's figures with the lines read since; before its first tick, a source giving lines is OK."""
+        item, read = self.stats[name], self._read.get(name, 0)
+        if read and item.source_state is State.UNKNOWN and item.status == STARTING:
+            item = replace(item, source_state=State.OK, status="reading")
+        return replace(item, lines=read) if read > item.lines else item
 
     def _colour(self, variable: str | None) -> str:
         return self.app.theme_variables.get(variable, "") if variable else ""

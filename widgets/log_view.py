@@ -2,57 +2,30 @@
 
 from __future__ import annotations
 
-import json
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC
-from itertools import islice
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.timer import Timer
 
-from console.logfilter import FilterError, LogFilter, compile_filter, merge_by_time, trace_filter
+from console.logfilter import FilterError, compile_filter
 from console.models.logs import LogLine
+from widgets.log_lines import STYLE_NAMES, LineRenderer, detail_lines, make_palette, moved_selection, selected_text
+from widgets.log_store import LineList, LogStore
 from widgets.messages import DetailRequested, FilterRequested
 
 REFRESH_INTERVAL = 0.05  # appends are painted at most this often
 FLOOD_INTERVAL = 0.1  # ...and at most this often in a flood (nobody reads 2,000 lines per frame)
 FLOOD_LINES = 2000
-MAX_RENDER = 2000  # characters of a message drawn on the line; `enter` shows all of it
-LEVEL_WORDS = {"fatal": "FATAL", "error": "ERROR", "warn": "WARN ", "info": "INFO ", "debug": "DEBUG"}
-SOURCE_TAG_WIDTH = 10
-_SOURCE, _SEQ, _ORDER = LogLine.SOURCE, LogLine.SEQ, LogLine.ORDER
-
-
-class LineList(Sequence[LogLine]):
-    """Stored line values seen as LogLines (the view keeps bare tuples: see LogLine)."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: deque[tuple]) -> None:
-        self._values = values
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getitem__(self, index: int) -> LogLine:  # type: ignore[override]
-        return LogLine.of(self._values[index])
-
-    def __iter__(self) -> Iterator[LogLine]:
-        return map(LogLine.of, self._values)
-
-    def __reversed__(self) -> Iterator[LogLine]:
-        return map(LogLine.of, reversed(self._values))
 
 
 class LogView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -62,6 +35,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     rendered lines are cached. `f` follows/pauses, `/` asks for a filter (regex, `!` inverts, `level=error`,
     `outcome=exception`...), `n`/`N` step through the filter's matches with the lines around them shown,
     `T` shows only the current line's trace id across every source (again to clear), `y` copies the line.
+    The mouse selects text as drawn (a drag, or a double click for all of it; `ctrl+c` copies, escape clears).
     """
 
     BINDINGS = [
@@ -82,17 +56,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("right", "scroll_right", "Right", show=False, id="logs.right"),
     ]
 
-    COMPONENT_CLASSES = {
-        "logview--time",
-        "logview--source",
-        "logview--fatal",
-        "logview--error",
-        "logview--warn",
-        "logview--info",
-        "logview--debug",
-        "logview--match",
-        "logview--cursor",
-    }
+    COMPONENT_CLASSES = {f"logview--{name}" for name in (*STYLE_NAMES, "cursor")}
 
     DEFAULT_CSS = """
     LogView {
@@ -131,20 +95,13 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     def __init__(self, sources: Sequence[str] = (), *, max_lines: int = 100_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sources = list(sources)
-        self.merged = len(self.sources) > 1
-        self.max_lines = max_lines
+        self.store = LogStore(max_lines, merged=len(self.sources) > 1)
         self.following = True
-        self.query: LogFilter | None = None
-        self.hide_unmatched = True
-        self.trace_id: str | None = None
         self.cursor: int | None = None
-        self.received = 0
-        self.dropped_by_source: Counter[str] = Counter()
-        self._ring: deque[tuple] = deque(maxlen=max_lines)
-        self._shown: deque[tuple] | None = None
-        self._cache: LRUCache[tuple[str, int, bool], Strip] = LRUCache(256)
-        self._tag_width = min(SOURCE_TAG_WIDTH, max((len(name) for name in self.sources), default=0))
+        self._renderer = LineRenderer(self.sources)
         self._palette: dict[str, Style] | None = None
+        self._painting = False
+        self._has_selection = False  # kept by selection_updated: no DOM walk per batch or line without one
         self._width = 0
         self._dirty = False
         self._flooded = False
@@ -156,67 +113,30 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def lines(self) -> LineList:
         """The lines on offer: every line in the ring, or those passing the filter / trace id."""
-        return LineList(self._stored)
-
-    @property
-    def _stored(self) -> deque[tuple]:
-        return self._ring if self._shown is None else self._shown
+        return LineList(self.store.stored)
 
     @property
     def dropped(self) -> int:
-        return sum(self.dropped_by_source.values())
+        return self.store.dropped
+
+    @property
+    def dropped_by_source(self) -> Counter[str]:
+        return self.store.dropped_by_source
 
     def append(self, batch: Sequence[LogLine]) -> None:
         """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL (FLOOD_INTERVAL
         while more than FLOOD_LINES arrive between two paints)."""
         if not batch:
             return
-        self.received += len(batch)
         self._unpainted += len(batch)
-        ring, shown = self._ring, self._shown
-        lines = list(batch)
-        if self.merged and ring and min(line.order for line in lines) < ring[-1][_ORDER]:
-            lines = self._reorder_tail(lines)
-        if len(lines) > self.max_lines:
-            self.dropped_by_source.update(line.source for line in lines[: -self.max_lines])
-            lines = lines[-self.max_lines :]
-        overflow = len(ring) + len(lines) - self.max_lines
-        gone_from_view = 0
-        if overflow > 0:
-            if shown is None and not self.merged:
-                self.dropped_by_source[lines[0].source] += overflow
-                gone_from_view = overflow
-            else:
-                for values in islice(ring, overflow):
-                    self.dropped_by_source[values[_SOURCE]] += 1
-                    if shown is None:
-                        gone_from_view += 1
-                    elif shown and shown[0] is values:
-                        shown.popleft()
-                        gone_from_view += 1
-        ring.extend(line.values for line in lines)
-        if shown is not None:
-            keep = self._predicate()
-            shown.extend(line.values for line in lines if keep is None or keep(line))
-        if gone_from_view and not self.following:
-            self._shift(gone_from_view)
+        gone = self.store.add(batch)
+        if gone:
+            if not self.following:
+                self._shift(gone)
+            self._move_selection(gone)
         self._dirty = True
         if self._timer is None and self.is_mounted:
             self._timer = self.set_timer(FLOOD_INTERVAL if self._flooded else REFRESH_INTERVAL, self._flush)
-
-    def _reorder_tail(self, lines: list[LogLine]) -> list[LogLine]:
-        """Take back the ring's newest lines that are later than the batch, and merge them with it by time."""
-        earliest = min(line.order for line in lines)
-        ring, shown = self._ring, self._shown
-        taken: list[tuple] = []
-        while ring and ring[-1][_ORDER] > earliest:
-            taken.append(ring.pop())
-        if shown is not None and taken:
-            ids = {id(values) for values in taken}
-            while shown and id(shown[-1]) in ids:
-                shown.pop()
-        taken.reverse()
-        return merge_by_time(map(LogLine.of, taken), lines)
 
     def _shift(self, count: int) -> None:
         """Lines left the top of the ring while paused: keep the same lines under the operator's eyes."""
@@ -233,7 +153,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self._dirty = False
         self._flooded, self._unpainted = self._unpainted > FLOOD_LINES, 0
-        size = Size(self._width, len(self._stored))
+        size = Size(self._width, len(self.store.stored))
         if size.width != self.virtual_size.width:
             self.virtual_size = size  # a wider line may bring the horizontal scrollbar: lay out
         elif size != self.virtual_size:
@@ -256,42 +176,26 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     def set_filter(self, text: str) -> str | None:
         """Apply a filter expression (see console.logfilter); empty clears. Returns an error text, else None."""
         try:
-            query = compile_filter(text)
+            log_filter = compile_filter(text)
         except FilterError as exc:
             return str(exc)
-        self.query, self.hide_unmatched = query, True
+        self.store.log_filter, self.store.hide_unmatched = log_filter, True
         self._rebuild()
         return None
 
     def follow_trace(self, trace_id: str | None) -> None:
         """Show only lines carrying this trace id (from every source in the view); None shows all again."""
-        self.trace_id = trace_id
+        self.store.trace_id = trace_id
         self._rebuild()
-
-    def _predicate(self) -> Callable[[LogLine], bool] | None:
-        tests = []
-        if self.trace_id is not None:
-            tests.append(trace_filter(self.trace_id).matches)
-        if self.query is not None and self.hide_unmatched:
-            tests.append(self.query.matches)
-        if not tests:
-            return None
-        if len(tests) == 1:
-            return tests[0]
-        first, second = tests
-        return lambda line: first(line) and second(line)
 
     def _rebuild(self, keep: LogLine | None = None) -> None:
         keep = keep or self.current_line
-        predicate = self._predicate()
-        if predicate is None:
-            self._shown = None
-        else:
-            self._shown = deque(values for values in self._ring if predicate(LogLine.of(values)))
-        self._cache.clear()
+        self.store.rebuild()
+        self._renderer.set_filter(self.store.log_filter)
+        self._move_selection(None)
         self.cursor = None
         if keep is not None and not self.following:
-            index = _index_of(self._stored, keep)
+            index = self.store.index_of(keep)
             if index is not None:
                 self.cursor = index
                 self._center(index)
@@ -300,27 +204,13 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def current_line(self) -> LogLine | None:
         """The line under the cursor, else the bottom line on screen."""
-        stored = self._stored
+        stored = self.store.stored
         if not stored:
             return None
         if self.cursor is not None and self.cursor < len(stored):
             return LogLine.of(stored[self.cursor])
         bottom = min(len(stored), self.scroll_offset.y + self.scrollable_content_region.height) - 1
         return LogLine.of(stored[max(0, bottom)])
-
-    def _matches_from(self, start: int, step: int) -> int | None:
-        stored, query = self._stored, self.query
-        assert query is not None
-        if step > 0:
-            start = max(0, start)
-            candidates: Iterable[tuple[int, tuple]] = enumerate(islice(stored, start, None), start)
-        else:
-            if start < 0:
-                return None
-            start = min(start, len(stored) - 1)
-            backwards = islice(reversed(stored), len(stored) - 1 - start, None)
-            candidates = ((start - offset, values) for offset, values in enumerate(backwards))
-        return next((index for index, values in candidates if query.matches(LogLine.of(values))), None)
 
     def _center(self, index: int) -> None:
         height = self.scrollable_content_region.height
@@ -334,22 +224,23 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._touch()
 
     def action_filter(self) -> None:
-        self.post_message(FilterRequested(self, self.query.text if self.query else ""))
+        self.post_message(FilterRequested(self, self.store.log_filter.text if self.store.log_filter else ""))
 
     def action_find(self, step: int) -> None:
         """Next/previous match of the filter, shown in place among all lines (context mode)."""
-        if self.query is None:
+        store = self.store
+        if store.log_filter is None:
             self.notify("nothing to find: set a filter with / first", timeout=2)
             return
         current = self.current_line
         self.following = False
-        if self.hide_unmatched:
-            self.hide_unmatched = False
+        if store.hide_unmatched:
+            store.hide_unmatched = False
             self._rebuild(keep=current)
-            if self.cursor is not None and self.query.matches(LogLine.of(self._stored[self.cursor])):
+            if self.cursor is not None and store.log_filter.matches(LogLine.of(store.stored[self.cursor])):
                 return
         start = self.cursor + step if self.cursor is not None else self.scroll_offset.y
-        found = self._matches_from(start, step)
+        found = store.find(start, step)
         if found is None:
             self.notify("no more matches" if step > 0 else "no earlier matches", timeout=1.5)
             return
@@ -358,7 +249,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._touch()
 
     def action_follow_trace(self) -> None:
-        if self.trace_id is not None:
+        if self.store.trace_id is not None:
             trace_id = None
         else:
             line = self.current_line
@@ -378,21 +269,11 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def action_detail(self) -> None:
         line = self.current_line
-        if line is None:
-            return
-        lines = [
-            f"source: {line.source}   line: {line.seq}",
-            f"time: {line.shown_time.astimezone(UTC).isoformat()}",
-            f"level: {line.level or '-'}   trace id: {line.trace_id or '-'}",
-            "",
-            *(line.text[i : i + 200] for i in range(0, len(line.text), 200)),
-        ]
-        if line.fields is not None:
-            lines += ["", *json.dumps(line.fields, indent=2, ensure_ascii=True, default=str).splitlines()]
-        self.post_message(DetailRequested(f"{line.source} line {line.seq}", lines))
+        if line is not None:
+            self.post_message(DetailRequested(f"{line.source} line {line.seq}", detail_lines(line)))
 
     def action_move(self, step: int) -> None:
-        count = len(self._stored)
+        count = len(self.store.stored)
         if not count:
             return
         if self.cursor is None:
@@ -407,7 +288,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def action_top(self) -> None:
         self.following = False
-        self.cursor = 0 if self._stored else None
+        self.cursor = 0 if self.store.stored else None
         self.scroll_to(y=0, animate=False, immediate=True)
         self._touch()
 
@@ -423,9 +304,14 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         elif index >= top + height:
             self.scroll_to(y=index - height + 1, animate=False, immediate=True)
 
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self.following:  # the lines stay put while the operator selects them
+            self.following = False
+            self._touch()
+
     def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y - self.gutter.top
-        if 0 <= index < len(self._stored):
+        if 0 <= index < len(self.store.stored):
             self.cursor, self.following = index, False
             self._touch()
 
@@ -435,93 +321,79 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             self._touch()
 
     def on_resize(self, event: events.Resize) -> None:
-        self._cache.clear()
+        self._renderer.clear()
         self._touch()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._cache.clear()
+        self._renderer.clear()
+
+    # ---- mouse selection (Textual calls these; `ctrl+c` copies, escape clears) ----------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text as drawn (a selection's y offsets are indexes into the stored lines)."""
+        text = selected_text(self.store.stored, selection, self._renderer.text)
+        return None if text is None else (text, "\n")
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._has_selection = selection is not None
+        self.refresh()
+
+    def _move_selection(self, gone: int | None) -> None:
+        """`gone` lines left the top: the selection stays on its lines (or goes with them); None: lines replaced."""
+        if not self._has_selection or (selection := self.text_selection) is None:
+            return
+        selections = {widget: held for widget, held in self.screen.selections.items() if widget is not self}
+        if gone is not None and (moved := moved_selection(selection, gone)) is not None:
+            selections[self] = moved
+        self.screen.selections = selections
 
     # ---- drawing -------------------------------------------------------------------------------
 
     def _update_titles(self) -> None:
+        store = self.store
         parts = []
-        if self.trace_id is not None:
-            parts.append(f"trace {self.trace_id}")
-        if self.query is not None:
-            parts.append(f"{'filter' if self.hide_unmatched else 'find (n/N)'}: {self.query.text}")
+        if store.trace_id is not None:
+            parts.append(f"trace {store.trace_id}")
+        if store.log_filter is not None:
+            parts.append(f"{'filter' if store.hide_unmatched else 'find (n/N)'}: {store.log_filter.text}")
         self.border_title = Content(" · ".join(parts)) if parts else None
-        state = "▶ FOLLOW" if self.following else "⏸ PAUSED"
-        shown = len(self._stored)
-        counts = f"{shown:,} of {len(self._ring):,} lines" if self._shown is not None else f"{shown:,} lines"
-        dropped = self.dropped
-        tail = f" · {dropped:,} dropped" if dropped else ""
-        self.border_subtitle = Content(f"{state} · {counts}{tail}")
+        shown = len(store.stored)
+        counts = f"{shown:,} of {len(store.ring):,} lines" if store.shown is not None else f"{shown:,} lines"
+        dropped = f" · {store.dropped:,} dropped" if store.dropped else ""
+        self.border_subtitle = Content(f"{'▶ FOLLOW' if self.following else '⏸ PAUSED'} · {counts}{dropped}")
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Work the styles out once per frame, not once per line."""
         self._palette = self._make_palette()
-        return super().render_lines(crop)
+        self._renderer.set_wide(self.size.width >= 100)
+        self._painting = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = False
 
     def _make_palette(self) -> dict[str, Style]:
-        plain = self.rich_style
-        component = self.get_component_rich_style
-        palette = {"plain": plain, "cursor": plain + component("logview--cursor")}
-        for name in ("time", "source", "match", *LEVEL_WORDS):
-            palette[name] = component(f"logview--{name}")
-        return palette
+        selection = self.screen.get_component_rich_style("screen--selection")
+        return make_palette(self.rich_style, self.get_component_rich_style, selection)
 
     def render_line(self, y: int) -> Strip:
         palette = self._palette or self._make_palette()
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         index = scroll_y + y
-        stored = self._stored
+        stored = self.store.stored
         if index >= len(stored):
             return Strip.blank(width, palette["plain"])
-        values = stored[index]
         is_cursor = index == self.cursor
-        key = (values[_SOURCE], values[_SEQ], is_cursor)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._render(LogLine.of(values), palette, palette["cursor" if is_cursor else "plain"])
-            self._cache[key] = strip
-            if strip.cell_length > self._width:
-                self._width = strip.cell_length
-                self._dirty = True
-                if self._timer is None:
-                    self._timer = self.set_timer(REFRESH_INTERVAL, self._flush)
-        return strip.crop_extend(scroll_x, scroll_x + width, palette["cursor" if is_cursor else "plain"])
-
-    def _render(self, line: LogLine, palette: dict[str, Style], base: Style) -> Strip:
-        moment = line.shown_time.astimezone(UTC)
-        stamp = moment.strftime("%H:%M:%S.%f")[:12] if self.size.width >= 100 else moment.strftime("%H:%M:%S")
-        level = line.level
-        segments = [
-            Segment(stamp + " ", base + palette["time"]),
-            Segment(LEVEL_WORDS[level], base + palette[level]) if level in LEVEL_WORDS else Segment("     ", base),
-            Segment(" ", base),
-        ]
-        if self.merged:
-            segments.append(
-                Segment(line.source[:SOURCE_TAG_WIDTH].ljust(self._tag_width) + " ", base + palette["source"])
-            )
-        message = line.message if len(line.message) <= MAX_RENDER else line.message[:MAX_RENDER] + "…"
-        spans = self.query.spans(message) if self.query is not None else []
-        at = 0
-        for start, end in spans:
-            if start > at:
-                segments.append(Segment(message[at:start], base))
-            segments.append(Segment(message[start:end], base + palette["match"]))
-            at = end
-        if at < len(message):
-            segments.append(Segment(message[at:], base))
-        return Strip(segments)
-
-
-def _index_of(stored: deque[tuple], wanted: LogLine) -> int | None:
-    target = wanted.values
-    for index, values in enumerate(stored):
-        if values is target:
-            return index
-    return None
+        selection = self.text_selection if self._has_selection else None
+        span = None if selection is None else selection.get_span(index)
+        strip = self._renderer.strip(stored[index], palette, is_cursor, span)
+        if self._renderer.widest > self._width:
+            self._width = self._renderer.widest
+            self._dirty = True
+            if self._timer is None:
+                self._timer = self.set_timer(REFRESH_INTERVAL, self._flush)
+        strip = strip.crop_extend(scroll_x, scroll_x + width, palette["cursor" if is_cursor else "plain"])
+        # Where the mouse is in the text: Textual asks for that line alone (not while painting, to paint faster).
+        return strip if self._painting else strip.apply_offsets(scroll_x, index)

@@ -25,7 +25,7 @@ from console.polling import groups as poll_groups
 from console.sources.base import Feeds, build_feeds
 from console.tui.controllers.incident import IncidentControl
 from console.tui.controllers.triage import TriageControl
-from console.tui.palette import ActionCommands, IncidentCommands
+from console.tui.palette import ConsoleCommands
 from console.tui.panes import build_panes
 from console.tui.screens.action_form import ActionFormScreen
 from console.tui.screens.action_run import ActionRunScreen
@@ -46,7 +46,7 @@ class ConsoleApp(App[int]):
 
     CSS_PATH = STYLESHEET
     TITLE = "incident-console"
-    COMMANDS = App.COMMANDS | {ActionCommands, IncidentCommands}
+    COMMANDS = {ConsoleCommands}  # Textual's commands come after the console's, from the same provider
     BINDINGS = [
         Binding("ctrl+p,colon", "command_palette", "Actions", show=False, id="app.palette"),
         Binding("question_mark", "help", "Help", id="app.help"),

@@ -1,64 +1,75 @@
-"""Command palette entries: every action with its risk, run through the runner (preview and confirm first)."""
+"""The command palette: the console's actions and incident commands first, then what Textual offers (theme...)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol, cast
 
+from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.tui.controllers.incident import INCIDENT_COMMANDS
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from actions.runner import Runner
     from console.tui.controllers.incident import IncidentControl
 
+QUIT_HELP = "Quit the console (while an action runs: asks again, then cancels it, journaled)"
+TRIAGE = ("Guided triage", "Playbooks that fit what the console sees, walked step by step (t)")
+
 
 class PaletteHost(Protocol):
-    """What the palette needs of the app: the runner, the incident controller and the way to request an action."""
+    """What the palette needs of the app: the runner, the incident controller, the way to request an action,
+    triage, the console's quit and Textual's own commands."""
 
     runner: Runner
     incident: IncidentControl
 
     def request_action(self, name: str, params: dict | None = None) -> None: ...
 
+    def action_triage(self) -> None: ...
 
-class IncidentCommands(Provider):
-    """Palette entries for the incident: declare, severity, status, note, status update, post-mortem."""
+    def action_quit_console(self) -> None: ...
 
-    async def discover(self) -> Hits:
-        app = cast("PaletteHost", self.app)
-        for command, text in INCIDENT_COMMANDS.items():
-            yield DiscoveryHit(text, partial(app.incident.open_screen, command))
-
-    async def search(self, query: str) -> Hits:
-        app = cast("PaletteHost", self.app)
-        matcher = self.matcher(query)
-        for command, text in INCIDENT_COMMANDS.items():
-            if (score := matcher.match(text)) > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.incident.open_screen, command))
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]: ...
 
 
-class ActionCommands(Provider):
-    """`ctrl+p` / `:` lists actions as "Run NAME (risk) — description"; read-only consoles list them but refuse."""
+class ConsoleCommands(Provider):
+    """`ctrl+p` / `:` lists "Run NAME (risk) — description" for every action (a read-only console lists them but
+    refuses), the incident commands and triage, then Textual's commands (theme, keys, screenshot...; Quit is the
+    console's).
 
-    def _entries(self) -> list[tuple[str, str, str]]:
+    One provider for all of them: the palette shows the hits of several providers in the order they arrive.
+    """
+
+    def _commands(self) -> list[SystemCommand]:
         app = cast("PaletteHost", self.app)
         suffix = " — refused: read-only" if app.runner.read_only else ""
-        return [
-            (f"Run {name} ({action.risk.value})", name, (action.description or "") + suffix)
+        actions = [
+            SystemCommand(
+                f"Run {name} ({action.risk.value})", action.description + suffix, partial(app.request_action, name)
+            )
             for name, action in sorted(app.runner.actions.items())
         ]
+        incident = [
+            SystemCommand(text, "", partial(app.incident.open_screen, cmd)) for cmd, text in INCIDENT_COMMANDS.items()
+        ]
+        incident.append(SystemCommand(*TRIAGE, app.action_triage))
+        textual = [command for command in app.get_system_commands(self.screen) if command.title != "Quit"]
+        textual.append(SystemCommand("Quit", QUIT_HELP, app.action_quit_console))
+        return actions + incident + sorted(textual, key=attrgetter("title"))
 
     async def discover(self) -> Hits:
-        app = cast("PaletteHost", self.app)
-        for text, name, help_text in self._entries():
-            yield DiscoveryHit(text, partial(app.request_action, name), help=help_text)
+        for command in self._commands():
+            if command.discover:
+                yield DiscoveryHit(command.title, command.callback, help=command.help or None)
 
     async def search(self, query: str) -> Hits:
-        app = cast("PaletteHost", self.app)
         matcher = self.matcher(query)
-        for text, name, help_text in self._entries():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.request_action, name), help=help_text)
+        for command in self._commands():
+            if (score := matcher.match(command.title)) > 0:
+                yield Hit(score, matcher.highlight(command.title), command.callback, help=command.help or None)

@@ -15,6 +15,7 @@ from textual.widgets import Input, Log, ProgressBar, Static
 from actions.base import Progress
 from actions.runner import ActionRefused, Runner
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressEvent, Risk
+from console.redact import make_safe
 
 OUTPUT_LINES = 5000
 
@@ -83,7 +84,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         title = Text(f"{plan.action} on {env}  ", style="bold")
         title.append(f"[{plan.risk.value.upper()}]", style="bold reverse")
         self.query_one("#title", Static).update(title)
-        self.query_one("#preview-text", Static).update(Text("\n".join(plan.preview_lines()), no_wrap=True))
+        self.query_one("#preview-text", Static).update(self._preview())
         self.query_one("#result", Static).update("")
         if plan.confirm is ConfirmLevel.TYPED:
             typed = self.query_one("#typed", Input)
@@ -96,6 +97,18 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             self._hint("Press y to run it, r to preview again, escape to cancel; nothing runs until you confirm.")
         else:
             self._hint("Press y to run it (read-only), escape to cancel.")
+
+    def _preview(self) -> Text:
+        """The parameters first (what the operator must check, above the fold even at 80x24; unset ones left out),
+        then the plan: summary, targets (a command's argv), notes."""
+        shown = Text(no_wrap=True)
+        for name, value in self.plan.params.items():
+            if value is not None:
+                text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                shown.append(f"{name} = {make_safe(self.runner.ctx.redactor.text(text))}\n", style="bold")
+        if shown:
+            shown.append("\n")
+        return shown.append("\n".join(self.plan.preview_lines()))
 
     def _hint(self, text: str) -> None:
         self.query_one("#hint", Static).update(Text(text))

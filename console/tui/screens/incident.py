@@ -258,6 +258,7 @@ class IncidentScreen(Screen):
 
     @on(Timeline.PinToggled)
     async def _pin(self, message: Timeline.PinToggled) -> None:
+        message.stop()  # pinned here: the app, which pins from the dashboard's timeline, must not pin it again
         await self._journal(self.desk.pin, message.seq, message.pinned)
 
 
