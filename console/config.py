@@ -305,6 +305,7 @@ class ShareSettings(_Model):
     stream: str = Field(default="incident-console:journal", min_length=1)
     key: str | None = Field(default=None, min_length=16)
     maxlen: int = Field(default=100_000, ge=100)
+    host: str | None = Field(default=None, min_length=1)  # this console's writer id on the stream (the hostname)
 
     @field_validator("redis_url")
     @classmethod

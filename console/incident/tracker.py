@@ -27,6 +27,7 @@ class IncidentTracker:
         self.recent: deque[dict] = deque(maxlen=recent)
         self._cursor = JournalCursor(journal)
         self._replayer = Replayer()
+        self._remote: list[dict] = []  # verified entries of other hosts (console.share), fed again after a re-read
         self._lock = threading.RLock()  # desk commands run in threads; one catch-up at a time
 
     @property
@@ -58,7 +59,15 @@ class IncidentTracker:
             if restarted:
                 self._replayer = Replayer()
                 self.recent.clear()
+                entries = entries + self._remote
             for entry in entries:
                 self._replayer.feed(entry)
             self.recent.extend(entries)
             return entries
+
+    def add_remote(self, entry: dict) -> None:
+        """A verified entry written on another host (followed from the shared stream): part of the incident too."""
+        with self._lock:
+            self._remote.append(entry)
+            self._replayer.feed(entry)
+            self.recent.append(entry)

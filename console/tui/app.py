@@ -24,6 +24,7 @@ from console.observer import Observer
 from console.polling import groups as poll_groups
 from console.sources.base import Feeds, build_feeds
 from console.tui.controllers.incident import IncidentControl
+from console.tui.controllers.share import ShareControl
 from console.tui.controllers.triage import TriageControl
 from console.tui.palette import ConsoleCommands
 from console.tui.panes import build_panes
@@ -79,6 +80,7 @@ class ConsoleApp(App[int]):
         self.notices = notices or []
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
+        self.share = ShareControl(self, config, runner.journal)
         self._quit_asked = 0.0
         self.wall = wall
 
@@ -100,6 +102,7 @@ class ConsoleApp(App[int]):
         self._check_journal()
         self.incident.start()
         self.triage.start()
+        self.share.start()
 
     def _start_feeds(self) -> None:
         """After the first paint: building feeds imports the drivers, which the first paint must not wait for."""

@@ -1,0 +1,58 @@
+"""Connects `[share]` to the app: mirror this console's journal to the Redis stream, follow every other host's
+verified entries into the incident tracker (the timeline, the banner and the wall show them), and say what the
+follower notices (a refused entry, a gap, a skewed clock) instead of merging it silently."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Protocol
+
+from console.config import Config
+from console.journal import Journal
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from console.tui.controllers.incident import IncidentControl
+
+
+class ShareHost(Protocol):
+    """What the controller needs of the app: a Textual app (workers, toasts) with the incident controller."""
+
+    incident: IncidentControl
+
+
+class ShareControl:
+    """Runs the mirror and the follower while the app runs (nothing at all without `[share]`)."""
+
+    def __init__(self, app: App | ShareHost, config: Config, journal: Journal) -> None:
+        self.app = app
+        self.config = config
+        self.journal = journal
+        self.mirror_state = ""
+
+    def start(self) -> None:
+        if self.config.share is not None:
+            self.app.run_worker(self._run(), name="share", group="share", exit_on_error=False)
+
+    async def _run(self) -> None:
+        from console.share import Remote, follow, start_mirror
+
+        assert self.config.share is not None
+        host = self.config.share.host or socket.gethostname()
+        mirror = start_mirror(self.config, self.journal, host=host, on_state=self._mirror_state)
+        tracker = self.app.incident.desk.tracker
+        try:
+            async for event in follow(self.config, exclude_host=host):
+                if isinstance(event, Remote):
+                    tracker.add_remote(event.entry)
+                    await self.app.incident.refresh()
+                else:
+                    self.app.notify(f"share: {event.text}", severity="warning", timeout=15, markup=False)
+        finally:
+            await mirror.stop()
+
+    def _mirror_state(self, state: str) -> None:
+        if state != self.mirror_state and state.startswith("redis down"):
+            self.app.notify(f"share: {state}", severity="warning", timeout=10, markup=False)
+        self.mirror_state = state
