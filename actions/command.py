@@ -64,22 +64,30 @@ class CommandAction(Action):
             return Outcome(status=OutcomeStatus.FAILED, message=f"command not found: {argv[0]} (looked in {cwd})")
         except PermissionError:
             return Outcome(status=OutcomeStatus.FAILED, message=f"command is not executable: {argv[0]}")
-        try:
-            async with asyncio.timeout(self.spec.timeout):
-                await _pump(proc, ctx, progress)
-                code = await proc.wait()
-        except TimeoutError:
-            await processes.kill_group(proc)
-            return Outcome(
-                status=OutcomeStatus.FAILED,
-                message=f"timed out after {format_duration(self.spec.timeout)}; process group killed",
-                exit_code=proc.returncode,
-            )
-        except asyncio.CancelledError:
-            await processes.kill_group(proc)
-            raise
-        status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
-        return Outcome(status=status, message=f"exit code {code}", exit_code=code)
+        return await run_to_outcome(proc, self.spec.timeout, ctx, progress)
+
+
+async def run_to_outcome(
+    proc: asyncio.subprocess.Process, timeout: float, ctx: ActionContext, progress: Progress
+) -> Outcome:
+    """Stream a started process's output (secrets redacted) until it exits or `timeout` passes (then its whole
+    group is killed); a cancel kills the group too. The outcome says which."""
+    try:
+        async with asyncio.timeout(timeout):
+            await _pump(proc, ctx, progress)
+            code = await proc.wait()
+    except TimeoutError:
+        await processes.kill_group(proc)
+        return Outcome(
+            status=OutcomeStatus.FAILED,
+            message=f"timed out after {format_duration(timeout)}; process group killed",
+            exit_code=proc.returncode,
+        )
+    except asyncio.CancelledError:
+        await processes.kill_group(proc)
+        raise
+    status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
+    return Outcome(status=status, message=f"exit code {code}", exit_code=code)
 
 
 async def _pump(proc: asyncio.subprocess.Process, ctx: ActionContext, progress: Progress) -> None:

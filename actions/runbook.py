@@ -8,7 +8,6 @@ pattern. The plan re-reads the runbook and refuses when it changed since it was 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import warnings
@@ -19,11 +18,12 @@ from pydantic import BaseModel, Field, create_model
 
 from actions import runbook_sql as sql
 from actions.base import Action, ActionContext, ParamError, Progress
+from actions.command import run_to_outcome
 from actions.redis import FlushCache, FlushParams
 from actions.runner import ActionRefused
 from console import proc as processes
 from console.config import Config
-from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.models import ConfirmLevel, Outcome, Plan, Risk, format_duration
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
 from console.runbooks.params import filled, shell_script, shown_shell
@@ -161,36 +161,8 @@ class RunbookStep(Action):
         return await self._run_shell(ctx, plan.detail["script"], plan.detail["env"], progress)
 
     async def _run_shell(self, ctx: ActionContext, script: str, env: Mapping[str, str], progress: Progress) -> Outcome:
-        proc = await asyncio.create_subprocess_exec(
-            "bash",
-            "-c",
-            script,
-            cwd=ctx.config.base_dir,
-            env={**os.environ, **env},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        try:
-            async with asyncio.timeout(self.timeout):
-                async for lines in processes.line_batches(proc.stdout):
-                    for line in lines:
-                        progress.line(ctx.redactor.text(line))
-                code = await proc.wait()
-        except TimeoutError:
-            await processes.kill_group(proc)
-            return Outcome(
-                status=OutcomeStatus.FAILED,
-                message=f"timed out after {format_duration(self.timeout)}; process group killed",
-                exit_code=proc.returncode,
-            )
-        except asyncio.CancelledError:
-            await processes.kill_group(proc)
-            raise
-        status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
-        return Outcome(status=status, message=f"exit code {code}", exit_code=code)
+        proc = await processes.spawn(["bash", "-c", script], ctx.config.base_dir, merge_stderr=True, env=env)
+        return await run_to_outcome(proc, self.timeout, ctx, progress)
 
 
 def step_actions(book: Runbook) -> list[RunbookStep]:

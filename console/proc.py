@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 MAX_LINE = 64 * 1024
@@ -16,11 +16,15 @@ KILL_GRACE = 2.0
 READ_CHUNK = 256 * 1024
 
 
-async def spawn(argv: list[str], cwd: Path, *, merge_stderr: bool) -> asyncio.subprocess.Process:
-    """Start `argv` in a new session (its own process group) with stdin closed and stdout (and stderr) piped."""
+async def spawn(
+    argv: list[str], cwd: Path, *, merge_stderr: bool, env: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start `argv` in a new session (its own process group) with stdin closed and stdout (and stderr) piped;
+    `env` adds to (and overrides) this process's environment."""
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
