@@ -79,7 +79,8 @@ class LogPane(Vertical):
 
     def _paint_header(self) -> None:
         self._painted = time.monotonic()
-        self.query_one(".log-pane--header", Static).update(self._header(), layout=False)
+        for header in self.query(".log-pane--header").results(Static):  # none while the app is shutting down
+            header.update(self._header(), layout=False)
 
     def _header(self) -> Text:
         dropped = self.view.dropped_by_source if self.is_mounted else {}

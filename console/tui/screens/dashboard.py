@@ -88,7 +88,8 @@ class DashboardScreen(Screen):
                     show(model)
 
     def _show_check(self, model: Any) -> None:
-        self.query_one(HealthGrid).show(model.check, model.history)
+        for grid in self.query(HealthGrid):  # none while the app is shutting down
+            grid.show(model.check, model.history)
 
     def action_focus_pane(self, index: int) -> None:
         if index >= len(self.panes):
