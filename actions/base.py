@@ -82,6 +82,7 @@ class Action(ABC):
     name: ClassVar[str]
     risk: ClassVar[Risk]
     description: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # how the palette names it when the name alone says little (a runbook step)
     Params: ClassVar[type[BaseModel]]
 
     def param_help(self) -> dict[str, str]:

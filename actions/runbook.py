@@ -42,6 +42,7 @@ class RunbookStep(Action):
         self.name = book.action_name(step)
         self.risk = step.risk
         self.description = f"{book.title}: {step.section or step.id} (line {step.line}, {step.kind})"
+        self.label = f"{book.title} / {step.section or step.id} (line {step.line})"
         fields: dict[str, Any] = {
             p.name: (str, Field(description=f"replaces {' '.join(p.placeholders)}")) for p in step.params
         }

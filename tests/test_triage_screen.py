@@ -239,3 +239,43 @@ async def test_a_look_step_shows_its_pane_with_its_filter(tmp_path: Path) -> Non
         assert pane.view.store.log_filter is not None and pane.view.store.hide_unmatched
     step = next(e["data"] for e in journal(tmp_path) if e["kind"] == "triage.step")
     assert (step["kind"], step["result"], step["evidence"]) == ("look", "done", "level=error")
+
+
+async def test_a_runbook_step_runs_from_the_triage_screen_and_its_sha256_is_journaled(tmp_path: Path) -> None:
+    import hashlib
+
+    runbook = tmp_path / "marker.md"
+    marker = tmp_path / "marked"
+    runbook.write_text(
+        "# Markers\n\n## Write the marker\n\n```bash {name=marker}\nprintf 'marked\\n' > <path>\n```\n"
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[[runbooks]]\npath = "{runbook}"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("enter", "down", "enter")  # the runbook's playbook, without an incident
+        for _ in range(50):
+            await settle(pilot, 0.1)
+            if app.triage.view is not None:
+                break
+        assert app.triage.view.step.kind == "ask"  # the value for <path>, asked once
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*str(marker), "enter")
+        await settle(pilot)
+        assert "proposed: runbook:marker:marker" in str(app.screen.query_one("#current").render())
+        await pilot.press("enter")  # preview, then confirm
+        await settle(pilot)
+        assert isinstance(app.screen, ActionRunScreen) and not marker.exists()
+        await pilot.press("y")
+        await settle(pilot, 0.5)
+    assert marker.read_text() == "marked\n"
+    request = next(e for e in journal(tmp_path) if e["kind"] == "action.requested")
+    assert request["data"]["params"]["sha256"] == hashlib.sha256(runbook.read_bytes()).hexdigest()
+    assert request["data"]["params"]["runbook"] == str(runbook)

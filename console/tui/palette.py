@@ -51,7 +51,9 @@ class ConsoleCommands(Provider):
         suffix = " — refused: read-only" if app.runner.read_only else ""
         actions = [
             SystemCommand(
-                f"Run {name} ({action.risk.value})", action.description + suffix, partial(app.request_action, name)
+                f"Run {action.label or name} ({action.risk.value})",
+                action.description + suffix,
+                partial(app.request_action, name),
             )
             for name, action in sorted(app.runner.actions.items())
         ]
