@@ -142,6 +142,16 @@ timeout = "{{timeout}}"
 """
 
 
+async def _all_gone(pids: list[int], within: float = 3.0) -> bool:
+    """Whether every pid is dead (or a zombie) within `within` seconds: a SIGKILL takes effect asynchronously."""
+    deadline = time.monotonic() + within
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
 async def _wait_for(path: Path) -> list[int]:
     for _ in range(200):
         if path.exists() and path.read_text().endswith("\n"):
@@ -163,7 +173,7 @@ async def test_cancel_mid_command_kills_the_group_and_journals_cancelled(tmp_pat
     progress.cancel()
     outcome = await asyncio.wait_for(task, 10)
     assert outcome.status is OutcomeStatus.CANCELLED
-    assert not any(_alive(pid) for pid in pids)
+    assert await _all_gone(pids)
     last = entries(tmp_path)[-1]
     assert last["kind"] == "action.cancelled" and last["corr"] == 1
     assert "ready" in last["data"]["output_tail"]
@@ -178,7 +188,7 @@ async def test_timeout_kills_the_process_group(tmp_path: Path, monkeypatch) -> N
     outcome = await runner.execute(plan, confirmed=True)
     assert time.monotonic() - started < 8
     assert outcome.status is OutcomeStatus.FAILED and "timed out after 1s" in outcome.message
-    assert not any(_alive(pid) for pid in await _wait_for(pids_file))
+    assert await _all_gone(await _wait_for(pids_file))
     assert entries(tmp_path)[-1]["kind"] == "action.failed"
 
 
