@@ -13,7 +13,8 @@ from console.config import Config
 from console.sources.base import REGISTRY, build_feeds, configured, resolve
 
 # Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks.
-NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks"}
+# `prometheus` is where `[[metric]] promql` queries go, not a source of its own.
+NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks", "prometheus"}
 
 EVERY_SECTION = """
 [console]
