@@ -348,6 +348,7 @@ class Config(_Model):
     health: list[HealthTarget] = Field(default_factory=list)
     metric: list[MetricTarget] = Field(default_factory=list)
     prometheus: PrometheusSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None
     postgres: PostgresSettings | None = None
     redis: RedisSettings | None = None
     logs: list[LogSettings] = Field(default_factory=list)
