@@ -13,12 +13,14 @@ from actions.runner import ActionRefused
 from console.config import AlertmanagerSettings
 from console.journal import actor_info
 from console.models import Outcome, OutcomeStatus, Plan, Risk, State, format_duration
-from console.models.alerts import AlertsSnapshot, parse_matchers, show_matchers
+from console.models.alerts import AlertsSnapshot, format_matchers, parse_matchers, show_matchers
 from console.sources.alertmanager import ALERTS_PATH, alert_from
 from console.sources.http import describe_error
 from console.timeparse import parse_duration
 
 MAX_DAYS = 90
+SILENCED_PATH = "/api/v2/alerts?active=false&silenced=true&inhibited=false"
+ALERT_COLUMNS = ["alert", "severity", "firing for", "labels"]
 Matcher = tuple[str, str, str]
 
 
@@ -79,11 +81,7 @@ class Silence(Action):
         ends = starts + timedelta(seconds=parse_duration(params.duration))
         filters = [("filter", show_matchers([m])) for m in matchers]
         answer = await _call(ctx, settings, self.name, "GET", ALERTS_PATH, params=filters)
-        snap = AlertsSnapshot(state=State.OK, alerts=[alert_from(raw) for raw in answer], taken_at=starts)
-        rows = [
-            [a.name, a.severity, format_duration(snap.firing_for(a), compact=True), show_matchers(_equal(a.labels))]
-            for a in sorted(snap.alerts, key=lambda a: a.starts_at, reverse=True)
-        ]
+        rows = _alert_rows(AlertsSnapshot(state=State.OK, alerts=[alert_from(raw) for raw in answer], taken_at=starts))
         notes = [f"comment: {params.comment}", f"created by: {_creator()}"]
         if not rows:
             notes.append("no alert matching these matchers fires now; the silence still covers any that start")
@@ -96,7 +94,7 @@ class Silence(Action):
                 f"({params.duration}) on {ctx.redactor.text(settings.url)}: "
                 f"{len(rows)} firing alert{'s' if len(rows) != 1 else ''} silenced now"
             ),
-            columns=["alert", "severity", "firing for", "labels"],
+            columns=ALERT_COLUMNS,
             rows=rows,
             notes=notes,
             created_at=starts,
@@ -151,22 +149,22 @@ class Unsilence(Action):
         if state == "expired":
             raise ActionRefused(f"unsilence: silence {params.id} has already expired; nothing was run")
         matchers = [(m["name"], _op(m), m["value"]) for m in silence.get("matchers", [])]
+        answer = await _call(ctx, settings, self.name, "GET", SILENCED_PATH)
+        now = ctx.clock()
+        covered = [alert_from(raw) for raw in answer if params.id in raw.get("status", {}).get("silencedBy", [])]
         return Plan(
             action=self.name,
             risk=self.risk,
             params={"id": params.id},
-            summary=f"expire silence {params.id} ({state}) of {show_matchers(matchers)} on "
-            f"{ctx.redactor.text(settings.url)}",
-            columns=["field", "value"],
-            rows=[
-                ["matchers", show_matchers(matchers)],
-                ["from", silence.get("startsAt", "?")],
-                ["until", silence.get("endsAt", "?")],
-                ["created by", silence.get("createdBy", "?")],
-                ["comment", silence.get("comment", "")],
-            ],
-            notes=["the alerts it covers notify again from now on"],
-            created_at=ctx.clock(),
+            summary=(
+                f"expire silence {params.id} ({state}, {silence.get('startsAt', '?')} to {silence.get('endsAt', '?')}, "
+                f"by {silence.get('createdBy', '?')}) of {show_matchers(matchers)} on {ctx.redactor.text(settings.url)}"
+                f": {len(covered)} silenced alert{'s' if len(covered) != 1 else ''} will notify again"
+            ),
+            columns=ALERT_COLUMNS,
+            rows=_alert_rows(AlertsSnapshot(state=State.OK, alerts=covered, taken_at=now)),
+            notes=[f"comment: {silence.get('comment', '')}"],
+            created_at=now,
         )
 
     async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
@@ -221,8 +219,12 @@ def _op(matcher: dict[str, Any]) -> str:
     ]
 
 
-def _equal(labels: dict[str, str]) -> list[Matcher]:
-    return [(name, "=", value) for name, value in sorted(labels.items())]
+def _alert_rows(snap: AlertsSnapshot) -> list[list[str]]:
+    """Preview rows, newest first: name, severity, how long it has fired, every label as a matcher."""
+    return [
+        [a.name, a.severity, format_duration(snap.firing_for(a), compact=True), format_matchers(a.labels)]
+        for a in sorted(snap.alerts, key=lambda a: a.starts_at, reverse=True)
+    ]
 
 
 def _when(moment: datetime) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import Input
 
 from actions.base import ParamError
 from actions.registry import build_runner
@@ -26,6 +27,7 @@ from console.models import State
 from console.models.alerts import AlertsSnapshot, format_matchers, parse_matchers
 from console.redact import Redactor
 from console.sources.alertmanager import AlertmanagerSource
+from console.sources.base import Feeds
 from console.sources.http import make_client
 from widgets.alerts_pane import AlertsPane
 from widgets.keyed_table import KeyedTable
@@ -115,8 +117,10 @@ async def test_a_pushed_alert_is_seen_silenced_and_unsilenced_through_the_runner
     assert silence_id in journal[1]["data"]["message"] and journal[0]["data"]["risk"] == "write"
 
     plan = await runner.plan("unsilence", {"id": silence_id})
-    assert plan.summary.startswith(f"expire silence {silence_id} (active) of alertname=")
-    assert ["comment", "deploy, INC-7"] in plan.rows
+    assert plan.summary.startswith(f"expire silence {silence_id} (active, ")
+    assert "(incident-console)) of alertname=" in plan.summary
+    assert plan.summary.endswith(": 1 silenced alert will notify again")
+    assert [row[0] for row in plan.rows] == [name] and "comment: deploy, INC-7" in plan.notes
     assert (await runner.execute(plan, confirmed=True)).ok
     silence = httpx.get(f"{alertmanager_server.url}/api/v2/silence/{silence_id}", timeout=5).json()
     assert silence["status"]["state"] == "expired"
@@ -192,3 +196,34 @@ async def test_the_pane_lists_newest_first_at_80x24_and_asks_to_silence_the_sele
     assert [(m.action, m.params) for m in app.requests] == [
         ("silence", {"matchers": format_matchers(snap.alerts[0].labels)})
     ]
+
+
+async def test_from_the_pane_m_opens_the_prefilled_form_and_the_silence_runs_after_the_preview(
+    alertmanager_server: AlertmanagerServer, source_for, tmp_path: Path
+) -> None:
+    from console.tui.app import ConsoleApp
+    from console.tui.screens.action_run import ActionRunScreen
+
+    labels = push(alertmanager_server)
+    config = cfg.load(write_config(tmp_path, alertmanager_server.url), environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(120, 40)) as pilot:
+        snap = await source_for(alertmanager_server.url).poll()
+        await pilot.pause()
+        pane = app.screen.query_one(AlertsPane)
+        pane.update_model(snap)
+        await pilot.pause()
+        table = pane.query_one(KeyedTable)
+        table.focus()
+        table.move_cursor(row=[a.name for a in snap.alerts].index(labels["alertname"]))
+        await pilot.press("M")
+        await pilot.pause(0.5)
+        matchers = app.screen.query_one("#param-matchers", Input)
+        assert matchers.value == format_matchers(labels)
+        assert app.screen.query_one("#param-duration", Input).value == "1h"
+        app.screen.query_one("#param-comment", Input).value = "checked from the pane"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ActionRunScreen)
+        await pilot.press("y")
+        await until(lambda: read_alert(alertmanager_server, labels["alertname"])["status"]["state"] == "suppressed")

@@ -102,10 +102,11 @@ class AlertsPane(Vertical):
 
 
 def status_line(snap: AlertsSnapshot) -> str:
-    head = f"{snap.state.symbol} {snap.state.word}"
+    """The pane's check in words: its state, how many fire per severity, or why Alertmanager cannot be read."""
+    check = snap.checks()[0]
+    head = f"{check.state.symbol} {check.state.word}"
     if snap.state is State.DOWN:
         return f"{head}  {snap.reason or 'Alertmanager is unreachable'}"
-    check = snap.checks()[0]
     if not snap.alerts:
         return f"{head}  nothing firing"
     return f"{head}  {check.value} ({check.reason})  ·  M silence the selected alert"
