@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,9 +34,9 @@ class ReadyServer(ThrowawayServer):
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
+    @abstractmethod
     def _argv(self, binary: str, tmpdir: Path) -> list[str]:
         """The command line, after writing its config into `tmpdir`."""
-        raise NotImplementedError
 
     def start(self, timeout: float = 30) -> None:
         """Launch the server and wait until it is ready. Raises ServerUnavailable if the binary is missing."""
