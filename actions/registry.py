@@ -25,6 +25,10 @@ def builtin_actions(config: Config) -> list[Action]:
         from actions.redis import redis_actions
 
         found.extend(redis_actions())
+    if config.alertmanager is not None:
+        from actions.alertmanager import alertmanager_actions
+
+        found.extend(alertmanager_actions())
     if config.runbooks:
         from actions.runbook import runbook_actions
 

@@ -121,11 +121,12 @@ class HealthTarget(_Model):
 
 
 class MetricTarget(_Model):
-    """`[[metric]]`: a number read at a dotted path of a JSON endpoint."""
+    """`[[metric]]`: a number read at a dotted path of a JSON endpoint, or the first sample of a PromQL query."""
 
     name: str = Field(min_length=1)
-    url: str
-    path: str = Field(min_length=1)
+    url: str | None = None
+    path: str | None = Field(default=None, min_length=1)
+    promql: str | None = Field(default=None, min_length=1)
     unit: str = ""
     warn: float | None = None
     crit: float | None = None
@@ -135,8 +136,36 @@ class MetricTarget(_Model):
 
     @field_validator("url")
     @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        return url if url is None else _check_url(url, ("http", "https"))
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> MetricTarget:
+        if (self.url is None) == (self.promql is None):
+            raise ValueError("give exactly one of url (with path) or promql")
+        if self.url is not None and self.path is None:
+            raise ValueError("required key 'path' is missing (the dotted path of the number in url's JSON)")
+        if self.promql is not None and self.path is not None:
+            raise ValueError("path goes with url, not with promql")
+        return self
+
+
+class PrometheusSettings(_Model):
+    """`[prometheus]`: the server that `[[metric]] promql` queries are sent to."""
+
+    url: str
+
+    @field_validator("url")
+    @classmethod
     def _http_url(cls, url: str) -> str:
         return _check_url(url, ("http", "https"))
+
+
+class AlertmanagerSettings(PrometheusSettings):
+    """`[alertmanager]`: the Alertmanager whose firing alerts the console lists and silences."""
+
+    timeout: Period = 3.0
+    interval: Period | None = None
 
 
 class PostgresSettings(_Model):
@@ -319,6 +348,8 @@ class Config(_Model):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     health: list[HealthTarget] = Field(default_factory=list)
     metric: list[MetricTarget] = Field(default_factory=list)
+    prometheus: PrometheusSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None
     postgres: PostgresSettings | None = None
     redis: RedisSettings | None = None
     logs: list[LogSettings] = Field(default_factory=list)
@@ -355,6 +386,9 @@ class Config(_Model):
                 if item.name in seen:
                     raise ValueError(f"{section}[{index}].name {item.name!r} is used twice; names must be unique")
                 seen.add(item.name)
+        for index, metric in enumerate(self.metric):
+            if metric.promql is not None and self.prometheus is None:
+                raise ValueError(f"metric[{index}].promql needs a [prometheus] section with the server's url")
         return self
 
 

@@ -10,9 +10,15 @@ from typing import TypeVar
 import pytest
 from http_server import LoopbackHTTPServer
 
-from console.demo.servers import PostgresServer, RedisServer, ServerUnavailable
+from console.demo.servers import (
+    AlertmanagerServer,
+    PostgresServer,
+    PrometheusServer,
+    RedisServer,
+    ServerUnavailable,
+)
 
-T = TypeVar("T", PostgresServer, RedisServer)
+T = TypeVar("T", PostgresServer, RedisServer, PrometheusServer, AlertmanagerServer)
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +42,26 @@ def pg_server() -> Iterator[PostgresServer]:
 def redis_server() -> Iterator[RedisServer]:
     """A Redis without persistence, shared by the whole session."""
     yield from running(RedisServer())
+
+
+@pytest.fixture(scope="session")
+def exporter() -> Iterator[LoopbackHTTPServer]:
+    """The loopback `/metrics` endpoint that `prometheus_server` scrapes every second (route it in a test)."""
+    with LoopbackHTTPServer() as server:
+        server.route("/metrics", body="# no samples yet\n")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(exporter: LoopbackHTTPServer) -> Iterator[PrometheusServer]:
+    """A Prometheus scraping `exporter` every second, shared by the whole session."""
+    yield from running(PrometheusServer([f"127.0.0.1:{exporter.port}"]))
+
+
+@pytest.fixture(scope="session")
+def alertmanager_server() -> Iterator[AlertmanagerServer]:
+    """An Alertmanager that notifies nobody, shared by the whole session."""
+    yield from running(AlertmanagerServer())
 
 
 @pytest.fixture

@@ -152,7 +152,7 @@ def test_undeclared_placeholder(tmp_path: Path) -> None:
 
 def test_missing_required_key(tmp_path: Path) -> None:
     message = error_of(tmp_path, '[[metric]]\nname = "m"\nurl = "http://x"\n')
-    assert "metric[0].path: required key 'path' is missing" in message
+    assert "metric[0]: required key 'path' is missing" in message
 
 
 def test_log_needs_exactly_one_origin(tmp_path: Path) -> None:

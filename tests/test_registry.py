@@ -13,7 +13,8 @@ from console.config import Config
 from console.sources.base import REGISTRY, build_feeds, configured, resolve
 
 # Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks.
-NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks"}
+# `prometheus` is where `[[metric]] promql` queries go, not a source of its own.
+NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks", "prometheus"}
 
 EVERY_SECTION = """
 [console]
@@ -32,6 +33,8 @@ url = "redis://127.0.0.1:9/0"
 [[logs]]
 name = "app"
 path = "app.log"
+[alertmanager]
+url = "http://127.0.0.1:9"
 """
 
 
@@ -54,7 +57,8 @@ def test_feeds_for_every_section_and_status_leaves_out_streams(tmp_path: Path) -
     config = cfg.loads(EVERY_SECTION, source=tmp_path / "config.toml", environ={})
     assert [kind.section for kind in configured(config)] == [kind.section for kind in REGISTRY]
     feeds = build_feeds(config, Clock())
-    assert [source.key for source in feeds.polled] == ["health:api", "metric:error rate", "postgres", "redis"]
+    keys = ["health:api", "metric:error rate", "postgres", "redis", "alertmanager"]
+    assert [source.key for source in feeds.polled] == keys
     assert len(feeds.streams) == 1
     status = build_feeds(config, Clock(), status_only=True)
     assert [source.key for source in status.polled] == [source.key for source in feeds.polled]
@@ -73,7 +77,8 @@ from console.tui.panes import build_panes
 cfg = config.load({str(path)!r}, environ={{}})
 build_feeds(cfg, Clock())
 build_panes(cfg, [])
-print(sorted(m for m in ("asyncpg", "redis", "widgets.postgres_pane", "widgets.redis_pane", "widgets.log_pane")
+print(sorted(m for m in ("asyncpg", "redis", "widgets.postgres_pane", "widgets.redis_pane", "widgets.log_pane",
+                                "widgets.alerts_pane")
              if m in sys.modules))
 """
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)

@@ -7,6 +7,7 @@ the wall screen, triage and `status --json` agree.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -196,3 +197,47 @@ def parse_json(body: bytes) -> tuple[Any, str | None]:
 
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def judge_promql(
+    result: HttpResult, *, warn: float | None, crit: float | None, below: bool, unit: str
+) -> tuple[State, str, float | None]:
+    """An instant query's answer: Prometheus unreachable or failing (5xx): down; a query it rejects (4xx): unknown
+    with Prometheus's own error text; no sample: unknown; else the first sample's value against the thresholds."""
+    if result.error is not None:
+        return State.DOWN, f"Prometheus unreachable: {result.error}", None
+    code = result.status_code or 0
+    document, problem = (None, OVERSIZE) if result.oversize else parse_json(result.body)
+    error = document.get("error") if isinstance(document, dict) and document.get("status") == "error" else None
+    if code >= 500 or (not 200 <= code < 300 and error is None):
+        return State.DOWN, f"Prometheus answered HTTP {code}" + (f": {error}" if error else ""), None
+    if error is not None:
+        return State.UNKNOWN, f"Prometheus rejected the query: {error}", None
+    if problem is not None:
+        return State.UNKNOWN, f"Prometheus answered {problem}", None
+    value, problem = first_sample(document.get("data") if isinstance(document, dict) else None)
+    if value is None:
+        return State.UNKNOWN, problem, None
+    state, reason = threshold_state(value, warn, crit, below=below, unit=unit)
+    return state, reason, value
+
+
+def first_sample(data: Any) -> tuple[float | None, str]:
+    """The value of an instant query's first sample (a vector's first series or a scalar), or why there is none."""
+    kind = data.get("resultType") if isinstance(data, dict) else None
+    result = data.get("result") if isinstance(data, dict) else None
+    if kind == "vector" and isinstance(result, list):
+        if not result:
+            return None, "the query returned no series"
+        pair = result[0].get("value") if isinstance(result[0], dict) else None
+    elif kind == "scalar":
+        pair = result
+    else:
+        return None, f"the query returned a {kind or 'malformed'} result, not an instant vector or a scalar"
+    try:
+        value = float(pair[1])
+    except (TypeError, ValueError, IndexError):
+        return None, "the sample has no number"
+    if math.isnan(value):
+        return None, "the sample is NaN"
+    return value, ""

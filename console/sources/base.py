@@ -125,6 +125,13 @@ REGISTRY: tuple[SourceKind, ...] = (
         "console.sources.reach:redis",
         PaneSpec("Redis", "widgets.redis_pane:RedisPane"),
     ),
+    SourceKind(
+        "alertmanager",
+        lambda config: config.alertmanager is not None,
+        "console.sources.alertmanager:build",
+        "console.sources.reach:alertmanager",
+        PaneSpec("Alerts", "widgets.alerts_pane:AlertsPane"),
+    ),
 )
 
 

@@ -156,7 +156,7 @@ class HttpPollingSource(ABC, Generic[T, S]):
     async def poll_one(self, name: str) -> S:
         """Fetch and judge one target (KeyError for an unknown name); never raises for network trouble."""
         target = self.targets[name]
-        result = await fetch(self.client, target.url, target.timeout)
+        result = await fetch(self.client, self._url(target), target.timeout)
         previous = getattr(self.last.get(name), "state", None)
         snapshot = self._snapshot(target, result, self._history[name], previous)
         self.last[name] = snapshot
@@ -165,6 +165,10 @@ class HttpPollingSource(ABC, Generic[T, S]):
     async def poll(self) -> list[S]:
         """All targets concurrently, in config order."""
         return list(await asyncio.gather(*(self.poll_one(name) for name in self.targets)))
+
+    def _url(self, target: T) -> str:
+        """Where the target's reading is fetched from."""
+        return target.url
 
     @abstractmethod
     def _snapshot(self, target: T, result: HttpResult, history: deque[float], previous: State | None) -> S:

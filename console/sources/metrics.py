@@ -1,16 +1,23 @@
-"""`[[metric]]` endpoints: a number at a dotted path of a JSON body, judged against warn/crit by the model layer."""
+"""`[[metric]]` readings judged against warn/crit by the model layer: a number at a dotted path of a JSON body, or
+the first sample of a PromQL instant query sent to `[prometheus]` (`/api/v1/query`)."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from console.clock import Clock
 from console.config import Config, MetricTarget
 from console.models import State
-from console.models.health import HttpResult, MetricSnapshot, judge_metric
+from console.models.health import HttpResult, MetricSnapshot, judge_metric, judge_promql
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import HttpPollingSource, add_targets, shared_client
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
@@ -18,12 +25,31 @@ class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
 
     section = "metric"
 
+    def __init__(
+        self,
+        targets: Iterable[MetricTarget],
+        client: httpx.AsyncClient,
+        clock: Clock | None = None,
+        redactor: Redactor | None = None,
+        *,
+        prometheus: str | None = None,
+    ) -> None:
+        super().__init__(targets, client, clock, redactor)
+        self.prometheus = (prometheus or "").rstrip("/")
+
+    def _url(self, target: MetricTarget) -> str:
+        if target.promql is None:
+            return super()._url(target)
+        return f"{self.prometheus}/api/v1/query?{urlencode({'query': target.promql})}"
+
     def _snapshot(
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
     ) -> MetricSnapshot:
-        state, reason, value = judge_metric(
-            result, path=target.path, warn=target.warn, crit=target.crit, below=target.below, unit=target.unit
-        )
+        limits = {"warn": target.warn, "crit": target.crit, "below": target.below, "unit": target.unit}
+        if target.promql is None:
+            state, reason, value = judge_metric(result, path=target.path or "", **limits)
+        else:
+            state, reason, value = judge_promql(result, **limits)
         if value is not None:
             history.append(value)
         return MetricSnapshot(
@@ -43,5 +69,7 @@ class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     """A feed per `[[metric]]` target, sharing the HTTP client."""
-    source = MetricSource(config.metric, shared_client(config, feeds), clock, Redactor(config.secrets))
+    prometheus = config.prometheus.url if config.prometheus else None
+    client = shared_client(config, feeds)
+    source = MetricSource(config.metric, client, clock, Redactor(config.secrets), prometheus=prometheus)
     add_targets(feeds, source, config.console.refresh)

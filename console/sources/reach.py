@@ -54,7 +54,15 @@ def health(config: Config) -> list[Awaitable[Reach]]:
 
 
 def metric(config: Config) -> list[Awaitable[Reach]]:
-    return [_http("metric", t.name, t.url, t.timeout) for t in config.metric]
+    ready = f"{config.prometheus.url.rstrip('/')}/-/ready" if config.prometheus else ""
+    return [_http("metric", t.name, t.url or ready, t.timeout) for t in config.metric]
+
+
+def alertmanager(config: Config) -> list[Awaitable[Reach]]:
+    settings = config.alertmanager
+    if settings is None:
+        return []
+    return [_http("alertmanager", "alerts", f"{settings.url.rstrip('/')}/-/ready", settings.timeout)]
 
 
 def postgres(config: Config) -> list[Awaitable[Reach]]:

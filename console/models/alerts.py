@@ -1,0 +1,103 @@
+"""Firing alerts read from Alertmanager, the one check they make, and the matcher text silences are written in.
+
+One summarising check (`alertmanager:firing`) rather than one per severity: its key never comes and goes as
+severities appear and vanish, its number (how many fire) makes a sparkline, and the observer journals one
+entry when the picture changes. The worst severity firing sets its state: a `critical` or `page` alert is
+crit, any other firing alert is warn, none is ok.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from console.models import Check, State, utc_now
+
+SOURCE = "alertmanager"
+CRITICAL = frozenset({"critical", "page", "crit", "emergency"})
+_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+class Alert(BaseModel):
+    """One firing alert: its labels (which identify it), annotations, and when it started firing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("alertname", "?")
+
+    @property
+    def severity(self) -> str:
+        return self.labels.get("severity", "")
+
+
+class AlertsSnapshot(BaseModel):
+    """One poll of Alertmanager's active, unsilenced alerts, newest first; `down` with a reason when unreachable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: State
+    reason: str = ""
+    target: str = ""
+    alerts: list[Alert] = Field(default_factory=list)
+    taken_at: datetime = Field(default_factory=utc_now)
+
+    @property
+    def feed_key(self) -> str:
+        return SOURCE
+
+    def firing_for(self, alert: Alert) -> float:
+        """Seconds the alert has fired, as of this poll."""
+        return max(0.0, (self.taken_at - alert.starts_at).total_seconds())
+
+    def checks(self) -> list[Check]:
+        if self.state is State.DOWN:
+            return [Check(source=SOURCE, name="firing", state=State.DOWN, reason=self.reason)]
+        count = len(self.alerts)
+        critical = sum(alert.severity.lower() in CRITICAL for alert in self.alerts)
+        state = State.CRIT if critical else State.WARN if count else State.OK
+        by_severity: dict[str, int] = {}
+        for alert in self.alerts:
+            by_severity[alert.severity or "no severity"] = by_severity.get(alert.severity or "no severity", 0) + 1
+        reason = ", ".join(f"{n} {severity}" for severity, n in sorted(by_severity.items(), key=lambda i: -i[1]))
+        return [Check(source=SOURCE, name="firing", state=state, value=f"{count} firing", reason=reason, number=count)]
+
+
+def format_matchers(labels: dict[str, str]) -> str:
+    """Equality matchers for every label, in Alertmanager's syntax: `alertname="Down", job="api"`."""
+    return ", ".join(f'{name}="{_escape(value)}"' for name, value in sorted(labels.items()))
+
+
+def parse_matchers(text: str) -> list[tuple[str, str, str]]:
+    """`name="value"` matchers (also `!=`, `=~`, `!~`) separated by commas, braces optional, as (name, op, value).
+
+    Raises ValueError naming the first part that is not a matcher.
+    """
+    text = text.strip().removeprefix("{").removesuffix("}").strip()
+    found: list[tuple[str, str, str]] = []
+    at = 0
+    while at < len(text):
+        match = _MATCHER.match(text, at)
+        if match is None:
+            raise ValueError(f'expected name="value" (or !=, =~, !~) at {text[at:]!r}')
+        found.append((match[1], match[2], _UNESCAPE.sub(lambda m: "\n" if m[1] == "n" else m[1], match[3])))
+        at = match.end()
+    return found
+
+
+def show_matchers(matchers: list[tuple[str, str, str]]) -> str:
+    """Matchers back as text, one canonical spelling."""
+    return ", ".join(f'{name}{op}"{_escape(value)}"' for name, op, value in matchers)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
