@@ -23,6 +23,7 @@ from console.live import LiveState
 from console.observer import Observer
 from console.polling import groups as poll_groups
 from console.sources.base import Feeds, build_feeds
+from console.sustain import Sustain
 from console.tui.controllers.incident import IncidentControl
 from console.tui.controllers.triage import TriageControl
 from console.tui.palette import ConsoleCommands
@@ -74,7 +75,7 @@ class ConsoleApp(App[int]):
         self.clock = clock or Clock()
         self.theme_name = theme or config.console.theme
         self.feeds = feeds
-        self.live = LiveState(self.clock)
+        self.live = LiveState(self.clock, Sustain.from_config(config))
         self.observer = Observer(runner.journal)
         self.notices = notices or []
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
