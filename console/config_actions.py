@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import string
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import (
     Field,
@@ -18,6 +21,11 @@ from pydantic_core import SchemaError
 from console.config_types import Model, Period
 from console.models import Risk
 
+# Where a value goes: `{msg|json}` is a JSON string (quotes included), `{x|url}` is escaped for a URL component.
+FILTERS: dict[str, Callable[[str], str]] = {
+    "json": lambda value: json.dumps(value, ensure_ascii=False),
+    "url": lambda value: quote(value, safe=""),
+}
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
 
 
@@ -29,6 +37,7 @@ class ParamSpec(Model):
     pattern: str | None = None
     choices: list[str] | None = Field(default=None, min_length=1)
     default: str | None = None
+    secret: bool = False  # asked without echo, masked in the plan, the journal, on screen and in the output
 
     @property
     def annotation(self) -> Any:
@@ -74,6 +83,7 @@ class CommandAction(Model):
     risk: Risk = Risk.WRITE
     timeout: Period = 600.0
     description: str = ""
+    stdin: str | None = None  # a template like the arguments, fed to the command's standard input
 
     @field_validator("params", mode="before")
     @classmethod
@@ -85,16 +95,21 @@ class CommandAction(Model):
     @model_validator(mode="after")
     def _declared_placeholders(self) -> CommandAction:
         allowed = {"environment", *self.params}
-        for index, arg in enumerate(self.command):
+        templates = [(f"command[{i}]", arg) for i, arg in enumerate(self.command)]
+        templates += [("stdin", self.stdin)] if self.stdin is not None else []
+        for where, template in templates:
             try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+                fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
             except ValueError as exc:
-                raise ValueError(f"command[{index}] {arg!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
+                raise ValueError(f"{where} {template!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
             for field in fields:
-                if field not in allowed:
+                name, _, wanted = field.partition("|")
+                if name not in allowed:
                     declared = ", ".join(sorted(self.params)) or "none"
                     raise ValueError(
-                        f"command[{index}] uses {{{field}}}, which is not declared in params "
+                        f"{where} uses {{{name}}}, which is not declared in params "
                         f"(declared: {declared}; {{environment}} is always available)"
                     )
+                if wanted and wanted not in FILTERS:
+                    raise ValueError(f"{where} uses {{{field}}}: unknown filter {wanted!r} (filters: json, url)")
         return self

@@ -16,12 +16,14 @@ KILL_GRACE = 2.0
 READ_CHUNK = 256 * 1024
 
 
-async def spawn(argv: list[str], cwd: Path, *, merge_stderr: bool) -> asyncio.subprocess.Process:
-    """Start `argv` in a new session (its own process group) with stdin closed and stdout (and stderr) piped."""
+async def spawn(
+    argv: list[str], cwd: Path, *, merge_stderr: bool, stdin: bool = False
+) -> asyncio.subprocess.Process:
+    """Start `argv` in a new session (its own process group) with stdin closed (or piped) and stdout piped."""
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
         start_new_session=True,

@@ -184,7 +184,8 @@ class ConsoleApp(App[int]):
             if answer is not None:
                 self._preview(name, answer, fields)
 
-        self.push_screen(ActionFormScreen(name, description, fields, values, error), submitted)
+        secret = self.runner.get(name).secret_params
+        self.push_screen(ActionFormScreen(name, description, fields, values, error, secret), submitted)
 
     @work(group="preview", exclusive=True, exit_on_error=False)
     async def _preview(self, name: str, params: dict[str, Any], fields: list) -> None:
