@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from cli_process import CLI
 from textual.widgets import Input
 
 from actions.registry import build_runner
@@ -147,4 +150,25 @@ async def test_the_form_hides_a_secret_and_a_read_action_runs_at_once_and_copies
         await pilot.press("y")
         await pilot.pause()
         assert app.clipboard == "arg: --token=***\nstdin: \n"
+    assert SECRET.encode() not in (tmp_path / "journal.jsonl").read_bytes()
+
+
+def test_headless_run_asks_a_missing_secret_on_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        + action(tmp_path, '"--token={token}"', "token = { secret = true }", 'risk = "read"')
+    )
+    main, child = os.openpty()
+    proc = subprocess.Popen(
+        [*CLI, "run", "take", "--config", str(path)], stdin=child, stdout=child, stderr=child, start_new_session=True
+    )
+    os.close(child)
+    seen = b""
+    while b"token (not shown): " not in seen:
+        seen += os.read(main, 1024)
+    os.write(main, SECRET.encode() + b"\n")
+    assert proc.wait(timeout=60) == 0
+    os.close(main)
+    assert json.loads((tmp_path / "got.json").read_text())["argv"] == [f"--token={SECRET}"]
     assert SECRET.encode() not in (tmp_path / "journal.jsonl").read_bytes()
