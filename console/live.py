@@ -66,9 +66,7 @@ class LiveState:
         for index, model in enumerate(models):
             raw = model.checks()
             judged = [self._see(check, now, changes) for check in raw]
-            if (
-                len(raw) == 1 and judged[0].state is not raw[0].state
-            ):  # a held health / metric tile shows the judged state
+            if hasattr(model, "check") and judged[0] is not raw[0]:  # a tile (health, metric) shows the held state
                 model = models[index] = model.model_copy(update={"state": judged[0].state, "reason": judged[0].reason})
             self.models[feed_key(model)] = model
         for listener in list(self._listeners):
