@@ -46,6 +46,7 @@ class Progress:
     total: int | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    sink: Callable[[str], None] | None = None  # the runner's output file: every line, not just the tail
 
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -57,6 +58,8 @@ class Progress:
 
     def line(self, text: str) -> None:
         self.tail.append(text)
+        if self.sink is not None:
+            self.sink(text)
         self._emit(ProgressEvent(line=text))
 
     def message(self, text: str) -> None:
@@ -84,6 +87,7 @@ class Action(ABC):
     description: ClassVar[str] = ""
     label: ClassVar[str] = ""  # how the palette names it when the name alone says little (a runbook step)
     Params: ClassVar[type[BaseModel]]
+    secret_params: frozenset[str] = frozenset()  # asked without echo, never shown or journaled in clear
 
     def param_help(self) -> dict[str, str]:
         """Parameter name -> description, for forms and --help."""

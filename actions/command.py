@@ -1,4 +1,7 @@
-"""Command actions: `[actions.NAME]` argv templates run without a shell, output streamed, process group killed."""
+"""Command actions: `[actions.NAME]` argv templates run without a shell, output streamed, process group killed.
+
+A `{param|json}` or `{param|url}` placeholder passes the value through a filter; `stdin` is a template fed to the
+command's standard input; a `secret` param is masked everywhere the run is shown or journaled."""
 
 from __future__ import annotations
 
@@ -12,7 +15,23 @@ from pydantic import BaseModel, Field, create_model
 from actions.base import Action, ActionContext, Progress
 from console import proc as processes
 from console.config import CommandAction as CommandActionConfig
+from console.config_actions import FILTERS
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.redact import MASK, Redactor
+
+
+class _Template(string.Formatter):
+    """`{name}` and `{name|filter}` placeholders (names and filters were checked when the config was loaded)."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        name, _, wanted = field_name.partition("|")
+        value = kwargs[name]
+        return (FILTERS[wanted](value) if wanted else value), name
+
+
+def run_redactor(redactor: Redactor, secrets: Any) -> Redactor:
+    """The context's redactor plus the secret values of one run, as typed and as each filter writes them."""
+    return redactor.with_secrets(v for value in secrets for v in (value, *(f(value) for f in FILTERS.values())))
 
 
 class CommandAction(Action):
@@ -23,6 +42,7 @@ class CommandAction(Action):
         self.risk = spec.risk
         self.spec = spec
         self.description = spec.description or "run " + shlex.join(spec.command)
+        self.secret_params = frozenset(n for n, p in spec.params.items() if p.secret)
         fields: dict[str, Any] = {
             pname: (p.annotation, Field(p.typed_default(), description=p.description))
             for pname, p in spec.params.items()
@@ -30,51 +50,64 @@ class CommandAction(Action):
         self.Params: type[BaseModel] = create_model(f"{name.title().replace('-', '')}Params", **fields)
 
     def argv(self, ctx: ActionContext, params: dict[str, Any]) -> list[str]:
-        values = {"environment": ctx.environment, **{k: str(v) for k, v in params.items()}}
-        formatter = string.Formatter()
-        return [formatter.vformat(arg, (), values) for arg in self.spec.command]
+        values = self._values(ctx, params)
+        return [_Template().vformat(arg, (), values) for arg in self.spec.command]
+
+    def _values(self, ctx: ActionContext, params: dict[str, Any]) -> dict[str, str]:
+        return {"environment": ctx.environment, **{k: str(v) for k, v in params.items()}}
 
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         values = params.model_dump(mode="json")
         argv = self.argv(ctx, values)
-        shown = ctx.redactor.text(shlex.join(argv))
+        stdin = None if self.spec.stdin is None else _Template().vformat(self.spec.stdin, (), self._values(ctx, values))
+        secrets = {n: str(values[n]) for n in self.secret_params}
+        redactor = run_redactor(ctx.redactor, secrets.values())
         typed = self.risk is Risk.DESTRUCTIVE
+        confirm = ConfirmLevel.NONE if self.risk is Risk.READ else ConfirmLevel.TYPED if typed else ConfirmLevel.YES
+        rows = [[str(i), redactor.text(a)] for i, a in enumerate(argv)]
         return Plan(
             action=self.name,
             risk=self.risk,
-            params=values,
-            summary=f"{self.name} on {ctx.environment}: runs {shown}",
+            params={k: MASK if k in secrets else v for k, v in values.items()},
+            summary=f"{self.name} on {ctx.environment}: runs {redactor.text(shlex.join(argv))}",
             columns=["argument", "value"],
-            rows=[[str(i), ctx.redactor.text(a)] for i, a in enumerate(argv)],
+            rows=rows + ([["stdin", redactor.text(stdin)]] if stdin is not None else []),
             notes=[
                 f"in {ctx.config.base_dir}, no shell, timeout {format_duration(self.spec.timeout)}",
             ],
-            confirm=ConfirmLevel.TYPED if typed else ConfirmLevel.YES,
+            confirm=confirm,
             confirm_text=ctx.environment if typed else None,
             confirm_reason="destructive command" if typed else "",
-            detail={"argv": argv},
+            detail={"argv": argv, "stdin": stdin, "secrets": secrets},
         )
 
     async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
         argv: list[str] = plan.detail["argv"]
+        stdin: str | None = plan.detail.get("stdin")
+        redactor = run_redactor(ctx.redactor, plan.detail.get("secrets", {}).values())
         cwd = ctx.config.base_dir
         try:
-            proc = await processes.spawn(argv, cwd, merge_stderr=True)
+            proc = await processes.spawn(argv, cwd, merge_stderr=True, stdin=stdin is not None)
         except FileNotFoundError:
             return Outcome(status=OutcomeStatus.FAILED, message=f"command not found: {argv[0]} (looked in {cwd})")
         except PermissionError:
             return Outcome(status=OutcomeStatus.FAILED, message=f"command is not executable: {argv[0]}")
-        return await run_to_outcome(proc, self.spec.timeout, ctx, progress)
+        return await run_to_outcome(proc, self.spec.timeout, redactor, progress, stdin=stdin)
 
 
 async def run_to_outcome(
-    proc: asyncio.subprocess.Process, timeout: float, ctx: ActionContext, progress: Progress
+    proc: asyncio.subprocess.Process,
+    timeout: float,
+    redactor: Redactor,
+    progress: Progress,
+    *,
+    stdin: str | None = None,
 ) -> Outcome:
-    """Stream a started process's output (secrets redacted) until it exits or `timeout` passes (then its whole
-    group is killed); a cancel kills the group too. The outcome says which."""
+    """Feed `stdin` (if any) and stream a started process's output (secrets redacted) until it exits or `timeout`
+    passes (then its whole group is killed); a cancel kills the group too. The outcome says which."""
     try:
         async with asyncio.timeout(timeout):
-            await _pump(proc, ctx, progress)
+            await asyncio.gather(_feed(proc, stdin), _pump(proc, redactor, progress))
             code = await proc.wait()
     except TimeoutError:
         await processes.kill_group(proc)
@@ -90,9 +123,22 @@ async def run_to_outcome(
     return Outcome(status=status, message=f"exit code {code}", exit_code=code)
 
 
-async def _pump(proc: asyncio.subprocess.Process, ctx: ActionContext, progress: Progress) -> None:
+async def _feed(proc: asyncio.subprocess.Process, data: str | None) -> None:
+    """Write the rendered `stdin` and close it (a command that exits without reading it is no error)."""
+    if data is None or proc.stdin is None:
+        return
+    try:
+        proc.stdin.write(data.encode())
+        await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        proc.stdin.close()
+
+
+async def _pump(proc: asyncio.subprocess.Process, redactor: Redactor, progress: Progress) -> None:
     """Stream output line by line (over-long lines cut by the process helper), secrets redacted."""
     assert proc.stdout is not None
     async for lines in processes.line_batches(proc.stdout):
         for line in lines:
-            progress.line(ctx.redactor.text(line))
+            progress.line(redactor.text(line))

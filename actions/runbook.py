@@ -163,7 +163,7 @@ class RunbookStep(Action):
 
     async def _run_shell(self, ctx: ActionContext, script: str, env: Mapping[str, str], progress: Progress) -> Outcome:
         proc = await processes.spawn(["bash", "-c", script], ctx.config.base_dir, merge_stderr=True, env=env)
-        return await run_to_outcome(proc, self.timeout, ctx, progress)
+        return await run_to_outcome(proc, self.timeout, ctx.redactor, progress)
 
 
 def step_actions(book: Runbook) -> list[RunbookStep]:

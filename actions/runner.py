@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from actions.base import Action, ActionContext, ParamError, Progress
+from actions.output_file import OutputFile
 from console.journal import Journal, JournalError
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
 
@@ -93,6 +94,8 @@ class Runner:
         except JournalError as exc:
             raise ActionRefused(f"{plan.action}: the journal cannot be written ({exc}); nothing was run") from None
 
+        output = OutputFile(self.journal.path.parent / "outputs" / f"{request['seq']}.log")
+        progress.sink = output.write
         started = time.monotonic()
         task = asyncio.create_task(action.execute(self.ctx, plan, progress))
         waiter = asyncio.create_task(progress.cancelled.wait())
@@ -102,7 +105,7 @@ class Runner:
             await _stop(task)
             waiter.cancel()
             outcome = Outcome(status=OutcomeStatus.CANCELLED, message="interrupted")
-            await self._finish(plan, outcome, progress, started, request["seq"])
+            await self._finish(plan, outcome, progress, started, request["seq"], output)
             raise
         waiter.cancel()
         if task in done:
@@ -116,15 +119,20 @@ class Runner:
         else:
             await _stop(task)
             outcome = Outcome(status=OutcomeStatus.FAILED, message=f"timed out after {timeout:g}s")
-        return await self._finish(plan, outcome, progress, started, request["seq"])
+        return await self._finish(plan, outcome, progress, started, request["seq"], output)
 
-    async def _finish(self, plan: Plan, outcome: Outcome, progress: Progress, started: float, seq: int) -> Outcome:
+    async def _finish(
+        self, plan: Plan, outcome: Outcome, progress: Progress, started: float, seq: int, output: OutputFile
+    ) -> Outcome:
+        progress.sink = None
+        kept = output.close()
         outcome = outcome.model_copy(
             update={
                 "counts": {**progress.counts, **outcome.counts},
                 "duration_ms": int((time.monotonic() - started) * 1000),
                 "output_tail": outcome.output_tail or list(progress.tail),
                 "request_seq": seq,
+                "output_file": str(output.path) if kept and "file" in kept else None,
             }
         )
         data = {
@@ -135,6 +143,7 @@ class Runner:
             "duration_ms": outcome.duration_ms,
             "exit_code": outcome.exit_code,
             "output_tail": outcome.output_tail[-20:],
+            **({"output": kept} if kept else {}),
         }
         try:
             await asyncio.to_thread(self.journal.append, f"action.{outcome.status.value}", data, corr=seq)

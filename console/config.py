@@ -8,7 +8,6 @@ line naming the file, the TOML line or the field path, what is wrong and what wa
 from __future__ import annotations
 
 import os
-import string
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,19 +15,16 @@ from typing import Annotated, Any, Literal
 import platformdirs
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
-    StringConstraints,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import SchemaError
 
+from console.config_actions import CommandAction as CommandAction  # re-exported, as are the next two
+from console.config_actions import ParamSpec as ParamSpec
+from console.config_incident import IncidentSettings as IncidentSettings
 from console.config_load import (
     ENV_VAR,
     expand,
@@ -38,25 +34,11 @@ from console.config_load import (
     validation_error,
 )
 from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
-from console.incident.state import SCHEMES
-from console.models import Risk
-from console.timeparse import parse_duration
+from console.config_types import Duration, Model, Period, at_most
+from console.models import format_duration
+from console.sustain import Hold
 
-DAY = 86400.0
 PG_MAX_MS = 2_147_483_647  # PostgreSQL's largest statement_timeout: an int of milliseconds
-
-
-def _at_most(days: float, *, zero_ok: bool) -> AfterValidator:
-    """Seconds in (0, days] -- or [0, days] when 0 has a meaning -- with the fix in the message."""
-
-    def check(seconds: float) -> float:
-        if seconds <= 0 and not zero_ok:
-            raise ValueError('must be more than 0 (an interval or timeout of 0 spins or fails at once), e.g. "2s"')
-        if seconds > days * DAY:
-            raise ValueError(f"must be at most {days:g}d")
-        return seconds
-
-    return AfterValidator(check)
 
 
 def _pg_statement_timeout(seconds: float) -> float:
@@ -65,19 +47,32 @@ def _pg_statement_timeout(seconds: float) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-# An interval or timeout: more than 0, at most a week (sockets and timers overflow on absurd values).
-Period = Annotated[Duration, _at_most(7, zero_ok=False)]
 # An age threshold (`long_running`, `idle_older_than`; the latter goes to PostgreSQL as an interval): 0 counts all.
-Age = Annotated[Duration, _at_most(365, zero_ok=True)]
+Age = Annotated[Duration, at_most(365, zero_ok=True)]
 StatementTimeout = Annotated[Duration, AfterValidator(_pg_statement_timeout)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Sustained(Model):
+    """`for` / `clear_for`: how long a new state must hold before it shows, and to clear (`console.sustain`)."""
+
+    for_: Period | None = Field(default=None, alias="for")
+    clear_for: Period | None = None
+
+    @property
+    def hold(self) -> Hold | None:
+        if self.for_ is None and self.clear_for is None:
+            return None
+        return Hold(self.for_ or 0.0, self.clear_for if self.clear_for is not None else self.for_ or 0.0)
 
 
-class ConsoleSettings(_Model):
+def _beyond(section: str, warn_name: str, warn: float, crit_name: str, crit: float | None, *, below: bool) -> None:
+    """Crit must be past warn (below it when low values are bad): a config error otherwise."""
+    if crit is not None and (crit >= warn if below else crit <= warn):
+        side = "below" if below else "above"
+        raise ValueError(f"{section}: {crit_name} {crit:g} must be {side} {warn_name} {warn:g} (crit is the worse one)")
+
+
+class ConsoleSettings(Model):
     """`[console]`: the environment's name and how the console behaves."""
 
     environment: str = "default"
@@ -102,7 +97,7 @@ class ConsoleSettings(_Model):
         return name
 
 
-class HealthTarget(_Model):
+class HealthTarget(_Sustained):
     """`[[health]]`: an HTTP health endpoint."""
 
     name: str = Field(min_length=1)
@@ -120,7 +115,7 @@ class HealthTarget(_Model):
         return _check_url(url, ("http", "https"))
 
 
-class MetricTarget(_Model):
+class MetricTarget(_Sustained):
     """`[[metric]]`: a number read at a dotted path of a JSON endpoint, or the first sample of a PromQL query."""
 
     name: str = Field(min_length=1)
@@ -150,7 +145,7 @@ class MetricTarget(_Model):
         return self
 
 
-class PrometheusSettings(_Model):
+class PrometheusSettings(Model):
     """`[prometheus]`: the server that `[[metric]] promql` queries are sent to."""
 
     url: str
@@ -168,7 +163,7 @@ class AlertmanagerSettings(PrometheusSettings):
     interval: Period | None = None
 
 
-class PostgresSettings(_Model):
+class PostgresSettings(_Sustained):
     """`[postgres]`: the database the console watches and acts on."""
 
     dsn: str
@@ -176,6 +171,7 @@ class PostgresSettings(_Model):
     long_running: Age = 300.0
     idle_older_than: Age = 3600.0
     pool_warn_pct: float = 80
+    pool_crit_pct: float = 95
     statement_timeout: StatementTimeout = 2.0
 
     @field_validator("dsn")
@@ -183,12 +179,20 @@ class PostgresSettings(_Model):
     def _pg_url(cls, dsn: str) -> str:
         return _check_url(dsn, ("postgres", "postgresql"))
 
+    @model_validator(mode="after")
+    def _crit_beyond_warn(self) -> PostgresSettings:
+        _beyond("postgres", "pool_warn_pct", self.pool_warn_pct, "pool_crit_pct", self.pool_crit_pct, below=False)
+        return self
 
-class RedisSettings(_Model):
+
+class RedisSettings(_Sustained):
     """`[redis]`: the cache the console watches and flushes."""
 
     url: str
     hit_rate_warn_pct: float = 90
+    hit_rate_crit_pct: float | None = None
+    memory_warn_pct: float = 85
+    memory_crit_pct: float = 95
     timeout: Period = 2.0
     flush_confirm_share: float = Field(default=0.5, gt=0, le=1)
 
@@ -197,8 +201,21 @@ class RedisSettings(_Model):
     def _redis_url(cls, url: str) -> str:
         return _check_url(url, ("redis", "rediss", "unix"))
 
+    @model_validator(mode="after")
+    def _crit_beyond_warn(self) -> RedisSettings:
+        _beyond(
+            "redis",
+            "hit_rate_warn_pct",
+            self.hit_rate_warn_pct,
+            "hit_rate_crit_pct",
+            self.hit_rate_crit_pct,
+            below=True,
+        )
+        _beyond("redis", "memory_warn_pct", self.memory_warn_pct, "memory_crit_pct", self.memory_crit_pct, below=False)
+        return self
 
-class LogSettings(_Model):
+
+class LogSettings(Model):
     """`[[logs]]`: a log file to tail or a command whose output to follow."""
 
     name: str = Field(min_length=1)
@@ -221,113 +238,13 @@ class LogSettings(_Model):
         return self
 
 
-_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
-
-
-class ParamSpec(_Model):
-    """A typed parameter of a command action: one of `choices`, or a `type` (a str matching `pattern` whole)."""
-
-    description: str = ""
-    type: Literal["str", "int", "float"] = "str"
-    pattern: str | None = None
-    choices: list[str] | None = Field(default=None, min_length=1)
-    default: str | None = None
-
-    @property
-    def annotation(self) -> Any:
-        """The type a value is validated against (the pattern is matched by pydantic's regex engine)."""
-        if self.choices:
-            return Literal[tuple(self.choices)]
-        if self.pattern is not None:
-            return Annotated[str, StringConstraints(pattern=f"^(?:{self.pattern})$")]
-        return _TYPES[self.type]
-
-    def typed_default(self) -> Any:
-        """The default converted to the param's type, or `...` (required) when there is none."""
-        return ... if self.default is None else TypeAdapter(self.annotation).validate_python(self.default)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ParamSpec:
-        if self.pattern is not None and self.choices:
-            raise ValueError("give choices or pattern, not both")
-        if self.pattern is not None and self.type != "str":
-            raise ValueError(f'pattern applies to type "str" only (a {self.type} is checked as a number)')
-        try:
-            adapter = TypeAdapter(self.annotation)
-        except SchemaError as exc:
-            reason = str(exc).rsplit("error: ", 1)[-1].strip()
-            raise ValueError(
-                f"pattern {self.pattern!r} is not a regular expression: {reason} (fix it: Rust regex syntax, "
-                "no look-around or back-references, braces are not doubled here)"
-            ) from None
-        if self.default is not None:
-            try:
-                adapter.validate_python(self.default)
-            except ValidationError as exc:
-                reason = exc.errors()[0]["msg"]
-                raise ValueError(f"default {self.default!r}: {reason} (fix the default or the param)") from None
-        return self
-
-
-class CommandAction(_Model):
-    """`[actions.NAME]`: an argv template run without a shell (rollback, scale, maintenance mode...)."""
-
-    command: list[str] = Field(min_length=1)
-    params: dict[str, ParamSpec] = Field(default_factory=dict)
-    risk: Risk = Risk.WRITE
-    timeout: Period = 600.0
-    description: str = ""
-
-    @field_validator("params", mode="before")
-    @classmethod
-    def _short_params(cls, params: Any) -> Any:
-        if isinstance(params, dict):
-            return {k: {"description": v} if isinstance(v, str) else v for k, v in params.items()}
-        return params
-
-    @model_validator(mode="after")
-    def _declared_placeholders(self) -> CommandAction:
-        allowed = {"environment", *self.params}
-        for index, arg in enumerate(self.command):
-            try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
-            except ValueError as exc:
-                raise ValueError(f"command[{index}] {arg!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
-            for field in fields:
-                if field not in allowed:
-                    declared = ", ".join(sorted(self.params)) or "none"
-                    raise ValueError(
-                        f"command[{index}] uses {{{field}}}, which is not declared in params "
-                        f"(declared: {declared}; {{environment}} is always available)"
-                    )
-        return self
-
-
-class RunbookSource(_Model):
+class RunbookSource(Model):
     """`[[runbooks]]`: a markdown runbook file, or a folder of them, relative to the config file."""
 
     path: str = Field(min_length=1)
 
 
-class IncidentSettings(_Model):
-    """`[incident]`: the severity scheme (SEV-1..4 or P0..P3) and optional update cadence per level."""
-
-    scheme: Literal["sev", "p"] = "sev"
-    update_every: dict[str, Period] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_levels(self) -> IncidentSettings:
-        names = SCHEMES[self.scheme].names
-        for level, seconds in self.update_every.items():
-            if level not in names:
-                known = ", ".join(names)
-                raise ValueError(f"update_every: {level!r} is not a level of the {self.scheme!r} scheme ({known})")
-            if seconds < 60:
-                raise ValueError(f"update_every.{level}: a cadence under a minute is not a cadence")
-        return self
-
-
-class ShareSettings(_Model):
+class ShareSettings(Model):
     """`[share]`: mirror the journal to a Redis stream and follow every host's entries on it (console.share)."""
 
     redis_url: str
@@ -342,7 +259,7 @@ class ShareSettings(_Model):
         return _check_url(url, ("redis", "rediss", "unix"))
 
 
-class Config(_Model):
+class Config(Model):
     """One environment: everything the console watches and every action it offers."""
 
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
@@ -389,6 +306,24 @@ class Config(_Model):
         for index, metric in enumerate(self.metric):
             if metric.promql is not None and self.prometheus is None:
                 raise ValueError(f"metric[{index}].promql needs a [prometheus] section with the server's url")
+        return self
+
+    @model_validator(mode="after")
+    def _holds_outlast_polls(self) -> Config:
+        refresh = self.console.refresh
+        sustained = [
+            (f"{s}[{i}]", t, t.interval or refresh)
+            for s in ("health", "metric")
+            for i, t in enumerate(getattr(self, s))
+        ]
+        sustained += [(s, getattr(self, s), refresh) for s in ("postgres", "redis") if getattr(self, s) is not None]
+        for where, item, interval in sustained:
+            for name, seconds in (("for", item.for_), ("clear_for", item.clear_for)):
+                if seconds is not None and seconds < interval:
+                    raise ValueError(
+                        f"{where}.{name} {format_duration(seconds)} is shorter than the {format_duration(interval)} "
+                        "it is polled at; a state must be seen at least twice to have held"
+                    )
         return self
 
 

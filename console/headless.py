@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import time
@@ -34,7 +35,7 @@ async def run_action(
     actions of its own, as `runbook run` does)."""
     runner = runner or build_runner(config, read_only=getattr(args, "read_only", False))
     try:
-        plan = await runner.plan(args.action, params)
+        plan = await runner.plan(args.action, {**params, **_ask_secrets(runner.get(args.action).secret_params, params)})
     except (ParamError, ActionRefused) as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -78,6 +79,16 @@ async def run_action(
     if outcome.journal_error:
         _err(outcome.journal_error)
     return EXIT_OK if outcome.status is OutcomeStatus.COMPLETED and not outcome.journal_error else EXIT_FAIL
+
+
+def _ask_secrets(names: frozenset[str], given: dict[str, str]) -> dict[str, str]:
+    """Secret params not on the command line are asked on the terminal without echo (kept out of `ps` and history)."""
+    if not sys.stdin.isatty():
+        return {}
+    try:
+        return {name: getpass.getpass(f"{name} (not shown): ") for name in sorted(names - set(given))}
+    except EOFError:
+        return {}
 
 
 def _ask(level: ConfirmLevel, text: str | None) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.models import Check, State
+from console.sustain import Sustain
 
 HISTORY = 60
 
@@ -42,8 +43,9 @@ Listener = Callable[[list[Any], list[CheckChange]], None]
 class LiveState:
     """Latest model per feed key and latest reading per check key (`source:name`), in the order first seen."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, sustain: Sustain | None = None) -> None:
         self.clock = clock or Clock()
+        self.sustain = sustain or Sustain()  # raw check states -> the states everyone sees (`for`, `clear_for`)
         self.models: dict[str, Any] = {}
         self.readings: dict[str, Reading] = {}
         self._by_source: dict[str, dict[str, Reading]] = {}  # `any health is down` reads one source, not all
@@ -61,28 +63,32 @@ class LiveState:
         models = list(models)
         self._counts.clear()
         changes: list[CheckChange] = []
-        for model in models:
+        for index, model in enumerate(models):
+            raw = model.checks()
+            judged = [self._see(check, now, changes) for check in raw]
+            if hasattr(model, "check") and judged[0] is not raw[0]:  # a tile (health, metric) shows the held state
+                model = models[index] = model.model_copy(update={"state": judged[0].state, "reason": judged[0].reason})
             self.models[feed_key(model)] = model
-            for check in model.checks():
-                changes.extend(self._see(check, now))
         for listener in list(self._listeners):
             listener(models, changes)
         return changes
 
-    def _see(self, check: Check, now: datetime) -> list[CheckChange]:
+    def _see(self, check: Check, now: datetime, changes: list[CheckChange]) -> Check:
         reading = self.readings.get(check.key)
+        check = self.sustain.judge(check, reading.check.state if reading else None, now)
         if reading is None:
             reading = self.readings[check.key] = Reading(check, now, now)
             self._by_source.setdefault(check.source, {})[check.key] = reading
             reading.history.append(check.number)
-            return [CheckChange(check, None)]
+            changes.append(CheckChange(check, None))
+            return check
         before = reading.check.state
         reading.check, reading.seen_at = check, now
         reading.history.append(check.number)
-        if before is check.state:
-            return []
-        reading.since = now
-        return [CheckChange(check, before)]
+        if before is not check.state:
+            reading.since = now
+            changes.append(CheckChange(check, before))
+        return check
 
     def checks(self, source: str | None = None) -> list[Check]:
         """Every latest check (of one source when given), in the order first seen."""

@@ -17,15 +17,20 @@ READ_CHUNK = 256 * 1024
 
 
 async def spawn(
-    argv: list[str], cwd: Path, *, merge_stderr: bool, env: Mapping[str, str] | None = None
+    argv: list[str],
+    cwd: Path,
+    *,
+    merge_stderr: bool,
+    env: Mapping[str, str] | None = None,
+    stdin: bool = False,
 ) -> asyncio.subprocess.Process:
-    """Start `argv` in a new session (its own process group) with stdin closed and stdout (and stderr) piped;
-    `env` adds to (and overrides) this process's environment."""
+    """Start `argv` in a new session (its own process group) with stdin closed (or piped) and stdout (and stderr)
+    piped; `env` adds to (and overrides) this process's environment."""
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
         env=None if env is None else {**os.environ, **env},
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
         start_new_session=True,

@@ -44,12 +44,22 @@ class Redactor:
 
     def add(self, secret: str) -> None:
         """Remember one more secret; empty and very short (< 4 chars) values are ignored."""
-        if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
-            return
+        if len(secret) >= MIN_SECRET_LENGTH and secret not in self._secrets:
+            self._remember(secret)
+
+    def _remember(self, secret: str) -> None:
         self._secrets.add(secret)
         # Longest first, so a secret that contains another is masked whole.
         ordered = sorted(self._secrets, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered)))
+
+    def with_secrets(self, secrets: Iterable[str]) -> Redactor:
+        """A copy that also masks `secrets` (for one action run), however short: they were declared secret."""
+        copy = Redactor(self._secrets)
+        for secret in secrets:
+            if secret and secret not in copy._secrets:
+                copy._remember(secret)
+        return copy
 
     def text(self, s: str) -> str:
         """Return ``s`` with every secret, URL/DSN password and key=value secret replaced by ``***``."""

@@ -15,6 +15,7 @@ from console.incident.events import (
     CANCELLED,
     DECISION,
     DECLARED,
+    ESCALATION_DUE,
     FOLLOW_UP,
     NOTE,
     PIN,
@@ -215,6 +216,25 @@ class IncidentDesk:
             return None
         data = {"due_at": iso(state.next_update_at), "overdue_s": round(state.overdue_s(now), 3)}
         return self.journal.append(UPDATE_OVERDUE, data, incident=state.id)
+
+    def check_escalations(self) -> list[dict]:
+        """Journal `incident.escalation_due` for each `[[incident.escalate]]` rule now due (once per incident):
+        the incident is open, has lasted `after` since its impact started, and is at `severity` or worse."""
+        with self.tracker.exclusive():  # of two consoles sharing the journal, one reminds
+            state = self.state()
+            if state is None or not state.is_open:
+                return []
+            now, scheme = self.clock.now(), self._scheme_of(state)
+            done = {(e.get("data") or {}).get("rule") for e in state.entries if e.get("kind") == ESCALATION_DUE}
+            due = []
+            for index, rule in enumerate(self.settings.escalate):
+                if index in done or state.elapsed_s(now) < rule.after:
+                    continue
+                if rule.severity is not None and scheme.level(state.severity).rank > scheme.level(rule.severity).rank:
+                    continue
+                data = {"rule": index, "after_s": rule.after, "severity": rule.severity, "say": rule.say}
+                due.append(self.journal.append(ESCALATION_DUE, data, incident=state.id))
+            return due
 
     # -- helpers ---------------------------------------------------------------------------------------
 

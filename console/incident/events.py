@@ -17,6 +17,7 @@ Journal kinds written by `console.incident.commands.IncidentDesk` (all carry the
 - `pin`                seq, pinned (bool): marks (or unmarks) any entry of the incident.
 - `update.posted`      kind (initial | update | resolved), fields, text, due_at, next_update_at (null after resolved).
 - `update.overdue`     due_at, overdue_s: at most one per due time.
+- `incident.escalation_due` rule (its index in `[[incident.escalate]]`), after_s, severity, say: once per rule.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DECISION = "decision"
 PIN = "pin"
 UPDATE_POSTED = "update.posted"
 UPDATE_OVERDUE = "update.overdue"
+ESCALATION_DUE = "incident.escalation_due"
 ROLES = ("commander", "scribe", "comms")
 FOLLOW_UP = "TODO:"
 

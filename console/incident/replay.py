@@ -56,7 +56,7 @@ from console.timeparse import parse_timestamp
 
 def scheme_for(settings: IncidentSettings) -> Scheme:
     """The configured severity scheme with its cadence overrides applied."""
-    return SCHEMES[settings.scheme].with_cadence(settings.update_every)
+    return SCHEMES[settings.scheme_key].with_cadence(settings.update_every)
 
 
 def current_incident(journal: Journal) -> IncidentState | None:

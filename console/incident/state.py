@@ -106,6 +106,7 @@ class Scheme:
         return Scheme(self.key, levels)
 
 
+CUSTOM = "custom"  # the scheme made of `[incident] levels` (console.config_incident registers it in SCHEMES)
 # Defaults from shared/runbooks: astral-draft-v4.md (SEV-1..4, "updates every 30 minutes" for the top level),
 # nextjs-vercel.md and astralfield-v2.1.md (P0..P3 response times).
 SCHEMES: dict[str, Scheme] = {
@@ -364,6 +365,7 @@ _DESCRIBERS: dict[str, Any] = {
         + (f", next due {str(d['next_update_at'])[11:16]} UTC" if d.get("next_update_at") else "")
     ),
     "update.overdue": lambda d: f"update overdue (was due {str(d.get('due_at', '?'))[11:16]} UTC)",
+    "incident.escalation_due": lambda d: f"escalation due: {d.get('say', '?')}",
     "observation": _observation,
     "journal.recovered": lambda d: f"journal recovered: {d.get('bytes', '?')} torn bytes moved aside",
     "console.error": lambda d: f"console error: {d.get('error', '?')}",

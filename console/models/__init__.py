@@ -131,6 +131,7 @@ class Outcome(BaseModel):
     output_tail: list[str] = Field(default_factory=list)
     request_seq: int | None = None
     journal_error: str | None = None
+    output_file: str | None = None  # the full output (`<journal dir>/outputs/<seq>.log`), when there was any
 
     @property
     def ok(self) -> bool:

@@ -14,7 +14,6 @@ CONSOLE_APPLICATION = "incident-console"
 # Monitoring shows such sessions as the console's; actions never plan or signal them.
 OWN_BACKEND_SQL = f"(a.pid = pg_backend_pid() OR a.application_name IS NOT DISTINCT FROM '{CONSOLE_APPLICATION}')"
 CLIENT_BACKEND = "client backend"
-CONNECTIONS_CRIT_PCT = 95.0
 CACHE_HIT_WARN_PCT = 95.0
 CACHE_HIT_CRIT_PCT = 90.0
 CACHE_MIN_BLOCKS = 10_000  # below this many block reads + hits (a fresh or just restarted server), no verdict
@@ -29,6 +28,7 @@ class PgThresholds(BaseModel):
     """The `[postgres]` thresholds a snapshot was judged by (carried along so checks() needs no config)."""
 
     pool_warn_pct: float = 80
+    pool_crit_pct: float = 95
     long_running_s: float = 300
     idle_older_than_s: float = 3600
     slow_query_ms: float = 100
@@ -196,7 +196,7 @@ class PostgresSnapshot(BaseModel):
             return [Check(source="postgres", name="connection", state=State.DOWN, reason=self.reason)]
         t = self.thresholds
         pct = self.connections_pct
-        conn_state = State.CRIT if pct >= CONNECTIONS_CRIT_PCT else State.WARN if pct >= t.pool_warn_pct else State.OK
+        conn_state = State.CRIT if pct >= t.pool_crit_pct else State.WARN if pct >= t.pool_warn_pct else State.OK
         long_state = State.WARN if self.long_running else State.OK
         blocked = self.blocked
         checks = [
@@ -207,7 +207,7 @@ class PostgresSnapshot(BaseModel):
                 value=f"{pct:.0f}%",
                 number=pct,
                 reason=f"{self.total_connections} of max_connections {self.max_connections}"
-                + (f" (warn at {t.pool_warn_pct:g}%)" if conn_state is not State.OK else ""),
+                + ("" if conn_state is State.OK else f" (warn at {t.pool_warn_pct:g}%, crit at {t.pool_crit_pct:g}%)"),
             ),
             Check(
                 source="postgres",

@@ -10,8 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from console.models import Check, State, utc_now
 
 SOURCE = "redis"
-MEMORY_WARN_PCT = 85.0
-MEMORY_CRIT_PCT = 95.0
 
 
 class SlowlogEntry(BaseModel):
@@ -57,6 +55,9 @@ class RedisSnapshot(BaseModel):
     replication: str = ""
     slowlog: list[SlowlogEntry] = Field(default_factory=list)
     hit_rate_warn_pct: float = 90.0
+    hit_rate_crit_pct: float | None = None
+    memory_warn_pct: float = 85.0
+    memory_crit_pct: float = 95.0
     taken_at: datetime = Field(default_factory=utc_now)
 
     @property
@@ -71,7 +72,7 @@ class RedisSnapshot(BaseModel):
         return sum(self.keys_per_db.values())
 
     def checks(self) -> list[Check]:
-        """PING, memory against maxmemory (when set) and hit ratio against hit_rate_warn_pct."""
+        """PING, memory against maxmemory (when set) and hit ratio, each against its warn and crit thresholds."""
         if self.state is State.DOWN:
             return [Check(source=SOURCE, name="ping", state=State.DOWN, reason=self.reason)]
         ping = Check(
@@ -100,8 +101,9 @@ class RedisSnapshot(BaseModel):
         if pct is None:
             used = format_bytes(self.used_memory) if self.used_memory is not None else "?"
             return Check(source=SOURCE, name="memory", state=State.OK, value=used, reason="no maxmemory set")
-        state = State.CRIT if pct >= MEMORY_CRIT_PCT else State.WARN if pct >= MEMORY_WARN_PCT else State.OK
-        reason = f"above {MEMORY_CRIT_PCT:g}%" if state is State.CRIT else f"above {MEMORY_WARN_PCT:g}%"
+        warn, crit = self.memory_warn_pct, self.memory_crit_pct
+        state = State.CRIT if pct >= crit else State.WARN if pct >= warn else State.OK
+        reason = f"above {crit:g}%" if state is State.CRIT else f"above {warn:g}%"
         return Check(
             source=SOURCE,
             name="memory",
@@ -116,14 +118,16 @@ class RedisSnapshot(BaseModel):
         if reading is None:
             return Check(source=SOURCE, name="hit ratio", state=State.OK, reason="no lookups yet")
         ratio, scope = reading
-        low = 100.0 * ratio < self.hit_rate_warn_pct
+        crit = self.hit_rate_crit_pct is not None and 100.0 * ratio < self.hit_rate_crit_pct
+        low = crit or 100.0 * ratio < self.hit_rate_warn_pct
+        limit = self.hit_rate_crit_pct if crit else self.hit_rate_warn_pct
         return Check(
             source=SOURCE,
             name="hit ratio",
-            state=State.WARN if low else State.OK,
+            state=State.CRIT if crit else State.WARN if low else State.OK,
             value=f"{100.0 * ratio:.1f}%",
             number=100.0 * ratio,
-            reason=(f"below {self.hit_rate_warn_pct:g}% " if low else "") + f"({scope})",
+            reason=(f"below {limit:g}% " if low else "") + f"({scope})",
         )
 
 

@@ -104,6 +104,7 @@ class PostgresSource:
         self.clock = clock or Clock()
         self.thresholds = PgThresholds(
             pool_warn_pct=settings.pool_warn_pct,
+            pool_crit_pct=settings.pool_crit_pct,
             long_running_s=settings.long_running,
             idle_older_than_s=settings.idle_older_than,
             slow_query_ms=settings.slow_query_ms,

@@ -151,6 +151,8 @@ class RedisSource:
         self.clock = clock or Clock()
         self.target = describe_target(settings.url)
         self._redactor = url_redactor(settings.url)
+        limits = {"hit_rate_warn_pct", "hit_rate_crit_pct", "memory_warn_pct", "memory_crit_pct"}
+        self.limits = settings.model_dump(include=limits)  # the thresholds every snapshot is judged by
         self._client: Redis | None = None
         self._previous: _Counters | None = None
         self._failures = 0
@@ -221,7 +223,7 @@ class RedisSource:
             replication=_replication(info),
             slowlog=[self._slowlog_entry(raw) for raw in slowlog or []],
             hit_ratio_since_start=counters.hits / ever if ever else None,
-            hit_rate_warn_pct=self.settings.hit_rate_warn_pct,
+            **self.limits,
             taken_at=now,
             **rates,
         ).evaluated()
@@ -231,7 +233,7 @@ class RedisSource:
             state=State.DOWN,
             reason=reason,
             target=self.target,
-            hit_rate_warn_pct=self.settings.hit_rate_warn_pct,
+            **self.limits,
             taken_at=now,
         )
 

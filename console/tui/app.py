@@ -23,6 +23,7 @@ from console.live import LiveState
 from console.observer import Observer
 from console.polling import groups as poll_groups
 from console.sources.base import Feeds, build_feeds
+from console.sustain import Sustain
 from console.tui.controllers.incident import IncidentControl
 from console.tui.controllers.share import ShareControl
 from console.tui.controllers.triage import TriageControl
@@ -75,7 +76,7 @@ class ConsoleApp(App[int]):
         self.clock = clock or Clock()
         self.theme_name = theme or config.console.theme
         self.feeds = feeds
-        self.live = LiveState(self.clock)
+        self.live = LiveState(self.clock, Sustain.from_config(config))
         self.observer = Observer(runner.journal)
         self.notices = notices or []
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
@@ -186,7 +187,8 @@ class ConsoleApp(App[int]):
             if answer is not None:
                 self._preview(name, answer, fields)
 
-        self.push_screen(ActionFormScreen(name, description, fields, values, error), submitted)
+        secret = self.runner.get(name).secret_params
+        self.push_screen(ActionFormScreen(name, description, fields, values, error, secret), submitted)
 
     @work(group="preview", exclusive=True, exit_on_error=False)
     async def _preview(self, name: str, params: dict[str, Any], fields: list) -> None:

@@ -86,6 +86,13 @@ class IncidentControl:
             return
         if entry is not None:
             self.app.notify("✖ Status update overdue: press i, then u", severity="warning", timeout=30)
+        try:
+            due = await asyncio.to_thread(self.desk.check_escalations)
+        except (IncidentError, JournalError):
+            due = []
+        for escalation in due:
+            self.app.notify(f"▲ Escalate: {escalation['data']['say']}", severity="warning", timeout=60, markup=False)
+        if entry is not None or due:
             await self.refresh()
 
     def open_screen(self, command: str | None = None) -> None:

@@ -38,6 +38,7 @@ class ActionFormScreen(ModalScreen[dict[str, str] | None]):
         fields: list[tuple[str, str, Any]],
         values: dict[str, str] | None = None,
         error: str = "",
+        secret: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.action = action
@@ -45,6 +46,7 @@ class ActionFormScreen(ModalScreen[dict[str, str] | None]):
         self.fields = fields
         self.values = values or {}
         self.error = error
+        self.secret = secret
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -54,7 +56,7 @@ class ActionFormScreen(ModalScreen[dict[str, str] | None]):
                 for name, help_text, default in self.fields:
                     yield Label(Text(f"--{name.replace('_', '-')}  {help_text}"))
                     value = self.values.get(name, "" if default is None else str(default))
-                    yield Input(value=value, id=f"param-{name}", placeholder=help_text)
+                    yield Input(value=value, id=f"param-{name}", placeholder=help_text, password=name in self.secret)
             yield Static("enter on the last field or ctrl+s: preview (nothing runs yet) · escape: cancel")
 
     def on_mount(self) -> None:

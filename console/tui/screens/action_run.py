@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -75,6 +76,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
 
     def on_mount(self) -> None:
         self._show_plan()
+        if self.plan.confirm is ConfirmLevel.NONE and self.plan.risk is Risk.READ:
+            self._start(None)  # a read action asks for no confirmation
 
     def _show_plan(self) -> None:
         plan = self.plan
@@ -121,6 +124,9 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._start(event.value.strip())
 
     def action_confirm(self) -> None:
+        if self.outcome is not None and self.outcome.output_file:
+            self._copy_output(Path(self.outcome.output_file))
+            return
         if self.progress is not None or self.plan.confirm is ConfirmLevel.TYPED:
             return
         self._start(None)
@@ -156,8 +162,19 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         text += f" in {outcome.duration_ms} ms · journal seq {outcome.request_seq}"
         if outcome.journal_error:
             text += f"\n✖ {outcome.journal_error}"
+        if outcome.output_file:
+            text += f"\nfull output: {outcome.output_file}"
         self.query_one("#result", Static).update(Text(text, style="bold"))
-        self._hint("escape closes.")
+        self._hint("y copies the full output, escape closes." if outcome.output_file else "escape closes.")
+
+    def _copy_output(self, path: Path) -> None:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError as exc:
+            self._hint(f"cannot read {path}: {exc.strerror or exc}")
+            return
+        self.app.copy_to_clipboard(text)
+        self._hint(f"copied {len(text.splitlines())} lines of output ({path.name}); escape closes.")
 
     def _on_progress(self, event: ProgressEvent) -> None:
         if event.line is not None:
@@ -181,7 +198,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
     @work(exclusive=True, group="action-plan", exit_on_error=False)
     async def _replan(self) -> None:
         try:
-            self.plan = await self.runner.plan(self.plan.action, self.plan.params)
+            secrets = self.plan.detail.get("secrets", {})  # the plan shows them masked
+            self.plan = await self.runner.plan(self.plan.action, {**self.plan.params, **secrets})
         except Exception as exc:  # ParamError, ActionRefused: say so, keep the screen
             self.query_one("#result", Static).update(Text(f"✖ {exc}", style="bold"))
             return
