@@ -40,6 +40,7 @@ from console.config_load import (
 from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
 from console.incident.state import SCHEMES
 from console.models import Risk
+from console.probe_config import MetricReading, RequestSpec
 from console.timeparse import parse_duration
 
 DAY = 86400.0
@@ -102,8 +103,8 @@ class ConsoleSettings(_Model):
         return name
 
 
-class HealthTarget(_Model):
-    """`[[health]]`: an HTTP health endpoint."""
+class HealthTarget(RequestSpec):
+    """`[[health]]`: an HTTP health endpoint (method, headers and body in `RequestSpec`)."""
 
     name: str = Field(min_length=1)
     url: str
@@ -120,12 +121,10 @@ class HealthTarget(_Model):
         return _check_url(url, ("http", "https"))
 
 
-class MetricTarget(_Model):
-    """`[[metric]]`: a number read at a dotted path of a JSON endpoint."""
+class MetricTarget(MetricReading):
+    """`[[metric]]`: a number (or a `top` list) read from a URL or a command, as `MetricReading` says."""
 
     name: str = Field(min_length=1)
-    url: str
-    path: str = Field(min_length=1)
     unit: str = ""
     warn: float | None = None
     crit: float | None = None
@@ -135,8 +134,8 @@ class MetricTarget(_Model):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        return _check_url(url, ("http", "https"))
+    def _http_url(cls, url: str | None) -> str | None:
+        return url if url is None else _check_url(url, ("http", "https"))
 
 
 class PostgresSettings(_Model):

@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from console.models import Check, State
+from console.models.numbers import read_number, read_output
 
 HISTORY = 30
 MAX_BODY = 1_000_000
 OVERSIZE = f"body over {MAX_BODY // 1_000_000} MB"
-_MISSING = object()
 
 
 class HttpResult(BaseModel):
@@ -124,20 +124,8 @@ def subset_mismatch(expected: Any, actual: Any, path: str = "") -> str | None:
 
 
 def number_at(document: Any, path: str) -> float | None:
-    """The number at a dotted path (`a.b`, list indexes as `items.0.value`), or None if absent or not a number."""
-    node = document
-    for part in path.split("."):
-        if isinstance(node, dict):
-            node = node.get(part, _MISSING)
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-        if node is _MISSING:
-            return None
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        return None
-    return float(node)
+    """The number at a dotted path or JMESPath expression (`items.0.value`, `items[?id=='a'].ms | [0]`), or None."""
+    return read_number(document, path)[0]
 
 
 def judge_health(
@@ -166,7 +154,14 @@ def judge_health(
 
 
 def judge_metric(
-    result: HttpResult, *, path: str, warn: float | None, crit: float | None, below: bool, unit: str
+    result: HttpResult,
+    *,
+    path: str | None,
+    warn: float | None,
+    crit: float | None,
+    below: bool,
+    unit: str,
+    pattern: str | None = None,
 ) -> tuple[State, str, float | None]:
     """Unreachable or an error status: down; no number to read: unknown; else the thresholds decide."""
     if result.error is not None:
@@ -176,12 +171,9 @@ def judge_metric(
         return State.DOWN, f"HTTP {code}", None
     if result.oversize:
         return State.UNKNOWN, OVERSIZE, None
-    document, problem = parse_json(result.body)
-    if problem is not None:
-        return State.UNKNOWN, problem, None
-    value = number_at(document, path)
+    value, problem = read_output(result.body, path=path, pattern=pattern, unit=unit)
     if value is None:
-        return State.UNKNOWN, f"no number at {path}", None
+        return State.UNKNOWN, problem, None
     state, reason = threshold_state(value, warn, crit, below=below, unit=unit)
     return state, reason, value
 

@@ -22,7 +22,13 @@ class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
     ) -> MetricSnapshot:
         state, reason, value = judge_metric(
-            result, path=target.path, warn=target.warn, crit=target.crit, below=target.below, unit=target.unit
+            result,
+            path=target.path,
+            warn=target.warn,
+            crit=target.crit,
+            below=target.below,
+            unit=target.unit,
+            pattern=target.pattern,
         )
         if value is not None:
             history.append(value)
