@@ -153,25 +153,30 @@ def judge_health(
     return threshold_state(result.latency_ms, warn_ms, crit_ms, unit="ms")
 
 
-def judge_metric(
-    result: HttpResult,
+def http_fault(result: HttpResult) -> tuple[State, str] | None:
+    """Why a metric's answer has nothing to read: unreachable or an error status (down), too big (unknown)."""
+    if result.error is not None:
+        return State.DOWN, result.error
+    code = result.status_code
+    if code is None or not 200 <= code < 300:
+        return State.DOWN, f"HTTP {code}"
+    if result.oversize:
+        return State.UNKNOWN, OVERSIZE
+    return None
+
+
+def judge_value(
+    data: bytes,
     *,
     path: str | None,
+    pattern: str | None,
+    unit: str,
     warn: float | None,
     crit: float | None,
     below: bool,
-    unit: str,
-    pattern: str | None = None,
 ) -> tuple[State, str, float | None]:
-    """Unreachable or an error status: down; no number to read: unknown; else the thresholds decide."""
-    if result.error is not None:
-        return State.DOWN, result.error, None
-    code = result.status_code
-    if code is None or not 200 <= code < 300:
-        return State.DOWN, f"HTTP {code}", None
-    if result.oversize:
-        return State.UNKNOWN, OVERSIZE, None
-    value, problem = read_output(result.body, path=path, pattern=pattern, unit=unit)
+    """A body or stdout with no number to read: unknown; else the thresholds decide."""
+    value, problem = read_output(data, path=path, pattern=pattern, unit=unit)
     if value is None:
         return State.UNKNOWN, problem, None
     state, reason = threshold_state(value, warn, crit, below=below, unit=unit)

@@ -82,6 +82,15 @@ def to_number(node: Any, unit: str = "") -> tuple[float | None, str]:
     return value * have[1] / want[1], ""
 
 
+def magnitude(node: Any) -> float | None:
+    """A value in its dimension's base unit ("2.4s" > "120ms"), to order a column; None when not a number."""
+    value, _ = to_number(node)
+    if value is None or not isinstance(node, str) or not (found := _QUANTITY.fullmatch(node)):
+        return value
+    scale = unit_of(found.group(2) or "")
+    return value * scale[1] if scale else value
+
+
 def read_number(document: Any, path: str | None, unit: str = "") -> tuple[float | None, str]:
     """The number at `path` (the whole document when None) in `unit`: (value, "") or (None, reason in words)."""
     where = f"at {path}" if path else "in the body"

@@ -1,53 +1,119 @@
-"""`[[metric]]` endpoints: a number at a dotted path of a JSON body, judged against warn/crit by the model layer."""
+"""`[[metric]]` targets: a number (or a `top` list) read from a JSON endpoint or, with `command`, from a program's
+stdout (console.sources.command_metric); the model layer judges what was read."""
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from console.clock import Clock
 from console.config import Config, MetricTarget
 from console.models import State
-from console.models.health import HttpResult, MetricSnapshot, judge_metric
+from console.models.health import HttpResult, MetricSnapshot, http_fault, judge_value
+from console.models.top import TopSnapshot, judge_top
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import HttpPollingSource, add_targets, shared_client
 
+Reading = MetricSnapshot | TopSnapshot
 
-class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
+
+class _Judge(Protocol):
+    clock: Clock
+    redactor: Redactor
+
+
+def reading(
+    source: _Judge, target: MetricTarget, data: bytes, history: deque[float], previous: State | None
+) -> Reading:
+    """What a URL answered or a command printed, read and judged as the target says."""
+    if target.kind == "top":
+        state, reason, rows, total = judge_top(data, target.path, target.columns or [], target.sort, target.limit)
+        return TopSnapshot(
+            name=target.name,
+            state=state,
+            reason=source.redactor.text(reason),
+            columns=target.columns or [],
+            rows=[[source.redactor.text(cell) for cell in row] for row in rows],
+            total=total,
+            taken_at=source.clock.now(),
+            previous=previous,
+        )
+    state, reason, value = judge_value(
+        data,
+        path=target.path,
+        pattern=target.pattern,
+        unit=target.unit,
+        warn=target.warn,
+        crit=target.crit,
+        below=target.below,
+    )
+    if value is not None:
+        history.append(value)
+    return _value(source, target, state, reason, value, history, previous)
+
+
+def fault(
+    source: _Judge, target: MetricTarget, state: State, reason: str, history: deque[float], previous: State | None
+) -> Reading:
+    """Nothing to read (down, timed out, failed, printed nothing): the reason in words."""
+    if target.kind == "top":
+        return TopSnapshot(
+            name=target.name,
+            state=state,
+            reason=source.redactor.text(reason),
+            columns=target.columns or [],
+            taken_at=source.clock.now(),
+            previous=previous,
+        )
+    return _value(source, target, state, reason, None, history, previous)
+
+
+def _value(
+    source: _Judge,
+    target: MetricTarget,
+    state: State,
+    reason: str,
+    value: float | None,
+    history: deque[float],
+    previous: State | None,
+) -> MetricSnapshot:
+    return MetricSnapshot(
+        name=target.name,
+        state=state,
+        reason=source.redactor.text(reason),
+        value=value,
+        unit=target.unit,
+        warn=target.warn,
+        crit=target.crit,
+        below=target.below,
+        taken_at=source.clock.now(),
+        history=list(history),
+        previous=previous,
+    )
+
+
+class MetricSource(HttpPollingSource[MetricTarget, Reading]):
     """Polls JSON metric endpoints; `history` in each snapshot holds the recent values read."""
 
     section = "metric"
 
     def _snapshot(
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
-    ) -> MetricSnapshot:
-        state, reason, value = judge_metric(
-            result,
-            path=target.path,
-            warn=target.warn,
-            crit=target.crit,
-            below=target.below,
-            unit=target.unit,
-            pattern=target.pattern,
-        )
-        if value is not None:
-            history.append(value)
-        return MetricSnapshot(
-            name=target.name,
-            state=state,
-            reason=self.redactor.text(reason),
-            value=value,
-            unit=target.unit,
-            warn=target.warn,
-            crit=target.crit,
-            below=target.below,
-            taken_at=self.clock.now(),
-            history=list(history),
-            previous=previous,
-        )
+    ) -> Reading:
+        if (problem := http_fault(result)) is not None:
+            return fault(self, target, *problem, history, previous)
+        return reading(self, target, result.body, history, previous)
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
-    """A feed per `[[metric]]` target, sharing the HTTP client."""
-    source = MetricSource(config.metric, shared_client(config, feeds), clock, Redactor(config.secrets))
-    add_targets(feeds, source, config.console.refresh)
+    """A feed per `[[metric]]` target: URLs share the HTTP client, commands run on their own."""
+    from console.sources.command_metric import CommandMetricSource
+
+    redactor = Redactor(config.secrets)
+    urls = [t for t in config.metric if t.url is not None]
+    commands = [t for t in config.metric if t.command is not None]
+    if urls:
+        add_targets(feeds, MetricSource(urls, shared_client(config, feeds), clock, redactor), config.console.refresh)
+    if commands:
+        CommandMetricSource(commands, config.base_dir, clock, redactor).add_to(feeds, config.console.refresh)
