@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,3 +197,16 @@ def test_a_secret_in_a_header_error_is_masked(tmp_path: Path) -> None:
     assert TOKEN not in message
     text = '[[health]]\nname = "h"\nurl = "http://x/"\nmethod = "${TOKEN}"\n'
     assert TOKEN not in error_of(tmp_path, text) and "***" in error_of(tmp_path, text)
+
+
+def test_the_readme_examples_are_valid_config() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Probes that log in") : readme.index("### Safety: preview")]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    config = cfg.loads("\n".join(blocks), environ={"SENTRY_TOKEN": TOKEN, "GRAFANA_TOKEN": TOKEN, "API_KEY": TOKEN})
+    assert [(m.method, m.kind, m.command is not None) for m in config.metric] == [
+        ("POST", "value", False),
+        ("POST", "value", False),
+        ("GET", "value", True),
+        ("GET", "top", False),
+    ]
