@@ -84,7 +84,8 @@ class MetricReading(RequestSpec):
     @model_validator(mode="after")
     def _one_origin(self) -> MetricReading:
         if (self.url is None) == (self.command is None):
-            raise ValueError("give url (an HTTP endpoint) or command (a program whose stdout has the number), not both")
+            which = "not both" if self.url is not None else "one is required"
+            raise ValueError(f"give url (an HTTP endpoint) or command (a program whose stdout has the number), {which}")
         if self.command is not None:
             if not self.command:
                 raise ValueError('command must name a program, e.g. ["docker", "stats", "--no-stream"]')
