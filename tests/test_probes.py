@@ -210,3 +210,29 @@ def test_the_readme_examples_are_valid_config() -> None:
         ("GET", "value", True),
         ("GET", "top", False),
     ]
+
+
+def test_a_literal_header_value_in_a_readable_file_is_warned_about(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[[health]]\nname = "h"\nurl = "http://x/"\nheaders = { Authorization = "Bearer abc" }\n')
+    path.chmod(0o644)
+    tmp_path.chmod(0o755)
+    cfg.load(path, environ={})
+    assert "line 4: health[0].headers.Authorization: holds a literal password or token" in capsys.readouterr().err
+    path.write_text('[[health]]\nname = "h"\nurl = "http://x/"\nheaders = { Authorization = "Bearer ${TOKEN}" }\n')
+    cfg.load(path, environ={"TOKEN": TOKEN})
+    path.write_text('[[health]]\nname = "h"\nurl = "http://x/"\nheaders = { Accept = "application/json" }\n')
+    cfg.load(path, environ={})
+    assert capsys.readouterr().err == ""
+
+
+async def test_a_secret_in_a_command_and_its_stderr_is_masked(tmp_path: Path) -> None:
+    from console.clock import Clock
+    from console.sources.base import build_feeds
+
+    text = '[[metric]]\nname = "m"\ncommand = ["sh", "-c", "echo denied for $0 >&2; exit 3", "${TOKEN}"]\n'
+    config = load(tmp_path, text)
+    feeds = build_feeds(config, Clock())
+    snapshot = await feeds.polled[0].poll()
+    assert (snapshot.state, snapshot.reason) == (State.DOWN, "sh exited 3: denied for ***")
+    assert TOKEN not in json.dumps(snapshot.model_dump(mode="json"))
