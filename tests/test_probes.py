@@ -144,6 +144,7 @@ def test_prometheus_vectors_and_jmespath() -> None:
     assert read_number(endpoints, "items[?route=='/b'].p95 | [0]", "ms") == (2400.0, "")
     assert read_number(endpoints, "max_by(items, &route).route") == (None, "no number at max_by(items, &route).route")
     assert read_number({"a-b": {"c": [1, 2]}}, "a-b.c.1") == (2.0, "")
+    assert read_number({"error rate": {"p95": 3}}, "error rate.p95") == (3.0, "")
 
 
 async def test_prometheus_endpoint_without_a_path(http_server, client) -> None:

@@ -21,7 +21,7 @@ OVERSIZE = f"body over {MAX_BODY // 1_000_000} MB"
 
 
 class HttpResult(BaseModel):
-    """What one GET produced: an error in words, or a status code, a latency and the body (capped at MAX_BODY)."""
+    """What one request produced: an error in words, or a status code, a latency and the body (capped at MAX_BODY)."""
 
     error: str | None = None
     status_code: int | None = None
@@ -125,7 +125,10 @@ def subset_mismatch(expected: Any, actual: Any, path: str = "") -> str | None:
 
 def number_at(document: Any, path: str) -> float | None:
     """The number at a dotted path or JMESPath expression (`items.0.value`, `items[?id=='a'].ms | [0]`), or None."""
-    return read_number(document, path)[0]
+    try:
+        return read_number(document, path)[0]
+    except ValueError:  # a path that does not compile (a triage step's json_path is not checked at load)
+        return None
 
 
 def judge_health(

@@ -28,7 +28,8 @@ _SCALES: dict[str, tuple[str, float]] = {
 _QUANTITY = re.compile(
     r"\s*(?:[<>]=?|~|≤|≥)?\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d/][^\s/]*)?\s*(?:/.*)?", re.DOTALL
 )
-_DOTTED = re.compile(r"[^.\[\]|*@()&{}\"'`!?<>=,:\s]+(?:\.[^.\[\]|*@()&{}\"'`!?<>=,:\s]+)*")
+# Today's dotted form: keys (spaces allowed: "error rate.p95") and indexes between dots, none of JMESPath's syntax.
+_DOTTED = re.compile(r"[^.\[\]|*@()&{}\"'`!?<>=,:\t\n\r]+(?:\.[^.\[\]|*@()&{}\"'`!?<>=,:\t\n\r]+)*")
 
 
 def compile_path(path: str) -> ParsedResult:
