@@ -104,5 +104,7 @@ class MetricReading(RequestSpec):
             raise ValueError('kind = "top" needs columns, e.g. ["endpoint", "p95"]')
         if self.pattern is not None:
             raise ValueError('kind = "top" reads a JSON array at path; pattern does not apply')
+        for column in self.columns:
+            compile_path(column, "column")  # a field name or a JMESPath expression on an item
         if self.sort is not None and self.sort not in self.columns:
             raise ValueError(f"sort {self.sort!r} is not one of the columns ({', '.join(self.columns)})")

@@ -184,6 +184,10 @@ def test_request_config_errors(tmp_path: Path, body: str, expected: str) -> None
         ('url = "http://x/"\nkind = "top"', 'kind = "top" needs columns'),
         ('url = "http://x/"\nkind = "top"\ncolumns = ["a"]\nsort = "b"', "sort 'b' is not one of the columns (a)"),
         ('url = "http://x/"\nlimit = 3', 'columns, sort and limit apply to kind = "top" only'),
+        (
+            'url = "http://x/"\nkind = "top"\ncolumns = ["a[", "b"]',
+            "metric[0]: column 'a[' is not a JMESPath expression",
+        ),
         ('url = "http://x/"\nkind = "list"', "metric[0].kind: Input should be 'value' or 'top'"),
     ],
 )

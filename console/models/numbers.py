@@ -32,28 +32,28 @@ _QUANTITY = re.compile(
 _DOTTED = re.compile(r"[^.\[\]|*@()&{}\"'`!?<>=,:\t\n\r]+(?:\.[^.\[\]|*@()&{}\"'`!?<>=,:\t\n\r]+)*")
 
 
-def compile_path(path: str) -> ParsedResult:
+def compile_path(path: str, what: str = "path") -> ParsedResult:
     """A JMESPath expression for `path`; the dotted form with numeric segments becomes `items[0].value`.
 
-    Raises ValueError naming the problem for an expression JMESPath cannot parse.
+    Raises ValueError naming the problem (and `what` the text is: a path, a column) when JMESPath cannot parse it.
     """
-    return _compile(path)
+    try:
+        return _compile(path)
+    except JMESPathError as exc:
+        reason = str(exc).splitlines()[0].rstrip(":")
+        raise ValueError(f"{what} {path!r} is not a JMESPath expression: {reason}") from None
 
 
 @lru_cache(maxsize=4096)
 def _compile(path: str) -> ParsedResult:
-    if _DOTTED.fullmatch(path):
-        expression = "".join(
+    if not _DOTTED.fullmatch(path):
+        return jmespath.compile(path)
+    return jmespath.compile(
+        "".join(
             f"[{part}]" if part.lstrip("-").isdigit() else f'{"." if i else ""}"{part}"'
             for i, part in enumerate(path.split("."))
         )
-    else:
-        expression = path
-    try:
-        return jmespath.compile(expression)
-    except JMESPathError as exc:
-        reason = str(exc).splitlines()[0].rstrip(":")
-        raise ValueError(f"path {path!r} is not a JMESPath expression: {reason}") from None
+    )
 
 
 def unit_of(unit: str) -> tuple[str, float] | None:
