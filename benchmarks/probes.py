@@ -1,6 +1,10 @@
 """HTTP probes at scale: 200 endpoints every 2 s, 5 of them hanging, one asyncio task per target as the app runs them.
 
-.venv/bin/python benchmarks/probes.py [--targets 200] [--hanging 5] [--interval 2] [--duration 20]
+.venv/bin/python benchmarks/probes.py [--targets 200] [--hanging 5] [--interval 2] [--duration 20] [--mixed]
+
+--mixed: a third GET health probes, a third authenticated POST metrics with a JSON body, a third command metrics
+(`echo` printing JSON with a unit, no shell); the hanging ones are spread over the three (a command that hangs is
+`sleep`, killed with its process group at its timeout).
 
 The endpoints are served by a separate process (an asyncio HTTP/1.1 server with keep-alive on loopback), so only
 the console side's CPU is measured. A healthy target is "on time" when each update came within one interval
@@ -13,16 +17,19 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import random
+import re
 import resource
 import statistics
 import time
 from multiprocessing.queues import Queue
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from console.config import HealthTarget, MetricTarget
 from console.models import State
+from console.sources.command_metric import CommandMetricSource
 from console.sources.health import HealthSource
 from console.sources.http import HttpPollingSource, make_client
 from console.sources.metrics import MetricSource
@@ -39,6 +46,9 @@ def _serve(ports: Queue) -> None:
         try:
             while True:
                 request = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", request)
+                if length:
+                    await reader.readexactly(int(length.group(1)))  # a POST's body, before the next request
                 path = request.split(b" ", 2)[1]
                 if path.startswith(b"/hang/"):
                     await reader.read()  # never answer; wait for the client to hang up
@@ -61,7 +71,7 @@ def _serve(ports: Queue) -> None:
 
 
 async def _run_target(
-    source: HttpPollingSource, name: str, interval: float, start: float, end: float, updates: list
+    source: HttpPollingSource | CommandMetricSource, name: str, interval: float, start: float, end: float, updates: list
 ) -> None:
     """The app's loop for one target: poll_one on a fixed-rate schedule, skipping slots it overran."""
     due = start + random.uniform(0, interval)
@@ -73,8 +83,8 @@ async def _run_target(
         due = max(due, time.monotonic())
 
 
-async def measure(targets: int, hanging: int, interval: float, duration: float, port: int) -> list[tuple[str, str]]:
-    base = f"http://127.0.0.1:{port}"
+def _http_plan(targets: int, hanging: int, base: str) -> tuple[list[HealthTarget], list[MetricTarget]]:
+    """A quarter of GET metrics, the rest GET health probes; the hanging ones spread over both."""
     metric_count = int(targets * METRIC_SHARE)
     hang_metric = hanging * metric_count // targets
     hang_health = hanging - hang_metric
@@ -86,31 +96,82 @@ async def measure(targets: int, hanging: int, interval: float, duration: float, 
         MetricTarget(name=f"m{i}", url=f"{base}/{'hang' if i < hang_metric else 'metric'}/{i}", path="errorRate")
         for i in range(metric_count)
     ]
+    return health_targets, metric_targets
+
+
+def _mixed_plan(
+    targets: int, hanging: int, base: str
+) -> tuple[list[HealthTarget], list[MetricTarget], list[MetricTarget]]:
+    """A third each of GET health, POST JSON metrics and command metrics; the hanging ones spread over the three."""
+    third = targets // 3
+    hang = [hanging // 3 + (i < hanging % 3) for i in range(3)]
+    health = [
+        HealthTarget(name=f"h{i}", url=f"{base}/{'hang' if i < hang[0] else 'health'}/{i}", warn_ms=500)
+        for i in range(targets - 2 * third)
+    ]
+    posts = [
+        MetricTarget(
+            name=f"p{i}",
+            url=f"{base}/{'hang' if i < hang[1] else 'metric'}/{i}",
+            method="POST",
+            headers={"Authorization": "Bearer benchmark-token"},
+            json={"query": "errorRate", "window": "5m"},
+            path="errorRate",
+        )
+        for i in range(third)
+    ]
+    commands = [
+        MetricTarget(
+            name=f"c{i}",
+            command=["sleep", "3600"] if i < hang[2] else ["echo", '{"CPUPerc": "12.34%"}'],
+            path="CPUPerc",
+            unit="%",
+        )
+        for i in range(third)
+    ]
+    return health, posts, commands
+
+
+async def measure(
+    targets: int, hanging: int, interval: float, duration: float, port: int, *, mixed: bool = False
+) -> list[tuple[str, str]]:
+    base = f"http://127.0.0.1:{port}"
     client = make_client()
-    sources = [HealthSource(health_targets, client), MetricSource(metric_targets, client)]
+    if mixed:
+        health_targets, metric_targets, command_targets = _mixed_plan(targets, hanging, base)
+        hung = {t.name for t in [*health_targets, *metric_targets] if "/hang/" in (t.url or "")}
+        hung |= {t.name for t in command_targets if t.command and t.command[0] == "sleep"}
+    else:
+        (health_targets, metric_targets), command_targets = _http_plan(targets, hanging, base), []
+        hung = {t.name for t in [*health_targets, *metric_targets] if "/hang/" in t.url}
+    sources = [
+        HealthSource(health_targets, client),
+        MetricSource(metric_targets, client),
+        CommandMetricSource(command_targets, Path.cwd()),
+    ]
     updates: list = []
     start = time.monotonic() + 0.1
     warm_until, end = start + interval, start + interval + duration
     tasks = [
         asyncio.create_task(_run_target(source, name, interval, start, end, updates))
         for source in sources
-        for name in source.names
+        for name in source.targets
     ]
     await asyncio.sleep(max(0.0, warm_until - time.monotonic()))
-    cpu_before, wall_before = _cpu(), time.monotonic()
+    cpu_before, children_before, wall_before = _cpu(), _cpu(resource.RUSAGE_CHILDREN), time.monotonic()
     await asyncio.sleep(max(0.0, end - time.monotonic()))
     cpu, wall = _cpu() - cpu_before, time.monotonic() - wall_before
+    children = _cpu(resource.RUSAGE_CHILDREN) - children_before
     await asyncio.gather(*tasks)
     await client.aclose()
 
-    hung = {t.name for t in health_targets[:hang_health]} | {t.name for t in metric_targets[:hang_metric]}
     last: dict[str, float] = {}
     gaps: list[float] = []
     latencies: list[float] = []
     timeouts = healthy_failures = 0
     for name, when, snapshot in updates:
         if name in hung:
-            timeouts += snapshot.reason.startswith("timeout")
+            timeouts += "timeout" in snapshot.reason or "timed out" in snapshot.reason
             continue
         healthy_failures += snapshot.state is not State.OK
         if getattr(snapshot, "latency_ms", None) is not None:
@@ -120,9 +181,11 @@ async def measure(targets: int, hanging: int, interval: float, duration: float, 
         last[name] = when
     on_time = sum(gap <= interval * SLACK for gap in gaps) / len(gaps) if gaps else 0.0
     percentiles = statistics.quantiles(latencies, n=100)
+    kinds = "GET health + POST JSON metric + command metric" if mixed else "health + metric"
+    counts = [len(health_targets), len(metric_targets)] + ([len(command_targets)] if mixed else [])
     return [
-        ("targets (health + metric)", f"{len(health_targets)} + {len(metric_targets)}"),
-        ("hanging (timeout 3s)", str(hanging)),
+        (f"targets ({kinds})", " + ".join(map(str, counts))),
+        ("hanging (timeout 3s)", str(len(hung))),
         ("interval / measured", f"{interval:g} s / {wall:.1f} s"),
         ("polls done", f"{len(updates):,}"),
         ("healthy updated within each interval", f"{on_time:.1%}"),
@@ -131,11 +194,12 @@ async def measure(targets: int, hanging: int, interval: float, duration: float, 
         ("hanging polls ended as timeout", str(timeouts)),
         ("poll latency p50 / p99 (health)", f"{percentiles[49]:.1f} / {percentiles[98]:.1f} ms"),
         ("CPU (one core)", f"{cpu / wall:.1%}"),
+        *([("CPU of the commands run (one core)", f"{children / wall:.1%}")] if mixed else []),
     ]
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -145,6 +209,7 @@ def main() -> None:
     parser.add_argument("--hanging", type=int, default=5)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured after a one-interval warm-up")
+    parser.add_argument("--mixed", action="store_true", help="GET, POST with JSON and command metrics, a third each")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -152,11 +217,13 @@ def main() -> None:
     server = ctx.Process(target=_serve, args=(ports,), daemon=True)
     server.start()
     try:
-        rows = asyncio.run(measure(args.targets, args.hanging, args.interval, args.duration, ports.get(timeout=30)))
+        port = ports.get(timeout=30)
+        rows = asyncio.run(measure(args.targets, args.hanging, args.interval, args.duration, port, mixed=args.mixed))
     finally:
         server.terminate()
         server.join()
-    table = Table(title="HTTP probes: one task per target, poll_one on its interval with its own timeout")
+    what = "mixed probes" if args.mixed else "HTTP probes"
+    table = Table(title=f"{what}: one task per target, poll_one on its interval with its own timeout")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for row in rows:

@@ -36,6 +36,7 @@ from console.config_load import (
 from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
 from console.config_types import Duration, Model, Period, at_most
 from console.models import format_duration
+from console.probe_config import MetricReading, RequestSpec
 from console.sustain import Hold
 
 PG_MAX_MS = 2_147_483_647  # PostgreSQL's largest statement_timeout: an int of milliseconds
@@ -97,8 +98,8 @@ class ConsoleSettings(Model):
         return name
 
 
-class HealthTarget(_Sustained):
-    """`[[health]]`: an HTTP health endpoint."""
+class HealthTarget(RequestSpec, _Sustained):
+    """`[[health]]`: an HTTP health endpoint (method, headers and body in `RequestSpec`)."""
 
     name: str = Field(min_length=1)
     url: str
@@ -115,13 +116,10 @@ class HealthTarget(_Sustained):
         return _check_url(url, ("http", "https"))
 
 
-class MetricTarget(_Sustained):
-    """`[[metric]]`: a number read at a dotted path of a JSON endpoint, or the first sample of a PromQL query."""
+class MetricTarget(MetricReading, _Sustained):
+    """`[[metric]]`: a number (or a `top` list) read from a URL, a command or a PromQL query (`MetricReading`)."""
 
     name: str = Field(min_length=1)
-    url: str | None = None
-    path: str | None = Field(default=None, min_length=1)
-    promql: str | None = Field(default=None, min_length=1)
     unit: str = ""
     warn: float | None = None
     crit: float | None = None
@@ -133,16 +131,6 @@ class MetricTarget(_Sustained):
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         return url if url is None else _check_url(url, ("http", "https"))
-
-    @model_validator(mode="after")
-    def _one_origin(self) -> MetricTarget:
-        if (self.url is None) == (self.promql is None):
-            raise ValueError("give exactly one of url (with path) or promql")
-        if self.url is not None and self.path is None:
-            raise ValueError("required key 'path' is missing (the dotted path of the number in url's JSON)")
-        if self.promql is not None and self.path is not None:
-            raise ValueError("path goes with url, not with promql")
-        return self
 
 
 class PrometheusSettings(Model):

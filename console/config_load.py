@@ -20,6 +20,7 @@ from console.redact import Redactor, passwords
 ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
+_CREDENTIAL = re.compile(r"auth|token|key|secret|cookie|session|password", re.IGNORECASE)  # header names
 
 
 class ConfigError(Exception):
@@ -91,7 +92,8 @@ def _literal_secret(value: Any, loc: tuple) -> tuple | None:
         items = enumerate(value)
     else:
         literal = isinstance(value, str) and any(_VAR.sub("", pw).strip("'\"") for pw in passwords(value))
-        return loc if literal else None
+        header = len(loc) == 4 and loc[2] == "headers" and _CREDENTIAL.search(str(loc[3])) and "${" not in str(value)
+        return loc if literal or header else None
     return next((found for key, item in items if (found := _literal_secret(item, (*loc, key)))), None)
 
 

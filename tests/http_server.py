@@ -24,6 +24,8 @@ class Route:
     hang: bool = False
     redirect_to: str | None = None
     size: int | None = None
+    require_headers: dict[str, str] = field(default_factory=dict)
+    methods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,15 @@ class LoopbackHTTPServer:
         hang: bool = False,
         redirect_to: str | None = None,
         size: int | None = None,
+        require_headers: dict[str, str] | None = None,
+        methods: tuple[str, ...] = (),
     ) -> None:
         """Answer `path` (replacing any earlier route for it, also while running).
 
         `body` dict/list is sent as JSON, str as UTF-8 text. `delay` waits before answering; `hang`
         never answers (until stop()); `redirect_to` answers 302 with that Location; `size` streams
-        that many bytes of body instead of `body`.
+        that many bytes of body instead of `body`. Without every `require_headers` header (exact value)
+        it answers 401; to a method not in `methods` (when given), 405.
         """
         all_headers = dict(headers or {})
         if isinstance(body, dict | list):
@@ -80,7 +85,9 @@ class LoopbackHTTPServer:
             status = 302 if status == 200 else status
             all_headers["Location"] = redirect_to
         with self._lock:
-            self._routes[path] = Route(status, body, all_headers, delay, hang, redirect_to, size)
+            self._routes[path] = Route(
+                status, body, all_headers, delay, hang, redirect_to, size, dict(require_headers or {}), methods
+            )
 
     @property
     def port(self) -> int:
@@ -136,6 +143,10 @@ class LoopbackHTTPServer:
                     server.hits[path] += 1
                     server.requests.append(RecordedRequest(self.command, path, dict(self.headers), body))
                 route = server._lookup(path) or Route(status=404, body=b"not found")
+                if any(self.headers.get(k) != v for k, v in route.require_headers.items()):
+                    route = Route(status=401, body=b"unauthorized")
+                elif route.methods and self.command not in route.methods:
+                    route = Route(status=405, body=b"method not allowed")
                 if server._stopping.wait(None if route.hang else route.delay):  # stop() came first
                     self.close_connection = True
                     return

@@ -151,8 +151,8 @@ def test_undeclared_placeholder(tmp_path: Path) -> None:
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
-    message = error_of(tmp_path, '[[metric]]\nname = "m"\nurl = "http://x"\n')
-    assert "metric[0]: required key 'path' is missing" in message
+    message = error_of(tmp_path, '[[health]]\nname = "h"\n')
+    assert "health[0].url: required key 'url' is missing" in message
 
 
 def test_log_needs_exactly_one_origin(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_number_at_dotted_paths_and_list_indexes() -> None:
     body = {"a": {"b": 2}, "items": [{"value": 1.5}, {"value": "7"}], "flag": True, "n": None}
     assert number_at(body, "a.b") == 2.0
     assert number_at(body, "items.0.value") == 1.5
-    assert number_at(body, "items.-1.value") is None  # a string is not a number
+    assert number_at(body, "items.-1.value") == 7.0  # a numeric string is read
     assert number_at(body, "items.2.value") is None
     assert number_at(body, "items.x") is None
     assert number_at(body, "flag") is None and number_at(body, "n") is None
@@ -94,14 +94,14 @@ async def test_list_index_path(http_server, client) -> None:
     ("body", "reason"),
     [
         ({"error_rate": 0.1}, "no number at errorRate"),
-        ({"errorRate": "0.1%"}, "no number at errorRate"),
+        ({"errorRate": "0.1 req"}, "at errorRate: '0.1 req' is in req, which does not convert to %"),
         ({"errorRate": None}, "no number at errorRate"),
         ("errorRate=0.1", "not JSON"),
     ],
 )
 async def test_no_number_is_unknown(http_server, client, body, reason: str) -> None:
     http_server.route("/errors", body=body)
-    snapshot = await poll(client, http_server.url("/errors"), warn=0.5)
+    snapshot = await poll(client, http_server.url("/errors"), warn=0.5, unit="%")
     assert (snapshot.state, snapshot.reason, snapshot.value) == (State.UNKNOWN, reason, None)
     assert snapshot.check.value == ""
 

@@ -14,15 +14,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from console.models import Check, State
+from console.models.numbers import read_number, read_output
 
 HISTORY = 30
 MAX_BODY = 1_000_000
 OVERSIZE = f"body over {MAX_BODY // 1_000_000} MB"
-_MISSING = object()
 
 
 class HttpResult(BaseModel):
-    """What one GET produced: an error in words, or a status code, a latency and the body (capped at MAX_BODY)."""
+    """What one request produced: an error in words, or a status code, a latency and the body (capped at MAX_BODY)."""
 
     error: str | None = None
     status_code: int | None = None
@@ -125,20 +125,11 @@ def subset_mismatch(expected: Any, actual: Any, path: str = "") -> str | None:
 
 
 def number_at(document: Any, path: str) -> float | None:
-    """The number at a dotted path (`a.b`, list indexes as `items.0.value`), or None if absent or not a number."""
-    node = document
-    for part in path.split("."):
-        if isinstance(node, dict):
-            node = node.get(part, _MISSING)
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-        if node is _MISSING:
-            return None
-    if isinstance(node, bool) or not isinstance(node, int | float):
+    """The number at a dotted path or JMESPath expression (`items.0.value`, `items[?id=='a'].ms | [0]`), or None."""
+    try:
+        return read_number(document, path)[0]
+    except ValueError:  # a path that does not compile (a triage step's json_path is not checked at load)
         return None
-    return float(node)
 
 
 def judge_health(
@@ -166,23 +157,32 @@ def judge_health(
     return threshold_state(result.latency_ms, warn_ms, crit_ms, unit="ms")
 
 
-def judge_metric(
-    result: HttpResult, *, path: str, warn: float | None, crit: float | None, below: bool, unit: str
-) -> tuple[State, str, float | None]:
-    """Unreachable or an error status: down; no number to read: unknown; else the thresholds decide."""
+def http_fault(result: HttpResult) -> tuple[State, str] | None:
+    """Why a metric's answer has nothing to read: unreachable or an error status (down), too big (unknown)."""
     if result.error is not None:
-        return State.DOWN, result.error, None
+        return State.DOWN, result.error
     code = result.status_code
     if code is None or not 200 <= code < 300:
-        return State.DOWN, f"HTTP {code}", None
+        return State.DOWN, f"HTTP {code}"
     if result.oversize:
-        return State.UNKNOWN, OVERSIZE, None
-    document, problem = parse_json(result.body)
-    if problem is not None:
-        return State.UNKNOWN, problem, None
-    value = number_at(document, path)
+        return State.UNKNOWN, OVERSIZE
+    return None
+
+
+def judge_value(
+    data: bytes,
+    *,
+    path: str | None,
+    pattern: str | None,
+    unit: str,
+    warn: float | None,
+    crit: float | None,
+    below: bool,
+) -> tuple[State, str, float | None]:
+    """A body or stdout with no number to read: unknown; else the thresholds decide."""
+    value, problem = read_output(data, path=path, pattern=pattern, unit=unit)
     if value is None:
-        return State.UNKNOWN, f"no number at {path}", None
+        return State.UNKNOWN, problem, None
     state, reason = threshold_state(value, warn, crit, below=below, unit=unit)
     return state, reason, value
 

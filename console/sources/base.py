@@ -70,6 +70,7 @@ class PaneSpec:
     title: str
     widget: str
     arguments: Callable[[Config], dict[str, Any]] = lambda config: {}
+    shown: Callable[[Config], bool] = lambda config: True  # a tiles section may have a pane for some configs
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,17 @@ REGISTRY: tuple[SourceKind, ...] = (
         "health", _has("health"), "console.sources.health:build", "console.sources.reach:health", tiles=True
     ),
     SourceKind(
-        "metric", _has("metric"), "console.sources.metrics:build", "console.sources.reach:metric", tiles=True
+        "metric",
+        _has("metric"),
+        "console.sources.metrics:build",
+        "console.sources.reach:metric",
+        PaneSpec(
+            "Top",
+            "widgets.top_table:TopTables",
+            lambda config: {"names": [t.name for t in config.metric if t.kind == "top"]},
+            shown=lambda config: any(t.kind == "top" for t in config.metric),
+        ),
+        tiles=True,
     ),
     SourceKind(
         "logs",

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from console.clock import Clock
 from console.config import Config
@@ -44,13 +44,24 @@ def make_client(max_connections: int = MAX_CONNECTIONS) -> httpx.AsyncClient:
     )
 
 
-async def fetch(client: httpx.AsyncClient, url: str, timeout: float) -> HttpResult:
-    """GET `url` within `timeout` seconds (connect, redirects and body included); failures become words."""
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    timeout: float,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    content: str | None = None,
+    json: Any = None,
+) -> HttpResult:
+    """Request `url` (GET unless told) within `timeout` seconds (connect, redirects and body included); failures
+    become words. `content` is sent as it is, `json` encoded as JSON."""
     import httpx
 
     started = time.perf_counter()
+    request = {"headers": headers, "content": content, "json": json}
     try:
-        async with asyncio.timeout(timeout), client.stream("GET", url) as response:
+        async with asyncio.timeout(timeout), client.stream(method, url, **request) as response:
             body, oversize = await read_capped(response)
     except (TimeoutError, httpx.TimeoutException):
         return HttpResult(error=f"timeout after {format_duration(timeout)}")
@@ -116,6 +127,8 @@ class _Target(Protocol):
     timeout: float
     interval: float | None
 
+    def request(self) -> dict[str, Any]: ...
+
 
 T = TypeVar("T", bound=_Target)
 S = TypeVar("S")
@@ -156,7 +169,7 @@ class HttpPollingSource(ABC, Generic[T, S]):
     async def poll_one(self, name: str) -> S:
         """Fetch and judge one target (KeyError for an unknown name); never raises for network trouble."""
         target = self.targets[name]
-        result = await fetch(self.client, self._url(target), target.timeout)
+        result = await fetch(self.client, self._url(target), target.timeout, **target.request())
         previous = getattr(self.last.get(name), "state", None)
         snapshot = self._snapshot(target, result, self._history[name], previous)
         self.last[name] = snapshot

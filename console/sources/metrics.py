@@ -1,17 +1,19 @@
-"""`[[metric]]` readings judged against warn/crit by the model layer: a number at a dotted path of a JSON body, or
-the first sample of a PromQL instant query sent to `[prometheus]` (`/api/v1/query`)."""
+"""`[[metric]]` targets: a number (or a `top` list) read from a JSON endpoint, the first sample of a PromQL instant
+query sent to `[prometheus]` (`/api/v1/query`) or, with `command`, a program's stdout (console.sources.command_metric);
+the model layer judges what was read."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlencode
 
 from console.clock import Clock
 from console.config import Config, MetricTarget
 from console.models import State
-from console.models.health import HttpResult, MetricSnapshot, judge_metric, judge_promql
+from console.models.health import HttpResult, MetricSnapshot, http_fault, judge_promql, judge_value
+from console.models.top import TopSnapshot, judge_top
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import HttpPollingSource, add_targets, shared_client
@@ -19,8 +21,85 @@ from console.sources.http import HttpPollingSource, add_targets, shared_client
 if TYPE_CHECKING:
     import httpx
 
+Reading = MetricSnapshot | TopSnapshot
 
-class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
+
+class _Judge(Protocol):
+    clock: Clock
+    redactor: Redactor
+
+
+def reading(
+    source: _Judge, target: MetricTarget, data: bytes, history: deque[float], previous: State | None
+) -> Reading:
+    """What a URL answered or a command printed, read and judged as the target says."""
+    if target.kind == "top":
+        state, reason, rows, total = judge_top(data, target.path, target.columns or [], target.sort, target.limit)
+        return TopSnapshot(
+            name=target.name,
+            state=state,
+            reason=source.redactor.text(reason),
+            columns=target.columns or [],
+            rows=[[source.redactor.text(cell) for cell in row] for row in rows],
+            total=total,
+            taken_at=source.clock.now(),
+            previous=previous,
+        )
+    state, reason, value = judge_value(
+        data,
+        path=target.path,
+        pattern=target.pattern,
+        unit=target.unit,
+        warn=target.warn,
+        crit=target.crit,
+        below=target.below,
+    )
+    if value is not None:
+        history.append(value)
+    return _value(source, target, state, reason, value, history, previous)
+
+
+def fault(
+    source: _Judge, target: MetricTarget, state: State, reason: str, history: deque[float], previous: State | None
+) -> Reading:
+    """Nothing to read (down, timed out, failed, printed nothing): the reason in words."""
+    if target.kind == "top":
+        return TopSnapshot(
+            name=target.name,
+            state=state,
+            reason=source.redactor.text(reason),
+            columns=target.columns or [],
+            taken_at=source.clock.now(),
+            previous=previous,
+        )
+    return _value(source, target, state, reason, None, history, previous)
+
+
+def _value(
+    source: _Judge,
+    target: MetricTarget,
+    state: State,
+    reason: str,
+    value: float | None,
+    history: deque[float],
+    previous: State | None,
+) -> MetricSnapshot:
+    return MetricSnapshot(
+        name=target.name,
+        state=state,
+        reason=source.redactor.text(reason),
+        value=value,
+        unit=target.unit,
+        warn=target.warn,
+        crit=target.crit,
+        below=target.below,
+        taken_at=source.clock.now(),
+        history=list(history),
+        previous=previous,
+    )
+
+
+class MetricSource(HttpPollingSource[MetricTarget, Reading]):
     """Polls JSON metric endpoints; `history` in each snapshot holds the recent values read."""
 
     section = "metric"
@@ -44,32 +123,28 @@ class MetricSource(HttpPollingSource[MetricTarget, MetricSnapshot]):
 
     def _snapshot(
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
-    ) -> MetricSnapshot:
-        limits = {"warn": target.warn, "crit": target.crit, "below": target.below, "unit": target.unit}
-        if target.promql is None:
-            state, reason, value = judge_metric(result, path=target.path or "", **limits)
-        else:
+    ) -> Reading:
+        if target.promql is not None:
+            limits = {"warn": target.warn, "crit": target.crit, "below": target.below, "unit": target.unit}
             state, reason, value = judge_promql(result, **limits)
-        if value is not None:
-            history.append(value)
-        return MetricSnapshot(
-            name=target.name,
-            state=state,
-            reason=self.redactor.text(reason),
-            value=value,
-            unit=target.unit,
-            warn=target.warn,
-            crit=target.crit,
-            below=target.below,
-            taken_at=self.clock.now(),
-            history=list(history),
-            previous=previous,
-        )
+            if value is not None:
+                history.append(value)
+            return _value(self, target, state, reason, value, history, previous)
+        if (problem := http_fault(result)) is not None:
+            return fault(self, target, *problem, history, previous)
+        return reading(self, target, result.body, history, previous)
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
-    """A feed per `[[metric]]` target, sharing the HTTP client."""
-    prometheus = config.prometheus.url if config.prometheus else None
-    client = shared_client(config, feeds)
-    source = MetricSource(config.metric, client, clock, Redactor(config.secrets), prometheus=prometheus)
-    add_targets(feeds, source, config.console.refresh)
+    """A feed per `[[metric]]` target: URLs share the HTTP client, commands run on their own."""
+    from console.sources.command_metric import CommandMetricSource
+
+    redactor = Redactor(config.secrets)
+    urls = [t for t in config.metric if t.command is None]  # a URL or a PromQL query
+    commands = [t for t in config.metric if t.command is not None]
+    if urls:
+        prometheus = config.prometheus.url if config.prometheus else None
+        source = MetricSource(urls, shared_client(config, feeds), clock, redactor, prometheus=prometheus)
+        add_targets(feeds, source, config.console.refresh)
+    if commands:
+        CommandMetricSource(commands, config.base_dir, clock, redactor).add_to(feeds, config.console.refresh)

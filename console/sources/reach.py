@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from console.config import Config, LogSettings
 from console.redact import Redactor
@@ -50,12 +51,19 @@ async def reach_all(config: Config) -> list[Reach]:
 
 
 def health(config: Config) -> list[Awaitable[Reach]]:
-    return [_http("health", t.name, t.url, t.timeout) for t in config.health]
+    return [_http("health", t.name, t.url, t.timeout, t.request()) for t in config.health]
 
 
 def metric(config: Config) -> list[Awaitable[Reach]]:
     ready = f"{config.prometheus.url.rstrip('/')}/-/ready" if config.prometheus else ""
-    return [_http("metric", t.name, t.url or ready, t.timeout) for t in config.metric]
+    return [
+        _http("metric", t.name, t.url, t.timeout, t.request())
+        if t.url is not None
+        else _http("metric", t.name, ready, t.timeout)
+        if t.promql is not None
+        else _program("metric", t.name, t.command[0], config.base_dir)
+        for t in config.metric
+    ]
 
 
 def alertmanager(config: Config) -> list[Awaitable[Reach]]:
@@ -82,18 +90,24 @@ async def _log(log: LogSettings, base: Path) -> Reach:
         path = base / log.path.expanduser()
         ok = path.is_file() and os.access(path, os.R_OK)
         return Reach("log", log.name, ok, f"{path} {'readable' if ok else 'missing or unreadable'}")
-    ok = executable(log.command[0], base)
-    return Reach("log", log.name, ok, f"{log.command[0]} {'found' if ok else 'not found'}")
+    return await _program("log", log.name, log.command[0], base)
 
 
-async def _http(kind: str, name: str, url: str, timeout: float) -> Reach:
+async def _program(kind: str, name: str, program: str, base: Path) -> Reach:
+    ok = executable(program, base)
+    return Reach(kind, name, ok, f"{program} {'found' if ok else 'not found'}")
+
+
+async def _http(kind: str, name: str, url: str, timeout: float, request: dict[str, Any] | None = None) -> Reach:
     import httpx
 
     started = time.monotonic()
+    request = request or {"method": "GET", "headers": {}, "content": None, "json": None}
+    method, body = request["method"], {"content": request["content"], "json": request["json"]}
     try:
         async with (
             httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client,
-            client.stream("GET", url) as response,
+            client.stream(method, url, headers=request["headers"], **body) as response,
         ):
             ms = (time.monotonic() - started) * 1000
             return Reach(kind, name, True, f"HTTP {response.status_code} in {ms:.0f} ms ({url})")

@@ -31,7 +31,7 @@ def build_panes(config: Config, notices: list[tuple[str, str]]) -> list[Pane]:
     """Logs, the timeline, PostgreSQL and Redis when configured, then one pane per notice (what could not start)."""
     panes: list[Pane] = []
     for kind in configured(config):
-        if kind.pane is None:
+        if kind.pane is None or not kind.pane.shown(config):
             continue
         widget = resolve(kind.pane.widget)(**kind.pane.arguments(config))
         panes.append(Pane(kind.pane.title, widget, kind.section, widget.update_model))

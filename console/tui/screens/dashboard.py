@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from textual.app import ComposeResult
@@ -41,8 +43,8 @@ class DashboardScreen(Screen):
         self.clock = clock
         self.routes = {pane.section: pane.show for pane in panes if pane.section and pane.show}
         for kind in configured(config):
-            if kind.tiles:
-                self.routes[kind.section] = self._show_check
+            if kind.tiles:  # and to the section's pane, if it has one (metric: the top lists)
+                self.routes[kind.section] = partial(self._show_check, self.routes.get(kind.section))
         self.read_only = read_only
         self.panes = panes
         self.current = 0
@@ -87,9 +89,11 @@ class DashboardScreen(Screen):
                 if show is not None:
                     show(model)
 
-    def _show_check(self, model: Any) -> None:
+    def _show_check(self, pane: Callable[[Any], None] | None, model: Any) -> None:
         for grid in self.query(HealthGrid):  # none while the app is shutting down
             grid.show(model.check, model.history)
+        if pane is not None:
+            pane(model)
 
     def action_focus_pane(self, index: int) -> None:
         if index >= len(self.panes):
