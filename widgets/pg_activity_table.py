@@ -81,17 +81,12 @@ class WidthAwareTable(KeyedTable):
         fixed = sum(w or 0 for _, _, w in columns) + 2 * len(columns) + (3 if self.markable else 0) + 2
         flex = max(12, width - fixed)
         spec = [(key, label) for key, label, _ in columns]
-        if spec == self.column_spec and flex == self.flex_width and len(self.columns) > 0:
+        if spec == self.column_spec and flex == self.flex_width and self.columns[-1].fixed is not None:
             return
         keep = self.current_key
         sort_key = self.column_spec[self.sort_column][0] if self.sort_column is not None else None
-        self.column_spec, self.flex_width = spec, flex
-        self.clear(columns=True)
-        self._shown, self._cells = [], {}  # KeyedTable's render cache: the rows were just cleared
-        if self.markable:
-            self.add_column(" ", key="_mark", width=1)
-        for key, label, w in columns:
-            self.add_column(label, key=key, width=w or flex)
+        self.flex_width = flex
+        self.set_columns([(key, label, w or flex) for key, label, w in columns])
         keys = [key for key, _ in spec]
         self.sort_column = keys.index(sort_key) if sort_key in keys else None
         self.show(self.items)
