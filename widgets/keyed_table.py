@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -20,23 +18,11 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from widgets.messages import FilterRequested
-from widgets.table_strips import ColumnSpec, as_text, measure, row_strip, signature, table_width
+from widgets.table_strips import ColumnSpec, Painter, TableRow, as_text, measure, signature, table_width
+
+__all__ = ["MARK", "KeyedTable", "TableRow"]
 
 MARK = "●"
-
-
-@dataclass(frozen=True)
-class TableRow:
-    """One row: a stable key, the cells shown, optional sort values (one per column), and text to copy."""
-
-    key: str
-    cells: tuple[str | Text, ...]
-    sort: tuple[Any, ...] | None = None
-    copy: str | None = None
-    search: str = field(default="", compare=False)
-
-    def haystack(self) -> str:
-        return self.search or " ".join(c.plain if isinstance(c, Text) else c for c in self.cells)
 
 
 class KeyedTable(ScrollView, can_focus=True):
@@ -123,6 +109,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self._signatures: list[Hashable] = []
         self._strips: dict[tuple, Strip] = {}
         self._strip_context: tuple = ()
+        self._painter: Painter | None = None
         self.columns: list[ColumnSpec] = []
         self.set_columns([(key, label, None) for key, label in self.column_spec])
 
@@ -228,15 +215,18 @@ class KeyedTable(ScrollView, can_focus=True):
             self.refresh()
             if not same_rows:
                 self._scroll_to_cursor()
-        else:
-            for index in changed:
-                self.refresh_lines(1 + index)
+        else:  # one region from the first to the last changed row on screen
+            top = int(self.scroll_y)
+            shown = [i for i in changed if top <= i < top + self.size.height]
+            if shown:
+                self.refresh_lines(1 + shown[0], shown[-1] - shown[0] + 1)
         if len(self._strips) > 4 * len(keys) + 64:
             self._strips.clear()
 
-    def _signature(self, row: TableRow) -> Hashable:
+    def _signature(self, row: TableRow) -> tuple[Hashable, ...]:
+        """One hashable per cell shown (the mark column first when markable)."""
         sig = tuple(signature(c) for c in row.cells)
-        return (self.markable and row.key in self.marked, sig)
+        return ((MARK if row.key in self.marked else " "), *sig) if self.markable else sig
 
     def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[Hashable], full: bool) -> bool:
         """Widen columns to fit new cells (never narrower: re-measuring to shrink costs a pass over every row)."""
@@ -266,9 +256,12 @@ class KeyedTable(ScrollView, can_focus=True):
         # Cached strips hold styles: they are dropped when the width, the style, focus or a column width changes.
         widths = tuple(c.width for c in self.columns)
         context = (self.size.width, self.rich_style, self.get_pseudo_class_state(), widths)
-        if context != self._strip_context:
+        if context != self._strip_context or self._painter is None:
             self._strips.clear()
             self._strip_context = context
+            header = self.get_component_styles("datatable--header").rich_style
+            styles = (self.rich_style, header, self.get_component_rich_style("datatable--cursor"))
+            self._painter = Painter(self.app.console, self.columns, self.size.width, styles)
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -279,7 +272,8 @@ class KeyedTable(ScrollView, can_focus=True):
         if y == 0:
             strip = self._strips.get(("header",))
             if strip is None:
-                strip = self._draw([c.label for c in self.columns], None, header=True, cursor=False)
+                labels = [c.label for c in self.columns]
+                strip = self._paint().row(labels, [signature(t) for t in labels], cursor=False, header=True)
                 self._strips[("header",)] = strip
         else:
             index = y - 1 + scroll_y
@@ -290,21 +284,21 @@ class KeyedTable(ScrollView, can_focus=True):
             cache_key = (key, self._signatures[index], cursor)
             strip = self._strips.get(cache_key)
             if strip is None:
-                strip = self._draw(self._row_cells(self._by_key[key]), key, header=False, cursor=cursor)
+                row = self._by_key[key]
+                cells = (MARK if key in self.marked else " ", *row.cells) if self.markable else row.cells
+                strip = self._paint().row(cells, self._signatures[index], cursor=cursor)
                 self._strips[cache_key] = strip
         return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, base).simplify()
 
-    def _draw(self, cells: list[Text], key: str | None, *, header: bool, cursor: bool) -> Strip:
-        row_style = self.get_component_styles("datatable--header").rich_style if header else self.rich_style
-        component, post = Style(), Style.null()
-        if cursor:
-            component = self.get_component_rich_style("datatable--cursor")
-            post = Style.from_color(color=component.color)
-        extend = max(0, self.size.width - table_width(self.columns))
-        return row_strip(self.app.console, cells, self.columns, row_style, component, post, extend, key)
+    def _paint(self) -> Painter:
+        if self._painter is None:  # render_line called outside render_lines (tests)
+            self.render_lines(self.size.region)
+        assert self._painter is not None
+        return self._painter
 
     def notify_style_update(self) -> None:
         self._strips.clear()
+        self._painter = None
         super().notify_style_update()
 
     def on_resize(self, _: events.Resize) -> None:
@@ -356,11 +350,11 @@ class KeyedTable(ScrollView, can_focus=True):
             self.post_message(DataTable.RowSelected(self, self.cursor_row, RowKey(key)))  # type: ignore[arg-type]
 
     def _on_click(self, event: events.Click) -> None:
-        key = event.style.meta.get("row_key")
-        if key not in self._shown:
+        offset = event.get_content_offset(self)
+        index = -1 if offset is None or offset.y < 1 else offset.y - 1 + int(self.scroll_y)
+        if not self.is_valid_row_index(index):
             return
         event.stop()
-        index = self._shown.index(key)
         if index == self.cursor_row:
             self.action_select_cursor()
         else:

@@ -9,7 +9,8 @@ rows whose text changed; drawing a cell is a truncate and a `Text.render`, with 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -20,6 +21,20 @@ from textual.strip import Strip
 
 PADDING = 1
 JOINER = Text("\n")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row: a stable key, the cells shown, optional sort values (one per column), and text to copy."""
+
+    key: str
+    cells: tuple[str | Text, ...]
+    sort: tuple[Any, ...] | None = None
+    copy: str | None = None
+    search: str = field(default="", compare=False)
+
+    def haystack(self) -> str:
+        return self.search or " ".join(c.plain if isinstance(c, Text) else c for c in self.cells)
 
 
 @dataclass
@@ -81,25 +96,51 @@ def cell_segments(console: Console, cell: Text, width: int, pre: Style, post: St
     return list(Segment.apply_style([p for p in parts if p.text], pre, post or None))
 
 
-def row_strip(
-    console: Console,
-    cells: Sequence[Text],
-    columns: Sequence[ColumnSpec],
-    row_style: Style,
-    component: Style,
-    post: Style,
-    extend: int,
-    key: str | None,
-) -> Strip:
-    """A whole row (every column, then the rest of the line in the row's style), before horizontal scrolling."""
-    segments: list[Segment] = []
-    for index, (cell, column) in enumerate(zip(cells, columns, strict=False)):
-        pre = row_style + Style.from_meta({"row_key": key, "column": index}) + component
-        segments += cell_segments(console, cell, column.width, pre, post)
-    if extend > 0:
-        fill = row_style + component + Style.from_meta({"row_key": key, "column": 0, "out_of_bounds": True})
-        segments.append(Segment(" " * extend, fill))
-    return Strip(segments)
+class Painter:
+    """Draws rows for one set of styles and column widths, caching each cell's segments by (column, content, cursor):
+    a row whose only change is one cell costs one cell render, and equal cells in other rows cost nothing."""
+
+    def __init__(
+        self, console: Console, columns: Sequence[ColumnSpec], width: int, styles: tuple[Style, Style, Style]
+    ) -> None:
+        self.console, self.columns = console, list(columns)
+        self.row_style, self.header_style, cursor = styles
+        self.extend = max(0, width - table_width(columns))
+        meta = [Style.from_meta({"column": i}) for i in range(len(columns))]
+        self.pre = {
+            (False, False): [self.row_style + m for m in meta],
+            (False, True): [self.row_style + m + cursor for m in meta],
+            (True, False): [self.header_style + m for m in meta],
+        }
+        self.post = {False: Style.null(), True: Style.from_color(color=cursor.color)}
+        self.fill = {
+            (False, False): self.row_style,
+            (False, True): self.row_style + cursor,
+            (True, False): self.header_style,
+        }
+        out = Style.from_meta({"column": 0, "out_of_bounds": True})
+        self.fill = {k: v + out for k, v in self.fill.items()}
+        self.cells: dict[tuple, list[Segment]] = {}
+
+    def row(
+        self, cells: Sequence[str | Text], signatures: Sequence[Hashable], *, cursor: bool, header: bool = False
+    ) -> Strip:
+        """The whole row (every column, then the rest of the line in the row's style), before horizontal scrolling."""
+        if len(self.cells) > 50_000:
+            self.cells.clear()
+        state = (header, cursor)
+        pre, post = self.pre[state], self.post[cursor]
+        segments: list[Segment] = []
+        for index, (sig, column) in enumerate(zip(signatures, self.columns, strict=False)):
+            key = (index, sig, state)
+            drawn = self.cells.get(key)
+            if drawn is None:
+                drawn = cell_segments(self.console, as_text(cells[index]), column.width, pre[index], post)
+                self.cells[key] = drawn
+            segments += drawn
+        if self.extend:
+            segments.append(Segment(" " * self.extend, self.fill[state]))
+        return Strip(segments)
 
 
 def table_width(columns: Sequence[ColumnSpec]) -> int:
