@@ -7,6 +7,7 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -58,20 +59,14 @@ class KeyedTable(ScrollView, can_focus=True):
         max-height: 100%;
         &:focus {
             background-tint: $foreground 5%;
-            & > .datatable--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
+            & > .datatable--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+                                     text-style: $block-cursor-text-style; }
             & > .datatable--header { background-tint: $foreground 5%; }
         }
         & > .datatable--header { text-style: bold; background: $panel; color: $foreground; }
         &:ansi > .datatable--header { background: ansi_bright_blue; color: ansi_default; }
-        & > .datatable--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
+        & > .datatable--cursor { background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+                                 text-style: $block-cursor-blurred-text-style; }
     }
     """
 
@@ -106,7 +101,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._rows: list[TableRow] = []
         self._by_key: dict[str, TableRow] = {}
         self._shown: list[str] = []
-        self._signatures: list[Hashable] = []
+        self._signatures: list[tuple | None] = []
+        self._base = Style()
         self._strips: dict[tuple, Strip] = {}
         self._strip_context: tuple = ()
         self._painter: Painter | None = None
@@ -143,7 +139,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def get_row(self, key: str) -> list[Text]:
         """The cells shown for a row key (as Text, with the mark column first when markable)."""
-        return self._row_cells(self._by_key[key])
+        return [as_text(cell) for cell in self._cells_of(self._by_key[key])]
 
     def get_row_at(self, index: int) -> list[Text]:
         return self.get_row(self._shown[index])
@@ -192,15 +188,26 @@ class KeyedTable(ScrollView, can_focus=True):
     def _show_rows(self) -> None:
         visible = self._visible()
         keys = [r.key for r in visible]
-        signatures = [self._signature(r) for r in visible]
+        # Only rows on screen need their signature now (render_line makes the others' when they scroll in),
+        # unless a column fits its content, which needs every changed row measured.
+        auto = any(c.fixed is None for c in self.columns)
+        top = int(self.scroll_y)
+        window = range(top, min(len(visible), top + self.size.height + 1))
+        if auto or not self.is_mounted:
+            signatures: list[tuple | None] = [self._signature(r) for r in visible]
+        else:
+            signatures = [None] * len(visible)
+            for i in window:
+                signatures[i] = self._signature(visible[i])
         # A newest-first list whose cursor is on the first row keeps following the newest row.
         keep = None if self.stick_to_top and self.cursor_row == 0 else self.current_key
         same_rows = keys == self._shown
         if not same_rows:  # a new row set: columns fit it (a fixed-width column keeps its width)
             for column in self.columns:
                 column.content = column.label.cell_len
-        grew = self._grow_columns(visible, signatures, full=not same_rows)
-        changed = [i for i, (new, old) in enumerate(zip(signatures, self._signatures, strict=False)) if new != old]
+        grew = auto and self._grow_columns(visible, signatures, full=not same_rows)
+        old = self._signatures
+        changed = [i for i in window if i >= len(old) or signatures[i] != old[i]]
         self._shown, self._signatures = keys, signatures
         if not same_rows:
             index = self.cursor_row
@@ -215,20 +222,16 @@ class KeyedTable(ScrollView, can_focus=True):
             self.refresh()
             if not same_rows:
                 self._scroll_to_cursor()
-        else:  # one region from the first to the last changed row on screen
-            top = int(self.scroll_y)
-            shown = [i for i in changed if top <= i < top + self.size.height]
-            if shown:
-                self.refresh_lines(1 + shown[0], shown[-1] - shown[0] + 1)
+        elif changed:  # one region from the first to the last changed row on screen
+            self.refresh_lines(1 + changed[0], changed[-1] - changed[0] + 1)
         if len(self._strips) > 4 * len(keys) + 64:
             self._strips.clear()
 
     def _signature(self, row: TableRow) -> tuple[Hashable, ...]:
         """One hashable per cell shown (the mark column first when markable)."""
-        sig = tuple(signature(c) for c in row.cells)
-        return ((MARK if row.key in self.marked else " "), *sig) if self.markable else sig
+        return tuple([signature(c) for c in self._cells_of(row)])
 
-    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[Hashable], full: bool) -> bool:
+    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> bool:
         """Widen columns to fit new cells (never narrower: re-measuring to shrink costs a pass over every row)."""
         before = [c.width for c in self.columns]
         offset = 1 if self.markable else 0
@@ -242,12 +245,8 @@ class KeyedTable(ScrollView, can_focus=True):
                     column.content = width
         return [c.width for c in self.columns] != before
 
-    def _row_cells(self, row: TableRow) -> list[Text]:
-        """Cells as Text: a str is shown literally, never parsed as markup (queries and notes are data)."""
-        cells = [as_text(cell) for cell in row.cells]
-        if self.markable:
-            cells.insert(0, as_text(MARK if row.key in self.marked else " "))
-        return cells
+    def _cells_of(self, row: TableRow) -> tuple[str | Text, ...]:
+        return (MARK if row.key in self.marked else " ", *row.cells) if self.markable else row.cells
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(table_width(self.columns), len(self._shown) + 1)
@@ -255,7 +254,8 @@ class KeyedTable(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # Cached strips hold styles: they are dropped when the width, the style, focus or a column width changes.
         widths = tuple(c.width for c in self.columns)
-        context = (self.size.width, self.rich_style, self.get_pseudo_class_state(), widths)
+        self._base = self.rich_style
+        context = (self.size.width, self._base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
         if context != self._strip_context or self._painter is None:
             self._strips.clear()
             self._strip_context = context
@@ -266,29 +266,34 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         """Line 0 is the header; the others are rows, scrolled; each row's Strip comes from the cache if unchanged."""
+        painter = self._paint()
         width = self.size.width
-        base = self.rich_style
-        scroll_x, scroll_y = self.scroll_offset
+        scroll_y = self.scroll_offset.y
         if y == 0:
             strip = self._strips.get(("header",))
             if strip is None:
                 labels = [c.label for c in self.columns]
-                strip = self._paint().row(labels, [signature(t) for t in labels], cursor=False, header=True)
+                strip = self._finish(painter.row(labels, [signature(t) for t in labels], cursor=False, header=True))
                 self._strips[("header",)] = strip
-        else:
-            index = y - 1 + scroll_y
-            if not self.is_valid_row_index(index):
-                return Strip.blank(width, base)
-            key = self._shown[index]
-            cursor = index == self.cursor_row
-            cache_key = (key, self._signatures[index], cursor)
-            strip = self._strips.get(cache_key)
-            if strip is None:
-                row = self._by_key[key]
-                cells = (MARK if key in self.marked else " ", *row.cells) if self.markable else row.cells
-                strip = self._paint().row(cells, self._signatures[index], cursor=cursor)
-                self._strips[cache_key] = strip
-        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, base).simplify()
+            return strip
+        index = y - 1 + scroll_y
+        if not self.is_valid_row_index(index):
+            return Strip.blank(width, self._base)
+        key = self._shown[index]
+        cursor = index == self.cursor_row
+        sig = self._signatures[index]
+        if sig is None:
+            sig = self._signatures[index] = self._signature(self._by_key[key])
+        strip = self._strips.get((key, sig, cursor))
+        if strip is None:
+            cells = self._cells_of(self._by_key[key])
+            strip = self._strips[(key, sig, cursor)] = self._finish(painter.row(cells, sig, cursor=cursor))
+        return strip
+
+    def _finish(self, strip: Strip) -> Strip:
+        """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
+        scroll_x, width = self.scroll_offset.x, self.size.width
+        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._base).simplify()
 
     def _paint(self) -> Painter:
         if self._painter is None:  # render_line called outside render_lines (tests)

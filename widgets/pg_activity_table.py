@@ -45,7 +45,8 @@ class WidthAwareTable(KeyedTable):
     def show(self, items: Sequence[Any]) -> None:
         """Render these items (refreshed in place; cursor and marks stay on their keys)."""
         self.items = list(items)
-        self.set_rows([self._row(item) for item in self.items])
+        keys = [key for key, _ in self.column_spec]
+        self.set_rows([self._row(item, keys) for item in self.items])
 
     def item_key(self, item: Any) -> str:
         raise NotImplementedError
@@ -59,15 +60,23 @@ class WidthAwareTable(KeyedTable):
     def copy_text(self, item: Any) -> str | None:
         return None
 
-    def _row(self, item: Any) -> TableRow:
+    def set_filter(self, text: str) -> str | None:
+        error = super().set_filter(text)
+        if error is None and self._filter is not None:
+            self.show(self.items)  # rows carry the text of hidden columns to search only while a filter is set
+        return error
+
+    def _row(self, item: Any, keys: Sequence[str]) -> TableRow:
         cells, sorts = self.cells(item), self.sort_values(item)
-        keys = [key for key, _ in self.column_spec]
+        search = ""
+        if self._filter is not None:
+            search = " ".join(c.plain if isinstance(c, Text) else c for c in cells.values())
         return TableRow(
             key=self.item_key(item),
-            cells=tuple(cells[k] for k in keys),
-            sort=tuple(sorts.get(k, cells[k]) for k in keys),
+            cells=tuple([cells[k] for k in keys]),
+            sort=tuple([sorts.get(k, cells[k]) for k in keys]),
             copy=self.copy_text(item),
-            search=" ".join(c.plain if isinstance(c, Text) else c for c in cells.values()),
+            search=search,
         )
 
     def on_resize(self, event: events.Resize) -> None:
