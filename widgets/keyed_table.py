@@ -293,6 +293,8 @@ class KeyedTable(ScrollView, can_focus=True):
     def _finish(self, strip: Strip) -> Strip:
         """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
         scroll_x, width = self.scroll_offset.x, self.size.width
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip  # cells come simplified and never merge across columns (each has its own meta)
         return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._base).simplify()
 
     def _paint(self) -> Painter:

@@ -160,13 +160,14 @@ class PgActivityTable(WidthAwareTable):
             style = "bold"
         query = "<insufficient privilege>" if item.hidden else item.query or f"({item.backend_type})"
         wait = item.wait_text + (f" ← {','.join(map(str, item.blocked_by))}" if item.blocked_by else "")
+        pid = str(item.pid)  # a Text only when styled: most rows are plain, and a str is cheaper to build and compare
         return {
-            "pid": Text(str(item.pid), style=style),
+            "pid": Text(pid, style=style) if style else pid,
             "user": item.user or "",
             "database": item.database or "",
             "application": "this console" if item.own else item.application,
             "client": item.client if item.is_client else "",
-            "state": Text(state, style=style),
+            "state": Text(state, style=style) if style else state,
             "wait": wait,
             "duration": short_age(item.duration_seconds),
             "query": one_line(query, self.flex_width),

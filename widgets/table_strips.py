@@ -93,7 +93,7 @@ def cell_segments(console: Console, cell: Text, width: int, pre: Style, post: St
     pad = Segment(" " * PADDING)
     line = JOINER.join([text]) if text.style else text  # as Rich renders it: the text's style becomes a span
     parts = [pad, *line.render(console, end=""), Segment(" " * (width - text.cell_len)), pad]
-    return list(Segment.apply_style([p for p in parts if p.text], pre, post or None))
+    return list(Segment.simplify(Segment.apply_style([p for p in parts if p.text], pre, post or None)))
 
 
 class Painter:
@@ -140,7 +140,7 @@ class Painter:
             segments += drawn
         if self.extend:
             segments.append(Segment(" " * self.extend, self.fill[state]))
-        return Strip(segments)
+        return Strip(segments, table_width(self.columns) + self.extend)
 
 
 def table_width(columns: Sequence[ColumnSpec]) -> int:
