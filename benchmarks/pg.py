@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import shutil
 import subprocess
@@ -232,6 +233,7 @@ def child(kind: str, dsn: str, refresh: float) -> None:
         def on_mount(self) -> None:
             self.set_interval(refresh, self.poll)
             self.poll()
+            self.call_after_refresh(gc.freeze)  # as ConsoleApp does after its first paint
 
         @work(exclusive=True)
         async def poll(self) -> None:
