@@ -1,6 +1,6 @@
 """PostgreSQL figures: kill-idle on 500 sessions, server time of one refresh, CPU per refresh beside pg_activity.
 
-.venv/bin/python benchmarks/pg.py [--seconds 20] [--refresh 1] [--pg-activity /tmp/pgact/bin/pg_activity]
+.venv/bin/python benchmarks/pg.py [--only abc] [--seconds 20] [--refresh 1] [--pg-activity PATH] [--before TREE]
 
 (a) preview + terminate 500 idle sessions through the runner and journal (goal <= 1 s);
 (b) server time of one full refresh with 5,000 pg_stat_statements entries and 300 connections (goal <= 50 ms),
@@ -9,12 +9,15 @@
     beside pg_activity under a pty, at the same refresh interval on the same server, in one run. pg_activity is
     not a dependency: install it for the benchmark only, e.g.
     python3 -m venv /tmp/pgact && /tmp/pgact/bin/pip install pg_activity 'psycopg[binary]'
+    The ratio row is the pane's CPU over pg_activity's (goal <= 1). `--before TREE` also runs the pane from another
+    checkout (e.g. `git worktree add /tmp/before HEAD~1`) in the same window, for a before/after in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import shutil
 import subprocess
@@ -144,7 +147,13 @@ async def bench_refresh(server: PostgresServer, entries: int, polls: int = 20) -
     ]
 
 
-def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activity: str | None) -> list[tuple]:
+PANE = "console pane (Textual, 160x50 pty)"
+ACTIVITY = "pg_activity (curses, 160x50 pty)"
+
+
+def bench_cpu(
+    server: PostgresServer, seconds: float, refresh: float, pg_activity: str | None, before: str | None = None
+) -> list[tuple]:
     """Start every monitor together, let them warm up, then read their CPU over the same window."""
     me = [sys.executable, str(Path(__file__).resolve())]
     common = ["--dsn", server.dsn, "--refresh", str(refresh)]
@@ -152,12 +161,16 @@ def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activit
     headless = subprocess.Popen([*me, "--child", "source", *common], stdout=subprocess.DEVNULL, start_new_session=True)
     monitors["console source (headless)"] = (headless, None)
     pane = PtyProcess([*me, "--child", "pane", *common], columns=160, rows=50, keep=False)
-    monitors["console pane (Textual, 160x50 pty)"] = (pane.proc, pane)
+    monitors[PANE] = (pane.proc, pane)
+    if before:
+        old = [sys.executable, str(Path(before).resolve() / "benchmarks" / "pg.py"), "--child", "pane", *common]
+        earlier = PtyProcess(old, columns=160, rows=50, keep=False)
+        monitors[f"console pane before ({before})"] = (earlier.proc, earlier)
     missing = None
     if pg_activity and Path(pg_activity).exists():
         argv = [pg_activity, "--refresh", f"{refresh:g}", "-h", server.host, "-p", str(server.port), "-U", "postgres"]
         activity = PtyProcess([*argv, "-d", "postgres"], columns=160, rows=50, keep=False)
-        monitors["pg_activity (curses, 160x50 pty)"] = (activity.proc, activity)
+        monitors[ACTIVITY] = (activity.proc, activity)
     else:
         missing = f"pg_activity not found at {pg_activity}: install it (see the docstring) to compare"
     rows: list[tuple] = []
@@ -166,11 +179,12 @@ def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activit
         start = {name: cpu_seconds(p.pid) for name, (p, _) in monitors.items() if p.poll() is None}
         time.sleep(seconds)
         refreshes = seconds / refresh
+        used_by: dict[str, float] = {}
         for name, (proc, term) in monitors.items():
             if proc.poll() is not None or name not in start:
                 rows.append((f"(c) {name}", "exited", f"exit code {proc.returncode}"))
                 continue
-            used = cpu_seconds(proc.pid) - start[name]
+            used = used_by[name] = cpu_seconds(proc.pid) - start[name]
             shown = f", {term.bytes / seconds / 1024:.1f} KB/s to the terminal" if term else ""
             rows.append(
                 (
@@ -179,6 +193,10 @@ def bench_cpu(server: PostgresServer, seconds: float, refresh: float, pg_activit
                     f"{used:.2f} s CPU over {seconds:g} s at refresh {refresh:g} s{shown}",
                 )
             )
+        if used_by.get(ACTIVITY) and PANE in used_by:
+            ratio = used_by[PANE] / used_by[ACTIVITY]
+            verdict = "met" if ratio <= 1 else "MISSED"
+            rows.append(("(c) pane CPU / pg_activity CPU", f"{ratio:.2f}", f"goal <= 1: {verdict}"))
     finally:
         for proc, term in monitors.values():
             if term is not None:
@@ -215,6 +233,7 @@ def child(kind: str, dsn: str, refresh: float) -> None:
         def on_mount(self) -> None:
             self.set_interval(refresh, self.poll)
             self.poll()
+            self.call_after_refresh(gc.freeze)  # as ConsoleApp does after its first paint
 
         @work(exclusive=True)
         async def poll(self) -> None:
@@ -228,6 +247,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="CPU measurement window for (c)")
     parser.add_argument("--refresh", type=float, default=1.0, help="refresh interval for (c)")
     parser.add_argument("--pg-activity", default=shutil.which("pg_activity") or "/tmp/pgact/bin/pg_activity")
+    parser.add_argument("--only", default="abc", help="which parts to run, e.g. c")
+    parser.add_argument("--before", help="also run the pane from this source tree in (c)")
     parser.add_argument("--child", choices=["source", "pane"], help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -237,13 +258,16 @@ def main() -> None:
     conf = {"pg_stat_statements.max": "10000", "pg_stat_statements.track_planning": "on"}
     rows: list[tuple] = []
     with PostgresServer(max_connections=600, extra_conf=conf) as server, tempfile.TemporaryDirectory() as tmp:
-        rows += asyncio.run(bench_kill(server, Path(tmp)))
+        if "a" in args.only:
+            rows += asyncio.run(bench_kill(server, Path(tmp)))
 
         async def loaded() -> list[tuple]:
             conns, busy, count = await load_server(server)
             try:
-                found = await bench_refresh(server, count)
-                found += await asyncio.to_thread(bench_cpu, server, args.seconds, args.refresh, args.pg_activity)
+                found = await bench_refresh(server, count) if "b" in args.only else []
+                if "c" in args.only:
+                    cpu = (server, args.seconds, args.refresh, args.pg_activity, args.before)
+                    found += await asyncio.to_thread(bench_cpu, *cpu)
                 return found
             finally:
                 for task in busy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
+from widgets import table_strips
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import FilterRequested
 
@@ -104,3 +105,25 @@ async def test_cells_are_plain_text_never_markup() -> None:
         await pilot.pause()
         shown = "".join(segment.text for segment in table.render_line(1))
         assert "[/oops]" in shown and "[bold red]x[/]" in shown[: shown.index("[/oops]") + 80]
+
+
+async def test_a_refresh_redraws_only_the_cells_that_changed(monkeypatch) -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows(list(range(1, 11))))
+        await pilot.pause()
+        drawn: list[str] = []
+        draw = table_strips.cell_segments
+
+        def counted(console, cell, *rest):
+            drawn.append(cell.plain)
+            return draw(console, cell, *rest)
+
+        monkeypatch.setattr(table_strips, "cell_segments", counted)
+        changed = rows(list(range(1, 11)))
+        changed[4] = TableRow("5", ("5", "update 5"))
+        table.set_rows(changed)
+        await pilot.pause()
+        assert drawn == ["update 5"]
+        assert "update 5" in "".join(segment.text for segment in table.render_line(5))

@@ -1,52 +1,76 @@
-"""A DataTable keyed by row id: in-place refresh that keeps the cursor on its row, filter, sort, marks, copy."""
+"""A table keyed by row id on Textual's line API: in-place refresh that redraws only changed rows, cursor by key,
+filter, sort, marks, copy."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar
 
-from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from widgets.messages import FilterRequested
+from widgets.table_strips import ColumnSpec, Painter, TableRow, as_text, measure, signature, table_width
+
+__all__ = ["MARK", "KeyedTable", "TableRow"]
 
 MARK = "●"
 
 
-@dataclass(frozen=True)
-class TableRow:
-    """One row: a stable key, the cells shown, optional sort values (one per column), and text to copy."""
-
-    key: str
-    cells: tuple[str | Text, ...]
-    sort: tuple[Any, ...] | None = None
-    copy: str | None = None
-    search: str = field(default="", compare=False)
-
-    def haystack(self) -> str:
-        return self.search or " ".join(c.plain if isinstance(c, Text) else c for c in self.cells)
-
-
-class KeyedTable(DataTable):
+class KeyedTable(ScrollView, can_focus=True):
     """Rows keyed by id, refreshed in place: the cursor stays on the same key, never freezes, never jumps.
 
     `/` asks for a filter (regex, `!` inverts), `s`/`S` sort by the next column / reverse, `space` marks,
-    `y` copies the row's copy text with OSC 52, `enter` posts RowSelected as DataTable does.
+    `y` copies the row's copy text with OSC 52, `enter` (or a click on the cursor row) posts DataTable.RowSelected.
     With `stick_to_top`, a cursor on the first row stays on the first row as rows arrive (newest-first lists).
+    Each row is drawn once into a Strip cached by its content: a refresh redraws only the rows that changed.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar = [
+        # Moving and selecting have no description, as DataTable's (the help screen lists described bindings).
+        Binding("enter", "select_cursor", show=False),
+        Binding("up", "cursor_up", show=False),
+        Binding("down", "cursor_down", show=False),
+        Binding("pageup", "page_up", show=False),
+        Binding("pagedown", "page_down", show=False),
+        Binding("home,ctrl+home", "first_row", show=False),
+        Binding("end,ctrl+end", "last_row", show=False),
         Binding("slash", "filter", "Filter", id="table.filter"),
         Binding("s", "cycle_sort", "Sort", id="table.sort"),
         Binding("S", "reverse_sort", "Reverse", show=False, id="table.reverse"),
         Binding("space", "toggle_mark", "Mark", id="table.mark"),
         Binding("y", "copy_row", "Copy", id="table.copy"),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"datatable--cursor", "datatable--header"}
+    DEFAULT_CSS = """
+    KeyedTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .datatable--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+                                     text-style: $block-cursor-text-style; }
+            & > .datatable--header { background-tint: $foreground 5%; }
+        }
+        & > .datatable--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .datatable--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .datatable--cursor { background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+                                 text-style: $block-cursor-blurred-text-style; }
+    }
+    """
+
+    RowSelected = DataTable.RowSelected  # posted as DataTable's, so `@on(DataTable.RowSelected, "#id")` still works
 
     class MarksChanged(Message):
         """The set of marked keys changed."""
@@ -63,7 +87,7 @@ class KeyedTable(DataTable):
     def __init__(
         self, columns: Sequence[tuple[str, str]], *, markable: bool = False, stick_to_top: bool = False, **kwargs: Any
     ) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(**kwargs)
         self.column_spec = list(columns)
         self.markable = markable
         self.stick_to_top = stick_to_top
@@ -73,15 +97,32 @@ class KeyedTable(DataTable):
         self.sort_column: int | None = None
         self.sort_reverse = False
         self.marked: set[str] = set()
+        self.cursor_row = 0
         self._rows: list[TableRow] = []
+        self._by_key: dict[str, TableRow] = {}
         self._shown: list[str] = []
-        self._cells: dict[str, tuple] = {}
+        self._signatures: list[tuple | None] = []
+        self._base = Style()
+        self._strips: dict[tuple, Strip] = {}
+        self._strip_context: tuple = ()
+        self._painter: Painter | None = None
+        self.columns: list[ColumnSpec] = []
+        self.set_columns([(key, label, None) for key, label in self.column_spec])
 
-    def on_mount(self) -> None:
-        if self.markable:
-            self.add_column(" ", key="_mark", width=1)
-        for key, label in self.column_spec:
-            self.add_column(label, key=key)
+    def set_columns(self, columns: Sequence[tuple[str, str, int | None]]) -> None:
+        """Replace the columns: (key, label, fixed width or None to fit the content); the mark column comes first."""
+        self.column_spec = [(key, label) for key, label, _ in columns]
+        specs = [ColumnSpec("_mark", Text(" "), 1)] if self.markable else []
+        specs += [ColumnSpec(key, Text(label), width) for key, label, width in columns]
+        for spec in specs:
+            spec.content = spec.label.cell_len
+        self.columns = specs
+        self._shown, self._signatures = [], []
+        self._strips.clear()
+
+    @property
+    def row_count(self) -> int:
+        return len(self._shown)
 
     @property
     def current_key(self) -> str | None:
@@ -91,16 +132,26 @@ class KeyedTable(DataTable):
 
     @property
     def rows_by_key(self) -> dict[str, TableRow]:
-        return {r.key: r for r in self._rows}
+        return self._by_key
+
+    def is_valid_row_index(self, index: int) -> bool:
+        return 0 <= index < len(self._shown)
+
+    def get_row(self, key: str) -> list[Text]:
+        """The cells shown for a row key (as Text, with the mark column first when markable)."""
+        return [as_text(cell) for cell in self._cells_of(self._by_key[key])]
+
+    def get_row_at(self, index: int) -> list[Text]:
+        return self.get_row(self._shown[index])
 
     def set_rows(self, rows: Sequence[TableRow]) -> None:
-        """Show these rows (filtered and sorted), updating cells in place where the row set is unchanged."""
+        """Show these rows (filtered and sorted), redrawing only the rows whose cells changed."""
         self._rows = list(rows)
-        present = {r.key for r in self._rows}
-        if self.marked - present:
-            self.marked &= present
+        self._by_key = {r.key: r for r in self._rows}
+        if self.marked - self._by_key.keys():
+            self.marked &= self._by_key.keys()
             self.post_message(self.MarksChanged(self, sorted(self.marked)))
-        self._render_rows()
+        self._show_rows()
 
     def set_filter(self, text: str) -> str | None:
         """Apply a regex filter (`!` prefix inverts, empty clears). Returns an error text if it is not a regex."""
@@ -112,12 +163,209 @@ class KeyedTable(DataTable):
         except re.error as exc:
             return f"not a valid regular expression: {exc}"
         self.filter_text, self._filter, self._invert = text, compiled, invert
-        self._render_rows()
+        self._show_rows()
         return None
 
     def sort_by(self, column: int | None, reverse: bool = False) -> None:
         self.sort_column, self.sort_reverse = column, reverse
-        self._render_rows()
+        self._show_rows()
+
+    def _visible(self) -> list[TableRow]:
+        rows = self._rows
+        if self._filter is not None:
+            rows = [r for r in rows if bool(self._filter.search(r.haystack())) != self._invert]
+        if self.sort_column is not None:
+            index = self.sort_column
+
+            def sort_key(row: TableRow) -> tuple:
+                value = row.sort[index] if row.sort else row.cells[index]
+                value = value.plain if isinstance(value, Text) else value
+                return (value is None, value if value is not None else 0)
+
+            rows = sorted(rows, key=sort_key, reverse=self.sort_reverse)
+        return rows
+
+    def _show_rows(self) -> None:
+        visible = self._visible()
+        keys = [r.key for r in visible]
+        # Only rows on screen need their signature now (render_line makes the others' when they scroll in),
+        # unless a column fits its content, which needs every changed row measured.
+        auto = any(c.fixed is None for c in self.columns)
+        top = int(self.scroll_y)
+        window = range(top, min(len(visible), top + self.size.height + 1))
+        if auto or not self.is_mounted:
+            signatures: list[tuple | None] = [self._signature(r) for r in visible]
+        else:
+            signatures = [None] * len(visible)
+            for i in window:
+                signatures[i] = self._signature(visible[i])
+        # A newest-first list whose cursor is on the first row keeps following the newest row.
+        keep = None if self.stick_to_top and self.cursor_row == 0 else self.current_key
+        same_rows = keys == self._shown
+        if not same_rows:  # a new row set: columns fit it (a fixed-width column keeps its width)
+            for column in self.columns:
+                column.content = column.label.cell_len
+        grew = auto and self._grow_columns(visible, signatures, full=not same_rows)
+        old = self._signatures
+        changed = [i for i in window if i >= len(old) or signatures[i] != old[i]]
+        self._shown, self._signatures = keys, signatures
+        if not same_rows:
+            index = self.cursor_row
+            if keep in keys:
+                self.cursor_row = keys.index(keep)
+            else:
+                self.cursor_row = max(0, min(index, len(keys) - 1))
+        self._update_virtual_size()
+        if not self.is_mounted:
+            return
+        if grew or not same_rows:
+            self.refresh()
+            if not same_rows:
+                self._scroll_to_cursor()
+        elif changed:  # one region from the first to the last changed row on screen
+            self.refresh_lines(1 + changed[0], changed[-1] - changed[0] + 1)
+        if len(self._strips) > 4 * len(keys) + 64:
+            self._strips.clear()
+
+    def _signature(self, row: TableRow) -> tuple[Hashable, ...]:
+        """One hashable per cell shown (the mark column first when markable)."""
+        return tuple([signature(c) for c in self._cells_of(row)])
+
+    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> bool:
+        """Widen columns to fit new cells (never narrower: re-measuring to shrink costs a pass over every row)."""
+        before = [c.width for c in self.columns]
+        offset = 1 if self.markable else 0
+        known = {} if full else dict(zip(self._shown, self._signatures, strict=False))
+        for row, sig in zip(rows, signatures, strict=True):
+            if known.get(row.key) == sig:
+                continue
+            for column, cell in zip(self.columns[offset:], row.cells, strict=False):
+                width = measure(cell)
+                if width > column.content:
+                    column.content = width
+        return [c.width for c in self.columns] != before
+
+    def _cells_of(self, row: TableRow) -> tuple[str | Text, ...]:
+        return (MARK if row.key in self.marked else " ", *row.cells) if self.markable else row.cells
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(table_width(self.columns), len(self._shown) + 1)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Cached strips hold styles: they are dropped when the width, the style, focus or a column width changes.
+        widths = tuple(c.width for c in self.columns)
+        self._base = self.rich_style
+        context = (self.size.width, self._base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
+        if context != self._strip_context or self._painter is None:
+            self._strips.clear()
+            self._strip_context = context
+            header = self.get_component_styles("datatable--header").rich_style
+            styles = (self.rich_style, header, self.get_component_rich_style("datatable--cursor"))
+            self._painter = Painter(self.app.console, self.columns, self.size.width, styles)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Line 0 is the header; the others are rows, scrolled; each row's Strip comes from the cache if unchanged."""
+        painter = self._paint()
+        width = self.size.width
+        scroll_y = self.scroll_offset.y
+        if y == 0:
+            strip = self._strips.get(("header",))
+            if strip is None:
+                labels = [c.label for c in self.columns]
+                strip = self._finish(painter.row(labels, [signature(t) for t in labels], cursor=False, header=True))
+                self._strips[("header",)] = strip
+            return strip
+        index = y - 1 + scroll_y
+        if not self.is_valid_row_index(index):
+            return Strip.blank(width, self._base)
+        key = self._shown[index]
+        cursor = index == self.cursor_row
+        sig = self._signatures[index]
+        if sig is None:
+            sig = self._signatures[index] = self._signature(self._by_key[key])
+        strip = self._strips.get((key, sig, cursor))
+        if strip is None:
+            cells = self._cells_of(self._by_key[key])
+            strip = self._strips[(key, sig, cursor)] = self._finish(painter.row(cells, sig, cursor=cursor))
+        return strip
+
+    def _finish(self, strip: Strip) -> Strip:
+        """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
+        scroll_x, width = self.scroll_offset.x, self.size.width
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip  # cells come simplified and never merge across columns (each has its own meta)
+        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._base).simplify()
+
+    def _paint(self) -> Painter:
+        if self._painter is None:  # render_line called outside render_lines (tests)
+            self.render_lines(self.size.region)
+        assert self._painter is not None
+        return self._painter
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()
+        self._painter = None
+        super().notify_style_update()
+
+    def on_resize(self, _: events.Resize) -> None:
+        self._update_virtual_size()
+
+    def move_cursor(self, *, row: int | None = None, column: int | None = None, animate: bool = False) -> None:
+        """Put the cursor on row `row` (clamped) and scroll it into view (`column` is accepted and ignored)."""
+        if row is None or not self._shown:
+            return
+        row = max(0, min(row, len(self._shown) - 1))
+        if row != self.cursor_row:
+            old, self.cursor_row = self.cursor_row, row
+            self.refresh_lines(1 + old)
+            self.refresh_lines(1 + row)
+        self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        rows = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, force=True)
+        elif self.cursor_row >= top + rows:
+            self.scroll_to(y=self.cursor_row - rows + 1, animate=False, force=True)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - self._page())
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + self._page())
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=len(self._shown) - 1)
+
+    def action_select_cursor(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.post_message(DataTable.RowSelected(self, self.cursor_row, RowKey(key)))  # type: ignore[arg-type]
+
+    def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        index = -1 if offset is None or offset.y < 1 else offset.y - 1 + int(self.scroll_y)
+        if not self.is_valid_row_index(index):
+            return
+        event.stop()
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(row=index)
 
     def action_filter(self) -> None:
         self.post_message(FilterRequested(self, self.filter_text))
@@ -136,7 +384,7 @@ class KeyedTable(DataTable):
         if not self.markable or key is None:
             return
         self.marked ^= {key}
-        self._render_rows()
+        self._show_rows()
         self.post_message(self.MarksChanged(self, sorted(self.marked)))
         if self.cursor_row < len(self._shown) - 1:
             self.move_cursor(row=self.cursor_row + 1)
@@ -145,71 +393,7 @@ class KeyedTable(DataTable):
         key = self.current_key
         if key is None:
             return
-        row = self.rows_by_key[key]
+        row = self._by_key[key]
         text = row.copy if row.copy is not None else "\t".join(c.plain if isinstance(c, Text) else c for c in row.cells)
         self.app.copy_to_clipboard(text)
         self.notify(f"copied {len(text)} characters", timeout=1.5)
-
-    def _visible(self) -> list[TableRow]:
-        rows = self._rows
-        if self._filter is not None:
-            rows = [r for r in rows if bool(self._filter.search(r.haystack())) != self._invert]
-        if self.sort_column is not None:
-            index = self.sort_column
-
-            def sort_key(row: TableRow) -> tuple:
-                value = row.sort[index] if row.sort else row.cells[index]
-                value = value.plain if isinstance(value, Text) else value
-                return (value is None, value if value is not None else 0)
-
-            rows = sorted(rows, key=sort_key, reverse=self.sort_reverse)
-        return rows
-
-    def _render_rows(self) -> None:
-        if not self.is_mounted:
-            return
-        visible = self._visible()
-        keys = [r.key for r in visible]
-        # A newest-first list whose cursor is on the first row keeps following the newest row.
-        keep = None if self.stick_to_top and self.cursor_row == 0 else self.current_key
-        if keys == self._shown:
-            for row in visible:
-                cells = self._row_cells(row)
-                old = self._cells.get(row.key)
-                if old != cells:
-                    columns = (["_mark"] if self.markable else []) + [k for k, _ in self.column_spec]
-                    for column, new, before in zip(columns, cells, old or (None,) * len(cells), strict=False):
-                        if new != before:
-                            # Columns grow to fit; re-measuring a column to shrink it costs a pass over every row.
-                            self.update_cell(row.key, column, new, update_width=_width(new) > _width(before))
-                    self._cells[row.key] = cells
-            return
-        index = self.cursor_row
-        self.clear(columns=False)
-        self._cells = {}
-        for row in visible:
-            cells = self._row_cells(row)
-            self.add_row(*cells, key=row.key)
-            self._cells[row.key] = cells
-        self._shown = keys
-        if keep in keys:
-            self.move_cursor(row=keys.index(keep), animate=False)
-        elif keys:
-            self.move_cursor(row=min(index, len(keys) - 1), animate=False)
-
-    def _row_cells(self, row: TableRow) -> tuple:
-        """Cells as Text: DataTable would parse a str as Rich markup, and cell values (queries, notes) are data."""
-        cells = tuple(_plain(cell) for cell in row.cells)
-        if not self.markable:
-            return cells
-        return (MARK if row.key in self.marked else " ", *cells)
-
-
-def _plain(cell: str | Text) -> Text:
-    return Text(cell, no_wrap=True, overflow="ellipsis", end="") if isinstance(cell, str) else cell
-
-
-def _width(cell: str | Text | None) -> int:
-    if cell is None:
-        return 0
-    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
