@@ -18,7 +18,7 @@ from actions.runner import ActionRefused
 from console.config import RedisSettings
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.models.redis import display_bytes
-from console.sources.redis import describe_target, explain, open_client, url_db
+from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_db
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -187,6 +187,7 @@ class FlushCache(Action):
             estimate = await _estimate(client, glob, settings.timeout)
             rows = await _describe_keys(client, estimate.examples, settings.timeout)
         except Exception as exc:
+            raise_if_cancelled()
             reason = ctx.redactor.text(explain(exc, settings.timeout))
             raise ActionRefused(f"{self.name}: cannot read db {db} ({reason}); nothing was run") from None
         finally:
@@ -232,6 +233,7 @@ class FlushCache(Action):
         try:
             finished = await flush.run()
         except Exception as exc:
+            raise_if_cancelled()
             reason = ctx.redactor.text(explain(exc, settings.timeout))
             return Outcome(
                 status=OutcomeStatus.FAILED,

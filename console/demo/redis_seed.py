@@ -7,6 +7,8 @@ import contextlib
 import random
 from typing import TYPE_CHECKING
 
+from console.sources.redis import raise_if_cancelled
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -89,6 +91,7 @@ class CacheTraffic:
                 ]
                 with contextlib.suppress(RedisError, OSError):  # the demo Redis may be restarted or flushed
                     await client.mget(names)
+                raise_if_cancelled()
                 await asyncio.sleep(pause)
         finally:
             await client.aclose()

@@ -12,7 +12,7 @@ from console.config import ShareSettings
 from console.models import format_duration
 from console.share.codec import Decoded, Refused, decode
 from console.share.mirror import close_quietly
-from console.sources.redis import describe_target, explain, open_client, url_redactor
+from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_redactor
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -103,6 +103,7 @@ class StreamFollower:
                     self._seen_stream = True
                     delay = 1.0
                 except Exception as exc:  # Redis or the network: say so, back off, resume from last_id
+                    raise_if_cancelled()
                     yield Notice(
                         "redis",
                         self._redact(

@@ -15,7 +15,7 @@ from console.follow import JournalCursor
 from console.journal import Journal, JournalError
 from console.models import format_duration
 from console.share.codec import Refused, decode, encode
-from console.sources.redis import describe_target, explain, open_client, url_redactor
+from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_redactor
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -103,6 +103,7 @@ class JournalMirror:
                             self._report("mirroring")
                         await asyncio.sleep(self.poll)
                 except Exception as exc:  # Redis, the network or the journal: report, back off, resync
+                    raise_if_cancelled()
                     self._report(f"{self._why(exc)}, retrying in {format_duration(delay)}")
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max)

@@ -30,6 +30,14 @@ _SECRET_ARGS = {"AUTH": 0, "HELLO": 0, "MIGRATE": 0, "ACL": 1, "CONFIG": 1}
 _DB_KEY = re.compile(r"^db(\d+)$")
 
 
+def raise_if_cancelled() -> None:
+    """redis-py turns a cancellation in the middle of a command into a ConnectionError: a caller that catches
+    Redis errors must not swallow the cancel with it (the task would run on, and whoever awaits it, forever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def open_client(url: str, timeout: float, db: int | None = None) -> Redis:
     """A redis.asyncio client (hiredis parser) with `timeout` on connect and every read, no hidden retries.
 
@@ -168,6 +176,7 @@ class RedisSource:
         try:
             snapshot = await self._read(now)
         except Exception as exc:  # a source never raises into the UI
+            raise_if_cancelled()
             await self._drop()
             self._failures += 1
             backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
