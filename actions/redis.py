@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from redis.exceptions import ResponseError
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
@@ -31,7 +32,14 @@ SHRINK_AT_MOST = 0.5
 GROW_AT_MOST = 2.0
 STATS_EVERY = 8  # pages between two reads of INFO commandstats (the server's own time per call)
 RTT_ALARM = 0.02  # a round trip this slow shrinks COUNT at once, whatever the server says
-_TIMED_COMMANDS = ("scan", "unlink")
+_TIMED_COMMANDS = ("scan", "unlink", "evalsha", "eval")
+# One page of the flush on the server: SCAN MATCH COUNT, then UNLINK what it found; returns {cursor, unlinked}.
+_PAGE_SCRIPT = """
+local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local removed = 0
+if #page[2] > 0 then removed = redis.call('UNLINK', unpack(page[2])) end
+return {page[1], removed}
+"""
 SAMPLE_SCANS = 10
 SAMPLE_KEYS = 10
 REPORT_EVERY = 0.5
@@ -266,16 +274,18 @@ class FlushCache(Action):
 class _Flush:
     """The SCAN MATCH + UNLINK loop, one page at a time, each call held to a server-time budget.
 
-    Each command is short and Redis serves other clients between commands, so the flush never becomes the
-    outage. The SCAN COUNT adapts to the server's time per call: every STATS_EVERY pages INFO commandstats
-    says how many microseconds Redis spent per SCAN and per UNLINK since the last look, and COUNT shrinks when
-    a call ran over CALL_BUDGET and grows when under. A round trip (timed on every call) includes this
-    process's parsing, which in Python costs more than Redis's own work, so it is not the budget; it only
-    shrinks COUNT at once when one runs over RTT_ALARM (a server in trouble), and it is the fallback when
-    INFO is refused. While the budget holds, the next page's SCAN is sent (on a second
-    pooled connection) while the current page's UNLINK runs, so Redis is not left idle while this process
-    parses a reply. `deleted` is always exactly what UNLINK reported, even when cancelled mid-call; the COUNT
-    range used is reported in the progress and the outcome message (so it is journaled).
+    Each call is short and Redis serves other clients between calls, so the flush never becomes the outage.
+    Without --max-rate a page is one server-side script (SCAN then UNLINK: one round trip, the keys never
+    travel); with it, or where scripting is refused, SCAN and UNLINK are two calls, the next page's SCAN sent
+    on a second pooled connection while the current UNLINK runs, as long as the budget holds.
+
+    The SCAN COUNT adapts to the server's time per call: every STATS_EVERY pages INFO commandstats says how
+    many microseconds Redis spent per call (script, SCAN, UNLINK) since the last look, and COUNT shrinks when
+    a call ran over CALL_BUDGET and grows when under. A round trip (timed on every call) also holds this
+    process's work and the wait for a core, so it is not the budget; it shrinks COUNT at once when one runs
+    over RTT_ALARM (a server in trouble), and it decides when INFO is refused. `deleted` is always exactly
+    what Redis reported, even when cancelled mid-call; the COUNT range used is reported in the progress and
+    the outcome message (so it is journaled).
     """
 
     def __init__(
@@ -311,6 +321,40 @@ class _Flush:
     async def run(self) -> bool:
         """Flush until the scan completes (True) or the operator cancels (False)."""
         await self._server_time()
+        if not self.max_rate:
+            try:
+                return await self._run_script()
+            except ResponseError as exc:  # scripting disabled or refused by an ACL: the two-call loop below
+                if self.deleted or "NOSCRIPT" in str(exc):
+                    raise
+        return await self._run_pages()
+
+    async def _run_script(self) -> bool:
+        """One round trip per page: SCAN + UNLINK in a server-side script, the keys never leave Redis.
+
+        The script's time (SCAN and UNLINK of a page) is the call held to CALL_BUDGET; a page is one call, so
+        there are half the round trips of the two-call loop and nothing to parse.
+        """
+        script = self.client.register_script(_PAGE_SCRIPT)
+        cursor = 0
+        while not self.progress.cancelled.is_set():
+            await self._adapt()
+            request = asyncio.ensure_future(self._timed(script(args=[cursor, self.pattern, self.count])))
+            try:
+                cursor, removed = await asyncio.shield(request)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    self._count(int((await request)[1]))
+                raise
+            cursor = int(cursor)
+            self._count(int(removed))
+            self._report()
+            if cursor == 0:
+                return True
+        return False
+
+    async def _run_pages(self) -> bool:
+        """SCAN a page, UNLINK it (in chunks under --max-rate), the next SCAN overlapping while the budget holds."""
         cursor, keys = await self._scan(0)
         ahead: asyncio.Future[tuple[int, list[bytes]]] | None = None
         try:
