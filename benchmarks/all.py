@@ -56,7 +56,10 @@ BENCHES = [
     Bench("pg", quick=("--seconds", "5")),
 ]
 BASELINE_ROW = re.compile(r"baseline|\bbare\b|^runbook", re.I)
-BASELINE_COLUMN = re.compile(r"^(?:idle )?\(?baseline|^bare|^before", re.I)
+BASELINE_COLUMN = re.compile(r"^(?:idle )?\(?baseline|^bare|^before|^dashboard$", re.I)
+FLUSH_ROW = re.compile(
+    r"^(runbook: .*?|console flush-cache \(run \d+\))\s+([\d.]+)s\s.*?([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)ms"
+)
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 BOX = "┃│║"
 
@@ -135,6 +138,14 @@ def number(cell: str) -> float | None:
 def summary(name: str, text: str, figure: str = "") -> list[list[str]]:
     """Rows of (script, measure, figure, baseline, ratio) read from a script's tables."""
     out: list[list[str]] = []
+    if name == "flush":  # its own layout: contenders against the runbook's pipeline, the first row
+        found = [m for line in text.splitlines() if (m := FLUSH_ROW.match(line))]
+        for m in found:
+            base = found[0]
+            for what, col, unit in (("time", 2, "s"), ("PING p99", 4, "ms")):
+                ratio = f"{float(m[col]) / float(base[col]):.2f}x" if m is not base and float(base[col]) else "-"
+                baseline = f"{base[col]}{unit}" if m is not base else "-"
+                out.append([name, f"{m[1]} [{what}]", f"{m[col]}{unit}", baseline, ratio])
     for header, rows in tables(text):
         if not rows:
             continue
@@ -150,12 +161,12 @@ def summary(name: str, text: str, figure: str = "") -> list[list[str]]:
             baseline = row[base_col] if base_col is not None and base_col < len(row) else None
             if baseline is None and base_row is not None and row is not base_row:
                 baseline = base_row[figure_col]
-            figure, base = number(row[figure_col]), number(baseline or "")
-            ratio = f"{figure / base:.2f}x" if figure is not None and base else "-"
+            value, base = number(row[figure_col]), number(baseline or "")
+            ratio = f"{value / base:.2f}x" if value is not None and base else "-"
             out.append([name, label[:70], row[figure_col], baseline or "-", ratio])
     for line in text.splitlines():  # the verdict lines some scripts print under their tables
         if re.search(r"goal\s*(<=|>=|≤|≥)", line) and not line.lstrip().startswith(("│", "┃")):
-            out.append([name, line.strip()[:70], "", "", ""])
+            out.append([name, line.strip()[:90], "", "", ""])
     return out or [[name, "(no table found: see its output)", "", "", ""]]
 
 
