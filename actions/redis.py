@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from redis.exceptions import ResponseError
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
@@ -23,7 +24,22 @@ from console.sources.redis import describe_target, explain, open_client, raise_i
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-SCAN_COUNT = 1000
+SCAN_COUNT = 1000  # the estimate's page, and where the flush's adaptive COUNT starts
+MIN_COUNT = 50
+MAX_COUNT = 5000
+CALL_BUDGET = 0.0005  # seconds per round trip: Redis serves other clients between calls this short
+SHRINK_AT_MOST = 0.5
+GROW_AT_MOST = 2.0
+STATS_EVERY = 8  # pages between two reads of INFO commandstats (the server's own time per call)
+RTT_ALARM = 0.02  # a round trip this slow shrinks COUNT at once, whatever the server says
+_TIMED_COMMANDS = ("scan", "unlink", "evalsha", "eval")
+# One page of the flush on the server: SCAN MATCH COUNT, then UNLINK what it found; returns {cursor, unlinked}.
+_PAGE_SCRIPT = """
+local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local removed = 0
+if #page[2] > 0 then removed = redis.call('UNLINK', unpack(page[2])) end
+return {page[1], removed}
+"""
 SAMPLE_SCANS = 10
 SAMPLE_KEYS = 10
 REPORT_EVERY = 0.5
@@ -200,7 +216,8 @@ class FlushCache(Action):
             reason = f"~{estimate.share:.0%} of db {db} matches (over {settings.flush_confirm_share:.0%})"
         rate = f"at most {params.max_rate:,.0f} keys/s" if params.max_rate else "no rate limit (--max-rate caps it)"
         notes = [
-            f"SCAN MATCH {params.pattern!r} COUNT {SCAN_COUNT} + UNLINK per page (never KEYS); {rate}",
+            f"SCAN MATCH {params.pattern!r} + UNLINK per page (never KEYS), COUNT {MIN_COUNT}-{MAX_COUNT:,} "
+            f"adapted to keep each call near {CALL_BUDGET * 1000:g} ms; {rate}",
             "cancellable at any moment; the journal records exactly how many keys were deleted",
         ]
         if not estimate.examples:
@@ -237,7 +254,7 @@ class FlushCache(Action):
             reason = ctx.redactor.text(explain(exc, settings.timeout))
             return Outcome(
                 status=OutcomeStatus.FAILED,
-                message=f"Redis failed after {flush.deleted:,} keys were deleted: {reason}",
+                message=f"Redis failed after {flush.deleted:,} keys were deleted: {reason} ({flush.count_range()})",
                 counts={"deleted": flush.deleted},
             )
         finally:
@@ -246,21 +263,31 @@ class FlushCache(Action):
         if not finished:
             return Outcome(
                 status=OutcomeStatus.CANCELLED,
-                message=f"cancelled after deleting {flush.deleted:,} keys {where}",
+                message=f"cancelled after deleting {flush.deleted:,} keys {where}; {flush.count_range()}",
                 counts={"deleted": flush.deleted},
             )
         return Outcome(
             status=OutcomeStatus.COMPLETED,
-            message=f"deleted {flush.deleted:,} keys {where} at {flush.rate():,.0f} keys/s",
+            message=f"deleted {flush.deleted:,} keys {where} at {flush.rate():,.0f} keys/s; {flush.count_range()}",
             counts={"deleted": flush.deleted},
         )
 
 
 class _Flush:
-    """The SCAN MATCH + UNLINK loop, one page at a time on one connection.
+    """The SCAN MATCH + UNLINK loop, one page at a time, each call held to a server-time budget.
 
-    Each command is short (a page) and Redis idles while the client handles a page, so other clients are
-    served between pages. `deleted` is always exactly what UNLINK reported, even when cancelled mid-call.
+    Each call is short and Redis serves other clients between calls, so the flush never becomes the outage.
+    Without --max-rate a page is one server-side script (SCAN then UNLINK: one round trip, the keys never
+    travel); with it, or where scripting is refused, SCAN and UNLINK are two calls, the next page's SCAN sent
+    on a second pooled connection while the current UNLINK runs, as long as the budget holds.
+
+    The SCAN COUNT adapts to the server's time per call: every STATS_EVERY pages INFO commandstats says how
+    many microseconds Redis spent per call (script, SCAN, UNLINK) since the last look, and COUNT shrinks when
+    a call ran over CALL_BUDGET and grows when under. A round trip (timed on every call) also holds this
+    process's work and the wait for a core, so it is not the budget; it shrinks COUNT at once when one runs
+    over RTT_ALARM (a server in trouble), and it decides when INFO is refused. `deleted` is always exactly
+    what Redis reported, even when cancelled mid-call; the COUNT range used is reported in the progress and
+    the outcome message (so it is journaled).
     """
 
     def __init__(
@@ -274,30 +301,145 @@ class _Flush:
         self.deleted = 0
         self.started = time.monotonic()
         self._reported = self.started
-        self._chunk = max(1, min(SCAN_COUNT, int(max_rate / RATE_STEPS_PER_S))) if max_rate else SCAN_COUNT
+        self._chunk = max(1, min(SCAN_COUNT, int(max_rate / RATE_STEPS_PER_S))) if max_rate else MAX_COUNT
+        self.count = SCAN_COUNT
+        self.count_low = self.count_high = SCAN_COUNT
+        self._slowest = 0.0  # the slowest round trip of the current page, in seconds
+        self._pages = 0
+        self._stats: dict[str, tuple[int, int]] | None = None  # command -> (calls, usec) at the last look
+        self._use_stats = True
+        self._held = True
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.started
         return self.deleted / elapsed if elapsed > 0 else 0.0
 
+    def count_range(self) -> str:
+        """The SCAN COUNT range used so far, e.g. 'SCAN COUNT 180-1,000'."""
+        if self.count_low == self.count_high:
+            return f"SCAN COUNT {self.count_low:,}"
+        return f"SCAN COUNT {self.count_low:,}-{self.count_high:,}"
+
     async def run(self) -> bool:
         """Flush until the scan completes (True) or the operator cancels (False)."""
+        await self._server_time()
+        if not self.max_rate:
+            try:
+                return await self._run_script()
+            except ResponseError as exc:  # scripting disabled or refused by an ACL: the two-call loop below
+                if self.deleted or "NOSCRIPT" in str(exc):
+                    raise
+        return await self._run_pages()
+
+    async def _run_script(self) -> bool:
+        """One round trip per page: SCAN + UNLINK in a server-side script, the keys never leave Redis.
+
+        The script's time (SCAN and UNLINK of a page) is the call held to CALL_BUDGET; a page is one call, so
+        there are half the round trips of the two-call loop and nothing to parse.
+        """
+        script = self.client.register_script(_PAGE_SCRIPT)
         cursor = 0
         while not self.progress.cancelled.is_set():
-            async with asyncio.timeout(self.timeout):
-                cursor, keys = await self.client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
-            for start in range(0, len(keys), self._chunk):
-                if self.progress.cancelled.is_set():
-                    return False
-                await self._unlink(keys[start : start + self._chunk])
-                await self._hold_rate()
+            await self._adapt()
+            request = asyncio.ensure_future(self._timed(script(args=[cursor, self.pattern, self.count])))
+            try:
+                cursor, removed = await asyncio.shield(request)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    self._count(int((await request)[1]))
+                raise
+            cursor = int(cursor)
+            self._count(int(removed))
             self._report()
             if cursor == 0:
                 return True
         return False
 
+    async def _run_pages(self) -> bool:
+        """SCAN a page, UNLINK it (in chunks under --max-rate), the next SCAN overlapping while the budget holds."""
+        cursor, keys = await self._scan(0)
+        ahead: asyncio.Future[tuple[int, list[bytes]]] | None = None
+        try:
+            while not self.progress.cancelled.is_set():
+                budget_held = await self._adapt()
+                if cursor and budget_held and not self.max_rate:
+                    ahead = asyncio.ensure_future(self._scan(cursor))
+                for start in range(0, len(keys), self._chunk):
+                    if self.progress.cancelled.is_set():
+                        return False
+                    await self._unlink(keys[start : start + self._chunk])
+                    await self._hold_rate()
+                self._report()
+                if cursor == 0:
+                    return True
+                if ahead is not None:
+                    scanned, ahead = ahead, None
+                    cursor, keys = await scanned
+                else:
+                    cursor, keys = await self._scan(cursor)
+            return False
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
+
+    async def _adapt(self) -> bool:
+        """Resize COUNT from the server's time per call (or the round trips); True while the budget holds."""
+        slowest, self._slowest = self._slowest, 0.0
+        self._pages += 1
+        if slowest > RTT_ALARM:
+            self._resize(SHRINK_AT_MOST)
+            self._held = False
+        elif self._use_stats and self._pages % STATS_EVERY == 0:
+            server = await self._server_time()
+            if server is not None:
+                self._resize(CALL_BUDGET / server if server > 0 else GROW_AT_MOST)
+                self._held = server <= CALL_BUDGET
+        elif not self._use_stats and slowest > 0:
+            self._resize(CALL_BUDGET / slowest)
+            self._held = slowest <= CALL_BUDGET
+        return self._held
+
+    def _resize(self, factor: float) -> None:
+        factor = min(GROW_AT_MOST, max(SHRINK_AT_MOST, factor))
+        self.count = max(MIN_COUNT, min(MAX_COUNT, round(self.count * factor)))
+        self.count_low = min(self.count_low, self.count)
+        self.count_high = max(self.count_high, self.count)
+
+    async def _server_time(self) -> float | None:
+        """Redis's own seconds per SCAN or UNLINK (the slower) since the last look; None without a baseline."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                info = await self.client.info("commandstats")
+        except Exception:  # INFO renamed or refused by an ACL: the round trips decide
+            self._use_stats = False
+            return None
+        now = {
+            c: (int(info.get(f"cmdstat_{c}", {}).get("calls", 0)), int(info.get(f"cmdstat_{c}", {}).get("usec", 0)))
+            for c in _TIMED_COMMANDS
+        }
+        before, self._stats = self._stats, now
+        if before is None:
+            return None
+        per_call = [
+            (now[c][1] - before[c][1]) / (now[c][0] - before[c][0]) / 1e6
+            for c in _TIMED_COMMANDS
+            if now[c][0] > before[c][0]
+        ]
+        return max(per_call, default=None)
+
+    async def _scan(self, cursor: int) -> tuple[int, list[bytes]]:
+        started = time.perf_counter()
+        async with asyncio.timeout(self.timeout):
+            found = await self.client.scan(cursor, match=self.pattern, count=self.count)
+        self._slowest = max(self._slowest, time.perf_counter() - started)
+        return found
+
     async def _unlink(self, keys: list[bytes]) -> None:
         """UNLINK one batch. A cancel arriving mid-call waits for the reply, so the count stays exact."""
+        if not keys:
+            return
         request = asyncio.ensure_future(self._timed(self.client.unlink(*keys)))
         try:
             removed = await asyncio.shield(request)
@@ -308,8 +450,11 @@ class _Flush:
         self._count(removed)
 
     async def _timed(self, call: Awaitable[int]) -> int:
+        started = time.perf_counter()
         async with asyncio.timeout(self.timeout):
-            return await call
+            removed = await call
+        self._slowest = max(self._slowest, time.perf_counter() - started)
+        return removed
 
     def _count(self, removed: int) -> None:
         self.deleted += removed
@@ -325,7 +470,7 @@ class _Flush:
         now = time.monotonic()
         if now - self._reported >= REPORT_EVERY:
             self._reported = now
-            self.progress.message(f"{self.deleted:,} keys deleted, {self.rate():,.0f} keys/s")
+            self.progress.message(f"{self.deleted:,} keys deleted, {self.rate():,.0f} keys/s; {self.count_range()}")
 
 
 async def _estimate(client: Redis, glob: Glob, timeout: float) -> Estimate:

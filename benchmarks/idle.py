@@ -10,6 +10,7 @@ CPU, so single runs vary by about ±0.2 points).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -24,9 +25,15 @@ from console.demo.service import DemoService
 PATHS = ["/api/health", "/api/health/db", "/api/health/cache"]
 
 
-def one_run(config: Path, seconds: float) -> tuple[float, float, float]:
+ROOT = Path(__file__).resolve().parents[1]
+CONSOLE = [sys.executable, "-P", "-m", "console.cli"]  # -P: PYTHONPATH says which checkout runs
+BARE = [sys.executable, str(ROOT / "benchmarks" / "bare_app.py")]
+
+
+def one_run(config: Path, seconds: float, argv: list[str] | None = None, tree: Path = ROOT) -> tuple[float, ...]:
     """(CPU % of one core, bytes/s to the terminal, RSS MB) over `seconds` after the dashboard settled."""
-    run = PtyProcess([sys.executable, "-m", "console.cli", "--config", str(config)], keep=False)
+    argv = argv or [*CONSOLE, "--config", str(config)]
+    run = PtyProcess(argv, keep=False, env={"PYTHONPATH": str(tree)})
     try:
         time.sleep(5.0)  # start, first polls, first relayouts
         cpu0, bytes0, t0 = run.cpu_seconds(), run.bytes, time.monotonic()
@@ -42,7 +49,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--probes", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="a checkout of the code before a change: measure it too, alike")
     args = parser.parse_args()
+    print(os.popen("uptime").read().strip())
     with DemoService(incident_after=1e9, seed=1) as service, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         probes = "".join(
@@ -50,17 +59,28 @@ def main() -> None:
             for i in range(args.probes)
         )
         config.write_text(f'[console]\nenvironment = "demo"\nrefresh = "2s"\njournal = "{tmp}/j.jsonl"\n{probes}')
-        results = [one_run(config, args.seconds) for _ in range(args.runs)]
+        results, bare, before = [], [], []
+        for _ in range(args.runs):  # interleaved, so every contender sees the same machine
+            results.append(one_run(config, args.seconds))
+            bare.append(one_run(config, args.seconds, BARE))
+            if args.before:
+                before.append(one_run(config, args.seconds, tree=args.before))
     rows = []
     for label, index, fmt, goal in (
-        ("CPU, % of one core", 0, "{:.2f}", "<= 1.0"),
+        ("CPU, % of one core", 0, "{:.2f}", "<= 4x bare"),
         ("bytes written to the terminal per s", 1, "{:.0f}", "<= 1024"),
         ("RSS, MB", 2, "{:.0f}", "-"),
     ):
         values = [r[index] for r in results]
-        rows.append([label, *(fmt.format(v) for v in (statistics.median(values), min(values), max(values))), goal])
+        base = statistics.median(r[index] for r in bare)
+        row = [label, *(fmt.format(v) for v in (statistics.median(values), min(values), max(values)))]
+        row += [fmt.format(base), f"{statistics.median(values) / base:.1f}x" if base else "-"]
+        if before:
+            row.append(fmt.format(statistics.median(r[index] for r in before)))
+        rows.append([*row, goal])
     title = f"idle dashboard: {args.probes} probes every 2 s, 120x40 pty, {args.runs} runs of {args.seconds:.0f} s"
-    print_table(title, ["measure", "median", "min", "max", "goal"], rows)
+    header = ["measure", "median", "min", "max", "bare app", "/bare", *(["before"] if before else []), "goal"]
+    print_table(title, header, rows)
 
 
 if __name__ == "__main__":

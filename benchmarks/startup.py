@@ -8,6 +8,7 @@ The demo service runs in this process; the console runs under a 120x40 pseudo-te
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -18,13 +19,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.ptyrun import PtyProcess, print_table
 from console.demo.service import DemoService
 
-CONSOLE = [sys.executable, "-m", "console.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+CONSOLE = [sys.executable, "-P", "-m", "console.cli"]  # -P: PYTHONPATH says which checkout runs
+BARE = [sys.executable, str(ROOT / "benchmarks" / "bare_app.py")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="a checkout of the code before a change: time it too, alike")
     args = parser.parse_args()
+    print(os.popen("uptime").read().strip())
     with DemoService(incident_after=1e9, seed=1) as service, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         names = ["api", "database", "cache"]
@@ -36,19 +41,39 @@ def main() -> None:
             )
             + f'[[metric]]\nname = "error rate"\nurl = "{service.url}/api/metrics/errors"\npath = "errorRate"\n'
         )
-        paint, data = [], []
-        for _ in range(args.runs):
-            run = PtyProcess([*CONSOLE, "--config", str(config)])
+        paint, data, bare, before = [], [], [], []
+        for _ in range(args.runs):  # interleaved, so every contender sees the same machine
+            run = PtyProcess([*CONSOLE, "--config", str(config)], env={"PYTHONPATH": str(ROOT)})
             try:
                 paint.append(run.wait_for(b"Quit", b"api", b"error rate", timeout=15))
                 data.append(run.wait_for(b"OK api", b"OK error rate", timeout=15))
             finally:
                 run.stop()
+            run = PtyProcess(BARE)
+            try:
+                bare.append(run.wait_for(b"Quit", b"api", b"error rate", timeout=15))
+            finally:
+                run.stop()
+            if args.before:
+                run = PtyProcess([*CONSOLE, "--config", str(config)], env={"PYTHONPATH": str(args.before)})
+                try:
+                    before.append(run.wait_for(b"Quit", b"api", b"error rate", timeout=15))
+                finally:
+                    run.stop()
     rows = [
-        ["first full paint (banner, tiles, footer)", *_stats(paint), "0.50"],
-        ["first polled data on every tile", *_stats(data), "-"],
+        ["bare Textual app, first paint (baseline)", *_stats(bare), "-", "-"],
+        ["console first full paint (banner, tiles, footer)", *_stats(paint), _ratio(paint, bare), "<= 1.5x"],
+        ["console first polled data on every tile", *_stats(data), _ratio(data, bare), "-"],
     ]
-    print_table(f"startup, {args.runs} runs, 120x40 pty", ["measure", "median s", "min s", "max s", "goal s"], rows)
+    if before:
+        rows.append(["before: console first full paint", *_stats(before), _ratio(before, bare), "-"])
+    header = ["measure", "median s", "min s", "max s", "/bare", "goal"]
+    print_table(f"startup, {args.runs} runs, 120x40 pty", header, rows)
+
+
+def _ratio(values: list[float | None], base: list[float | None]) -> str:
+    got, ref = [v for v in values if v is not None], [v for v in base if v is not None]
+    return f"{statistics.median(got) / statistics.median(ref):.2f}x" if got and ref else "-"
 
 
 def _stats(values: list[float | None]) -> list[str]:

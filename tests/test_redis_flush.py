@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import redis
 import redis.asyncio as aioredis
 
 from actions.base import ParamError, Progress
-from actions.redis import Glob, pattern_bytes
+from actions.redis import MAX_COUNT, MIN_COUNT, SCAN_COUNT, Glob, pattern_bytes
 from actions.registry import build_runner
 from actions.runner import ActionRefused, Runner
 from console import config as cfg
@@ -388,3 +389,21 @@ def test_headless_bad_pattern_is_one_line_exit_2(sync_target, capsys, pattern: s
     assert code == 2 and err.count("\n") == 1
     assert "the pattern is empty" in err if pattern == " " else "not UTF-8" in err
     assert client.dbsize() == 300
+
+
+async def test_the_adaptive_scan_count_range_is_reported_and_journaled(target: Target) -> None:
+    await write_keys(target.client, "session", 100_000)
+    runner = target.runner()
+    plan = await runner.plan("flush-cache", {"pattern": "session:*", "max_rate": "100000"})
+    assert any("adapted to keep each call near 0.5 ms" in note for note in plan.notes)
+    messages: list[str] = []
+    progress = Progress(listener=lambda event: messages.append(event.message) if event.message else None)
+    outcome = await runner.execute(plan, confirmed=True, typed=ENVIRONMENT, progress=progress)
+    assert outcome.counts == {"deleted": 100_000}
+    assert messages and all("SCAN COUNT " in message for message in messages)
+
+    completed = target.journal()[-1]
+    found = re.search(r"; SCAN COUNT ([\d,]+)(?:-([\d,]+))?$", completed["data"]["message"])
+    assert completed["kind"] == "action.completed" and found, completed["data"]["message"]
+    low, high = (int((group or found[1]).replace(",", "")) for group in (found[1], found[2]))
+    assert MIN_COUNT <= low <= SCAN_COUNT <= high <= MAX_COUNT

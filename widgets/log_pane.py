@@ -42,10 +42,14 @@ class LogPane(Vertical):
         }
         self._read: dict[str, int] = {}  # since a source's last tick: lines it had read at its last line (seq)
         self._painted = 0.0  # when the header was last drawn (monotonic)
+        self._header_due = False  # lines were counted since the header was last drawn
+        self._header_now = False  # ...and the header is to be drawn in the view's next frame, whenever it comes
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), classes="log-pane--header")
-        yield LogView(self.sources, max_lines=self.max_lines)
+        view = LogView(self.sources, max_lines=self.max_lines)
+        view.after_flush = self._view_painted
+        yield view
 
     @property
     def view(self) -> LogView:
@@ -56,14 +60,24 @@ class LogPane(Vertical):
         return self.view.set_filter(text)
 
     def append(self, batch: Sequence[LogLine]) -> None:
-        """New lines from one source (cheap; the view paints at most every 50 ms, the header every 0.5 s)."""
+        """New lines from one source (cheap; the view paints at most ~4.5 times a second while following, the
+        header at most every 0.5 s and in the same frame as the view, so a slow link gets one update, not two)."""
         self.view.append(batch)
         if not batch:
             return
         name = batch[-1].source
         first = name not in self._read  # the first lines since the source's last tick, or ever: show them now
         self._read[name] = batch[-1].seq
-        if first or time.monotonic() - self._painted >= HEADER_INTERVAL:
+        if first and not self.view.paint_pending:
+            self._paint_header()
+        elif first:
+            self._header_now = True  # with the lines, in the view's next frame (within 250 ms)
+        else:
+            self._header_due = True
+
+    def _view_painted(self) -> None:
+        """The view just painted appended lines: bring the line counts along if they are due."""
+        if self._header_now or (self._header_due and time.monotonic() - self._painted >= HEADER_INTERVAL):
             self._paint_header()
 
     def update_model(self, stats: LogStats) -> None:
@@ -75,10 +89,13 @@ class LogPane(Vertical):
         for item in stats:
             self.stats[item.name] = item
             self._read.pop(item.name, None)
-        self._paint_header()
+        if self.is_mounted and self.view.paint_pending:
+            self._header_now = True  # one frame for both, not two (a slow link pays for each)
+        else:
+            self._paint_header()
 
     def _paint_header(self) -> None:
-        self._painted = time.monotonic()
+        self._painted, self._header_due, self._header_now = time.monotonic(), False, False
         for header in self.query(".log-pane--header").results(Static):  # none while the app is shutting down
             header.update(self._header(), layout=False)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.style import Style
@@ -23,7 +24,11 @@ from widgets.log_lines import STYLE_NAMES, LineRenderer, detail_lines, make_pale
 from widgets.log_store import LineList, LogStore
 from widgets.messages import DetailRequested, FilterRequested
 
-REFRESH_INTERVAL = 0.05  # appends are painted at most this often
+REFRESH_INTERVAL = 0.05  # appends are painted this soon after a quiet spell...
+FOLLOW_INTERVAL = 0.25  # ...and, while following a stream, at most this often: 4 frames/s. Each paint of a
+# following view scrolls, so every row of the pane is redrawn; at 80x24 that is ~1.5 KB a frame, and painting
+# every 50 ms wrote 8-11 KB/s for a log at 15 lines/s, too much for a slow SSH link. Nobody reads faster than 4-5
+# screenfuls a second; the lines themselves are never skipped (the ring keeps them, the last frame shows them).
 FLOOD_INTERVAL = 0.1  # ...and at most this often in a flood (nobody reads 2,000 lines per frame)
 FLOOD_LINES = 2000
 
@@ -107,6 +112,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._flooded = False
         self._unpainted = 0
         self._timer: Timer | None = None
+        self._last_paint = 0.0  # monotonic time of the last paint of appended lines
+        self.after_flush: Callable[[], None] | None = None  # the pane repaints its header in the same frame
 
     # ---- data in -------------------------------------------------------------------------------
 
@@ -136,7 +143,15 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             self._move_selection(gone)
         self._dirty = True
         if self._timer is None and self.is_mounted:
-            self._timer = self.set_timer(FLOOD_INTERVAL if self._flooded else REFRESH_INTERVAL, self._flush)
+            self._timer = self.set_timer(self._delay(), self._flush)
+
+    def _delay(self) -> float:
+        """How long the next paint of appended lines waits (see REFRESH_INTERVAL and FOLLOW_INTERVAL)."""
+        if self._flooded:
+            return FLOOD_INTERVAL
+        if not self.following:
+            return REFRESH_INTERVAL
+        return max(REFRESH_INTERVAL, self._last_paint + FOLLOW_INTERVAL - time.monotonic())
 
     def _shift(self, count: int) -> None:
         """Lines left the top of the ring while paused: keep the same lines under the operator's eyes."""
@@ -152,6 +167,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if not self._dirty:
             return
         self._dirty = False
+        self._last_paint = time.monotonic()
         self._flooded, self._unpainted = self._unpainted > FLOOD_LINES, 0
         size = Size(self._width, len(self.store.stored))
         if size.width != self.virtual_size.width:
@@ -165,6 +181,13 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
         self._update_titles()
         self.refresh()
+        if self.after_flush is not None:
+            self.after_flush()
+
+    @property
+    def paint_pending(self) -> bool:
+        """Appended lines wait for their paint (the pane brings its header along with it)."""
+        return self._timer is not None
 
     def _touch(self) -> None:
         """Something besides new lines changed (filter, follow, cursor): repaint now."""
