@@ -38,6 +38,11 @@ def format_duration(seconds: float | None, *, compact: bool = False) -> str:
     return f"{days}d{gap}{hours:02d}h" if compact else f"{days}d {hours}h"
 
 
+# Looked up on every check of every refresh (sorting, worst-of, triage): tables made once, not per call.
+_SYMBOLS = {"ok": "●", "warn": "▲", "crit": "✖", "down": "▼", "unknown": "?"}
+_RANKS = {"ok": 0, "unknown": 1, "warn": 2, "crit": 3, "down": 4}
+
+
 class State(StrEnum):
     """Health of one target. Every state has a word and a symbol, so colour never carries meaning alone."""
 
@@ -49,7 +54,7 @@ class State(StrEnum):
 
     @property
     def symbol(self) -> str:
-        return {"ok": "●", "warn": "▲", "crit": "✖", "down": "▼", "unknown": "?"}[self.value]
+        return _SYMBOLS[self.value]
 
     @property
     def word(self) -> str:
@@ -58,7 +63,7 @@ class State(StrEnum):
     @property
     def rank(self) -> int:
         """Badness for sorting and for the worst-of rule: ok < unknown < warn < crit < down."""
-        return {"ok": 0, "unknown": 1, "warn": 2, "crit": 3, "down": 4}[self.value]
+        return _RANKS[self.value]
 
     @classmethod
     def worst(cls, states: list[State]) -> State:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from console.incident.state import SCHEMES
 from console.live import LiveState
 from console.models import Check, State, format_duration
-from console.triage.conditions import ConditionError, Truth, names, parse
+from console.triage.conditions import EVIDENCE_SHOWN, ConditionError, Truth, names, parse
 from console.triage.playbook import Playbook
 from console.triage.truth import truth
 
@@ -62,6 +62,9 @@ def suggest(playbooks: list[Playbook], live: LiveState, scheme: str = "sev") -> 
         unhealthy = [c for c in checks if c.state is not State.OK] or checks
         state = State.worst([c.state for c in checks]) if checks else State.UNKNOWN
         severity = book.severity or levels[min(_LEVEL_RANK.get(state, 3), len(levels) - 1)].name
-        evidence = "; ".join(_phrase(c, live) for c in sorted(unhealthy, key=lambda c: -c.state.rank))
+        worst_first = sorted(unhealthy, key=lambda c: -c.state.rank)
+        evidence = "; ".join(_phrase(c, live) for c in worst_first[:EVIDENCE_SHOWN])
+        if len(worst_first) > EVIDENCE_SHOWN:
+            evidence += f"; and {len(worst_first) - EVIDENCE_SHOWN} more"
         found.append(Suggestion(book, evidence, state, severity))
     return sorted(found, key=lambda s: (-s.state.rank, s.playbook.name))
