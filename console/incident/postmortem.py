@@ -1,7 +1,7 @@
 """The post-mortem, written from the journal: `incident-console journal export [--format md|json] [--incident ID]`.
 
 `render_json` builds the document as data; `render_markdown` is that same data as Markdown, so both formats
-always agree. Headings follow shared/runbooks/blaze-production.md (what happened, root cause, impact, timeline,
+always agree. Headings follow the blaze-production runbook (what happened, root cause, impact, timeline,
 resolution, prevention). Exit codes of `export`: 0 written; 1 the journal failed verification (one line on
 stderr): what precedes the first bad line is written, its integrity appendix saying so, unless no incident
 was declared before it; 2 no such incident (one line on stderr).

@@ -107,7 +107,7 @@ class Scheme:
 
 
 CUSTOM = "custom"  # the scheme made of `[incident] levels` (console.config_incident registers it in SCHEMES)
-# Defaults from shared/runbooks: astral-draft-v4.md (SEV-1..4, "updates every 30 minutes" for the top level),
+# Defaults from the seed runbooks: astral-draft-v4 (SEV-1..4, "updates every 30 minutes" for the top level),
 # nextjs-vercel.md and astralfield-v2.1.md (P0..P3 response times).
 SCHEMES: dict[str, Scheme] = {
     "sev": Scheme(

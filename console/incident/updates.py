@@ -1,6 +1,6 @@
 """Status update templates (initial / update / resolved) from the runbook, prefilled from the incident.
 
-The fields follow shared/runbooks/astral-draft-v4.md "Communication Templates": service, status, impact, started,
+The fields follow the astral-draft-v4 runbook's "Communication Templates": service, status, impact, started,
 ETA, root cause, actions taken, next update (and duration / resolution when resolved). Every field must be
 filled; `details`, the free text under the fields, may be empty.
 """
