@@ -7,17 +7,18 @@ import atexit
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
 # Temp dirs go under /tmp, not $TMPDIR: the `postgres` user must be able to traverse the path and the
 # unix socket path must stay short (macOS' $TMPDIR alone is ~50 characters of the 107 allowed).
 TMP_ROOT = "/tmp"
-
 
 
 class ServerUnavailable(Exception):
@@ -133,3 +134,62 @@ class ThrowawayServer(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class ForegroundServer(ThrowawayServer):
+    """A server run in the foreground as our child (Redis, Prometheus, Alertmanager): launch, wait until it
+    answers, kill, stop."""
+
+    def __init__(self, port: int | None) -> None:
+        super().__init__(port)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's pid while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def _launch(self, argv: list[str], tmpdir: Path, log: Path, ready: Callable[[], bool], timeout: float) -> None:
+        """Start `argv` in its own session (output to `log`) and wait until `ready()`; stop it on any failure."""
+        name = Path(argv[0]).name
+        try:
+            with log.open("ab") as out:
+                self._proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmpdir,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + timeout
+            while True:
+                if self.pid is None:
+                    raise RuntimeError(f"{name} exited at start:\n{log_tail(log)}")
+                try:
+                    if ready():
+                        return
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} was not ready within {timeout}s:\n{log_tail(log)}")
+                time.sleep(0.02)
+        except BaseException:
+            self.stop()
+            raise
+
+    def kill(self) -> None:
+        """SIGKILL the server (its temp dir stays for start_again())."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, SIGKILL after 5 s) and remove its temp dir. Idempotent."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._remove_tmpdir()

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import time
 import urllib.request
 from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
-from console.demo.servers.base import ServerUnavailable, ThrowawayServer, log_tail
+from console.demo.servers.base import ForegroundServer, ServerUnavailable
 
 SCRAPE_INTERVAL = "1s"
 
 
-class ReadyServer(ThrowawayServer):
+class ReadyServer(ForegroundServer):
     """A Prometheus-family binary run in the foreground, ready when `/-/ready` answers 200."""
 
     binaries: tuple[str, ...] = ()
@@ -24,15 +22,10 @@ class ReadyServer(ThrowawayServer):
 
     def __init__(self, *, port: int | None = None) -> None:
         super().__init__(port)
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     @abstractmethod
     def _argv(self, binary: str, tmpdir: Path) -> list[str]:
@@ -47,51 +40,11 @@ class ReadyServer(ThrowawayServer):
             raise ServerUnavailable(f"{self.binaries[0]} is not on PATH: apt-get install {self.package}")
         tmpdir = self._tmpdir or self._make_tmpdir(f"incident-console-{self.package}-")
         log = tmpdir / "server.log"
-        try:
-            with log.open("ab") as out:
-                self._proc = subprocess.Popen(
-                    self._argv(binary, tmpdir),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=tmpdir,
-                    start_new_session=True,
-                )
-            self._wait_ready(timeout, log)
-        except BaseException:
-            self.stop()
-            raise
+        self._launch(self._argv(binary, tmpdir), tmpdir, log, self._ready, timeout)
 
-    def _wait_ready(self, timeout: float, log: Path) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.pid is None:
-                raise RuntimeError(f"{self.package} exited at start:\n{log_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=0.5) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.package} was not ready within {timeout}s:\n{log_tail(log)}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL the server (its temp dir stays for start_again())."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, SIGKILL after 5 s) and remove its temp dir. Idempotent."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._remove_tmpdir()
+    def _ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=0.5) as answer:
+            return answer.status == 200
 
 
 class PrometheusServer(ReadyServer):
