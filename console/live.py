@@ -66,8 +66,12 @@ class LiveState:
         for index, model in enumerate(models):
             raw = model.checks()
             judged = [self._see(check, now, changes) for check in raw]
-            if hasattr(model, "check") and judged[0] is not raw[0]:  # a tile (health, metric) shows the held state
-                model = models[index] = model.model_copy(update={"state": judged[0].state, "reason": judged[0].reason})
+            if hasattr(model, "check"):  # a tile (health, metric) shows the held state
+                if judged[0] is not raw[0]:
+                    model = model.model_copy(update={"state": judged[0].state, "reason": judged[0].reason})
+            elif "held" in getattr(type(model), "model_fields", ()):
+                model = self._held_snapshot(model, raw)
+            models[index] = model
             self.models[feed_key(model)] = model
         for listener in list(self._listeners):
             listener(models, changes)
@@ -89,6 +93,21 @@ class LiveState:
             reading.since = now
             changes.append(CheckChange(check, before))
         return check
+
+    def _held_snapshot(self, model: Any, raw: list[Check]) -> Any:
+        """A server snapshot (PostgreSQL, Redis) as everyone sees it while a change is held back by `for`: its state
+        is the worst shown state of its source, `held` names what is pending, and while a DOWN is held back the pane
+        keeps the last reading that was not DOWN."""
+        pending = [f"{c.name} {self.sustain.pending[c.key]}" for c in raw if c.key in self.sustain.pending]
+        if not pending:
+            return model
+        states = [r.check.state for r in self._by_source[raw[0].source].values() if r.check.state is not State.UNKNOWN]
+        base = model
+        if model.state is State.DOWN:
+            before = self.models.get(feed_key(model))
+            base = before if before is not None and before.state is not State.DOWN else model
+        shown = State.worst(states) if states else State.OK
+        return base.model_copy(update={"state": shown, "held": " · ".join(pending)})
 
     def checks(self, source: str | None = None) -> list[Check]:
         """Every latest check (of one source when given), in the order first seen."""

@@ -30,6 +30,7 @@ class Sustain:
 
     def __init__(self, rules: dict[str, Hold] | None = None) -> None:
         self.rules = rules or {}
+        self.pending: dict[str, str] = {}  # check key -> `CRIT pending 2m/5m` while a change is held back
         self._runs: dict[str, deque[tuple[datetime, State]]] = {}
 
     @classmethod
@@ -54,6 +55,7 @@ class Sustain:
         runs = self._runs.setdefault(check.key, deque(maxlen=RUNS))
         if not runs or runs[-1][1] is not check.state:
             runs.append((now, check.state))
+        self.pending.pop(check.key, None)
         if shown is None or shown is check.state:
             return check
         worse = check.state.rank > shown.rank
@@ -68,6 +70,7 @@ class Sustain:
                 return check.model_copy(update={"state": bound})
         held = (now - since).total_seconds()
         pending = f"{check.state.word} pending {_span(held, minutes=need % 60 == 0)}/{_span(need, minutes=False)}"
+        self.pending[check.key] = pending
         reason = f"{pending} · {check.reason}" if check.reason else pending
         return check.model_copy(update={"state": shown, "reason": reason})
 

@@ -309,3 +309,15 @@ async def test_down_hides_the_tables_and_recovery_brings_them_back() -> None:
         assert pane.query_one("TabbedContent").display
         assert not pane.query_one("#pg-notice").has_class("-shown")
         assert app.query_one(PgActivityTable).row_count == 14
+
+
+async def test_a_held_outage_keeps_the_tables_and_says_what_is_pending() -> None:
+    held = sample_snapshot().model_copy(update={"held": "connection DOWN pending 30s/1m"})
+    app = PaneApp(held)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(PostgresPane)
+        notice = pane.query_one("#pg-notice")
+        assert pane.query_one("TabbedContent").display and notice.has_class("-shown")
+        assert "held by `for`: connection DOWN pending 30s/1m" in str(notice.content)
+        assert app.query_one(PgActivityTable).row_count == 14

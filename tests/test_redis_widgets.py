@@ -165,3 +165,11 @@ async def test_refresh_keeps_the_cursor_on_the_same_entry_and_down_empties_the_t
         await pilot.pause()
         assert table.row_count == 0
         assert app.query_one(RedisPane).has_class("-down")
+
+
+async def test_a_held_outage_shows_the_last_reading_and_what_is_pending() -> None:
+    app = PaneApp(healthy().model_copy(update={"held": "ping DOWN pending 10s/20s"}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        status = str(app.query_one("#redis-status").content)
+        assert "PING 0.4 ms" in status and "held: ping DOWN pending 10s/20s" in status

@@ -151,3 +151,55 @@ def test_redis_hit_ratio_and_memory_have_warn_and_crit() -> None:
     assert checks(0.50, 85) == {"ping": State.OK, "memory": State.CRIT, "hit ratio": State.CRIT}
     defaults = cfg.loads('[redis]\nurl = "redis://h"\n').redis
     assert (defaults.memory_warn_pct, defaults.memory_crit_pct, defaults.hit_rate_crit_pct) == (85, 95, None)
+
+
+def pg_up(active: int) -> PostgresSnapshot:
+    return PostgresSnapshot(
+        state=State.OK, server_version="15.4", max_connections=100, connections={"active": active}, taken_at=START
+    ).judged()
+
+
+def test_a_postgres_outage_is_held_by_for_and_the_pane_keeps_its_last_reading() -> None:
+    clock = ManualClock(START)
+    live = LiveState(clock, Sustain.from_config(cfg.loads('[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n')))
+    live.update([pg_up(10)])
+    down = PostgresSnapshot(state=State.DOWN, reason="connection refused")
+    for seconds in (10, 30):
+        clock.advance(seconds)
+        assert live.update([down]) == []
+    shown = live.model("postgres")
+    assert shown.state is State.OK and shown.connections == {"active": 10}  # the last reading, not an empty pane
+    assert shown.held == "connection DOWN pending 30s/1m"
+    assert live.check("postgres", "connection").state is State.OK
+    clock.advance(30)
+    assert [(c.check.name, c.check.state, c.before) for c in live.update([down])] == [
+        ("connection", State.DOWN, State.OK)
+    ]
+    assert live.model("postgres").state is State.DOWN and live.model("postgres").held == ""
+
+
+def test_a_held_crossing_shows_the_new_reading_with_the_old_state_and_what_is_pending() -> None:
+    clock = ManualClock(START)
+    live = LiveState(clock, Sustain.from_config(cfg.loads('[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n')))
+    live.update([pg_up(10)])
+    clock.advance(20)
+    live.update([pg_up(95)])
+    shown = live.model("postgres")
+    assert (shown.state, shown.connections, shown.held) == (State.OK, {"active": 95}, "connections CRIT pending 0s/1m")
+    clock.advance(60)
+    live.update([pg_up(95)])
+    assert (live.model("postgres").state, live.model("postgres").held) == (State.CRIT, "")
+
+
+def test_a_redis_outage_is_held_by_for() -> None:
+    clock = ManualClock(START)
+    live = LiveState(clock, Sustain.from_config(cfg.loads('[redis]\nurl = "redis://h"\nfor = "20s"\n')))
+    up = RedisSnapshot(state=State.OK, ping_ms=0.3, used_memory=1024, taken_at=START).evaluated()
+    live.update([up])
+    clock.advance(10)
+    live.update([RedisSnapshot(state=State.DOWN, reason="connection refused")])
+    shown = live.model("redis")
+    assert (shown.state, shown.ping_ms, shown.held) == (State.OK, 0.3, "ping DOWN pending 0s/20s")
+    clock.advance(20)
+    live.update([RedisSnapshot(state=State.DOWN, reason="connection refused")])
+    assert live.model("redis").state is State.DOWN

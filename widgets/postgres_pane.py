@@ -161,6 +161,11 @@ class PostgresPane(Widget, can_focus=False):
         if unreadable:
             state = snap.state
             return f"{state.symbol} {state.word}  {snap.reason or 'PostgreSQL is not answering'}", "-down"
+        if snap.held:
+            return (
+                f"{State.WARN.symbol} held by `for`: {snap.held} · reading of {snap.taken_at.astimezone():%H:%M:%S}",
+                "-warn",
+            )
         if snap.missing_grant:
             return (
                 f"{State.WARN.symbol} {State.WARN.word}  role {snap.role} cannot see other roles' sessions and "

@@ -140,7 +140,8 @@ def _status_line(snap: RedisSnapshot) -> str:
     if snap.state is State.DOWN:
         return f"{head}  Redis is unreachable"
     ping = f"PING {snap.ping_ms:.1f} ms" if snap.ping_ms is not None else "PING ?"
-    return f"{head}  {ping}  ·  {snap.role or '?'}, {snap.replication or '?'}"
+    held = f"  ·  held: {snap.held}" if snap.held else ""
+    return f"{head}  {ping}  ·  {snap.role or '?'}, {snap.replication or '?'}{held}"
 
 
 def _numbers(snap: RedisSnapshot) -> str:

@@ -153,6 +153,7 @@ class PostgresSnapshot(BaseModel):
 
     state: State = State.UNKNOWN
     reason: str = ""
+    held: str = ""  # set by LiveState while `for` holds a change back: `connection DOWN pending 20s/1m`
     server_version: str = ""
     server_version_num: int = 0
     role: str = ""
@@ -196,10 +197,12 @@ class PostgresSnapshot(BaseModel):
             return [Check(source="postgres", name="connection", state=State.DOWN, reason=self.reason)]
         t = self.thresholds
         pct = self.connections_pct
+        version = f"PostgreSQL {self.server_version.split()[0]}" if self.server_version else "PostgreSQL"
         conn_state = State.CRIT if pct >= t.pool_crit_pct else State.WARN if pct >= t.pool_warn_pct else State.OK
         long_state = State.WARN if self.long_running else State.OK
         blocked = self.blocked
         checks = [
+            Check(source="postgres", name="connection", state=State.OK, value="up", reason=version),
             Check(
                 source="postgres",
                 name="connections",

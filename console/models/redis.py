@@ -36,6 +36,7 @@ class RedisSnapshot(BaseModel):
 
     state: State
     reason: str = ""
+    held: str = ""  # set by LiveState while `for` holds a change back: `ping DOWN pending 20s/1m`
     target: str = ""
     ping_ms: float | None = None
     used_memory: int | None = None
