@@ -132,6 +132,15 @@ class MetricTarget(MetricReading, _Sustained):
     def _http_url(cls, url: str | None) -> str | None:
         return url if url is None else _check_url(url, ("http", "https"))
 
+    @model_validator(mode="after")
+    def _no_threshold_on_a_list(self) -> MetricTarget:
+        given = [name for name in ("unit", "warn", "crit", "below") if name in self.model_fields_set]
+        if self.kind == "top" and given:
+            raise ValueError(
+                f'{", ".join(given)}: a kind = "top" list has no single value to judge; remove it or use kind = "value"'
+            )
+        return self
+
 
 class PrometheusSettings(Model):
     """`[prometheus]`: the server that `[[metric]] promql` queries are sent to."""

@@ -24,7 +24,7 @@ from console.clock import Clock
 from console.demo.servers import AlertmanagerServer, free_port
 from console.journal import Journal
 from console.models import State
-from console.models.alerts import AlertsSnapshot, format_matchers, parse_matchers
+from console.models.alerts import Alert, AlertsSnapshot, format_matchers, parse_matchers
 from console.redact import Redactor
 from console.sources.alertmanager import AlertmanagerSource
 from console.sources.base import Feeds
@@ -227,3 +227,30 @@ async def test_from_the_pane_m_opens_the_prefilled_form_and_the_silence_runs_aft
         assert isinstance(app.screen, ActionRunScreen)
         await pilot.press("y")
         await until(lambda: read_alert(alertmanager_server, labels["alertname"])["status"]["state"] == "suppressed")
+
+
+def fixed_alerts() -> AlertsSnapshot:
+    now = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+    fired = [
+        ("HighErrorRate", "critical", {"job": "api", "route": "/checkout"}, 4),
+        ("PostgresPoolSaturated", "warning", {"job": "db", "instance": "db-1:9187"}, 37),
+        ("RedisMemoryHigh", "warning", {"job": "cache", "instance": "cache-1:9121", "team": "platform"}, 185),
+    ]
+    alerts = [
+        Alert(
+            fingerprint=f"f{n}",
+            labels={"alertname": name, "severity": severity, **labels},
+            annotations={"summary": f"{name} on {labels['job']}"},
+            starts_at=now - timedelta(minutes=minutes),
+        )
+        for n, (name, severity, labels, minutes) in enumerate(fired)
+    ]
+    return AlertsSnapshot(state=State.WARN, target="127.0.0.1:9093", alerts=alerts, taken_at=now)
+
+
+def test_alerts_pane_80x24(snap_compare) -> None:
+    assert snap_compare(PaneApp(fixed_alerts()), terminal_size=(80, 24))
+
+
+def test_alerts_pane_160x50(snap_compare) -> None:
+    assert snap_compare(PaneApp(fixed_alerts()), terminal_size=(160, 50))

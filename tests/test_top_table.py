@@ -7,11 +7,14 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from rich.console import Console
+from textual.app import App, ComposeResult
 
 from actions.registry import build_runner
 from console import config as cfg
 from console.clock import Clock
+from console.config import ConfigError
 from console.models import State
 from console.models.top import TopSnapshot
 from console.sources.base import build_feeds
@@ -90,3 +93,44 @@ async def test_dashboard_shows_a_top_list_polled_from_a_command(tmp_path: Path) 
         tiles = app.screen.query_one(HealthGrid).tiles
         assert tiles["metric:errors by category"].check.value == "2 of 3"
         await pilot.pause()
+
+
+@pytest.mark.parametrize("field", ['unit = "ms"', "warn = 5", "crit = 9", "below = true"])
+def test_a_threshold_on_a_top_list_is_a_one_line_config_error(field: str) -> None:
+    text = f'[[metric]]\nname = "slow"\nurl = "http://h/"\nkind = "top"\npath = "rows"\ncolumns = ["route"]\n{field}\n'
+    with pytest.raises(ConfigError, match='a kind = "top" list has no single value to judge') as caught:
+        cfg.loads(text)
+    assert field.split()[0] in str(caught.value) and "\n" not in str(caught.value)
+
+
+class TopApp(App):
+    """Hosts the top lists pane with two fixed lists: one read, one whose command failed."""
+
+    def compose(self) -> ComposeResult:
+        yield TopTables(["slow endpoints", "errors by category"])
+
+    def on_mount(self) -> None:
+        at = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+        pane = self.query_one(TopTables)
+        rows = [["/api/checkout", "2.4s", "1,204"], ["/api/search", "870ms", "9,310"], ["/api/cart", "410ms", "655"]]
+        columns = ["route", "p95", "calls"]
+        pane.update_model(
+            TopSnapshot(name="slow endpoints", state=State.OK, columns=columns, rows=rows, total=12, taken_at=at)
+        )
+        pane.update_model(
+            TopSnapshot(
+                name="errors by category",
+                state=State.DOWN,
+                reason="./errors-by-category timed out after 3s",
+                columns=["category", "count"],
+                taken_at=at,
+            )
+        )
+
+
+def test_top_pane_80x24(snap_compare) -> None:
+    assert snap_compare(TopApp(), terminal_size=(80, 24))
+
+
+def test_top_pane_160x50(snap_compare) -> None:
+    assert snap_compare(TopApp(), terminal_size=(160, 50))
