@@ -7,12 +7,14 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from cli_process import CLI
+from textual.app import App
 from textual.widgets import Input
 
 from actions.registry import build_runner
@@ -25,6 +27,8 @@ from console.models import ConfirmLevel, OutcomeStatus
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from console.tui.screens.output import OutputScreen
+from widgets.log_view import LogView
 
 TAKE = Path(__file__).parent / "fixtures" / "take-input"
 SECRET = "s3cr3t-Tok3n-value"
@@ -172,3 +176,56 @@ def test_headless_run_asks_a_missing_secret_on_the_terminal(tmp_path: Path) -> N
     os.close(main)
     assert json.loads((tmp_path / "got.json").read_text())["argv"] == [f"--token={SECRET}"]
     assert SECRET.encode() not in (tmp_path / "journal.jsonl").read_bytes()
+
+
+async def test_o_opens_the_whole_output_beyond_the_streamed_lines_with_escapes_made_visible(tmp_path: Path) -> None:
+    script = "for n in range(1, 12001): print('line %d' % n)\nprint('red \\x1b[31m end')\n"
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[actions.dump]\ncommand = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\nrisk = "read"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.request_action("dump")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ActionRunScreen) and app.screen.outcome is not None:
+                break
+        run = app.screen
+        assert isinstance(run, ActionRunScreen) and run.outcome is not None
+        assert run.query_one("#output").line_count < 12001  # the streamed view keeps only the last lines
+        await pilot.press("o")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, OutputScreen) and app.screen.read_lines:
+                break
+        screen = app.screen
+        assert isinstance(screen, OutputScreen) and screen.read_lines == 12001
+        texts = [line.text for line in screen.query_one(LogView).lines]
+        assert texts[0] == "line 1" and texts[11999] == "line 12000" and texts[-1] == "red \\x1b[31m end"
+        assert "12,001 lines" in str(screen.query_one("#output-title").content)
+        await pilot.press("Y")
+        await pilot.pause()
+        assert app.clipboard.splitlines()[0] == "line 1" and len(app.clipboard.splitlines()) == 12001
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is run
+
+
+class OutputApp(App):
+    """Opens a fixed output file (a migration's log with an error line carrying colour codes)."""
+
+    def on_mount(self) -> None:
+        self.push_screen(OutputScreen(Path(__file__).parent / "fixtures" / "outputs" / "42.log", "output of migrate"))
+
+
+async def _read(pilot) -> None:
+    while not pilot.app.screen.read_lines:
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+def test_output_screen(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(OutputApp(), terminal_size=size, run_before=_read)

@@ -17,6 +17,7 @@ from actions.base import Progress
 from actions.runner import ActionRefused, Runner
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressEvent, Risk
 from console.redact import make_safe
+from console.tui.screens.output import OutputScreen, copy_output
 
 OUTPUT_LINES = 5000
 
@@ -48,6 +49,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
     BINDINGS = [
         Binding("y", "confirm", "Run it", id="action.confirm"),
         Binding("r", "replan", "Preview again", id="action.replan"),
+        Binding("o", "open_output", "Full output", id="action.output"),
         Binding("escape", "close", "Cancel / close", id="action.close"),
     ]
 
@@ -165,16 +167,17 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         if outcome.output_file:
             text += f"\nfull output: {outcome.output_file}"
         self.query_one("#result", Static).update(Text(text, style="bold"))
-        self._hint("y copies the full output, escape closes." if outcome.output_file else "escape closes.")
+        self._hint(
+            "o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes."
+        )
 
     def _copy_output(self, path: Path) -> None:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError as exc:
-            self._hint(f"cannot read {path}: {exc.strerror or exc}")
-            return
-        self.app.copy_to_clipboard(text)
-        self._hint(f"copied {len(text.splitlines())} lines of output ({path.name}); escape closes.")
+        self._hint(f"{copy_output(self.app, path)}; escape closes.")
+
+    def action_open_output(self) -> None:
+        if self.outcome is not None and self.outcome.output_file:
+            title = f"output of {self.plan.action} · journal seq {self.outcome.request_seq}"
+            self.app.push_screen(OutputScreen(Path(self.outcome.output_file), title))
 
     def _on_progress(self, event: ProgressEvent) -> None:
         if event.line is not None:
