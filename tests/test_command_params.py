@@ -195,7 +195,9 @@ async def test_o_opens_the_whole_output_beyond_the_streamed_lines_with_escapes_m
                 break
         run = app.screen
         assert isinstance(run, ActionRunScreen) and run.outcome is not None
-        assert run.query_one("#output").line_count < 12001  # the streamed view keeps only the last lines
+        await pilot.pause(0.2)  # the last batch of lines
+        streamed = run.query_one("#output")
+        assert streamed.line_count == 5000 and streamed.lines[-2] == "line 12000"  # only the last lines stream
         await pilot.press("o")
         for _ in range(100):
             await pilot.pause(0.1)

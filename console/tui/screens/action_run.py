@@ -20,6 +20,7 @@ from console.redact import make_safe
 from console.tui.screens.output import OutputScreen, copy_output
 
 OUTPUT_LINES = 5000
+OUTPUT_INTERVAL = 0.05
 
 
 class ActionRunScreen(ModalScreen[Outcome | None]):
@@ -60,6 +61,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self.progress: Progress | None = None
         self.outcome: Outcome | None = None
         self._last_paint = 0.0
+        self._unwritten: list[str] = []
 
     @property
     def running(self) -> bool:
@@ -181,9 +183,9 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
 
     def _on_progress(self, event: ProgressEvent) -> None:
         if event.line is not None:
-            self.query_one("#output", Log).write_line(event.line)
+            self._write(event.line)
         if event.message:
-            self.query_one("#output", Log).write_line(f"» {event.message}")
+            self._write(f"» {event.message}")
         if event.counts or event.total is not None:
             now = time.monotonic()
             if now - self._last_paint < 0.1:
@@ -192,6 +194,17 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             bar = self.query_one("#progress", ProgressBar)
             done = max(event.counts.values(), default=0) if event.counts else 0
             bar.update(total=event.total, progress=done)
+
+    def _write(self, line: str) -> None:
+        """Lines reach the output view in batches (a program printing 20,000 lines would otherwise repaint it
+        20,000 times), at most OUTPUT_INTERVAL after they were printed."""
+        if not self._unwritten:
+            self.set_timer(OUTPUT_INTERVAL, self._write_batch)
+        self._unwritten.append(line)
+
+    def _write_batch(self) -> None:
+        lines, self._unwritten = self._unwritten[-OUTPUT_LINES:], []
+        self.query_one("#output", Log).write_lines(lines)
 
     def action_replan(self) -> None:
         if self.progress is not None and self.outcome is None:
@@ -208,6 +221,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             return
         self.progress, self.outcome = None, None
         self.remove_class("-done", "-running")
+        self._unwritten = []
         self.query_one("#output", Log).clear()
         self._show_plan()
 
