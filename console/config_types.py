@@ -32,4 +32,4 @@ Period = Annotated[Duration, at_most(7, zero_ok=False)]
 class Model(BaseModel):
     """A config section: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
