@@ -176,7 +176,8 @@ class _Version(argparse.Action):
             version = metadata.version("incident-console")
         except metadata.PackageNotFoundError:  # run from a source tree that was never installed
             version = "unknown (not installed)"
-        parser.exit(message=f"incident-console {version}\n")
+        out(f"incident-console {version}")
+        parser.exit()
 
 
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:

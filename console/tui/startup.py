@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from actions.registry import build_runner
 from actions.runner import Runner
 from console import config as config_module
 from console.config import Config, ConfigError
 from console.tui.keys import unknown_keys
-from console.tui.screens.wall import unreadable_journal
 from themes import choose_theme
 
 
@@ -41,3 +41,14 @@ def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None, ap
     if wall and (problem := unreadable_journal(runner.journal.path)):
         raise ConfigError(problem)
     return Loaded(config, runner, name)
+
+
+def unreadable_journal(path: Path) -> str | None:
+    """Why the wall cannot read the journal at `path` (one line), or None; a missing journal is fine (empty)."""
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as exc:
+        return f"--wall: journal {path}: cannot read it: {exc.strerror or exc}"
