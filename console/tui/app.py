@@ -80,12 +80,12 @@ class ConsoleApp(App[int]):
         self.error: BaseException | None = None  # what `load` raised: run_tui raises it once the terminal is back
         self._load = load
         self._quit_asked = 0.0
-        for name in THEMES:
-            self.register_theme(THEMES[name])
+        for console_theme in THEMES.values():
+            self.register_theme(console_theme)
         if config is not None and runner is not None:
             self._wire(config, runner)
-        self.theme = theme or (config.console.theme if config is not None else DEFAULT_THEME)  # before the first
-        # paint: the stylesheet is applied once, not twice
+        # Set before the first paint, so the stylesheet is applied once, not twice.
+        self.theme = theme or (config.console.theme if config is not None else DEFAULT_THEME)
 
     def _wire(self, config: Config, runner: Runner) -> None:
         """The live state, the observer and the controllers for `config`."""
@@ -107,7 +107,6 @@ class ConsoleApp(App[int]):
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self.share = ShareControl(self, config, runner.journal)
-        self.ready = True
 
     async def on_mount(self) -> None:
         if self._load is None:
@@ -135,8 +134,9 @@ class ConsoleApp(App[int]):
         await self._show_console()
 
     async def _show_console(self) -> None:
-        self.set_keymap(self.config.keys)
         self.dashboard = self._console_screen()
+        self.ready = True
+        self.set_keymap(self.config.keys)
         if isinstance(self.screen, LoadingScreen):
             await self.switch_screen(self.dashboard)
         else:
