@@ -77,7 +77,7 @@ class ConsoleApp(App[int]):
         self.notices = notices or []
         self.wall = wall
         self.ready = False  # the console is wired (until then the shell shows and only quitting works)
-        self.error: BaseException | None = None  # what `load` raised: run_tui raises it once the terminal is back
+        self.load_error: BaseException | None = None  # run_tui raises it once the terminal is restored
         self._load = load
         self._quit_asked = 0.0
         for console_theme in THEMES.values():
@@ -123,7 +123,7 @@ class ConsoleApp(App[int]):
         try:
             loaded = self._load()
         except BaseException as exc:  # re-raised by run_tui, once the terminal is restored
-            self.error = exc
+            self.load_error = exc
             self.call_from_thread(self.exit, None, 2)
             return
         self.call_from_thread(self._loaded, loaded)
@@ -289,14 +289,14 @@ def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = Fa
     ends the app and is raised here, once the terminal is restored."""
 
     def load() -> Loaded:
-        from console.tui.startup import load  # in the loader thread, after the shell's first paint
+        from console.tui import startup  # in the loader thread, after the shell's first paint
 
-        return load(config_path, read_only=read_only, wall=wall, theme=theme, app_class=ConsoleApp)
+        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme, app_class=ConsoleApp)
 
     app = ConsoleApp(load=load, theme=_shell_theme(theme), wall=wall)
     app.run()
-    if app.error is not None:
-        raise app.error
+    if app.load_error is not None:
+        raise app.load_error
     return app.return_code or 0
 
 
