@@ -1,5 +1,9 @@
 """The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `journal`, `init`,
-`config schema` and `--version` (DESIGN §7)."""
+`config schema` and `--version` (DESIGN §7).
+
+A command imports what it needs when it runs: the TUI's first frame (console/tui/shell.py) waits for no config
+model, action or journal code, so this module imports none of them at the top.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from console import config as config_module
-from console.config import Config, ConfigError
-from console.journal_verify import Anchor
+from console.config_load import ConfigError
 from console.output import finish, out
+
+if TYPE_CHECKING:
+    from console.config import Config
+    from console.journal_verify import Anchor
 
 EXIT_USAGE = 2
 
@@ -46,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--wall", action="store_true", help="read-only war-room wall screen")
     parser.add_argument("--theme", metavar="THEME", help="incident-dark, incident-light or incident-mono")
-    parser.add_argument("--version", action="version", version=f"incident-console {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     init = sub.add_parser("init", help="write a commented starter config; never overwrites a file")
     init.add_argument("path", metavar="PATH", nargs="?", help="where (default: the default config path)")
@@ -158,19 +163,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         finish()
 
 
-def _version() -> str:
-    try:
-        return metadata.version("incident-console")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
+class _Version(argparse.Action):
+    """`--version`: the installed version, looked up only when asked (importing importlib.metadata for every
+    start would cost the TUI's first paint about 30 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("incident-console")
+        except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+            version = "unknown (not installed)"
+        out(f"incident-console {version}")
+        parser.exit()
 
 
 def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     command = args.command
     if command == "init":
+        from console.config import resolve_config_path
         from console.starter import init
 
-        return init(config_module.resolve_config_path(args.path))
+        return init(resolve_config_path(args.path))
     if command == "config":
         from console.starter import print_schema
 
@@ -207,24 +224,31 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.demo.run import run_demo
 
         return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False), wall=args.wall)
-    from console.tui.app import run_tui
+    from console.tui.app import run_tui  # reads the config itself, after its first paint
 
-    return run_tui(_load(args), read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)
+    config = getattr(args, "config", None)
+    return run_tui(config, read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return config_module.load(getattr(args, "config", None))
+    from console.config import load
+
+    return load(getattr(args, "config", None))
 
 
 def _optional_config(args: argparse.Namespace) -> Config | None:
     """The config for `journal` and `incident`: loaded when one is named or exists, else None (default journal path)."""
-    path = config_module.resolve_config_path(getattr(args, "config", None))
+    from console.config import load, resolve_config_path
+
+    path = resolve_config_path(getattr(args, "config", None))
     if getattr(args, "config", None) or Path(path).exists():
-        return config_module.load(path)
+        return load(path)
     return None
 
 
 def _anchor(text: str) -> Anchor:
+    from console.journal_verify import Anchor
+
     try:
         return Anchor.parse(text)
     except ValueError as exc:

@@ -11,11 +11,12 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from console.redact import Redactor, passwords
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

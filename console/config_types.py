@@ -30,6 +30,7 @@ Period = Annotated[Duration, at_most(7, zero_ok=False)]
 
 
 class Model(BaseModel):
-    """A config section: unknown keys are errors, values are frozen."""
+    """A config section: unknown keys are errors, values are frozen. Its validator is built only as part of
+    Config's (defer_build), not once more per section when the module is imported."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

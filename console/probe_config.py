@@ -19,7 +19,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 class RequestSpec(BaseModel):
     """What an HTTP probe sends: GET with no body unless told otherwise."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     method: str = "GET"
     headers: dict[str, str] = Field(default_factory=dict)

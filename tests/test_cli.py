@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
-from cli_process import cli
+from cli_process import ANSI, cli, cli_on_pty, read_until
 
 from console.cli import main
 from console.journal import Journal
@@ -32,6 +33,28 @@ def test_config_error_is_one_line_exit_2_no_traceback(tmp_path: Path, capsys) ->
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"incident-console: {path}: line 7: health[0].timeout: expected a duration string")
+
+
+def test_a_config_mistake_in_a_terminal_closes_the_shell_then_says_one_line(tmp_path: Path) -> None:
+    """The TUI paints its first frame before it reads the config: on a mistake it leaves the alternate screen
+    (the terminal restored), then prints the one line and exits 2."""
+    path = write_config(tmp_path, '[[health]]\nname = "api"\nurl = "http://x"\ntimeout = 3\n')
+    process, master = cli_on_pty("--config", path)
+    try:
+        written = read_until(master, None)
+        assert process.wait(timeout=10) == 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert b"loading the config" in ANSI.sub(b"", written)  # the shell was painted
+    restored = written.rindex(b"\x1b[?1049l")  # the alternate screen left
+    after = ANSI.sub(b"", written[restored:]).decode()
+    assert after.strip() == f"incident-console: {path}: line 7: health[0].timeout: expected a duration string like " + (
+        '"500ms", "2s", "5m" or "1h", got the number 3'
+    )
+    assert "Traceback" not in after
 
 
 def test_usage_error_exit_2(capsys) -> None:

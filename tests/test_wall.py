@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
-import re
-import select
-import struct
 import subprocess
 import sys
-import termios
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_process import ANSI, cli_on_pty, read_until
 
 from actions.registry import build_runner
 from console import config as cfg
@@ -110,7 +106,6 @@ NOTES = [
     "status page updated",
     "holding the rollback until 03:10",
 ]
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78]")
 WALL_ACTOR = {"user": "wall", "host": "tv-1", "ssh_from": None, "pid": 1}
 
 
@@ -281,19 +276,9 @@ def test_the_wall_in_a_terminal_is_read_only_whatever_the_config_says(tmp_path: 
     config.write_text(
         CONFIG.format(journal=tmp_path / "journal.jsonl").replace("[console]", "[console]\nread_only = false")
     )
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    wall = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "--config", str(config), "--wall"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**os.environ, "TERM": "xterm-256color"},
-        start_new_session=True,
-    )
-    os.close(slave)
+    wall, master = cli_on_pty("--config", config, "--wall")
     try:
-        assert b"[READ-ONLY]" in read_until(master, b"NO INCIDENT")
+        assert b"[READ-ONLY]" in ANSI.sub(b"", read_until(master, b"NO INCIDENT"))
         os.write(master, b"q")
         assert wall.wait(timeout=10) == 0
     finally:
@@ -301,16 +286,3 @@ def test_the_wall_in_a_terminal_is_read_only_whatever_the_config_says(tmp_path: 
             wall.kill()
             wall.wait()
         os.close(master)
-
-
-def read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
-    """What the program drew (escape sequences removed) once `needle` shows; answers cursor position queries."""
-    drawn, deadline = b"", time.monotonic() + timeout
-    while needle not in ANSI.sub(b"", drawn):
-        assert time.monotonic() < deadline, f"{needle!r} never showed"
-        if select.select([fd], [], [], 0.1)[0]:
-            chunk = os.read(fd, 65536)
-            if b"\x1b[6n" in chunk:
-                os.write(fd, b"\x1b[1;1R")
-            drawn += chunk
-    return ANSI.sub(b"", drawn)

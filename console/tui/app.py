@@ -1,4 +1,10 @@
-"""ConsoleApp: wires the config, feeds, runner and journal to the screens. It routes; it does not render or query."""
+"""ConsoleApp: wires the config, feeds, runner and journal to the screens. It routes; it does not render or query.
+
+Its first frame is the shell (console/tui/shell.py), painted before the config is read. So this module imports
+only Textual and what that frame needs; the console's parts (config, live state, controllers, the dashboard, the
+feeds) are imported where they are built, once the shell is on screen (`_wire`, `_console_screen`,
+`_start_feeds`, and `console.tui.startup` in the loader thread).
+"""
 
 from __future__ import annotations
 
@@ -6,38 +12,31 @@ import asyncio
 import gc
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from actions.base import ParamError
-from actions.runner import ActionRefused, Runner
 from console.clock import Clock
-from console.config import Config
-from console.incident.commands import IncidentDesk
 from console.journal import JournalError
-from console.live import LiveState
-from console.observer import Observer
-from console.polling import groups as poll_groups
-from console.sources.base import Feeds, build_feeds
-from console.sustain import Sustain
-from console.tui.controllers.incident import IncidentControl
-from console.tui.controllers.share import ShareControl
-from console.tui.controllers.triage import TriageControl
 from console.tui.palette import ConsoleCommands
-from console.tui.panes import build_panes
-from console.tui.screens.action_form import ActionFormScreen
-from console.tui.screens.action_run import ActionRunScreen
-from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.prompt import PromptScreen
-from themes import STYLESHEET, THEMES, choose_theme
+from console.tui.shell import LoadingScreen
+from themes import DEFAULT_THEME, STYLESHEET, THEMES, choose_theme
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
-from widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from actions.runner import Runner
+    from console.config import Config
+    from console.sources.base import Feeds
+    from console.tui.startup import Loaded
+    from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
 WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act
@@ -61,52 +60,117 @@ class ConsoleApp(App[int]):
 
     def __init__(
         self,
-        config: Config,
-        runner: Runner,
+        config: Config | None = None,
+        runner: Runner | None = None,
         *,
+        load: Callable[[], Loaded] | None = None,
         clock: Clock | None = None,
         theme: str | None = None,
         feeds: Feeds | None = None,
         notices: list[tuple[str, str]] | None = None,
         wall: bool = False,
     ) -> None:
+        """Either a `config` and its `runner`, or `load`: called in a thread while the shell shows, it returns them."""
         super().__init__()
+        self.clock = clock or Clock()
+        self.feeds = feeds
+        self.notices = notices or []
+        self.wall = wall
+        self.ready = False  # the console is wired (until then the shell shows and only quitting works)
+        self.load_error: BaseException | None = None  # run_tui raises it once the terminal is restored
+        self._load = load
+        self._quit_asked = 0.0
+        for console_theme in THEMES.values():
+            self.register_theme(console_theme)
+        if config is not None and runner is not None:
+            self._wire(config, runner)
+        # Set before the first paint, so the stylesheet is applied once, not twice.
+        self.theme = theme or (config.console.theme if config is not None else DEFAULT_THEME)
+
+    def _wire(self, config: Config, runner: Runner) -> None:
+        """The live state, the observer and the controllers for `config`."""
+        # Imported here on purpose: not on the shell's path (module docstring).
+        from console.incident.commands import IncidentDesk
+        from console.live import LiveState
+        from console.observer import Observer
+        from console.sustain import Sustain
+        from console.tui.controllers.actions import ActionControl
+        from console.tui.controllers.incident import IncidentControl
+        from console.tui.controllers.share import ShareControl
+        from console.tui.controllers.triage import TriageControl
+
         self.config = config
         self.runner = runner
-        self.clock = clock or Clock()
-        self.theme_name = theme or config.console.theme
-        self.feeds = feeds
         self.live = LiveState(self.clock, Sustain.from_config(config))
         self.observer = Observer(runner.journal)
-        self.notices = notices or []
+        self.actions = ActionControl(self, runner)
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self.share = ShareControl(self, config, runner.journal)
-        self._quit_asked = 0.0
-        self.wall = wall
 
     async def on_mount(self) -> None:
-        for theme in THEMES.values():
-            self.register_theme(theme)
-        self.theme = self.theme_name
-        self.set_keymap(self.config.keys)
-        if self.wall:
-            from console.tui.screens.wall import WallScreen  # not on the dashboard's first-paint path
-
-            self.dashboard = WallScreen()
+        if self._load is None:
+            await self._show_console()
         else:
-            panes, read_only = build_panes(self.config, self.notices), self.runner.read_only
-            self.dashboard = DashboardScreen(self.config, read_only=read_only, panes=panes, clock=self.clock)
-        await self.push_screen(self.dashboard)
+            await self.push_screen(LoadingScreen("the config"))
+            self.call_after_refresh(self._load_console)
+
+    @work(thread=True, name="load the config")
+    def _load_console(self) -> None:
+        """In a thread, after the shell's first paint: read and check the config, build the runner, then wire the
+        console and show it. A mistake ends the app (run_tui raises it once the terminal is restored)."""
+        assert self._load is not None
+        try:
+            loaded = self._load()
+        except BaseException as exc:  # re-raised by run_tui, once the terminal is restored
+            self.load_error = exc
+            self.call_from_thread(self.exit, None, 2)
+            return
+        self.call_from_thread(self._loaded, loaded)
+
+    async def _loaded(self, loaded: Loaded) -> None:
+        self._wire(loaded.config, loaded.runner)
+        self.theme = loaded.theme
+        await self._show_console()
+
+    async def _show_console(self) -> None:
+        self.dashboard = self._console_screen()
+        self.ready = True
+        self.set_keymap(self.config.keys)
+        if isinstance(self.screen, LoadingScreen):
+            await self.switch_screen(self.dashboard)
+        else:
+            await self.push_screen(self.dashboard)
         self.live.subscribe(self.dashboard.show)
-        self.call_after_refresh(self._start_feeds)
+        self.call_after_refresh(self._start)
+
+    def _console_screen(self) -> Screen:
+        """The dashboard (its panes for the config), or the wall."""
+        # Imported here on purpose: not on the shell's path (module docstring).
+        if self.wall:
+            from console.tui.screens.wall import WallScreen
+
+            return WallScreen()
+        from console.tui.panes import build_panes
+        from console.tui.screens.dashboard import DashboardScreen
+
+        panes, read_only = build_panes(self.config, self.notices), self.runner.read_only
+        return DashboardScreen(self.config, read_only=read_only, panes=panes, clock=self.clock)
+
+    def _start(self) -> None:
+        """After the first paint of the dashboard: the feeds (building them imports the drivers), the journal check
+        and the controllers (the triage one imports the playbooks), so that paint waits for none of them."""
+        self._start_feeds()
         self._check_journal()
         self.incident.start()
         self.triage.start()
         self.share.start()
 
     def _start_feeds(self) -> None:
-        """After the first paint: building feeds imports the drivers, which the first paint must not wait for."""
+        # Imported here on purpose: building feeds imports the drivers, which no paint waits for.
+        from console.polling import groups as poll_groups
+        from console.sources.base import build_feeds
+
         if self.feeds is None:
             self.feeds = build_feeds(self.config, self.clock, status_only=self.wall)  # the wall shows no logs
         for group in poll_groups(self.feeds.polled, self._deliver):
@@ -166,44 +230,8 @@ class ConsoleApp(App[int]):
             )
 
     def request_action(self, name: str, params: dict[str, Any] | None = None) -> None:
-        """Palette or widget asked for an action: form (if it has parameters and none were given), then preview."""
-        action = self.runner.get(name)
-        try:
-            self.runner.refuse_if_read_only(action)
-        except ActionRefused as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        fields = [
-            (n, f.description or "", f.default if not f.is_required() else None)
-            for n, f in action.Params.model_fields.items()
-        ]
-        if params is None and fields:
-            self._ask_params(name, action.description, fields, {}, "")
-        else:
-            self._preview(name, params or {}, fields)
-
-    def _ask_params(self, name: str, description: str, fields: list, values: dict[str, str], error: str) -> None:
-        def submitted(answer: dict[str, str] | None) -> None:
-            if answer is not None:
-                self._preview(name, answer, fields)
-
-        secret = self.runner.get(name).secret_params
-        self.push_screen(ActionFormScreen(name, description, fields, values, error, secret), submitted)
-
-    @work(group="preview", exclusive=True, exit_on_error=False)
-    async def _preview(self, name: str, params: dict[str, Any], fields: list) -> None:
-        try:
-            plan = await self.runner.plan(name, params)
-        except ParamError as exc:
-            if fields:
-                self._ask_params(name, self.runner.get(name).description, fields, params, str(exc))
-            else:
-                self.notify(str(exc), severity="error", markup=False)
-            return
-        except ActionRefused as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        await self.push_screen(ActionRunScreen(self.runner, plan), lambda _: self.run_worker(self.incident.refresh()))
+        """Palette, widget or triage asked for an action: form, preview, confirmation, run."""
+        self.actions.request(name, params)
 
     @on(ActionRequested)
     def _action_requested(self, message: ActionRequested) -> None:
@@ -222,11 +250,12 @@ class ConsoleApp(App[int]):
     def _detail_requested(self, message: DetailRequested) -> None:
         self.push_screen(DetailScreen(message.title, message.lines))
 
-    @on(Timeline.PinToggled)
-    async def _pin(self, message: Timeline.PinToggled) -> None:
+    async def on_timeline_pin_toggled(self, message: Timeline.PinToggled) -> None:
         await self.incident.pin(message.seq, message.pinned)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        if not self.ready:  # the shell: only quitting
+            return action in ("quit_console", "quit")
         return not (self.wall and action in WALL_REFUSES)
 
     def action_incident(self) -> None:
@@ -242,10 +271,10 @@ class ConsoleApp(App[int]):
             self.push_screen(TriageScreen(self.triage))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.screen, self.config.keys, [ActionRunScreen, ActionFormScreen, DetailScreen]))
+        self.push_screen(HelpScreen(self.screen, self.config.keys, [*self.actions.SCREENS, DetailScreen]))
 
     def action_quit_console(self) -> None:
-        running = [s for s in self.screen_stack if isinstance(s, ActionRunScreen) and s.running]
+        running = self.actions.running() if self.ready else []
         if running and time.monotonic() - self._quit_asked > QUIT_AGAIN_WITHIN:
             self._quit_asked = time.monotonic()
             self.notify("An action is running: press q again to cancel it (journaled) and quit.", severity="warning")
@@ -255,26 +284,26 @@ class ConsoleApp(App[int]):
         self.exit(0)
 
 
-def run_tui(config: Config, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:
-    """Entry for `incident-console`: validate the theme, build the runner, run the app."""
-    from actions.registry import build_runner
-    from console.config import ConfigError
-    from console.tui.keys import unknown_keys
+def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:
+    """Entry for `incident-console`: the shell at once, then the config (checked) and the console. A config mistake
+    ends the app and is raised here, once the terminal is restored."""
 
-    if unknown := unknown_keys(config.keys, ConsoleApp):
-        raise ConfigError(
-            f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"
-        )
-    try:
-        name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
-    except ValueError as exc:
-        raise ConfigError(f"{config.source}: console.theme / --theme: {exc}") from None
-    runner = build_runner(config, read_only=read_only or wall)
-    if wall:
-        from console.tui.screens.wall import unreadable_journal
+    def load() -> Loaded:
+        from console.tui import startup  # in the loader thread, after the shell's first paint
 
-        if problem := unreadable_journal(runner.journal.path):
-            raise ConfigError(problem)
-    app = ConsoleApp(config, runner, theme=name, wall=wall)
+        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme, app_class=ConsoleApp)
+
+    app = ConsoleApp(load=load, theme=_shell_theme(theme), wall=wall)
     app.run()
+    if app.load_error is not None:
+        raise app.load_error
     return app.return_code or 0
+
+
+def _shell_theme(requested: str | None) -> str:
+    """The shell's theme, before the config is read: --theme or NO_COLOR, else the default (an unknown --theme is
+    reported by the loader)."""
+    try:
+        return choose_theme(requested, DEFAULT_THEME, bool(os.environ.get("NO_COLOR")))
+    except ValueError:
+        return DEFAULT_THEME

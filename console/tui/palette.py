@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Protocol, cast
 from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from console.tui.controllers.incident import INCIDENT_COMMANDS
-
 if TYPE_CHECKING:
     from textual.screen import Screen
 
@@ -58,7 +56,8 @@ class ConsoleCommands(Provider):
             for name, action in sorted(app.runner.actions.items())
         ]
         incident = [
-            SystemCommand(text, "", partial(app.incident.open_screen, cmd)) for cmd, text in INCIDENT_COMMANDS.items()
+            SystemCommand(text, "", partial(app.incident.open_screen, cmd))
+            for cmd, text in app.incident.COMMANDS.items()
         ]
         incident.append(SystemCommand(*TRIAGE, app.action_triage))
         textual = [command for command in app.get_system_commands(self.screen) if command.title != "Quit"]

@@ -39,6 +39,8 @@ INCIDENT_COMMANDS = {
 class IncidentControl:
     """The app's side of the incident: what the desk says is shown on the dashboard and the incident screen."""
 
+    COMMANDS = INCIDENT_COMMANDS  # offered by the palette
+
     def __init__(self, app: App | IncidentHost, desk: IncidentDesk) -> None:
         self.app = app
         self.desk = desk

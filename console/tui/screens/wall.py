@@ -10,7 +10,6 @@ tiles (`show`).
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
@@ -60,17 +59,6 @@ class WallHost(Protocol):
     observer: Observer
     incident: IncidentControl
     triage: TriageControl
-
-
-def unreadable_journal(path: Path) -> str | None:
-    """Why the wall cannot read the journal at `path` (one line), or None; a missing journal is fine (empty)."""
-    if not path.exists():
-        return None
-    try:
-        with open(path, "rb"):
-            return None
-    except OSError as exc:
-        return f"--wall: journal {path}: cannot read it: {exc.strerror or exc}"
 
 
 def health_summary(checks: list[Check]) -> Text:

@@ -1,0 +1,54 @@
+"""What `incident-console` needs before the dashboard can show: the config read and checked (keys, theme, the
+wall's journal) and the runner built. ConsoleApp runs `load` in a thread while the shell is on screen; every
+mistake is a one-line ConfigError."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from actions.registry import build_runner
+from actions.runner import Runner
+from console import config as config_module
+from console.config import Config, ConfigError
+from console.tui.keys import unknown_keys
+from themes import choose_theme
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A checked config, the theme it asks for and its runner."""
+
+    config: Config
+    runner: Runner
+    theme: str
+
+
+def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None, app_class: type) -> Loaded:
+    """The config at `path` (or the default path), its `[keys]` checked against `app_class`'s bindings and every
+    screen's, the theme chosen, and a runner (read-only on the wall)."""
+    config = config_module.load(path)
+    if unknown := unknown_keys(config.keys, app_class):
+        raise ConfigError(
+            f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"
+        )
+    try:
+        name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
+    except ValueError as exc:
+        raise ConfigError(f"{config.source}: console.theme / --theme: {exc}") from None
+    runner = build_runner(config, read_only=read_only or wall)
+    if wall and (problem := unreadable_journal(runner.journal.path)):
+        raise ConfigError(problem)
+    return Loaded(config, runner, name)
+
+
+def unreadable_journal(path: Path) -> str | None:
+    """Why the wall cannot read the journal at `path` (one line), or None; a missing journal is fine (empty)."""
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as exc:
+        return f"--wall: journal {path}: cannot read it: {exc.strerror or exc}"
