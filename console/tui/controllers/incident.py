@@ -7,6 +7,8 @@ import sys
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from textual.css.query import NoMatches
+
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
@@ -71,10 +73,14 @@ class IncidentControl:
         shown = (len(entries), entries[-1]["seq"] if entries else 0, frozenset(pinned), summary)
         if shown == self._shown:  # repaint only what changed: a table repaint costs more than the read
             return
+        try:
+            banner = self.app.dashboard.banner
+        except NoMatches:  # the app is closing (the read above ran in a thread meanwhile): nothing to repaint
+            return
         self._shown = shown
         for timeline in self.app.dashboard.query(Timeline):
             timeline.update_entries(entries, pinned)
-        self.app.dashboard.banner.set_incident(summary)
+        banner.set_incident(summary)
         screen_module = sys.modules.get("console.tui.screens.incident")  # not imported: the screen is not showing
         if screen_module is not None and isinstance(self.app.screen, screen_module.IncidentScreen):
             await self.app.screen.refresh_from_journal()
