@@ -154,10 +154,15 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         return max(REFRESH_INTERVAL, self._last_paint + FOLLOW_INTERVAL - time.monotonic())
 
     def _shift(self, count: int) -> None:
-        """Lines left the top of the ring while paused: keep the same lines under the operator's eyes."""
+        """Lines left the top of the ring while paused: keep the same lines under the operator's eyes.
+
+        The screen shows the same lines, so no repaint per batch (a scroll would repaint the view each time, up to
+        60 times a second in a flood); the next paint of appended lines moves the scrollbar and the counts."""
         if self.cursor is not None:
             self.cursor = self.cursor - count if self.cursor >= count else None
-        self.scroll_to(y=max(0, self.scroll_offset.y - count), animate=False, immediate=True)
+        y = max(0, self.scroll_offset.y - count)
+        self.set_reactive(LogView.scroll_y, y)
+        self.set_reactive(LogView.scroll_target_y, y)
 
     def on_mount(self) -> None:
         self._flush()
@@ -179,6 +184,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.following:
             self.cursor = None
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y  # after _shift
         self._update_titles()
         self.refresh()
         if self.after_flush is not None:
@@ -349,6 +356,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._palette = None
         self._renderer.clear()
 
     # ---- mouse selection (Textual calls these; `ctrl+c` copies, escape clears) ----------------
@@ -387,8 +395,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.border_subtitle = Content(f"{'▶ FOLLOW' if self.following else '⏸ PAUSED'} · {counts}{dropped}")
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Work the styles out once per frame, not once per line."""
-        self._palette = self._make_palette()
+        """Check the styles once per frame, not once per line."""
+        self._current_palette()
         self._renderer.set_wide(self.size.width >= 100)
         self._painting = True
         try:
@@ -396,12 +404,16 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         finally:
             self._painting = False
 
-    def _make_palette(self) -> dict[str, Style]:
-        selection = self.screen.get_component_rich_style("screen--selection")
-        return make_palette(self.rich_style, self.get_component_rich_style, selection)
+    def _current_palette(self) -> dict[str, Style]:
+        """The palette, worked out again only when the styles changed (a tenth of a frame in a flood)."""
+        plain = self.rich_style
+        if self._palette is None or self._palette["plain"] != plain:
+            selection = self.screen.get_component_rich_style("screen--selection")
+            self._palette = make_palette(plain, self.get_component_rich_style, selection)
+        return self._palette
 
     def render_line(self, y: int) -> Strip:
-        palette = self._palette or self._make_palette()
+        palette = self._palette or self._current_palette()
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         index = scroll_y + y
