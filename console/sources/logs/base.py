@@ -13,7 +13,7 @@ from console.models import State, format_duration
 from console.models.logs import LogLine, LogStats
 from console.sources.logs.parse import LineParser
 
-SLICE = 500  # lines parsed between two returns to the event loop
+SLICE = 100  # lines parsed between two returns to the event loop
 STALL_AFTER = 10.0
 T = TypeVar("T")
 
