@@ -29,7 +29,7 @@ FOLLOW_INTERVAL = 0.25  # ...and, while following a stream, at most this often: 
 # following view scrolls, so every row of the pane is redrawn; at 80x24 that is ~1.5 KB a frame, and painting
 # every 50 ms wrote 8-11 KB/s for a log at 15 lines/s, too much for a slow SSH link. Nobody reads faster than 4-5
 # screenfuls a second; the lines themselves are never skipped (the ring keeps them, the last frame shows them).
-FLOOD_INTERVAL = 0.1  # ...and at most this often in a flood (nobody reads 2,000 lines per frame)
+FLOOD_INTERVAL = 0.1  # ...and, paused in a flood, at most this often (only the counts and the scrollbar move)
 FLOOD_LINES = 2000
 
 
@@ -131,8 +131,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         return self.store.dropped_by_source
 
     def append(self, batch: Sequence[LogLine]) -> None:
-        """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL (FLOOD_INTERVAL
-        while more than FLOOD_LINES arrive between two paints)."""
+        """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL, at most every
+        FOLLOW_INTERVAL while following (FLOOD_INTERVAL while paused and more than FLOOD_LINES arrive per paint)."""
         if not batch:
             return
         self._unpainted += len(batch)
@@ -147,10 +147,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _delay(self) -> float:
         """How long the next paint of appended lines waits (see REFRESH_INTERVAL and FOLLOW_INTERVAL)."""
-        if self._flooded:
-            return FLOOD_INTERVAL
         if not self.following:
-            return REFRESH_INTERVAL
+            return FLOOD_INTERVAL if self._flooded else REFRESH_INTERVAL
         return max(REFRESH_INTERVAL, self._last_paint + FOLLOW_INTERVAL - time.monotonic())
 
     def _shift(self, count: int) -> None:

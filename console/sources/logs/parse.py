@@ -20,6 +20,9 @@ _UPPER_LEVELS = (
     *("WARNING", "WARN", "INFO", "NOTICE", "DEBUG", "TRACE"),
 )
 _LEVEL_WORD = re.compile(rf"({'|'.join(_UPPER_LEVELS)})\b")
+# The common shape in one match: a leading time (after at most one character), then maybe a level word.
+_HEAD = re.compile(rf".?({_TIME.pattern})[\] ]*(?:{_LEVEL_WORD.pattern}[:\] ]*)?")
+_TIME_WITHIN = 48  # a time further in is not the line's leading time
 _WORD_LEVELS = {word: normalize_level(word) for word in _UPPER_LEVELS}
 _LEVEL_KEY = re.compile(r"\blevel\"?\s*[=:]\s*\"?([A-Za-z]+)")
 _LEVEL_BRACKET = re.compile(r"\[(fatal|critical|error|warn|warning|info|notice|debug|trace)\]")
@@ -99,25 +102,18 @@ class LineParser:
 
     def _parse_text(self, text: str) -> _Parsed:
         """The message is what follows a leading timestamp and level word: the view shows both in columns."""
-        message, moment = text, None
-        found = _TIME.search(text, 0, 48)
-        if found is not None:
+        head = _HEAD.match(text)
+        if head is not None and head.end(1) <= _TIME_WITHIN:
             try:
-                moment = _fromisoformat(found.group())
+                moment = _fromisoformat(head.group(1))
             except ValueError:
-                pass
-            else:
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=UTC)
-                if found.start() <= 1:
-                    message = text[found.end() :].lstrip("] ")
-        word = _LEVEL_WORD.match(message) if message is not text else None
-        if word is not None:
-            level = _WORD_LEVELS[word.group(1)]
-            message = message[word.end() :].lstrip(":] ")
-        else:
-            level = _text_level(text)
-        return message, moment, level, _text_trace(text), None
+                return _parse_loose(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            word = head.group(2)
+            level = _WORD_LEVELS[word] if word is not None else _text_level(text)
+            return text[head.end() :], moment, level, _text_trace(text), None
+        return _parse_loose(text)
 
     def _parse_json(self, raw: str, text: str) -> _Parsed:
         try:
@@ -139,6 +135,29 @@ class LineParser:
         trace = field_value(fields, settings.trace_field)
         trace_id = make_safe(str(trace)) if trace not in (None, "") else _text_trace(text)
         return message, parse_timestamp(field_value(fields, settings.time_field)), level, trace_id, fields
+
+
+def _parse_loose(text: str) -> _Parsed:
+    """A text line not of the common shape: a time anywhere near the start, a level word after a leading time."""
+    message, moment = text, None
+    found = _TIME.search(text, 0, _TIME_WITHIN)
+    if found is not None:
+        try:
+            moment = _fromisoformat(found.group())
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            if found.start() <= 1:
+                message = text[found.end() :].lstrip("] ")
+    word = _LEVEL_WORD.match(message) if message is not text else None
+    if word is not None:
+        level = _WORD_LEVELS[word.group(1)]
+        message = message[word.end() :].lstrip(":] ")
+    else:
+        level = _text_level(text)
+    return message, moment, level, _text_trace(text), None
 
 
 def _text_level(text: str) -> str | None:
