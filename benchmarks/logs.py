@@ -7,7 +7,9 @@ so stdin, stdout and stderr all get the pty):
   - key-to-screen latency during the flood: `f` pressed, time until PAUSED (then FOLLOW) is drawn;
   - RSS (and peak RSS) of the console after the N lines.
 
-.venv/bin/python benchmarks/logs.py [--lines 1000000] [--probes 20] [--no-toolong]
+.venv/bin/python benchmarks/logs.py [--lines 1000000] [--probes 20] [--no-toolong] [--before DIR]
+`--before DIR` runs the LogPane of another checkout too (e.g. `git archive OLD | tar -x -C DIR`): before/after
+in the same run.
 Toolong comes from a throwaway venv (created on first use): python3 -m venv /tmp/tl && /tmp/tl/bin/pip install toolong
 """
 
@@ -134,6 +136,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--probes", type=int, default=20, help="pairs of f presses (pause, resume) during the flood")
     parser.add_argument("--no-toolong", action="store_true")
+    parser.add_argument("--before", type=Path, help="another checkout of this repository, measured the same way")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,6 +150,10 @@ def main() -> None:
         results["incident-console LogPane"] = run(ours, path, args.lines, b"FOLLOW", args.probes)
         frozen = {"BENCH_GC_FREEZE": "1"}
         results["  same, gc.freeze() at startup"] = run(ours, path, args.lines, b"FOLLOW", args.probes, frozen)
+        if args.before:
+            before = [sys.executable, str(args.before.resolve() / "benchmarks" / "logs.py"), "--child", str(path)]
+            results["before (--before)"] = run(before, path, args.lines, b"FOLLOW", args.probes)
+            results["  same, gc.freeze() at startup "] = run(before, path, args.lines, b"FOLLOW", args.probes, frozen)
         if not args.no_toolong:
             if not TOOLONG.exists():
                 subprocess.run(["python3", "-m", "venv", "/tmp/tl"], check=True)
