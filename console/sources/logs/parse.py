@@ -10,7 +10,7 @@ from typing import Any
 from console.clock import Clock
 from console.config import LogSettings
 from console.models.logs import ERROR_LEVELS, LogLine, field_value, normalize_level
-from console.redact import UNSAFE_CHARS, make_safe
+from console.redact import is_safe, make_safe
 from console.timeparse import parse_timestamp
 
 RATE_WINDOW = 60
@@ -70,7 +70,7 @@ class LineParser:
         received = self.clock.now()
         stamp = received.timestamp()
         horizon = stamp - RATE_WINDOW
-        unsafe = UNSAFE_CHARS.search("".join(texts)) is not None  # one scan per batch; almost always clean
+        unsafe = not is_safe("".join(texts))  # one scan per batch; almost always clean
         out: list[LogLine] = []
         append = out.append
         is_json = self._json
