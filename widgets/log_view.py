@@ -29,8 +29,7 @@ FOLLOW_INTERVAL = 0.25  # ...and, while following a stream, at most this often: 
 # following view scrolls, so every row of the pane is redrawn; at 80x24 that is ~1.5 KB a frame, and painting
 # every 50 ms wrote 8-11 KB/s for a log at 15 lines/s, too much for a slow SSH link. Nobody reads faster than 4-5
 # screenfuls a second; the lines themselves are never skipped (the ring keeps them, the last frame shows them).
-FLOOD_INTERVAL = 0.1  # ...and, paused in a flood, at most this often (only the counts and the scrollbar move)
-FLOOD_LINES = 2000
+FLOOD_LINES = 2000  # more appended lines than this between two paints: a flood, painted at the follow pace too
 
 
 class LogView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -132,7 +131,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def append(self, batch: Sequence[LogLine]) -> None:
         """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL, at most every
-        FOLLOW_INTERVAL while following (FLOOD_INTERVAL while paused and more than FLOOD_LINES arrive per paint)."""
+        FOLLOW_INTERVAL while following or in a flood (paused, only the counts and the scrollbar move then)."""
         if not batch:
             return
         self._unpainted += len(batch)
@@ -147,8 +146,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _delay(self) -> float:
         """How long the next paint of appended lines waits (see REFRESH_INTERVAL and FOLLOW_INTERVAL)."""
-        if not self.following:
-            return FLOOD_INTERVAL if self._flooded else REFRESH_INTERVAL
+        if not (self.following or self._flooded):
+            return REFRESH_INTERVAL
         return max(REFRESH_INTERVAL, self._last_paint + FOLLOW_INTERVAL - time.monotonic())
 
     def _shift(self, count: int) -> None:
