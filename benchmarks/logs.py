@@ -5,6 +5,8 @@ tails it. Measured from outside, on the bytes the program writes to its terminal
 so stdin, stdout and stderr all get the pty):
   - lines/s shown: N / (time from the writer's start until the last line appears on screen);
   - key-to-screen latency during the flood: `f` pressed, time until PAUSED (then FOLLOW) is drawn;
+  - CPU seconds the viewer used from the writer's start until the last line showed (less noisy than lines/s
+    on a shared machine);
   - RSS (and peak RSS) of the console after the N lines.
 
 .venv/bin/python benchmarks/logs.py [--lines 1000000] [--probes 20] [--no-toolong] [--before DIR]
@@ -69,6 +71,7 @@ def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env:
         if term.arrived(ready, 0, 20) is None:
             raise RuntimeError(f"{argv[0]} never drew {ready!r}: {bytes(term.output[-400:])!r}")
         time.sleep(0.5)
+        cpu_before = term.cpu_seconds()
         writer, started = flood(path, count)
         latencies: list[float] = []
         end_mark = term.mark()
@@ -84,12 +87,14 @@ def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env:
             if shown is not None:
                 latencies.append(shown - sent)
         shown_at = term.arrived(END, end_mark, 180)
+        cpu = term.cpu_seconds() - cpu_before
         wrote_until = float(writer.communicate()[0])
         time.sleep(1.0)
         rss, peak = term.rss_mb()
         return {
             "lines_per_s": count / (shown_at - started) if shown_at else None,
             "writer_per_s": count / (wrote_until - started),
+            "cpu": cpu,
             "latencies": latencies,
             "rss": rss,
             "peak": peak,
@@ -161,7 +166,8 @@ def main() -> None:
             results["Toolong 1.5 (tl)"] = run([str(TOOLONG), str(path)], path, args.lines, b"Tail", 0)
 
     table = Table(title=f"{args.lines:,} lines flooded into a tailed file, {COLUMNS}x{ROWS} pty")
-    for column in ("viewer", "writer lines/s", "lines/s shown", "key p50", "key max", "RSS after", "peak RSS"):
+    columns = ("viewer", "writer lines/s", "lines/s shown", "CPU s", "key p50", "key max", "RSS after", "peak RSS")
+    for column in columns:
         table.add_column(column, justify="left" if column == "viewer" else "right")
     for name, result in results.items():
         latencies = sorted(result["latencies"])
@@ -170,6 +176,7 @@ def main() -> None:
             name,
             f"{result['writer_per_s']:,.0f}",
             f"{shown:,.0f}" if shown else "never shown",
+            f"{result['cpu']:.1f}",
             f"{statistics.median(latencies) * 1000:.0f} ms" if latencies else "-",
             f"{latencies[-1] * 1000:.0f} ms" if latencies else "-",
             f"{result['rss']:.0f} MB",

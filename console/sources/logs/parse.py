@@ -9,7 +9,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.config import LogSettings
-from console.models.logs import ERROR_LEVELS, LogLine, field_value, normalize_level
+from console.models.logs import ERROR_LEVELS, TRACE_IN_TEXT, LogLine, field_value, normalize_level
 from console.redact import is_safe, make_safe
 from console.timeparse import parse_timestamp
 
@@ -28,10 +28,6 @@ _LEVEL_KEY = re.compile(r"\blevel\"?\s*[=:]\s*\"?([A-Za-z]+)")
 _LEVEL_BRACKET = re.compile(r"\[(fatal|critical|error|warn|warning|info|notice|debug|trace)\]")
 _LEVEL_TITLED = re.compile(r"(?:Fatal|Error|Warning):")
 _HTTP_STATUS = re.compile(r"HTTP/[\d.]+\" ([45])\d\d ")
-_TRACE = re.compile(
-    r"(?i)\b(?:x-)?trace[-_]?id[\"']?\s*[=:]?\s*[\"']?(?=[\w.:-]*\d)([A-Za-z0-9][\w.:-]{3,})"
-    r"|\btraceparent[\"']?\s*[=:]\s*[\"']?[0-9a-f]{2}-([0-9a-f]{32})-"
-)
 _HTTP_LEVEL = {"5": "error", "4": "warn"}
 _fromisoformat = datetime.fromisoformat
 _Parsed = tuple[str, datetime | None, str | None, str | None, dict[str, Any] | None]  # message, time, level...
@@ -112,7 +108,7 @@ class LineParser:
                 moment = moment.replace(tzinfo=UTC)
             word = head.group(2)
             level = _WORD_LEVELS[word] if word is not None else _text_level(text)
-            return text[head.end() :], moment, level, _text_trace(text), None
+            return text[head.end() :], moment, level, TRACE_IN_TEXT, None
         return _parse_loose(text)
 
     def _parse_json(self, raw: str, text: str) -> _Parsed:
@@ -133,7 +129,7 @@ class LineParser:
         else:
             message = make_safe(message)
         trace = field_value(fields, settings.trace_field)
-        trace_id = make_safe(str(trace)) if trace not in (None, "") else _text_trace(text)
+        trace_id = make_safe(str(trace)) if trace not in (None, "") else TRACE_IN_TEXT
         return message, parse_timestamp(field_value(fields, settings.time_field)), level, trace_id, fields
 
 
@@ -157,7 +153,7 @@ def _parse_loose(text: str) -> _Parsed:
         message = message[word.end() :].lstrip(":] ")
     else:
         level = _text_level(text)
-    return message, moment, level, _text_trace(text), None
+    return message, moment, level, TRACE_IN_TEXT, None
 
 
 def _text_level(text: str) -> str | None:
@@ -180,21 +176,3 @@ def _text_level(text: str) -> str | None:
     if "HTTP/" in text and (found := _HTTP_STATUS.search(text)):
         return _HTTP_LEVEL[found.group(1)]
     return None
-
-
-def _text_trace(text: str) -> str | None:
-    at = text.find(" trace_id=")  # the common logfmt spelling, without the regex
-    if at >= 0:
-        end = text.find(" ", at + 10)
-        value = text[at + 10 : end if end >= 0 else None]
-        if len(value) >= 4 and value.isalnum():
-            return value
-    at = text.find("race")
-    if at < 0:
-        at = text.find("RACE")
-        if at < 0:
-            return None
-    found = _TRACE.search(text, max(0, at - 4))  # start just before "x-trace" / "trace": skip the rest
-    return None if found is None else found.group(1) or found.group(2)
-
-
