@@ -71,21 +71,23 @@ class LineParser:
         append = out.append
         is_json = self._json
         name = self.name
+        seq, last_order = self.seq, self._last_order  # kept in locals in the loop: it runs for every line
         for raw in texts:
-            self.seq += 1
+            seq += 1
             text = make_safe(raw) if unsafe else raw
             message, moment, level, trace_id, fields = (
                 self._parse_json(raw, text) if is_json else self._parse_text(text)
             )
             if moment is not None:
-                order = self._last_order = moment.timestamp()
+                order = last_order = moment.timestamp()
             else:
-                order = stamp if self._last_order is None else self._last_order
+                order = stamp if last_order is None else last_order
             if level in ERROR_LEVELS:
                 when = order if moment is not None else (None if backlog else stamp)
                 if when is not None and when > horizon:
                     self.rate.add(int(when))
-            append(LogLine(name, self.seq, received, text, message, moment, level, trace_id, fields, order))
+            append(LogLine(name, seq, received, text, message, moment, level, trace_id, fields, order))
+        self.seq, self._last_order = seq, last_order
         return out
 
     def synthetic(self, message: str, level: str) -> LogLine:
