@@ -137,8 +137,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._unpainted += len(batch)
         gone = self.store.add(batch)
         if gone:
-            if not self.following:
-                self._shift(gone)
+            self._shift(gone)
             self._move_selection(gone)
         self._dirty = True
         if self._timer is None and self.is_mounted:
@@ -151,7 +150,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         return max(REFRESH_INTERVAL, self._last_paint + FOLLOW_INTERVAL - time.monotonic())
 
     def _shift(self, count: int) -> None:
-        """Lines left the top of the ring while paused: keep the same lines under the operator's eyes.
+        """Lines left the top of the ring: keep the lines last drawn under the operator's eyes (`f` pauses on
+        them; a following view goes to the bottom at its next paint).
 
         The screen shows the same lines, so no repaint per batch (a scroll would repaint the view each time, up to
         60 times a second in a flood); the next paint of appended lines moves the scrollbar and the counts."""
