@@ -73,5 +73,3 @@ class LogSource(ABC):
                     self._set(*before)
                 return job.result()
             self._set(State.DOWN, f"stalled: {what} has not answered for {format_duration(STALL_AFTER)}")
-
-
