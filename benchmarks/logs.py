@@ -5,9 +5,13 @@ tails it. Measured from outside, on the bytes the program writes to its terminal
 so stdin, stdout and stderr all get the pty):
   - lines/s shown: N / (time from the writer's start until the last line appears on screen);
   - key-to-screen latency during the flood: `f` pressed, time until PAUSED (then FOLLOW) is drawn;
+  - CPU seconds the viewer used from the writer's start until the last line showed (less noisy than lines/s
+    on a shared machine);
   - RSS (and peak RSS) of the console after the N lines.
 
-.venv/bin/python benchmarks/logs.py [--lines 1000000] [--probes 20] [--no-toolong]
+.venv/bin/python benchmarks/logs.py [--lines 1000000] [--probes 20] [--no-toolong] [--before DIR]
+`--before DIR` runs the LogPane of another checkout too (e.g. `git archive OLD | tar -x -C DIR`): before/after
+in the same run.
 Toolong comes from a throwaway venv (created on first use): python3 -m venv /tmp/tl && /tmp/tl/bin/pip install toolong
 """
 
@@ -67,6 +71,7 @@ def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env:
         if term.arrived(ready, 0, 20) is None:
             raise RuntimeError(f"{argv[0]} never drew {ready!r}: {bytes(term.output[-400:])!r}")
         time.sleep(0.5)
+        cpu_before = term.cpu_seconds()
         writer, started = flood(path, count)
         latencies: list[float] = []
         end_mark = term.mark()
@@ -82,12 +87,14 @@ def run(argv: list[str], path: Path, count: int, ready: bytes, probes: int, env:
             if shown is not None:
                 latencies.append(shown - sent)
         shown_at = term.arrived(END, end_mark, 180)
+        cpu = term.cpu_seconds() - cpu_before
         wrote_until = float(writer.communicate()[0])
         time.sleep(1.0)
         rss, peak = term.rss_mb()
         return {
             "lines_per_s": count / (shown_at - started) if shown_at else None,
             "writer_per_s": count / (wrote_until - started),
+            "cpu": cpu,
             "latencies": latencies,
             "rss": rss,
             "peak": peak,
@@ -134,6 +141,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--probes", type=int, default=20, help="pairs of f presses (pause, resume) during the flood")
     parser.add_argument("--no-toolong", action="store_true")
+    parser.add_argument("--before", type=Path, help="another checkout of this repository, measured the same way")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,6 +155,10 @@ def main() -> None:
         results["incident-console LogPane"] = run(ours, path, args.lines, b"FOLLOW", args.probes)
         frozen = {"BENCH_GC_FREEZE": "1"}
         results["  same, gc.freeze() at startup"] = run(ours, path, args.lines, b"FOLLOW", args.probes, frozen)
+        if args.before:
+            before = [sys.executable, str(args.before.resolve() / "benchmarks" / "logs.py"), "--child", str(path)]
+            results["before (--before)"] = run(before, path, args.lines, b"FOLLOW", args.probes)
+            results["  same, gc.freeze() at startup "] = run(before, path, args.lines, b"FOLLOW", args.probes, frozen)
         if not args.no_toolong:
             if not TOOLONG.exists():
                 subprocess.run(["python3", "-m", "venv", "/tmp/tl"], check=True)
@@ -154,7 +166,8 @@ def main() -> None:
             results["Toolong 1.5 (tl)"] = run([str(TOOLONG), str(path)], path, args.lines, b"Tail", 0)
 
     table = Table(title=f"{args.lines:,} lines flooded into a tailed file, {COLUMNS}x{ROWS} pty")
-    for column in ("viewer", "writer lines/s", "lines/s shown", "key p50", "key max", "RSS after", "peak RSS"):
+    columns = ("viewer", "writer lines/s", "lines/s shown", "CPU s", "key p50", "key max", "RSS after", "peak RSS")
+    for column in columns:
         table.add_column(column, justify="left" if column == "viewer" else "right")
     for name, result in results.items():
         latencies = sorted(result["latencies"])
@@ -163,6 +176,7 @@ def main() -> None:
             name,
             f"{result['writer_per_s']:,.0f}",
             f"{shown:,.0f}" if shown else "never shown",
+            f"{result['cpu']:.1f}",
             f"{statistics.median(latencies) * 1000:.0f} ms" if latencies else "-",
             f"{latencies[-1] * 1000:.0f} ms" if latencies else "-",
             f"{result['rss']:.0f} MB",

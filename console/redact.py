@@ -94,6 +94,11 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def is_safe(text: str) -> bool:
+    """No character make_safe would change (every one of them is non-printable: `isprintable` is the fast answer)."""
+    return text.isprintable() or UNSAFE_CHARS.search(text) is None
+
+
 def make_safe(text: str) -> str:
     """Untrusted text as the terminal may show it: ESC -> `\\x1b`, other controls `\\xNN`, tab -> spaces."""
-    return UNSAFE_CHARS.sub(_visible, text) if UNSAFE_CHARS.search(text) else text
+    return text if is_safe(text) else UNSAFE_CHARS.sub(_visible, text)

@@ -20,7 +20,7 @@ from console.models import State
 from console.models.logs import LogLine
 from console.observer import Observer
 from console.proc import CUT_MARKER, MAX_LINE
-from console.redact import make_safe
+from console.redact import UNSAFE_CHARS, is_safe, make_safe
 from console.sources.logs import CommandLogSource, FileLogSource, LogSource
 from console.sources.logs.parse import LineParser
 
@@ -96,6 +96,13 @@ def test_make_safe_shows_escape_sequences_and_controls_instead_of_passing_them_o
     assert make_safe("cr\rlf\n") == "cr\\x0dlf\\x0a"
     assert make_safe("bidi \u202e evil") == "bidi \\u202e evil"
     assert make_safe("plain ünïcode → ok") == "plain ünïcode → ok"
+
+
+def test_is_safe_answers_from_isprintable_only_because_every_unsafe_character_is_non_printable() -> None:
+    unsafe = [chr(code) for code in range(0x30000) if UNSAFE_CHARS.match(chr(code))]
+    assert len(unsafe) == 32 + 33 + 2 + 5 + 4 and not any(char.isprintable() for char in unsafe)
+    assert is_safe("plain ünïcode → ok") and is_safe("no\u00a0break, zero\u200dwidth joiner")
+    assert not any(is_safe(f"a{char}b") for char in unsafe)
 
 
 async def test_escape_sequences_in_a_file_reach_the_lines_made_visible(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -169,6 +170,21 @@ async def test_f_pauses_and_resumes_following() -> None:
         await settle(pilot)
         assert "▶ FOLLOW" in str(app.view.border_subtitle)
         assert "12:01:44 INFO  GET /api/items/4 " in screen_text(app)
+
+
+async def test_f_pauses_on_the_lines_last_drawn_though_the_full_ring_dropped_lines_since() -> None:
+    app = PaneApp(["app"], [parse("app", app_lines(150))], max_lines=100)
+    async with app.run_test(size=(100, 16)) as pilot:
+        await settle(pilot)
+        drawn = screen_text(app)
+        assert "GET /api/items/149 " in drawn
+        app.view.append(parse("app", app_lines(30, start=600)))  # 30 lines leave the top before the next paint
+        app.view.action_toggle_follow()  # `f` before that paint
+        await settle(pilot)
+        assert "⏸ PAUSED" in str(app.view.border_subtitle)
+        paused = screen_text(app)
+        assert "12:10:" not in paused
+        assert re.findall(r"\d\d:\d\d:\d\d .*? \d+ms", paused) == re.findall(r"\d\d:\d\d:\d\d .*? \d+ms", drawn)
 
 
 async def test_slash_asks_for_a_filter_and_a_bad_regex_is_reported_without_changing_anything() -> None:

@@ -29,8 +29,7 @@ FOLLOW_INTERVAL = 0.25  # ...and, while following a stream, at most this often: 
 # following view scrolls, so every row of the pane is redrawn; at 80x24 that is ~1.5 KB a frame, and painting
 # every 50 ms wrote 8-11 KB/s for a log at 15 lines/s, too much for a slow SSH link. Nobody reads faster than 4-5
 # screenfuls a second; the lines themselves are never skipped (the ring keeps them, the last frame shows them).
-FLOOD_INTERVAL = 0.1  # ...and at most this often in a flood (nobody reads 2,000 lines per frame)
-FLOOD_LINES = 2000
+FLOOD_LINES = 2000  # more appended lines than this between two paints: a flood, painted at the follow pace too
 
 
 class LogView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -131,15 +130,14 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         return self.store.dropped_by_source
 
     def append(self, batch: Sequence[LogLine]) -> None:
-        """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL (FLOOD_INTERVAL
-        while more than FLOOD_LINES arrive between two paints)."""
+        """Store a batch (cheap: no rendering here); the screen catches up within REFRESH_INTERVAL, at most every
+        FOLLOW_INTERVAL while following or in a flood (paused, only the counts and the scrollbar move then)."""
         if not batch:
             return
         self._unpainted += len(batch)
         gone = self.store.add(batch)
         if gone:
-            if not self.following:
-                self._shift(gone)
+            self._shift(gone)
             self._move_selection(gone)
         self._dirty = True
         if self._timer is None and self.is_mounted:
@@ -147,17 +145,21 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _delay(self) -> float:
         """How long the next paint of appended lines waits (see REFRESH_INTERVAL and FOLLOW_INTERVAL)."""
-        if self._flooded:
-            return FLOOD_INTERVAL
-        if not self.following:
+        if not (self.following or self._flooded):
             return REFRESH_INTERVAL
         return max(REFRESH_INTERVAL, self._last_paint + FOLLOW_INTERVAL - time.monotonic())
 
     def _shift(self, count: int) -> None:
-        """Lines left the top of the ring while paused: keep the same lines under the operator's eyes."""
+        """Lines left the top of the ring: keep the lines last drawn under the operator's eyes (`f` pauses on
+        them; a following view goes to the bottom at its next paint).
+
+        The screen shows the same lines, so no repaint per batch (a scroll would repaint the view each time, up to
+        60 times a second in a flood); the next paint of appended lines moves the scrollbar and the counts."""
         if self.cursor is not None:
             self.cursor = self.cursor - count if self.cursor >= count else None
-        self.scroll_to(y=max(0, self.scroll_offset.y - count), animate=False, immediate=True)
+        y = max(0, self.scroll_offset.y - count)
+        self.set_reactive(LogView.scroll_y, y)
+        self.set_reactive(LogView.scroll_target_y, y)
 
     def on_mount(self) -> None:
         self._flush()
@@ -179,6 +181,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.following:
             self.cursor = None
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y  # after _shift
         self._update_titles()
         self.refresh()
         if self.after_flush is not None:
@@ -349,6 +353,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._palette = None
         self._renderer.clear()
 
     # ---- mouse selection (Textual calls these; `ctrl+c` copies, escape clears) ----------------
@@ -387,8 +392,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.border_subtitle = Content(f"{'▶ FOLLOW' if self.following else '⏸ PAUSED'} · {counts}{dropped}")
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Work the styles out once per frame, not once per line."""
-        self._palette = self._make_palette()
+        """Check the styles once per frame, not once per line."""
+        self._current_palette()
         self._renderer.set_wide(self.size.width >= 100)
         self._painting = True
         try:
@@ -396,12 +401,16 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         finally:
             self._painting = False
 
-    def _make_palette(self) -> dict[str, Style]:
-        selection = self.screen.get_component_rich_style("screen--selection")
-        return make_palette(self.rich_style, self.get_component_rich_style, selection)
+    def _current_palette(self) -> dict[str, Style]:
+        """The palette, worked out again only when the styles changed (a tenth of a frame in a flood)."""
+        plain = self.rich_style
+        if self._palette is None or self._palette["plain"] != plain:
+            selection = self.screen.get_component_rich_style("screen--selection")
+            self._palette = make_palette(plain, self.get_component_rich_style, selection)
+        return self._palette
 
     def render_line(self, y: int) -> Strip:
-        palette = self._palette or self._make_palette()
+        palette = self._palette or self._current_palette()
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         index = scroll_y + y

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,11 @@ _LEVEL_WORDS = {
     "trace": "debug",
     "verbose": "debug",
 }
+_TRACE = re.compile(
+    r"(?i)\b(?:x-)?trace[-_]?id[\"']?\s*[=:]?\s*[\"']?(?=[\w.:-]*\d)([A-Za-z0-9][\w.:-]{3,})"
+    r"|\btraceparent[\"']?\s*[=:]\s*[\"']?[0-9a-f]{2}-([0-9a-f]{32})-"
+)
+TRACE_IN_TEXT: Any = object()  # a LogLine's trace_id: look it up in its text when asked (most never are)
 _PINO_LEVELS = {60: "fatal", 50: "error", 40: "warn", 30: "info", 20: "debug", 10: "debug"}
 
 
@@ -59,6 +65,23 @@ def field_value(fields: dict[str, Any], path: str) -> Any:
     return value
 
 
+def trace_in_text(text: str) -> str | None:
+    """The trace id a text line carries: `trace_id=...`, `x-trace-id: ...`, `traceId ...`, a W3C traceparent."""
+    at = text.find(" trace_id=")  # the common logfmt spelling, without the regex
+    if at >= 0:
+        end = text.find(" ", at + 10)
+        value = text[at + 10 : end if end >= 0 else None]
+        if len(value) >= 4 and value.isalnum():
+            return value
+    at = text.find("race")
+    if at < 0:
+        at = text.find("RACE")
+        if at < 0:
+            return None
+    found = _TRACE.search(text, max(0, at - 4))  # start just before "x-trace" / "trace": skip the rest
+    return None if found is None else found.group(1) or found.group(2)
+
+
 class LogLine:
     """One line of a log, already made safe for the terminal (immutable).
 
@@ -66,6 +89,7 @@ class LogLine:
     the view shows after the time and level columns (the message field of a JSON line). `order` is
     the merge key in epoch seconds: the parsed time, else the last parsed time of the same source,
     else the time the line was received. `fields` holds every field of a JSON line (None for text).
+    `trace_id` is looked up in the text only when asked (`TRACE_IN_TEXT` in `values`): few lines ever are.
 
     The values live in one plain tuple (`values`; `LogLine.of(values)` wraps one again). A view that
     holds 100,000 lines keeps the tuples, not the LogLine objects: the garbage collector stops scanning a
@@ -136,7 +160,8 @@ class LogLine:
 
     @property
     def trace_id(self) -> str | None:
-        return self._values[7]
+        value = self._values[7]
+        return trace_in_text(self._values[3]) if value is TRACE_IN_TEXT else value
 
     @property
     def fields(self) -> dict[str, Any] | None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from console.clock import Clock
 from console.config import LogSettings
-from console.models.logs import ERROR_LEVELS, LogLine, field_value, normalize_level
-from console.redact import UNSAFE_CHARS, make_safe
+from console.models.logs import ERROR_LEVELS, TRACE_IN_TEXT, LogLine, field_value, normalize_level
+from console.redact import is_safe, make_safe
 from console.timeparse import parse_timestamp
 
 RATE_WINDOW = 60
@@ -20,15 +20,14 @@ _UPPER_LEVELS = (
     *("WARNING", "WARN", "INFO", "NOTICE", "DEBUG", "TRACE"),
 )
 _LEVEL_WORD = re.compile(rf"({'|'.join(_UPPER_LEVELS)})\b")
+# The common shape in one match: a leading time (after at most one character), then maybe a level word.
+_HEAD = re.compile(rf".?({_TIME.pattern})[\] ]*(?:{_LEVEL_WORD.pattern}[:\] ]*)?")
+_TIME_WITHIN = 48  # a time further in is not the line's leading time
 _WORD_LEVELS = {word: normalize_level(word) for word in _UPPER_LEVELS}
 _LEVEL_KEY = re.compile(r"\blevel\"?\s*[=:]\s*\"?([A-Za-z]+)")
 _LEVEL_BRACKET = re.compile(r"\[(fatal|critical|error|warn|warning|info|notice|debug|trace)\]")
 _LEVEL_TITLED = re.compile(r"(?:Fatal|Error|Warning):")
 _HTTP_STATUS = re.compile(r"HTTP/[\d.]+\" ([45])\d\d ")
-_TRACE = re.compile(
-    r"(?i)\b(?:x-)?trace[-_]?id[\"']?\s*[=:]?\s*[\"']?(?=[\w.:-]*\d)([A-Za-z0-9][\w.:-]{3,})"
-    r"|\btraceparent[\"']?\s*[=:]\s*[\"']?[0-9a-f]{2}-([0-9a-f]{32})-"
-)
 _HTTP_LEVEL = {"5": "error", "4": "warn"}
 _fromisoformat = datetime.fromisoformat
 _Parsed = tuple[str, datetime | None, str | None, str | None, dict[str, Any] | None]  # message, time, level...
@@ -67,26 +66,28 @@ class LineParser:
         received = self.clock.now()
         stamp = received.timestamp()
         horizon = stamp - RATE_WINDOW
-        unsafe = UNSAFE_CHARS.search("".join(texts)) is not None  # one scan per batch; almost always clean
+        unsafe = not is_safe("".join(texts))  # one scan per batch; almost always clean
         out: list[LogLine] = []
         append = out.append
         is_json = self._json
         name = self.name
+        seq, last_order = self.seq, self._last_order  # kept in locals in the loop: it runs for every line
         for raw in texts:
-            self.seq += 1
+            seq += 1
             text = make_safe(raw) if unsafe else raw
             message, moment, level, trace_id, fields = (
                 self._parse_json(raw, text) if is_json else self._parse_text(text)
             )
             if moment is not None:
-                order = self._last_order = moment.timestamp()
+                order = last_order = moment.timestamp()
             else:
-                order = stamp if self._last_order is None else self._last_order
+                order = stamp if last_order is None else last_order
             if level in ERROR_LEVELS:
                 when = order if moment is not None else (None if backlog else stamp)
                 if when is not None and when > horizon:
                     self.rate.add(int(when))
-            append(LogLine(name, self.seq, received, text, message, moment, level, trace_id, fields, order))
+            append(LogLine(name, seq, received, text, message, moment, level, trace_id, fields, order))
+        self.seq, self._last_order = seq, last_order
         return out
 
     def synthetic(self, message: str, level: str) -> LogLine:
@@ -99,25 +100,18 @@ class LineParser:
 
     def _parse_text(self, text: str) -> _Parsed:
         """The message is what follows a leading timestamp and level word: the view shows both in columns."""
-        message, moment = text, None
-        found = _TIME.search(text, 0, 48)
-        if found is not None:
+        head = _HEAD.match(text)
+        if head is not None and head.end(1) <= _TIME_WITHIN:
             try:
-                moment = _fromisoformat(found.group())
+                moment = _fromisoformat(head.group(1))
             except ValueError:
-                pass
-            else:
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=UTC)
-                if found.start() <= 1:
-                    message = text[found.end() :].lstrip("] ")
-        word = _LEVEL_WORD.match(message) if message is not text else None
-        if word is not None:
-            level = _WORD_LEVELS[word.group(1)]
-            message = message[word.end() :].lstrip(":] ")
-        else:
-            level = _text_level(text)
-        return message, moment, level, _text_trace(text), None
+                return _parse_loose(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            word = head.group(2)
+            level = _WORD_LEVELS[word] if word is not None else _text_level(text)
+            return text[head.end() :], moment, level, TRACE_IN_TEXT, None
+        return _parse_loose(text)
 
     def _parse_json(self, raw: str, text: str) -> _Parsed:
         try:
@@ -137,8 +131,31 @@ class LineParser:
         else:
             message = make_safe(message)
         trace = field_value(fields, settings.trace_field)
-        trace_id = make_safe(str(trace)) if trace not in (None, "") else _text_trace(text)
+        trace_id = make_safe(str(trace)) if trace not in (None, "") else TRACE_IN_TEXT
         return message, parse_timestamp(field_value(fields, settings.time_field)), level, trace_id, fields
+
+
+def _parse_loose(text: str) -> _Parsed:
+    """A text line not of the common shape: a time anywhere near the start, a level word after a leading time."""
+    message, moment = text, None
+    found = _TIME.search(text, 0, _TIME_WITHIN)
+    if found is not None:
+        try:
+            moment = _fromisoformat(found.group())
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            if found.start() <= 1:
+                message = text[found.end() :].lstrip("] ")
+    word = _LEVEL_WORD.match(message) if message is not text else None
+    if word is not None:
+        level = _WORD_LEVELS[word.group(1)]
+        message = message[word.end() :].lstrip(":] ")
+    else:
+        level = _text_level(text)
+    return message, moment, level, TRACE_IN_TEXT, None
 
 
 def _text_level(text: str) -> str | None:
@@ -161,21 +178,3 @@ def _text_level(text: str) -> str | None:
     if "HTTP/" in text and (found := _HTTP_STATUS.search(text)):
         return _HTTP_LEVEL[found.group(1)]
     return None
-
-
-def _text_trace(text: str) -> str | None:
-    at = text.find(" trace_id=")  # the common logfmt spelling, without the regex
-    if at >= 0:
-        end = text.find(" ", at + 10)
-        value = text[at + 10 : end if end >= 0 else None]
-        if len(value) >= 4 and value.isalnum():
-            return value
-    at = text.find("race")
-    if at < 0:
-        at = text.find("RACE")
-        if at < 0:
-            return None
-    found = _TRACE.search(text, max(0, at - 4))  # start just before "x-trace" / "trace": skip the rest
-    return None if found is None else found.group(1) or found.group(2)
-
-
