@@ -64,8 +64,8 @@ async def test_text_stdout_with_a_pattern() -> None:
 async def test_a_hang_is_killed_with_its_process_group(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     started = time.monotonic()
-    snapshot = await poll(["./hang", str(pids)], timeout="2s")  # time for python to start on a busy machine
-    assert time.monotonic() - started < 3.0
+    snapshot = await poll(["./hang", str(pids)], timeout="2s")
+    assert time.monotonic() - started < 10.0  # ended by its timeout (the script never exits), even on a busy machine
     assert (snapshot.state, snapshot.reason) == (State.DOWN, "./hang timed out after 2s")
     assert not any(alive(int(pid)) for pid in pids.read_text().split())
 
