@@ -268,12 +268,13 @@ class FlushCache(Action):
 
 
 class _Flush:
-    """The SCAN MATCH + UNLINK loop on two connections of the client's pool, each page held to a server-time budget.
+    """The SCAN MATCH + UNLINK loop on two connections of its own, each page held to a server-time budget.
 
-    A page is a plain SCAN and an UNLINK of what it found; the keys travel as bytes (hiredis parses and packs
-    them, nothing is decoded). While the budget holds, the next page's SCAN is sent before this page's UNLINK,
-    so Redis has the next call queued while this process reads a reply: the server runs the flush back to back,
-    a page at a time, and serves other clients between pages (a PING waits for at most about one page).
+    A page is a plain SCAN and an UNLINK of what it found (no script: Lua's own time per key would be Redis's
+    too); the keys travel as bytes, parsed and packed by hiredis, never decoded. While the budget holds, the
+    next SCAN is sent the moment a SCAN reply arrives, and the page's UNLINK follows on the other connection:
+    Redis always has the next call queued, so it runs the flush back to back while this process reads replies,
+    and serves other clients between calls (a PING waits for about one page at most).
 
     COUNT adapts to the server's time per page: every STATS_EVERY pages INFO commandstats says how many
     microseconds Redis spent in SCAN and UNLINK per page since the last look, and COUNT shrinks when a page ran
@@ -338,41 +339,46 @@ class _Flush:
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AbstractConnection]:
-        """A connection of the client's pool, closed before it goes back (after a failure a reply may be due)."""
+        """A connection made as the client's pool makes them, but without a socket timeout: the flush holds each
+        page's calls to `timeout` with one timer (in Python 3.11 a socket timeout costs a task per command)."""
         pool = self.client.connection_pool
-        connection = await pool.get_connection()
+        connection = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
         try:
+            async with asyncio.timeout(self.timeout):
+                await connection.connect()
             yield connection
         finally:
             with contextlib.suppress(Exception):
                 await connection.disconnect(nowait=True)
-            await pool.release(connection)
 
     async def _pages(self, scanner: AbstractConnection, deleter: AbstractConnection) -> bool:
         """SCAN on one connection, UNLINK on the other, a page behind: while the budget holds, each SCAN reply
         sends the next SCAN at once, so Redis runs it while this process reads the last UNLINK's reply and
         sends this page's UNLINK (the server always has the next call queued, never two pages at a time)."""
-        await self._send_scan(scanner, 0)
+        async with asyncio.timeout(self.timeout):
+            await self._send_scan(scanner, 0)
         unlinking: list[bytes] = []  # the keys of the UNLINK in flight
         while True:
-            cursor, keys = await self._read_scan(scanner)
-            ahead = cursor != 0 and self._held
-            if ahead:
-                await self._send_scan(scanner, cursor)
-            await self._read_unlink(deleter, unlinking)
+            async with asyncio.timeout(self.timeout):
+                cursor, keys = await self._read_scan(scanner)
+                ahead = cursor != 0 and self._held
+                if ahead:
+                    await self._send_scan(scanner, cursor)
+                await self._read_unlink(deleter, unlinking)
             await self._settle()
             if self._stopping or self.progress.cancelled.is_set():
                 return False
-            await self._send_unlink(deleter, keys)
-            unlinking = keys
-            await self._adapt()
-            if not ahead:  # over budget, or the last page: one call at a time
-                await self._read_unlink(deleter, unlinking)
-                unlinking = []
-                if cursor == 0:
-                    await self._settle()
-                    return True
-                await self._send_scan(scanner, cursor)
+            async with asyncio.timeout(self.timeout):
+                await self._send_unlink(deleter, keys)
+                await self._adapt()
+                if not ahead:  # over budget, or the last page: one call at a time
+                    await self._read_unlink(deleter, keys)
+                    if cursor:
+                        await self._send_scan(scanner, cursor)
+            unlinking = keys if ahead else []
+            if cursor == 0:
+                await self._settle()
+                return True
 
     async def _send_scan(self, scanner: AbstractConnection, cursor: int) -> None:
         self._scan_sent = time.perf_counter()
