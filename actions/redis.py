@@ -7,12 +7,11 @@ import contextlib
 import math
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from redis.exceptions import ResponseError
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
@@ -23,23 +22,18 @@ from console.sources.redis import describe_target, explain, open_client, raise_i
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.connection import AbstractConnection
 
-SCAN_COUNT = 1000  # the estimate's page, and where the flush's adaptive COUNT starts
+SCAN_COUNT = 1000  # the estimate's page
+FIRST_COUNT = 300  # where the flush's adaptive COUNT starts: about PAGE_BUDGET on an ordinary server
 MIN_COUNT = 50
 MAX_COUNT = 5000
-CALL_BUDGET = 0.0005  # seconds per round trip: Redis serves other clients between calls this short
-SHRINK_AT_MOST = 0.5
-GROW_AT_MOST = 2.0
+PAGE_BUDGET = 0.0005  # server seconds per page (its SCAN and its UNLINK, run back to back): a PING waits no longer
+SHRINK_AT_MOST = 0.5  # one resize of COUNT at most halves it...
+GROW_AT_MOST = 1.5  # ...or grows it by half
+OVERLAP_WITHIN = 2.0  # the next SCAN overlaps this UNLINK while a page takes at most this many budgets
 STATS_EVERY = 8  # pages between two reads of INFO commandstats (the server's own time per call)
 RTT_ALARM = 0.02  # a round trip this slow shrinks COUNT at once, whatever the server says
-_TIMED_COMMANDS = ("scan", "unlink", "evalsha", "eval")
-# One page of the flush on the server: SCAN MATCH COUNT, then UNLINK what it found; returns {cursor, unlinked}.
-_PAGE_SCRIPT = """
-local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
-local removed = 0
-if #page[2] > 0 then removed = redis.call('UNLINK', unpack(page[2])) end
-return {page[1], removed}
-"""
 SAMPLE_SCANS = 10
 SAMPLE_KEYS = 10
 REPORT_EVERY = 0.5
@@ -217,7 +211,7 @@ class FlushCache(Action):
         rate = f"at most {params.max_rate:,.0f} keys/s" if params.max_rate else "no rate limit (--max-rate caps it)"
         notes = [
             f"SCAN MATCH {params.pattern!r} + UNLINK per page (never KEYS), COUNT {MIN_COUNT}-{MAX_COUNT:,} "
-            f"adapted to keep each call near {CALL_BUDGET * 1000:g} ms; {rate}",
+            f"adapted to keep each page near {PAGE_BUDGET * 1000:g} ms of server time; {rate}",
             "cancellable at any moment; the journal records exactly how many keys were deleted",
         ]
         if not estimate.examples:
@@ -274,20 +268,21 @@ class FlushCache(Action):
 
 
 class _Flush:
-    """The SCAN MATCH + UNLINK loop, one page at a time, each call held to a server-time budget.
+    """The SCAN MATCH + UNLINK loop on two connections of its own, each page held to a server-time budget.
 
-    Each call is short and Redis serves other clients between calls, so the flush never becomes the outage.
-    Without --max-rate a page is one server-side script (SCAN then UNLINK: one round trip, the keys never
-    travel); with it, or where scripting is refused, SCAN and UNLINK are two calls, the next page's SCAN sent
-    on a second pooled connection while the current UNLINK runs, as long as the budget holds.
+    A page is a plain SCAN and an UNLINK of what it found (no script: Lua's own time per key would be Redis's
+    too); the keys travel as bytes, parsed and packed by hiredis, never decoded. While the budget holds, the
+    next SCAN is sent the moment a SCAN reply arrives, and the page's UNLINK follows on the other connection:
+    Redis always has the next call queued, so it runs the flush back to back while this process reads replies,
+    and serves other clients between calls (a PING waits for about one page at most).
 
-    The SCAN COUNT adapts to the server's time per call: every STATS_EVERY pages INFO commandstats says how
-    many microseconds Redis spent per call (script, SCAN, UNLINK) since the last look, and COUNT shrinks when
-    a call ran over CALL_BUDGET and grows when under. A round trip (timed on every call) also holds this
-    process's work and the wait for a core, so it is not the budget; it shrinks COUNT at once when one runs
-    over RTT_ALARM (a server in trouble), and it decides when INFO is refused. `deleted` is always exactly
-    what Redis reported, even when cancelled mid-call; the COUNT range used is reported in the progress and
-    the outcome message (so it is journaled).
+    COUNT adapts to the server's time per page: every STATS_EVERY pages INFO commandstats says how many
+    microseconds Redis spent in SCAN and UNLINK per page since the last look, and COUNT shrinks when a page ran
+    over PAGE_BUDGET and grows when under. A round trip (timed on every call) also holds this process's work
+    and the wait for a core, so it is not the budget; it shrinks COUNT at once when one runs over RTT_ALARM (a
+    server in trouble), and it decides when INFO is refused. Under --max-rate COUNT stays within a tenth of a
+    second's keys and each page waits its turn. `deleted` is always exactly what Redis reported, even when
+    cancelled mid-call; the COUNT range used is reported in the progress and the outcome message (so journaled).
     """
 
     def __init__(
@@ -301,11 +296,13 @@ class _Flush:
         self.deleted = 0
         self.started = time.monotonic()
         self._reported = self.started
-        self._chunk = max(1, min(SCAN_COUNT, int(max_rate / RATE_STEPS_PER_S))) if max_rate else MAX_COUNT
-        self.count = SCAN_COUNT
-        self.count_low = self.count_high = SCAN_COUNT
+        self._ceiling = max(1, min(MAX_COUNT, int(max_rate / RATE_STEPS_PER_S))) if max_rate else MAX_COUNT
+        self.count = min(FIRST_COUNT, self._ceiling)
+        self.count_low = self.count_high = self.count
         self._slowest = 0.0  # the slowest round trip of the current page, in seconds
-        self._pages = 0
+        self._scan_sent = self._unlink_sent = 0.0
+        self._stopping = False  # the task was cancelled: stop between two pages, as on the operator's cancel
+        self._pages_seen = 0
         self._stats: dict[str, tuple[int, int]] | None = None  # command -> (calls, usec) at the last look
         self._use_stats = True
         self._held = True
@@ -321,94 +318,124 @@ class _Flush:
         return f"SCAN COUNT {self.count_low:,}-{self.count_high:,}"
 
     async def run(self) -> bool:
-        """Flush until the scan completes (True) or the operator cancels (False)."""
-        await self._server_time()
-        if not self.max_rate:
-            try:
-                return await self._run_script()
-            except ResponseError as exc:  # scripting disabled or refused by an ACL: the two-call loop below
-                if self.deleted or "NOSCRIPT" in str(exc):
-                    raise
-        return await self._run_pages()
+        """Flush until the scan completes (True) or the operator cancels (False).
 
-    async def _run_script(self) -> bool:
-        """One round trip per page: SCAN + UNLINK in a server-side script, the keys never leave Redis.
-
-        The script's time (SCAN and UNLINK of a page) is the call held to CALL_BUDGET; a page is one call, so
-        there are half the round trips of the two-call loop and nothing to parse.
+        A cancelled task stops the flush between two pages as the operator's cancel does, so the UNLINK in
+        flight is read and counted before the cancel goes on.
         """
-        script = self.client.register_script(_PAGE_SCRIPT)
-        cursor = 0
-        while not self.progress.cancelled.is_set():
-            await self._adapt()
-            request = asyncio.ensure_future(self._timed(script(args=[cursor, self.pattern, self.count])))
-            try:
-                cursor, removed = await asyncio.shield(request)
-            except asyncio.CancelledError:
-                with contextlib.suppress(Exception):
-                    self._count(int((await request)[1]))
-                raise
-            cursor = int(cursor)
-            self._count(int(removed))
-            self._report()
-            if cursor == 0:
-                return True
-        return False
-
-    async def _run_pages(self) -> bool:
-        """SCAN a page, UNLINK it (in chunks under --max-rate), the next SCAN overlapping while the budget holds."""
-        cursor, keys = await self._scan(0)
-        ahead: asyncio.Future[tuple[int, list[bytes]]] | None = None
+        flushing = asyncio.ensure_future(self._flush())
         try:
-            while not self.progress.cancelled.is_set():
-                budget_held = await self._adapt()
-                if cursor and budget_held and not self.max_rate:
-                    ahead = asyncio.ensure_future(self._scan(cursor))
-                for start in range(0, len(keys), self._chunk):
-                    if self.progress.cancelled.is_set():
-                        return False
-                    await self._unlink(keys[start : start + self._chunk])
-                    await self._hold_rate()
-                self._report()
-                if cursor == 0:
-                    return True
-                if ahead is not None:
-                    scanned, ahead = ahead, None
-                    cursor, keys = await scanned
-                else:
-                    cursor, keys = await self._scan(cursor)
-            return False
-        finally:
-            if ahead is not None:
-                ahead.cancel()
-                with contextlib.suppress(BaseException):
-                    await ahead
+            return await asyncio.shield(flushing)
+        except asyncio.CancelledError:
+            self._stopping = True
+            with contextlib.suppress(Exception):
+                await flushing
+            raise
 
-    async def _adapt(self) -> bool:
-        """Resize COUNT from the server's time per call (or the round trips); True while the budget holds."""
+    async def _flush(self) -> bool:
+        await self._server_time()
+        async with self._connection() as scanner, self._connection() as deleter:
+            return await self._pages(scanner, deleter)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AbstractConnection]:
+        """A connection made as the client's pool makes them, but without a socket timeout: the flush holds each
+        page's calls to `timeout` with one timer (in Python 3.11 a socket timeout costs a task per command)."""
+        pool = self.client.connection_pool
+        connection = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
+        try:
+            async with asyncio.timeout(self.timeout):
+                await connection.connect()
+            yield connection
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.disconnect(nowait=True)
+
+    async def _pages(self, scanner: AbstractConnection, deleter: AbstractConnection) -> bool:
+        """SCAN on one connection, UNLINK on the other, a page behind: while the budget holds, each SCAN reply
+        sends the next SCAN at once, so Redis runs it while this process reads the last UNLINK's reply and
+        sends this page's UNLINK (the server always has the next call queued, never two pages at a time)."""
+        async with asyncio.timeout(self.timeout):
+            await self._send_scan(scanner, 0)
+        unlinking: list[bytes] = []  # the keys of the UNLINK in flight
+        while True:
+            async with asyncio.timeout(self.timeout):
+                cursor, keys = await self._read_scan(scanner)
+                ahead = cursor != 0 and self._held
+                if ahead:
+                    await self._send_scan(scanner, cursor)
+                await self._read_unlink(deleter, unlinking)
+            await self._settle()
+            if self._stopping or self.progress.cancelled.is_set():
+                return False
+            async with asyncio.timeout(self.timeout):
+                await self._send_unlink(deleter, keys)
+                await self._adapt()
+                if not ahead:  # over budget, or the last page: one call at a time
+                    await self._read_unlink(deleter, keys)
+                    if cursor:
+                        await self._send_scan(scanner, cursor)
+            unlinking = keys if ahead else []
+            if cursor == 0:
+                await self._settle()
+                return True
+
+    async def _send_scan(self, scanner: AbstractConnection, cursor: int) -> None:
+        self._scan_sent = time.perf_counter()
+        await scanner.send_command("SCAN", cursor, "MATCH", self.pattern, "COUNT", self.count)
+
+    async def _read_scan(self, scanner: AbstractConnection) -> tuple[int, list[bytes]]:
+        cursor, keys = await scanner.read_response()
+        self._slowest = max(self._slowest, time.perf_counter() - self._scan_sent)
+        return int(cursor), keys
+
+    async def _send_unlink(self, deleter: AbstractConnection, keys: list[bytes]) -> None:
+        self._unlink_sent = time.perf_counter()
+        if keys:
+            await deleter.send_command("UNLINK", *keys)
+
+    async def _read_unlink(self, deleter: AbstractConnection, keys: list[bytes]) -> None:
+        if keys:
+            removed = int(await deleter.read_response())
+            self._slowest = max(self._slowest, time.perf_counter() - self._unlink_sent)
+            self.deleted += removed
+            self.progress.add("deleted", removed)
+
+    async def _settle(self) -> None:
+        """Keep to --max-rate and report, between two pages."""
+        if self.max_rate:
+            ahead = self.deleted / self.max_rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        now = time.monotonic()
+        if now - self._reported >= REPORT_EVERY:
+            self._reported = now
+            self.progress.message(f"{self.deleted:,} keys deleted, {self.rate():,.0f} keys/s; {self.count_range()}")
+
+    async def _adapt(self) -> None:
+        """Resize COUNT from the server's time per page (or the round trips); overlap only while the budget holds."""
         slowest, self._slowest = self._slowest, 0.0
-        self._pages += 1
+        self._pages_seen += 1
         if slowest > RTT_ALARM:
             self._resize(SHRINK_AT_MOST)
             self._held = False
-        elif self._use_stats and self._pages % STATS_EVERY == 0:
+        elif self._use_stats and self._pages_seen % STATS_EVERY == 0:
             server = await self._server_time()
             if server is not None:
-                self._resize(CALL_BUDGET / server if server > 0 else GROW_AT_MOST)
-                self._held = server <= CALL_BUDGET
+                self._resize(PAGE_BUDGET / server if server > 0 else GROW_AT_MOST)
+                self._held = server <= OVERLAP_WITHIN * PAGE_BUDGET
         elif not self._use_stats and slowest > 0:
-            self._resize(CALL_BUDGET / slowest)
-            self._held = slowest <= CALL_BUDGET
-        return self._held
+            self._resize(PAGE_BUDGET / slowest)
+            self._held = slowest <= OVERLAP_WITHIN * PAGE_BUDGET
 
     def _resize(self, factor: float) -> None:
         factor = min(GROW_AT_MOST, max(SHRINK_AT_MOST, factor))
-        self.count = max(MIN_COUNT, min(MAX_COUNT, round(self.count * factor)))
+        self.count = max(min(MIN_COUNT, self._ceiling), min(self._ceiling, round(self.count * factor)))
         self.count_low = min(self.count_low, self.count)
         self.count_high = max(self.count_high, self.count)
 
     async def _server_time(self) -> float | None:
-        """Redis's own seconds per SCAN or UNLINK (the slower) since the last look; None without a baseline."""
+        """Redis's own seconds per page (its SCAN and UNLINK) since the last look; None without a baseline."""
         try:
             async with asyncio.timeout(self.timeout):
                 info = await self.client.info("commandstats")
@@ -417,60 +444,13 @@ class _Flush:
             return None
         now = {
             c: (int(info.get(f"cmdstat_{c}", {}).get("calls", 0)), int(info.get(f"cmdstat_{c}", {}).get("usec", 0)))
-            for c in _TIMED_COMMANDS
+            for c in ("scan", "unlink")
         }
         before, self._stats = self._stats, now
-        if before is None:
+        pages = now["scan"][0] - before["scan"][0] if before else 0
+        if before is None or pages <= 0:
             return None
-        per_call = [
-            (now[c][1] - before[c][1]) / (now[c][0] - before[c][0]) / 1e6
-            for c in _TIMED_COMMANDS
-            if now[c][0] > before[c][0]
-        ]
-        return max(per_call, default=None)
-
-    async def _scan(self, cursor: int) -> tuple[int, list[bytes]]:
-        started = time.perf_counter()
-        async with asyncio.timeout(self.timeout):
-            found = await self.client.scan(cursor, match=self.pattern, count=self.count)
-        self._slowest = max(self._slowest, time.perf_counter() - started)
-        return found
-
-    async def _unlink(self, keys: list[bytes]) -> None:
-        """UNLINK one batch. A cancel arriving mid-call waits for the reply, so the count stays exact."""
-        if not keys:
-            return
-        request = asyncio.ensure_future(self._timed(self.client.unlink(*keys)))
-        try:
-            removed = await asyncio.shield(request)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                self._count(await request)
-            raise
-        self._count(removed)
-
-    async def _timed(self, call: Awaitable[int]) -> int:
-        started = time.perf_counter()
-        async with asyncio.timeout(self.timeout):
-            removed = await call
-        self._slowest = max(self._slowest, time.perf_counter() - started)
-        return removed
-
-    def _count(self, removed: int) -> None:
-        self.deleted += removed
-        self.progress.add("deleted", removed)
-
-    async def _hold_rate(self) -> None:
-        if self.max_rate:
-            ahead = self.deleted / self.max_rate - (time.monotonic() - self.started)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
-
-    def _report(self) -> None:
-        now = time.monotonic()
-        if now - self._reported >= REPORT_EVERY:
-            self._reported = now
-            self.progress.message(f"{self.deleted:,} keys deleted, {self.rate():,.0f} keys/s; {self.count_range()}")
+        return sum(now[c][1] - before[c][1] for c in now) / pages / 1e6
 
 
 async def _estimate(client: Redis, glob: Glob, timeout: float) -> Estimate:

@@ -15,7 +15,7 @@ import redis
 import redis.asyncio as aioredis
 
 from actions.base import ParamError, Progress
-from actions.redis import MAX_COUNT, MIN_COUNT, SCAN_COUNT, Glob, pattern_bytes
+from actions.redis import FIRST_COUNT, MAX_COUNT, MIN_COUNT, Glob, pattern_bytes
 from actions.registry import build_runner
 from actions.runner import ActionRefused, Runner
 from console import config as cfg
@@ -395,7 +395,7 @@ async def test_the_adaptive_scan_count_range_is_reported_and_journaled(target: T
     await write_keys(target.client, "session", 100_000)
     runner = target.runner()
     plan = await runner.plan("flush-cache", {"pattern": "session:*", "max_rate": "100000"})
-    assert any("adapted to keep each call near 0.5 ms" in note for note in plan.notes)
+    assert any("adapted to keep each page near 0.5 ms of server time" in note for note in plan.notes)
     messages: list[str] = []
     progress = Progress(listener=lambda event: messages.append(event.message) if event.message else None)
     outcome = await runner.execute(plan, confirmed=True, typed=ENVIRONMENT, progress=progress)
@@ -406,4 +406,4 @@ async def test_the_adaptive_scan_count_range_is_reported_and_journaled(target: T
     found = re.search(r"; SCAN COUNT ([\d,]+)(?:-([\d,]+))?$", completed["data"]["message"])
     assert completed["kind"] == "action.completed" and found, completed["data"]["message"]
     low, high = (int((group or found[1]).replace(",", "")) for group in (found[1], found[2]))
-    assert MIN_COUNT <= low <= SCAN_COUNT <= high <= MAX_COUNT
+    assert MIN_COUNT <= low <= FIRST_COUNT <= high <= MAX_COUNT
