@@ -19,7 +19,16 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from widgets.messages import FilterRequested
-from widgets.table_strips import ColumnSpec, Painter, TableRow, as_text, measure, signature, table_width
+from widgets.table_strips import (
+    ColumnSpec,
+    Painter,
+    TableRow,
+    as_text,
+    column_edges,
+    measure,
+    signature,
+    table_width,
+)
 
 __all__ = ["MARK", "KeyedTable", "TableRow"]
 
@@ -202,38 +211,60 @@ class KeyedTable(ScrollView, can_focus=True):
         # A newest-first list whose cursor is on the first row keeps following the newest row.
         keep = None if self.stick_to_top and self.cursor_row == 0 else self.current_key
         same_rows = keys == self._shown
+        widths = [c.width for c in self.columns]
         if not same_rows:  # a new row set: columns fit it (a fixed-width column keeps its width)
             for column in self.columns:
                 column.content = column.label.cell_len
-        grew = auto and self._grow_columns(visible, signatures, full=not same_rows)
+        if auto:
+            self._grow_columns(visible, signatures, full=not same_rows)
+        resized = [c.width for c in self.columns] != widths
         old = self._signatures
         changed = [i for i in window if i >= len(old) or signatures[i] != old[i]]
         self._shown, self._signatures = keys, signatures
+        cursor = self.cursor_row
         if not same_rows:
-            index = self.cursor_row
-            if keep in keys:
-                self.cursor_row = keys.index(keep)
-            else:
-                self.cursor_row = max(0, min(index, len(keys) - 1))
+            self.cursor_row = keys.index(keep) if keep in keys else max(0, min(cursor, len(keys) - 1))
         self._update_virtual_size()
         if not self.is_mounted:
             return
-        if grew or not same_rows:
+        if resized:
             self.refresh()
-            if not same_rows:
-                self._scroll_to_cursor()
-        elif changed:  # one region from the first to the last changed row on screen
-            self.refresh_lines(1 + changed[0], changed[-1] - changed[0] + 1)
+        else:  # rows compared by position: rows that moved repaint where they differ from what was there
+            self._refresh_cells(changed, old, signatures)
+            if self.cursor_row != cursor:
+                self.refresh_lines(1 + cursor)
+                self.refresh_lines(1 + self.cursor_row)
+            if len(keys) < len(old):
+                self.refresh_lines(1 + len(keys), len(old) - len(keys))
+        if not same_rows:
+            self._scroll_to_cursor()
         if len(self._strips) > 4 * len(keys) + 64:
             self._strips.clear()
+
+    def _refresh_cells(self, changed: Sequence[int], old: Sequence[tuple | None], new: Sequence[tuple | None]) -> None:
+        """Repaint each changed row from its first to its last changed cell, not the whole line: a refresh where
+        only an age column moved repaints that column alone (one refresh call for them all)."""
+        edges = column_edges(self.columns)
+        scroll_x, scroll_y = self.scroll_offset
+        full = max(self.virtual_size.width, self.size.width)
+        regions = []
+        for index in changed:
+            before, after = old[index] if index < len(old) else None, new[index]
+            if before is None or after is None or len(before) != len(after):
+                left, right = scroll_x, scroll_x + full
+            else:
+                cells = [i for i, (was, now) in enumerate(zip(before, after, strict=True)) if was != now]
+                left, right = edges[cells[0]], edges[cells[-1] + 1]
+            regions.append(Region(left - scroll_x, 1 + index - scroll_y, right - left, 1))
+        if regions:
+            self.refresh(*regions)
 
     def _signature(self, row: TableRow) -> tuple[Hashable, ...]:
         """One hashable per cell shown (the mark column first when markable)."""
         return tuple([signature(c) for c in self._cells_of(row)])
 
-    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> bool:
+    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> None:
         """Widen columns to fit new cells (never narrower: re-measuring to shrink costs a pass over every row)."""
-        before = [c.width for c in self.columns]
         offset = 1 if self.markable else 0
         known = {} if full else dict(zip(self._shown, self._signatures, strict=False))
         for row, sig in zip(rows, signatures, strict=True):
@@ -243,7 +274,6 @@ class KeyedTable(ScrollView, can_focus=True):
                 width = measure(cell)
                 if width > column.content:
                     column.content = width
-        return [c.width for c in self.columns] != before
 
     def _cells_of(self, row: TableRow) -> tuple[str | Text, ...]:
         return (MARK if row.key in self.marked else " ", *row.cells) if self.markable else row.cells
@@ -262,7 +292,36 @@ class KeyedTable(ScrollView, can_focus=True):
             header = self.get_component_styles("datatable--header").rich_style
             styles = (self.rich_style, header, self.get_component_rich_style("datatable--cursor"))
             self._painter = Painter(self.app.console, self.columns, self.size.width, styles)
-        return super().render_lines(crop)
+        if not self._bare():
+            return super().render_lines(crop)
+        # Rows come finished (styled, the full width, cached): Textual's styles cache would only copy each changed
+        # line through its border, padding and tint steps. Here a line is the row's Strip and the app's line filters
+        # (cached on the Strip), which halves the cost of a frame where every visible row's age changed.
+        filters, background = self.get_line_filters(), self.background_colors[1]
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        left, right = crop.column_span
+        if (left, right) != (0, self.size.width):
+            strips = [strip.crop(left, right) for strip in strips]
+        return strips
+
+    def _bare(self) -> bool:
+        """No border, padding, outline, tint, hatch, opacity or title: nothing for the styles cache to draw."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and not styles.has_rule("hatch")
+            and self.opacity == 1.0
+            and styles.text_opacity == 1.0
+            and self._border_title is None
+            and self._border_subtitle is None
+        )
 
     def render_line(self, y: int) -> Strip:
         """Line 0 is the header; the others are rows, scrolled; each row's Strip comes from the cache if unchanged."""

@@ -145,3 +145,11 @@ class Painter:
 
 def table_width(columns: Sequence[ColumnSpec]) -> int:
     return sum(c.width + 2 * PADDING for c in columns)
+
+
+def column_edges(columns: Sequence[ColumnSpec]) -> list[int]:
+    """Where each column starts on the line, then where the last one ends."""
+    edges = [0]
+    for column in columns:
+        edges.append(edges[-1] + column.width + 2 * PADDING)
+    return edges
