@@ -298,14 +298,15 @@ class KeyedTable(ScrollView, can_focus=True):
         # line through its border, padding and tint steps. Here a line is the row's Strip and the app's line filters
         # (cached on the Strip), which halves the cost of a frame where every visible row's age changed.
         filters, background = self.get_line_filters(), self.background_colors[1]
+        width, (scroll_x, scroll_y) = self.size.width, self.scroll_offset
         strips = []
         for y in crop.line_range:
-            strip = self.render_line(y)
+            strip = self._line(y, width, scroll_x, scroll_y)
             for line_filter in filters:
                 strip = strip.apply_filter(line_filter, background)
             strips.append(strip)
         left, right = crop.column_span
-        if (left, right) != (0, self.size.width):
+        if (left, right) != (0, width):
             strips = [strip.crop(left, right) for strip in strips]
         return strips
 
@@ -325,15 +326,16 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         """Line 0 is the header; the others are rows, scrolled; each row's Strip comes from the cache if unchanged."""
+        return self._line(y, self.size.width, *self.scroll_offset)
+
+    def _line(self, y: int, width: int, scroll_x: int, scroll_y: int) -> Strip:
         painter = self._paint()
-        width = self.size.width
-        scroll_y = self.scroll_offset.y
         if y == 0:
             strip = self._strips.get(("header",))
             if strip is None:
                 labels = [c.label for c in self.columns]
-                strip = self._finish(painter.row(labels, [signature(t) for t in labels], cursor=False, header=True))
-                self._strips[("header",)] = strip
+                row = painter.row(labels, [signature(t) for t in labels], cursor=False, header=True)
+                strip = self._strips[("header",)] = self._finish(row, width, scroll_x)
             return strip
         index = y - 1 + scroll_y
         if not self.is_valid_row_index(index):
@@ -345,13 +347,12 @@ class KeyedTable(ScrollView, can_focus=True):
             sig = self._signatures[index] = self._signature(self._by_key[key])
         strip = self._strips.get((key, sig, cursor))
         if strip is None:
-            cells = self._cells_of(self._by_key[key])
-            strip = self._strips[(key, sig, cursor)] = self._finish(painter.row(cells, sig, cursor=cursor))
+            row = painter.row(self._cells_of(self._by_key[key]), sig, cursor=cursor)
+            strip = self._strips[(key, sig, cursor)] = self._finish(row, width, scroll_x)
         return strip
 
-    def _finish(self, strip: Strip) -> Strip:
+    def _finish(self, strip: Strip, width: int, scroll_x: int) -> Strip:
         """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
-        scroll_x, width = self.scroll_offset.x, self.size.width
         if scroll_x == 0 and strip.cell_length == width:
             return strip  # cells come simplified and never merge across columns (each has its own meta)
         return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._base).simplify()
