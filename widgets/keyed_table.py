@@ -7,7 +7,6 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -111,7 +110,6 @@ class KeyedTable(ScrollView, can_focus=True):
         self._by_key: dict[str, TableRow] = {}
         self._shown: list[str] = []
         self._signatures: list[tuple | None] = []
-        self._base = Style()
         self._strips: dict[tuple, Strip] = {}
         self._strip_context: tuple = ()
         self._painter: Painter | None = None
@@ -283,28 +281,26 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Cached strips hold styles: they are dropped when the width, the style, focus or a column width changes.
+        # Rows come finished (styled, the full width, cached), so when the table has no border, padding or tint
+        # its lines skip Textual's styles cache, which would copy each changed line through those steps and then
+        # filter it whole: here the painter applies the app's line filters cell by cell, cached with the cell.
+        bare = self._bare()
+        filters = tuple(self.get_line_filters()) if bare else ()
+        background = self.background_colors[1]
         widths = tuple(c.width for c in self.columns)
-        self._base = self.rich_style
-        context = (self.size.width, self._base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
+        base = self.rich_style
+        context = (self.size.width, base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
+        context += (filters, background)
         if context != self._strip_context or self._painter is None:
             self._strips.clear()
             self._strip_context = context
             header = self.get_component_styles("datatable--header").rich_style
-            styles = (self.rich_style, header, self.get_component_rich_style("datatable--cursor"))
-            self._painter = Painter(self.app.console, self.columns, self.size.width, styles)
-        if not self._bare():
+            styles = (base, header, self.get_component_rich_style("datatable--cursor"))
+            self._painter = Painter(self.app.console, self.columns, self.size.width, styles, filters, background)
+        if not bare:
             return super().render_lines(crop)
-        # Rows come finished (styled, the full width, cached): Textual's styles cache would only copy each changed
-        # line through its border, padding and tint steps. Here a line is the row's Strip and the app's line filters
-        # (cached on the Strip), which halves the cost of a frame where every visible row's age changed.
-        filters, background = self.get_line_filters(), self.background_colors[1]
         width, (scroll_x, scroll_y) = self.size.width, self.scroll_offset
-        strips = []
-        for y in crop.line_range:
-            strip = self._line(y, width, scroll_x, scroll_y)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            strips.append(strip)
+        strips = [self._line(y, width, scroll_x, scroll_y) for y in crop.line_range]
         left, right = crop.column_span
         if (left, right) != (0, width):
             strips = [strip.crop(left, right) for strip in strips]
@@ -339,7 +335,7 @@ class KeyedTable(ScrollView, can_focus=True):
             return strip
         index = y - 1 + scroll_y
         if not self.is_valid_row_index(index):
-            return Strip.blank(width, self._base)
+            return painter.blank(width)
         key = self._shown[index]
         cursor = index == self.cursor_row
         sig = self._signatures[index]
@@ -355,7 +351,7 @@ class KeyedTable(ScrollView, can_focus=True):
         """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
         if scroll_x == 0 and strip.cell_length == width:
             return strip  # cells come simplified and never merge across columns (each has its own meta)
-        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._base).simplify()
+        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._paint().blank_style).simplify()
 
     def _paint(self) -> Painter:
         if self._painter is None:  # render_line called outside render_lines (tests)
