@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from widgets import table_strips
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import FilterRequested
+from widgets.table_strips import column_edges
 
 
 def rows(keys: list[int], verb: str = "select") -> list[TableRow]:
@@ -127,3 +129,22 @@ async def test_a_refresh_redraws_only_the_cells_that_changed(monkeypatch) -> Non
         await pilot.pause()
         assert drawn == ["update 5"]
         assert "update 5" in "".join(segment.text for segment in table.render_line(5))
+
+
+async def test_a_changed_cell_repaints_its_column_and_moved_rows_only_theirs() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows(list(range(1, 11))))
+        await pilot.pause()
+        edges = column_edges(table.columns)
+        changed = rows(list(range(1, 11)))
+        changed[4] = TableRow("5", ("5", "update 5"))
+        table.set_rows(changed)
+        assert table._repaint_regions == {Region(edges[1], 5, edges[2] - edges[1], 1)}, "the query cell of row 5"
+        await pilot.pause()
+        swapped = rows([1, 2, 4, 3, 5, 6, 7, 8, 9, 10])
+        swapped[4] = changed[4]
+        table.set_rows(swapped)  # two rows trade places: those two lines are repainted, not the table
+        assert table._repaint_regions == {Region(0, y, edges[-1], 1) for y in (3, 4)}
+        assert "select 4" in "".join(segment.text for segment in table.render_line(3))

@@ -321,3 +321,21 @@ async def test_a_held_outage_keeps_the_tables_and_says_what_is_pending() -> None
         assert pane.query_one("TabbedContent").display and notice.has_class("-shown")
         assert "held by `for`: connection DOWN pending 30s/1m" in str(notice.content)
         assert app.query_one(PgActivityTable).row_count == 14
+
+
+async def test_hidden_tabs_are_filled_when_shown_with_the_latest_snapshot() -> None:
+    app = PaneApp(sample_snapshot())
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.query_one(PostgresPane)
+        await pilot.pause()
+        assert pane.statements.row_count == 0 and not pane.lock_tree.root.children, "not filled while hidden"
+        snap = sample_snapshot()
+        newer = snap.model_copy(update={"statements": snap.statements[:2], "locks": snap.locks[:1]})
+        pane.update_model(newer)
+        pane.show_tab(TAB_STATEMENTS)
+        await pilot.pause()
+        assert pane.statements.row_count == 2
+        pane.show_tab(TAB_LOCKS)
+        await pilot.pause()
+        assert [node.data.pid for node in pane.lock_tree.root.children] == [snap.locks[0].session.pid]
+        assert pane.activity.row_count == 14

@@ -7,7 +7,6 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -19,7 +18,16 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from widgets.messages import FilterRequested
-from widgets.table_strips import ColumnSpec, Painter, TableRow, as_text, measure, signature, table_width
+from widgets.table_strips import (
+    ColumnSpec,
+    Painter,
+    TableRow,
+    as_text,
+    column_edges,
+    measure,
+    signature,
+    table_width,
+)
 
 __all__ = ["MARK", "KeyedTable", "TableRow"]
 
@@ -102,7 +110,6 @@ class KeyedTable(ScrollView, can_focus=True):
         self._by_key: dict[str, TableRow] = {}
         self._shown: list[str] = []
         self._signatures: list[tuple | None] = []
-        self._base = Style()
         self._strips: dict[tuple, Strip] = {}
         self._strip_context: tuple = ()
         self._painter: Painter | None = None
@@ -202,38 +209,60 @@ class KeyedTable(ScrollView, can_focus=True):
         # A newest-first list whose cursor is on the first row keeps following the newest row.
         keep = None if self.stick_to_top and self.cursor_row == 0 else self.current_key
         same_rows = keys == self._shown
+        widths = [c.width for c in self.columns]
         if not same_rows:  # a new row set: columns fit it (a fixed-width column keeps its width)
             for column in self.columns:
                 column.content = column.label.cell_len
-        grew = auto and self._grow_columns(visible, signatures, full=not same_rows)
+        if auto:
+            self._grow_columns(visible, signatures, full=not same_rows)
+        resized = [c.width for c in self.columns] != widths
         old = self._signatures
         changed = [i for i in window if i >= len(old) or signatures[i] != old[i]]
         self._shown, self._signatures = keys, signatures
+        cursor = self.cursor_row
         if not same_rows:
-            index = self.cursor_row
-            if keep in keys:
-                self.cursor_row = keys.index(keep)
-            else:
-                self.cursor_row = max(0, min(index, len(keys) - 1))
+            self.cursor_row = keys.index(keep) if keep in keys else max(0, min(cursor, len(keys) - 1))
         self._update_virtual_size()
         if not self.is_mounted:
             return
-        if grew or not same_rows:
+        if resized:
             self.refresh()
-            if not same_rows:
-                self._scroll_to_cursor()
-        elif changed:  # one region from the first to the last changed row on screen
-            self.refresh_lines(1 + changed[0], changed[-1] - changed[0] + 1)
+        else:  # rows compared by position: rows that moved repaint where they differ from what was there
+            self._refresh_cells(changed, old, signatures)
+            if self.cursor_row != cursor:
+                self.refresh_lines(1 + cursor)
+                self.refresh_lines(1 + self.cursor_row)
+            if len(keys) < len(old):
+                self.refresh_lines(1 + len(keys), len(old) - len(keys))
+        if not same_rows:
+            self._scroll_to_cursor()
         if len(self._strips) > 4 * len(keys) + 64:
             self._strips.clear()
+
+    def _refresh_cells(self, changed: Sequence[int], old: Sequence[tuple | None], new: Sequence[tuple | None]) -> None:
+        """Repaint each changed row from its first to its last changed cell, not the whole line: a refresh where
+        only an age column moved repaints that column alone (one refresh call for them all)."""
+        edges = column_edges(self.columns)
+        scroll_x, scroll_y = self.scroll_offset
+        full = max(self.virtual_size.width, self.size.width)
+        regions = []
+        for index in changed:
+            before, after = old[index] if index < len(old) else None, new[index]
+            if before is None or after is None or len(before) != len(after):
+                left, right = scroll_x, scroll_x + full
+            else:
+                cells = [i for i, (was, now) in enumerate(zip(before, after, strict=True)) if was != now]
+                left, right = edges[cells[0]], edges[cells[-1] + 1]
+            regions.append(Region(left - scroll_x, 1 + index - scroll_y, right - left, 1))
+        if regions:
+            self.refresh(*regions)
 
     def _signature(self, row: TableRow) -> tuple[Hashable, ...]:
         """One hashable per cell shown (the mark column first when markable)."""
         return tuple([signature(c) for c in self._cells_of(row)])
 
-    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> bool:
+    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> None:
         """Widen columns to fit new cells (never narrower: re-measuring to shrink costs a pass over every row)."""
-        before = [c.width for c in self.columns]
         offset = 1 if self.markable else 0
         known = {} if full else dict(zip(self._shown, self._signatures, strict=False))
         for row, sig in zip(rows, signatures, strict=True):
@@ -243,7 +272,6 @@ class KeyedTable(ScrollView, can_focus=True):
                 width = measure(cell)
                 if width > column.content:
                     column.content = width
-        return [c.width for c in self.columns] != before
 
     def _cells_of(self, row: TableRow) -> tuple[str | Text, ...]:
         return (MARK if row.key in self.marked else " ", *row.cells) if self.markable else row.cells
@@ -253,32 +281,61 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Cached strips hold styles: they are dropped when the width, the style, focus or a column width changes.
+        # Rows come finished (styled, the full width, cached), so when the table has no border, padding or tint
+        # its lines skip Textual's styles cache, which would copy each changed line through those steps and then
+        # filter it whole: here the painter applies the app's line filters cell by cell, cached with the cell.
+        bare = self._bare()
+        filters = tuple(self.get_line_filters()) if bare else ()
+        background = self.background_colors[1]
         widths = tuple(c.width for c in self.columns)
-        self._base = self.rich_style
-        context = (self.size.width, self._base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
+        base = self.rich_style
+        context = (self.size.width, base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
+        context += (filters, background)
         if context != self._strip_context or self._painter is None:
             self._strips.clear()
             self._strip_context = context
             header = self.get_component_styles("datatable--header").rich_style
-            styles = (self.rich_style, header, self.get_component_rich_style("datatable--cursor"))
-            self._painter = Painter(self.app.console, self.columns, self.size.width, styles)
-        return super().render_lines(crop)
+            styles = (base, header, self.get_component_rich_style("datatable--cursor"))
+            self._painter = Painter(self.app.console, self.columns, self.size.width, styles, filters, background)
+        if not bare:
+            return super().render_lines(crop)
+        width, (scroll_x, scroll_y) = self.size.width, self.scroll_offset
+        strips = [self._line(y, width, scroll_x, scroll_y) for y in crop.line_range]
+        left, right = crop.column_span
+        if (left, right) != (0, width):
+            strips = [strip.crop(left, right) for strip in strips]
+        return strips
+
+    def _bare(self) -> bool:
+        """No border, padding, outline, tint, hatch, opacity or title: nothing for the styles cache to draw."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and not styles.has_rule("hatch")
+            and self.opacity == 1.0
+            and styles.text_opacity == 1.0
+            and self._border_title is None
+            and self._border_subtitle is None
+        )
 
     def render_line(self, y: int) -> Strip:
         """Line 0 is the header; the others are rows, scrolled; each row's Strip comes from the cache if unchanged."""
+        return self._line(y, self.size.width, *self.scroll_offset)
+
+    def _line(self, y: int, width: int, scroll_x: int, scroll_y: int) -> Strip:
         painter = self._paint()
-        width = self.size.width
-        scroll_y = self.scroll_offset.y
         if y == 0:
             strip = self._strips.get(("header",))
             if strip is None:
                 labels = [c.label for c in self.columns]
-                strip = self._finish(painter.row(labels, [signature(t) for t in labels], cursor=False, header=True))
-                self._strips[("header",)] = strip
+                row = painter.row(labels, [signature(t) for t in labels], cursor=False, header=True)
+                strip = self._strips[("header",)] = self._finish(row, width, scroll_x)
             return strip
         index = y - 1 + scroll_y
         if not self.is_valid_row_index(index):
-            return Strip.blank(width, self._base)
+            return painter.blank(width)
         key = self._shown[index]
         cursor = index == self.cursor_row
         sig = self._signatures[index]
@@ -286,16 +343,15 @@ class KeyedTable(ScrollView, can_focus=True):
             sig = self._signatures[index] = self._signature(self._by_key[key])
         strip = self._strips.get((key, sig, cursor))
         if strip is None:
-            cells = self._cells_of(self._by_key[key])
-            strip = self._strips[(key, sig, cursor)] = self._finish(painter.row(cells, sig, cursor=cursor))
+            row = painter.row(self._cells_of(self._by_key[key]), sig, cursor=cursor)
+            strip = self._strips[(key, sig, cursor)] = self._finish(row, width, scroll_x)
         return strip
 
-    def _finish(self, strip: Strip) -> Strip:
+    def _finish(self, strip: Strip, width: int, scroll_x: int) -> Strip:
         """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
-        scroll_x, width = self.scroll_offset.x, self.size.width
         if scroll_x == 0 and strip.cell_length == width:
             return strip  # cells come simplified and never merge across columns (each has its own meta)
-        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._base).simplify()
+        return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._paint().blank_style).simplify()
 
     def _paint(self) -> Painter:
         if self._painter is None:  # render_line called outside render_lines (tests)

@@ -94,17 +94,24 @@ class WidthAwareTable(KeyedTable):
             self.show(self.items)  # rows carry the text of hidden columns to search only while a filter is set
         return error
 
+    def sort_by(self, column: int | None, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self.show(self.items)  # rows carry sort values only while sorted
+
     def _row(self, item: Any, keys: Sequence[str]) -> TableRow:
-        cells, sorts = self.cells(item), self.sort_values(item)
-        search = ""
+        cells = self.cells(item)
+        search = sort = None
         if self._filter is not None:
             search = " ".join(c.plain if isinstance(c, Text) else c for c in cells.values())
+        if self.sort_column is not None:
+            sorts = self.sort_values(item)
+            sort = tuple([sorts.get(k, cells[k]) for k in keys])
         return TableRow(
             key=self.item_key(item),
             cells=tuple([cells[k] for k in keys]),
-            sort=tuple([sorts.get(k, cells[k]) for k in keys]),
+            sort=sort,
             copy=self.copy_text(item),
-            search=search,
+            search=search or "",
         )
 
     def on_resize(self, event: events.Resize) -> None:

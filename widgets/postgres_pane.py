@@ -41,8 +41,14 @@ def size_text(size: int | None) -> str:
     return ""
 
 
-def _line(text: str) -> Text:
-    return Text(text, no_wrap=True, overflow="ellipsis")
+def _unreadable(snap: PostgresSnapshot) -> bool:
+    return snap.state is State.DOWN or (snap.state is State.UNKNOWN and bool(snap.reason))
+
+
+def _set_line(line: Static, text: str) -> None:
+    """One line of text, not parsed as markup; untouched (no repaint) when the text is the same."""
+    if str(line.content) != text:
+        line.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
 
 
 class PostgresPane(Widget, can_focus=False):
@@ -105,49 +111,68 @@ class PostgresPane(Widget, can_focus=False):
         self.query_one(TabbedContent).active = pane_id
 
     def update_model(self, snap: PostgresSnapshot) -> None:
-        """Show one refresh. A DOWN (or unreadable) snapshot replaces the tabs with its reason."""
+        """Show one refresh. A DOWN (or unreadable) snapshot replaces the tabs with its reason.
+
+        Only the tab on screen is filled: the others are filled from the latest snapshot when they are shown.
+        """
         self.snapshot = snap
-        unreadable = snap.state is State.DOWN or (snap.state is State.UNKNOWN and bool(snap.reason))
+        unreadable = _unreadable(snap)
         self._summary(snap, unreadable)
         self._notice(self.query_one("#pg-notice", Static), *self._main_notice(snap, unreadable))
         tabs = self.query_one(TabbedContent)
         if tabs.display == unreadable:
             tabs.display = not unreadable
-        if unreadable:
-            self.activity.show([])
-            self.statements.show([])
-            self.lock_tree.show([])
+        self._fill(tabs.active or TAB_ACTIVITY)
+        if not unreadable:
+            self._label_tab(TAB_ACTIVITY, f"Activity ({len(snap.sessions)})")
+            self._label_tab(TAB_LOCKS, f"Locks ({len(snap.blocked)} blocked)" if snap.blocked else "Locks")
+
+    @on(TabbedContent.TabActivated, "#pg-tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:
+            self._fill(event.pane.id)
+
+    def _fill(self, pane_id: str) -> None:
+        """Show the latest snapshot on one tab (empty while the server cannot be read)."""
+        snap = self.snapshot
+        if snap is None:
             return
-        self.activity.show(snap.sessions)
-        self._statements(snap)
-        self._locks(snap)
-        self._label_tab(TAB_ACTIVITY, f"Activity ({len(snap.sessions)})")
-        self._label_tab(TAB_LOCKS, f"Locks ({len(snap.blocked)} blocked)" if snap.blocked else "Locks")
+        readable = not _unreadable(snap)
+        if pane_id == TAB_ACTIVITY:
+            self.activity.show(snap.sessions if readable else [])
+        elif pane_id == TAB_STATEMENTS:
+            if readable:
+                self._statements(snap)
+            else:
+                self.statements.show([])
+        elif pane_id == TAB_LOCKS:
+            if readable:
+                self._locks(snap)
+            else:
+                self.lock_tree.show([])
 
     def _summary(self, snap: PostgresSnapshot, unreadable: bool) -> None:
         summary, states = self.query_one("#pg-summary", Static), self.query_one("#pg-states", Static)
         head = f"{snap.state.symbol} {snap.state.word}  PostgreSQL"
         gauge = self.query_one(Gauge)
         if unreadable:
-            summary.update(_line(f"{head}: not readable"), layout=False)
-            states.update("", layout=False)
+            _set_line(summary, f"{head}: not readable")
+            _set_line(states, "")
             gauge.show(0, 0, snap.state, "no data")
             return
         version = snap.server_version.split()[0] if snap.server_version else "?"
         cache = f"{snap.cache_hit_pct:.1f}%" if snap.cache_hit_pct is not None else "?"
-        summary.update(
-            _line(
-                f"{head} {version} · long {len(snap.long_running)} · blocked {len(snap.blocked)} · "
-                f"idle>{short_age(snap.thresholds.idle_older_than_s)} {len(snap.idle_over_threshold)} · "
-                f"cache {cache} · {size_text(snap.db_size_bytes)} · "
-                f"{snap.role}@{snap.database}{' (superuser)' if snap.superuser else ''}"
-            ),
-            layout=False,
+        _set_line(
+            summary,
+            f"{head} {version} · long {len(snap.long_running)} · blocked {len(snap.blocked)} · "
+            f"idle>{short_age(snap.thresholds.idle_older_than_s)} {len(snap.idle_over_threshold)} · "
+            f"cache {cache} · {size_text(snap.db_size_bytes)} · "
+            f"{snap.role}@{snap.database}{' (superuser)' if snap.superuser else ''}",
         )
         parts = [f"{STATE_WORDS.get(state, state)} {n}" for state, n in snap.connections.items()]
         clients = ", ".join(f"{client} {n}" for client, n in list(snap.by_client.items())[:3])
         apps = ", ".join(f"{app} {n}" for app, n in list(snap.by_application.items())[:3])
-        states.update(_line(" · ".join(parts) + f" │ apps: {apps} │ clients: {clients}"), layout=False)
+        _set_line(states, " · ".join(parts) + f" │ apps: {apps} │ clients: {clients}")
         conn = next(c for c in snap.checks() if c.name == "connections")
         gauge.show(
             snap.total_connections,

@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.strip import Strip
 
 PADDING = 1
@@ -98,12 +100,23 @@ def cell_segments(console: Console, cell: Text, width: int, pre: Style, post: St
 
 class Painter:
     """Draws rows for one set of styles and column widths, caching each cell's segments by (column, content, cursor):
-    a row whose only change is one cell costs one cell render, and equal cells in other rows cost nothing."""
+    a row whose only change is one cell costs one cell render, and equal cells in other rows cost nothing.
+
+    Given the app's line filters (with the background they need), it applies them cell by cell as it caches them,
+    so a changed row is not filtered again as a whole line.
+    """
 
     def __init__(
-        self, console: Console, columns: Sequence[ColumnSpec], width: int, styles: tuple[Style, Style, Style]
+        self,
+        console: Console,
+        columns: Sequence[ColumnSpec],
+        width: int,
+        styles: tuple[Style, Style, Style],
+        filters: Sequence[LineFilter] = (),
+        background: Color | None = None,
     ) -> None:
         self.console, self.columns = console, list(columns)
+        self.filters, self.background = list(filters), background
         self.row_style, self.header_style, cursor = styles
         self.extend = max(0, width - table_width(columns))
         meta = [Style.from_meta({"column": i}) for i in range(len(columns))]
@@ -113,14 +126,20 @@ class Painter:
             (True, False): [self.header_style + m for m in meta],
         }
         self.post = {False: Style.null(), True: Style.from_color(color=cursor.color)}
-        self.fill = {
+        out = Style.from_meta({"column": 0, "out_of_bounds": True})
+        fill = {
             (False, False): self.row_style,
             (False, True): self.row_style + cursor,
             (True, False): self.header_style,
         }
-        out = Style.from_meta({"column": 0, "out_of_bounds": True})
-        self.fill = {k: v + out for k, v in self.fill.items()}
+        self.fill = {k: self.filtered([Segment(" " * self.extend, v + out)]) for k, v in fill.items()}
+        self.blank_style = self.filtered([Segment(" ", self.row_style)])[0].style or self.row_style
         self.cells: dict[tuple, list[Segment]] = {}
+
+    def filtered(self, segments: list[Segment]) -> list[Segment]:
+        for line_filter in self.filters:
+            segments = line_filter.apply(segments, self.background)
+        return segments
 
     def row(
         self, cells: Sequence[str | Text], signatures: Sequence[Hashable], *, cursor: bool, header: bool = False
@@ -136,12 +155,24 @@ class Painter:
             drawn = self.cells.get(key)
             if drawn is None:
                 drawn = cell_segments(self.console, as_text(cells[index]), column.width, pre[index], post)
-                self.cells[key] = drawn
+                drawn = self.cells[key] = self.filtered(drawn)
             segments += drawn
         if self.extend:
-            segments.append(Segment(" " * self.extend, self.fill[state]))
+            segments += self.fill[state]
         return Strip(segments, table_width(self.columns) + self.extend)
+
+    def blank(self, width: int) -> Strip:
+        """A line past the last row."""
+        return Strip([Segment(" " * width, self.blank_style)], width)
 
 
 def table_width(columns: Sequence[ColumnSpec]) -> int:
     return sum(c.width + 2 * PADDING for c in columns)
+
+
+def column_edges(columns: Sequence[ColumnSpec]) -> list[int]:
+    """Where each column starts on the line, then where the last one ends."""
+    edges = [0]
+    for column in columns:
+        edges.append(edges[-1] + column.width + 2 * PADDING)
+    return edges
