@@ -48,13 +48,15 @@ class DashboardScreen(Screen):
         self.read_only = read_only
         self.panes = panes
         self.current = 0
+        self.grid: HealthGrid | None = None  # kept, not queried: every tile of every batch goes through it
 
     def compose(self) -> ComposeResult:
         console = self.config.console
         yield EnvironmentBanner(console.environment, production=console.is_production, read_only=self.read_only)
         checks = initial_checks(self.config)
         if checks:
-            yield HealthGrid(checks, id="health")
+            self.grid = HealthGrid(checks, id="health")
+            yield self.grid
         if self.panes:
             yield Static(id="pane-tabs")
             with Container(id="panes"):
@@ -90,8 +92,8 @@ class DashboardScreen(Screen):
                     show(model)
 
     def _show_check(self, pane: Callable[[Any], None] | None, model: Any) -> None:
-        for grid in self.query(HealthGrid):  # none while the app is shutting down
-            grid.show(model.check, model.history)
+        if self.grid is not None and self.grid.is_attached:  # not while the app is shutting down
+            self.grid.show(model.check, model.history)
         if pane is not None:
             pane(model)
 
