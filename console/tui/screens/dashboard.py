@@ -48,11 +48,13 @@ class DashboardScreen(Screen):
         self.read_only = read_only
         self.panes = panes
         self.current = 0
-        self.grid: HealthGrid | None = None  # kept, not queried: every tile of every batch goes through it
+        # kept, not queried: the controllers call the banner every second, every tile of every batch goes to the grid
+        settings = config.console
+        self.banner = EnvironmentBanner(settings.environment, production=settings.is_production, read_only=read_only)
+        self.grid: HealthGrid | None = None
 
     def compose(self) -> ComposeResult:
-        console = self.config.console
-        yield EnvironmentBanner(console.environment, production=console.is_production, read_only=self.read_only)
+        yield self.banner
         checks = initial_checks(self.config)
         if checks:
             self.grid = HealthGrid(checks, id="health")
@@ -80,10 +82,6 @@ class DashboardScreen(Screen):
 
     def on_resize(self) -> None:
         self._layout_panes()
-
-    @property
-    def banner(self) -> EnvironmentBanner:
-        return self.query_one(EnvironmentBanner)
 
     def show(self, models: list[Any], changes: list[CheckChange] | None = None) -> None:
         """A live-state listener: route each model of a batch to the widget of its section, in one screen update."""
