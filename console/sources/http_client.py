@@ -267,7 +267,7 @@ class HttpClient:
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if not connection.closed and now - connection.idle_since < self.keepalive_expiry:
+            if not connection.closed and not connection.buffer and now - connection.idle_since < self.keepalive_expiry:
                 return connection
             connection.close()
             self._open.discard(connection)
