@@ -158,8 +158,10 @@ async def test_head_informational_answers_and_basic_auth_from_the_url(client) ->
     async with ScriptedServer(respond) as server:
         head = await fetch(client, server.url(), 2.0, method="HEAD")
         auth = await fetch(client, server.url().replace("//", "//ops:p%40ss@"), 2.0)
+        await fetch(client, server.url(), 2.0, headers={"host": "probe.example", "Authorization": "x"})
     assert (head.status_code, head.body) == (200, b"")
     assert auth.body == b"Basic b3BzOnBAc3M="  # ops:p@ss
+    assert [r.headers["host"] for r in server.requests] == [f"127.0.0.1:{server.port}"] * 2 + ["probe.example"]
     assert server.connections == 1
 
 

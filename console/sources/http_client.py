@@ -212,24 +212,23 @@ class HttpClient:
     async def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, limit: int) -> Response:
         parts = urlsplit(url)
         origin = _origin(parts)
-        fields = {**self.headers}
+        authority = parts.netloc.rpartition("@")[2]
+        fields = {"Host": authority if authority.isascii() else _idna(authority), **self.headers}
         if parts.username is not None:
             user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             fields["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
         fields.update(headers)
         if body is not None or method in ("POST", "PUT", "PATCH"):
             fields["Content-Length"] = str(len(body or b""))
-        authority = parts.netloc.rpartition("@")[2]
         path = quote(parts.path or "/", safe=_SAFE)
         if parts.query:
             path += "?" + quote(parts.query, safe=_SAFE + "?")
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {authority if authority.isascii() else _idna(authority)}"]
-        seen: dict[str, str] = {}  # the last spelling of a header wins, whatever its case
+        seen: dict[str, str] = {}  # the last spelling of a header wins, whatever its case (a probe may set Host)
         for name, value in fields.items():
             if any(c in name + value for c in "\r\n\0") or not name:
                 raise HttpError(f"header {name!r} holds a line break")
             seen[name.lower()] = f"{name}: {value}"
-        data = "\r\n".join([*lines, *seen.values(), "", ""]).encode() + (body or b"")
+        data = "\r\n".join([f"{method} {path} HTTP/1.1", *seen.values(), "", ""]).encode() + (body or b"")
         connection = self._take(origin)
         if connection is not None:
             try:
