@@ -67,11 +67,12 @@ class HealthTile(Widget):
         self._lines = lines
 
     def render_line(self, y: int) -> Strip:
+        style = self.visual_style.rich_style  # cached by Textual until the styles change (rich_style is not)
         if y >= LINES:
-            return Strip.blank(self.size.width, self.rich_style)
+            return Strip.blank(self.size.width, style)
         segments = list(self._lines[y].render(self.app.console))
         strip = Strip([s for s in segments if s.text != "\n"]).crop(0, self.size.width)
-        return strip.apply_style(self.rich_style).extend_cell_length(self.size.width, self.rich_style)
+        return strip.apply_style(style).extend_cell_length(self.size.width, style)
 
     def _text_lines(self) -> list[Text]:
         check = self.check

@@ -16,7 +16,7 @@ from console.sources.base import Feeds
 from console.sources.http import fetch, shared_client
 
 if TYPE_CHECKING:
-    import httpx
+    from console.sources.http_client import HttpClient
 
 ALERTS_PATH = "/api/v2/alerts?active=true&silenced=false"
 
@@ -29,7 +29,7 @@ class AlertmanagerSource:
     def __init__(
         self,
         settings: AlertmanagerSettings,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         clock: Clock,
         redactor: Redactor,
         refresh: float,
@@ -78,6 +78,6 @@ def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     """One feed for `[alertmanager]`, sharing the HTTP client."""
     assert config.alertmanager is not None
     source = AlertmanagerSource(
-        config.alertmanager, shared_client(config, feeds), clock, Redactor(config.secrets), config.console.refresh
+        config.alertmanager, shared_client(feeds), clock, Redactor(config.secrets), config.console.refresh
     )
     feeds.polled.append(source)

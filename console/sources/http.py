@@ -8,44 +8,30 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from console.clock import Clock
-from console.config import Config
 from console.models import State, format_duration
 from console.models.health import HISTORY, MAX_BODY, HttpResult
 from console.redact import Redactor
 from console.sources.base import Feed, Feeds
-
-if TYPE_CHECKING:
-    import httpx
+from console.sources.http_client import HttpClient, HttpError, TooManyRedirects
 
 MAX_REDIRECTS = 5
-MAX_CONNECTIONS = 256
 USER_AGENT = "incident-console"
 
 
-def make_client(max_connections: int = MAX_CONNECTIONS) -> httpx.AsyncClient:
-    """One keep-alive client for every HTTP target: no env proxies, bounded redirects, timeouts left to the caller.
+def make_client() -> HttpClient:
+    """One keep-alive client for every HTTP target: bounded redirects, timeouts left to the caller.
 
     Close it with `await client.aclose()` when the app or command ends.
     """
-    import httpx
-
-    return httpx.AsyncClient(
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        trust_env=False,
-        timeout=None,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=30.0
-        ),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"},
-    )
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
+    return HttpClient(headers, max_redirects=MAX_REDIRECTS)
 
 
 async def fetch(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     url: str,
     timeout: float,
     *,
@@ -55,37 +41,22 @@ async def fetch(
     json: Any = None,
 ) -> HttpResult:
     """Request `url` (GET unless told) within `timeout` seconds (connect, redirects and body included); failures
-    become words. `content` is sent as it is, `json` encoded as JSON."""
-    import httpx
-
+    become words. `content` is sent as it is, `json` encoded as JSON; a body over MAX_BODY is not kept."""
     started = time.perf_counter()
-    request = {"headers": headers, "content": content, "json": json}
+    request = {"headers": headers, "content": content, "json": json, "limit": MAX_BODY}
     try:
-        async with asyncio.timeout(timeout), client.stream(method, url, **request) as response:
-            body, oversize = await read_capped(response)
-    except (TimeoutError, httpx.TimeoutException):
+        async with asyncio.timeout(timeout):
+            response = await client.request(method, url, **request)
+    except TimeoutError:
         return HttpResult(error=f"timeout after {format_duration(timeout)}")
-    except httpx.TooManyRedirects:
+    except TooManyRedirects:
         return HttpResult(error=f"redirect loop (over {MAX_REDIRECTS} redirects)")
     except Exception as exc:  # a source never raises: every failure becomes a reason
         return HttpResult(error=describe_error(exc))
     latency_ms = (time.perf_counter() - started) * 1000
-    return HttpResult(status_code=response.status_code, latency_ms=latency_ms, body=body, oversize=oversize)
-
-
-async def read_capped(response: httpx.Response, limit: int = MAX_BODY) -> tuple[bytes, bool]:
-    """The body if it fits in `limit` bytes, else (b"", True) without reading (much) more than the limit."""
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return b"", True
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            return b"", True
-        chunks.append(chunk)
-    return b"".join(chunks), False
+    return HttpResult(
+        status_code=response.status_code, latency_ms=latency_ms, body=response.body, oversize=response.oversize
+    )
 
 
 def describe_error(exc: BaseException) -> str:
@@ -104,6 +75,8 @@ def describe_error(exc: BaseException) -> str:
             return "connection refused"
         if isinstance(cause, ConnectionResetError):
             return "connection reset"
+    if isinstance(exc, HttpError):
+        return str(exc)
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -146,7 +119,7 @@ class HttpPollingSource(ABC, Generic[T, S]):
     def __init__(
         self,
         targets: Iterable[T],
-        client: httpx.AsyncClient,
+        client: HttpClient,
         clock: Clock | None = None,
         redactor: Redactor | None = None,
         history: int = HISTORY,
@@ -188,10 +161,10 @@ class HttpPollingSource(ABC, Generic[T, S]):
         """Judge one result into the source's snapshot type, appending to `history` what the sparkline shows."""
 
 
-def shared_client(config: Config, feeds: Feeds) -> httpx.AsyncClient:
+def shared_client(feeds: Feeds) -> HttpClient:
     """The one keep-alive client that the health and metric sources of `feeds` share (made on first use)."""
     if feeds.http_client is None:
-        feeds.http_client = make_client(max(MAX_CONNECTIONS, len(config.health) + len(config.metric)))
+        feeds.http_client = make_client()
         feeds.closers.append(feeds.http_client.aclose)
     return feeds.http_client
 

@@ -19,7 +19,7 @@ from console.sources.base import Feeds
 from console.sources.http import HttpPollingSource, add_targets, shared_client
 
 if TYPE_CHECKING:
-    import httpx
+    from console.sources.http_client import HttpClient
 
 Reading = MetricSnapshot | TopSnapshot
 
@@ -107,7 +107,7 @@ class MetricSource(HttpPollingSource[MetricTarget, Reading]):
     def __init__(
         self,
         targets: Iterable[MetricTarget],
-        client: httpx.AsyncClient,
+        client: HttpClient,
         clock: Clock | None = None,
         redactor: Redactor | None = None,
         *,
@@ -144,7 +144,7 @@ def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     commands = [t for t in config.metric if t.command is not None]
     if urls:
         prometheus = config.prometheus.url if config.prometheus else None
-        source = MetricSource(urls, shared_client(config, feeds), clock, redactor, prometheus=prometheus)
+        source = MetricSource(urls, shared_client(feeds), clock, redactor, prometheus=prometheus)
         add_targets(feeds, source, config.console.refresh)
     if commands:
         CommandMetricSource(commands, config.base_dir, clock, redactor).add_to(feeds, config.console.refresh)

@@ -1,9 +1,9 @@
 """Connects guided triage to the screens: the playbooks, the running engine, the banner line and the step actions.
 
 The engine (`console.triage`) decides and journals; this controller only calls it off the event loop (every call
-reads and may append the journal), polls it after every live update and once a second, and turns a step into
-what the operator does: answer a question, look at a pane, run the proposed action through the runner, post an
-update.
+reads and may append the journal), polls it after every live update and once a second while a run goes on or the
+triage screen shows, and turns a step into what the operator does: answer a question, look at a pane, run the
+proposed action through the runner, post an update.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class TriageControl:
 
     def start(self) -> None:
         self.app.run_worker(self._resume(), group="triage", exit_on_error=False)
-        self.app.set_interval(1.0, self.poll)
+        self._ticker = self.app.set_interval(1.0, self.poll, pause=True)  # see keep_ticking
         self.live.subscribe(lambda models, changes: changes and self.app.call_later(self.poll))
 
     async def _resume(self) -> None:
@@ -238,12 +238,25 @@ class TriageControl:
             return
         await self.poll()
 
+    def keep_ticking(self) -> None:
+        """Poll once a second while a run goes on or the triage screen shows; else the timer sleeps (live state
+        changes still poll): an idle dashboard does not wake every second for nothing."""
+        if self.engine is not None or self._screen() is not None:
+            self._ticker.resume()
+        else:
+            self._ticker.pause()
+
     def _show(self) -> None:
         self.app.dashboard.banner.set_triage(*self.banner_text())
+        if (screen := self._screen()) is not None:
+            screen.refresh_suggestions()
+            screen.show_run()
+        self.keep_ticking()
+
+    def _screen(self) -> Any | None:
+        """The triage screen if it is the one showing."""
         module = sys.modules.get("console.tui.screens.triage")  # not imported: the screen was never shown
-        if module is not None and isinstance(self.app.screen, module.TriageScreen):
-            self.app.screen.refresh_suggestions()
-            self.app.screen.show_run()
+        return self.app.screen if module is not None and isinstance(self.app.screen, module.TriageScreen) else None
 
     def _error(self, exc: Exception) -> None:
         self.app.notify(str(exc), severity="error", timeout=10, markup=False)

@@ -79,6 +79,7 @@ class TriageScreen(Screen):
         self.show_playbooks()
         self.show_run()
         self.query_one(OptionList).focus()
+        self.control.keep_ticking()
 
     def on_resize(self) -> None:
         self._layout()
@@ -87,6 +88,7 @@ class TriageScreen(Screen):
         """Back from a question, a preview or the dashboard: show where the run is now."""
         self.refresh_suggestions()
         self.show_run()
+        self.control.keep_ticking()
 
     def _layout(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
