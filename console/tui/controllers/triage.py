@@ -23,6 +23,7 @@ from console.tui.screens.prompt import PromptScreen
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.timer import Timer
 
     from console.triage.engine import StepView, TriageEngine
     from console.triage.playbook import Playbook
@@ -57,6 +58,7 @@ class TriageControl:
         self.engine: TriageEngine | None = None
         self.view: StepView | None = None
         self._busy = asyncio.Lock()
+        self._ticker: Timer | None = None  # made by start(), after the first paint
 
     def start(self) -> None:
         self.app.run_worker(self._resume(), group="triage", exit_on_error=False)
@@ -71,6 +73,8 @@ class TriageControl:
         from console.triage.engine import TriageEngine
 
         self.playbooks, self.problems = await asyncio.to_thread(all_playbooks, self.config)
+        if (screen := self._screen()) is not None:
+            screen.show_playbooks()  # opened before the playbooks were loaded (they load after the first paint)
         for problem in self.problems:
             self.app.notify(problem, severity="warning", timeout=15, markup=False)
         try:
@@ -241,6 +245,8 @@ class TriageControl:
     def keep_ticking(self) -> None:
         """Poll once a second while a run goes on or the triage screen shows; else the timer sleeps (live state
         changes still poll): an idle dashboard does not wake every second for nothing."""
+        if self._ticker is None:
+            return
         if self.engine is not None or self._screen() is not None:
             self._ticker.resume()
         else:
