@@ -90,6 +90,7 @@ def test_check_exit_1_when_a_target_is_unreachable(tmp_path: Path, capsys, http_
     code, out, _ = run(capsys, "check", "--config", str(write_config(tmp_path, body)))
     assert code == 1
     assert "FAIL  health    dead" in out and "FAIL  redis" in out
+    assert f"connection refused ({dead})" in out  # the words a tile would show
     assert out.splitlines()[-1].endswith("valid; 1 of 3 targets reachable")
 
 

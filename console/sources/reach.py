@@ -99,22 +99,17 @@ async def _program(kind: str, name: str, program: str, base: Path) -> Reach:
 
 
 async def _http(kind: str, name: str, url: str, timeout: float, request: dict[str, Any] | None = None) -> Reach:
-    import httpx
+    """One request through the probes' own client and `fetch`, so `check` fails for the reason a tile would."""
+    from console.sources.http import fetch, make_client
 
-    started = time.monotonic()
-    request = request or {"method": "GET", "headers": {}, "content": None, "json": None}
-    method, body = request["method"], {"content": request["content"], "json": request["json"]}
+    client = make_client()
     try:
-        async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client,
-            client.stream(method, url, headers=request["headers"], **body) as response,
-        ):
-            ms = (time.monotonic() - started) * 1000
-            return Reach(kind, name, True, f"HTTP {response.status_code} in {ms:.0f} ms ({url})")
-    except httpx.TimeoutException:
-        return Reach(kind, name, False, f"timeout after {timeout:g}s ({url})")
-    except httpx.HTTPError as exc:
-        return Reach(kind, name, False, f"{type(exc).__name__}: {exc or 'failed'} ({url})")
+        result = await fetch(client, url, timeout, **(request or {}))
+    finally:
+        await client.aclose()
+    if result.error:
+        return Reach(kind, name, False, f"{result.error} ({url})")
+    return Reach(kind, name, True, f"HTTP {result.status_code} in {result.latency_ms:.0f} ms ({url})")
 
 
 async def _postgres(dsn: str) -> Reach:
