@@ -148,6 +148,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         try:
             outcome = await self.runner.execute(self.plan, confirmed=True, typed=typed, progress=self.progress)
         except ActionRefused as exc:
+            self._write_batch()
             self.progress = None
             self.remove_class("-running")
             self.query_one("#result", Static).update(Text(f"✖ REFUSED: {exc}", style="bold"))
@@ -156,6 +157,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._finish(outcome)
 
     def _finish(self, outcome: Outcome) -> None:
+        self._write_batch()  # the last lines are on screen before the result is
         self.outcome = outcome
         self.remove_class("-running")
         self.add_class("-done")
@@ -204,7 +206,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
 
     def _write_batch(self) -> None:
         lines, self._unwritten = self._unwritten[-OUTPUT_LINES:], []
-        self.query_one("#output", Log).write_lines(lines)
+        if lines:
+            self.query_one("#output", Log).write_lines(lines)
 
     def action_replan(self) -> None:
         if self.progress is not None and self.outcome is None:
