@@ -1,5 +1,5 @@
 """The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `journal`, `init`,
-`config schema` and `--version` (DESIGN §7).
+`config schema` and `--version` (README, "Using it").
 
 A command imports what it needs when it runs: the TUI's first frame (console/tui/shell.py) waits for no config
 model, action or journal code, so this module imports none of them at the top.

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained JSONL journal: the only code that writes it (DESIGN.md section 5).
+"""The append-only, hash-chained JSONL journal: the only code that writes it (README, "The journal").
 
 Every writer takes an exclusive ``flock``, reads the last line for ``seq`` and ``hash``, writes one
 complete line in a single ``os.write``, ``fsync``s and unlocks, so several consoles on one host can

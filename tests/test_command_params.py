@@ -195,7 +195,6 @@ async def test_o_opens_the_whole_output_beyond_the_streamed_lines_with_escapes_m
                 break
         run = app.screen
         assert isinstance(run, ActionRunScreen) and run.outcome is not None
-        await pilot.pause(0.2)  # the last batch of lines
         streamed = run.query_one("#output")
         assert streamed.line_count == 5000 and streamed.lines[-2] == "line 12000"  # only the last lines stream
         await pilot.press("o")
