@@ -77,5 +77,5 @@ class ActionControl:
             self.app.notify(str(exc), severity="error", markup=False)
             return
         await self.app.push_screen(
-            ActionRunScreen(self.runner, plan), lambda _: self.app.run_worker(self.app.incident.refresh())
+            ActionRunScreen(self.runner, plan), lambda _: self.app.run_worker(self.app.incident.refresh)
         )
