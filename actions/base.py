@@ -47,6 +47,7 @@ class Progress:
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     sink: Callable[[str], None] | None = None  # the runner's output file: every line, not just the tail
+    cancel_reason: str = "cancelled by the operator"
 
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -65,8 +66,10 @@ class Progress:
     def message(self, text: str) -> None:
         self._emit(ProgressEvent(message=text))
 
-    def cancel(self) -> None:
-        """Ask the running action to stop; the runner journals what was done so far."""
+    def cancel(self, reason: str = "cancelled by the operator") -> None:
+        """Ask the running action to stop; the runner journals what was done so far, with `reason`."""
+        if not self.cancelled.is_set():
+            self.cancel_reason = reason
         self.cancelled.set()
 
     def _emit(self, event: ProgressEvent) -> None:

@@ -115,7 +115,7 @@ class Runner:
                 outcome = Outcome(status=OutcomeStatus.FAILED, message=self.ctx.redactor.text(str(exc) or repr(exc)))
         elif progress.cancelled.is_set():
             await _stop(task)
-            outcome = Outcome(status=OutcomeStatus.CANCELLED, message="cancelled by the operator")
+            outcome = Outcome(status=OutcomeStatus.CANCELLED, message=progress.cancel_reason)
         else:
             await _stop(task)
             outcome = Outcome(status=OutcomeStatus.FAILED, message=f"timed out after {timeout:g}s")

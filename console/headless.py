@@ -20,6 +20,7 @@ from console.journal_verify import Anchor, anchor_text
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
 from console.output import out
 from console.redact import make_safe
+from console.stop_signals import cancel_reason, on_stop_signals
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -66,7 +67,8 @@ async def run_action(
                 return EXIT_FAIL
     progress = Progress(listener=_printer())
     try:
-        outcome = await runner.execute(plan, confirmed=True, typed=typed, progress=progress)
+        with on_stop_signals(lambda _sig, why: progress.cancel(cancel_reason(why))):
+            outcome = await runner.execute(plan, confirmed=True, typed=typed, progress=progress)
     except ActionRefused as exc:
         _err(str(exc))
         return EXIT_USAGE

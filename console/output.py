@@ -1,16 +1,19 @@
-"""The one way the CLI writes what it prints: a reader that goes away (`| head`) is not an error.
+"""The one way the CLI writes what it prints: a reader that goes away (`| head`, a closed SSH session) is not an
+error.
 
-On a broken pipe the stream's file descriptor is pointed at /dev/null (the recipe of Python's own
-documentation on SIGPIPE), so nothing later, not even the flush at exit, raises again; callers learn it
-from `out()` returning False and stop producing output, and a running action simply carries on.
+On a broken pipe, or a terminal that was hung up (EIO), the stream's file descriptor is pointed at /dev/null (the
+recipe of Python's own documentation on SIGPIPE), so nothing later, not even the flush at exit, raises again; callers
+learn it from `out()` returning False and stop producing output, and a running action simply carries on.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import TextIO
 
+GONE = (errno.EPIPE, errno.EIO)  # a reader that exited; a terminal that was hung up
 _gone: set[str] = set()
 
 
@@ -22,7 +25,9 @@ def out(line: str = "", *, err: bool = False, flush: bool = False) -> bool:
     stream: TextIO = getattr(sys, name)
     try:
         print(line, file=stream, flush=flush)
-    except BrokenPipeError:
+    except OSError as exc:
+        if exc.errno not in GONE:
+            raise
         _discard(name, stream)
         return False
     return True
@@ -34,7 +39,9 @@ def finish() -> None:
         stream: TextIO = getattr(sys, name)
         try:
             stream.flush()
-        except BrokenPipeError:
+        except OSError as exc:
+            if exc.errno not in GONE:
+                raise
             _discard(name, stream)
 
 

@@ -43,7 +43,8 @@ def cli_into(reader: list[str], *argv: str | Path, timeout: float = 60) -> tuple
 
 
 def cli_on_pty(*argv: str | Path, columns: int = 80, rows: int = 24) -> tuple[subprocess.Popen, int]:
-    """The CLI on a pseudo-terminal (stdin, stdout and stderr): the process and the terminal's master end."""
+    """The CLI on a pseudo-terminal (stdin, stdout and stderr) that is its controlling terminal, as an SSH session's
+    is: the process and the terminal's master end. Closing the master hangs the terminal up (SIGHUP)."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen(
@@ -52,7 +53,7 @@ def cli_on_pty(*argv: str | Path, columns: int = 80, rows: int = 24) -> tuple[su
         stdout=slave,
         stderr=slave,
         env={**os.environ, "TERM": "xterm-256color"},
-        start_new_session=True,
+        preexec_fn=_session_on_terminal,
     )
     os.close(slave)
     return process, master
@@ -75,3 +76,9 @@ def read_until(fd: int, needle: bytes | None, timeout: float = 20.0) -> bytes:
                 os.write(fd, b"\x1b[1;1R")
             written += chunk
     return written
+
+
+def _session_on_terminal() -> None:
+    """In the child: a new session whose controlling terminal is its stdin (the pty)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)

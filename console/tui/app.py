@@ -9,10 +9,13 @@ feeds) are imported where they are built, once the shell is on screen (`_wire`, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -23,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from console.clock import Clock
 from console.journal import JournalError
+from console.stop_signals import cancel_reason, detach_terminal, on_stop_signals
 from console.tui.palette import ConsoleCommands
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
@@ -32,6 +36,8 @@ from themes import DEFAULT_THEME, STYLESHEET, THEMES, choose_theme
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from actions.runner import Runner
     from console.config import Config
     from console.sources.base import Feeds
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
+QUIT_REASON = "the operator quit the console"
 WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act
 
 
@@ -80,12 +87,22 @@ class ConsoleApp(App[int]):
         self.load_error: BaseException | None = None  # run_tui raises it once the terminal is restored
         self._load = load
         self._quit_asked = 0.0
+        self._signals = contextlib.ExitStack()
         for console_theme in THEMES.values():
             self.register_theme(console_theme)
         if config is not None and runner is not None:
             self._wire(config, runner)
         # Set before the first paint, so the stylesheet is applied once, not twice.
         self.theme = theme or (config.console.theme if config is not None else DEFAULT_THEME)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's own choice, except that on a Unix terminal the driver survives a hangup (console/tui/driver.py)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from console.tui.driver import HangupSafeDriver
+
+        chosen = super().get_driver_class()
+        return HangupSafeDriver if chosen is LinuxDriver else chosen
 
     def _wire(self, config: Config, runner: Runner) -> None:
         """The live state, the observer and the controllers for `config`."""
@@ -109,6 +126,7 @@ class ConsoleApp(App[int]):
         self.share = ShareControl(self, config, runner.journal)
 
     async def on_mount(self) -> None:
+        self._signals.enter_context(on_stop_signals(self._stop_signalled))
         if self._load is None:
             await self._show_console()
         else:
@@ -192,6 +210,7 @@ class ConsoleApp(App[int]):
         await self._deliver([source.stats() for source in self.feeds.streams])
 
     async def on_unmount(self) -> None:
+        self._signals.close()
         if self.feeds is not None:
             await self.feeds.aclose()
 
@@ -273,15 +292,29 @@ class ConsoleApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self.config.keys, [*self.actions.SCREENS, DetailScreen]))
 
-    def action_quit_console(self) -> None:
+    async def action_quit_console(self) -> None:
         running = self.actions.running() if self.ready else []
         if running and time.monotonic() - self._quit_asked > QUIT_AGAIN_WITHIN:
             self._quit_asked = time.monotonic()
-            self.notify("An action is running: press q again to cancel it (journaled) and quit.", severity="warning")
+            self.notify("An action is running: quit again to cancel it (journaled) and exit.", severity="warning")
             return
-        for screen in running:
-            screen.action_close()
-        self.exit(0)
+        await self._stop(QUIT_REASON, 0)
+
+    async def action_quit(self) -> None:
+        """ctrl+q (Textual's, reaching past every screen) asks again too while an action runs."""
+        await self.action_quit_console()
+
+    async def _stop(self, reason: str, code: int) -> None:
+        """Exit once every running action is cancelled with `reason` and its outcome journaled."""
+        if self.ready:
+            await self.actions.stop_running(reason)
+        self.exit(return_code=code)
+
+    def _stop_signalled(self, signal_number: int, why: str) -> None:
+        """SIGHUP (the SSH session dropped) or SIGTERM: stop as `q` does, exit status 128 + the signal."""
+        if signal_number == signal.SIGHUP:
+            detach_terminal()
+        self.run_worker(partial(self._stop, cancel_reason(why), 128 + signal_number), exit_on_error=False)
 
 
 def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:

@@ -3,6 +3,8 @@ it has parameters and none were given), then its preview and confirmation, then 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.base import ParamError
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from console.tui.controllers.incident import IncidentControl
+
+
+STOP_WAIT = 15.0  # at most this long for running actions to stop before the console exits anyway (kill_group: 7 s)
 
 
 class ActionHost(Protocol):
@@ -51,6 +56,17 @@ class ActionControl:
     def running(self) -> list[ActionRunScreen]:
         """The action screens whose action is still running."""
         return [s for s in self.app.screen_stack if isinstance(s, ActionRunScreen) and s.running]
+
+    async def stop_running(self, reason: str) -> None:
+        """Cancel every running action with `reason` and wait (at most STOP_WAIT) until each outcome is journaled:
+        the console quits, or was told to stop (SIGHUP, SIGTERM)."""
+        running = self.running()
+        if not running:
+            return
+        self.app.notify("Stopping the running action; its outcome goes to the journal.", severity="warning")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_WAIT):
+                await asyncio.gather(*(screen.stop(reason) for screen in running))
 
     def _ask_params(self, name: str, description: str, fields: list, values: dict[str, str], error: str) -> None:
         def submitted(answer: dict[str, str] | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Log, ProgressBar, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from actions.base import Progress
 from actions.runner import ActionRefused, Runner
@@ -62,6 +64,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self.outcome: Outcome | None = None
         self._last_paint = 0.0
         self._unwritten: list[str] = []
+        self._worker: Worker[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -140,7 +143,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self.add_class("-running")
         self._hint("Running. escape cancels (what was done so far is journaled).")
         self.query_one("#output", Log).focus()
-        self._execute(typed)
+        self._worker = self._execute(typed)
 
     @work(exclusive=True, group="action-run", exit_on_error=False)
     async def _execute(self, typed: str | None) -> None:
@@ -171,9 +174,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         if outcome.output_file:
             text += f"\nfull output: {outcome.output_file}"
         self.query_one("#result", Static).update(Text(text, style="bold"))
-        self._hint(
-            "o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes."
-        )
+        self._hint("o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes.")
 
     def _copy_output(self, path: Path) -> None:
         self._hint(f"{copy_output(self.app, path)}; escape closes.")
@@ -227,6 +228,16 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._unwritten = []
         self.query_one("#output", Log).clear()
         self._show_plan()
+
+    async def stop(self, reason: str) -> None:
+        """Cancel the running action with `reason`; return once its outcome is journaled."""
+        if not self.running or self._worker is None:
+            return
+        assert self.progress is not None
+        self.progress.cancel(reason)
+        self._hint("Cancelling...")
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await self._worker.wait()
 
     def action_close(self) -> None:
         if self.running:

@@ -1,0 +1,54 @@
+"""SIGHUP and SIGTERM end the console the way `q` does: a running action is cancelled and its outcome journaled.
+
+Without this an SSH session that drops (SIGHUP) or a `kill` (SIGTERM) would end the process at once, leaving an
+`action.requested` in the journal with no outcome and, for a command, a process group nobody watches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+STOP_SIGNALS = {
+    signal.SIGHUP: "SIGHUP (its terminal went away)",
+    signal.SIGTERM: "SIGTERM",
+}
+
+
+def cancel_reason(why: str) -> str:
+    """The outcome message of an action cancelled because the console was told to stop."""
+    return f"the console got {why}"
+
+
+@contextmanager
+def on_stop_signals(handler: Callable[[int, str], None]) -> Iterator[None]:
+    """Call `handler(signal number, why)` on the running loop for SIGHUP and SIGTERM while inside; the handlers
+    from before come back after."""
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}  # `demo` has its own, for stopping its servers
+    try:
+        for sig, why in STOP_SIGNALS.items():
+            loop.add_signal_handler(sig, handler, sig, why)
+    except RuntimeError:  # not the main thread (an app run by a benchmark harness): signals stay as they were
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_DFL if old is None else old)
+
+
+def detach_terminal() -> None:
+    """Point stdin, stdout and stderr at /dev/null: after SIGHUP the terminal is gone, and a write to it would fail
+    (EIO) in whatever thread tried it, the one that restores the terminal at exit included."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

@@ -1,0 +1,64 @@
+"""Textual's Linux driver, made to survive its terminal going away (an SSH session that drops: SIGHUP).
+
+Two things in Textual 8.2's driver turn a hangup into a console that never exits once the running action has been
+stopped and journaled (console/stop_signals.py):
+- its writer thread dies on the first write that fails (EIO), and the next thirty frames fill its queue, so the
+  frame after them blocks the app for ever;
+- the SIGCONT the kernel sends with the SIGHUP makes it start application mode again on the dead terminal (a second
+  writer thread, terminal modes set from inside a signal handler).
+So writes to a terminal that has gone are dropped, and SIGCONT restarts nothing. (Suspending with SIGTSTP cannot come
+from the keyboard in raw mode; `kill -TSTP` still stops the process.)
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import IO, Any
+
+from textual.drivers.linux_driver import LinuxDriver
+
+GONE = (errno.EIO, errno.EPIPE, errno.ENXIO)
+
+
+class HangupSafeDriver(LinuxDriver):
+    """LinuxDriver whose output survives a hangup and whose SIGCONT does not restart application mode."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._file = TerminalOutput(self._file)
+        self._auto_restart = False
+
+
+class TerminalOutput:
+    """The terminal as the writer thread sees it: once a write fails because the terminal has gone, every later
+    write and flush is dropped instead of raising."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self._went(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._went(exc)
+
+    def _went(self, exc: OSError) -> None:
+        if exc.errno not in GONE:
+            raise exc
+        self.gone = True
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()

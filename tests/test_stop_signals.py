@@ -1,0 +1,150 @@
+"""An SSH session that drops (SIGHUP), a `kill` (SIGTERM) or the operator quitting while an action runs: the action
+is cancelled, its outcome journaled with the reason, its process group gone, and the console exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cli_process import CLI, cli_on_pty, read_until
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.sources.base import Feeds
+from console.tui.app import ConsoleApp
+from console.tui.screens.action_run import ActionRunScreen
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONFIG = (
+    '[console]\nenvironment = "staging"\njournal = "{journal}"\n'
+    '[actions.slow]\ncommand = ["{script}", "{pid}"]\nrisk = "write"\n'
+)
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        CONFIG.format(journal=tmp_path / "journal.jsonl", script=FIXTURES / "long-running", pid=tmp_path / "pid")
+    )
+    return path
+
+
+def _started(tmp_path: Path, timeout: float = 20.0) -> int:
+    """The action's pid, once it has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = (tmp_path / "pid").read_text() if (tmp_path / "pid").exists() else ""
+        if text.endswith("\n"):
+            return int(text)
+        time.sleep(0.05)
+    raise AssertionError("the action never started")
+
+
+def _outcome(tmp_path: Path) -> dict:
+    entries = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    assert [e["kind"] for e in entries] == ["action.requested", "action.cancelled"]
+    assert entries[1]["corr"] == entries[0]["seq"]
+    return entries[1]["data"]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("sig", "why"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP (its terminal went away)")]
+)
+def test_headless_run_stopped_by_a_signal_journals_the_cancel(tmp_path: Path, sig: int, why: str) -> None:
+    process = subprocess.Popen(
+        [*CLI, "run", "slow", "--yes", "--config", str(_config(tmp_path))],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid = _started(tmp_path)
+    process.send_signal(sig)
+    out, _ = process.communicate(timeout=20)
+    assert process.returncode == 1
+    assert f"slow: cancelled: the console got {why} in " in out
+    assert _outcome(tmp_path)["message"] == f"the console got {why}"
+    assert _gone(pid)
+
+
+def _run_on_pty(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
+    """The TUI on its own terminal, the action confirmed and printing: the process, the master end, the action's pid."""
+    process, master = cli_on_pty("--config", _config(tmp_path), columns=100, rows=30)
+    read_until(master, b"kind: all")  # the dashboard, past the shell
+    os.write(master, b"\x10")  # ctrl+p: the palette
+    read_until(master, b"slow")
+    os.write(master, b"slow\r")
+    read_until(master, b"Press y to run it")
+    os.write(master, b"y")
+    read_until(master, b"tick 1")
+    return process, master, _started(tmp_path)
+
+
+def test_a_terminal_that_hangs_up_mid_action_ends_the_console_with_the_cancel_journaled(tmp_path: Path) -> None:
+    """Closing the terminal's master end is what sshd does when the connection drops: the kernel sends SIGHUP (and
+    SIGCONT). The console cancels the action, journals it and exits 129; it does not hang on the dead terminal."""
+    process, master, pid = _run_on_pty(tmp_path)
+    try:
+        os.close(master)
+        assert process.wait(timeout=20) == 128 + signal.SIGHUP
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert _outcome(tmp_path)["message"] == "the console got SIGHUP (its terminal went away)"
+    assert _gone(pid)
+
+
+def test_sigterm_mid_action_restores_the_terminal_and_exits_143(tmp_path: Path) -> None:
+    process, master, pid = _run_on_pty(tmp_path)
+    try:
+        process.send_signal(signal.SIGTERM)
+        written = read_until(master, None)
+        assert process.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert b"\x1b[?1049l" in written  # the alternate screen left: the terminal is usable again
+    assert _outcome(tmp_path)["message"] == "the console got SIGTERM"
+    assert _gone(pid)
+
+
+async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel(tmp_path: Path) -> None:
+    config = cfg.load(_config(tmp_path), environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.request_action("slow")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ActionRunScreen) and app.screen.query_one("#preview-text").render():
+                break
+        await pilot.press("y")
+        _started(tmp_path)
+        await pilot.press("ctrl+q")  # Textual's quit key, past the run screen: it asks first
+        await pilot.pause(0.3)
+        assert app.is_running and app.screen.running
+        assert any("quit again to cancel it" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+q")
+        for _ in range(200):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+    assert app.return_code == 0
+    assert _outcome(tmp_path)["message"] == "the operator quit the console"
+    assert "tick 1" in "\n".join(_outcome(tmp_path)["output_tail"])
+
