@@ -15,9 +15,12 @@ from cli_process import CLI, cli_on_pty, read_until
 
 from actions.registry import build_runner
 from console import config as cfg
+from console.incident.commands import IncidentDesk
+from console.journal import Journal
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from widgets.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CONFIG = (
@@ -148,3 +151,63 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
     assert _outcome(tmp_path)["message"] == "the operator quit the console"
     assert "tick 1" in "\n".join(_outcome(tmp_path)["output_tail"])
 
+
+
+def _killed_mid_action(tmp_path: Path) -> None:
+    """`run slow` killed with SIGKILL while the action runs: a request with no outcome, by a process that is gone."""
+    process = subprocess.Popen(
+        [*CLI, "run", "slow", "--yes", "--config", str(_config(tmp_path))],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    child = _started(tmp_path)
+    process.kill()
+    process.wait(timeout=10)
+    os.kill(child, signal.SIGKILL)  # its process group outlives the console; the test tidies it up
+
+
+def test_a_request_whose_console_was_killed_gets_an_unknown_outcome_journaled_once(tmp_path: Path) -> None:
+    _killed_mid_action(tmp_path)
+    journal = Journal(tmp_path / "journal.jsonl")
+    desk = IncidentDesk(journal)
+    [written] = desk.close_stranded()
+    assert written["kind"] == "action.failed" and written["corr"] == 1 and written["data"]["stranded"] is True
+    assert "the console that ran it (pid " in written["data"]["message"] and "what it did is unknown" in (
+        written["data"]["message"]
+    )
+    assert IncidentDesk(journal).close_stranded() == []  # another console finds it closed
+    assert desk.close_stranded() == []
+
+
+def test_a_request_of_a_running_console_is_not_stranded(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*CLI, "run", "slow", "--yes", "--config", str(_config(tmp_path))],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _started(tmp_path)
+        assert IncidentDesk(Journal(tmp_path / "journal.jsonl")).close_stranded() == []
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def test_the_console_says_at_start_that_an_action_never_finished(tmp_path: Path) -> None:
+    _killed_mid_action(tmp_path)
+    config = cfg.load(_config(tmp_path), environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app._notifications:
+                break
+        [notice] = list(app._notifications)
+        assert notice.severity == "error"
+        assert str(notice.message).startswith("✖ slow (journal seq 1) never finished: no outcome was journaled")
+        await pilot.pause(0.2)
+        table = app.dashboard.query_one(Timeline).table
+        texts = [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
+        assert any(text.startswith("slow requested → failed") for text in texts), texts

@@ -236,6 +236,28 @@ class IncidentDesk:
                 due.append(self.journal.append(ESCALATION_DUE, data, incident=state.id))
             return due
 
+    def close_stranded(self) -> list[dict]:
+        """Journal `action.failed` for each action request whose console died before it journaled an outcome
+        (`IncidentTracker.stranded`): what it did is unknown, and the timeline, triage and post-mortem say so instead
+        of showing it as still running. Returns the entries written (of two consoles, one writes each)."""
+        self.tracker.catch_up()
+        if not self.tracker.stranded():
+            return []
+        written = []
+        with self.tracker.exclusive():
+            self.tracker.catch_up()
+            for request in self.tracker.stranded():
+                data = request.get("data") or {}
+                pid = (request.get("actor") or {}).get("pid")
+                message = (
+                    f"no outcome was journaled: the console that ran it (pid {pid}) stopped while it ran, so what it "
+                    "did is unknown; check before running it again"
+                )
+                outcome = {"action": data.get("action", "?"), "status": "failed", "message": message, "stranded": True}
+                written.append(self.journal.append("action.failed", outcome, corr=request["seq"]))
+            self.tracker.catch_up()
+        return written
+
     # -- helpers ---------------------------------------------------------------------------------------
 
     def _latest(self, doing: str) -> IncidentState:

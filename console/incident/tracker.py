@@ -6,6 +6,7 @@ one, so a 100k-entry journal costs a full read once, at start, and then only its
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from console.follow import JournalCursor
 from console.incident.replay import Replayer
 from console.incident.state import IncidentState
-from console.journal import Journal
+from console.journal import Journal, actor_info
 
 RECENT = 200
 
@@ -28,6 +29,7 @@ class IncidentTracker:
         self._cursor = JournalCursor(journal)
         self._replayer = Replayer()
         self._remote: list[dict] = []  # verified entries of other hosts (console.share), fed again after a re-read
+        self._unfinished: dict[int, dict] = {}  # this journal's action requests with no outcome yet, by seq
         self._lock = threading.RLock()  # desk commands run in threads; one catch-up at a time
 
     @property
@@ -58,12 +60,38 @@ class IncidentTracker:
             entries, restarted = self._cursor.read()
             if restarted:
                 self._replayer = Replayer()
+                self._unfinished.clear()
                 self.recent.clear()
+            for entry in entries:
+                self._note_action(entry)
+            if restarted:
                 entries = entries + self._remote
             for entry in entries:
                 self._replayer.feed(entry)
             self.recent.extend(entries)
             return entries
+
+    def stranded(self) -> list[dict]:
+        """This journal's action requests with no outcome whose console is gone: written on this host by a process
+        that no longer exists (killed with SIGKILL, out of memory, or the host restarted). A request of a console that
+        is still running, or of another host, is not stranded: it may be running now."""
+        with self._lock:
+            here = actor_info()
+            return [
+                request
+                for request in self._unfinished.values()
+                if (actor := request.get("actor") or {}).get("host") == here["host"]
+                and isinstance(actor.get("pid"), int)
+                and actor["pid"] != here["pid"]
+                and not _alive(actor["pid"])
+            ]
+
+    def _note_action(self, entry: dict) -> None:
+        kind = str(entry.get("kind", ""))
+        if kind == "action.requested":
+            self._unfinished[entry["seq"]] = entry
+        elif kind.startswith("action.") and entry.get("corr") is not None:
+            self._unfinished.pop(entry["corr"], None)
 
     def add_remote(self, entry: dict) -> None:
         """A verified entry written on another host (followed from the shared stream): part of the incident too."""
@@ -71,3 +99,13 @@ class IncidentTracker:
             self._remote.append(entry)
             self._replayer.feed(entry)
             self.recent.append(entry)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -52,7 +52,30 @@ class IncidentControl:
     def start(self) -> None:
         self.app.set_interval(TIMELINE_REFRESH_EVERY, partial(self.refresh, only_if_changed=True))
         self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_overdue)
-        self.app.run_worker(self.refresh(), group="incident", exit_on_error=False)
+        self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_stranded)
+        self.app.run_worker(self._first_refresh, group="incident", exit_on_error=False)
+
+    async def _first_refresh(self) -> None:
+        await self.refresh()
+        await self.check_stranded()
+
+    async def check_stranded(self) -> None:
+        """An action whose console died mid-run (SIGKILL, out of memory, a restart) gets its unknown outcome
+        journaled, and the operator is told to check what it did."""
+        try:
+            written = await asyncio.to_thread(self.desk.close_stranded)
+        except (IncidentError, JournalError):
+            return
+        for entry in written:
+            data = entry["data"]
+            self.app.notify(
+                f"✖ {data['action']} (journal seq {entry['corr']}) never finished: {data['message']}.",
+                severity="error",
+                timeout=120,
+                markup=False,
+            )
+        if written:
+            await self.refresh()
 
     async def refresh(self, *, only_if_changed: bool = False) -> None:
         """Read what was appended to the journal (other consoles may share it); update the timeline and banner."""
