@@ -148,3 +148,16 @@ async def test_a_changed_cell_repaints_its_column_and_moved_rows_only_theirs() -
         table.set_rows(swapped)  # two rows trade places: those two lines are repainted, not the table
         assert table._repaint_regions == {Region(0, y, edges[-1], 1) for y in (3, 4)}
         assert "select 4" in "".join(segment.text for segment in table.render_line(3))
+
+
+async def test_a_row_of_one_style_is_one_segment_on_the_wire() -> None:
+    """Every segment costs an SGR sequence and a reset in the terminal: cells of one style merge into one."""
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_rows(rows([1, 2, 3]))
+        await pilot.pause()
+        plain = table.render_line(3)  # a row off the cursor: every cell in the row's style
+        assert [segment.text for segment in plain] == [" 3    select 3" + " " * 46]
+        cursor = table.render_line(1)  # the cursor row: the same, in the cursor's style
+        assert len(list(cursor)) == 1

@@ -350,7 +350,7 @@ class KeyedTable(ScrollView, can_focus=True):
     def _finish(self, strip: Strip, width: int, scroll_x: int) -> Strip:
         """Scrolled horizontally and fitted to the width (cached: the context holds the scroll and the width)."""
         if scroll_x == 0 and strip.cell_length == width:
-            return strip  # cells come simplified and never merge across columns (each has its own meta)
+            return strip  # rows come simplified
         return strip.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self._paint().blank_style).simplify()
 
     def _paint(self) -> Painter:
