@@ -60,6 +60,7 @@ class ConsoleApp(App[int]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit_console", "Quit", id="app.quit"),
         Binding("ctrl+c", "quit_console", "Quit", show=False, id="app.interrupt"),
+        Binding("ctrl+q", "quit", "Quit from any screen", show=False, priority=True, id="app.quit_anywhere"),
         Binding("i", "incident", "Incident", id="app.incident"),
         Binding("a", "note", "Note", id="app.note"),
         Binding("t", "triage", "Triage", id="app.triage"),
