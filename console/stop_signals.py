@@ -29,17 +29,19 @@ def on_stop_signals(handler: Callable[[int, str], None]) -> Iterator[None]:
     from before come back after."""
     loop = asyncio.get_running_loop()
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}  # `demo` has its own, for stopping its servers
+    installed: list[int] = []
     try:
         for sig, why in STOP_SIGNALS.items():
             loop.add_signal_handler(sig, handler, sig, why)
+            installed.append(sig)
     except RuntimeError:  # not the main thread (an app run by a benchmark harness): signals stay as they were
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        for sig, old in previous.items():
+        for sig in installed:
             loop.remove_signal_handler(sig)
+            old = previous[sig]
             signal.signal(sig, signal.SIG_DFL if old is None else old)
 
 

@@ -3,6 +3,7 @@ is cancelled, its outcome journaled with the reason, its process group gone, and
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from console import config as cfg
 from console.incident.commands import IncidentDesk
 from console.journal import Journal
 from console.sources.base import Feeds
+from console.stop_signals import STOP_SIGNALS, on_stop_signals
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from widgets.timeline import Timeline
@@ -152,7 +154,6 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
     assert "tick 1" in "\n".join(_outcome(tmp_path)["output_tail"])
 
 
-
 def _killed_mid_action(tmp_path: Path) -> None:
     """`run slow` killed with SIGKILL while the action runs: a request with no outcome, by a process that is gone."""
     process = subprocess.Popen(
@@ -173,8 +174,9 @@ def test_a_request_whose_console_was_killed_gets_an_unknown_outcome_journaled_on
     desk = IncidentDesk(journal)
     [written] = desk.close_stranded()
     assert written["kind"] == "action.failed" and written["corr"] == 1 and written["data"]["stranded"] is True
-    assert "the console that ran it (pid " in written["data"]["message"] and "what it did is unknown" in (
-        written["data"]["message"]
+    assert (
+        "the console that ran it (pid " in written["data"]["message"]
+        and "what it did is unknown" in (written["data"]["message"])
     )
     assert IncidentDesk(journal).close_stranded() == []  # another console finds it closed
     assert desk.close_stranded() == []
@@ -211,3 +213,25 @@ async def test_the_console_says_at_start_that_an_action_never_finished(tmp_path:
         table = app.dashboard.query_one(Timeline).table
         texts = [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
         assert any(text.startswith("slow requested → failed") for text in texts), texts
+
+
+async def test_the_handlers_from_before_come_back_after() -> None:
+    """`demo` stops its servers on SIGHUP and SIGTERM with handlers of its own: they hold again once the app ends."""
+
+    def before(signum: int, frame: object) -> None:
+        raise AssertionError("not called here")
+
+    kept = {sig: signal.signal(sig, before) for sig in STOP_SIGNALS}
+    try:
+        seen: list[tuple[int, str]] = []
+        with on_stop_signals(lambda sig, why: seen.append((sig, why))):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+        assert seen == [(signal.SIGTERM, "SIGTERM")]
+        assert all(signal.getsignal(sig) is before for sig in STOP_SIGNALS)
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
