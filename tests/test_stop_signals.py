@@ -154,8 +154,9 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
     assert "tick 1" in "\n".join(_outcome(tmp_path)["output_tail"])
 
 
-def _killed_mid_action(tmp_path: Path) -> None:
-    """`run slow` killed with SIGKILL while the action runs: a request with no outcome, by a process that is gone."""
+def _killed_mid_action(tmp_path: Path) -> subprocess.Popen:
+    """`run slow` killed with SIGKILL while the action runs: a request with no outcome, by a process that has ended
+    (a zombie until the caller waits for it)."""
     process = subprocess.Popen(
         [*CLI, "run", "slow", "--yes", "--config", str(_config(tmp_path))],
         stdin=subprocess.DEVNULL,
@@ -164,12 +165,12 @@ def _killed_mid_action(tmp_path: Path) -> None:
     )
     child = _started(tmp_path)
     process.kill()
-    process.wait(timeout=10)
     os.kill(child, signal.SIGKILL)  # its process group outlives the console; the test tidies it up
+    return process
 
 
 def test_a_request_whose_console_was_killed_gets_an_unknown_outcome_journaled_once(tmp_path: Path) -> None:
-    _killed_mid_action(tmp_path)
+    killed = _killed_mid_action(tmp_path)  # not waited for: an ended process, not yet reaped, has ended all the same
     journal = Journal(tmp_path / "journal.jsonl")
     desk = IncidentDesk(journal)
     [written] = desk.close_stranded()
@@ -180,6 +181,7 @@ def test_a_request_whose_console_was_killed_gets_an_unknown_outcome_journaled_on
     )
     assert IncidentDesk(journal).close_stranded() == []  # another console finds it closed
     assert desk.close_stranded() == []
+    killed.wait(timeout=10)
 
 
 def test_a_request_of_a_running_console_is_not_stranded(tmp_path: Path) -> None:
@@ -198,7 +200,7 @@ def test_a_request_of_a_running_console_is_not_stranded(tmp_path: Path) -> None:
 
 
 async def test_the_console_says_at_start_that_an_action_never_finished(tmp_path: Path) -> None:
-    _killed_mid_action(tmp_path)
+    _killed_mid_action(tmp_path).wait(timeout=10)
     config = cfg.load(_config(tmp_path), environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(120, 30)) as pilot:

@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from console.follow import JournalCursor
 from console.incident.replay import Replayer
@@ -108,4 +109,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # another user's process
         pass
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
