@@ -1,7 +1,8 @@
-"""SIGHUP and SIGTERM end the console the way `q` does: a running action is cancelled and its outcome journaled.
+"""SIGHUP, SIGTERM and SIGINT end the console the way `q` does: a running action is cancelled, its outcome journaled.
 
-Without this an SSH session that drops (SIGHUP) or a `kill` (SIGTERM) would end the process at once, leaving an
-`action.requested` in the journal with no outcome and, for a command, a process group nobody watches.
+Without this an SSH session that drops (SIGHUP) or a `kill` (SIGTERM, SIGINT) would end the process at once, leaving
+an `action.requested` in the journal with no outcome and, for a command, a process group nobody watches. (In the TUI,
+ctrl+c is a key, not SIGINT: the terminal is in raw mode.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 STOP_SIGNALS = {
     signal.SIGHUP: "SIGHUP (its terminal went away)",
     signal.SIGTERM: "SIGTERM",
+    signal.SIGINT: "SIGINT",
 }
 
 
@@ -25,8 +27,8 @@ def cancel_reason(why: str) -> str:
 
 @contextmanager
 def on_stop_signals(handler: Callable[[int, str], None]) -> Iterator[None]:
-    """Call `handler(signal number, why)` on the running loop for SIGHUP and SIGTERM while inside; the handlers
-    from before come back after."""
+    """Call `handler(signal number, why)` on the running loop for the stop signals while inside; the handlers from
+    before come back after."""
     loop = asyncio.get_running_loop()
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}  # `demo` has its own, for stopping its servers
     installed: list[int] = []

@@ -66,7 +66,8 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("sig", "why"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP (its terminal went away)")]
+    ("sig", "why"),
+    [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP (its terminal went away)"), (signal.SIGINT, "SIGINT")],
 )
 def test_headless_run_stopped_by_a_signal_journals_the_cancel(tmp_path: Path, sig: int, why: str) -> None:
     process = subprocess.Popen(
