@@ -135,9 +135,11 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(100, 30)) as pilot:
         app.request_action("slow")
-        for _ in range(100):
+        for _ in range(200):
             await pilot.pause(0.05)
-            if isinstance(app.screen, ActionRunScreen) and app.screen.query_one("#preview-text").render():
+            if isinstance(app.screen, ActionRunScreen) and "slow on staging" in str(
+                app.screen.query_one("#preview-text").render()
+            ):
                 break
         await pilot.press("y")
         _started(tmp_path)
@@ -146,7 +148,7 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
         assert app.is_running and app.screen.running
         assert any("quit again to cancel it" in str(n.message) for n in app._notifications)
         await pilot.press("ctrl+q")
-        for _ in range(200):
+        for _ in range(600):
             if not app.is_running:
                 break
             await pilot.pause(0.05)
@@ -166,6 +168,7 @@ def _killed_mid_action(tmp_path: Path) -> subprocess.Popen:
     )
     child = _started(tmp_path)
     process.kill()
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # it has ended, and is left unreaped
     os.kill(child, signal.SIGKILL)  # its process group outlives the console; the test tidies it up
     return process
 
@@ -205,7 +208,7 @@ async def test_the_console_says_at_start_that_an_action_never_finished(tmp_path:
     config = cfg.load(_config(tmp_path), environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(100):
+        for _ in range(200):
             await pilot.pause(0.05)
             if app._notifications:
                 break
@@ -229,7 +232,7 @@ async def test_the_handlers_from_before_come_back_after() -> None:
         seen: list[tuple[int, str]] = []
         with on_stop_signals(lambda sig, why: seen.append((sig, why))):
             os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(100):
+            for _ in range(1000):
                 if seen:
                     break
                 await asyncio.sleep(0.01)
