@@ -8,7 +8,6 @@ ctrl+c is a key, not SIGINT: the terminal is in raw mode.)
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,13 +45,3 @@ def on_stop_signals(handler: Callable[[int, str], None]) -> Iterator[None]:
             old = previous[sig]
             signal.signal(sig, signal.SIG_DFL if old is None else old)
 
-
-def detach_terminal() -> None:
-    """Point stdin, stdout and stderr at /dev/null: after SIGHUP the terminal is gone, and a write to it would fail
-    (EIO) in whatever thread tried it, the one that restores the terminal at exit included."""
-    devnull = os.open(os.devnull, os.O_RDWR)
-    try:
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-    finally:
-        os.close(devnull)

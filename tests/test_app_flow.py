@@ -306,6 +306,19 @@ async def test_the_palette_lists_the_console_commands_before_textual_ones(tmp_pa
     assert f"Quit\n{QUIT_HELP}" in prompts, "the console's quit: it cancels a running action first"
 
 
+async def test_the_palette_quit_ends_the_console(tmp_path: Path) -> None:
+    """The palette calls the console's quit (a coroutine since it waits for a running action's outcome)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_action(pilot, "Quit")
+        for _ in range(100):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+        assert not app.is_running
+    assert app.return_code == 0
+
+
 async def test_the_preview_shows_the_parameters_before_a_long_argv_at_80x24(tmp_path: Path) -> None:
     long_dir = "/opt/incident-console/releases/2026-11-23T03-00-00Z/venv/bin"
     path = tmp_path / "config.toml"

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import gc
 import os
-import signal
 import time
 from collections.abc import Callable
 from functools import partial
@@ -26,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from console.clock import Clock
 from console.journal import JournalError
-from console.stop_signals import cancel_reason, detach_terminal, on_stop_signals
+from console.stop_signals import cancel_reason, on_stop_signals
 from console.tui.palette import ConsoleCommands
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
@@ -312,9 +311,7 @@ class ConsoleApp(App[int]):
         self.exit(return_code=code)
 
     def _stop_signalled(self, signal_number: int, why: str) -> None:
-        """SIGHUP (the SSH session dropped) or SIGTERM: stop as `q` does, exit status 128 + the signal."""
-        if signal_number == signal.SIGHUP:
-            detach_terminal()
+        """SIGHUP (the SSH session dropped), SIGTERM or SIGINT: stop as `q` does, exit status 128 + the signal."""
         self.run_worker(partial(self._stop, cancel_reason(why), 128 + signal_number), exit_on_error=False)
 
 
