@@ -28,6 +28,10 @@ class Conflict(Exception):
     """The stream's last entry for this host id is not an entry of this journal."""
 
 
+class Restarted(Exception):
+    """Redis is not the server the mirror caught up with (its ``run_id`` changed): what it held may be gone."""
+
+
 class JournalMirror:
     """Follows the local journal and XADDs each new entry to the stream, capped with ``MAXLEN ~ maxlen``.
 
@@ -62,6 +66,7 @@ class JournalMirror:
         self._clock = clock
         self._redact = url_redactor(settings.redis_url).text
         self._target = f"{describe_target(settings.redis_url)} {settings.stream}"
+        self._run_id: str | None = None  # the server this mirror caught up with
         self._task: asyncio.Task[None] | None = None
         self._lock_fd: int | None = None
 
@@ -102,6 +107,9 @@ class JournalMirror:
                             await self._send(client, entries)
                             self._report("mirroring")
                         await asyncio.sleep(self.poll)
+                except Restarted:  # the new server may hold nothing of ours: catch up with it at once
+                    self._report("redis restarted: catching up")
+                    await asyncio.sleep(self.poll)
                 except Exception as exc:  # Redis, the network or the journal: report, back off, resync
                     raise_if_cancelled()
                     self._report(f"{self._why(exc)}, retrying in {format_duration(delay)}")
@@ -139,6 +147,8 @@ class JournalMirror:
 
     async def _catch_up(self, client: Redis) -> JournalCursor:
         """Send every journal entry after the last one the stream holds for this host; return the cursor after them."""
+        async with asyncio.timeout(self.timeout):
+            self._run_id = run_id(await client.info("server"))
         last = await self._last_mirrored(client)
         cursor = JournalCursor(self.journal)
         entries, _ = await asyncio.to_thread(cursor.read)
@@ -183,11 +193,16 @@ class JournalMirror:
                 continue
             sent_ms = int(self._clock() * 1000)
             pipe = client.pipeline(transaction=False)
+            pipe.info("server")  # first on the same connection: the server the XADDs below reach
             for entry in batch:
                 fields = encode(entry, self.host, settings.key, sent_ms)
                 pipe.xadd(settings.stream, fields, maxlen=settings.maxlen, approximate=True)
             async with asyncio.timeout(self.timeout + len(batch) / 1000):
-                await pipe.execute()
+                info, *ids = await pipe.execute()
+            if run_id(info) != self._run_id:
+                async with asyncio.timeout(self.timeout):
+                    await client.xdel(settings.stream, *ids)  # out of order on the new server: resent in order
+                raise Restarted
             self.last_seq = batch[-1]["seq"]
             self.sent += len(batch)
 
@@ -204,6 +219,12 @@ class JournalMirror:
         self.state = state
         if self._on_state is not None:
             self._on_state(state)
+
+
+def run_id(info: dict[str, Any]) -> str | None:
+    """The server's ``run_id`` from ``INFO server`` (a new one at every start); None where a proxy hides it."""
+    value = info.get("run_id")
+    return str(value) if value is not None else None
 
 
 async def close_quietly(client: Redis) -> None:
