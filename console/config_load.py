@@ -181,7 +181,7 @@ def _find_line(text: str, loc: tuple) -> int | None:
     tables: dict[str, tuple[int, dict[str, int]]] = {"": (0, {})}
     counters: dict[str, int] = {}
     current = ""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # TOML lines end at \n only
         header = _HEADER.match(line)
         if header:
             current = header.group(2).replace('"', "").replace("'", "").replace(" ", "")

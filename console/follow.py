@@ -18,6 +18,7 @@ class JournalCursor:
         self._line = 1
         self._identity: tuple[int, int] | None = None
         self._lock = threading.Lock()  # callers may read from several threads; one read at a time
+        self._unreadable: list[str] = []
 
     def read(self) -> tuple[list[dict], bool]:
         """(entries appended since the last read, True when the journal was read again from its start)."""
@@ -32,5 +33,12 @@ class JournalCursor:
                 self._identity, self._offset, self._line = identity, 0, 1
             if info.st_size == self._offset:
                 return [], restarted
-            entries, self._offset, self._line = self.journal.read_from(self._offset, self._line)
+            entries, self._offset, self._line, unreadable = self.journal.read_from(self._offset, self._line)
+            self._unreadable += unreadable
             return entries, restarted
+
+    def take_unreadable(self) -> list[str]:
+        """What the reads since the last call skipped (one line each, naming the journal line), for the screen."""
+        with self._lock:
+            taken, self._unreadable = self._unreadable, []
+            return taken

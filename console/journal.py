@@ -58,6 +58,16 @@ def actor_info() -> dict:
     }
 
 
+# Characters JSON may hold raw that other line readers take for a line end (`str.splitlines`, JavaScript): written
+# escaped in the file's line, so the line reads back as the same entry, whose hash (over `canonical`) is unchanged.
+_LINE_BREAKERS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def written_line(entry: dict) -> str:
+    """The entry's line in the file: its canonical JSON with U+2028, U+2029 and U+0085 escaped."""
+    return canonical(entry).translate(_LINE_BREAKERS)
+
+
 def _format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -222,7 +232,7 @@ class Journal:
             "prev": last["hash"] if last else None,
         }
         entry["hash"] = entry_hash(entry)
-        line = (canonical(entry) + "\n").encode()
+        line = (written_line(entry) + "\n").encode()
         try:
             written = os.write(fd, line)
             if written != len(line):
@@ -332,23 +342,30 @@ class Journal:
         """The last ``n`` entries, oldest first."""
         return list(deque(self.entries(), maxlen=n)) if n > 0 else []
 
-    def read_from(self, offset: int, line: int = 1) -> tuple[list[dict], int, int]:
+    def read_from(self, offset: int, line: int = 1) -> tuple[list[dict], int, int, list[str]]:
         """The entries of the complete lines from byte `offset` (which starts line number `line`) on, the offset
-        after them and the next line's number: follow a journal by reading only what other writers appended since.
-        A partial last line is left for the next read; a line that is no entry raises JournalError naming it."""
+        after them, the next line's number, and what could not be read: follow a journal by reading only what other
+        writers appended since. A partial last line is left for the next read. Lines end at `\\n` only (never at
+        U+2028 or U+0085, which `str.splitlines` also splits on); a line that is no entry is skipped and named in the
+        last item, so a follower says so and keeps following."""
         try:
             with open(self._path, "rb") as f:
                 size = self._settled_size(f)
                 f.seek(offset)
                 data = f.read(max(0, size - offset))
         except FileNotFoundError:
-            return [], offset, line
+            return [], offset, line, []
         except OSError as exc:
             raise _os_error(self._path, "read", exc) from exc
         end = data.rfind(b"\n") + 1
-        lines = data[:end].decode("utf-8", "surrogateescape").splitlines()
-        entries = [self._entry(text, number) for number, text in enumerate(lines, start=line)]
-        return entries, offset + end, line + len(lines)
+        lines = data[:end].split(b"\n")[:-1]
+        entries, unreadable = [], []
+        for number, raw in enumerate(lines, start=line):
+            try:
+                entries.append(self._entry(raw, number))
+            except JournalError as exc:
+                unreadable.append(str(exc))
+        return entries, offset + end, line + len(lines), unreadable
 
     def verify(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
         """Walk the chain and name the first bad entry (a missing or empty journal is ok); check each anchor."""

@@ -72,6 +72,10 @@ class IncidentTracker:
             self.recent.extend(entries)
             return entries
 
+    def take_unreadable(self) -> list[str]:
+        """The journal lines the reads since the last call could not use (skipped; one line each, for the screen)."""
+        return self._cursor.take_unreadable()
+
     def stranded(self) -> list[dict]:
         """This journal's action requests with no outcome whose console is gone: written on this host by a process
         that no longer exists (killed with SIGKILL, out of memory, or the host restarted). A request of a console that

@@ -84,6 +84,8 @@ class IncidentControl:
             new = await asyncio.to_thread(tracker.catch_up)
         except (IncidentError, JournalError):
             return
+        for problem in tracker.take_unreadable():  # skipped, and the timeline keeps following what comes after
+            self.app.notify(f"✖ {problem}: skipped it", severity="error", timeout=60, markup=False)
         if only_if_changed and not new:
             return
         state = tracker.state
