@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
+from console import outside_json
 from console.config import AlertmanagerSettings
 from console.journal import actor_info
 from console.models import Outcome, OutcomeStatus, Plan, Risk, State, format_duration
@@ -206,7 +206,7 @@ async def _call(
 
 def _error_text(body: bytes) -> str:
     try:
-        decoded = json.loads(body)
+        decoded = outside_json.loads(body)
     except ValueError:
         return body.decode(errors="replace").strip()[:300]
     return str(decoded.get("message", decoded) if isinstance(decoded, dict) else decoded)[:300]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from console.sources.base import Source, poll_once
+from console.sources.base import PollError, Source, poll_once
 
 BATCH_WINDOW = 0.3
 
@@ -23,9 +23,15 @@ class PollGroup:
     """Feeds with one interval, polled together on each tick."""
 
     def __init__(
-        self, feeds: Sequence[Source], interval: float, deliver: Deliver, window: float = BATCH_WINDOW
+        self,
+        feeds: Sequence[Source],
+        interval: float,
+        deliver: Deliver,
+        window: float = BATCH_WINDOW,
+        on_error: PollError | None = None,
     ) -> None:
         self.feeds = list(feeds)
+        self.on_error = on_error
         self.interval = interval
         self.deliver = deliver
         self.window = min(window, interval / 2)
@@ -36,7 +42,7 @@ class PollGroup:
             while True:
                 started = time.monotonic()
                 fresh = [f for f in self.feeds if f.key not in self._running]
-                tasks = {f.key: asyncio.create_task(poll_once(f)) for f in fresh}
+                tasks = {f.key: asyncio.create_task(poll_once(f, self.on_error)) for f in fresh}
                 self._running.update(tasks)
                 done, _ = await asyncio.wait(tasks.values(), timeout=self.window) if tasks else (set(), set())
                 batch = [t.result() for t in done if t.result() is not None]
@@ -58,8 +64,10 @@ class PollGroup:
             asyncio.get_running_loop().create_task(self.deliver([task.result()]))
 
 
-def groups(feeds: Sequence[Source], deliver: Deliver) -> list[PollGroup]:
+def groups(feeds: Sequence[Source], deliver: Deliver, on_error: PollError | None = None) -> list[PollGroup]:
     by_interval: dict[float, list[Source]] = {}
     for feed in feeds:
         by_interval.setdefault(feed.interval, []).append(feed)
-    return [PollGroup(members, interval, deliver) for interval, members in by_interval.items()]
+    return [
+        PollGroup(members, interval, deliver, on_error=on_error) for interval, members in by_interval.items()
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from console import outside_json
 from console.models import Check, State
 from console.models.numbers import read_number, read_output
 
@@ -188,9 +189,11 @@ def judge_value(
 
 
 def parse_json(body: bytes) -> tuple[Any, str | None]:
-    """The decoded document, or a reason (`not JSON`) when the body is not JSON."""
+    """The decoded document, or a reason (`not JSON`, `not JSON: nested …`) when the body is not JSON."""
     try:
-        return json.loads(body), None
+        return outside_json.loads(body), None
+    except outside_json.TooDeep as exc:
+        return None, f"not JSON: {exc}"
     except (ValueError, UnicodeDecodeError):
         return None, "not JSON"
 

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
+
+from console import outside_json
 
 # The factor to a base unit, per dimension: seconds, bytes (KB = 1000, KiB = 1024), percent.
 _SCALES: dict[str, tuple[str, float]] = {
@@ -134,11 +135,11 @@ def read_output(data: bytes, *, path: str | None, pattern: str | None, unit: str
 def parse_json_or_lines(text: str) -> Any:
     """One JSON document, or a list of one per line (JSON lines); None when it is neither (or blank)."""
     try:
-        return json.loads(text)
+        return outside_json.loads(text)
     except ValueError:
         pass
     try:
-        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        lines = [outside_json.loads(line) for line in text.split("\n") if line.strip()]
     except ValueError:
         return None
     return lines or None

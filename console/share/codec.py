@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 
+from console import outside_json
 from console.journal import canonical, entry_hash
 
 FIELDS = ("entry", "seq", "hash", "host", "sent")
@@ -64,7 +64,7 @@ def decode(raw: dict[bytes, bytes], key: str | None) -> Decoded:
         if not hmac.compare_digest(given, sign(key, host, text)):
             raise Refused(f"HMAC does not match (claims host {host!r}): forged or altered")
     try:
-        entry = json.loads(text)
+        entry = outside_json.loads(text)
         seq, sent_ms = int(fields["seq"]), int(fields["sent"])
     except ValueError:
         raise Refused(f"not a journal entry (claims host {host!r})") from None

@@ -166,10 +166,19 @@ def build_feeds(config: Config, clock: Clock, *, status_only: bool = False) -> F
     return feeds
 
 
-async def poll_once(source: Source) -> Any | None:
-    """One poll under the source's timeout; None if its driver got stuck past it (sources report their own faults)."""
+PollError = Callable[[str, Exception], None]
+
+
+async def poll_once(source: Source, on_error: PollError | None = None) -> Any | None:
+    """One poll under the source's timeout; None if its driver got stuck past it, or raised (a fault of the console,
+    not of the target, which sources report as a model: `on_error` hears it with the feed's key). Never raises, so
+    one feed cannot stop the others polled with it."""
     try:
         async with asyncio.timeout(source.timeout):
             return await source.poll()
     except TimeoutError:
+        return None
+    except Exception as exc:
+        if on_error is not None:
+            on_error(source.key, exc)
         return None

@@ -53,14 +53,17 @@ class StatusReport(BaseModel):
 
 @dataclass(frozen=True)
 class Unanswered:
-    """The model of a source that did not answer within its timeout: one DOWN check saying so."""
+    """The model of a source that did not answer within its timeout, or whose poll failed: one DOWN check saying so."""
 
     feed_key: str
     timeout: float
+    failure: str | None = None
 
     def checks(self) -> list[Check]:
         source, _, name = self.feed_key.partition(":")
         reason = f"no answer within {self.timeout:g}s"
+        if self.failure:
+            reason = f"the console failed to poll it: {self.failure}"
         return [Check(source=source, name=name or "connection", state=State.DOWN, reason=reason)]
 
 
@@ -69,12 +72,15 @@ async def poll_live(config: Config, clock: Clock | None = None) -> LiveState:
     clock = clock or Clock()
     feeds = build_feeds(config, clock, status_only=True)
     try:
-        models = await asyncio.gather(*(poll_once(source) for source in feeds.polled))
+        failed: dict[str, str] = {}
+        models = await asyncio.gather(
+            *(poll_once(source, lambda key, exc: failed.setdefault(key, repr(exc))) for source in feeds.polled)
+        )
     finally:
         await feeds.aclose()
     live = LiveState(clock)
     live.update(
-        model if model is not None else Unanswered(source.key, source.timeout)
+        model if model is not None else Unanswered(source.key, source.timeout, failed.get(source.key))
         for source, model in zip(feeds.polled, models, strict=True)
     )
     return live

@@ -88,6 +88,7 @@ class ConsoleApp(App[int]):
         self._load = load
         self._quit_asked = 0.0
         self._signals = contextlib.ExitStack()
+        self._poll_failures: set[str] = set()  # each said once
         for console_theme in THEMES.values():
             self.register_theme(console_theme)
         if config is not None and runner is not None:
@@ -191,7 +192,7 @@ class ConsoleApp(App[int]):
 
         if self.feeds is None:
             self.feeds = build_feeds(self.config, self.clock, status_only=self.wall)  # the wall shows no logs
-        for group in poll_groups(self.feeds.polled, self._deliver):
+        for group in poll_groups(self.feeds.polled, self._deliver, self._poll_failed):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
         for source in self.feeds.streams:
             self.run_worker(self._follow(source), name=f"log {source.settings.name}", group="logs", exit_on_error=False)
@@ -219,6 +220,20 @@ class ConsoleApp(App[int]):
         changes = self.live.update(models)
         if await self.observer.record(changes):
             await self.incident.refresh()
+
+    def _poll_failed(self, key: str, error: Exception) -> None:
+        """A poll that raised (a fault of the console, not of the target): said once per feed and error, and
+        journaled, while the other feeds of its interval go on."""
+        text = f"polling {key} failed: {type(error).__name__}: {error}"
+        if text not in self._poll_failures:
+            self._poll_failures.add(text)
+            self.notify(text, severity="error", timeout=30, markup=False)
+
+            async def journal() -> None:
+                with contextlib.suppress(JournalError):  # the notification above is all that can be done
+                    await asyncio.to_thread(self.runner.journal.append, "console.error", {"feed": key, "error": text})
+
+            self.run_worker(journal, group="journal", exit_on_error=False)
 
     @on(Worker.StateChanged)
     async def _worker_failed(self, event: Worker.StateChanged) -> None:

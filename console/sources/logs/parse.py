@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from console import outside_json
 from console.clock import Clock
 from console.config import LogSettings
 from console.models.logs import ERROR_LEVELS, TRACE_IN_TEXT, LogLine, field_value, normalize_level
@@ -115,7 +116,7 @@ class LineParser:
 
     def _parse_json(self, raw: str, text: str) -> _Parsed:
         try:
-            fields = json.loads(raw)
+            fields = outside_json.loads(raw)
         except ValueError:
             fields = None
         if not isinstance(fields, dict):
