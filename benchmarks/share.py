@@ -38,7 +38,7 @@ def fill(path: Path, n: int) -> tuple[Journal, float]:
 async def plain_xadd(server: RedisServer, entries: list[dict]) -> float:
     """Seconds to XADD the mirror's fields of ``entries`` in pipelines of BATCH from the same client, nothing else."""
     stream, client = f"bench:{uuid.uuid4().hex}", open_client(server.url, 5.0)
-    fields = [encode(entry, "bench", KEY, int(time.time() * 1000)) for entry in entries]
+    fields = [encode(entry, "bench", KEY, int(time.time() * 1000), stream) for entry in entries]
     started = time.perf_counter()
     for start in range(0, len(fields), BATCH):
         pipe = client.pipeline(transaction=False)

@@ -29,7 +29,7 @@ def test_line_breakers_are_escaped_in_the_file_and_read_back_exactly(tmp_path: P
     assert raw.count(b"\n") == 1
     journal.append("note", {"text": "after"})
     assert [e["data"]["text"] for e in cursor.read()[0]] == [BREAKERS, "after"]
-    assert list(journal.entries())[0] == written
+    assert next(iter(journal.entries())) == written
     assert journal.verify().ok
 
 

@@ -42,6 +42,12 @@ def follower(share: ShareSettings, **more: object) -> AsyncIterator[Event]:
     return StreamFollower(share, block=0.2, backoff_max=0.5, **more).events()
 
 
+async def flat(batches: AsyncIterator[list[Event]]) -> AsyncIterator[Event]:
+    async for batch in batches:
+        for event in batch:
+            yield event
+
+
 async def take(events: AsyncIterator[Event], until: Callable[[list[Event]], bool], timeout: float = 15) -> list[Event]:
     got: list[Event] = []
     async with asyncio.timeout(timeout):
@@ -75,6 +81,10 @@ async def stream_seqs(share: ShareSettings, host: str) -> list[int]:
     finally:
         await client.aclose()
     return [int(fields[b"seq"]) for _, fields in rows if fields[b"host"] == host.encode()]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def write(local: Journal, n: int, start: int = 0) -> list[dict]:
@@ -192,24 +202,27 @@ async def test_forged_entries_are_refused_and_the_key_never_shows(redis_server: 
     client = aioredis.Redis.from_url(share.redis_url)
     forged_entry = dict(genuine[2], seq=4, prev=genuine[2]["hash"], data={"source": "health", "i": "rollback done"})
     forged_entry["hash"] = entry_hash(forged_entry)
-    altered = encode(genuine[2], "host-a", KEY, int(time.time() * 1000))
+    altered = encode(genuine[2], "host-a", KEY, now_ms(), share.stream)
     altered["entry"] = altered["entry"].replace('"i":2', '"i":666')
     ids = [
         await client.xadd(share.stream, altered),  # a genuine HMAC over a modified payload
-        await client.xadd(share.stream, encode(forged_entry, "host-a", None, int(time.time() * 1000))),  # no key
-        await client.xadd(share.stream, encode(forged_entry, "host-a", "a-guessed-key-0000", int(time.time() * 1000))),
+        await client.xadd(share.stream, encode(forged_entry, "host-a", None, now_ms(), share.stream)),  # no key
+        await client.xadd(share.stream, encode(forged_entry, "host-a", "a-guessed-key-0000", now_ms(), share.stream)),
     ]
-    events = follower(share)
+    minute = [0.0]
+    events = follower(share, clock=lambda: minute[0])
     try:
-        got = await take(events, lambda got: len(got) >= 6)
+        got = await take(events, lambda got: len(got) >= 4)
+        minute[0] += 61  # the other two refusals are counted, and said once the minute is over
+        got += await take(events, lambda more: len(more) >= 1)
     finally:
         await events.aclose()
         await m.stop()
     assert [r.entry for r in remotes(got)] == genuine
-    refused = notices(got, "refused")
-    assert [n.stream_id for n in refused] == [i.decode() for i in ids]
-    assert "HMAC does not match (claims host 'host-a')" in refused[0].text
-    assert "no HMAC" in refused[1].text and "HMAC does not match" in refused[2].text
+    first, summary = notices(got, "refused")
+    assert first.stream_id == ids[0].decode()
+    assert "HMAC does not match (claims host 'host-a'): forged, altered or copied from another stream" in first.text
+    assert summary.text == "2 more stream entries refused in the last minute: 2 failing the HMAC"
     write(local, 1, 3)
     states: list[str] = []
     again = mirror(share, local, "host-a", states)  # the forged seq 4s claiming host-a do not move its resume point
@@ -226,8 +239,8 @@ async def test_without_a_key_a_payload_that_does_not_hash_is_refused(redis_serve
     share, local = settings(redis_server, key=None), journal(tmp_path, "a")
     genuine = write(local, 2)
     client = aioredis.Redis.from_url(share.redis_url)
-    await client.xadd(share.stream, encode(genuine[0], "host-a", None, int(time.time() * 1000)))
-    tampered = encode(genuine[1], "host-a", None, int(time.time() * 1000))
+    await client.xadd(share.stream, encode(genuine[0], "host-a", None, now_ms(), share.stream))
+    tampered = encode(genuine[1], "host-a", None, now_ms(), share.stream)
     tampered["entry"] = canonical(dict(genuine[1], kind="resolved"))
     bad_id = (await client.xadd(share.stream, tampered)).decode()
     await client.aclose()
@@ -324,13 +337,14 @@ async def test_config_api_and_redis_down_notices_keep_secrets_out(dead_url: str,
     states: list[str] = []
     local = journal(tmp_path, "a")
     m = start_mirror(config, local, host="host-a", on_state=states.append)
-    events = follow(config)
+    batches = follow(config)
+    events = flat(batches)
     try:
         down = await take(events, lambda got: len(got) >= 1)
         await until(lambda: m.state.startswith("redis down"))
         local.append("observation", {"url": dead_url})
     finally:
-        await events.aclose()
+        await batches.aclose()
         await m.stop()
     texts = [n.text for n in notices(down)] + states
     assert "connection refused" in texts[0]

@@ -21,11 +21,12 @@ KEY = "a-shared-key-of-some-length"
 
 
 def config_for(tmp_path: Path, name: str, redis: RedisServer):
+    """A config on a stream of this test's own (tmp_path names it): tests share one Redis server."""
     folder = tmp_path / name
     folder.mkdir(mode=0o700)
     text = (
         f'[console]\nenvironment = "production"\njournal = "{folder / "journal.jsonl"}"\n'
-        f'[share]\nredis_url = "{redis.url}"\nkey = "{KEY}"\nhost = "{name}"\n'
+        f'[share]\nredis_url = "{redis.url}"\nkey = "{KEY}"\nhost = "{name}"\nstream = "test:{tmp_path.name}"\n'
     )
     return cfg.loads(text, source=folder / "config.toml", environ={})
 
@@ -58,3 +59,57 @@ async def test_a_wall_on_another_host_follows_the_incident_through_the_stream(
     assert not Path(wall_config.console.journal).exists() or "rolled back" not in Path(
         wall_config.console.journal
     ).read_text(), "the wall keeps the bastion's entries in memory, never in its own journal"
+
+
+async def test_a_flood_on_the_stream_keeps_the_console_responsive_and_costs_a_notice(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """5,000 junk entries and 300 genuine notes arrive while the operator presses keys: each key answers within a
+    second, and the junk costs one toast, not 5,000."""
+    import redis.asyncio as aioredis
+
+    from console.tui.screens.help import HelpScreen
+
+    bastion = config_for(tmp_path, "bastion", redis_server)
+    journal = Journal(bastion.console.journal, environment="production")
+    desk = IncidentDesk(journal)
+    desk.declare("checkout returns 500s", "SEV-1")
+    mirror = start_mirror(bastion, journal, host="bastion")
+    console_config = config_for(tmp_path, "console", redis_server)
+    app = ConsoleApp(console_config, build_runner(console_config), feeds=Feeds())
+    client = aioredis.Redis.from_url(redis_server.url)
+
+    async def flood() -> None:
+        for start in range(0, 5000, 250):
+            pipe = client.pipeline(transaction=False)
+            for i in range(start, start + 250):
+                pipe.xadd(console_config.share.stream, {"entry": f"junk {i}", "host": "x"})
+            await pipe.execute()
+            for i in range(15):
+                await asyncio.to_thread(desk.add_note, f"note {start + i}")
+            await asyncio.sleep(0.05)
+
+    latencies: list[float] = []
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            flooding = asyncio.create_task(flood())
+            while not flooding.done():
+                pressed = time.monotonic()
+                await pilot.press("question_mark")
+                while not isinstance(app.screen, HelpScreen):
+                    await asyncio.sleep(0.01)
+                latencies.append(time.monotonic() - pressed)
+                await pilot.press("escape")
+                while isinstance(app.screen, HelpScreen):
+                    await asyncio.sleep(0.01)
+            await flooding
+            started = time.monotonic()
+            while not any((e.get("data") or {}).get("text") == "note 4514" for e in app.incident.desk.tracker.recent):
+                assert time.monotonic() - started < 10, "the genuine notes did not all arrive"
+                await pilot.pause(0.1)
+            shared = [str(t.render()) for t in app.screen.query("Toast") if "share:" in str(t.render())]
+    finally:
+        await mirror.stop()
+        await client.aclose()
+    assert len(latencies) >= 3 and max(latencies) < 1.0, latencies
+    assert len(shared) == 1 and "refused: no seq, hash, sent fields" in shared[0], shared

@@ -6,16 +6,20 @@ Every host mirrors its own journal to the stream; every console or wall with the
     mirror.state                                # "mirroring", "redis down: …, retrying in 4s", "caught up 50 entries"
     await mirror.stop()
 
-    async for event in follow(config, exclude_host=socket.gethostname()):
-        if isinstance(event, Remote):           # a verified entry: event.host, event.entry (a journal entry dict)
-            ...
-        else:                                   # a Notice: event.kind ("refused", "gap", "chain", "replay", "skew",
-            ...                                 # "stream", "redis") and event.text, one line, never the key
+    async for batch in follow(config, exclude_host=socket.gethostname()):   # the events of one bounded read
+        for event in batch:
+            if isinstance(event, Remote):       # a verified entry: event.host, event.entry (a journal entry dict)
+                ...
+            else:                               # a Notice: event.kind ("refused", "gap", "chain", "replay", "skew",
+                ...                             # "stream", "redis") and event.text, one line, never the key
 
 The local journal stays the record: the mirror only reads it, so it never slows or blocks a write, and when Redis is
 back it sends what the stream lacks (from the last seq the stream holds for this host), each entry once.
-The follower passes on an entry only if its hash recomputes and, with a `key`, its HMAC holds; per writer host it
-checks the chain and says when seqs jump (trimmed or deleted entries), a chain breaks or a clock is skewed.
+The follower passes on an entry only if its hash recomputes, with a `key` its HMAC (over the stream's name, the host,
+the time it was mirrored and the entry) holds, it belongs to this environment and it reached the stream soon after
+it was mirrored (not a copy), and it is not over 2 MiB (never read into memory when it is); refusals after the first
+of a kind are summarised once a minute. Per writer host it checks the chain and says when seqs jump (trimmed or
+deleted entries), a chain breaks or a clock is skewed.
 Neither raises into its caller: both report and retry with backoff.
 """
 
@@ -44,9 +48,12 @@ def start_mirror(
     return JournalMirror(_settings(config), journal, host=host, on_state=on_state).start()
 
 
-def follow(config: Config, *, since: str = "0-0", exclude_host: str | None = None) -> AsyncIterator[Event]:
-    """The stream's verified entries and notices, from ``since`` (the start of the stream) on, forever.
+def follow(config: Config, *, since: str = "0-0", exclude_host: str | None = None) -> AsyncIterator[list[Event]]:
+    """The stream's verified entries and notices, a read at a time, from ``since`` (the start of the stream) on,
+    forever; entries of another environment than the config's are refused.
 
     ``exclude_host`` leaves out one writer's entries (a console's own host: it has them in its journal).
     """
-    return StreamFollower(_settings(config), since=since, exclude_host=exclude_host).events()
+    settings = _settings(config)
+    follower = StreamFollower(settings, since=since, exclude_host=exclude_host, environment=config.console.environment)
+    return follower.batches()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -18,7 +20,42 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 SKEW_LIMIT = 30.0  # seconds between a writer's clock and the stream id's time before it is flagged
-COUNT = 500  # entries per XREAD
+REPLAY_LIMIT = 600.0  # seconds an entry may reach the stream after it was mirrored: later, it is a copy (refused)
+COUNT = 500  # entries per read
+MAX_ENTRY = 2 * 1024 * 1024  # bytes in one stream entry's fields (a journal entry with 20 long output lines fits)
+READ_BUDGET = 8 * 1024 * 1024  # bytes per read: a flood of big entries is read a few at a time, never all at once
+SUMMARY_EVERY = 60.0  # seconds: refusals after the first of their kind are counted and said once a minute
+
+# Reads the stream past an id without sending what a follower would refuse for its size: XREAD would bring a 200 MB
+# entry into memory before anything could look at it. Entries over ARGV[3] bytes come back as {"oversize", size}.
+_READ = """
+local rows = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
+local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
+local out, used = {}, 0
+for _, row in ipairs(rows) do
+  local size = 0
+  for _, value in ipairs(row[2]) do size = size + string.len(value) end
+  if size > limit then
+    out[#out + 1] = {row[1], {'oversize', tostring(size)}}
+  else
+    if used + size > budget and #out > 0 then break end
+    used = used + size
+    out[#out + 1] = row
+  end
+end
+return out
+"""
+
+_REFUSAL_WORDS = {
+    "fields": "with missing fields",
+    "version": "from older consoles",
+    "hmac": "failing the HMAC",
+    "entry": "not journal entries",
+    "hash": "with a bad hash",
+    "size": "too large",
+    "environment": "from another environment",
+    "replay": "copies of old entries",
+}
 
 NoticeKind = Literal["refused", "gap", "chain", "replay", "skew", "stream", "redis"]
 
@@ -57,20 +94,25 @@ class _Writer:
 
 @dataclass
 class StreamFollower:
-    """Follows the stream with ``XREAD BLOCK`` from the last id read (from ``since``, the start by default).
+    """Follows the stream from the last id read (from ``since``, the start by default), a bounded read at a time.
 
-    Entries are decoded and checked (``codec.decode``: fields, hash, and the HMAC when keyed) and, per writer host,
-    chained (``prev`` is the previous entry's ``hash``, seqs follow on). A refused entry is never passed on; a gap, a
-    broken chain or skew is a Notice before the entry. Iterating never raises: Redis errors become notices and the
-    follower retries with backoff from where it was.
+    Entries are decoded and checked (``codec.decode``: fields, hash, and the HMAC over the stream's name when keyed),
+    refused when they belong to another ``environment`` (when given), reached the stream long after they were
+    mirrored (a copy) or are larger than MAX_ENTRY, and, per writer host, chained (``prev`` is the previous entry's
+    ``hash``, seqs follow on). A refused entry is never passed on: the first of each kind is a Notice, later ones are
+    counted and summarised once a minute, so a flood costs a line, not a toast each. A gap, a broken chain or skew is
+    a Notice before the entry. Iterating never raises: Redis errors become notices and the follower retries with
+    backoff from where it was.
     """
 
     settings: ShareSettings
     since: str = "0-0"
     exclude_host: str | None = None
+    environment: str | None = None
     timeout: float = 2.0
-    block: float = 2.0
+    block: float = 0.25  # seconds between reads while the stream has nothing new
     backoff_max: float = 5.0
+    clock: Callable[[], float] = time.monotonic
     last_id: str = field(init=False)
     writers: dict[str, _Writer] = field(init=False, default_factory=dict)
 
@@ -79,48 +121,63 @@ class StreamFollower:
         self._seen_stream = False
         self._redact = url_redactor(self.settings.redis_url).text
         self._target = f"{describe_target(self.settings.redis_url)} {self.settings.stream}"
+        self._refused: Counter[str] = Counter()  # kind -> refusals not yet said, this minute
+        self._told: set[str] = set()  # kinds whose first refusal of this minute was said in full
+        self._summary_due = self.clock() + SUMMARY_EVERY
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self.events()
 
     async def events(self) -> AsyncIterator[Event]:
         """Verified entries (Remote) and notices, in stream order, until the caller stops iterating."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """The events of each read (at most COUNT entries and READ_BUDGET bytes), for callers that repaint once per
+        read rather than once per entry."""
         delay = 1.0
         client: Redis | None = None
         try:
             while True:
                 try:
                     if client is None:
-                        client = open_client(self.settings.redis_url, self.timeout + self.block)
-                    async with asyncio.timeout(self.timeout + self.block):
-                        reply = await client.xread(
-                            {self.settings.stream: self.last_id}, count=COUNT, block=int(self.block * 1000)
+                        client = open_client(self.settings.redis_url, self.timeout)
+                        read = client.register_script(_READ)
+                    async with asyncio.timeout(self.timeout):
+                        rows = await read(
+                            keys=[self.settings.stream], args=[f"({self.last_id}", COUNT, MAX_ENTRY, READ_BUDGET]
                         )
-                    if not reply:
-                        if notice := await self._check_stream(client):
-                            yield notice
-                        continue
-                    self._seen_stream = True
+                    quiet = None if rows else await self._check_stream(client)
                     delay = 1.0
                 except Exception as exc:  # Redis or the network: say so, back off, resume from last_id
                     raise_if_cancelled()
-                    yield Notice(
-                        "redis",
-                        self._redact(
-                            f"redis down: {self._target}: {explain(exc, self.timeout)}, "
-                            f"retrying in {format_duration(delay)}"
-                        ),
-                    )
+                    yield [
+                        Notice(
+                            "redis",
+                            self._redact(
+                                f"redis down: {self._target}: {explain(exc, self.timeout)}, "
+                                f"retrying in {format_duration(delay)}"
+                            ),
+                        )
+                    ]
                     if client is not None:
                         await close_quietly(client)
                         client = None
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max)
                     continue
-                for raw_id, raw in reply[0][1]:
+                batch: list[Event] = [quiet] if quiet else []
+                for raw_id, flat in rows:
+                    self._seen_stream = True
                     self.last_id = raw_id.decode()
-                    for event in self._verify(self.last_id, raw):
-                        yield event
+                    batch += self._verify(self.last_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+                batch += self._summary()
+                if batch:
+                    yield batch
+                if not rows:
+                    await asyncio.sleep(self.block)
         finally:
             if client is not None:
                 await close_quietly(client)
@@ -128,9 +185,9 @@ class StreamFollower:
     def _verify(self, stream_id: str, raw: dict[bytes, bytes]) -> list[Event]:
         """The events one stream entry gives: notices first, then the entry when it passes."""
         try:
-            got = decode(raw, self.settings.key)
+            got = self._decode(stream_id, raw)
         except Refused as exc:
-            return [Notice("refused", f"stream entry {stream_id} refused: {exc}", stream_id)]
+            return self._refuse(stream_id, exc)
         if got.host == self.exclude_host:
             return []
         events: list[Event] = []
@@ -154,6 +211,52 @@ class StreamFollower:
         self.writers[got.host] = _Writer(got.seq, got.hash, skewed)
         events.append(Remote(got.host, got.entry, stream_id))
         return events
+
+    def _decode(self, stream_id: str, raw: dict[bytes, bytes]) -> Decoded:
+        """The entry, or Refused: too large, not verifiable, of another environment, or a copy of an old entry."""
+        if set(raw) == {b"oversize"}:
+            size = int(raw[b"oversize"])
+            raise Refused(f"{size / 2**20:.1f} MiB, over the {MAX_ENTRY // 2**20} MiB an entry may have", "size")
+        got = decode(raw, self.settings.key, self.settings.stream)
+        environment = got.entry.get("environment")
+        if self.environment is not None and environment != self.environment:
+            raise Refused(
+                f"from environment {environment!r}, not {self.environment!r} (claims host {got.host!r})", "environment"
+            )
+        late = int(stream_id.split("-")[0]) / 1000 - got.sent_ms / 1000
+        if late > REPLAY_LIMIT:
+            raise Refused(
+                f"reached the stream {format_duration(late)} after it was mirrored (claims host {got.host!r}, seq "
+                f"{got.seq}): a copy of an old entry, or a clock that far behind",
+                "replay",
+            )
+        return got
+
+    def _refuse(self, stream_id: str, exc: Refused) -> list[Event]:
+        """The first refusal of a kind in a minute is said in full; the rest are counted for the summary."""
+        if exc.kind in self._told:
+            self._refused[exc.kind] += 1
+            return []
+        self._told.add(exc.kind)
+        return [Notice("refused", f"stream entry {stream_id} refused: {exc}", stream_id)]
+
+    def _summary(self) -> list[Event]:
+        """Once a minute: how many more entries were refused, by kind (nothing when none were)."""
+        now = self.clock()
+        if now < self._summary_due:
+            return []
+        self._summary_due = now + SUMMARY_EVERY
+        self._told.clear()
+        if not self._refused:
+            return []
+        total = sum(self._refused.values())
+        kinds = ", ".join(f"{n} {_REFUSAL_WORDS[kind]}" for kind, n in self._refused.most_common())
+        self._refused.clear()
+        return [
+            Notice(
+                "refused", f"{total} more stream entr{'y' if total == 1 else 'ies'} refused in the last minute: {kinds}"
+            )
+        ]
 
     def _chain(self, stream_id: str, got: Decoded, writer: _Writer | None) -> list[Notice]:
         if writer is None:

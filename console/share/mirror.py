@@ -176,7 +176,7 @@ class JournalMirror:
                 if raw.get(b"host") != self.host.encode():
                     continue
                 try:
-                    found = decode(raw, self.settings.key)
+                    found = decode(raw, self.settings.key, self.settings.stream)
                 except Refused:
                     continue  # a forged entry claiming this host does not move the resume point
                 return found.seq, found.hash
@@ -195,7 +195,7 @@ class JournalMirror:
             pipe = client.pipeline(transaction=False)
             pipe.info("server")  # first on the same connection: the server the XADDs below reach
             for entry in batch:
-                fields = encode(entry, self.host, settings.key, sent_ms)
+                fields = encode(entry, self.host, settings.key, sent_ms, settings.stream)
                 pipe.xadd(settings.stream, fields, maxlen=settings.maxlen, approximate=True)
             async with asyncio.timeout(self.timeout + len(batch) / 1000):
                 info, *ids = await pipe.execute()

@@ -43,12 +43,15 @@ class ShareControl:
         mirror = start_mirror(self.config, self.journal, host=host, on_state=self._mirror_state)
         tracker = self.app.incident.desk.tracker
         try:
-            async for event in follow(self.config, exclude_host=host):
-                if isinstance(event, Remote):
-                    tracker.add_remote(event.entry)
+            async for batch in follow(self.config, exclude_host=host):
+                remote = [event.entry for event in batch if isinstance(event, Remote)]
+                for entry in remote:
+                    tracker.add_remote(entry)
+                if remote:  # one repaint per read, however many entries it brought
                     await self.app.incident.refresh()
-                else:
-                    self.app.notify(f"share: {event.text}", severity="warning", timeout=15, markup=False)
+                for event in batch:
+                    if not isinstance(event, Remote):
+                        self.app.notify(f"share: {event.text}", severity="warning", timeout=15, markup=False)
         finally:
             await mirror.stop()
 
