@@ -103,7 +103,7 @@ class RunbookStep(Action):
             if ctx.config.postgres is None:
                 raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
             text = sql.statements_text(step.command, step.params, values)
-            shown, detail = text, {"statements": sql.split(text)}
+            shown, detail = text, {"statements": sql.checked_statements(self.name, self.risk, text)}
         else:
             shown = shown_shell(step.command, list(step.params), values)
             env = {p.env: values[p.name] for p in step.params}

@@ -1,7 +1,9 @@
-"""SQL steps of runbooks: statements split and filled, run on the `[postgres]` dsn with a statement timeout.
+"""SQL steps of runbooks: statements filled, judged again, split and run on `[postgres]` with a statement timeout.
 
 Reading statements run in a read-only transaction and their rows come back as a text table; any other statement
-runs in one transaction. Values are quoted SQL literals (standard_conforming_strings on), never bare text.
+runs in one transaction, the only one: transaction control is refused in any step. Values are quoted SQL literals
+(standard_conforming_strings on), never bare text. The judge and the splitter (`console.runbooks.sql_risk`, pglast)
+are imported when a step is planned, not when the console starts.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from actions.base import ActionContext, Progress
-from console.models import Outcome, OutcomeStatus
+from actions.base import ActionContext, ParamError, Progress
+from actions.runner import ActionRefused
+from console.models import Outcome, OutcomeStatus, Risk
 from console.models.postgres import CONSOLE_APPLICATION
-from console.runbooks.params import Param, sql_regions, sql_text
+from console.runbooks.params import Param, sql_text
+from console.runbooks.risk import ORDER
+from console.runbooks.session import sql_code
 
 STATEMENT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5.0
@@ -22,30 +27,48 @@ CELL = 60
 
 def statements_text(command: str, params: tuple[Param, ...], values: Mapping[str, str]) -> str:
     """The step's SQL with psql meta-commands (`\\x`, `\\dt`) left out and every value quoted in place."""
-    runnable = "\n".join(line for line in command.split("\n") if not line.lstrip().startswith("\\"))
-    return sql_text(runnable, list(params), values)
+    return sql_text(sql_code(command), list(params), values)
 
 
-def split(text: str) -> list[str]:
-    """The statements of a text, split at semicolons outside literals, identifiers, comments and dollar quotes."""
-    regions = sql_regions(text)
-    found, start = [], 0
-    for index, char in enumerate(text):
-        if char == ";" and regions.at(index) == "plain":
-            found.append(text[start:index])
-            start = index + 1
-    found.append(text[start:])
-    return [s.strip() for s in found if s.strip() and _has_code(s)]
+def checked_statements(action: str, risk: Risk, text: str) -> list[str]:
+    """The statements of a step's text with its values in place, refused (ParamError, ActionRefused) when that text
+    judges riskier than the step, cannot be cut into whole statements, or holds transaction control."""
+    from console.runbooks.sql_risk import SqlTextError, judge_sql, split_statements
+
+    judged, reason = judge_sql(text)
+    if ORDER.index(judged) > ORDER.index(risk):
+        raise ParamError(
+            f"{action}: with these values the SQL judges {reason}, more than the step's {risk}; refused "
+            f"(put {{ risk={judged} }} on the block's fence if that is meant)"
+        )
+    try:
+        statements = split_statements(text)
+    except SqlTextError as exc:
+        raise ActionRefused(f"{action}: {exc}; nothing was run") from None
+    refused = _transaction_refusal(statements)
+    if refused:
+        raise ActionRefused(f"{action}: {refused}; nothing was run")
+    return statements
 
 
-def _has_code(statement: str) -> bool:
-    regions = sql_regions(statement)
-    return any(not c.isspace() and regions.at(i) != "comment" for i, c in enumerate(statement))
+def _transaction_refusal(statements: list[str]) -> str | None:
+    """Why the statements are refused when one of them is transaction control (COMMIT would end the runner's
+    read-only transaction and run the rest outside it), else None."""
+    from console.runbooks.sql_risk import TRANSACTION_CONTROL, transaction_control
+
+    for number, statement in enumerate(statements, 1):
+        kind = transaction_control(statement)
+        if kind:
+            return f"statement {number}, `{kind}`, {TRANSACTION_CONTROL}"
+    return None
 
 
 async def run(ctx: ActionContext, statements: list[str], *, read_only: bool, progress: Progress) -> Outcome:
     import asyncpg
 
+    refused = _transaction_refusal(statements)
+    if refused:
+        return Outcome(status=OutcomeStatus.FAILED, message=f"{refused}; nothing was run")
     if ctx.config.postgres is None:
         return Outcome(status=OutcomeStatus.FAILED, message="no [postgres] section in the config: nothing to run on")
     try:

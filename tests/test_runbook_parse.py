@@ -145,10 +145,20 @@ def test_risk_is_inferred_with_a_reason(command: str, risk: Risk, reason: str | 
     assert reason is None or why == reason
 
 
-def test_sql_that_only_reads_is_read_anything_else_destructive() -> None:
-    assert infer("SELECT 1", sql=True) == (Risk.READ, "read: `SELECT` only reads")
-    assert infer("update t set a = 1", sql=True)[0] is Risk.DESTRUCTIVE
-    assert infer("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", sql=True)[0] is Risk.DESTRUCTIVE
+def test_an_sql_step_is_judged_by_the_parser_never_by_the_destructive_words() -> None:
+    assert infer("SELECT 1", sql=True) == (Risk.READ, "read: only reading statements")
+    looks = "SELECT pid FROM pg_stat_activity WHERE query NOT LIKE '%pg_terminate_backend%' AND state <> 'reset'"
+    assert infer(looks, sql=True)[0] is Risk.READ  # the words are in literals: no longer destructive
+    assert infer("\\x\nSELECT pid FROM pg_stat_activity WHERE datname = <db>;", sql=True)[0] is Risk.READ
+    assert infer("update t set a = 1", sql=True) == (Risk.DESTRUCTIVE, "destructive: `UPDATE` writes to the database")
+    assert infer('SELECT "<fn>"()', sql=True) == (
+        Risk.WRITE,
+        "write: calls an unknown function <fn>(): not judged a read",
+    )
+    assert infer("SELECT * FROM <table>", sql=True) == (
+        Risk.WRITE,
+        "write: cannot parse: syntax error at or near \"'<table>'\" at line 1",
+    )
 
 
 def test_a_risk_attribute_raises_but_never_lowers() -> None:

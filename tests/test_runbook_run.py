@@ -13,7 +13,8 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from actions.base import ParamError
+from actions import runbook_sql as sql
+from actions.base import ParamError, Progress
 from actions.registry import build_runner
 from actions.runbook import RunbookStep
 from actions.runner import ActionRefused, Runner
@@ -172,16 +173,19 @@ def database(pg_server: PostgresServer) -> Iterator[str]:
             await conn.close()
 
     asyncio.run(run(pg_server.dsn, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+    asyncio.run(run(pg_server.dsn, "DROP ROLE IF EXISTS rb_app; CREATE ROLE rb_app"))
     asyncio.run(run(pg_server.dsn, f"CREATE DATABASE {DB}"))
     url = f"postgresql://postgres@{pg_server.host}:{pg_server.port}/{DB}"
     asyncio.run(run(url, "CREATE TABLE rb_orders (id serial, region text); CREATE SEQUENCE rb_seq;"))
     asyncio.run(run(url, "INSERT INTO rb_orders (region) VALUES ('eu'), ('eu'), ('us')"))
     yield url
     asyncio.run(run(pg_server.dsn, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+    asyncio.run(run(pg_server.dsn, "DROP ROLE rb_app"))
 
 
-def pg_runner(tmp_path: Path, url: str, step: str) -> tuple[Runner, str]:
-    return runner_for(tmp_path, FIXTURES / "sql.md", step, f'[postgres]\ndsn = "{url}"\n')
+def pg_runner(tmp_path: Path, url: str, step: str, *, read_only: bool = False) -> tuple[Runner, str]:
+    console = "read_only = true\n" if read_only else ""
+    return runner_for(tmp_path, FIXTURES / "sql.md", step, f'{console}[postgres]\ndsn = "{url}"\n')
 
 
 async def test_a_reading_sql_step_returns_rows_and_needs_no_confirmation(tmp_path: Path, database: str) -> None:
@@ -205,11 +209,59 @@ async def test_sql_values_are_literals_never_sql(tmp_path: Path, database: str) 
     await conn.close()
 
 
-async def test_a_read_that_would_write_fails_in_its_read_only_transaction(tmp_path: Path, database: str) -> None:
+async def test_a_read_that_would_write_is_destructive_and_its_read_only_transaction_still_refuses_it(
+    tmp_path: Path, database: str
+) -> None:
     runner, name = pg_runner(tmp_path, database, "a-read-that-would-write-1")
-    outcome = await runner.execute(await runner.plan(name, {}))
+    plan = await runner.plan(name, {})
+    assert plan.risk is Risk.DESTRUCTIVE and plan.confirm_reason == "destructive: calls nextval()"
+    outcome = await sql.run(runner.ctx, ["SELECT nextval('rb_seq')"], read_only=True, progress=Progress())
     assert outcome.status is OutcomeStatus.FAILED
     assert "read-only transaction" in outcome.message
+
+
+async def superuser_and_table(url: str) -> tuple[bool, str | None]:
+    conn = await asyncpg.connect(url)
+    try:
+        superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = 'rb_app'")
+        return superuser, await conn.fetchval("SELECT to_regclass('rb_pwned')::text")
+    finally:
+        await conn.close()
+
+
+async def test_a_commit_cannot_end_the_read_only_transaction(tmp_path: Path, database: str) -> None:
+    """`SELECT 1; COMMIT; ALTER ROLE ... SUPERUSER`: the COMMIT once ended the read-only transaction."""
+    step = "escape-the-read-only-transaction-1"
+    read_only, name = pg_runner(tmp_path, database, step, read_only=True)
+    with pytest.raises(ActionRefused, match=r"refused, the console is read-only \(destructive action\)"):
+        await read_only.plan(name, {})
+    runner, name = pg_runner(tmp_path, database, step)
+    assert runner.get(name).step.risk_reason.startswith("destructive: `COMMIT` is transaction control, refused")
+    with pytest.raises(ActionRefused, match=r"statement 2, `COMMIT`, is transaction control, refused in a runbook"):
+        await runner.plan(name, {})
+    statements = ["SELECT 1", "COMMIT", "ALTER ROLE rb_app SUPERUSER", "CREATE TABLE rb_pwned (a int)"]
+    outcome = await sql.run(runner.ctx, statements, read_only=False, progress=Progress())
+    assert outcome.status is OutcomeStatus.FAILED and outcome.message.endswith("; nothing was run")
+    assert await superuser_and_table(database) == (False, None)
+    assert journal(tmp_path) == []
+
+
+async def test_a_side_effect_function_asks_for_the_typed_environment(tmp_path: Path, database: str) -> None:
+    runner, name = pg_runner(tmp_path, database, "reload-the-configuration-1")
+    plan = await runner.plan(name, {})
+    assert plan.risk is Risk.DESTRUCTIVE and plan.confirm is ConfirmLevel.TYPED and plan.confirm_text == "staging"
+    assert plan.confirm_reason == "destructive: calls pg_reload_conf()"
+    with pytest.raises(ActionRefused, match="typed confirmation"):
+        await runner.execute(plan, confirmed=True)
+
+
+async def test_the_filled_text_is_judged_again_with_the_values_in_place(tmp_path: Path, database: str) -> None:
+    runner, name = pg_runner(tmp_path, database, "call-a-function-by-name-1")
+    assert runner.get(name).risk is Risk.WRITE  # "<fn>"() is an unknown function
+    with pytest.raises(ParamError, match=r"judges destructive: calls pg_reload_conf\(\), more than the step's write"):
+        await runner.plan(name, {"fn": "pg_reload_conf"})
+    plan = await runner.plan(name, {"fn": "now"})
+    assert plan.risk is Risk.WRITE and plan.detail["statements"] == ['SELECT "now"()']
 
 
 async def test_a_writing_sql_step_is_destructive_and_needs_the_typed_environment(

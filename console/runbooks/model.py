@@ -255,8 +255,7 @@ def _flush(line: str) -> tuple[str, int | None] | None:
 
 def _sql_step(base: Step, command: session.Command, env: Mapping[str, str]) -> Step:
     text = command.text.strip("\n")
-    runnable = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("\\"))
-    kind = "sql" if runnable.strip().strip(";").strip() else "display"
+    kind = "sql" if session.sql_code(text).strip().strip(";").strip() else "display"
     params = tuple(find_params(text, env, shell=False)) if kind == "sql" else ()
     return _with(base, kind=kind, command=text, params=params, output_lines=tuple(command.output))
 

@@ -1,11 +1,15 @@
-"""Risk inferred from a command's words, with the reason in words; a `risk=` attribute may raise it, never lower it."""
+"""Risk inferred from a command's words, with the reason in words; a `risk=` attribute may raise it, never lower it.
+
+SQL is judged by PostgreSQL's own parser (`console.runbooks.sql_risk`), never by these words.
+"""
 
 from __future__ import annotations
 
 import re
 
 from console.models import Risk
-from console.runbooks.params import PLACEHOLDER, shell_regions
+from console.runbooks.params import PLACEHOLDER, find_params, shell_regions, sql_text
+from console.runbooks.session import sql_code
 
 
 def _words(text: str) -> frozenset[str]:
@@ -24,7 +28,6 @@ READ_TOOLS = _words(
 PREFIXES = _words("sudo env time nice nohup exec command do then else elif if while until ! { (")
 FIND_ACTIONS = _words("-exec -execdir -ok -okdir -delete -fprint -fprintf -fls")
 NEUTRAL = _words("export set unset cd sleep local true false fi done esac } )")
-READ_SQL = frozenset({"select", "show", "explain", "table", "values", "with"})
 _MASK = "x"
 ORDER = [Risk.READ, Risk.WRITE, Risk.DESTRUCTIVE]
 _WORD = re.compile(r"(?<!\w)(" + "|".join(DESTRUCTIVE) + r"|--force)(?![\w-])", re.IGNORECASE)
@@ -42,14 +45,14 @@ def _code(text: str) -> str:
 
 def infer(text: str, *, sql: bool = False) -> tuple[Risk, str]:
     """(risk, reason) of a shell command or an SQL text."""
-    original = _sql_code(text) if sql else _code(text)
+    if sql:
+        return _sql(text)
+    original = _code(text)
     # placeholders and continuations blanked at the same length, so a reason quotes the original text
     code = PLACEHOLDER.sub(lambda m: "X" * len(m.group()), original).replace("\\\n", "  ")
     found = _WORD.search(code)
     if found:
         return Risk.DESTRUCTIVE, f"destructive: contains `{found.group(1).lower()}`"
-    if sql:
-        return _sql(original)
     masked = _mask(code)
     bounds = [0, *(i for m in _SPLIT.finditer(masked) for i in m.span()), len(code)]
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
@@ -104,24 +107,14 @@ def _positional(words: list[str]) -> list[str]:
     return found
 
 
-def _sql(code: str) -> tuple[Risk, str]:
-    """SQL that only reads is read; anything else is destructive (a write to the database)."""
-    first = sql_verb(code)
-    writes = re.search(r"\b(insert|update|into|analyze)\b", code, re.IGNORECASE)
-    if first in READ_SQL and not writes:
-        return Risk.READ, f"read: `{first.upper()}` only reads"
-    word = writes.group(1) if writes and first in READ_SQL else first or "?"
-    return Risk.DESTRUCTIVE, f"destructive: `{word.upper()}` writes to the database"
+def _sql(text: str) -> tuple[Risk, str]:
+    """An SQL step judged with each placeholder's own text as its value: a value is always a quoted literal, so no
+    value can change the statements' shape (the plan judges the text again with the real values in place)."""
+    from console.runbooks.sql_risk import judge_sql  # pglast is loaded when an SQL step is judged, not at start
 
-
-def _sql_code(text: str) -> str:
-    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
-
-
-def sql_verb(text: str) -> str:
-    """The first keyword of an SQL text (comments skipped), lowercase."""
-    stripped = _sql_code(text).strip()
-    return stripped.split(None, 1)[0].lower().rstrip(";") if stripped else ""
+    code = sql_code(text)
+    params = find_params(code, {}, shell=False)
+    return judge_sql(sql_text(code, params, {p.name: p.placeholders[0] for p in params}))
 
 
 def raise_to(risk: Risk, reason: str, attribute: str | None) -> tuple[Risk, str]:

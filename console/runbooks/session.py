@@ -105,6 +105,11 @@ def split_psql(text: str) -> list[Command]:
     return [c for c in commands if c.text.strip()]
 
 
+def sql_code(text: str) -> str:
+    """The SQL of a psql command: meta-command lines (`\\x`, `\\dt`) left out: psql never sends them."""
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("\\"))
+
+
 def looks_like_commands(text: str) -> bool:
     """Whether an untagged block reads as shell: a prompt, or a first command word the console knows."""
     lines = [line for line in text.split("\n") if line.strip()]
