@@ -111,6 +111,8 @@ class Action(ABC):
                 hint = self.param_help().get(str(param), "")
                 raise ParamError(f"{self.name}: --{param} is required" + (f" ({hint})" if hint else "")) from None
             message = error["msg"].removeprefix("Value error, ")
+            if param in self.secret_params:  # never echo a secret, not even a wrong one
+                raise ParamError(f"{self.name}: --{param}: {message} (the value given is secret: not shown)") from None
             raise ParamError(f"{self.name}: --{param}: {message}, got {error.get('input')!r}") from None
 
     @abstractmethod

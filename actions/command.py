@@ -1,7 +1,8 @@
 """Command actions: `[actions.NAME]` argv templates run without a shell, output streamed, process group killed.
 
 A `{param|json}` or `{param|url}` placeholder passes the value through a filter; `stdin` is a template fed to the
-command's standard input; a `secret` param is masked everywhere the run is shown or journaled."""
+command's standard input and `env` templates are added to its environment (where secrets go: never in argv, which
+every local user can read); a `secret` param is masked everywhere the run is shown or journaled."""
 
 from __future__ import annotations
 
@@ -59,7 +60,9 @@ class CommandAction(Action):
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         values = params.model_dump(mode="json")
         argv = self.argv(ctx, values)
-        stdin = None if self.spec.stdin is None else _Template().vformat(self.spec.stdin, (), self._values(ctx, values))
+        filled = self._values(ctx, values)
+        stdin = None if self.spec.stdin is None else _Template().vformat(self.spec.stdin, (), filled)
+        env = {name: _Template().vformat(value, (), filled) for name, value in self.spec.env.items()}
         secrets = {n: str(values[n]) for n in self.secret_params}
         redactor = run_redactor(ctx.redactor, secrets.values())
         typed = self.risk is Risk.DESTRUCTIVE
@@ -69,25 +72,28 @@ class CommandAction(Action):
             action=self.name,
             risk=self.risk,
             params={k: MASK if k in secrets else v for k, v in values.items()},
-            summary=f"{self.name} on {ctx.environment}: runs {redactor.text(shlex.join(argv))}",
+            summary=f"{self.name} on {ctx.environment}: runs {shlex.join(redactor.text(a) for a in argv)}",
             columns=["argument", "value"],
-            rows=rows + ([["stdin", redactor.text(stdin)]] if stdin is not None else []),
+            rows=rows
+            + ([["stdin", redactor.text(stdin)]] if stdin is not None else [])
+            + [[f"env {name}", redactor.text(value)] for name, value in env.items()],
             notes=[
                 f"in {ctx.config.base_dir}, no shell, timeout {format_duration(self.spec.timeout)}",
             ],
             confirm=confirm,
             confirm_text=ctx.environment if typed else None,
             confirm_reason="destructive command" if typed else "",
-            detail={"argv": argv, "stdin": stdin, "secrets": secrets},
+            detail={"argv": argv, "stdin": stdin, "env": env, "secrets": secrets},
         )
 
     async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
         argv: list[str] = plan.detail["argv"]
         stdin: str | None = plan.detail.get("stdin")
+        env: dict[str, str] = plan.detail.get("env") or {}
         redactor = run_redactor(ctx.redactor, plan.detail.get("secrets", {}).values())
         cwd = ctx.config.base_dir
         try:
-            proc = await processes.spawn(argv, cwd, merge_stderr=True, stdin=stdin is not None)
+            proc = await processes.spawn(argv, cwd, merge_stderr=True, stdin=stdin is not None, env=env or None)
         except FileNotFoundError:
             return Outcome(status=OutcomeStatus.FAILED, message=f"command not found: {argv[0]} (looked in {cwd})")
         except PermissionError:

@@ -218,6 +218,7 @@ class LogSettings(Model):
     name: str = Field(min_length=1)
     path: Path | None = None
     command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)  # the command's environment: where `${VAR}` secrets go
     format: Literal["text", "json"] = "text"
     time_field: str = "time"
     level_field: str = "level"
@@ -232,6 +233,8 @@ class LogSettings(Model):
             raise ValueError("give exactly one of path or command")
         if self.command is not None and not self.command:
             raise ValueError('command must name a program, e.g. ["docker", "compose", "logs", "-f"]')
+        if self.env and self.command is None:
+            raise ValueError("env applies to a command, not to a path")
         return self
 
 
@@ -276,6 +279,7 @@ class Config(Model):
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())
+    _warnings: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def source(self) -> Path | None:
@@ -286,6 +290,12 @@ class Config(Model):
     def secrets(self) -> frozenset[str]:
         """Every value that came from a `${VAR}` expansion: never journaled or shown in clear."""
         return self._secrets
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line each: what loads but deserves a fix (a literal secret others can read, a secret too short to
+        mask cleanly). The CLI prints them on stderr; the TUI shows them."""
+        return self._warnings
 
     @property
     def base_dir(self) -> Path:
@@ -337,17 +347,22 @@ def resolve_config_path(explicit: str | Path | None) -> Path:
     return default_config_path()
 
 
-def load(path: str | Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
+def load(path: str | Path | None = None, *, environ: dict[str, str] | None = None, warn: bool = True) -> Config:
     """Read, expand and validate a config file; raises ConfigError with one clear line.
 
-    Refuses a file others could change; warns on stderr (one line) when others can read a literal secret in it.
+    Refuses a file others could change. `config.warnings` says what deserves a fix (others can read a literal secret
+    in it; a secret too short to mask cleanly); with `warn`, each is also printed on stderr, one line each.
     """
     file = resolve_config_path(path)
     text, readable_mode = read_config(file)
     raw = parse_toml(text, str(file))
-    if readable_mode is not None and (warning := literal_secret_warning(raw, text, str(file), readable_mode)):
-        print(f"incident-console: warning: {warning}", file=sys.stderr)
-    return _validate(raw, text, file, environ)
+    literal = literal_secret_warning(raw, text, str(file), readable_mode) if readable_mode is not None else None
+    config = _validate(raw, text, file, environ)
+    config._warnings = (*([literal] if literal else []), *config._warnings)
+    if warn:
+        for warning in config.warnings:
+            print(f"incident-console: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def loads(text: str, *, source: Path | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -357,13 +372,14 @@ def loads(text: str, *, source: Path | None = None, environ: dict[str, str] | No
 
 def _validate(raw: dict[str, Any], text: str, source: Path | None, environ: dict[str, str] | None) -> Config:
     name = str(source) if source else "<config>"
-    raw, secrets = expand(raw, environ if environ is not None else dict(os.environ), name, text)
+    raw, secrets, warnings = expand(raw, environ if environ is not None else dict(os.environ), name, text)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise validation_error(exc, name, text, secrets) from None
     config._source = source.resolve() if source else None
     config._secrets = frozenset(secrets)
+    config._warnings = tuple(warnings)
     return config
 
 

@@ -84,6 +84,7 @@ class CommandAction(Model):
     timeout: Period = 600.0
     description: str = ""
     stdin: str | None = None  # a template like the arguments, fed to the command's standard input
+    env: dict[str, str] = Field(default_factory=dict)  # templates like the arguments, added to its environment
 
     @field_validator("params", mode="before")
     @classmethod
@@ -97,6 +98,7 @@ class CommandAction(Model):
         allowed = {"environment", *self.params}
         templates = [(f"command[{i}]", arg) for i, arg in enumerate(self.command)]
         templates += [("stdin", self.stdin)] if self.stdin is not None else []
+        templates += [(f"env.{name}", value) for name, value in self.env.items()]
         for where, template in templates:
             try:
                 fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
@@ -112,4 +114,10 @@ class CommandAction(Model):
                     )
                 if wanted and wanted not in FILTERS:
                     raise ValueError(f"{where} uses {{{field}}}: unknown filter {wanted!r} (filters: json, url)")
+                if where.startswith("command[") and name in self.params and self.params[name].secret:
+                    raise ValueError(
+                        f"{where} puts the secret param {{{name}}} on the command line, where every local user can "
+                        f'read it (ps, /proc/PID/cmdline): pass it on standard input (stdin = "{{{name}}}", e.g. with '
+                        f'`curl -K -` or `-H @-`) or in the environment (env = {{ {name.upper()} = "{{{name}}}" }})'
+                    )
         return self

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.redact import Redactor, passwords
+from console.redact import MIN_SECRET_LENGTH, Redactor, passwords
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -98,13 +98,17 @@ def _literal_secret(value: Any, loc: tuple) -> tuple | None:
     return next((found for key, item in items if (found := _literal_secret(item, (*loc, key)))), None)
 
 
-def expand(raw: dict[str, Any], environ: dict[str, str], name: str, text: str) -> tuple[dict[str, Any], set[str]]:
-    """Replace `${VAR}` (and `$$`) in every string; return the result and the non-empty values inserted.
+def expand(
+    raw: dict[str, Any], environ: dict[str, str], name: str, text: str
+) -> tuple[dict[str, Any], set[str], list[str]]:
+    """Replace `${VAR}` (and `$$`) in every string; return the result, the non-empty values inserted, and a warning
+    for each value too short to mask without hiding ordinary text (it is masked all the same).
 
     Command-action arguments are templates (`{version}`), so values inserted there get their braces doubled:
     an expanded value is always literal.
     """
     secrets: set[str] = set()
+    warnings: dict[str, str] = {}
 
     def walk(value: Any, loc: tuple) -> Any:
         if isinstance(value, dict):
@@ -113,7 +117,8 @@ def expand(raw: dict[str, Any], environ: dict[str, str], name: str, text: str) -
             return [walk(v, (*loc, i)) for i, v in enumerate(value)]
         if not isinstance(value, str):
             return value
-        template = len(loc) == 4 and loc[0] == "actions" and loc[2] == "command"
+        template = len(loc) == 4 and loc[0] == "actions" and loc[2] in ("command", "env")
+        argv = len(loc) == 4 and loc[2] == "command" and loc[0] in ("actions", "metric", "logs")
 
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
@@ -124,13 +129,26 @@ def expand(raw: dict[str, Any], environ: dict[str, str], name: str, text: str) -
                     f"{where(name, text, loc)}: environment variable {var} is not set "
                     f"(export {var}=..., or write $${{{var}}} for a literal)"
                 )
+            if argv:
+                raise ConfigError(
+                    f"{where(name, text, loc)}: ${{{var}}} would put a secret on the command line, where every local "
+                    "user can read it (ps, /proc/PID/cmdline): pass it in the environment instead "
+                    f'(env = {{ {var} = "${{{var}}}" }}, read by the command as ${var})'
+                    + (', or on standard input (stdin = "...")' if loc[0] == "actions" else "")
+                )
             if environ[var]:
                 secrets.add(environ[var])
+            if 0 < len(environ[var]) < MIN_SECRET_LENGTH:
+                warnings[var] = (
+                    f"{name}: ${{{var}}} is {len(environ[var])} character{'s' if len(environ[var]) > 1 else ''} "
+                    "long: it is masked as *** wherever those characters appear, which hides ordinary text too; "
+                    "use a longer secret"
+                )
             return _literal_braces(environ[var]) if template else environ[var]
 
         return _VAR.sub(substitute, value)
 
-    return walk(raw, ()), secrets
+    return walk(raw, ()), secrets, list(warnings.values())
 
 
 def _literal_braces(value: str) -> str:

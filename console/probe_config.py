@@ -54,6 +54,7 @@ class MetricReading(RequestSpec):
 
     url: str | None = None
     command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)  # the command's environment: where `${VAR}` secrets go
     promql: str | None = Field(default=None, min_length=1)  # an instant query to `[prometheus]`
     path: str | None = Field(default=None, min_length=1)
     pattern: str | None = None
@@ -98,6 +99,8 @@ class MetricReading(RequestSpec):
                 raise ValueError('command must name a program, e.g. ["docker", "stats", "--no-stream"]')
             if self.sends:
                 raise ValueError("method, headers, body and json apply to a url, not to a command")
+        elif self.env:
+            raise ValueError("env applies to a command, not to a url or promql")
         if self.path is not None and self.pattern is not None:
             raise ValueError("give path (in JSON) or pattern (a regular expression), not both")
         if self.kind == "top":

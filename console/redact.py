@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
-MIN_SECRET_LENGTH = 4
+MIN_SECRET_LENGTH = 4  # shorter secrets are masked too, with a warning when the config is loaded
 
 # scheme://user:PASS@host -- PASS ends at the last "@" of the authority (so "p@ss" is masked whole)
 # and never spans a "/", so "http://host:8080/path?mail=a@b" is left alone.
@@ -43,8 +43,9 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        """Remember one more secret; empty and very short (< 4 chars) values are ignored."""
-        if len(secret) >= MIN_SECRET_LENGTH and secret not in self._secrets:
+        """Remember one more secret, however short (the config warns about one under MIN_SECRET_LENGTH characters:
+        masking it hides the same characters in ordinary text too); an empty value is ignored."""
+        if secret and secret not in self._secrets:
             self._remember(secret)
 
     def _remember(self, secret: str) -> None:
@@ -54,11 +55,10 @@ class Redactor:
         self._pattern = re.compile("|".join(map(re.escape, ordered)))
 
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
-        """A copy that also masks `secrets` (for one action run), however short: they were declared secret."""
+        """A copy that also masks `secrets` (for one action run)."""
         copy = Redactor(self._secrets)
         for secret in secrets:
-            if secret and secret not in copy._secrets:
-                copy._remember(secret)
+            copy.add(secret)
         return copy
 
     def text(self, s: str) -> str:

@@ -58,7 +58,8 @@ params = {{ {params} }}
 
 async def test_a_secret_never_reaches_the_journal_the_screen_or_the_output(tmp_path: Path) -> None:
     params = 'token = { secret = true }, name = "a name"'
-    runner = make_runner(tmp_path, action(tmp_path, '"--token={token}", "{name}"', params, 'stdin = "{token}"'))
+    extra = 'stdin = "{token}"\nenv = { TOKEN = "{token}" }'
+    runner = make_runner(tmp_path, action(tmp_path, '"{name}"', params, extra))
     assert runner.get("take").secret_params == {"token"}
     plan = await runner.plan("take", {"token": SECRET, "name": "api"})
     assert plan.params == {"token": "***", "name": "api"}
@@ -67,8 +68,8 @@ async def test_a_secret_never_reaches_the_journal_the_screen_or_the_output(tmp_p
     lines = outcome.output_tail
     assert outcome.status is OutcomeStatus.COMPLETED, outcome.message
     got = json.loads((tmp_path / "got.json").read_text())
-    assert got == {"argv": [f"--token={SECRET}", "api"], "stdin": SECRET}  # the command gets the real value
-    assert "arg: --token=***" in lines and "stdin: ***" in lines
+    assert got == {"argv": ["api"], "stdin": SECRET, "env": SECRET}  # the command gets the real value
+    assert "stdin: ***" in lines and "env: TOKEN=***" in lines
     journal = (tmp_path / "journal.jsonl").read_bytes()
     assert SECRET.encode() not in journal
     output = Path(outcome.output_file)
@@ -132,7 +133,7 @@ async def test_the_form_hides_a_secret_and_a_read_action_runs_at_once_and_copies
     path = tmp_path / "config.toml"
     path.write_text(
         f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
-        + action(tmp_path, '"--token={token}"', params, 'risk = "read"')
+        + action(tmp_path, '"--token"', params, 'risk = "read"\nenv = { TOKEN = "{token}" }')
     )
     config = cfg.load(path, environ={})
     clock = ManualClock(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
@@ -153,7 +154,7 @@ async def test_the_form_hides_a_secret_and_a_read_action_runs_at_once_and_copies
         assert screen.outcome.status is OutcomeStatus.COMPLETED
         await pilot.press("y")
         await pilot.pause()
-        assert app.clipboard == "arg: --token=***\nstdin: \n"
+        assert app.clipboard == "arg: --token\nstdin: \nenv: TOKEN=***\n"
     assert SECRET.encode() not in (tmp_path / "journal.jsonl").read_bytes()
 
 
@@ -161,7 +162,7 @@ def test_headless_run_asks_a_missing_secret_on_the_terminal(tmp_path: Path) -> N
     path = tmp_path / "config.toml"
     path.write_text(
         f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
-        + action(tmp_path, '"--token={token}"', "token = { secret = true }", 'risk = "read"')
+        + action(tmp_path, '"--token"', "token = { secret = true }", 'risk = "read"\nenv = { TOKEN = "{token}" }')
     )
     main, child = os.openpty()
     proc = subprocess.Popen(
@@ -174,7 +175,7 @@ def test_headless_run_asks_a_missing_secret_on_the_terminal(tmp_path: Path) -> N
     os.write(main, SECRET.encode() + b"\n")
     assert proc.wait(timeout=60) == 0
     os.close(main)
-    assert json.loads((tmp_path / "got.json").read_text())["argv"] == [f"--token={SECRET}"]
+    assert json.loads((tmp_path / "got.json").read_text())["env"] == SECRET
     assert SECRET.encode() not in (tmp_path / "journal.jsonl").read_bytes()
 
 

@@ -120,9 +120,10 @@ def test_config_errors_mask_expanded_values(tmp_path: Path) -> None:
     err = assert_config_error(result, path, "line 6: health[0].url: ", "got '***'")
     assert "abc}def123" not in err and "Bearer" not in err
 
-    path = config_file(tmp_path / "etc", f'[actions.a]\ncommand = ["{RECORD_ARGV}", "${{TOKEN}}-{{oops"]\n')
+    body = f'[actions.a]\ncommand = ["{RECORD_ARGV}"]\nenv = {{ T = "${{TOKEN}}-{{oops" }}\n'
+    path = config_file(tmp_path / "etc", body)
     result = cli("check", "--config", str(path), env={"TOKEN": "t{k}n"})
-    err = assert_config_error(result, path, "line 4: actions.a: command[1]")
+    err = assert_config_error(result, path, "line 4: actions.a: env.T")
     assert "'***-{oops'" in err and "t{k}n" not in err and "t{{k}}n" not in err
 
     path = config_file(tmp_path / "etc", '[[health]]\nname = "api"\nurl = "http://x"\nwarn_ms = "${WARN}"\n')
@@ -135,16 +136,17 @@ def test_config_errors_mask_expanded_values(tmp_path: Path) -> None:
 
 def test_expanded_values_are_not_templates(tmp_path: Path) -> None:
     body = (
-        f'[actions.deploy]\ncommand = ["{RECORD_ARGV}", "auth:${{TOKEN}}", "{{version}}", "${{NOTE}}"]\n'
-        'params = { version = "release" }\n'
+        f'[actions.deploy]\ncommand = ["{RECORD_ARGV}", "{{version}}"]\n'
+        'env = { AUTH = "auth:${TOKEN}", NOTE = "${NOTE}" }\nparams = { version = "release" }\n'
     )
     path = config_file(tmp_path / "etc", body)
     record = tmp_path / "argv.json"
-    env = {"TOKEN": "tok{version}XYZ", "NOTE": "a } and a {{", "RECORD_TO": str(record)}
+    env = {"TOKEN": "tok{version}XYZ", "NOTE": "a } and a {{", "RECORD_TO": str(record), "RECORD_ENV": "AUTH,NOTE"}
     result = cli("run", "deploy", "--config", str(path), "--version", "v1", "--yes", env=env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(record.read_text()) == ["auth:tok{version}XYZ", "v1", "a } and a {{"]
-    assert "| arg: auth:***" in result.stdout and "| arg: ***" in result.stdout
+    assert json.loads(record.read_text()) == ["v1"]
+    assert json.loads(Path(f"{record}.env").read_text()) == {"AUTH": "auth:tok{version}XYZ", "NOTE": "a } and a {{"}
+    assert "| env: AUTH=auth:***" in result.stdout and "| env: NOTE=***" in result.stdout
     for leaked in ("tokv1XYZ", "tok{version}XYZ", "a } and"):
         assert leaked not in result.stdout + result.stderr
     journal = (tmp_path / "state" / "journal.jsonl").read_text()

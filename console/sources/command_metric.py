@@ -86,7 +86,7 @@ class CommandMetricSource:
         argv = [str(self.base_dir / program) if "/" in program and not program.startswith("/") else program]
         argv += target.command[1:]
         try:
-            proc = await processes.spawn(argv, self.base_dir, merge_stderr=False)
+            proc = await processes.spawn(argv, self.base_dir, merge_stderr=False, env=target.env or None)
         except OSError as exc:
             return Run(state=State.DOWN, reason=f"cannot run {program}: {exc.strerror or exc}")
         try:

@@ -151,6 +151,8 @@ class ConsoleApp(App[int]):
         self._wire(loaded.config, loaded.runner)
         self.theme = loaded.theme
         await self._show_console()
+        for warning in loaded.config.warnings:
+            self.notify(warning, title="config", severity="warning", timeout=30, markup=False)
 
     async def _show_console(self) -> None:
         self.dashboard = self._console_screen()

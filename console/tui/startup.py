@@ -28,7 +28,7 @@ class Loaded:
 def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None, app_class: type) -> Loaded:
     """The config at `path` (or the default path), its `[keys]` checked against `app_class`'s bindings and every
     screen's, the theme chosen, and a runner (read-only on the wall)."""
-    config = config_module.load(path)
+    config = config_module.load(path, warn=False)  # shown on screen once the console is up (stderr is Textual's)
     if unknown := unknown_keys(config.keys, app_class):
         raise ConfigError(
             f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"

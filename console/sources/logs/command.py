@@ -48,7 +48,9 @@ class CommandLogSource(LogSource):
         while True:
             started = time.monotonic()
             try:
-                proc = await processes.spawn(self.argv, self.base_dir, merge_stderr=False)
+                proc = await processes.spawn(
+                    self.argv, self.base_dir, merge_stderr=False, env=self.settings.env or None
+                )
             except OSError as exc:
                 reason = f"cannot start {program}: {exc.strerror or exc}, retrying in {format_duration(backoff)}"
                 self._set(State.DOWN, reason)
