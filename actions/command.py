@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, create_model
 from actions.base import Action, ActionContext, Progress
 from console import proc as processes
 from console.config import CommandAction as CommandActionConfig
-from console.config_actions import FILTERS
+from console.config_actions import FILTERS, interpreted
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.redact import MASK, Redactor
 
@@ -78,13 +78,20 @@ class CommandAction(Action):
             + ([["stdin", redactor.text(stdin)]] if stdin is not None else [])
             + [[f"env {name}", redactor.text(value)] for name, value in env.items()],
             notes=[
-                f"in {ctx.config.base_dir}, no shell, timeout {format_duration(self.spec.timeout)}",
+                f"in {ctx.config.base_dir}, {self._interpreter_note()}, timeout {format_duration(self.spec.timeout)}",
             ],
             confirm=confirm,
             confirm_text=ctx.environment if typed else None,
             confirm_reason="destructive command" if typed else "",
             detail={"argv": argv, "stdin": stdin, "env": env, "secrets": secrets},
         )
+
+    def _interpreter_note(self) -> str:
+        """`no shell`, or which program reads code from the command (its code is fixed in the config)."""
+        code = interpreted(self.spec.command)
+        if code is None:
+            return "no shell"
+        return f"the code {code[1]} runs is fixed in the config; values reach it only as separate arguments"
 
     async def execute(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
         argv: list[str] = plan.detail["argv"]

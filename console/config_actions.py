@@ -27,6 +27,19 @@ FILTERS: dict[str, Callable[[str], str]] = {
     "url": lambda value: quote(value, safe=""),
 }
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
+# Programs that interpret one of their arguments as code, and the option that names it: a value placed inside that
+# argument would be read as code, so placeholders there are refused (a value goes in as a positional argument).
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox"})
+INTERPRETERS: dict[str, tuple[str, ...]] = {
+    **{shell: ("-c",) for shell in SHELLS},
+    "su": ("-c", "--command"),
+    "python": ("-c",),
+    "python3": ("-c",),
+    "perl": ("-e", "-E"),
+    "ruby": ("-e",),
+    "node": ("-e", "--eval", "-p", "--print"),
+    "psql": ("-c", "--command"),
+}
 
 
 class ParamSpec(Model):
@@ -75,6 +88,38 @@ class ParamSpec(Model):
         return self
 
 
+def interpreted(command: list[str]) -> tuple[int, str] | None:
+    """(index of the argument interpreted as code, the program that interprets it), or None: `sh -c SCRIPT` anywhere
+    in the argv (after `sudo`, `kubectl exec … --`, `docker compose exec SVC`), `python -c`, `psql -c`, and the remote
+    command of `ssh HOST …`, which the remote shell parses again."""
+    for i, word in enumerate(command):
+        program = word.rsplit("/", 1)[-1]
+        if program == "ssh" and i == 0:
+            return _ssh_command(command)
+        options = INTERPRETERS.get(program)
+        if options is None:
+            continue
+        for j in range(i + 1, len(command)):
+            arg = command[j]
+            if arg in options or (
+                program in SHELLS and arg.startswith("-") and not arg.startswith("--") and arg.endswith("c")
+            ):
+                return (j + 1, program) if j + 1 < len(command) else None
+            if not arg.startswith("-"):
+                break
+    return None
+
+
+def _ssh_command(command: list[str]) -> tuple[int, str] | None:
+    """Where ssh's remote command starts (the first word after the host), or None when there is none."""
+    takes_value = set("BbcDEeFIiJLlmOoPpQRSWw")
+    i = 1
+    while i < len(command) and command[i].startswith("-"):
+        flag = command[i]
+        i += 2 if len(flag) == 2 and flag[1] in takes_value else 1
+    return (i + 1, "ssh") if i + 1 < len(command) else None
+
+
 class CommandAction(Model):
     """`[actions.NAME]`: an argv template run without a shell (rollback, scale, maintenance mode...)."""
 
@@ -97,6 +142,8 @@ class CommandAction(Model):
     def _declared_placeholders(self) -> CommandAction:
         allowed = {"environment", *self.params}
         templates = [(f"command[{i}]", arg) for i, arg in enumerate(self.command)]
+        code = interpreted(self.command)
+        remote = {f"command[{i}]" for i in range(code[0], len(self.command))} if code else set()
         templates += [("stdin", self.stdin)] if self.stdin is not None else []
         templates += [(f"env.{name}", value) for name, value in self.env.items()]
         for where, template in templates:
@@ -114,6 +161,8 @@ class CommandAction(Model):
                     )
                 if wanted and wanted not in FILTERS:
                     raise ValueError(f"{where} uses {{{field}}}: unknown filter {wanted!r} (filters: json, url)")
+                if code is not None and (where == f"command[{code[0]}]" or (code[1] == "ssh" and where in remote)):
+                    raise ValueError(_interpreted_error(where, name, code[1]))
                 if where.startswith("command[") and name in self.params and self.params[name].secret:
                     raise ValueError(
                         f"{where} puts the secret param {{{name}}} on the command line, where every local user can "
@@ -121,3 +170,21 @@ class CommandAction(Model):
                         f'`curl -K -` or `-H @-`) or in the environment (env = {{ {name.upper()} = "{{{name}}}" }})'
                     )
         return self
+
+
+def _interpreted_error(where: str, name: str, program: str) -> str:
+    """Why a placeholder may not stand in code another program reads, and how to pass the value instead."""
+    if program == "ssh":
+        return (
+            f"{where} puts {{{name}}} in the command ssh sends to the remote shell, which parses it again: a value "
+            "would be read as shell code there; pass it on standard input (stdin = ...) to a fixed remote command"
+        )
+    if program == "psql":
+        return (
+            f"{where} puts {{{name}}} inside the SQL psql -c runs: a value would be read as SQL; pass it as a psql "
+            f'variable ("-v", "{name}={{{name}}}" and :\'{name}\' in the SQL)'
+        )
+    return (
+        f"{where} puts {{{name}}} inside the code {program} runs: a value would be read as code; pass it as a "
+        f'positional argument (["sh", "-c", "echo \\"$1\\"", "sh", "{{{name}}}"] for a shell)'
+    )

@@ -96,3 +96,39 @@ async def test_a_short_secret_is_masked_and_the_config_warns(tmp_path: Path) -> 
     runner = build_runner(config)
     plan = await runner.plan("take", {})
     assert "7Qz" not in json.dumps(plan.rows) and ["env PIN", "***"] in plan.rows
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ('["sh", "-c", "echo peek {x}"]', "command[2] puts {x} inside the code sh runs: a value would be read as code"),
+        ('["sudo", "bash", "-lc", "ls {x}"]', "command[3] puts {x} inside the code bash runs"),
+        ('["kubectl", "exec", "api-0", "--", "sh", "-c", "cat {x}"]', "command[6] puts {x} inside the code sh runs"),
+        ('["docker", "compose", "exec", "app", "python3", "-c", "print({x})"]', "inside the code python3 runs"),
+        ('["psql", "-c", "select * from t where id = {x}"]', "inside the SQL psql -c runs: a value would be read as SQL"),
+        ('["ssh", "-p", "22", "bastion", "tail", "{x}"]', "in the command ssh sends to the remote shell"),
+    ],
+)
+def test_a_placeholder_inside_code_another_program_interprets_is_a_config_error(
+    tmp_path: Path, command: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, f'[actions.peek]\ncommand = {command}\nparams = {{ x = "a value" }}\nrisk = "read"\n')
+    assert message in str(error.value)
+
+
+async def test_a_value_passed_to_sh_c_as_an_argument_is_never_run_and_the_preview_says_who_reads_code(
+    tmp_path: Path,
+) -> None:
+    config = load(
+        tmp_path,
+        '[actions.peek]\ncommand = ["sh", "-c", "echo peek \\"$1\\"", "sh", "{x}"]\nparams = { x = "a value" }\n'
+        'risk = "read"\n',
+    )
+    runner = build_runner(config)
+    plan = await runner.plan("peek", {"x": f"$(touch {tmp_path / 'pwned'})"})
+    assert any("the code sh runs is fixed in the config" in note for note in plan.notes)
+    assert not any("no shell" in note for note in plan.notes)
+    outcome = await runner.execute(plan, confirmed=True)
+    assert outcome.output_tail == [f"peek $(touch {tmp_path / 'pwned'})"]
+    assert not (tmp_path / "pwned").exists()
