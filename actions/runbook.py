@@ -68,8 +68,8 @@ class RunbookStep(Action):
     def _check_file(self) -> None:
         if not self.step.closed:
             raise ActionRefused(
-                f"{self.name}: the fence at line {self.step.line} is never closed, so the block runs to the end of "
-                "the file; close it before running; nothing was run"
+                f"{self.name}: the fence at line {self.step.fence_line} is never closed, so the block runs to the end "
+                "of the file; close it before running; nothing was run"
             )
         try:
             _, digest = read_text(self.book.path)

@@ -77,7 +77,7 @@ async def test_every_run_is_journaled_with_the_runbook_and_the_outcome(tmp_path:
         "runbook": str(FIXTURES / "steps.md"),
         "sha256": book.sha256,
         "section": "Fail on purpose",
-        "line": 23,
+        "line": 24,
         "step": "fail",
         "kind": "shell",
         "command": 'echo "about to fail"\nexit 3',
