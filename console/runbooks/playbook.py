@@ -15,7 +15,7 @@ from typing import Any
 from console.config import Config
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step
-from console.triage.playbook import Playbook
+from console.triage.playbook import RUNBOOK_ACTION, Playbook
 
 CONTINUE = "continue"
 QUESTION_CHARS = 2000
@@ -86,3 +86,25 @@ def runbook_playbooks(config: Config, env: Mapping[str, str]) -> tuple[list[Play
             problems.append(str(exc))
     return playbooks, problems
 
+
+def reference_problems(playbooks: list[Playbook]) -> list[str]:
+    """One line per action step naming a runbook step (`runbook:FILE:STEP`) that the runbooks' own playbooks do not
+    have; a split block's id is answered with its parts (`triage check`)."""
+    known = [s.action for p in playbooks if p.name.startswith(RUNBOOK_ACTION) for s in p.steps if s.kind == "action"]
+    problems: list[str] = []
+    for book in playbooks:
+        for step in book.steps:
+            if step.kind != "action" or not step.action.startswith(RUNBOOK_ACTION) or step.action in known:
+                continue
+            at = f"{book.origin}: playbook {book.name}: step {step.id}: {step.action}"
+            parts = [a for a in known if a.startswith(step.action + ".")]
+            runbook = step.action.rsplit(":", 1)[0] + ":"
+            steps = [a.removeprefix(runbook) for a in known if a.startswith(runbook)]
+            if parts:
+                problems.append(f"{at} was split into {', '.join(parts)}: name one of them")
+            elif steps:
+                problems.append(f"{at}: no such step (runnable steps: {', '.join(steps)})")
+            else:
+                books = sorted({a.rsplit(":", 1)[0] for a in known}) or ["none configured"]
+                problems.append(f"{at}: no such runbook with runnable steps (runbooks: {', '.join(books)})")
+    return problems
