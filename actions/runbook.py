@@ -1,13 +1,17 @@
 """Runbook steps as actions: one action per runnable step, run through the runner like any other.
 
 A shell step runs as `bash -c SCRIPT` in its own process group, each value passed as an environment variable
-(`RB_NAME`) that the script references in quotes: a value is never shell text. An sql step runs on the `[postgres]`
-dsn, reading statements in a read-only transaction; a flush step is the built-in flush-cache with the runbook's
-pattern. The plan re-reads the runbook and refuses when it changed since it was loaded.
+(`RB_NAME`) that the script references in quotes: a value is never shell text. The script stops at the first
+failing command (`set -eo pipefail`, unless the block sets its own options) and an `ERR` trap prints the failing
+command with its line in the runbook file, which the outcome names. An sql step runs on the `[postgres]` dsn,
+reading statements in a read-only transaction; a flush step is the built-in flush-cache with the runbook's
+pattern. Secret parameters are masked in the preview, the journal, the stream and the output file. The plan
+re-reads the runbook and refuses when it changed since it was loaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import warnings
@@ -18,18 +22,25 @@ from pydantic import BaseModel, Field, create_model
 
 from actions import runbook_sql as sql
 from actions.base import Action, ActionContext, ParamError, Progress
-from actions.command import run_to_outcome
+from actions.command import run_redactor, run_to_outcome
 from actions.redis import FlushCache, FlushParams
 from actions.runner import ActionRefused
 from console import proc as processes
 from console.config import Config
-from console.models import ConfirmLevel, Outcome, Plan, Risk, format_duration
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.redact import MASK
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
 from console.runbooks.params import filled, shell_script, shown_shell
 
 TIMEOUT = 600.0
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+ERREXIT = "set -eo pipefail"
+# A `set` line of the block's own that decides errexit or pipefail: the block is then run as written.
+OWN_OPTIONS = re.compile(
+    r"^[ \t]*set[ \t]+(?:.*[ \t])?(?:[-+][a-zA-Z]*e[a-zA-Z]*|[-+]o[ \t]+(?:errexit|pipefail))\b", re.M
+)
+FAILED_AT = re.compile(r"runbook step failed at line (\d+) \(of the runbook file\): (.*)")
 
 
 class RunbookStep(Action):
@@ -41,8 +52,11 @@ class RunbookStep(Action):
         self.book, self.step, self.timeout = book, step, timeout
         self.name = book.action_name(step)
         self.risk = step.risk
-        self.description = f"{book.title}: {step.section or step.id} (line {step.line}, {step.kind})"
-        self.label = f"{book.title} / {step.section or step.id} (line {step.line})"
+        where = step.section or step.id
+        where += f": {step.title}" if step.title else ""
+        self.description = f"{book.title}: {where} (line {step.line}, {step.kind})"
+        self.label = f"{book.title} / {where} (line {step.line})"
+        self.secret_params = frozenset(step.secret_params)
         fields: dict[str, Any] = {
             p.name: (str, Field(description=f"replaces {' '.join(p.placeholders)}")) for p in step.params
         }
@@ -68,8 +82,8 @@ class RunbookStep(Action):
     def _check_file(self) -> None:
         if not self.step.closed:
             raise ActionRefused(
-                f"{self.name}: the fence at line {self.step.line} is never closed, so the block runs to the end of "
-                "the file; close it before running; nothing was run"
+                f"{self.name}: the fence at line {self.step.fence_line} is never closed, so the block runs to the end "
+                "of the file; close it before running; nothing was run"
             )
         try:
             _, digest = read_text(self.book.path)
@@ -81,21 +95,26 @@ class RunbookStep(Action):
             )
 
     def _record(self, shown: str, values: dict[str, str]) -> dict[str, Any]:
-        """What the journal keeps of the request: the runbook, its sha256, where the block is, the command."""
+        """What the journal keeps of the request: the runbook, its sha256, where the step is, the command (already
+        redacted) and the values (secret ones masked)."""
         return {
             "runbook": str(self.book.path),
             "sha256": self.book.sha256,
             "section": self.step.section,
             "line": self.step.line,
-            "step": self.step.id,
+            "fence_line": self.step.fence_line,
+            "step": self.step.ref,
             "kind": self.step.kind,
             "command": shown,
-            "values": values,
+            "values": {k: MASK if k in self.secret_params else v for k, v in values.items()},
         }
 
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         values = self._values(params)
         self._check_file()
+        secrets = {name: values[name] for name in self.secret_params}
+        # what the step reads from a secret-named variable of the console's environment is masked as well
+        masked = [*secrets.values(), *(os.environ[n] for n in self.step.secret_env if n in os.environ)]
         if self.step.kind == "flush":
             return await self._plan_flush(ctx, values)
         step = self.step
@@ -103,12 +122,13 @@ class RunbookStep(Action):
             if ctx.config.postgres is None:
                 raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
             text = sql.statements_text(step.command, step.params, values)
-            shown, detail = text, {"statements": sql.checked_statements(self.name, self.risk, text)}
+            statements = sql.checked_statements(self.name, self.risk, text)
+            shown, detail = text, {"statements": statements, "secrets": secrets, "masked": masked}
         else:
             shown = shown_shell(step.command, list(step.params), values)
             env = {p.env: values[p.name] for p in step.params}
-            detail = {"script": shell_script(step.command, list(step.params)), "env": env}
-        shown = ctx.redactor.text(shown)
+            detail = {"script": self._script(), "env": env, "secrets": secrets, "masked": masked}
+        shown = run_redactor(ctx.redactor, masked).text(shown)
         typed = self.risk is Risk.DESTRUCTIVE
         confirm = ConfirmLevel.TYPED if typed else ConfirmLevel.YES
         if step.kind == "sql" and not typed:
@@ -118,10 +138,10 @@ class RunbookStep(Action):
             action=self.name,
             risk=self.risk,
             params=self._record(shown, values),
-            summary=f"{step.id} ({where}) on {ctx.environment}: {step.risk_reason}",
+            summary=f"{step.ref} ({where}) on {ctx.environment}: {step.risk_reason}",
             columns=["line", step.kind],
             rows=[[str(i + 1), line] for i, line in enumerate(shown.split("\n"))],
-            notes=[self._how(ctx)],
+            notes=self._how(ctx),
             confirm=confirm,
             confirm_text=ctx.environment if typed else None,
             confirm_reason=step.risk_reason if typed else "",
@@ -129,14 +149,34 @@ class RunbookStep(Action):
             detail=detail,
         )
 
-    def _how(self, ctx: ActionContext) -> str:
+    def _how(self, ctx: ActionContext) -> list[str]:
         if self.step.kind == "sql":
-            return (
+            return [
                 f"on [postgres]; {'read-only transaction' if self.risk is Risk.READ else 'one transaction'}, "
                 f"statement timeout {format_duration(sql.STATEMENT_TIMEOUT)}"
-            )
+            ]
         passed = f"; values passed as {', '.join(p.env for p in self.step.params)}" if self.step.params else ""
-        return f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed} (never spliced)"
+        stops = (
+            "the block sets its own shell options: run as written"
+            if OWN_OPTIONS.search(self.step.command)
+            else f"runs under `{ERREXIT}`: stops at the first failing command"
+        )
+        return [
+            f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed} (never spliced)",
+            f"{stops}; a failure is reported with its line in {self.book.path.name}",
+        ]
+
+    def _script(self) -> str:
+        """The step's script: one line of our own (errexit unless the block sets its options, an ERR trap that
+        prints the failing command with its line in the runbook file), then the command, line for line."""
+        offset = self.step.line - 2  # the command's first line is the script's second
+        report = (  # in the trap's single quotes: no single quote inside; control characters become spaces
+            'printf "runbook step failed at line %s (of the runbook file): %s\\n" '
+            f'"$((LINENO + {offset}))" "${{BASH_COMMAND//[[:cntrl:]]/ }}" >&2'
+        )
+        own = OWN_OPTIONS.search(self.step.command)
+        head = ("" if own else f"{ERREXIT}; ") + f"set -E; trap '{report}' ERR"
+        return head + "\n" + shell_script(self.step.command, list(self.step.params))
 
     async def _plan_flush(self, ctx: ActionContext, values: dict[str, str]) -> Plan:
         pattern = filled(self.step.pattern, list(self.step.params), values)
@@ -157,13 +197,19 @@ class RunbookStep(Action):
         if self.step.kind == "flush":
             inner = plan.model_copy(update={"action": FlushCache.name, "params": plan.params["flush"]})
             return await FlushCache().execute(ctx, inner, progress)
+        ctx = dataclasses.replace(ctx, redactor=run_redactor(ctx.redactor, plan.detail["masked"]))
         if self.step.kind == "sql":
             return await sql.run(ctx, plan.detail["statements"], read_only=self.risk is Risk.READ, progress=progress)
         return await self._run_shell(ctx, plan.detail["script"], plan.detail["env"], progress)
 
     async def _run_shell(self, ctx: ActionContext, script: str, env: Mapping[str, str], progress: Progress) -> Outcome:
         proc = await processes.spawn(["bash", "-c", script], ctx.config.base_dir, merge_stderr=True, env=env)
-        return await run_to_outcome(proc, self.timeout, ctx.redactor, progress)
+        outcome = await run_to_outcome(proc, self.timeout, ctx.redactor, progress)
+        failed = FAILED_AT.fullmatch(progress.tail[-1]) if progress.tail else None  # the trap's line is the last
+        if outcome.status is OutcomeStatus.FAILED and outcome.exit_code and failed:
+            message = f"{outcome.message} at line {failed.group(1)}: {failed.group(2)}"
+            outcome = outcome.model_copy(update={"message": message})
+        return outcome
 
 
 def step_actions(book: Runbook) -> list[RunbookStep]:

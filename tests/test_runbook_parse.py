@@ -20,7 +20,7 @@ from console.triage.playbook import validate
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path("tests/fixtures/runbooks")
 GOLDEN = (
-    *("sessions", "placeholders", "psql", "mixed"),
+    *("sessions", "placeholders", "psql", "mixed", "split"),
     *("crlf", "tabs", "four-backticks", "duplicate-headings", "unclosed"),
 )
 CLEAN_ENV = {"PATH": os.environ["PATH"], "HOME": "/root"}  # no API_HOST, OPERATOR...: they are parameters
@@ -50,7 +50,7 @@ def test_show_text_lists_steps_risks_and_params() -> None:
     result = show(str(FIXTURES / "placeholders.md"))
     assert result.returncode == 0
     assert "Cache tier recovery" in result.stdout
-    assert "restart-the-api-1  [shell, destructive]  line 33  Restart the API" in result.stdout
+    assert "restart-the-api-1  [shell, destructive]  line 34  Restart the API" in result.stdout
     assert "risk: destructive: contains `delete`" in result.stdout
     assert "params: --my_namespace" in result.stdout
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from cli_process import CLI
 
 from actions import runbook_sql as sql
 from actions.base import ParamError, Progress
@@ -78,7 +81,8 @@ async def test_every_run_is_journaled_with_the_runbook_and_the_outcome(tmp_path:
         "runbook": str(FIXTURES / "steps.md"),
         "sha256": book.sha256,
         "section": "Fail on purpose",
-        "line": 23,
+        "line": 24,
+        "fence_line": 23,
         "step": "fail",
         "kind": "shell",
         "command": 'echo "about to fail"\nexit 3',
@@ -137,6 +141,91 @@ async def test_an_sql_step_without_postgres_in_the_config_is_refused(tmp_path: P
     runner, name = runner_for(tmp_path, FIXTURES / "sql.md", "echo-a-word-1")
     with pytest.raises(ParamError, match=r"the config has no \[postgres\] section to run SQL on"):
         await runner.plan(name, {"word": "x"})
+
+
+async def test_a_failing_command_stops_the_step_and_the_outcome_names_its_runbook_line(tmp_path: Path) -> None:
+    runner, name = runner_for(tmp_path, FIXTURES / "errexit.md", "middle")
+    plan = await runner.plan(name, {})
+    assert plan.rows == [["1", "echo before"], ["2", "false; echo after"], ["3", "echo never"]]
+    assert any("runs under `set -eo pipefail`: stops at the first failing command" in n for n in plan.notes)
+    outcome = await runner.execute(plan, confirmed=True)
+    assert (outcome.status, outcome.exit_code) == (OutcomeStatus.FAILED, 1)
+    assert outcome.message == "exit code 1 at line 7: false"
+    assert outcome.output_tail == ["before", "runbook step failed at line 7 (of the runbook file): false"]
+    assert journal(tmp_path)[-1]["data"]["message"] == "exit code 1 at line 7: false"
+    runner, name = runner_for(tmp_path, FIXTURES / "errexit.md", "pipeline")
+    outcome = await runner.execute(await runner.plan(name, {}), confirmed=True)
+    assert outcome.status is OutcomeStatus.FAILED and outcome.message == "exit code 2 at line 23: cat"
+    assert "never" not in outcome.output_tail
+
+
+async def test_a_block_that_sets_its_own_options_runs_as_written(tmp_path: Path) -> None:
+    runner, name = runner_for(tmp_path, FIXTURES / "errexit.md", "own")
+    plan = await runner.plan(name, {})
+    assert any("the block sets its own shell options: run as written" in n for n in plan.notes)
+    outcome = await runner.execute(plan, confirmed=True)
+    assert outcome.status is OutcomeStatus.COMPLETED and outcome.message == "exit code 0"
+    assert outcome.output_tail == ["runbook step failed at line 15 (of the runbook file): false", "still here"]
+
+
+async def test_secret_values_reach_the_command_and_nothing_else(tmp_path: Path) -> None:
+    token, key = "nextauth-s3cr3t-value", "gk-0123456789"
+    runner, name = runner_for(tmp_path, FIXTURES / "errexit.md", "secret")
+    assert runner.get(name).secret_params == {"nextauth_secret", "grafana_api_key"}
+    plan = await runner.plan(name, {"nextauth_secret": token, "grafana_api_key": key, "user": "ops"})
+    assert plan.params["values"] == {"nextauth_secret": "***", "grafana_api_key": "***", "user": "ops"}
+    assert plan.rows[0] == ["1", 'echo "token *** key *** for ops"']
+    outcome = await runner.execute(plan, confirmed=True)
+    assert outcome.status is OutcomeStatus.COMPLETED, outcome.message
+    assert outcome.output_tail == ["token *** key *** for ops", '{"key": ***}']  # as typed and as JSON
+    written = (tmp_path / "journal.jsonl").read_text() + (tmp_path / "outputs" / "1.log").read_text()
+    assert "for ops" in written and token not in written and key not in written
+
+
+def test_a_secret_not_given_is_asked_on_the_terminal_without_echo(tmp_path: Path) -> None:
+    token = "typed-s3cr3t-value"
+    main, child = os.openpty()
+    book = str(FIXTURES / "errexit.md")
+    given = ["--grafana_api_key", "gk-0123456789", "--user", "ops", "--yes"]
+    proc = subprocess.Popen(
+        [*CLI, "runbook", "run", "--config", str(write_config(tmp_path)), book, "secret", *given],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    os.close(child)
+    seen = b""
+    while b"nextauth_secret (not shown): " not in seen:
+        seen += os.read(main, 1024)
+    os.write(main, token.encode() + b"\n")
+    assert proc.wait(timeout=60) == 0
+    with contextlib.suppress(OSError):  # the child has gone: EIO once everything is read
+        while chunk := os.read(main, 4096):
+            seen += chunk
+    os.close(main)
+    assert b"| token *** key *** for ops" in seen and token.encode() not in seen
+    assert token not in (tmp_path / "journal.jsonl").read_text() + (tmp_path / "outputs" / "1.log").read_text()
+
+
+def test_a_secret_read_from_the_environment_is_masked_too(tmp_path: Path) -> None:
+    runbook = tmp_path / "env.md"
+    runbook.write_text('# Env\n\n```bash {name=show}\necho "key=$GRAFANA_API_KEY home=$HOME"\n```\n')
+    done = subprocess.run(
+        [*CLI, "runbook", "run", "--config", str(write_config(tmp_path)), str(runbook), "show", "--yes"],
+        cwd=ROOT,
+        env={**os.environ, "GRAFANA_API_KEY": "gk-from-the-env-42", "HOME": "/home/ops"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| key=*** home=/home/ops" in done.stdout and "gk-from-the-env-42" not in done.stdout
+    assert (
+        "gk-from-the-env-42" not in (tmp_path / "journal.jsonl").read_text() + (tmp_path / "outputs/1.log").read_text()
+    )
 
 
 def test_display_blocks_are_not_actions() -> None:

@@ -105,7 +105,7 @@ async def test_a_short_secret_is_masked_and_the_config_warns(tmp_path: Path) -> 
         ('["sudo", "bash", "-lc", "ls {x}"]', "command[3] puts {x} inside the code bash runs"),
         ('["kubectl", "exec", "api-0", "--", "sh", "-c", "cat {x}"]', "command[6] puts {x} inside the code sh runs"),
         ('["docker", "compose", "exec", "app", "python3", "-c", "print({x})"]', "inside the code python3 runs"),
-        ('["psql", "-c", "select * from t where id = {x}"]', "inside the SQL psql -c runs: a value would be read as SQL"),
+        ('["psql", "-c", "select * from t where id = {x}"]', "inside the SQL psql -c runs: a value would be read"),
         ('["ssh", "-p", "22", "bastion", "tail", "{x}"]', "in the command ssh sends to the remote shell"),
     ],
 )

@@ -117,3 +117,61 @@ def test_a_mistyped_playbooks_key_is_a_config_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "unknown key 'playbook' in console" in done.stderr
+
+
+RUNBOOK_BOOK = """
+[[playbook]]
+name = "deploy"
+title = "Deploy went wrong"
+when = "health.api is down"
+
+[[playbook.steps]]
+id = "cache"
+kind = "action"
+action = "runbook:split:check-the-cache-1.2"
+
+[[playbook.steps]]
+id = "restore"
+kind = "action"
+action = "runbook:split:restore-1"
+
+[[playbook.steps]]
+id = "typo"
+kind = "action"
+action = "runbook:split:restor"
+
+[[playbook.steps]]
+id = "elsewhere"
+kind = "action"
+action = "runbook:nowhere:x"
+"""
+
+
+def test_check_verifies_the_runbook_steps_a_playbook_names(tmp_path: Path) -> None:
+    runbook = Path(__file__).parent / "fixtures" / "runbooks" / "split.md"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        CONFIG.format(when="health.api is down").replace(
+            "[[health]]", f'[[runbooks]]\npath = "{runbook}"\n\n[[health]]'
+        )
+    )
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "deploy.toml").write_text(RUNBOOK_BOOK)
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "triage", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    where = f"{tmp_path / 'books' / 'deploy.toml'}: playbook deploy: step"
+    assert done.stdout.splitlines() == [
+        f"{where} restore: runbook:split:restore-1 was split into runbook:split:restore-1.1, "
+        "runbook:split:restore-1.2: name one of them",
+        f"{where} typo: runbook:split:restor: no such step (runnable steps: restore-1.1, restore-1.2, roll-back-1.1, "
+        "roll-back-1.2, roll-back-1.3, roll-back-2.1, roll-back-2.2, roll-back-3.1, roll-back-3.2, roll-back-3.3, "
+        "migrate-1.1, migrate-1.2, check-the-cache-1.1, check-the-cache-1.2, kept-whole-1, kept-whole-2, "
+        "kept-whole-3, kept-whole-4)",
+        f"{where} elsewhere: runbook:nowhere:x: no such runbook with runnable steps (runbooks: runbook:split)",
+    ]

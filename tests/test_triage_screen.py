@@ -246,9 +246,7 @@ async def test_a_runbook_step_runs_from_the_triage_screen_and_its_sha256_is_jour
 
     runbook = tmp_path / "marker.md"
     marker = tmp_path / "marked"
-    runbook.write_text(
-        "# Markers\n\n## Write the marker\n\n```bash {name=marker}\nprintf 'marked\\n' > <path>\n```\n"
-    )
+    runbook.write_text("# Markers\n\n## Write the marker\n\n```bash {name=marker}\nprintf 'marked\\n' > <path>\n```\n")
     path = tmp_path / "config.toml"
     path.write_text(
         f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
@@ -279,3 +277,44 @@ async def test_a_runbook_step_runs_from_the_triage_screen_and_its_sha256_is_jour
     request = next(e for e in journal(tmp_path) if e["kind"] == "action.requested")
     assert request["data"]["params"]["sha256"] == hashlib.sha256(runbook.read_bytes()).hexdigest()
     assert request["data"]["params"]["runbook"] == str(runbook)
+
+
+async def test_a_runbook_secret_is_asked_by_the_action_form_without_echo_never_as_an_answer(tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    secret = "s3cr3t-from-the-form"
+    marker = tmp_path / "marked"
+    runbook = tmp_path / "token.md"
+    runbook.write_text('# Token\n\n## Keep it\n\n```bash {name=keep}\necho "$API_TOKEN" > <path>\n```\n')
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
+        f'[[runbooks]]\npath = "{runbook}"\n'
+    )
+    config = cfg.load(path, environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("enter", "down", "enter")
+        for _ in range(50):
+            await settle(pilot, 0.1)
+            if app.triage.view is not None:
+                break
+        assert app.triage.view.step.capture == "path"  # only <path> is a playbook answer
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*str(marker), "enter")
+        await settle(pilot)
+        await pilot.press("enter")  # the proposal lacks the secret: the form asks for it
+        await settle(pilot)
+        field = app.screen.query_one("#param-api_token", Input)
+        assert field.password
+        field.focus()
+        await pilot.press(*secret, "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionRunScreen)
+        await pilot.press("y")
+        await settle(pilot, 0.5)
+    assert marker.read_text() == secret + "\n"
+    assert secret not in (tmp_path / "journal.jsonl").read_text()

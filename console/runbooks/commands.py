@@ -45,13 +45,18 @@ def show(book: Runbook, *, as_json: bool) -> int:
     out(make_safe(f"{book.title}  ({book.path}, sha256 {book.sha256[:12]})"))
     out(f"{len(book.steps)} steps, {runnable} runnable" + ("" if book.steps else " (no code blocks: nothing to run)"))
     for step in book.steps:
-        head = f"{step.id}  [{step.kind}{', ' + step.risk.value if step.runnable else ''}]  line {step.line}"
+        head = f"{step.ref}  [{step.kind}{', ' + step.risk.value if step.runnable else ''}]  line {step.line}"
         out("")
-        out(make_safe(f"{head}  {step.section}"))
+        out(make_safe(f"{head}  {step.section}" + (f": {step.title}" if step.title else "")))
+        if step.split:
+            out(make_safe(f"    split: part {step.split.part} of {step.split.of} of block {step.split.block}"))
         if step.runnable:
             out(make_safe(f"    risk: {step.risk_reason}"))
         if step.params:
-            out(make_safe(f"    params: {', '.join('--' + p.name for p in step.params)}"))
+            named = (f"--{p.name}" + (" (secret, asked without echo)" if p.secret else "") for p in step.params)
+            out(make_safe(f"    params: {', '.join(named)}"))
+        if step.env_params:
+            out(make_safe(f"    from the environment: {', '.join('$' + name for name in step.env_params)}"))
         for line in step.command.split("\n"):
             out(f"    | {make_safe(line)}")
         for line in step.output_lines:

@@ -17,8 +17,9 @@ from typing import Any
 from console.models import Risk
 from console.runbooks import session
 from console.runbooks.markdown import Block, parse_markdown
-from console.runbooks.params import Param, find_params
+from console.runbooks.params import SECRET_NAME, Param, find_params, scan
 from console.runbooks.risk import infer, raise_to
+from console.runbooks.split import split_script
 
 MAX_BYTES = 8 * 1024 * 1024
 SHELL = ("sh", "bash", "shell", "zsh", "console", "shell-session")
@@ -44,8 +45,21 @@ class RunbookError(ValueError):
 
 
 @dataclass(frozen=True)
+class Split:
+    """Where a step of a split block stands: part `part` of `of` of the block whose first part has the id `block`."""
+
+    block: str
+    part: int
+    of: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"block": self.block, "part": self.part, "of": self.of}
+
+
+@dataclass(frozen=True)
 class Step:
-    """One step: a runnable command (shell, sql, flush) or a block only shown (display)."""
+    """One step: a runnable command (shell, sql, flush) or a block only shown (display). `line` is the file line of
+    the command's first line (`command` line N is file line `line + N - 1`), `fence_line` the block's opening fence."""
 
     id: str
     section: str
@@ -61,20 +75,44 @@ class Step:
     closed: bool = True
     pattern: str = ""
     db: int | None = None
+    fence_line: int = 0
+    title: str = ""  # the comment that titled a part of a split block
+    split: Split | None = None
+    env_params: tuple[str, ...] = ()  # variables read from the console's environment, not asked
 
     @property
     def runnable(self) -> bool:
         return self.kind != "display"
+
+    @property
+    def ref(self) -> str:
+        """How a step is named to run it: its id, except the first part of a split block, `ID.1` (`ID` alone names
+        the whole block, which no longer runs as one)."""
+        return f"{self.id}.1" if self.split and self.split.part == 1 else self.id
+
+    @property
+    def secret_params(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.secret)
+
+    @property
+    def secret_env(self) -> tuple[str, ...]:
+        """The variables read from the console's environment whose names read as secrets (their values are masked)."""
+        return tuple(name for name in self.env_params if SECRET_NAME.search(name))
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "section": self.section,
             "line": self.line,
+            "fence_line": self.fence_line,
+            "title": self.title,
             "kind": self.kind,
             "language": self.language,
             "command": self.command,
             "params": [p.name for p in self.params],
+            "secret_params": list(self.secret_params),
+            "env_params": list(self.env_params),
+            "split": self.split.as_json() if self.split else None,
             "risk": self.risk.value if self.runnable else None,
             "output_lines": list(self.output_lines),
         }
@@ -92,14 +130,18 @@ class Runbook:
     key: str = ""
 
     def action_name(self, step: Step) -> str:
-        """The name of the action that runs `step` through the runner: `runbook:KEY:STEP`."""
-        return f"runbook:{self.key}:{step.id}"
+        """The name of the action that runs `step` through the runner: `runbook:KEY:STEP` (STEP is `step.ref`)."""
+        return f"runbook:{self.key}:{step.ref}"
 
-    def step(self, step_id: str) -> Step:
-        found = next((s for s in self.steps if s.id == step_id), None)
+    def step(self, ref: str) -> Step:
+        """The step named `ref`; RunbookError naming the parts when `ref` is a split block's id."""
+        found = next((s for s in self.steps if s.ref == ref), None)
         if found is None:
-            runnable = ", ".join(s.id for s in self.steps if s.runnable) or "none"
-            raise RunbookError(f"{self.path}: no step {step_id!r} (runnable steps: {runnable})")
+            parts = [s.ref for s in self.steps if s.split and s.split.block == ref]
+            if parts:
+                raise RunbookError(f"{self.path}: {ref} was split into {', '.join(parts)}: run one of them")
+            runnable = ", ".join(s.ref for s in self.steps if s.runnable) or "none"
+            raise RunbookError(f"{self.path}: no step {ref!r} (runnable steps: {runnable})")
         return found
 
     def as_json(self) -> dict[str, Any]:
@@ -152,15 +194,21 @@ def parse_runbook(text: str, path: Path, digest: str, env: Mapping[str, str]) ->
     for block in doc.blocks:
         if not block.closed:
             book.warnings.append(f"{path}:{block.line}: the fence is never closed; the block runs to the end")
+        first = ""
         for step in _steps(block, env):
-            base = slug(block.attrs.get("name", "")) or slug(block.section) or "top"
-            counters[base] = counters.get(base, 0) + 1
-            step_id = base if block.attrs.get("name") and counters[base] == 1 else f"{base}-{counters[base]}"
-            while step_id in taken:
-                counters[base] += 1
-                step_id = f"{base}-{counters[base]}"
-            taken.add(step_id)
-            book.steps.append(_with(step, id=step_id))
+            if step.split and step.split.part > 1:  # a later part of a split block: ID.N (a slug has no dot)
+                step_id = f"{first}.{step.split.part}"
+            else:
+                base = slug(block.attrs.get("name", "")) or slug(block.section) or "top"
+                counters[base] = counters.get(base, 0) + 1
+                step_id = base if block.attrs.get("name") and counters[base] == 1 else f"{base}-{counters[base]}"
+                while step_id in taken:
+                    counters[base] += 1
+                    step_id = f"{base}-{counters[base]}"
+                taken.add(step_id)
+                first = step_id
+            split = Split(first, step.split.part, step.split.of) if step.split else None
+            book.steps.append(_with(step, id=step_id, split=split))
     return book
 
 
@@ -184,15 +232,17 @@ def kind_of(block: Block) -> str:
 
 
 def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
+    first = block.line + block.fenced  # the file line of the block's first line of text
     base = Step(
         id="",
         section=block.section,
-        line=block.line,
+        line=first,
         kind="display",
         language=block.language,
         command=block.text,
         description=block.description,
         closed=block.closed,
+        fence_line=block.line,
     )
     kind = kind_of(block)
     if kind == "shell":
@@ -200,43 +250,65 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
         if block.language in session.SESSION_LANGUAGES and not session.has_prompts(lines, root=True):
             return [base]  # a console block without a prompt: output, shown and not run
         commands = session.split_shell(block.text, block.language)
-        steps = [s for c in commands for s in _shell_steps(base, c, env)]
+        parts = split_script(commands[0].text) if len(commands) == 1 and commands[0].script else []
+        steps = [
+            _with(step, title=c.title) if c.title else step
+            for c in parts or commands
+            for step in _shell_steps(base, c, env, first + c.offset)
+        ]
         if not steps:
             return [base]  # only comments: shown, not run
+        if len(parts) > 1:
+            steps = [_with(step, split=Split("", n, len(steps))) for n, step in enumerate(steps, 1)]
     elif kind == "sql":
-        steps = [_sql_step(base, c, env) for c in session.split_psql(block.text)]
+        steps = [_sql_step(base, c, env, first + c.offset) for c in session.split_psql(block.text)]
     else:
         return [base] if block.text.strip() else []
     return [_risk(s, block.attrs.get("risk")) for s in steps]
 
 
-def _shell_steps(base: Step, command: session.Command, env: Mapping[str, str]) -> list[Step]:
-    """A command as a shell step, or split around Redis key deletions, which become flush steps."""
+def _shell_steps(base: Step, command: session.Command, env: Mapping[str, str], line: int) -> list[Step]:
+    """A command (whose first line is file line `line`) as a shell step, or split around Redis key deletions, which
+    become flush steps."""
     steps: list[Step] = []
     pending: list[str] = []
-    for line in command.text.split("\n"):
-        flush = _flush(line)
+    start = line
+    for number, text in enumerate(command.text.split("\n"), line):
+        flush = _flush(text)
         if flush is None:
-            pending.append(line)
+            start = number if not pending else start
+            pending.append(text)
             continue
-        steps += _shell(base, "\n".join(pending), env, ())
+        steps += _shell(base, "\n".join(pending), start, env, ())
         pending = []
         pattern, db = flush
         params = tuple(find_params(pattern, env, shell=True))
-        steps.append(_with(base, kind="flush", command=line.strip(), params=params, pattern=pattern, db=db))
-    steps += _shell(base, "\n".join(pending), env, tuple(command.output))
+        steps.append(
+            _with(base, kind="flush", line=number, command=text.strip(), params=params, pattern=pattern, db=db)
+        )
+    steps += _shell(base, "\n".join(pending), start, env, tuple(command.output))
     if steps and command.output and steps[-1].kind == "flush":
         steps[-1] = _with(steps[-1], output_lines=tuple(command.output))
     return steps
 
 
-def _shell(base: Step, text: str, env: Mapping[str, str], output: tuple[str, ...]) -> list[Step]:
-    code = "\n".join(line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#"))
+def _shell(base: Step, text: str, line: int, env: Mapping[str, str], output: tuple[str, ...]) -> list[Step]:
+    code = "\n".join(row for row in text.split("\n") if row.strip() and not row.lstrip().startswith("#"))
     if not code:
         return []
+    line += len(text) - len(text.lstrip("\n"))
     text = text.strip("\n")
+    params, from_env = scan(text, env, shell=True)
     return [
-        _with(base, kind="shell", command=text, params=tuple(find_params(text, env, shell=True)), output_lines=output)
+        _with(
+            base,
+            kind="shell",
+            line=line,
+            command=text,
+            params=tuple(params),
+            env_params=tuple(from_env),
+            output_lines=output,
+        )
     ]
 
 
@@ -253,11 +325,12 @@ def _flush(line: str) -> tuple[str, int | None] | None:
     return None
 
 
-def _sql_step(base: Step, command: session.Command, env: Mapping[str, str]) -> Step:
+def _sql_step(base: Step, command: session.Command, env: Mapping[str, str], line: int) -> Step:
     text = command.text.strip("\n")
+    line += len(command.text) - len(command.text.lstrip("\n"))
     kind = "sql" if session.sql_code(text).strip().strip(";").strip() else "display"
     params = tuple(find_params(text, env, shell=False)) if kind == "sql" else ()
-    return _with(base, kind=kind, command=text, params=params, output_lines=tuple(command.output))
+    return _with(base, kind=kind, line=line, command=text, params=params, output_lines=tuple(command.output))
 
 
 def _risk(step: Step, attribute: str | None) -> Step:

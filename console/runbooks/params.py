@@ -1,9 +1,15 @@
 """Placeholders in commands become typed parameters; values reach a shell only as environment variables.
 
-Placeholders: `<my-namespace>`, `<ENV>`, `{{var}}`, `YOUR_X_HERE`, and in shell steps `$VAR` / `${VAR}` that the
-environment does not set and the block does not assign. Names are normalised (lowercase, `-` to `_`). In a shell
-script each placeholder is rewritten to a quoted `${RB_NAME}` fitting where it stands (plain, double or single
-quotes), so a value is never read as shell text. Placeholders in comments are not parameters.
+Placeholders: `<my-namespace>`, `<ENV>`, `{{var}}`, `[worker-name]`, `YOUR_X_HERE` / `YOUR_X`, `your-domain.com`,
+`backup_TIMESTAMP.sql` / `YYYYMMDD` in a file name, a lone `xxx`, and in shell steps `$VAR` / `${VAR}` that the
+environment does not set, where the block has not assigned it yet. Names are normalised (lowercase, `-` to `_`);
+one that reads as a secret (`*TOKEN*`, `*_KEY`, `*PASSWORD*`...) makes a secret parameter. In a shell script each
+placeholder is rewritten to a quoted `${RB_NAME}` fitting where it stands (plain, double or single quotes), so a
+value is never read as shell text. Placeholders in comments are not parameters.
+
+`[NAME]` is a placeholder only where it is not shell syntax: two or more word characters standing apart (not a
+`[[ ]]` or `[ -f x ]` test, not a glob class such as `[0-9]`, `[a-z]` or `file[12]`, not a subscript `arr[i]`).
+Upper-case `XXXXXX` is left alone: it is a `mktemp` template.
 """
 
 from __future__ import annotations
@@ -21,13 +27,23 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-PLACEHOLDER = re.compile(
-    r"<(?P<angle>[A-Za-z][\w-]*)>|\{\{\s*(?P<mustache>[A-Za-z_][\w.-]*)\s*\}\}|\bYOUR_(?P<your>[A-Z0-9_]+?)_HERE\b"
-    r"|\$\{(?P<brace>[A-Za-z_]\w*)\}|\$(?P<dollar>[A-Za-z_]\w*)"
+_STAMP = r"TIMESTAMP|YYYYMMDD(?:[_-]?HHMM(?:SS)?)?|YYYY-MM-DD"
+PLACEHOLDER = re.compile(  # the lookahead of first characters lets the engine skip ahead (5x faster)
+    r"(?=[<{YyTx\[$])(?:<(?P<angle>[A-Za-z][\w-]*)>|\{\{\s*(?P<mustache>[A-Za-z_][\w.-]*)\s*\}\}"
+    r"|\bYOUR_(?P<your>[A-Z0-9]+(?:_[A-Z0-9]+)*?)(?:_HERE)?\b"
+    r"|\byour-(?P<yours>[a-z0-9]+(?:-[a-z0-9]+)*?)(?:\.(?:com|net|org|io|dev|app|cloud))?(?![\w-])"
+    # a stamp in a file name: backup_TIMESTAMP.sql, /backups/YYYYMMDD/, TIMESTAMP.tar (never an SQL type)
+    rf"|(?<![A-Za-z0-9])(?:(?<=[a-z0-9][_-])|(?<=/)|(?=(?:{_STAMP})\.[A-Za-z]))(?P<stamp>{_STAMP})(?![A-Za-z0-9])"
+    r"|(?<![\w.*?$\[\]\\])\[(?=[\w-]{2,}\])(?![A-Za-z0-9]-[A-Za-z0-9]\])"
+    r"(?P<bracket>[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*)\](?![\w\[(*?])"
+    r"|(?<![\w.-])(?P<xxx>xxx+)(?![\w.-])"
+    r"|\$\{(?P<brace>[A-Za-z_]\w*)\}|\$(?P<dollar>[A-Za-z_]\w*))"
 )
 ASSIGNED = re.compile(
     r"(?:^|[\s;&|(])(?:(?:export|local|readonly|declare)\s+)?([A-Za-z_]\w*)=|\b(?:for|read)\s+([A-Za-z_]\w*)"
 )
+_ASSIGNED_VALUE = re.compile(r"(?:\"(?:\\.|[^\"\\])*\"|'[^']*'|\$\([^)]*\)|\\.|[^\s;&|)])*")
+SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|API_?KEY|_KEY(?![A-Z0-9_])", re.I)
 SHELL_VARIABLES = _words(
     """RANDOM SECONDS LINENO PWD OLDPWD HOSTNAME UID EUID PPID BASHPID REPLY IFS BASH_SOURCE OPTARG OPTIND"""
 )
@@ -55,6 +71,8 @@ class Param:
     name: str
     placeholders: tuple[str, ...]
     arithmetic: bool = False  # used where bash evaluates it as arithmetic: only a whole number is safe there
+    secret: bool = False  # its name reads as a secret: asked without echo, masked wherever the run is shown
+    assigned_at: int | None = None  # where the block assigns the variable: later uses are the block's own
 
     @property
     def env(self) -> str:
@@ -71,10 +89,11 @@ def _name(match: re.Match[str]) -> str:
 
 
 class Regions:
-    """Where each part of a text stands: plain, double, single, comment or literal (a quoted heredoc)."""
+    """Where each part of a text stands: plain, double, single, comment or literal (a quoted heredoc); `breaks` are
+    the newlines at the top level (outside quotes, `$(...)`, subshells, heredocs and `\\` continuations)."""
 
-    def __init__(self, starts: list[int], kinds: list[str]) -> None:
-        self.starts, self.kinds = starts, kinds
+    def __init__(self, starts: list[int], kinds: list[str], breaks: frozenset[int] = frozenset()) -> None:
+        self.starts, self.kinds, self.breaks = starts, kinds, breaks
 
     def at(self, pos: int) -> str:
         return self.kinds[bisect.bisect_right(self.starts, pos) - 1]
@@ -85,6 +104,7 @@ def shell_regions(text: str) -> Regions:
     starts, kinds = [0], ["plain"]
     stack = ["plain"]
     pending: list[tuple[bool, bool, str]] = []
+    breaks: set[int] = set()
     pos = 0
 
     def mark(at: int, kind: str) -> None:
@@ -125,9 +145,11 @@ def shell_regions(text: str) -> Regions:
                 pos = end.end() if end else len(text)
             pending = []
         else:
+            if token == "\n" and len(stack) == 1:
+                breaks.add(m.start())
             continue
         mark(pos, stack[-1] if stack[-1] != "backtick" else "plain")
-    return Regions(starts, kinds)
+    return Regions(starts, kinds, frozenset(breaks))
 
 
 def sql_regions(text: str) -> Regions:
@@ -162,35 +184,72 @@ def _estring_end(text: str, pos: int) -> int:
 
 def find_params(text: str, env: Mapping[str, str], *, shell: bool) -> list[Param]:
     """The parameters of a command, in order of first appearance."""
+    return scan(text, env, shell=shell)[0]
+
+
+def scan(text: str, env: Mapping[str, str], *, shell: bool) -> tuple[list[Param], list[str]]:
+    """(the parameters of a command, the variables it reads from the console's environment), in order of first use."""
     matches = list(PLACEHOLDER.finditer(text))
     if not matches:
-        return []
+        return [], []
     regions = shell_regions(text) if shell else sql_regions(text)
-    assigned = {a or b for a, b in ASSIGNED.findall(text)} if shell else set()
+    assigned = _assignments(text, regions) if shell else {}
     found: dict[str, list[str]] = {}
+    variables: dict[str, set[str]] = {}
+    from_env: dict[str, None] = {}
     arithmetic = _arithmetic(text, matches) if shell else set()
     counted: set[str] = set()
     for m in matches:
         where = regions.at(m.start())
         variable = m.group("brace") or m.group("dollar")
-        if where in ("comment", "literal") or (variable and not _is_param(variable, where, env, assigned, shell)):
+        if where in ("comment", "literal") or (variable and not shell):
+            continue
+        if variable and (
+            where == "single" or variable in SHELL_VARIABLES or m.start() >= assigned.get(variable, m.end())
+        ):
+            continue
+        if variable and variable in env:
+            from_env[variable] = None
             continue
         placeholders = found.setdefault(_name(m), [])
         if m.group() not in placeholders:
             placeholders.append(m.group())
+        if variable:
+            variables.setdefault(_name(m), set()).add(variable)
         if m.start() in arithmetic:
             counted.add(_name(m))
-    return [Param(name, tuple(texts), name in counted) for name, texts in found.items()]
+    params = [
+        Param(
+            name,
+            tuple(texts),
+            name in counted,
+            secret=any(SECRET_NAME.search(t.replace("-", "_")) for t in (name, *texts)),
+            assigned_at=min((assigned[v] for v in variables.get(name, ()) if v in assigned), default=None),
+        )
+        for name, texts in found.items()
+    ]
+    return params, list(from_env)
+
+
+def _assignments(text: str, regions: Regions) -> dict[str, int]:
+    """Each variable the script assigns (`X=`, `export X=`, `for X`, `read X`) and where its first assignment ends."""
+    found: dict[str, int] = {}
+    for m in ASSIGNED.finditer(text):
+        name, start = (m.group(1), m.start(1)) if m.group(1) else (m.group(2), m.start(2))
+        if regions.at(start) != "plain" or name in found:
+            continue
+        end = m.end()
+        if m.group(1):
+            value = _ASSIGNED_VALUE.match(text, end)
+            end = value.end() if value else end
+        found[name] = end
+    return found
 
 
 def _arithmetic(text: str, matches: list[re.Match[str]]) -> set[int]:
     """The positions of the placeholders that stand where bash evaluates arithmetic."""
     spans = [span.span() for span in _ARITHMETIC.finditer(text)]
     return {m.start() for m in matches if any(a <= m.start() < b for a, b in spans)}
-
-
-def _is_param(variable: str, where: str, env: Mapping[str, str], assigned: set[str], shell: bool) -> bool:
-    return shell and where != "single" and variable not in env and variable not in assigned | SHELL_VARIABLES
 
 
 def _replace(text: str, params: list[Param], regions: Regions, value: Callable[[Param, str], str]) -> str:
@@ -201,7 +260,9 @@ def _replace(text: str, params: list[Param], regions: Regions, value: Callable[[
         where = regions.at(m.start())
         if param is None or where in ("comment", "literal"):
             continue
-        if (m.group("brace") or m.group("dollar")) and where == "single":
+        if (m.group("brace") or m.group("dollar")) and (
+            where == "single" or (param.assigned_at is not None and m.start() >= param.assigned_at)
+        ):
             continue
         pieces += [text[last : m.start()], value(param, where)]
         last = m.end()

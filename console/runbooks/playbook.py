@@ -1,8 +1,9 @@
 """A runbook as a triage playbook, so the triage screen can guide it like any other.
 
 Each runnable step becomes an `action` step naming the step's runbook action, its params `{name}` references to
-answers; each parameter is first asked once (an `ask` step with `capture`). A display block becomes an `ask`
-step with one choice ("continue"): the text is shown and the operator moves on. The playbook's `when` is empty,
+answers; each parameter is first asked once (an `ask` step with `capture`), except a secret one: an answer is
+journaled, so a secret is left to the action form, which asks for it without echo. A display block becomes an
+`ask` step with one choice ("continue"): the text is shown and the operator moves on. The playbook's `when` is empty,
 so it is never suggested; the operator picks it.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from console.config import Config
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step
-from console.triage.playbook import Playbook
+from console.triage.playbook import RUNBOOK_ACTION, Playbook
 
 CONTINUE = "continue"
 QUESTION_CHARS = 2000
@@ -31,7 +32,7 @@ def as_playbook(book: Runbook, *, when: str = "") -> Playbook:
             steps.append(_read(step))
             continue
         for param in step.params:
-            if param.name not in asked:
+            if param.name not in asked and not param.secret:
                 asked.add(param.name)
                 steps.append(
                     {
@@ -48,7 +49,7 @@ def as_playbook(book: Runbook, *, when: str = "") -> Playbook:
                 "id": step.id,
                 "title": _title(step),
                 "action": book.action_name(step),
-                "params": {p.name: "{" + p.name + "}" for p in step.params},
+                "params": {p.name: "{" + p.name + "}" for p in step.params if not p.secret},
             }
         )
     return Playbook.model_validate(
@@ -57,7 +58,7 @@ def as_playbook(book: Runbook, *, when: str = "") -> Playbook:
 
 
 def _title(step: Step) -> str:
-    where = step.section or "top"
+    where = (step.section or "top") + (f": {step.title}" if step.title else "")
     return f"{where} (line {step.line})"
 
 
@@ -84,3 +85,26 @@ def runbook_playbooks(config: Config, env: Mapping[str, str]) -> tuple[list[Play
         except RunbookError as exc:
             problems.append(str(exc))
     return playbooks, problems
+
+
+def reference_problems(playbooks: list[Playbook]) -> list[str]:
+    """One line per action step naming a runbook step (`runbook:FILE:STEP`) that the runbooks' own playbooks do not
+    have; a split block's id is answered with its parts (`triage check`)."""
+    known = [s.action for p in playbooks if p.name.startswith(RUNBOOK_ACTION) for s in p.steps if s.kind == "action"]
+    problems: list[str] = []
+    for book in playbooks:
+        for step in book.steps:
+            if step.kind != "action" or not step.action.startswith(RUNBOOK_ACTION) or step.action in known:
+                continue
+            at = f"{book.origin}: playbook {book.name}: step {step.id}: {step.action}"
+            parts = [a for a in known if a.startswith(step.action + ".")]
+            runbook = step.action.rsplit(":", 1)[0] + ":"
+            steps = [a.removeprefix(runbook) for a in known if a.startswith(runbook)]
+            if parts:
+                problems.append(f"{at} was split into {', '.join(parts)}: name one of them")
+            elif steps:
+                problems.append(f"{at}: no such step (runnable steps: {', '.join(steps)})")
+            else:
+                books = sorted({a.rsplit(":", 1)[0] for a in known}) or ["none configured"]
+                problems.append(f"{at}: no such runbook with runnable steps (runbooks: {', '.join(books)})")
+    return problems

@@ -1,8 +1,9 @@
 """Terminal sessions in code blocks: prompts stripped, commands kept whole (continuations, heredocs), output apart.
 
 A block with prompts is a session: each prompted command is one command, lines without a prompt are its output.
-A block without prompts is one script. `# ` is a root prompt only in `console` / `shell-session` / untagged blocks
-(in a `bash` block it is a comment).
+A block without prompts is one script (which `split.py` may cut where it lists separate things). `# ` is a root
+prompt only in `console` / `shell-session` blocks and in untagged blocks without `$ ` prompts (in a `bash` block,
+and among `$ ` prompts of an untagged block, it is a comment: neither run nor output).
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ KNOWN_COMMANDS = _words(
 
 @dataclass
 class Command:
-    """One command of a block: its text (prompts stripped), its 0-based line in the block, and its output."""
+    """One command of a block: its text (prompts stripped), its 0-based line in the block, and its output; a part
+    of a split script has the comment that titled it."""
 
     text: str
     offset: int = 0
     output: list[str] = field(default_factory=list)
+    script: bool = False  # the whole of a block without prompts
+    title: str = ""
 
 
 def shell_prompt(line: str, *, root: bool) -> int:
@@ -57,16 +61,18 @@ def has_prompts(lines: list[str], *, root: bool) -> bool:
 def split_shell(text: str, language: str) -> list[Command]:
     """The commands of a shell block: one per prompted command, or the whole block when it has no prompt."""
     lines = text.split("\n")
-    root = language in SESSION_LANGUAGES or not language
+    comments = not language and has_prompts(lines, root=False)  # `# text` among `$ ` prompts: a comment
+    root = language in SESSION_LANGUAGES or (not language and not comments)
     if not has_prompts(lines, root=root):
-        return [Command(text)] if text.strip() else []
+        return [Command(text, script=True)] if text.strip() else []
     commands: list[Command] = []
     before: list[str] = []  # output above the first prompt goes with the first command
     i = 0
     while i < len(lines):
         cut = shell_prompt(lines[i], root=root)
         if not cut:
-            (commands[-1].output if commands else before).append(lines[i])
+            if not (comments and lines[i].lstrip().startswith("#")):
+                (commands[-1].output if commands else before).append(lines[i])
             i += 1
             continue
         start, body = i, [lines[i][cut:]]

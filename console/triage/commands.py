@@ -110,9 +110,11 @@ def show(config: Config, name: str) -> int:
 
 
 def check(config: Config) -> int:
-    """Exit 2 with one line per problem, 0 when every playbook is valid."""
+    """Exit 2 with one line per problem, 0 when every playbook is valid (and every runbook step it names exists)."""
+    from console.runbooks.playbook import reference_problems
+
     playbooks, problems = all_playbooks(config)
-    problems += validate(playbooks, config)
+    problems += validate(playbooks, config) + reference_problems(playbooks)
     if problems:
         print("\n".join(problems))
         return EXIT_USAGE

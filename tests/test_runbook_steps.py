@@ -1,0 +1,246 @@
+"""How runbook blocks become steps: split where the author meant separate things, each step's line, placeholders,
+secrets and variables from the environment (the golden files are in test_runbook_parse.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.runbooks.model import RunbookError, load_runbook, parse_runbook
+from console.runbooks.params import find_params, scan, shell_script
+from console.runbooks.playbook import as_playbook
+from console.runbooks.split import split_script
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "runbooks"
+
+
+def book(text: str, env: dict[str, str] | None = None):
+    return parse_runbook(text, Path("book.md"), "0" * 64, env or {})
+
+
+# -- splitting ------------------------------------------------------------------------------------
+
+
+def test_alternatives_phases_and_a_list_of_checks_split_with_stable_ids() -> None:
+    steps = load_runbook(FIXTURES / "split.md", {}).steps
+    by_id = {s.id: s for s in steps}
+    assert [s.command for s in steps if s.split and s.split.block == "restore-1"] == [
+        "npm run db:restore:latest",
+        "npm run db:restore -- --file=backup-2024-01-15.sql",
+    ]
+    assert [(s.id, s.title) for s in steps if s.split and s.split.block == "roll-back-1"] == [
+        ("roll-back-1", "1. Enable maintenance mode"),
+        ("roll-back-1.2", "2. Rollback"),
+        ("roll-back-1.3", "3. Disable maintenance mode"),
+    ]
+    assert by_id["roll-back-3.2"].command == "vim .env.production"
+    assert by_id["roll-back-3.3"].command == "./deploy.sh --force"
+    assert by_id["migrate-1.2"].command == "npm run migrate:prod"
+    assert by_id["check-the-cache-1.2"].title == "Check clients"
+    # the blocks after a split one keep the ids they had: a later part does not take a number
+    assert [s.id for s in steps if s.section == "Kept whole"] == [f"kept-whole-{n}" for n in range(1, 5)]
+    assert all(s.split is None for s in steps if s.section == "Kept whole")
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        'for pod in a b; do\n  # Or inside the loop\n  echo "$pod"\ndone',
+        "while true\ndo\n# Or inside\n  break\ndone",
+        "cat <<NOTE\n# Or this is text\nNOTE",
+        "cat <<-'NOTE'\n\t# Or literal\n\tNOTE",
+        "if true; then\n# 1. inside the if\n  echo yes\n# 2. still inside\nfi",
+        "case $1 in\n  a)\n# Or in a case\n    echo a ;;\nesac",
+        "show() {\n  # Or inside a function\n  echo fn\n}\nshow",
+        "function show {\n# Or\n  echo fn\n}",
+        "( cd /tmp\n# Or in a subshell\n  ls )",
+        'echo "$(date\n# Or inside a substitution\n)"',
+        "kubectl get pods |\n  # Or the pipeline goes on\n  grep api",
+        "test -f x &&\n# Or\n  echo yes",
+        "echo one \\\n# Or\n  two",
+        "echo 'a quote\n# Or still quoted\n'",
+        'echo "a quote\n# Or still quoted\n"',
+    ],
+)
+def test_a_script_is_never_cut_inside_a_construct(inside: str) -> None:
+    parts = split_script(f"# Option A: first\necho before\n# Option B: then\n{inside}\necho after")
+    assert [(p.title, p.text) for p in parts] == [
+        ("Option A: first", "echo before"),
+        ("Option B: then", f"{inside}\necho after"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "# Stop the app\nsystemctl stop app\n# Start it again\nsystemctl start app",  # annotated, no blank lines
+        "# Go to the app\ncd /srv/app\n\n# Pull\ngit pull",
+        "# Set up\nexport KUBECONFIG=/etc/k\n\n# Look\nkubectl get pods",
+        "# Load\nsource ./env.sh\n# Or\nmake",
+        "# Strict\nset -euo pipefail\n# 1. one\necho 1\n# 2. two\necho 2",
+        '# Find\nPOD=$(kubectl get pods -o name)\n\n# Option B: logs\nkubectl logs "$POD"',
+        "#!/bin/bash\n# Check memory\nfree -m\n\n# Check disk\ndf -h",
+        "echo one\n# 1. only one numbered comment\necho two",
+        "if true; then\n  echo unbalanced\n# Or\necho x",
+    ],
+)
+def test_a_script_whose_parts_depend_on_each_other_or_that_lists_nothing_stays_whole(script: str) -> None:
+    assert [p.text for p in split_script(script)] == [script]
+
+
+def test_show_names_the_parts_and_run_refuses_the_whole_block(tmp_path: Path) -> None:
+    shown = cli("show", str(FIXTURES / "split.md"))
+    assert shown.returncode == 0, shown.stderr
+    assert "roll-back-1.2  [shell, destructive]  line 19  Roll back: 2. Rollback" in shown.stdout
+    assert "    split: part 2 of 3 of block roll-back-1" in shown.stdout
+    assert "roll-back-1.1  [shell, write]  line 17  Roll back: 1. Enable maintenance mode" in shown.stdout
+    config = tmp_path / "config.toml"
+    config.write_text(f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n')
+    whole = cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1", "--yes")
+    assert whole.returncode == 2 and whole.stdout == ""
+    assert whole.stderr.endswith(
+        "split.md: roll-back-1 was split into roll-back-1.1, roll-back-1.2, roll-back-1.3: run one of them\n"
+    )
+    part = cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1.1", "--dry-run")
+    assert part.returncode == 0, part.stderr
+    assert "runbook:split:roll-back-1.1 (write)" in part.stdout
+    assert "vercel env add MAINTENANCE_MODE true production" in part.stdout
+    assert "vercel rollback" not in part.stdout
+    assert not (tmp_path / "journal.jsonl").exists()
+
+
+def test_the_playbook_view_proposes_each_part_by_the_name_that_runs_it() -> None:
+    playbook = as_playbook(load_runbook(FIXTURES / "split.md", {}))
+    actions = [s.action for s in playbook.steps if s.kind == "action"]
+    assert actions[:3] == ["runbook:split:restore-1.1", "runbook:split:restore-1.2", "runbook:split:roll-back-1.1"]
+    assert playbook.step("restore-1.2").title == "Restore: Restore from specific backup (line 10)"
+
+
+# -- lines ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sessions", "placeholders", "psql", "mixed", "crlf", "tabs", "split", "steps"])
+def test_each_step_line_is_the_file_line_of_its_command(name: str) -> None:
+    lines = (FIXTURES / f"{name}.md").read_text().replace("\r\n", "\n").split("\n")
+    steps = load_runbook(FIXTURES / f"{name}.md", {}).steps
+    for step in steps:
+        assert lines[step.line - 1].endswith(step.command.split("\n")[0]), step.id
+        assert lines[step.fence_line - 1].lstrip().startswith(("```", "~~~")) or step.line == step.fence_line
+
+
+def test_a_comment_among_dollar_prompts_of_an_untagged_block_is_not_a_command() -> None:
+    text = (
+        "## Relay\n\n```\n# restart the relay\n$ systemctl restart relay\n# then look\n$ systemctl status relay\n```\n"
+    )
+    steps = book(text).steps
+    assert [(s.command, s.line, s.output_lines) for s in steps] == [
+        ("systemctl restart relay", 5, ()),
+        ("systemctl status relay", 7, ()),
+    ]
+
+
+# -- placeholders ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        ("kubectl logs [worker-name] -n [PROJECT_ID] -l id=[ID]", ["worker_name", "project_id", "id"]),
+        ('[[ -f x ]] && [ -f y ] && ls file[0-9].log [a-z]* *.[ch] [x] ${arr[ID]} arr[ID]=1 "${@:2}"', []),
+        ("grep '\\[ERROR\\]' app.log; grep '[Ff]ailed' app.log; echo $((a[1] + 2))", []),
+        ("curl -H 'Authorization: Bearer YOUR_API_TOKEN' -H 'X-Key: YOUR_KEY' x", ["api_token", "key"]),
+        ("curl https://api.your-domain.com/v1/projects/your-project/keys", ["domain", "project"]),
+        ("pg_dump app > backup_TIMESTAMP.sql && gzip /backups/YYYYMMDD/db-<timestamp>.sql", ["timestamp", "yyyymmdd"]),
+        ("psql -c 'SELECT now()::TIMESTAMP'; BACKUP_TIMESTAMP=1; echo TIMESTAMP", []),
+        ("curl -H 'token: xxx' https://x --data key=xxx; mktemp /tmp/run.XXXXXX; echo sk-xxx", ["xxx"]),
+    ],
+)
+def test_placeholders_the_team_writes_are_parameters_and_shell_syntax_is_not(command: str, names: list[str]) -> None:
+    assert [p.name for p in find_params(command, {}, shell=True)] == names
+
+
+def test_a_variable_used_before_the_block_assigns_it_is_a_parameter_there_only() -> None:
+    text = 'echo "$DATABASE_URL"\nDATABASE_URL=postgres://x\npsql "$DATABASE_URL"\nfor n in 1; do echo $n; done'
+    params = find_params(text, {}, shell=True)
+    assert [p.name for p in params] == ["database_url"]
+    assert shell_script(text, params) == (
+        'echo "${RB_DATABASE_URL}"\nDATABASE_URL=postgres://x\npsql "$DATABASE_URL"\nfor n in 1; do echo $n; done'
+    )
+    assert find_params("# DATABASE_URL=x is set by hand\necho $DATABASE_URL", {}, shell=True)[0].name == "database_url"
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "secret"),
+    [
+        ("$NEXTAUTH_SECRET", True),
+        ("${GRAFANA_API_KEY}", True),
+        ("<api-key>", True),
+        ("YOUR_KEY", True),
+        ("$DB_PASSWORD", True),
+        ("$PGPASSWD", True),
+        ("<github-token>", True),
+        ("$GCP_CREDENTIALS", True),
+        ("$SSH_PRIVATE_KEY", True),
+        ("$stripe_key", True),
+        ("<namespace>", False),
+        ("$MONKEY", False),
+        ("$KEYSPACE", False),
+        ("$PRIMARY_KEY_COLUMN", False),
+    ],
+)
+def test_placeholders_named_like_secrets_are_secret_parameters(placeholder: str, secret: bool) -> None:
+    [param] = find_params(f"echo {placeholder}", {}, shell=True)
+    assert param.secret is secret
+
+
+def test_variables_the_environment_sets_are_listed_and_shown_as_from_it() -> None:
+    params, env = scan(
+        "echo \"$HOME $NEXTAUTH_SECRET ${HOME}\" '$USER' $PATH", {"HOME": "/root", "PATH": "/bin"}, shell=True
+    )
+    assert ([p.name for p in params], env) == (["nextauth_secret"], ["HOME", "PATH"])
+    text = "# Env\n\n```bash\necho $NEXTAUTH_SECRET $HOME\n```\n"
+    [step] = book(text, {"HOME": "/root"}).steps
+    assert step.as_json()["secret_params"] == ["nextauth_secret"]
+    assert step.as_json()["env_params"] == ["HOME"]
+    assert step.as_json()["params"] == ["nextauth_secret"]
+
+
+def test_show_marks_secret_parameters_and_the_environment(tmp_path: Path) -> None:
+    runbook = tmp_path / "env.md"
+    runbook.write_text(
+        '# Env\n\n```bash\ncurl -H "Authorization: Bearer $GRAFANA_API_KEY" "$GRAFANA_URL" -o $HOME/x\n```\n'
+    )
+    shown = cli("show", str(runbook))
+    assert "    params: --grafana_api_key (secret, asked without echo), --grafana_url" in shown.stdout
+    assert "    from the environment: $HOME" in shown.stdout
+
+
+def test_secret_parameters_are_never_asked_by_the_playbook_view() -> None:
+    text = "# Keys\n\n## Rotate\n\n```bash\ncurl -u admin:$ADMIN_PASSWORD https://<host>/rotate\n```\n"
+    playbook = as_playbook(book(text))
+    assert [s.id for s in playbook.steps] == ["rotate-1--host", "rotate-1"]
+    assert playbook.step("rotate-1").params == {"host": "{host}"}  # the action form asks it, without echo
+
+
+def test_a_split_block_id_is_refused_by_lookup() -> None:
+    runbook = load_runbook(FIXTURES / "split.md", {})
+    with pytest.raises(RunbookError, match=r"restore-1 was split into restore-1.1, restore-1.2: run one of them"):
+        runbook.step("restore-1")
+    assert runbook.step("restore-1.1").command == "npm run db:restore:latest"
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "runbook", *argv],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": "/root", "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
