@@ -39,13 +39,6 @@ _ANSI = re.compile(r"\\.|'", re.S)
 _SQL = re.compile(r"\b[eE]'|'|\"|--|/\*|\$\w*\$")
 _ESTRING_END = re.compile(r"\\.|'", re.S)
 _SIMPLE = re.compile(r"[\w@%+=:,./-]+")
-# Where bash evaluates a value as arithmetic, `a[$(cmd)]` runs cmd: `$((...))`, `((...))`, `[[...]]`, `let`,
-# `declare -i`, and array subscripts.
-_ARITHMETIC = re.compile(
-    r"\(\(.*?\)\)|\[\[[^\]]*?-(?:eq|ne|lt|le|gt|ge)\b.*?\]\]|(?<=\w)\[[^\]\n]*\]"
-    r"|\b(?:let|declare\s+-\w*i\w*|typeset\s+-\w*i\w*)\b[^\n;]*",
-    re.S,
-)
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,6 @@ class Param:
 
     name: str
     placeholders: tuple[str, ...]
-    arithmetic: bool = False  # used where bash evaluates it as arithmetic: only a whole number is safe there
 
     @property
     def env(self) -> str:
@@ -168,8 +160,6 @@ def find_params(text: str, env: Mapping[str, str], *, shell: bool) -> list[Param
     regions = shell_regions(text) if shell else sql_regions(text)
     assigned = {a or b for a, b in ASSIGNED.findall(text)} if shell else set()
     found: dict[str, list[str]] = {}
-    arithmetic = _arithmetic(text, matches) if shell else set()
-    counted: set[str] = set()
     for m in matches:
         where = regions.at(m.start())
         variable = m.group("brace") or m.group("dollar")
@@ -178,15 +168,7 @@ def find_params(text: str, env: Mapping[str, str], *, shell: bool) -> list[Param
         placeholders = found.setdefault(_name(m), [])
         if m.group() not in placeholders:
             placeholders.append(m.group())
-        if m.start() in arithmetic:
-            counted.add(_name(m))
-    return [Param(name, tuple(texts), name in counted) for name, texts in found.items()]
-
-
-def _arithmetic(text: str, matches: list[re.Match[str]]) -> set[int]:
-    """The positions of the placeholders that stand where bash evaluates arithmetic."""
-    spans = [span.span() for span in _ARITHMETIC.finditer(text)]
-    return {m.start() for m in matches if any(a <= m.start() < b for a, b in spans)}
+    return [Param(name, tuple(texts)) for name, texts in found.items()]
 
 
 def _is_param(variable: str, where: str, env: Mapping[str, str], assigned: set[str], shell: bool) -> bool:
