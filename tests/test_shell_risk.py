@@ -348,3 +348,10 @@ def test_a_re_parsed_value_is_judged_as_it_will_run() -> None:
 def test_a_value_the_inner_script_reads_from_its_environment_is_not_re_parsed() -> None:
     judged = judge_shell("bash -c 'echo \"$RB_X\"'", {"RB_X": "a; rm -rf /"})
     assert judged.refused is None and judged.reparsed == {} and judged.risk is READ
+
+
+def test_a_known_tool_s_option_values_are_no_verbs() -> None:
+    assert judge("kubectl -n <ns> rollout restart deploy/api", ns="rm-old; kill").risk is WRITE
+    assert judge_shell("kubectl -n kill-switch scale deploy/api --replicas=0").risk is WRITE
+    assert judge_shell("kubectl scale deploy/api --replicas=0 --force").risk is DESTRUCTIVE
+    assert judge_shell("./deploy.sh --mode reset").risk is DESTRUCTIVE  # an unknown tool: every word counts

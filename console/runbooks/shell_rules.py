@@ -337,7 +337,9 @@ def _subcommand(rule: Rule, words: Sequence[Word], at: int, ctx: Context, tool: 
     if sub is None:
         return [*own, found(Risk.WRITE, words, f"runs a {tool} subcommand that is not written in the runbook")]
     if chosen is None:
-        return [*own, unknown_command(words, f"is not a read of {tool}")]
+        rest = parse(words[where:], rule.values)
+        forced = [Word.of(name) for name, _ in rest.options if name == "--force"]
+        return [*own, unknown_command(words, f"is not a read of {tool}", [words[0], *rest.positional, *forced])]
     return own + _apply(replace(chosen, values=chosen.values | rule.values), words, where + 1, ctx, tool)
 
 

@@ -84,10 +84,13 @@ def found(risk: Risk, words: Sequence[Word], what: str, mode: Mode = "run", note
     return Found(risk, f"{risk.value}: `{command}` {what}", mode, command, note)
 
 
-def unknown_command(words: Sequence[Word], what: str = "is not a known reading command") -> Found:
+def unknown_command(
+    words: Sequence[Word], what: str = "is not a known reading command", among: Sequence[Word] | None = None
+) -> Found:
     """A command the rules do not know (or a subcommand they do not know as a read): destructive when its name or
-    a word that is not an option says so (`rollback.sh`, `delete`, `db:restore:latest`) or it has `--force`."""
-    for word in words:
+    a word that is not an option says so (`rollback.sh`, `delete`, `db:restore:latest`) or it has `--force`.
+    `among`: the words to look at, when the option values are known (`kubectl -n NS`: NS is no verb)."""
+    for word in words if among is None else among:
         text = (word.text or word.shown).lower()
         if text == "--force":
             return found(Risk.DESTRUCTIVE, words, "forces")
