@@ -105,7 +105,7 @@ class RunbookStep(Action):
             shown = shown_shell(step.command, list(step.params), values)
             env = {p.env: values[p.name] for p in step.params}
             script = shell_script(step.command, list(step.params))
-            risk, reason, reparsed = self._judge(script, env)
+            risk, reason, reparsed = self._judge(ctx, script, env)
             detail = {"script": script, "env": env}
         shown = ctx.redactor.text(shown)
         typed = risk is Risk.DESTRUCTIVE
@@ -128,17 +128,18 @@ class RunbookStep(Action):
             detail=detail,
         )
 
-    def _judge(self, script: str, env: dict[str, str]) -> tuple[Risk, str, Mapping[str, str]]:
+    def _judge(self, ctx: ActionContext, script: str, env: dict[str, str]) -> tuple[Risk, str, Mapping[str, str]]:
         """The step's risk and reason, made worse by the script judged with the values in place; a value bash
         would turn into code or an option is a ParamError, a step that needs the terminal is refused."""
         from console.runbooks.shell_risk import judge_shell
 
         judged = judge_shell(script, env)
         if judged.refused:
-            raise ParamError(f"{self.name}: {judged.refused}")
+            raise ParamError(f"{self.name}: {ctx.redactor.text(judged.refused)}")
         if judged.mode != "run":
             raise ActionRefused(
-                f"{self.name}: {judged.mode_reason}; the console will hand it over in a later version; nothing was run"
+                f"{self.name}: {ctx.redactor.text(judged.mode_reason)}; the console will hand it over in a later "
+                "version; nothing was run"
             )
         if ORDER.index(judged.risk) > ORDER.index(self.risk):
             return judged.risk, f"{judged.reason} (with the values given)", judged.reparsed

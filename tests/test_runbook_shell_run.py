@@ -217,3 +217,15 @@ def test_a_step_that_needs_the_terminal_or_never_ends_is_refused_in_one_line(
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert f"{line}; the console will hand it over in a later version; nothing was run" in result.stderr
     assert journal(scratch) == []
+
+
+async def test_a_refusal_never_shows_a_secret_of_the_config(scratch: Path) -> None:
+    config = scratch / "config.toml"
+    config.write_text(config.read_text() + '[redis]\nurl = "redis://:${CACHE_PASSWORD}@127.0.0.1:1/0"\n')
+    runner = build_runner(cfg.load(config, environ={"CACHE_PASSWORD": "hunter2-secret"}))
+    book = load_runbook(scratch / "runbook.md", {})
+    action = RunbookStep(book, book.step("list-tmp"))
+    runner.actions[action.name] = action
+    with pytest.raises(ParamError, match="would be read as an option by find") as refused:
+        await runner.plan(action.name, {"dir": "-hunter2-secret"})
+    assert "hunter2-secret" not in str(refused.value)

@@ -3,6 +3,9 @@ values bash would turn into options, arithmetic or code."""
 
 from __future__ import annotations
 
+import inspect
+import sys
+
 import pytest
 
 from console.models import Risk
@@ -355,3 +358,17 @@ def test_a_known_tool_s_option_values_are_no_verbs() -> None:
     assert judge_shell("kubectl -n kill-switch scale deploy/api --replicas=0").risk is WRITE
     assert judge_shell("kubectl scale deploy/api --replicas=0 --force").risk is DESTRUCTIVE
     assert judge_shell("./deploy.sh --mode reset").risk is DESTRUCTIVE  # an unknown tool: every word counts
+
+
+def test_a_script_nested_too_deep_to_walk_is_a_write_and_refuses_values() -> None:
+    deep = "echo " + "$(" * 200 + "ls" + ")" * 200
+    judged = judge_shell(deep, {"RB_X": "a"})
+    assert judged.risk is WRITE and judged.reason.startswith("write: the script nests more than 120 levels deep")
+    assert judged.refused and "where `--x` would land cannot be judged" in judged.refused
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)  # what nesting under the limit can still reach (`bash -c` in...)
+    try:
+        judged = judge_shell("echo " + "$(" * 30 + "ls" + ")" * 30)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert judged.reason == "write: the script nests too deep to judge: judged as writing"

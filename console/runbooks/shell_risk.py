@@ -23,6 +23,7 @@ from console.runbooks.shell_values import IDENTIFIER, State, Words, descendants,
 from console.runbooks.shell_words import MODES, PLAIN, Found, Mode, Part, Word, found, worst
 
 MAX_DEPTH = 4  # `bash -c` inside `ssh` inside `watch`...: deeper is not judged (write)
+MAX_NESTING = 120  # tree levels (`$(` in `$(` ...): the walk recurses, so deeper is not judged (write)
 OUTPUT = frozenset({">", ">>", ">|", "&>", "&>>", ">&"})
 QUIET = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd/1", "/dev/fd/2"})
 ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
@@ -45,7 +46,12 @@ class ShellJudgement:
 def judge_shell(script: str, values: Mapping[str, str] | None = None) -> ShellJudgement:
     """The judgement of a script; with `values` (RB_ variable -> value) each value is judged where it stands."""
     state = State(values)
-    return _judgement(state, _Walk(state).walk(script))
+    try:
+        return _judgement(state, _Walk(state).walk(script))
+    except RecursionError:  # nesting under the limit, but `bash -c` in `ssh` in ...: fail closed all the same
+        walk = _Walk(State(values))
+        walk._unjudged("the script nests too deep to judge", "flatten the block")
+        return _judgement(walk.state, walk.findings)
 
 
 @functools.cache
@@ -54,6 +60,17 @@ def _parser() -> Any:
     import tree_sitter_bash
 
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+
+
+def _deeper_than(root: Any, limit: int) -> bool:
+    """Whether the tree has a node more than `limit` levels down (walked without recursion)."""
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack += [(child, depth + 1) for child in node.children]
+    return False
 
 
 def _judgement(state: State, findings: list[Found]) -> ShellJudgement:
@@ -100,18 +117,24 @@ class _Walk(Words):
     def walk(self, text: str, program: str = "") -> list[Found]:
         """Judge a script: the step itself, or the text a program re-parses (`program`)."""
         root = _parser().parse(text.encode()).root_node
+        where = f" of the text `{program}` runs" if program else ""
+        if _deeper_than(root, MAX_NESTING):
+            self._unjudged(f"the script nests more than {MAX_NESTING} levels deep{where}", "flatten the block")
+            return self.findings
         if root.has_error:
             line = next((n.start_point[0] + 1 for n in descendants(root) if n.is_error or n.is_missing), 1)
-            where = f"line {line}" + (f" of the text `{program}` runs" if program else "")
-            self.findings.append(Found(Risk.WRITE, f"write: the shell parser cannot read {where}: judged as writing"))
-            if self.state.values:
-                names = ", ".join(f"`--{var.removeprefix('RB_').lower()}`" for var in self.state.values)
-                self.state.refusals.append(
-                    f"the shell parser cannot read {where}, so where {names} would land cannot be judged; "
-                    "fix the block (`bash -n` shows the mistake)"
-                )
+            self._unjudged(
+                f"the shell parser cannot read line {line}{where}", "fix the block (`bash -n` shows the mistake)"
+            )
         self._visit(root)
         return self.findings
+
+    def _unjudged(self, why: str, fix: str) -> None:
+        """Fail closed: a write, and no value may run where it cannot be told where it lands."""
+        self.findings.append(Found(Risk.WRITE, f"write: {why}: judged as writing"))
+        if self.state.values:
+            names = ", ".join(f"`--{var.removeprefix('RB_').lower()}`" for var in self.state.values)
+            self.state.refusals.append(f"{why}, so where {names} would land cannot be judged; {fix}")
 
     def reparsed(self, words: Sequence[Word], program: str) -> None:
         for part in (p for w in words for p in w.parts if p.var):
