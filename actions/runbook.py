@@ -1,7 +1,9 @@
 """Runbook steps as actions: one action per runnable step, run through the runner like any other.
 
 A shell step runs as `bash -c SCRIPT` in its own process group, each value passed as an environment variable
-(`RB_NAME`) that the script references in quotes: a value is never shell text. The script stops at the first
+(`RB_NAME`) that the script references in quotes: a value is never shell text. The plan judges the script with the
+values in place (`shell_risk.judge_shell`): its risk is the worse of the step's and that judgement, and a value bash
+would turn into code or an option is refused. The script stops at the first
 failing command (`set -eo pipefail`, unless the block sets its own options) and an `ERR` trap prints the failing
 command with its line in the runbook file, which the outcome names. An sql step runs on the `[postgres]` dsn,
 reading statements in a read-only transaction; a flush step is the built-in flush-cache with the runbook's
@@ -28,13 +30,13 @@ from actions.runner import ActionRefused
 from console import proc as processes
 from console.config import Config
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
-from console.redact import MASK
+from console.redact import MASK, Redactor
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
 from console.runbooks.params import filled, shell_script, shown_shell
+from console.runbooks.shell_words import ORDER
 
 TIMEOUT = 600.0
-WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 ERREXIT = "set -eo pipefail"
 # A `set` line of the block's own that decides errexit or pipefail: the block is then run as written.
 OWN_OPTIONS = re.compile(
@@ -72,11 +74,6 @@ class RunbookStep(Action):
                 raise ParamError(f"{self.name}: --{param.name}: a NUL byte cannot be passed; refused")
             if not value:
                 raise ParamError(f"{self.name}: --{param.name} is empty")
-            if param.arithmetic and not WHOLE_NUMBER.fullmatch(value):
-                raise ParamError(
-                    f"{self.name}: --{param.name} stands where bash evaluates arithmetic (and would run a `$(...)` "
-                    f"in it): give a whole number, got {value!r}"
-                )
         return values
 
     def _check_file(self) -> None:
@@ -118,6 +115,8 @@ class RunbookStep(Action):
         if self.step.kind == "flush":
             return await self._plan_flush(ctx, values)
         step = self.step
+        redactor = run_redactor(ctx.redactor, masked)
+        risk, reason, reparsed = self.risk, step.risk_reason, {}
         if step.kind == "sql":
             if ctx.config.postgres is None:
                 raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
@@ -127,42 +126,65 @@ class RunbookStep(Action):
         else:
             shown = shown_shell(step.command, list(step.params), values)
             env = {p.env: values[p.name] for p in step.params}
+            risk, reason, reparsed = self._judge(redactor, shell_script(step.command, list(step.params)), env)
             detail = {"script": self._script(), "env": env, "secrets": secrets, "masked": masked}
-        shown = run_redactor(ctx.redactor, masked).text(shown)
-        typed = self.risk is Risk.DESTRUCTIVE
+        shown = redactor.text(shown)
+        reason = redactor.text(reason)
+        typed = risk is Risk.DESTRUCTIVE
         confirm = ConfirmLevel.TYPED if typed else ConfirmLevel.YES
-        if step.kind == "sql" and not typed:
-            confirm = ConfirmLevel.NONE  # a read-only transaction cannot change anything
+        if risk is Risk.READ or (step.kind == "sql" and not typed):
+            confirm = ConfirmLevel.NONE  # a read, or a read-only transaction: nothing can change
         where = f"{self.book.path.name}, {step.section or 'top'}, line {step.line}"
         return Plan(
             action=self.name,
-            risk=self.risk,
+            risk=risk,
             params=self._record(shown, values),
-            summary=f"{step.ref} ({where}) on {ctx.environment}: {step.risk_reason}",
+            summary=f"{step.ref} ({where}) on {ctx.environment}: {reason}",
             columns=["line", step.kind],
             rows=[[str(i + 1), line] for i, line in enumerate(shown.split("\n"))],
-            notes=self._how(ctx),
+            notes=self._how(ctx, reparsed),
             confirm=confirm,
             confirm_text=ctx.environment if typed else None,
-            confirm_reason=step.risk_reason if typed else "",
+            confirm_reason=reason if typed else "",
             created_at=ctx.clock(),
             detail=detail,
         )
 
-    def _how(self, ctx: ActionContext) -> list[str]:
+    def _judge(self, redactor: Redactor, script: str, env: dict[str, str]) -> tuple[Risk, str, Mapping[str, str]]:
+        """The step's risk and reason, made worse by the script judged with the values in place; a value bash
+        would turn into code or an option is a ParamError, a step that needs the terminal is refused."""
+        from console.runbooks.shell_risk import judge_shell
+
+        judged = judge_shell(script, env)
+        if judged.refused:
+            raise ParamError(f"{self.name}: {redactor.text(judged.refused)}")
+        if judged.mode != "run":
+            raise ActionRefused(
+                f"{self.name}: {redactor.text(judged.mode_reason)}; the console will hand it over in a later "
+                "version; nothing was run"
+            )
+        if ORDER.index(judged.risk) > ORDER.index(self.risk):
+            return judged.risk, f"{judged.reason} (with the values given)", judged.reparsed
+        return self.risk, self.step.risk_reason, judged.reparsed
+
+    def _how(self, ctx: ActionContext, reparsed: Mapping[str, str]) -> list[str]:
         if self.step.kind == "sql":
             return [
                 f"on [postgres]; {'read-only transaction' if self.risk is Risk.READ else 'one transaction'}, "
                 f"statement timeout {format_duration(sql.STATEMENT_TIMEOUT)}"
             ]
-        passed = f"; values passed as {', '.join(p.env for p in self.step.params)}" if self.step.params else ""
+        names = [
+            p.env + (f" (re-parsed by `{reparsed[p.env]}`)" if p.env in reparsed else "") for p in self.step.params
+        ]
+        spliced = "" if reparsed else " (never spliced)"
+        passed = f"; values passed as {', '.join(names)}{spliced}" if names else ""
         stops = (
             "the block sets its own shell options: run as written"
             if OWN_OPTIONS.search(self.step.command)
             else f"runs under `{ERREXIT}`: stops at the first failing command"
         )
         return [
-            f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed} (never spliced)",
+            f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed}",
             f"{stops}; a failure is reported with its line in {self.book.path.name}",
         ]
 

@@ -46,9 +46,11 @@ class Runner:
             known = ", ".join(sorted(self.actions)) or "none configured"
             raise ParamError(f"unknown action {name!r} (actions: {known})") from None
 
-    def refuse_if_read_only(self, action: Action) -> None:
-        if self.read_only and action.risk is not Risk.READ:
-            raise ActionRefused(f"{action.name}: refused, the console is read-only ({action.risk} action)")
+    def refuse_if_read_only(self, action: Action, plan: Plan | None = None) -> None:
+        """A read-only console runs reads only: the action's risk, and its plan's (values can make it worse)."""
+        risk = plan.risk if plan is not None and plan.risk is not Risk.READ else action.risk
+        if self.read_only and risk is not Risk.READ:
+            raise ActionRefused(f"{action.name}: refused, the console is read-only ({risk} action)")
 
     async def plan(self, name: str, raw_params: Mapping[str, Any]) -> Plan:
         """Validate params and compute the preview. Raises ParamError or ActionRefused."""
@@ -58,6 +60,7 @@ class Runner:
         try:
             async with asyncio.timeout(PLAN_TIMEOUT):
                 plan = await action.plan(self.ctx, params)
+            self.refuse_if_read_only(action, plan)
             return plan.model_copy(update={"created_at": self.ctx.clock()})  # its age is judged by this clock
         except TimeoutError:
             raise ActionRefused(f"{name}: the preview took longer than {PLAN_TIMEOUT:.0f}s; nothing was run") from None
@@ -83,7 +86,7 @@ class Runner:
     ) -> Outcome:
         """Run a previewed plan. Raises ActionRefused before anything runs; otherwise returns the Outcome."""
         action = self.get(plan.action)
-        self.refuse_if_read_only(action)
+        self.refuse_if_read_only(action, plan)
         age = (self.ctx.clock() - plan.created_at).total_seconds()
         if age > self.plan_max_age:
             raise ActionRefused(f"{plan.action}: the preview is {age:.0f}s old; preview again before running")

@@ -59,7 +59,7 @@ async def test_hostile_values_stay_values_in_every_quoting_context(tmp_path: Pat
     value = " ".join(HOSTILE).format(p=side)
     runner, name = runner_for(tmp_path, FIXTURES / "inject.md", "echo-values")
     plan = await runner.plan(name, {"value": value})
-    assert plan.risk is Risk.WRITE and plan.confirm is ConfirmLevel.YES
+    assert plan.risk is Risk.READ and plan.confirm is ConfirmLevel.NONE
     assert "RB_VALUE" in plan.detail["script"] and str(side) not in plan.detail["script"]
     outcome = await runner.execute(plan, confirmed=True)
     assert outcome.status is OutcomeStatus.COMPLETED, outcome.message
@@ -98,7 +98,7 @@ async def test_a_destructive_step_needs_the_typed_environment(tmp_path: Path) ->
     runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "unmark")
     plan = await runner.plan(name, {"path": str(marker)})
     assert plan.risk is Risk.DESTRUCTIVE and plan.confirm is ConfirmLevel.TYPED
-    assert plan.summary.endswith("destructive: contains `rm`")
+    assert plan.summary.endswith("destructive: `rm -f <path>` removes files")
     assert plan.rows == [["1", f"rm -f {marker}"]]
     with pytest.raises(ActionRefused, match="typed confirmation does not match 'staging'"):
         await runner.execute(plan, confirmed=True, typed="prod")
@@ -118,7 +118,7 @@ async def test_a_nul_in_a_value_is_refused_before_anything_runs(tmp_path: Path) 
 async def test_a_value_bash_would_evaluate_as_arithmetic_must_be_a_whole_number(tmp_path: Path) -> None:
     side = tmp_path / "pwned"
     runner, name = runner_for(tmp_path, FIXTURES / "steps.md", "count")
-    with pytest.raises(ParamError, match="--n stands where bash evaluates arithmetic"):
+    with pytest.raises(ParamError, match=r"`--n` is `a\[\$\(touch .*\)\]`: bash evaluates it as arithmetic"):
         await runner.plan(name, {"n": f"a[$(touch {side})]"})
     outcome = await runner.execute(await runner.plan(name, {"n": "41"}), confirmed=True)
     assert outcome.output_tail == ["next: 42"] and not side.exists()

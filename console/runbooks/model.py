@@ -70,6 +70,7 @@ class Step:
     params: tuple[Param, ...] = ()
     risk: Risk = Risk.READ
     risk_reason: str = ""
+    mode: str = "run"  # interactive: needs the terminal; follow: never ends (shell_risk.ShellJudgement.mode)
     output_lines: tuple[str, ...] = ()
     description: str = ""
     closed: bool = True
@@ -114,6 +115,8 @@ class Step:
             "env_params": list(self.env_params),
             "split": self.split.as_json() if self.split else None,
             "risk": self.risk.value if self.runnable else None,
+            "risk_reason": self.risk_reason if self.runnable else None,
+            "mode": self.mode if self.runnable else None,
             "output_lines": list(self.output_lines),
         }
 
@@ -337,8 +340,8 @@ def _risk(step: Step, attribute: str | None) -> Step:
     if step.kind == "display":
         return step
     if step.kind == "flush":
-        risk, reason = Risk.DESTRUCTIVE, "destructive: deletes Redis keys (offered as flush-cache)"
+        risk, reason, mode = Risk.DESTRUCTIVE, "destructive: deletes Redis keys (offered as flush-cache)", "run"
     else:
-        risk, reason = infer(step.command, sql=step.kind == "sql")
+        risk, reason, mode = infer(step.command, step.params, sql=step.kind == "sql")
     risk, reason = raise_to(risk, reason, attribute)
-    return _with(step, risk=risk, risk_reason=reason)
+    return _with(step, risk=risk, risk_reason=reason, mode=mode)

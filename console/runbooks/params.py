@@ -55,13 +55,6 @@ _ANSI = re.compile(r"\\.|'", re.S)
 _SQL = re.compile(r"\b[eE]'|'|\"|--|/\*|\$\w*\$")
 _ESTRING_END = re.compile(r"\\.|'", re.S)
 _SIMPLE = re.compile(r"[\w@%+=:,./-]+")
-# Where bash evaluates a value as arithmetic, `a[$(cmd)]` runs cmd: `$((...))`, `((...))`, `[[...]]`, `let`,
-# `declare -i`, and array subscripts.
-_ARITHMETIC = re.compile(
-    r"\(\(.*?\)\)|\[\[[^\]]*?-(?:eq|ne|lt|le|gt|ge)\b.*?\]\]|(?<=\w)\[[^\]\n]*\]"
-    r"|\b(?:let|declare\s+-\w*i\w*|typeset\s+-\w*i\w*)\b[^\n;]*",
-    re.S,
-)
 
 
 @dataclass(frozen=True)
@@ -70,7 +63,6 @@ class Param:
 
     name: str
     placeholders: tuple[str, ...]
-    arithmetic: bool = False  # used where bash evaluates it as arithmetic: only a whole number is safe there
     secret: bool = False  # its name reads as a secret: asked without echo, masked wherever the run is shown
     assigned_at: int | None = None  # where the block assigns the variable: later uses are the block's own
 
@@ -197,8 +189,6 @@ def scan(text: str, env: Mapping[str, str], *, shell: bool) -> tuple[list[Param]
     found: dict[str, list[str]] = {}
     variables: dict[str, set[str]] = {}
     from_env: dict[str, None] = {}
-    arithmetic = _arithmetic(text, matches) if shell else set()
-    counted: set[str] = set()
     for m in matches:
         where = regions.at(m.start())
         variable = m.group("brace") or m.group("dollar")
@@ -216,13 +206,10 @@ def scan(text: str, env: Mapping[str, str], *, shell: bool) -> tuple[list[Param]
             placeholders.append(m.group())
         if variable:
             variables.setdefault(_name(m), set()).add(variable)
-        if m.start() in arithmetic:
-            counted.add(_name(m))
     params = [
         Param(
             name,
             tuple(texts),
-            name in counted,
             secret=any(SECRET_NAME.search(t.replace("-", "_")) for t in (name, *texts)),
             assigned_at=min((assigned[v] for v in variables.get(name, ()) if v in assigned), default=None),
         )
@@ -245,11 +232,6 @@ def _assignments(text: str, regions: Regions) -> dict[str, int]:
         found[name] = end
     return found
 
-
-def _arithmetic(text: str, matches: list[re.Match[str]]) -> set[int]:
-    """The positions of the placeholders that stand where bash evaluates arithmetic."""
-    spans = [span.span() for span in _ARITHMETIC.finditer(text)]
-    return {m.start() for m in matches if any(a <= m.start() < b for a, b in spans)}
 
 
 def _replace(text: str, params: list[Param], regions: Regions, value: Callable[[Param, str], str]) -> str:
