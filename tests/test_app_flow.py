@@ -239,22 +239,45 @@ async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: P
 
 
 async def test_a_worker_that_dies_is_shown_and_journaled(tmp_path: Path) -> None:
-    from console.sources.base import Feed
-
     async def broken() -> None:
         raise RuntimeError("driver bug: list index out of range")
 
     app = make_app(tmp_path)
-    app.feeds = Feeds(polled=[Feed("metric:broken", 0.2, 1.0, broken)])
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        app.run_worker(broken, name="the share follower", exit_on_error=False)
         for _ in range(20):
             await pilot.pause(0.1)
-            if app._notifications:
+            if app.screen.query("Toast"):
                 break
-        messages = [str(n.message) for n in app._notifications]
-        assert any("RuntimeError: driver bug: list index out of range" in m for m in messages), messages
+        shown = [str(toast.render()) for toast in app.screen.query("Toast")]
+        assert any("RuntimeError: driver bug: list index out of range" in m for m in shown), shown
     errors = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "console.error"]
-    assert len(errors) == 1 and "poll every 0.2s failed" in errors[0]["data"]["error"]
+    assert len(errors) == 1 and "the share follower failed" in errors[0]["data"]["error"]
+
+
+async def test_a_poll_that_raises_is_shown_once_and_journaled_while_the_others_go_on(tmp_path: Path) -> None:
+    from console.sources.base import Feed
+
+    polls = {"good": 0}
+
+    async def broken() -> None:
+        raise RuntimeError("driver bug: list index out of range")
+
+    async def good() -> None:
+        polls["good"] += 1
+
+    app = make_app(tmp_path)
+    app.feeds = Feeds(polled=[Feed("metric:broken", 0.2, 1.0, broken), Feed("metric:good", 0.2, 1.0, good)])
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if polls["good"] >= 4:
+                break
+        shown = [str(toast.render()) for toast in app.screen.query("Toast")]
+    assert polls["good"] >= 4, "the other feed of the interval stopped"
+    assert sum("polling metric:broken failed: RuntimeError: driver bug" in m for m in shown) == 1, shown
+    errors = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "console.error"]
+    assert [e["data"]["feed"] for e in errors] == ["metric:broken"]
 
 
 async def test_ctrl_c_copies_a_log_selection_and_quits_once_nothing_is_selected(tmp_path: Path) -> None:

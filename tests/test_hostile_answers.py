@@ -89,10 +89,10 @@ def test_a_deep_json_log_line_is_read_as_text(tmp_path: Path) -> None:
 
 
 def test_a_deep_shared_entry_is_refused() -> None:
-    fields = encode({"seq": 1, "hash": "sha256:x"}, "host-a", None, 0)
+    fields = encode({"seq": 1, "hash": "sha256:x"}, "host-a", None, 0, "s")
     fields["entry"] = DEEP_OBJECT.decode()
     with pytest.raises(Refused, match="not a journal entry"):
-        decode({k.encode(): v.encode() for k, v in fields.items()}, None)
+        decode({k.encode(): v.encode() for k, v in fields.items()}, None, "s")
 
 
 async def until(condition, timeout: float = 10.0) -> None:

@@ -172,7 +172,7 @@ def test_a_journal_it_cannot_read(tmp_path: Path) -> None:
     assert "cannot read: Is a directory" in refused("show", "--journal", folder)
     foreign = tmp_path / "notes.txt"
     foreign.write_text("shopping list\n")
-    assert "is not JSON" in refused("note", "milk", "--journal", foreign)
+    assert "line 1 is not a journal entry; refusing to write to it" in refused("note", "milk", "--journal", foreign)
     assert foreign.read_text() == "shopping list\n"
 
 

@@ -235,7 +235,10 @@ async def test_a_secret_in_a_command_and_its_stderr_is_masked(tmp_path: Path) ->
     from console.clock import Clock
     from console.sources.base import build_feeds
 
-    text = '[[metric]]\nname = "m"\ncommand = ["sh", "-c", "echo denied for $0 >&2; exit 3", "${TOKEN}"]\n'
+    text = (
+        '[[metric]]\nname = "m"\ncommand = ["sh", "-c", "echo denied for $TOKEN >&2; exit 3"]\n'
+        'env = { TOKEN = "${TOKEN}" }\n'
+    )
     config = load(tmp_path, text)
     feeds = build_feeds(config, Clock())
     snapshot = await feeds.polled[0].poll()

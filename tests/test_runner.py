@@ -222,7 +222,8 @@ async def test_flooding_output_is_streamed_and_long_lines_cut(tmp_path: Path, mo
 
 async def test_secrets_are_masked_in_preview_output_and_journal(tmp_path: Path) -> None:
     secret = "tok-9f8e7d6c5b4a"
-    runner = make_runner(tmp_path, '[actions.say]\ncommand = ["echo", "token=${TOKEN}"]\n', environ={"TOKEN": secret})
+    body = '[actions.say]\ncommand = ["sh", "-c", "echo token=$TOKEN"]\nenv = { TOKEN = "${TOKEN}" }\n'
+    runner = make_runner(tmp_path, body, environ={"TOKEN": secret})
     plan = await runner.plan("say", {})
     assert secret not in "\n".join(plan.preview_lines())
     outcome = await runner.execute(plan, confirmed=True)
