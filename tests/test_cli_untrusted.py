@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 from cli_process import cli
 
 from console.incident.commands import IncidentDesk
-from console.journal import Journal, JournalError, canonical, entry_hash
+from console.journal import Journal, canonical, entry_hash
 from console.redact import UNSAFE_CHARS
 
 FORGED = "x\n   99  2025-01-15 03:20:00  action.completed    root@bastion  rollback completed"
