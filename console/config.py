@@ -1,6 +1,6 @@
 """The TOML config: pydantic models, durations, and load() with one-line errors.
 
-One file is one environment (README, "Config"). Every mistake becomes a `ConfigError` whose text is a single
+One file is one environment (docs/config.md). Every mistake becomes a `ConfigError` whose text is a single
 line naming the file, the TOML line or the field path, what is wrong and what was expected; reading,
 `${VAR}` expansion and the wording of errors live in `console.config_load`.
 """

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import time
 from pathlib import Path
+
+import pytest
+from cli_process import ANSI, cli_on_pty, read_until
 
 from console import config as cfg
 from console.demo.run import DemoWorld
@@ -31,3 +37,48 @@ def test_demo_world_starts_everything_and_stops_everything(tmp_path: Path) -> No
         world.stop()
     assert not any(process_alive(pid) for pid in pids if pid)
     assert not any(accepts_connections(port) for port in ports)
+
+
+def test_the_demo_keeps_its_journal_and_config_and_the_wall_opens_on_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On exit `demo` prints where its journal and its config are kept: the README's wall command works on them."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the demo's folder is a temp dir: here, not in /tmp
+    demo, master = cli_on_pty("demo", columns=120, rows=40)
+    try:
+        read_until(master, b"error rate", timeout=60)
+        os.write(master, b"a")
+        read_until(master, b"TODO:", timeout=10)
+        os.write(master, b"kept for the wall\r")
+        _wait_for_note(tmp_path, "kept for the wall")
+        os.write(master, b"q")
+        said = ANSI.sub(b"", read_until(master, None, timeout=60)).decode(errors="replace")  # may start mid-character
+        assert demo.wait(timeout=30) == 0
+    finally:
+        if demo.poll() is None:
+            demo.terminate()  # the demo stops its servers on SIGTERM
+            demo.wait(timeout=30)
+        os.close(master)
+    journal = Path(re.search(r"the demo journal is kept at (\S+)", said)[1])
+    config = Path(re.search(r"its config is kept at (\S+);", said)[1])
+    assert f"`incident-console --wall --config {config}` opens the wall on it" in said
+    assert sorted(journal.parent.iterdir()) == [config, journal]
+    assert cfg.load(config).console.journal == journal
+    wall, master = cli_on_pty("--wall", "--config", config)
+    try:
+        assert b"[READ-ONLY]" in ANSI.sub(b"", read_until(master, b"kept for the wall"))
+        os.write(master, b"q")
+        assert wall.wait(timeout=10) == 0
+    finally:
+        if wall.poll() is None:
+            wall.kill()
+            wall.wait()
+        os.close(master)
+
+
+def _wait_for_note(folder: Path, text: str, timeout: float = 10.0) -> None:
+    """Until the demo's journal (in its temp folder under `folder`) holds `text`: the note screen has closed."""
+    deadline = time.monotonic() + timeout
+    while not any(text in journal.read_text() for journal in folder.glob("incident-console-demo-*/journal.jsonl")):
+        assert time.monotonic() < deadline, f"{text!r} never journaled"
+        time.sleep(0.05)

@@ -204,9 +204,9 @@ def test_a_secret_in_a_header_error_is_masked(tmp_path: Path) -> None:
     assert TOKEN not in error_of(tmp_path, text) and "***" in error_of(tmp_path, text)
 
 
-def test_the_readme_examples_are_valid_config() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme[readme.index("### Probes that log in") : readme.index("### Safety: preview")]
+def test_the_config_docs_probe_examples_are_valid_config() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "config.md").read_text()
+    section = doc[doc.index("### Probes that log in") : doc.index("## `[prometheus]`")]
     blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
     config = cfg.loads("\n".join(blocks), environ={"SENTRY_TOKEN": TOKEN, "GRAFANA_TOKEN": TOKEN, "API_KEY": TOKEN})
     assert [(m.method, m.kind, m.command is not None) for m in config.metric] == [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 
 from console.demo.servers import PostgresServer, RedisServer, ServerUnavailable
 from console.demo.service import DemoService
+from console.output import out
 
 INCIDENT_AFTER = 60.0
 ROLLBACK_SCRIPT = Path(__file__).with_name("rollback.py")
@@ -160,7 +162,7 @@ def run_demo(
     world = DemoWorld(directory, incident_after)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        print("incident-console demo: starting the demo environment...", file=sys.stderr)
+        out("incident-console demo: starting the demo environment...", err=True)
         world.start()
         path = directory / "config.toml"
         path.write_text(world.config_text())
@@ -177,20 +179,25 @@ def run_demo(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         world.stop()
-        _keep_only_journal(directory)
+        _keep_journal_and_config(directory)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _keep_only_journal(directory: Path) -> None:
-    """Remove the demo's files but keep its journal, so `journal show|export` can be tried on it."""
-    journal = directory / "journal.jsonl"
+def _keep_journal_and_config(directory: Path) -> None:
+    """Remove the demo's files but keep its journal and config, so `journal show|export` and `--wall` can be tried
+    on them after it ends (the config names the journal; its targets are gone, so its tiles say DOWN)."""
+    journal, config = directory / "journal.jsonl", directory / "config.toml"
     for path in directory.iterdir():
-        if path != journal:
+        if path not in (journal, config):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    if journal.exists():
-        print(f"incident-console demo: stopped everything; the demo journal is kept at {journal}", file=sys.stderr)
-    else:
+    if not journal.exists():
+        config.unlink(missing_ok=True)
         directory.rmdir()
+        return
+    out(f"incident-console demo: stopped everything; the demo journal is kept at {journal}", err=True)
+    if config.exists():
+        command = f"incident-console --wall --config {shlex.quote(str(config))}"
+        out(f"incident-console demo: its config is kept at {config}; `{command}` opens the wall on it", err=True)
