@@ -1,6 +1,6 @@
 """From a config file to raw values, and from any mistake to one line (used by `console.config.load`).
 
-Reading refuses a file that someone else could change; `${VAR}` expansion records the
+Reading refuses a file that someone else could change (`console.file_trust`); `${VAR}` expansion records the
 secrets it inserts; every error names the file, the TOML line where findable and the field, says what is wrong and
 what was expected in the console's words (never pydantic's), with the expanded secrets masked.
 """
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.file_trust import CONFIG, UntrustedFile, read_trusted
 from console.redact import Redactor, passwords
 
 if TYPE_CHECKING:
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 
 ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 _CREDENTIAL = re.compile(r"auth|token|key|secret|cookie|session|password", re.IGNORECASE)  # header names
 
 
@@ -34,37 +32,20 @@ class ConfigError(Exception):
 def read_config(file: Path) -> tuple[str, int | None]:
     """The file's text, and its mode when group or others may read it (None when they cannot).
 
-    Refuses a config someone else could change (it chooses the commands the console runs): a file writable
-    by group or others, or in a folder they may write to without the sticky bit. A private folder (yours,
-    no access for group or others) keeps whatever is in it private, whatever the umask made of the file.
+    Refuses a config someone else could change (it chooses the commands the console runs): the rule of
+    `console.file_trust`, which also refuses a FIFO, a device or a folder before reading it.
     """
     try:
-        with open(file, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            data = f.read()
-        folder = Path(os.path.realpath(file)).parent
-        folder_stat = folder.stat()
+        data, readable_mode = read_trusted(file, CONFIG)
     except FileNotFoundError:
         raise ConfigError(
             f"{file}: no config file here (pass --config PATH, set ${ENV_VAR}, or try `incident-console demo`)"
         ) from None
+    except UntrustedFile as exc:
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the config: {os_reason(exc)}") from None
-    text = decode_text(data, str(file))
-    if folder_stat.st_uid == os.geteuid() and not folder_stat.st_mode & 0o077:
-        return text, None
-    changers = "anyone who can write it chooses the commands the console runs"
-    if mode & _BY_OTHERS:
-        raise ConfigError(
-            f"{file}: the config file is writable by group or others (mode {stat.S_IMODE(mode):04o}); "
-            f"{changers}: chmod go-w {file}"
-        )
-    if folder_stat.st_mode & _BY_OTHERS and not folder_stat.st_mode & stat.S_ISVTX:
-        raise ConfigError(
-            f"{file}: its folder {folder} is writable by group or others (mode {stat.S_IMODE(folder_stat.st_mode):04o})"
-            f" and not sticky; {changers} by replacing the file: chmod go-w {folder}, or use a private folder"
-        )
-    return text, stat.S_IMODE(mode) if mode & (stat.S_IRGRP | stat.S_IROTH) else None
+    return decode_text(data, str(file)), readable_mode
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -277,6 +277,16 @@ def test_a_config_that_is_not_utf8_names_the_line_and_column(tmp_path: Path) -> 
     assert err == f"incident-console: {path}: line 2, column 18: not UTF-8 text (byte 0xe9); save the file as UTF-8\n"
 
 
+def test_a_folder_given_as_the_config_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    config_file(folder, "")
+    err = assert_config_error(cli("check", "--config", str(folder)), folder)
+    assert (
+        err
+        == f"incident-console: {folder}: a folder, not a regular file; refused as a config file (name a regular file)\n"
+    )
+
+
 def _without_dac_override() -> None:
     """In the child: root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so a file's mode binds it as any user."""
     libc = ctypes.CDLL(None, use_errno=True)
