@@ -152,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra and args.command not in ("run", "runbook"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
         out(f"incident-console: {exc}", err=True)
@@ -161,6 +162,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         finish()
+
+
+READ_ONLY_IS_FOR = "the TUI, `demo`, `run` and `runbook run`"
+
+
+def _refuse_read_only_that_means_nothing(args: argparse.Namespace) -> None:
+    """`--read-only` refuses the actions that change something, so it is a usage error on a command that runs none:
+    a reader has nothing to refuse, and a writer (`incident severity`, `init`) would write anyway."""
+    if not getattr(args, "read_only", False) or args.command in (None, "demo", "run"):
+        return
+    sub = getattr(args, f"{args.command}_command", None)
+    if (args.command, sub) == ("runbook", "run"):
+        return
+    name = " ".join(word for word in (args.command, sub) if word)
+    writes = args.command == "init" or (
+        args.command == "incident" and (sub not in ("show", "update") or getattr(args, "posted", False))
+    )
+    what = "runs no action, so the flag would not stop it writing" if writes else "changes nothing"
+    raise UsageError(f"--read-only: `{name}` {what}; it is for {READ_ONLY_IS_FOR} (nothing was done)")
 
 
 class _Version(argparse.Action):
