@@ -165,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 READ_ONLY_IS_FOR = "the TUI, `demo`, `run` and `runbook run`"
+NEEDS_A_TERMINAL = "the console needs a terminal on stdout; for a one-shot view use `incident-console status`"
 
 
 def _refuse_read_only_that_means_nothing(args: argparse.Namespace) -> None:
@@ -240,14 +241,22 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.headless import journal_command
 
         return journal_command(args, _optional_config(args))
+    read_only = getattr(args, "read_only", False)
     if command == "demo":
+        if not sys.stdout.isatty():  # before the demo starts its servers, and before Textual writes an escape
+            raise UsageError(NEEDS_A_TERMINAL)
         from console.demo.run import run_demo
 
-        return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False), wall=args.wall)
-    from console.tui.app import run_tui  # reads the config itself, after its first paint
+        return run_demo(theme=args.theme, read_only=read_only, wall=args.wall)
+    from console.tui.app import ConsoleApp, run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)
-    return run_tui(config, read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)
+    if not sys.stdout.isatty():  # Textual would write its first frame into the pipe or file, then fail
+        from console.tui import startup
+
+        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme, app_class=ConsoleApp)
+        raise UsageError(NEEDS_A_TERMINAL)  # a config mistake (raised above) is the more useful line
+    return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme)
 
 
 def _load(args: argparse.Namespace) -> Config:
