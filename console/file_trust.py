@@ -108,55 +108,63 @@ def check_folder(path: Path, trust: Trust) -> None:
 
 
 def _walk(path: Path, trust: Trust, *, folder: bool) -> bool:
-    """Judge every name on the path as given and as resolved (the subject itself only when it is a `folder`: a file
-    is judged on its descriptor); True when the file's real folder is yours and private (never for the journal)."""
+    """Judge every name on the path as given and, when a symbolic link is on it, as resolved (the subject itself
+    only when it is a `folder`: a file is judged on its descriptor). True when the file's real folder is yours and
+    private (never for the journal)."""
     given = os.path.abspath(path)
-    real = os.path.realpath(given)
-    subjects, own = {given, real}, {os.path.dirname(given), os.path.dirname(real)}
-    names: list[str] = []
-    for start in (given, real):
-        name = start
-        while name not in names:
-            names.append(name)
-            name = os.path.dirname(name)
-    private = False
-    for name in names:
+    judged: dict[str, os.stat_result | None] = {}
+    parent = os.path.dirname(given)
+    if _judge_chain(path, given, trust, judged, folder=folder):
+        real = os.path.realpath(given)
+        _judge_chain(path, real, trust, judged, folder=folder)
+        parent = os.path.dirname(real)
+    found = judged.get(parent)
+    return bool(found) and not trust.journal and found.st_uid == os.geteuid() and not found.st_mode & 0o077
+
+
+def _judge_chain(
+    path: Path, start: str, trust: Trust, judged: dict[str, os.stat_result | None], *, folder: bool
+) -> bool:
+    """Judge `start` and every folder above it up to / not `judged` yet (one lstat each); True when one of these
+    names is a symbolic link."""
+    own, name, linked = os.path.dirname(start), start, False
+    while name not in judged:
         try:
-            found = os.lstat(name)
+            found = judged[name] = os.lstat(name)
         except FileNotFoundError:
-            if name in subjects:
-                continue  # a file about to be created (the journal)
-            raise
-        if stat.S_ISLNK(found.st_mode):
-            _judge_owner(path, f"the symbolic link {name} on its path", name, found, trust, "by replacing it", "-h ")
-        elif name in subjects:
-            if folder:
-                _judge_folder(path, name, found, trust, "the folder", f"by adding or replacing a {trust.what}")
+            if name != start:
+                raise
+            judged[name] = None  # a file about to be created (the journal)
         else:
-            where = f"its folder {name}" if name in own else f"the folder {name} above it"
-            _judge_folder(path, name, found, trust, where, f"by replacing the {trust.what}", own=name in own)
-            if name == os.path.dirname(real):
-                private = not trust.journal and found.st_uid == os.geteuid() and not found.st_mode & 0o077
-    return private
+            if stat.S_ISLNK(found.st_mode):
+                linked = True
+                _judge_owner(path, name, found, trust, "link")
+            elif name != start:
+                _judge_folder(path, name, found, trust, "own" if name == own else "above")
+            elif folder:
+                _judge_folder(path, name, found, trust, "subject")
+        name, above = os.path.dirname(name), name
+        if name == above:
+            break
+    return linked
 
 
-def _judge_folder(
-    path: Path, name: str, found: os.stat_result, trust: Trust, where: str, how: str, *, own: bool = False
-) -> None:
-    _judge_owner(path, where, name, found, trust, how)
+def _judge_folder(path: Path, name: str, found: os.stat_result, trust: Trust, role: str) -> None:
+    """A folder on the path (`role`: the `subject` itself, the file's `own` folder, or one `above` it)."""
+    _judge_owner(path, name, found, trust, role)
     mode = found.st_mode
     sticky = bool(mode & stat.S_ISVTX)
-    if not mode & _BY_OTHERS or (sticky and not (trust.journal and own)):
+    if not mode & _BY_OTHERS or (sticky and not (trust.journal and role == "own")):
         return
     fix = trust.elsewhere if sticky else f"chmod go-w {name}, or {trust.elsewhere}"
     raise UntrustedFile(
-        f"{path}: {where} is writable by group or others (mode {stat.S_IMODE(mode):04o})"
-        f"{'' if sticky else ' and not sticky'}; {trust.risk} {how}: {fix}"
+        f"{path}: {_where(name, trust, role)} is writable by group or others (mode {stat.S_IMODE(mode):04o})"
+        f"{'' if sticky else ' and not sticky'}; {trust.risk} {_how(trust, role)}: {fix}"
     )
 
 
 def _judge_file(path: Path, found: os.stat_result, trust: Trust, private: bool) -> None:
-    _judge_owner(path, f"the {trust.what}", str(path), found, trust, "")
+    _judge_owner(path, str(path), found, trust, "file")
     if found.st_mode & _BY_OTHERS and not private:
         raise UntrustedFile(
             f"{path}: the {trust.what} is writable by group or others (mode {stat.S_IMODE(found.st_mode):04o}); "
@@ -164,16 +172,33 @@ def _judge_file(path: Path, found: os.stat_result, trust: Trust, private: bool) 
         )
 
 
-def _judge_owner(
-    path: Path, where: str, name: str, found: os.stat_result, trust: Trust, how: str, chown: str = ""
-) -> None:
+def _judge_owner(path: Path, name: str, found: os.stat_result, trust: Trust, role: str) -> None:
     """Owned by you or root, or UntrustedFile naming the owner and the `chown` that fixes it."""
     me = os.geteuid()
     if found.st_uid not in (me, 0):
+        how = f" {_how(trust, role)}" if role != "file" else ""
+        chown = "chown -h" if role == "link" else "chown"
         raise UntrustedFile(
-            f"{path}: {where} is owned by {_user(found.st_uid)}, not by you or root; {trust.risk}"
-            f"{' ' + how if how else ''}: chown {chown}{_user(me, short=True)} {name}, or {trust.elsewhere}"
+            f"{path}: {_where(name, trust, role)} is owned by {_user(found.st_uid)}, not by you or root; "
+            f"{trust.risk}{how}: {chown} {_user(me, short=True)} {name}, or {trust.elsewhere}"
         )
+
+
+def _where(name: str, trust: Trust, role: str) -> str:
+    return {
+        "file": f"the {trust.what}",
+        "subject": "the folder",
+        "own": f"its folder {name}",
+        "above": f"the folder {name} above it",
+        "link": f"the symbolic link {name} on its path",
+    }[role]
+
+
+def _how(trust: Trust, role: str) -> str:
+    """How whoever can write that name would change what the console reads."""
+    if role == "subject":
+        return f"by adding or replacing a {trust.what}"
+    return "by replacing it" if role == "link" else f"by replacing the {trust.what}"
 
 
 def _not_regular(path: Path, mode: int, trust: Trust) -> str:
