@@ -267,14 +267,9 @@ def load_playbooks(config: Config) -> tuple[list[Playbook], list[str]]:
             try:
                 data, _ = read_trusted(file, PLAYBOOK)
                 raw = parse_toml(decode_text(data, str(file)), str(file))
-            except UntrustedFile as exc:
-                problems.append(f"{exc} (left out until fixed)")
-                continue
-            except OSError as exc:
-                problems.append(f"{file}: cannot read: {os_reason(exc)}")
-                continue
-            except ConfigError as exc:
-                problems.append(str(exc))
+            except (UntrustedFile, OSError, ConfigError) as exc:  # others could change it, unreadable, not TOML
+                reason = f"{file}: cannot read: {os_reason(exc)}" if isinstance(exc, OSError) else str(exc)
+                problems.append(f"{reason} (left out until fixed)")
                 continue
             unknown = sorted(set(raw) - {"playbook"})
             if unknown:
