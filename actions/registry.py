@@ -14,9 +14,11 @@ from console.models import utc_now
 from console.redact import Redactor
 
 
-def builtin_actions(config: Config) -> list[Action]:
-    """Actions that come with the console, offered when their config section exists."""
+def builtin_actions(config: Config) -> tuple[list[Action], list[str]]:
+    """Actions that come with the console, offered when their config section exists, and one line per runbook
+    file that cannot be used, or not wholly (`load_runbooks` says why)."""
     found: list[Action] = []
+    problems: list[str] = []
     if config.postgres is not None:
         from actions.postgres import postgres_actions
 
@@ -32,17 +34,19 @@ def builtin_actions(config: Config) -> list[Action]:
     if config.runbooks:
         from actions.runbook import runbook_actions
 
-        found.extend(runbook_actions(config))
-    return found
+        steps, problems = runbook_actions(config)
+        found.extend(steps)
+    return found, problems
 
 
-def build_actions(config: Config) -> dict[str, Action]:
-    actions: dict[str, Action] = {a.name: a for a in builtin_actions(config)}
+def build_actions(config: Config) -> tuple[dict[str, Action], list[str]]:
+    builtins, problems = builtin_actions(config)
+    actions: dict[str, Action] = {a.name: a for a in builtins}
     for name, spec in config.actions.items():
         if name in actions:
             raise ConfigError(f"{config.source}: actions.{name}: the name is taken by a built-in action; rename it")
         actions[name] = CommandAction(name, spec)
-    return actions
+    return actions, problems
 
 
 def open_journal(config: Config, clock: Callable[[], datetime] = utc_now) -> Journal:
@@ -63,11 +67,14 @@ def build_runner(
     journal: Journal | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Runner:
-    """The runner for this config: read-only if asked here or in `[console]`."""
+    """The runner for this config: read-only if asked here or in `[console]`. Its `runbook_problems` name the runbook
+    files that could not be used (the CLI warns; the TUI's triage controller shows the same lines)."""
     ctx = ActionContext(config=config, redactor=Redactor(config.secrets), clock=clock)
+    actions, runbook_problems = build_actions(config)
     return Runner(
-        build_actions(config),
+        actions,
         ctx,
         journal or open_journal(config, clock),
         read_only=read_only or config.console.read_only,
+        runbook_problems=runbook_problems,
     )

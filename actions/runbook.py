@@ -239,7 +239,7 @@ def step_actions(book: Runbook) -> list[RunbookStep]:
     return [RunbookStep(book, step) for step in book.steps if step.runnable]
 
 
-def runbook_actions(config: Config, env: Mapping[str, str] | None = None) -> list[Action]:
-    """The actions of every configured runbook (files that cannot be used are left out; `load_runbooks` says why)."""
-    books, _ = load_runbooks(config, os.environ if env is None else env)
-    return [action for book in books for action in step_actions(book)]
+def runbook_actions(config: Config, env: Mapping[str, str] | None = None) -> tuple[list[Action], list[str]]:
+    """The actions of every configured runbook, and one line per file that cannot be used (it is left out)."""
+    books, problems = load_runbooks(config, os.environ if env is None else env)
+    return [action for book in books for action in step_actions(book)], problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actions.base import Action, ActionContext, ParamError, Progress
@@ -32,8 +32,10 @@ class Runner:
         *,
         read_only: bool = False,
         plan_max_age: float = PLAN_MAX_AGE,
+        runbook_problems: Sequence[str] = (),
     ) -> None:
         self.actions = dict(actions)
+        self.runbook_problems = list(runbook_problems)  # runbook files left out (or not wholly usable), one line each
         self.ctx = ctx
         self.journal = journal
         self.read_only = read_only

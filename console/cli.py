@@ -152,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra and args.command not in ("run", "runbook"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
         out(f"incident-console: {exc}", err=True)
@@ -161,6 +162,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         finish()
+
+
+READ_ONLY_IS_FOR = "the TUI, `demo`, `run` and `runbook run`"
+NEEDS_A_TERMINAL = "the console needs a terminal on stdout; for a one-shot view use `incident-console status`"
+
+
+def _refuse_read_only_that_means_nothing(args: argparse.Namespace) -> None:
+    """`--read-only` refuses the actions that change something, so it is a usage error on a command that runs none:
+    a reader has nothing to refuse, and a writer (`incident severity`, `init`) would write anyway."""
+    if not getattr(args, "read_only", False) or args.command in (None, "demo", "run"):
+        return
+    sub = getattr(args, f"{args.command}_command", None)
+    if (args.command, sub) == ("runbook", "run"):
+        return
+    name = " ".join(word for word in (args.command, sub) if word)
+    writes = args.command == "init" or (
+        args.command == "incident" and (sub not in ("show", "update") or getattr(args, "posted", False))
+    )
+    what = "runs no action, so the flag would not stop it writing" if writes else "changes nothing"
+    raise UsageError(f"--read-only: `{name}` {what}; it is for {READ_ONLY_IS_FOR} (nothing was done)")
 
 
 class _Version(argparse.Action):
@@ -220,14 +241,22 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.headless import journal_command
 
         return journal_command(args, _optional_config(args))
+    read_only = getattr(args, "read_only", False)
     if command == "demo":
+        if not sys.stdout.isatty():  # before the demo starts its servers, and before Textual writes an escape
+            raise UsageError(NEEDS_A_TERMINAL)
         from console.demo.run import run_demo
 
-        return run_demo(theme=args.theme, read_only=getattr(args, "read_only", False), wall=args.wall)
-    from console.tui.app import run_tui  # reads the config itself, after its first paint
+        return run_demo(theme=args.theme, read_only=read_only, wall=args.wall)
+    from console.tui.app import ConsoleApp, run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)
-    return run_tui(config, read_only=getattr(args, "read_only", False), wall=args.wall, theme=args.theme)
+    if not sys.stdout.isatty():  # Textual would write its first frame into the pipe or file, then fail
+        from console.tui import startup
+
+        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme, app_class=ConsoleApp)
+        raise UsageError(NEEDS_A_TERMINAL)  # a config mistake (raised above) is the more useful line
+    return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme)
 
 
 def _load(args: argparse.Namespace) -> Config:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import SchemaError
 
+from console.config_load import plain_message
 from console.config_types import Model, Period
 from console.models import Risk
 
@@ -83,8 +84,8 @@ class ParamSpec(Model):
             try:
                 adapter.validate_python(self.default)
             except ValidationError as exc:
-                reason = exc.errors()[0]["msg"]
-                raise ValueError(f"default {self.default!r}: {reason} (fix the default or the param)") from None
+                reason = plain_message(exc.errors()[0])
+                raise ValueError(f"default: {reason} (fix the default or the param)") from None
         return self
 
 

@@ -1,18 +1,20 @@
 """From a config file to raw values, and from any mistake to one line (used by `console.config.load`).
 
-Reading refuses a file that someone else could change; `${VAR}` expansion records the secrets it inserts;
-every error names the file, the TOML line where findable and the field, with the expanded secrets masked.
+Reading refuses a file that someone else could change (`console.file_trust`); `${VAR}` expansion records the
+secrets it inserts; every error names the file, the TOML line where findable and the field, says what is wrong and
+what was expected in the console's words (never pydantic's), with the expanded secrets masked.
 """
 
 from __future__ import annotations
 
-import os
+import errno
+import json
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.file_trust import CONFIG, UntrustedFile, read_trusted
 from console.redact import MIN_SECRET_LENGTH, Redactor, passwords
 
 if TYPE_CHECKING:
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
 
 ENV_VAR = "INCIDENT_CONSOLE_CONFIG"
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 _CREDENTIAL = re.compile(r"auth|token|key|secret|cookie|session|password", re.IGNORECASE)  # header names
 
 
@@ -31,36 +32,40 @@ class ConfigError(Exception):
 def read_config(file: Path) -> tuple[str, int | None]:
     """The file's text, and its mode when group or others may read it (None when they cannot).
 
-    Refuses a config someone else could change (it chooses the commands the console runs): a file writable
-    by group or others, or in a folder they may write to without the sticky bit. A private folder (yours,
-    no access for group or others) keeps whatever is in it private, whatever the umask made of the file.
+    Refuses a config someone else could change (it chooses the commands the console runs): the rule of
+    `console.file_trust`, which also refuses a FIFO, a device or a folder before reading it.
     """
     try:
-        with open(file, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            text = f.read().decode("utf-8")
-        folder = Path(os.path.realpath(file)).parent
-        folder_stat = folder.stat()
+        data, readable_mode = read_trusted(file, CONFIG)
     except FileNotFoundError:
         raise ConfigError(
             f"{file}: no config file here (pass --config PATH, set ${ENV_VAR}, or try `incident-console demo`)"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read the config: {exc}") from None
-    if folder_stat.st_uid == os.geteuid() and not folder_stat.st_mode & 0o077:
-        return text, None
-    changers = "anyone who can write it chooses the commands the console runs"
-    if mode & _BY_OTHERS:
+    except UntrustedFile as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config: {os_reason(exc)}") from None
+    return decode_text(data, str(file)), readable_mode
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text, or a ConfigError naming the line and column of the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ConfigError(
-            f"{file}: the config file is writable by group or others (mode {stat.S_IMODE(mode):04o}); "
-            f"{changers}: chmod go-w {file}"
-        )
-    if folder_stat.st_mode & _BY_OTHERS and not folder_stat.st_mode & stat.S_ISVTX:
-        raise ConfigError(
-            f"{file}: its folder {folder} is writable by group or others (mode {stat.S_IMODE(folder_stat.st_mode):04o})"
-            f" and not sticky; {changers} by replacing the file: chmod go-w {folder}, or use a private folder"
-        )
-    return text, stat.S_IMODE(mode) if mode & (stat.S_IRGRP | stat.S_IROTH) else None
+            f"{name}: line {line}, column {column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def os_reason(exc: OSError) -> str:
+    """The cause in words, with what to do for the usual one (permission denied)."""
+    if exc.errno == errno.EACCES:
+        return "permission denied (you may not read it, or may not enter a folder on its path: check their modes)"
+    return (exc.strerror or str(exc)).lower()
 
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -160,16 +165,86 @@ def validation_error(exc: ValidationError, name: str, text: str, secrets: set[st
     redactor = Redactor([*secrets, *map(_literal_braces, secrets)])
     error = exc.errors()[0]
     loc = tuple(error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
+    message = plain_message(error)
     if error["type"] == "extra_forbidden":
-        parent = _dotted(loc[:-1]) or "the top level"
-        message = f"unknown key {loc[-1]!r} in {parent} (check the spelling against the docs)"
-    elif error["type"] == "missing":
-        message = f"required key {loc[-1]!r} is missing"
-    elif error["type"].endswith("_type") or error["type"].endswith("_parsing"):
-        message = f"{message}, got {error.get('input')!r}"
+        message += f" in {_dotted(loc[:-1]) or 'the top level'} (check the spelling against the docs)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return ConfigError(f"{where(name, text, loc)}: {redactor.text(message)}{more}")
+
+
+_EXPECTED = {
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type", "dataclass_type"), "a table"),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type", "iterable_type"), "an array"),
+    **dict.fromkeys(("string_type", "string_unicode"), "a string"),
+    "path_type": "a path (a string)",
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "a whole number"),
+    **dict.fromkeys(("float_type", "float_parsing"), "a number"),
+    "finite_number": "a finite number",
+    **dict.fromkeys(("bool_type", "bool_parsing"), "true or false"),
+}
+_BOUNDS = {
+    "greater_than": "more than {gt}",
+    "greater_than_equal": "{ge} or more",
+    "less_than": "less than {lt}",
+    "less_than_equal": "{le} or less",
+    "multiple_of": "a multiple of {multiple_of}",
+}
+
+
+def plain_message(error: Any) -> str:
+    """One pydantic error (an item of `ValidationError.errors()`) in the console's words: what is wrong, what was
+    expected and what was found, as TOML calls it (a table, an array, the number 3), never pydantic's phrases."""
+    kind, ctx, loc = error["type"], error.get("ctx") or {}, error["loc"]
+    got = f"got {_found(error.get('input'))}"
+    if kind == "missing":
+        return f"required key {loc[-1]!r} is missing"
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}"
+    if kind in ("value_error", "assertion_error"):
+        return error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, {got}"
+    if kind in _BOUNDS:
+        return f"must be {_BOUNDS[kind].format(**ctx)}, {got}"
+    if kind in ("too_short", "string_too_short"):
+        unit = "item" if kind == "too_short" else "character"
+        return f"expected at least {_count(ctx['min_length'], unit)}, {got}"
+    if kind in ("too_long", "string_too_long"):
+        unit = "item" if kind == "too_long" else "character"
+        return f"expected at most {_count(ctx['max_length'], unit)}, {got}"
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching the pattern {ctx['pattern']}, {got}"
+    if kind in ("literal_error", "enum"):
+        return f"expected {ctx['expected']}, {got}"
+    if kind == "union_tag_invalid":
+        return f"{ctx['discriminator']} must be {ctx['expected_tags']}, got {ctx['tag']!r}"
+    if kind == "union_tag_not_found":
+        return f"required key {ctx['discriminator']} is missing"
+    message = error["msg"]  # a type this table does not know yet: pydantic's phrase, turned the console's way
+    if message.startswith("Input should be "):
+        message = "expected " + message.removeprefix("Input should be ")
+    return f"{message}, {got}"
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def _found(value: Any) -> str:
+    """A TOML value in words: `true`, `the number 3`, `'fast'`, `an empty string`, `the array [1, 2]`, `a table`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = repr(value) if len(value) <= 60 else repr(value[:57]) + "…"
+        return shown if value else "an empty string"
+    if isinstance(value, list):
+        shown = json.dumps(value, default=str, ensure_ascii=False)
+        return f"the array {shown if len(shown) <= 60 else shown[:57] + '…'}" if value else "an empty array"
+    if isinstance(value, dict):
+        return f"a table (keys: {', '.join(map(str, value))})" if value else "an empty table"
+    return f"the {type(value).__name__} {value}"  # TOML dates and times
 
 
 def _dotted(loc: tuple) -> str:

@@ -4,6 +4,7 @@ one journal holds a cursor). A journal that shrank or was replaced (a new inode)
 from __future__ import annotations
 
 import os
+import stat
 import threading
 
 from console.journal import Journal
@@ -31,7 +32,7 @@ class JournalCursor:
             restarted = identity != self._identity or info.st_size < self._offset
             if restarted:
                 self._identity, self._offset, self._line = identity, 0, 1
-            if info.st_size == self._offset:
+            if info.st_size == self._offset and stat.S_ISREG(info.st_mode):  # else read_from says what it is
                 return [], restarted
             entries, self._offset, self._line, unreadable = self.journal.read_from(self._offset, self._line)
             self._unreadable += unreadable

@@ -35,6 +35,8 @@ async def run_action(
     """`run ACTION`: preview, confirm (terminal, --yes, --confirm), execute, print the outcome (`runner` may add
     actions of its own, as `runbook run` does)."""
     runner = runner or build_runner(config, read_only=getattr(args, "read_only", False))
+    for problem in runner.runbook_problems:
+        _err(f"warning: {make_safe(problem)}")
     try:
         plan = await runner.plan(args.action, {**params, **_ask_secrets(runner.get(args.action).secret_params, params)})
     except (ParamError, ActionRefused) as exc:
@@ -123,9 +125,15 @@ def _printer():
 
 
 async def check(config: Config) -> int:
-    """`check`: the config is valid (else exit 2 earlier); reach every target once; exit 1 if any is unreachable."""
+    """`check`: the config is valid (else exit 2 earlier); reach every target once; exit 1 if any is unreachable, 2 if
+    a playbook or runbook file it names cannot be used (one line each on stderr: others could change it, it cannot
+    be read or parsed)."""
     from console.sources.reach import reach_all
+    from console.triage.builtins import all_playbooks
 
+    _, problems = all_playbooks(config)
+    for problem in problems:
+        _err(make_safe(problem))
     results = await reach_all(config)
     width = max((len(r.name) for r in results), default=0)
     for r in results:
@@ -133,8 +141,9 @@ async def check(config: Config) -> int:
     if not results:
         out("nothing to reach: the config has no targets")
     failed = sum(not r.ok for r in results)
-    out(f"{config.source}: valid; {len(results) - failed} of {len(results)} targets reachable")
-    return EXIT_FAIL if failed else EXIT_OK
+    verdict = f"{len(problems)} playbook or runbook problem(s), listed above" if problems else "valid"
+    out(f"{config.source}: {verdict}; {len(results) - failed} of {len(results)} targets reachable")
+    return EXIT_USAGE if problems else EXIT_FAIL if failed else EXIT_OK
 
 
 async def status(config: Config, *, as_json: bool) -> int:

@@ -13,7 +13,6 @@ import getpass
 import json
 import os
 import socket
-import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from typing import Any, BinaryIO
 
 import platformdirs
 
+from console.file_trust import JOURNAL, UntrustedFile, open_trusted
 from console.journal_verify import Anchor, VerifyResult, canonical, entry_hash, entry_problem, walk
 from console.redact import Redactor
 
@@ -83,7 +83,8 @@ class Journal:
 
     Nothing touches the disk until :meth:`open` or :meth:`append`, which create the parent
     directory (0700) and the file (0600) when missing. Reading a missing journal yields nothing.
-    Writing refuses a symlink, a folder group or others may write to, and a file that is not a journal.
+    Reading and writing refuse what others could change (`console.file_trust`) and what is not a regular file;
+    writing also refuses a symlink and a file that is not a journal.
     """
 
     def __init__(
@@ -150,13 +151,7 @@ class Journal:
             return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            folder = stat.S_IMODE(os.stat(self._path.parent).st_mode)
-            if folder & (stat.S_IWGRP | stat.S_IWOTH):
-                raise JournalError(
-                    f"journal {self._path}: its folder is writable by group or others (mode {folder:04o}); "
-                    "use a private folder (chmod 700, or point [console].journal elsewhere)"
-                )
-            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fd = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW)
         except OSError as exc:
             if exc.errno == errno.ELOOP and self._path.is_symlink():
                 raise JournalError(
@@ -172,6 +167,15 @@ class Journal:
             raise _os_error(self._path, doing, exc) from exc
         finally:
             os.close(fd)  # also releases the lock
+
+    def _open(self, flags: int) -> int:
+        """A descriptor on the journal once it passes `console.file_trust`'s rule (the file and every folder above it
+        yours or root's and not writable by others, its own folder not even sticky; a regular file, so a FIFO never
+        hangs a reader); JournalError otherwise. A missing journal raises FileNotFoundError (without O_CREAT)."""
+        try:
+            return open_trusted(self._path, JOURNAL, flags)[0]
+        except UntrustedFile as exc:
+            raise JournalError(f"journal {exc}") from None
 
     def _refuse_foreign(self, fd: int) -> None:
         """Refuse a non-empty file whose first line is not a journal entry: it is never truncated or moved aside.
@@ -301,7 +305,7 @@ class Journal:
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         """(line number, raw line) of every line written when reading started; none if missing."""
         try:
-            with open(self._path, "rb") as f:
+            with os.fdopen(self._open(os.O_RDONLY), "rb") as f:
                 size = self._settled_size(f)
                 offset = 0
                 for line_no, raw in enumerate(f, start=1):
@@ -349,7 +353,7 @@ class Journal:
         U+2028 or U+0085, which `str.splitlines` also splits on); a line that is no entry is skipped and named in the
         last item, so a follower says so and keeps following."""
         try:
-            with open(self._path, "rb") as f:
+            with os.fdopen(self._open(os.O_RDONLY), "rb") as f:
                 size = self._settled_size(f)
                 f.seek(offset)
                 data = f.read(max(0, size - offset))

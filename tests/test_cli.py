@@ -149,6 +149,33 @@ def test_run_read_only_refuses_with_exit_2(tmp_path: Path, capsys) -> None:
     assert code == 2 and "read-only" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["check"], "`check` changes nothing"),
+        (["status", "--json"], "`status` changes nothing"),
+        (["triage", "show", "x"], "`triage show` changes nothing"),
+        (["journal", "show"], "`journal show` changes nothing"),
+        (["incident", "show"], "`incident show` changes nothing"),
+        (["incident", "severity", "SEV-1"], "`incident severity` runs no action, so the flag would not stop it"),
+        (["incident", "note", "x"], "`incident note` runs no action, so the flag would not stop it writing"),
+        (["incident", "update", "--posted"], "`incident update` runs no action, so the flag would not stop it"),
+    ],
+)
+def test_read_only_where_it_means_nothing_is_a_usage_error(tmp_path: Path, argv: list[str], what: str) -> None:
+    """--read-only refuses actions; a command that runs none refuses the flag rather than ignore it."""
+    path = write_config(tmp_path, ECHO)
+    cli("incident", "declare", "--title", "checkout 500s", "--config", path)
+    before = (tmp_path / "journal.jsonl").read_bytes()
+    for placed in ([*argv, "--read-only"], ["--read-only", *argv]):
+        result = cli(*placed, "--config", path)
+        assert (result.returncode, result.stdout) == (2, ""), result
+        err = result.stderr
+        assert err.startswith(f"incident-console: --read-only: {what}") and err.count("\n") == 1, err
+        assert err.endswith("; it is for the TUI, `demo`, `run` and `runbook run` (nothing was done)\n"), err
+    assert (tmp_path / "journal.jsonl").read_bytes() == before  # nothing was journaled
+
+
 def test_run_failing_command_exit_1(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
     monkeypatch.setenv("EXIT_CODE", "4")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
-from cli_process import cli_into
+from cli_process import CLI, cli_into
 
 from console.journal import Journal
 
@@ -40,3 +41,20 @@ def test_journal_show_into_head_exits_quietly(tmp_path: Path) -> None:
     assert (code, err) == (0, "") and "note 1" in shown and shown.count("\n") == 1
     code, err, shown = cli_into(["head", "-n", "1"], "journal", "show", "--journal", path, "--json")
     assert (code, err) == (0, "") and json.loads(shown)["seq"] == 1
+
+
+def test_the_console_refuses_a_stdout_that_is_no_terminal_before_writing_anything(tmp_path: Path) -> None:
+    """`incident-console | cat`, `incident-console demo | cat`, `incident-console > file`: one line, exit 2."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n')
+    line = "incident-console: the console needs a terminal on stdout; for a one-shot view use `incident-console status`"
+    line += "\n"
+    for argv in (["--config", config], ["--config", config, "--wall"], ["demo"]):
+        code, err, shown = cli_into(["cat"], *argv, timeout=30)
+        assert (code, err, shown) == (2, line, ""), argv
+    with (tmp_path / "screen.txt").open("w") as file:
+        result = subprocess.run([*CLI, "--config", config], stdin=subprocess.DEVNULL, stdout=file,
+                                stderr=subprocess.PIPE, timeout=30)
+    assert (result.returncode, result.stderr.decode()) == (2, line)
+    assert (tmp_path / "screen.txt").read_bytes() == b""
+    assert not (tmp_path / "journal.jsonl").exists()

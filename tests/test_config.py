@@ -234,13 +234,13 @@ def test_statement_timeout_within_what_postgres_accepts(tmp_path: Path, value: s
     ("param", "expected"),
     [
         ('{ pattern = "[a-z" }', "pattern '[a-z' is not a regular expression: unclosed character class"),
-        ('{ type = "int", default = "abc" }', "default 'abc': Input should be a valid integer"),
-        ('{ type = "float", default = "fast" }', "default 'fast': Input should be a valid number"),
-        ('{ choices = ["a", "b"], default = "c" }', "default 'c': Input should be 'a' or 'b'"),
-        ('{ pattern = "v[0-9]+", default = "v1 " }', "default 'v1 ': String should match pattern"),
+        ('{ type = "int", default = "abc" }', "default: expected a whole number, got 'abc'"),
+        ('{ type = "float", default = "fast" }', "default: expected a number, got 'fast'"),
+        ('{ choices = ["a", "b"], default = "c" }', "default: expected 'a' or 'b', got 'c'"),
+        ('{ pattern = "v[0-9]+", default = "v1 " }', "default: expected text matching the pattern"),
         ('{ type = "int", pattern = "[0-9]+" }', 'pattern applies to type "str" only'),
         ('{ choices = ["a"], pattern = "a" }', "give choices or pattern, not both"),
-        ("{ choices = [] }", "choices: List should have at least 1 item"),
+        ("{ choices = [] }", "choices: expected at least 1 item, got an empty array"),
     ],
 )
 def test_param_spec_is_checked_at_load(tmp_path: Path, param: str, expected: str) -> None:

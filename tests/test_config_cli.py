@@ -5,6 +5,7 @@ Every test runs `python -m console.cli` in a subprocess on real files with expli
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import subprocess
@@ -63,9 +64,9 @@ SAY = f'[actions.say]\ncommand = ["{RECORD_ARGV}", "hello"]\n'
         ('{ pattern = "(" }', "pattern", "unclosed group"),
         ('{ pattern = "\\\\d{{4}}" }', "pattern", "repetition quantifier"),
         ('{ pattern = "(?=v)v.*" }', "pattern", "look-around"),
-        ('{ type = "int", default = "abc" }', "default", "valid integer"),
-        ('{ choices = ["a", "b"], default = "c" }', "default", "'a' or 'b'"),
-        ('{ pattern = "v[0-9]+", default = "latest" }', "default", "should match pattern"),
+        ('{ type = "int", default = "abc" }', "default:", "expected a whole number, got 'abc'"),
+        ('{ choices = ["a", "b"], default = "c" }', "default:", "expected 'a' or 'b', got 'c'"),
+        ('{ pattern = "v[0-9]+", default = "latest" }', "default:", "expected text matching the pattern"),
     ],
 )
 def test_bad_param_is_a_config_error_for_check_and_every_run(tmp_path: Path, param: str, field: str, expected: str):
@@ -224,3 +225,91 @@ def test_check_masks_query_string_secrets(tmp_path: Path) -> None:
         key, value = query.split("=")
         assert f"&{key}=***" in result.stdout
         assert value not in result.stdout + result.stderr
+
+
+# -- T: every mistake in the console's words, never pydantic's or Python's -------------------------
+
+FOREIGN_PHRASES = ("Input should", "should have", "after validation", "Field required", "valid dictionary", "[Errno")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("[actions.a]\ncommand = []\n", "line 5: actions.a.command: expected at least 1 item, got an empty array"),
+        ("[actions]\na = [1, 2]\n", "line 5: actions.a: expected a table, got the array [1, 2]"),
+        ('[health]\nname = "api"\n', "line 4: health: expected an array, got a table (keys: name)"),
+        ('playbooks = "books"\n', "line 4: console.playbooks: expected an array, got 'books'"),
+        (
+            '[[health]]\nname = "api"\nurl = "http://x"\nwarn_ms = "fast"\n',
+            "health[0].warn_ms: expected a number, got 'fast'",
+        ),
+        (
+            '[[health]]\nname = ""\nurl = "http://x"\n',
+            "line 5: health[0].name: expected at least 1 character, got an empty string",
+        ),
+        (
+            '[[health]]\nname = "api"\nurl = "http://x"\nexpect_status = 2.5\n',
+            "expected a whole number, got the number 2.5",
+        ),
+        (
+            '[[health]]\nname = "api"\nurl = "http://x"\nexpect_json = [1]\n',
+            "expect_json: expected a table, got the array [1]",
+        ),
+        (
+            '[actions.a]\ncommand = ["x"]\nrisk = "big"\n',
+            "actions.a.risk: expected 'read', 'write' or 'destructive', got 'big'",
+        ),
+        (
+            '[share]\nredis_url = "redis://x"\nmaxlen = 5\n',
+            "line 6: share.maxlen: must be 100 or more, got the number 5",
+        ),
+        ("[[logs]]\nname = true\n", "line 5: logs[0].name: expected a string, got true"),
+    ],
+)
+def test_type_mistakes_are_worded_like_the_others(tmp_path: Path, body: str, expected: str) -> None:
+    path = config_file(tmp_path / "etc", body)
+    err = assert_config_error(cli("check", "--config", str(path)), path, expected)
+    assert not [phrase for phrase in FOREIGN_PHRASES if phrase in err], err
+
+
+def test_a_config_that_is_not_utf8_names_the_line_and_column(tmp_path: Path) -> None:
+    path = config_file(tmp_path / "etc", "")
+    path.write_bytes(b'[console]\nenvironment = "st\xe9ging"\n')
+    err = assert_config_error(cli("status", "--config", str(path)), path)
+    assert err == f"incident-console: {path}: line 2, column 18: not UTF-8 text (byte 0xe9); save the file as UTF-8\n"
+
+
+def test_a_folder_given_as_the_config_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    config_file(folder, "")
+    err = assert_config_error(cli("check", "--config", str(folder)), folder)
+    assert (
+        err
+        == f"incident-console: {folder}: a folder, not a regular file; refused as a config file (name a regular file)\n"
+    )
+
+
+def _without_dac_override() -> None:
+    """In the child: root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so a file's mode binds it as any user."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP: gone from the program it executes
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a non-root user reads the config through its mode (0000 here)")
+def test_a_config_it_may_not_read_is_one_line(tmp_path: Path) -> None:
+    path = config_file(tmp_path / "etc", "", mode=0o000)
+    result = subprocess.run(
+        [sys.executable, "-m", "console.cli", "check", "--config", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_without_dac_override,
+    )
+    err = assert_config_error(result, path)
+    assert err == (
+        f"incident-console: {path}: cannot read the config: permission denied (you may not read it, or may not "
+        "enter a folder on its path: check their modes)\n"
+    )

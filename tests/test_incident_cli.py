@@ -169,7 +169,7 @@ def test_no_incident_open(journal: Path) -> None:
 def test_a_journal_it_cannot_read(tmp_path: Path) -> None:
     folder = tmp_path / "folder.jsonl"
     folder.mkdir()
-    assert "cannot read: Is a directory" in refused("show", "--journal", folder)
+    assert f"journal {folder}: a folder, not a regular file; refused" in refused("show", "--journal", folder)
     foreign = tmp_path / "notes.txt"
     foreign.write_text("shopping list\n")
     assert "line 1 is not a journal entry; refusing to write to it" in refused("note", "milk", "--journal", foreign)

@@ -372,9 +372,12 @@ def test_journal_folder_writable_by_others_is_refused(tmp_path: Path, mode: int)
     shared = folder(tmp_path / "shared", mode)
     with pytest.raises(JournalError) as caught:
         make_journal(shared / "journal.jsonl").open()
+    sticky = " and not sticky; " if not mode & 0o1000 else "; "
+    fix = "point [console].journal at a private folder (chmod 700)"
     assert str(caught.value) == (
-        f"journal {shared / 'journal.jsonl'}: its folder is writable by group or others (mode {mode:04o}); "
-        "use a private folder (chmod 700, or point [console].journal elsewhere)"
+        f"journal {shared / 'journal.jsonl'}: its folder {shared} is writable by group or others (mode {mode:04o})"
+        f"{sticky}anyone who can write it can rewrite the incident record by replacing the journal: "
+        + (fix if sticky == "; " else f"chmod go-w {shared}, or {fix}")
     )
     assert list(shared.iterdir()) == []
 
@@ -450,8 +453,8 @@ def test_full_disk_truncates_back_and_keeps_entries(tiny_tmpfs: Path) -> None:
     assert result.ok and result.count == written
 
 
-def test_dev_full_raises(tmp_path: Path) -> None:
+def test_a_device_is_no_journal(tmp_path: Path) -> None:
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")
-    with pytest.raises(JournalError, match=r"/dev/full: cannot append.*No space left"):
+    with pytest.raises(JournalError, match=r"^journal /dev/full: a character device, not a regular file; refused"):
         make_journal(Path("/dev/full")).append("note")

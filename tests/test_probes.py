@@ -161,9 +161,9 @@ async def test_prometheus_endpoint_without_a_path(http_server, client) -> None:
     ("body", "expected"),
     [
         ('method = "FETCH"', "health[0].method: unknown method 'FETCH': expected one of GET, POST"),
-        ("headers = { X-Key = 5 }", "health[0].headers.X-Key: Input should be a valid string, got 5"),
+        ("headers = { X-Key = 5 }", "health[0].headers.X-Key: expected a string, got the number 5"),
         ('body = "a"\njson = { a = 1 }', "line 1: health[0]: give body (a string) or json (a table), not both"),
-        ('json = "a"', "health[0].json: Input should be a valid dictionary"),
+        ('json = "a"', "health[0].json: expected a table, got 'a'"),
     ],
 )
 def test_request_config_errors(tmp_path: Path, body: str, expected: str) -> None:
@@ -188,7 +188,7 @@ def test_request_config_errors(tmp_path: Path, body: str, expected: str) -> None
             'url = "http://x/"\nkind = "top"\ncolumns = ["a[", "b"]',
             "metric[0]: column 'a[' is not a JMESPath expression",
         ),
-        ('url = "http://x/"\nkind = "list"', "metric[0].kind: Input should be 'value' or 'top'"),
+        ('url = "http://x/"\nkind = "list"', "metric[0].kind: expected 'value' or 'top', got 'list'"),
     ],
 )
 def test_metric_config_errors(tmp_path: Path, body: str, expected: str) -> None:

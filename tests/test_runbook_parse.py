@@ -61,7 +61,7 @@ def test_show_text_lists_steps_risks_and_params() -> None:
         ("binary", "binary.md: not UTF-8 text (byte 0x89 at offset 0); refused"),
         ("nul", "nul.md: a NUL byte on line 4: not a text runbook; refused"),
         ("control", "control.md: a control character (0x1b) on line 4; refused"),
-        ("missing", "missing.md: cannot read: No such file or directory"),
+        ("missing", "missing.md: cannot read: no such file or directory"),
     ],
 )
 def test_unusable_files_are_one_line_and_exit_2(name: str, message: str) -> None:

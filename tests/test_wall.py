@@ -247,15 +247,17 @@ async def test_the_wall_polls_its_tiles_and_follows_no_logs(tmp_path: Path) -> N
 def test_a_wall_on_an_unreadable_journal_stops_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     journal = tmp_path / "journal.jsonl"
     if os.geteuid() == 0:
-        journal.mkdir()  # root reads any file; a folder where the journal should be cannot be read either
+        journal.mkdir()  # root reads any file; a folder where the journal should be is no journal
+        reason = "a folder, not a regular file; refused as a journal"
     else:
         journal.write_text("")
         journal.chmod(0)
+        reason = "cannot read it: "
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(journal=journal))
     assert main(["--config", str(config), "--wall"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"incident-console: --wall: journal {journal}: cannot read it: ") and err.count("\n") == 1
+    assert err.startswith(f"incident-console: --wall: journal {journal}: {reason}") and err.count("\n") == 1
 
 
 def test_header_shows_the_commander_and_the_countdown(tmp_path: Path) -> None:

@@ -8,12 +8,15 @@ with, which decides which `$VAR` are parameters.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.config_load import os_reason
+from console.file_trust import RUNBOOK, UntrustedFile, open_trusted
 from console.models import Risk
 from console.runbooks import session
 from console.runbooks.markdown import Block, parse_markdown
@@ -157,12 +160,17 @@ class Runbook:
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    """(text with `\\n` line ends, sha256 of the bytes), or RunbookError for anything that is not a text runbook."""
+    """(text with `\\n` line ends, sha256 of the bytes), or RunbookError for anything that is not a text runbook, or
+    that someone other than you or root could change (`console.file_trust`)."""
     try:
-        size = path.stat().st_size
-        data = path.read_bytes() if size <= MAX_BYTES else b""
+        fd, _ = open_trusted(path, RUNBOOK)  # a runbook others could change chooses what its steps run: refused
+        with os.fdopen(fd, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read() if size <= MAX_BYTES else b""
+    except UntrustedFile as exc:
+        raise RunbookError(str(exc)) from None
     except OSError as exc:
-        raise RunbookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise RunbookError(f"{path}: cannot read: {os_reason(exc)}") from None
     if size > MAX_BYTES:
         raise RunbookError(f"{path}: {size / 2**20:.1f} MiB is over the {MAX_BYTES // 2**20} MiB a runbook may have")
     try:

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from console.config import Config
+from console.redact import make_safe
 from console.sources.status import poll_live
 from console.triage.builtins import all_playbooks
 from console.triage.playbook import END, Playbook, validate
@@ -29,7 +30,7 @@ def triage_command(config: Config, args: argparse.Namespace) -> int:
 
 def _warn(problems: list[str]) -> None:
     for problem in problems:
-        print(f"incident-console: {problem}", file=sys.stderr)
+        print(f"incident-console: warning: {make_safe(problem)}", file=sys.stderr)
 
 
 async def suggest_command(config: Config, *, as_json: bool) -> int:
@@ -116,7 +117,7 @@ def check(config: Config) -> int:
     playbooks, problems = all_playbooks(config)
     problems += validate(playbooks, config) + reference_problems(playbooks)
     if problems:
-        print("\n".join(problems))
+        print("\n".join(map(make_safe, problems)))  # file names come from folders anyone may have named
         return EXIT_USAGE
     print(f"{len(playbooks)} playbook{'s' if len(playbooks) != 1 else ''} valid")
     return EXIT_OK

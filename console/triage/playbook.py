@@ -24,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 
 from console.config import Config
+from console.config_load import ConfigError, decode_text, os_reason, parse_toml, plain_message
+from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, read_trusted
 from console.timeparse import parse_duration
 from console.triage.conditions import ConditionError, names, parse
 from console.triage.resolve import LIVE_REFERENCES, Scalar, references
@@ -225,14 +226,10 @@ def _error_line(exc: ValidationError, origin: str, name: str) -> str:
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
         where += f": step {loc[1] + 1}"
         loc = loc[3:] if len(loc) > 2 and loc[2] in KINDS else loc[2:]
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}"
-    elif error["type"] == "missing":
-        message = f"required key {loc[-1]!r} is missing"
-    elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+    message = plain_message(error)
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         message = f"kind must be one of {', '.join(KINDS)}"
-    elif loc:
+    elif loc and error["type"] not in ("extra_forbidden", "missing"):
         message = f"{'.'.join(map(str, loc))}: {message}"
     return f"{origin}: {where}: {message}"
 
@@ -261,11 +258,18 @@ def load_playbooks(config: Config) -> tuple[list[Playbook], list[str]]:
         if not directory.is_dir():
             problems.append(f"{origin}: console.playbooks: {directory} is not a folder")
             continue
+        try:
+            check_folder(directory, PLAYBOOK)
+        except UntrustedFile as exc:
+            problems.append(f"{exc} (left out until fixed)")
+            continue
         for file in sorted(directory.glob("*.toml")):
             try:
-                raw = tomllib.loads(file.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                problems.append(f"{file}: cannot read: {exc}")
+                data, _ = read_trusted(file, PLAYBOOK)
+                raw = parse_toml(decode_text(data, str(file)), str(file))
+            except (UntrustedFile, OSError, ConfigError) as exc:  # others could change it, unreadable, not TOML
+                reason = f"{file}: cannot read: {os_reason(exc)}" if isinstance(exc, OSError) else str(exc)
+                problems.append(f"{reason} (left out until fixed)")
                 continue
             unknown = sorted(set(raw) - {"playbook"})
             if unknown:

@@ -12,6 +12,7 @@ from actions.registry import build_runner
 from actions.runner import Runner
 from console import config as config_module
 from console.config import Config, ConfigError
+from console.file_trust import JOURNAL, UntrustedFile, open_trusted
 from console.tui.keys import unknown_keys
 from themes import choose_theme
 
@@ -45,10 +46,12 @@ def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None, ap
 
 def unreadable_journal(path: Path) -> str | None:
     """Why the wall cannot read the journal at `path` (one line), or None; a missing journal is fine (empty)."""
-    if not path.exists():
-        return None
     try:
-        with open(path, "rb"):
-            return None
+        os.close(open_trusted(path, JOURNAL)[0])
+    except FileNotFoundError:
+        return None
+    except UntrustedFile as exc:
+        return f"--wall: journal {exc}"
     except OSError as exc:
         return f"--wall: journal {path}: cannot read it: {exc.strerror or exc}"
+    return None
