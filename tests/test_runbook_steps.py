@@ -106,11 +106,11 @@ def test_show_names_the_parts_and_run_refuses_the_whole_block(tmp_path: Path) ->
     assert whole.stderr.endswith(
         "split.md: roll-back-1 was split into roll-back-1.1, roll-back-1.2, roll-back-1.3: run one of them\n"
     )
-    part = cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1.1", "--dry-run")
+    part = cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1.2", "--dry-run")
     assert part.returncode == 0, part.stderr
-    assert "runbook:split:roll-back-1.1 (write)" in part.stdout
-    assert "vercel env add MAINTENANCE_MODE true production" in part.stdout
-    assert "vercel rollback" not in part.stdout
+    assert "runbook:split:roll-back-1.2 (destructive)" in part.stdout
+    assert "vercel rollback" in part.stdout
+    assert "vercel env add" not in part.stdout
     assert not (tmp_path / "journal.jsonl").exists()
 
 
@@ -244,3 +244,30 @@ def cli(*argv: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def test_a_step_starts_at_its_command_and_takes_the_comment_above_as_its_title(tmp_path: Path) -> None:
+    path = tmp_path / "book.md"
+    path.write_text(
+        "# Book\n\n## Acknowledge\n\n```bash\n# Acknowledge in PagerDuty\n\ncurl -s https://x/health\n```\n"
+    )
+    [step] = load_runbook(path, {}).steps
+    assert (step.line, step.fence_line, step.title) == (8, 5, "Acknowledge in PagerDuty")
+    assert step.command == "curl -s https://x/health"
+
+
+def test_an_sql_block_of_separate_commented_statements_splits_and_one_statement_never_does(tmp_path: Path) -> None:
+    path = tmp_path / "book.md"
+    path.write_text(
+        "# Book\n\n## Indexes\n\n```sql\n-- 1. Analyze the plan\nEXPLAIN SELECT * FROM games WHERE date > now();\n\n"
+        "-- 2. Create the index\nCREATE INDEX idx_games_date ON games(date);\n\n-- 3. Check it\n"
+        "SELECT indexname FROM pg_indexes\n-- the comment inside a statement stays with it\n WHERE tablename = 'games';\n"
+        "```\n"
+    )
+    steps = load_runbook(path, {}).steps
+    assert [(s.line, s.title, s.risk.value) for s in steps] == [
+        (7, "1. Analyze the plan", "read"),
+        (10, "2. Create the index", "destructive"),
+        (13, "3. Check it", "read"),
+    ]
+    assert steps[2].command.endswith("WHERE tablename = 'games';") and steps[2].split.of == 3

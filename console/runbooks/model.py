@@ -22,7 +22,7 @@ from console.runbooks import session
 from console.runbooks.markdown import Block, parse_markdown
 from console.runbooks.params import SECRET_NAME, Param, find_params, scan
 from console.runbooks.risk import infer, raise_to
-from console.runbooks.split import split_script
+from console.runbooks.split import split_script, split_sql
 
 MAX_BYTES = 8 * 1024 * 1024
 SHELL = ("sh", "bash", "shell", "zsh", "console", "shell-session")
@@ -272,7 +272,15 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
         if len(parts) > 1:
             steps = [_with(step, split=Split("", n, len(steps))) for n, step in enumerate(steps, 1)]
     elif kind == "sql":
-        steps = [_sql_step(base, c, env, first + c.offset) for c in session.split_psql(block.text)]
+        commands = session.split_psql(block.text)
+        parts = split_sql(commands[0].text) if len(commands) == 1 and not commands[0].offset else []
+        steps = [
+            _with(step, title=c.title) if c.title else step
+            for c in parts or commands
+            for step in [_sql_step(base, c, env, first + c.offset)]
+        ]
+        if len(parts) > 1:
+            steps = [_with(step, split=Split("", n, len(steps))) for n, step in enumerate(steps, 1)]
     else:
         return [base] if block.text.strip() else []
     return [_risk(s, block.attrs.get("risk")) for s in steps]
@@ -307,14 +315,14 @@ def _shell(base: Step, text: str, line: int, env: Mapping[str, str], output: tup
     code = "\n".join(row for row in text.split("\n") if row.strip() and not row.lstrip().startswith("#"))
     if not code:
         return []
-    line += len(text) - len(text.lstrip("\n"))
-    text = text.strip("\n")
+    skipped, text, title = _leading_notes(text, "#")
     params, from_env = scan(text, env, shell=True)
     return [
         _with(
             base,
             kind="shell",
-            line=line,
+            line=line + skipped,
+            title=base.title or title,
             command=text,
             params=tuple(params),
             env_params=tuple(from_env),
@@ -336,9 +344,20 @@ def _flush(line: str) -> tuple[str, int | None] | None:
     return None
 
 
+def _leading_notes(text: str, marker: str) -> tuple[int, str, str]:
+    """(how many lines lead the command before its first line of code, the text from that line, the first leading
+    comment's words): a step's `line` is its command's line, and the note above it becomes its title."""
+    lines = text.split("\n")
+    skipped = next((i for i, row in enumerate(lines) if row.strip() and not row.lstrip().startswith(marker)), 0)
+    notes = [row.lstrip().lstrip(marker).strip() for row in lines[:skipped] if row.strip()]
+    title = next((note for note in notes if note and not note.startswith("!")), "")
+    return skipped, "\n".join(lines[skipped:]).rstrip("\n"), title
+
+
 def _sql_step(base: Step, command: session.Command, env: Mapping[str, str], line: int) -> Step:
-    text = command.text.strip("\n")
-    line += len(command.text) - len(command.text.lstrip("\n"))
+    skipped, text, title = _leading_notes(command.text, "--")
+    line += skipped
+    base = _with(base, title=base.title or title)
     kind = "sql" if session.sql_code(text).strip().strip(";").strip() else "display"
     params = tuple(find_params(text, env, shell=False)) if kind == "sql" else ()
     return _with(base, kind=kind, line=line, command=text, params=params, output_lines=tuple(command.output))

@@ -43,6 +43,7 @@ class Rule:
 READ = Rule()
 WRITE = Rule(Risk.WRITE, "is not a read")
 FOLLOW = Rule(mode="follow", what="never ends")
+STOPS = Rule(Risk.DESTRUCTIVE, "stops services")
 
 
 def _rules(names: str, rule: Rule) -> dict[str, Rule]:
@@ -78,6 +79,9 @@ COMPOSE = Rule(
         logs=LOGS,
         events=FOLLOW,
         exec=Rule(check=wrap.container_exec("-e -u -w --env --user --workdir --index")),
+        stop=STOPS,
+        kill=Rule(Risk.DESTRUCTIVE, "kills services"),
+        down=Rule(Risk.DESTRUCTIVE, "stops services and removes their containers"),
     ),
 )
 DOCKER = Rule(
@@ -89,6 +93,7 @@ DOCKER = Rule(
         stats=Rule(check=tools.docker_stats),
         exec=Rule(check=wrap.container_exec("-e -u -w --env --env-file --user --workdir --detach-keys")),
         compose=COMPOSE,
+        stop=Rule(Risk.DESTRUCTIVE, "stops containers"),
         system=Rule(subcommands=_subs("df info", events=FOLLOW)),
         **_rules("container image network volume context", Rule(subcommands=_subs("ls list inspect history"))),
     ),
@@ -113,6 +118,7 @@ GIT = Rule(
         tag=Rule(check=tools.git_list("tags")),
         remote=Rule(subcommands=_subs("show get-url")),
         push=Rule(check=tools.git_push),
+        revert=Rule(check=tools.git_revert),
         clean=Rule(Risk.DESTRUCTIVE, "deletes untracked files"),
     ),
 )
@@ -122,12 +128,19 @@ SYSTEMCTL = Rule(
         """status is-active is-enabled is-failed list-units list-timers list-unit-files list-sockets
         list-dependencies show cat""",
         edit=Rule(Risk.WRITE, "edits a unit", "interactive"),
+        stop=Rule(Risk.DESTRUCTIVE, "stops a service"),
     ),
 )
 PRISMA = Rule(
     subcommands=_subs(
         "validate version",
-        migrate=Rule(subcommands=_subs("status diff", reset=Rule(Risk.DESTRUCTIVE, "resets the database"))),
+        migrate=Rule(
+            subcommands=_subs(
+                "status diff",
+                reset=Rule(Risk.DESTRUCTIVE, "resets the database"),
+                **_rules("deploy dev resolve", Rule(Risk.DESTRUCTIVE, "migrates the database")),
+            )
+        ),
         studio=Rule(Risk.WRITE, "opens Prisma Studio", "interactive"),
     ),
 )
@@ -139,7 +152,14 @@ VERCEL = Rule(
     subcommands=_subs(
         "ls list inspect whoami",
         logs=Rule(follows=split("-f --follow")),
-        env=Rule(subcommands=_subs("ls list")),
+        env=Rule(
+            subcommands=_subs(
+                "ls list",
+                add=Rule(Risk.WRITE, "adds a variable (it prompts for the value)", "interactive"),
+                rm=Rule(check=tools.vercel_env_rm),
+                remove=Rule(check=tools.vercel_env_rm),
+            )
+        ),
     ),
 )
 WRANGLER = Rule(
@@ -148,8 +168,27 @@ WRANGLER = Rule(
         "whoami",
         tail=FOLLOW,
         deployments=Rule(subcommands=_subs("list status view")),
-        secret=Rule(subcommands=_subs("list")),
+        secret=Rule(
+            subcommands=_subs(
+                "list",
+                put=Rule(Risk.WRITE, "sets a secret (it prompts for the value)", "interactive"),
+                delete=Rule(Risk.DESTRUCTIVE, "deletes a secret (it asks to confirm)", "interactive"),
+            )
+        ),
         dev=DEV_SERVER,
+        d1=Rule(
+            subcommands=_subs(
+                "list info",
+                execute=Rule(check=tools.d1_execute),
+                backup=Rule(subcommands=_subs("list", create=Rule(Risk.WRITE, "takes a backup"))),
+                migrations=Rule(subcommands=_subs("list")),
+            )
+        ),
+        **_rules("kv:key kv:namespace", Rule(subcommands=_subs("list get"))),
+        kv=Rule(subcommands=_rules("key namespace", Rule(subcommands=_subs("list get")))),
+        r2=Rule(
+            subcommands=_subs("", object=Rule(subcommands=_subs("get list")), bucket=Rule(subcommands=_subs("list")))
+        ),
     ),
 )
 OPENSSL = Rule(
@@ -208,7 +247,7 @@ RULES: dict[str, Rule] = {
         """cat ls grep egrep fgrep rg zcat zgrep bzcat xzcat head wc cut tr column echo printf ps pgrep df du free
         uptime dig host traceroute tracepath whoami id printenv which type stat md5sum sha1sum sha256sum sha512sum cksum
         netstat lsof true false test [ pwd basename dirname realpath readlink nproc getent base64 od hexdump strings
-        tac nl paste diff cmp seq uname w who comm join fold expand jq pg_isready""",
+        tac nl paste diff cmp seq uname w who comm join fold expand jq pg_isready iostat vmstat mpstat pidstat""",
         READ,
     ),
     # neutral: they change only the script's own shell
@@ -253,7 +292,8 @@ RULES: dict[str, Rule] = {
         values=split("-f -h -p -U -d -t -n -T -N -F -j -Z -E --file --host --port --username --dbname --format"),
     ),
     "pg_dumpall": Rule(writes=each("writes a file", "-f --file"), values=split("-f -h -p -U -d --file")),
-    "pg_restore": Rule(Risk.DESTRUCTIVE, "restores into a database"),
+    "pg_restore": Rule(check=tools.pg_restore),
+    **_rules("nc netcat ncat", Rule(check=tools.netcat)),
     **_rules("rm rmdir shred", Rule(Risk.DESTRUCTIVE, "removes files")),
     **_rules("kill pkill killall", Rule(Risk.DESTRUCTIVE, "kills processes")),
     "dd": Rule(Risk.DESTRUCTIVE, "overwrites a file or a device"),

@@ -195,7 +195,9 @@ def curl(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         if name in CURL_SENDS:
             return [found(Risk.WRITE, words, "sends data")]
         if name in ("-X", "--request") and target not in ("GET", "HEAD"):
-            return [found(Risk.WRITE, words, f"sends a {value.shown if value else '?'} request")]
+            return _destructive_path(words, args.positional) or [
+                found(Risk.WRITE, words, f"sends a {value.shown if value else '?'} request")
+            ]
         if name in CURL_FILES and target not in DEVICES:
             return [found(Risk.WRITE, words, "writes a file")]
         if name not in CURL_READS:
@@ -203,6 +205,23 @@ def curl(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     if args.unknown:
         return [found(Risk.WRITE, words, f"has `{args.unknown[0].shown}`, which could be an option that writes")]
     return []
+
+
+def _destructive_path(words: Sequence[Word], urls: Sequence[Word]) -> list[Found]:
+    """A request that changes something whose URL path says it destroys (`/api/admin/cache-clear`,
+    `/force-logout-all`): destructive, with the word."""
+    for url in urls:
+        path = (url.text or "").split("://", 1)[-1].partition("/")[2].lower()
+        word = next((w for w in _PATH_TOKEN.split(path) if w in PATH_VERBS), None)
+        if word:
+            return [found(Risk.DESTRUCTIVE, words, f"sends a request whose path says `{word}`")]
+    return []
+
+
+_PATH_TOKEN = re.compile(r"[^a-z0-9]+")
+PATH_VERBS = split(
+    """delete drop truncate flush purge clear reset wipe destroy remove terminate kill logout revoke rollback"""
+)
 
 
 WGET_VALUES = split(
@@ -269,7 +288,55 @@ def top(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
 def docker_stats(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     if parse(words[at:], split("--format")).has({"--no-stream"}):
         return []
-    return [found(Risk.READ, words, "never ends without --no-stream", "follow")]
+    return [found(Risk.READ, words, "redraws the terminal until stopped (read with --no-stream)", "interactive")]
+
+
+def git_revert(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
+    """A new commit undoing another: write; it opens an editor for the message unless told not to."""
+    if parse(words[at:], split("-m -s --mainline --strategy -X --strategy-option")).has(
+        split("--no-edit -n --no-commit --abort --quit --skip --continue")
+    ):
+        return [found(Risk.WRITE, words, "commits a revert")]
+    return [found(Risk.WRITE, words, "commits a revert (it opens an editor for the message)", "interactive")]
+
+
+def vercel_env_rm(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
+    """Removes a variable: destructive; it asks to confirm unless given --yes."""
+    if parse(words[at:], split("-t -S --token --scope")).has(split("-y --yes")):
+        return [found(Risk.DESTRUCTIVE, words, "removes a variable")]
+    return [found(Risk.DESTRUCTIVE, words, "removes a variable (it asks to confirm)", "interactive")]
+
+
+def d1_execute(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
+    """`wrangler d1 execute DB --command SQL` is judged as an SQL step is; `--file` runs SQL nobody judged."""
+    args = parse(words[at:], split("--command --file --env -e -c --config --persist-to --database"))
+    command, file = args.value({"--command"}), args.value({"--file"})
+    if file is not None or command is None:
+        if args.has({"--local"}):
+            return [found(Risk.WRITE, words, "runs an SQL file on the local development database")]
+        return [found(Risk.DESTRUCTIVE, words, "runs an SQL file on the database")]
+    if command.text is None:
+        return [found(Risk.WRITE, words, "runs SQL that is not written in the runbook")]
+    from console.runbooks.sql_risk import judge_sql
+
+    risk, reason = judge_sql(command.text)
+    return [] if risk is Risk.READ else [found(risk, words, reason.partition(": ")[2] or reason)]
+
+
+def pg_restore(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
+    """Restores into a database, unless it only lists an archive's contents (`-l`/`--list`) without `-d`."""
+    args = parse(words[at:], split("-d -f -h -p -U -n -t -j -L -F --dbname --file --host --port --username"))
+    if args.has(split("-l --list")) and args.value({"-d", "--dbname"}) is None:
+        return []
+    return [found(Risk.DESTRUCTIVE, words, "restores into a database")]
+
+
+def netcat(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
+    """`nc -z HOST PORT` only checks that a port answers; anything else opens a connection and sends stdin."""
+    args = parse(words[at:], split("-w -p -s -i -q -W -X -x"))
+    if args.has(split("-z")) and not args.has(split("-l -e -c")):
+        return []
+    return [found(Risk.WRITE, words, "opens a connection and sends to it (read only with -z)")]
 
 
 def git_push(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:

@@ -246,6 +246,14 @@ def interpreter(values: str, code: str, *, inspect: str = ""):
 
 
 DEV_SCRIPTS = split("dev start serve preview watch")
+# Words in a package script's name that say it destroys: restores, resets, migrations (they write to the database,
+# as SQL that writes is destructive), clearing and flushing caches.
+SCRIPT_VERBS = {
+    **{word: DESTRUCTIVE[word] for word in ("restore", "reset", "rollback", "drop", "delete", "flush")},
+    "migrate": "migrates the database",
+    "clear": "clears",
+    "purge": "purges",
+}
 
 
 def package_script(words: Sequence[Word], name: Word | None) -> list[Found]:
@@ -254,15 +262,20 @@ def package_script(words: Sequence[Word], name: Word | None) -> list[Found]:
     text = (name.text if name else None) or ""
     if name is None or name.text is None:
         return [found(Risk.WRITE, words, "runs a package script that is not written in the runbook")]
-    verb = next((DESTRUCTIVE[w] for w in ("restore", "reset", "rollback", "drop", "delete", "flush") if w in text), "")
+    verb = next((what for word, what in SCRIPT_VERBS.items() if word in text), "")
+    if verb and text.rsplit(":", 1)[-1] in ("status", "list", "check"):
+        verb = ""  # `db:migrate:status` reports on migrations: an unknown script, not a migration
     if verb:
         return [found(Risk.DESTRUCTIVE, words, f"runs the package's `{text}` script ({verb})")]
     if text in DEV_SCRIPTS or text.startswith("dev:"):
         return [found(Risk.WRITE, words, "runs a dev server", "interactive")]
+    if "studio" in text:
+        return [found(Risk.WRITE, words, f"runs the package's `{text}` script (a database browser)", "interactive")]
     return [found(Risk.WRITE, words, f"runs the package's `{text}` script")]
 
 
 NPM_READS = split("ls list view info outdated explain why ping whoami")
+NPM_AUDIT_WRITES = split("fix signatures")
 
 
 def npm(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
@@ -280,6 +293,8 @@ def npm(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         return ctx.command(inner) if inner else [found(Risk.WRITE, words, "runs a package")]
     if sub in NPM_READS:
         return []
+    if sub == "audit":
+        return [unknown_command(words, "is not a read of npm")] if {w.text for w in rest[1:]} & NPM_AUDIT_WRITES else []
     return [unknown_command(words, "is not a read of npm")]
 
 

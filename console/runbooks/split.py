@@ -109,3 +109,42 @@ def _stand_alone(parts: list[Command]) -> bool:
             if re.search(r"\$\{?" + name + r"\b", later):
                 return False
     return True
+
+
+def split_sql(text: str) -> list[Command]:
+    """The parts of an SQL block (without psql prompts) that lists separate statements, each under its own `--`
+    comment: cut before a comment that starts a line after a statement has ended (its `;`), when at least two such
+    comments head statements; each part is titled by its comment. A statement is never cut; the whole block when it
+    does not split."""
+    from console.runbooks.params import sql_regions
+
+    whole = [Command(text)]
+    lines = text.split("\n")
+    regions = sql_regions(text)
+    heads: list[int] = []
+    ended, pos = True, 0  # whether the code so far ends a statement
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("--") and ended and regions.at(pos + line.index("--")) == "comment":
+            if not heads or heads[-1] != index - 1:  # a run of comment lines heads one part
+                heads.append(index)
+        elif stripped and not stripped.startswith("--"):
+            code_end = pos + len(line.rstrip())
+            ended = stripped.endswith(";") and regions.at(code_end - 1) == "plain"
+        pos += len(line) + 1
+    if len(heads) < 2:
+        return whole
+    cuts = [i for i in heads if i > 0]
+    parts = [p for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True) if (p := _sql_part(lines, a, b))]
+    return parts if len(parts) >= 2 else whole
+
+
+def _sql_part(lines: list[str], start: int, end: int) -> Command | None:
+    chunk = [(i, line) for i, line in enumerate(lines[start:end], start) if line.strip()]
+    title = ""
+    if chunk and chunk[0][1].lstrip().startswith("--"):
+        title = chunk.pop(0)[1].lstrip().lstrip("-").strip()
+    if not any(not line.lstrip().startswith("--") for _, line in chunk):
+        return None
+    first, last = chunk[0][0], chunk[-1][0]
+    return Command("\n".join(lines[first : last + 1]), first, title=title)
