@@ -261,8 +261,8 @@ def test_an_sql_block_of_separate_commented_statements_splits_and_one_statement_
     path.write_text(
         "# Book\n\n## Indexes\n\n```sql\n-- 1. Analyze the plan\nEXPLAIN SELECT * FROM games WHERE date > now();\n\n"
         "-- 2. Create the index\nCREATE INDEX idx_games_date ON games(date);\n\n-- 3. Check it\n"
-        "SELECT indexname FROM pg_indexes\n-- the comment inside a statement stays with it\n WHERE tablename = 'games';\n"
-        "```\n"
+        "SELECT indexname FROM pg_indexes\n-- the comment inside a statement stays with it\n"
+        " WHERE tablename = 'games';\n```\n"
     )
     steps = load_runbook(path, {}).steps
     assert [(s.line, s.title, s.risk.value) for s in steps] == [
