@@ -14,9 +14,15 @@ from console import outside_json
 from console.config import AlertmanagerSettings
 from console.journal import actor_info
 from console.models import Outcome, OutcomeStatus, Plan, Risk, State, format_duration
-from console.models.alerts import AlertsSnapshot, format_matchers, parse_matchers, show_matchers
+from console.models.alerts import (
+    ALERTS_PATH,
+    AlertsSnapshot,
+    alert_from,
+    format_matchers,
+    parse_matchers,
+    show_matchers,
+)
 from console.models.health import OVERSIZE
-from console.sources.alertmanager import ALERTS_PATH, alert_from
 from console.timeparse import parse_duration
 
 MAX_DAYS = 90

@@ -8,13 +8,11 @@ from console.clock import Clock
 from console.config import AlertmanagerSettings, Config
 from console.http import HttpClient, fetch
 from console.models import State
-from console.models.alerts import Alert, AlertsSnapshot
+from console.models.alerts import ALERTS_PATH, AlertsSnapshot, alert_from
 from console.models.health import OVERSIZE, parse_json
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import shared_client
-
-ALERTS_PATH = "/api/v2/alerts?active=true&silenced=false"
 
 
 class AlertmanagerSource:
@@ -59,16 +57,6 @@ class AlertmanagerSource:
         return AlertsSnapshot(
             state=State.DOWN, reason=self.redactor.text(reason), target=self.target, taken_at=self.clock.now()
         )
-
-
-def alert_from(raw: dict) -> Alert:
-    """An alert from its `/api/v2/alerts` JSON."""
-    return Alert(
-        fingerprint=raw.get("fingerprint", ""),
-        labels=raw.get("labels", {}),
-        annotations=raw.get("annotations", {}),
-        starts_at=raw.get("startsAt"),
-    )
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
