@@ -36,13 +36,13 @@ from yarl import URL
 
 from console.models import format_duration
 from console.models.health import MAX_BODY, HttpResult
+from console.probe_config import PROXY_FROM_ENV
 
 MAX_REDIRECTS = 5
 HEADERS = {"User-Agent": "incident-console", "Accept": "application/json, */*;q=0.5"}
 KEEPALIVE = 30.0
 HAPPY_EYEBALLS_DELAY = 0.25
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
-PROXY_FROM_ENV = "env"
 
 
 class HttpError(Exception):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from console.models.numbers import compile_path
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+PROXY_FROM_ENV = "env"  # `proxy = "env"`: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read only when the config says so
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a header name may hold (RFC 9110)
 
 
@@ -49,7 +50,7 @@ class HttpRoute(BaseModel):
     @field_validator("proxy")
     @classmethod
     def _http_proxy(cls, proxy: str | None) -> str | None:
-        if proxy is None or proxy == "env":
+        if proxy is None or proxy == PROXY_FROM_ENV:
             return proxy
         parts = urlsplit(proxy)
         if parts.scheme != "http" or not parts.hostname:
