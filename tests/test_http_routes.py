@@ -171,11 +171,14 @@ async def test_the_environment_proxy_is_used_only_when_the_config_says_env(clien
     assert [r.path for r in service.requests] == ["/a", "/c"] and len(proxy.requests) == 1
 
 
-async def test_an_unreachable_proxy_is_named_as_the_proxy(client) -> None:
+async def test_a_proxy_that_is_down_or_refuses_is_named_as_the_proxy(client) -> None:
     from console.demo.servers import free_port
 
     result = await fetch(client, "http://service.invalid/", 2.0, proxy=f"http://127.0.0.1:{free_port()}")
+    async with ScriptedServer(lambda r: answer(407, b"", "Proxy-Authenticate: Basic")) as proxy:
+        refused = await fetch(client, "https://service.invalid/", 2.0, proxy=proxy.url())
     assert result.error == "proxy unreachable: connection refused"
+    assert refused.error == "proxy answered HTTP 407" and proxy.requests[0].method == "CONNECT"
 
 
 async def test_check_feeds_and_actions_take_the_console_and_section_routes(tmp_path: Path) -> None:
