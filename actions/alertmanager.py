@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,9 +14,15 @@ from console import outside_json
 from console.config import AlertmanagerSettings
 from console.journal import actor_info
 from console.models import Outcome, OutcomeStatus, Plan, Risk, State, format_duration
-from console.models.alerts import AlertsSnapshot, format_matchers, parse_matchers, show_matchers
-from console.sources.alertmanager import ALERTS_PATH, alert_from
-from console.sources.http import describe_error
+from console.models.alerts import (
+    ALERTS_PATH,
+    AlertsSnapshot,
+    alert_from,
+    format_matchers,
+    parse_matchers,
+    show_matchers,
+)
+from console.models.health import OVERSIZE
 from console.timeparse import parse_duration
 
 MAX_DAYS = 90
@@ -79,8 +86,8 @@ class Silence(Action):
         matchers = params.all_matchers()
         starts = ctx.clock()
         ends = starts + timedelta(seconds=parse_duration(params.duration))
-        filters = [("filter", show_matchers([m])) for m in matchers]
-        answer = await _call(ctx, settings, self.name, "GET", ALERTS_PATH, params=filters)
+        filters = urlencode([("filter", show_matchers([m])) for m in matchers])
+        answer = await _call(ctx, settings, self.name, "GET", f"{ALERTS_PATH}&{filters}")
         rows = _alert_rows(AlertsSnapshot(state=State.OK, alerts=[alert_from(raw) for raw in answer], taken_at=starts))
         notes = [f"comment: {params.comment}", f"created by: {_creator()}"]
         if not rows:
@@ -182,22 +189,28 @@ async def _call(
     path: str,
     *,
     refuse: bool = True,
-    **kwargs: Any,
+    json: Any = None,
 ) -> Any:
-    """One request to Alertmanager and its JSON answer. Failures raise ActionRefused in a plan (`refuse`), else
-    RuntimeError, which the runner journals as the failed outcome; both carry Alertmanager's own words."""
-    import httpx
+    """One request to Alertmanager through the HTTP layer (`[alertmanager]`'s CA file and proxy, else `[console]`'s)
+    and its JSON answer. Failures raise ActionRefused in a plan (`refuse`), else RuntimeError, which the runner
+    journals as the failed outcome; both carry Alertmanager's own words."""
+    from console.http import HttpClient, fetch  # aiohttp is imported when an action first calls, not at startup
 
-    url = settings.url.rstrip("/") + path
+    console = ctx.config.console
+    client = HttpClient(ca_file=console.ca_file, proxy=console.proxy)
     try:
-        async with httpx.AsyncClient(trust_env=False, timeout=settings.timeout) as client:
-            response = await client.request(method, url, **kwargs)
-    except Exception as exc:
-        problem = f"Alertmanager unreachable: {describe_error(exc)}"
+        url = settings.url.rstrip("/") + path
+        result = await fetch(client, url, settings.timeout, method=method, json=json, **settings.route())
+    finally:
+        await client.aclose()
+    if result.error is not None:
+        problem = f"Alertmanager unreachable: {result.error}"
+    elif result.oversize:
+        problem = f"Alertmanager answered with a {OVERSIZE}"
+    elif 200 <= (result.status_code or 0) < 300:
+        return outside_json.loads(result.body) if result.body else None
     else:
-        if response.is_success:
-            return response.json() if response.content else None
-        problem = f"Alertmanager answered HTTP {response.status_code}: {_error_text(response.content)}"
+        problem = f"Alertmanager answered HTTP {result.status_code}: {_error_text(result.body)}"
     problem = ctx.redactor.text(problem)
     if refuse:
         raise ActionRefused(f"{action}: {problem}; nothing was run")

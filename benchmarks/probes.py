@@ -30,12 +30,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from console.config import HealthTarget, MetricTarget
+from console.config import HealthTarget, MetricTarget, PrometheusSettings
 from console.demo.servers import PrometheusServer
+from console.http import HttpClient
 from console.models import State
 from console.sources.command_metric import CommandMetricSource
 from console.sources.health import HealthSource
-from console.sources.http import HttpPollingSource, make_client
+from console.sources.http import HttpPollingSource
 from console.sources.metrics import MetricSource
 
 SLACK = 1.10
@@ -155,14 +156,14 @@ async def measure(
 ) -> list[tuple[str, str]]:
     mixed = prometheus is not None
     base = f"http://127.0.0.1:{port}"
-    client = make_client()
+    client = HttpClient()
     if mixed:
         plan = _mixed_plan(targets, hanging, base)
         sources = [
             HealthSource(plan["health"], client),
             MetricSource(plan["post"], client),
-            MetricSource(plan["promql"], client, prometheus=prometheus),
-            MetricSource(plan["hang"], client, prometheus=f"{base}/hang/prometheus"),
+            MetricSource(plan["promql"], client, prometheus=PrometheusSettings(url=prometheus)),
+            MetricSource(plan["hang"], client, prometheus=PrometheusSettings(url=f"{base}/hang/prometheus")),
             CommandMetricSource(plan["cmd"], Path.cwd()),
         ]
         hung = {t.name for t in [*plan["health"], *plan["post"]] if "/hang/" in (t.url or "")}

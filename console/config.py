@@ -36,7 +36,7 @@ from console.config_load import (
 from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
 from console.config_types import Duration, Model, Period, at_most
 from console.models import format_duration
-from console.probe_config import MetricReading, RequestSpec
+from console.probe_config import HttpRoute, MetricReading, RequestSpec
 from console.sustain import Hold
 
 PG_MAX_MS = 2_147_483_647  # PostgreSQL's largest statement_timeout: an int of milliseconds
@@ -73,8 +73,9 @@ def _beyond(section: str, warn_name: str, warn: float, crit_name: str, crit: flo
         raise ValueError(f"{section}: {crit_name} {crit:g} must be {side} {warn_name} {warn:g} (crit is the worse one)")
 
 
-class ConsoleSettings(Model):
-    """`[console]`: the environment's name and how the console behaves."""
+class ConsoleSettings(HttpRoute, Model):
+    """`[console]`: the environment's name and how the console behaves (`ca_file` and `proxy`: every HTTP call's,
+    unless its section gives its own)."""
 
     environment: str = "default"
     refresh: Period = 2.0
@@ -142,7 +143,7 @@ class MetricTarget(MetricReading, _Sustained):
         return self
 
 
-class PrometheusSettings(Model):
+class PrometheusSettings(HttpRoute, Model):
     """`[prometheus]`: the server that `[[metric]] promql` queries are sent to."""
 
     url: str
@@ -374,7 +375,8 @@ def _validate(raw: dict[str, Any], text: str, source: Path | None, environ: dict
     name = str(source) if source else "<config>"
     raw, secrets, warnings = expand(raw, environ if environ is not None else dict(os.environ), name, text)
     try:
-        config = Config.model_validate(raw)
+        base_dir = source.resolve().parent if source else Path.cwd()  # relative paths (ca_file) start here
+        config = Config.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise validation_error(exc, name, text, secrets) from None
     config._source = source.resolve() if source else None

@@ -1,22 +1,76 @@
 """The request and reading parts of `[[health]]` and `[[metric]]` (the rest is in `console.config`).
 
-A probe sends `method`, `headers` (values may be `${VAR}` secrets) and `body` or `json`; a metric reads a number
-from a URL or from a command's stdout at a `path` (JMESPath or dotted) or with a `pattern`, or a `top` list.
+A probe sends `method`, `headers` (values may be `${VAR}` secrets) and `body` or `json`, trusting a `ca_file` and
+through a `proxy` when it names them (`HttpRoute`, also in `[console]`, `[prometheus]` and `[alertmanager]`); a metric
+reads a number from a URL or from a command's stdout at a `path` (JMESPath or dotted) or with a `pattern`, or a `top`
+list.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
+from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from console.models.numbers import compile_path
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+PROXY_FROM_ENV = "env"  # `proxy = "env"`: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read only when the config says so
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a header name may hold (RFC 9110)
 
 
-class RequestSpec(BaseModel):
+class HttpRoute(BaseModel):
+    """How HTTP requests leave: `ca_file`, PEM CA certificates trusted beside the system's, and `proxy`, an
+    http:// proxy or "env" (HTTPS_PROXY / HTTP_PROXY / NO_PROXY). A target's own replace `[console]`'s."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    ca_file: Path | None = None
+    proxy: str | None = None
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_pem(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        """Relative to the config's folder; read now, so a missing or wrong file is a config error."""
+        if path is None:
+            return None
+        path = (info.context or {}).get("base_dir", Path.cwd()) / path.expanduser()
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+        except ssl.SSLError:  # before OSError, which it is
+            raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc} (a PEM file of CA certificates)") from None
+        return path
+
+    @field_validator("proxy")
+    @classmethod
+    def _http_proxy(cls, proxy: str | None) -> str | None:
+        if proxy is None or proxy == PROXY_FROM_ENV:
+            return proxy
+        parts = urlsplit(proxy)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(
+                f'expected "env" (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) or an http:// proxy URL such as '
+                f'"http://proxy:3128", got {proxy!r}'
+            )
+        return proxy
+
+    @property
+    def routed(self) -> bool:
+        """Whether it names a CA file or a proxy."""
+        return self.ca_file is not None or self.proxy is not None
+
+    def route(self) -> dict[str, Any]:
+        """The `ca_file` and `proxy` keyword arguments of `console.http.fetch`."""
+        return {"ca_file": self.ca_file, "proxy": self.proxy}
+
+
+class RequestSpec(HttpRoute):
     """What an HTTP probe sends: GET with no body unless told otherwise."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
@@ -25,6 +79,16 @@ class RequestSpec(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
+
+    @field_validator("headers")
+    @classmethod
+    def _one_line_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not TOKEN.fullmatch(name):
+                raise ValueError(f"header name {name!r} is not a token (letters, digits and !#$%&'*+-.^_`|~ only)")
+            if any(c in value for c in "\r\n\0"):
+                raise ValueError(f"header {name}'s value holds a line break or NUL; a header value is one line")
+        return headers
 
     @field_validator("method")
     @classmethod
@@ -45,8 +109,14 @@ class RequestSpec(BaseModel):
         return self.method != "GET" or bool(self.headers) or self.body is not None or self.json_body is not None
 
     def request(self) -> dict[str, Any]:
-        """The keyword arguments of `console.sources.http.fetch` for this request."""
-        return {"method": self.method, "headers": self.headers, "content": self.body, "json": self.json_body}
+        """The keyword arguments of `console.http.fetch` for this request."""
+        return {
+            "method": self.method,
+            "headers": self.headers,
+            "content": self.body,
+            "json": self.json_body,
+            **self.route(),
+        }
 
 
 class MetricReading(RequestSpec):
@@ -94,11 +164,13 @@ class MetricReading(RequestSpec):
             )
         if self.promql is not None and (self.path is not None or self.pattern is not None or self.sends):
             raise ValueError("path, pattern and the request fields go with url or command, not with promql")
+        if self.promql is not None and self.routed:
+            raise ValueError("a promql query goes to [prometheus]: set ca_file and proxy there")
         if self.command is not None:
             if not self.command:
                 raise ValueError('command must name a program, e.g. ["docker", "stats", "--no-stream"]')
-            if self.sends:
-                raise ValueError("method, headers, body and json apply to a url, not to a command")
+            if self.sends or self.routed:
+                raise ValueError("method, headers, body, json, ca_file and proxy apply to a url, not to a command")
         elif self.env:
             raise ValueError("env applies to a command, not to a url or promql")
         if self.path is not None and self.pattern is not None:

@@ -22,13 +22,13 @@ from console import config as cfg
 from console.cli import main
 from console.clock import Clock
 from console.demo.servers import AlertmanagerServer, free_port
+from console.http import HttpClient
 from console.journal import Journal
 from console.models import State
 from console.models.alerts import Alert, AlertsSnapshot, format_matchers, parse_matchers
 from console.redact import Redactor
 from console.sources.alertmanager import AlertmanagerSource
 from console.sources.base import Feeds
-from console.sources.http import make_client
 from widgets.alerts_pane import AlertsPane
 from widgets.keyed_table import KeyedTable
 from widgets.messages import ActionRequested
@@ -72,7 +72,7 @@ def write_config(tmp_path: Path, url: str) -> Path:
 
 @pytest.fixture
 async def source_for() -> AsyncIterator:
-    client = make_client()
+    client = HttpClient()
 
     def make(url: str) -> AlertmanagerSource:
         return AlertmanagerSource(cfg.AlertmanagerSettings(url=url), client, Clock(), Redactor(), 2.0)

@@ -123,13 +123,13 @@ async def test_top_list_from_a_command() -> None:
 
 
 async def test_top_list_from_a_url(http_server) -> None:
-    from console.sources.http import make_client
+    from console.http import HttpClient
 
     http_server.route("/slow", body={"endpoints": [{"route": "/a", "p95": "120ms"}, {"route": "/b", "p95": "2.4s"}]})
     target = MetricTarget(
         name="slow", url=http_server.url("/slow"), kind="top", path="endpoints", columns=["route", "p95"], sort="p95"
     )
-    client = make_client()
+    client = HttpClient()
     try:
         top = await MetricSource([target], client, ManualClock(T0)).poll_one("slow")
     finally:

@@ -14,18 +14,18 @@ import pytest
 from console.clock import ManualClock
 from console.config import HealthTarget
 from console.demo.servers import free_port
+from console.http import HttpClient
 from console.models import State
 from console.models.health import HttpResult, judge_health, subset_mismatch, threshold_state
 from console.redact import Redactor
 from console.sources.health import HealthSource
-from console.sources.http import make_client
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def client() -> AsyncIterator:
-    client = make_client()
+    client = HttpClient()
     yield client
     await client.aclose()
 

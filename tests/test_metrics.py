@@ -12,9 +12,9 @@ import pytest
 from console.clock import ManualClock
 from console.config import MetricTarget
 from console.demo.servers import free_port
+from console.http import HttpClient
 from console.models import State
 from console.models.health import format_value, number_at, threshold_state
-from console.sources.http import make_client
 from console.sources.metrics import MetricSource
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def client() -> AsyncIterator:
-    client = make_client()
+    client = HttpClient()
     yield client
     await client.aclose()
 

@@ -13,11 +13,11 @@ import pytest
 from console import config as cfg
 from console.clock import ManualClock
 from console.config import ConfigError, HealthTarget, MetricTarget
+from console.http import HttpClient
 from console.models import State
 from console.models.numbers import read_number, to_number
 from console.redact import Redactor
 from console.sources.health import HealthSource
-from console.sources.http import make_client
 from console.sources.metrics import MetricSource
 from console.sources.reach import reach_all
 
@@ -27,7 +27,7 @@ TOKEN = "s3cr3t-token-value"
 
 @pytest.fixture
 async def client() -> AsyncIterator:
-    client = make_client()
+    client = HttpClient()
     yield client
     await client.aclose()
 
@@ -179,7 +179,7 @@ def test_request_config_errors(tmp_path: Path, body: str, expected: str) -> None
         ('url = "http://x/"\ncommand = ["x"]', "or promql (a query to [prometheus]), not url and command"),
         ('path = "x"', "or promql (a query to [prometheus]), one is required"),
         ("command = []", "command must name a program"),
-        ('command = ["x"]\nmethod = "POST"', "method, headers, body and json apply to a url, not to a command"),
+        ('command = ["x"]\nmethod = "POST"', "method, headers, body, json, ca_file and proxy apply to a url"),
         ('url = "http://x/"\npath = "a"\npattern = "(a)"', "give path (in JSON) or pattern"),
         ('url = "http://x/"\nkind = "top"', 'kind = "top" needs columns'),
         ('url = "http://x/"\nkind = "top"\ncolumns = ["a"]\nsort = "b"', "sort 'b' is not one of the columns (a)"),

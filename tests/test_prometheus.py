@@ -14,10 +14,10 @@ from console import config as cfg
 from console.clock import ManualClock
 from console.config import ConfigError
 from console.demo.servers import PrometheusServer, free_port
+from console.http import HttpClient
 from console.models import State
 from console.models.health import MetricSnapshot
 from console.sources.base import build_feeds
-from console.sources.http import make_client
 from console.sources.metrics import MetricSource
 from console.sources.reach import metric as reach_metric
 
@@ -26,7 +26,7 @@ T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def client() -> AsyncIterator:
-    client = make_client()
+    client = HttpClient()
     yield client
     await client.aclose()
 
@@ -38,7 +38,7 @@ def config(prometheus: str, promql: str, extra: str = "") -> cfg.Config:
 
 async def poll(client, prometheus: str, promql: str, extra: str = "") -> MetricSnapshot:
     conf = config(prometheus, promql, extra)
-    source = MetricSource(conf.metric, client, ManualClock(T0), prometheus=conf.prometheus.url)
+    source = MetricSource(conf.metric, client, ManualClock(T0), prometheus=conf.prometheus)
     return await source.poll_one("q")
 
 

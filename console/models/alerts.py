@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from console.models import Check, State, utc_now
 
 SOURCE = "alertmanager"
+ALERTS_PATH = "/api/v2/alerts?active=true&silenced=false"  # what fires now: the pane's list, a silence's preview
 CRITICAL = frozenset({"critical", "page", "crit", "emergency"})
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UNESCAPE = re.compile(r"\\(.)")
@@ -38,6 +39,16 @@ class Alert(BaseModel):
     @property
     def severity(self) -> str:
         return self.labels.get("severity", "")
+
+
+def alert_from(raw: dict) -> Alert:
+    """An alert from its `/api/v2/alerts` JSON."""
+    return Alert(
+        fingerprint=raw.get("fingerprint", ""),
+        labels=raw.get("labels", {}),
+        annotations=raw.get("annotations", {}),
+        starts_at=raw.get("startsAt"),
+    )
 
 
 class AlertsSnapshot(BaseModel):

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import ValidationError
 
 from console.clock import Clock
 from console.config import AlertmanagerSettings, Config
+from console.http import HttpClient, fetch
 from console.models import State
-from console.models.alerts import Alert, AlertsSnapshot
+from console.models.alerts import ALERTS_PATH, AlertsSnapshot, alert_from
 from console.models.health import OVERSIZE, parse_json
 from console.redact import Redactor
 from console.sources.base import Feeds
-from console.sources.http import fetch, shared_client
-
-if TYPE_CHECKING:
-    from console.sources.http_client import HttpClient
-
-ALERTS_PATH = "/api/v2/alerts?active=true&silenced=false"
+from console.sources.http import shared_client
 
 
 class AlertmanagerSource:
@@ -43,7 +37,8 @@ class AlertmanagerSource:
         self.target = redactor.text(settings.url)
 
     async def poll(self) -> AlertsSnapshot:
-        result = await fetch(self.client, self.settings.url.rstrip("/") + ALERTS_PATH, self.settings.timeout)
+        url = self.settings.url.rstrip("/") + ALERTS_PATH
+        result = await fetch(self.client, url, self.settings.timeout, **self.settings.route())
         if result.error is not None:
             return self._down(f"Alertmanager unreachable: {result.error}")
         if result.status_code != 200:
@@ -64,20 +59,9 @@ class AlertmanagerSource:
         )
 
 
-def alert_from(raw: dict) -> Alert:
-    """An alert from its `/api/v2/alerts` JSON."""
-    return Alert(
-        fingerprint=raw.get("fingerprint", ""),
-        labels=raw.get("labels", {}),
-        annotations=raw.get("annotations", {}),
-        starts_at=raw.get("startsAt"),
-    )
-
-
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     """One feed for `[alertmanager]`, sharing the HTTP client."""
     assert config.alertmanager is not None
-    source = AlertmanagerSource(
-        config.alertmanager, shared_client(feeds), clock, Redactor(config.secrets), config.console.refresh
-    )
+    client = shared_client(feeds, config.console)
+    source = AlertmanagerSource(config.alertmanager, client, clock, Redactor(config.secrets), config.console.refresh)
     feeds.polled.append(source)

@@ -46,5 +46,5 @@ class HealthSource(HttpPollingSource[HealthTarget, HealthSnapshot]):
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     """A feed per `[[health]]` target, sharing the HTTP client."""
-    source = HealthSource(config.health, shared_client(feeds), clock, Redactor(config.secrets))
+    source = HealthSource(config.health, shared_client(feeds, config.console), clock, Redactor(config.secrets))
     add_targets(feeds, source, config.console.refresh)

@@ -1,9 +1,8 @@
-"""The shared HTTP client, a capped GET that never raises, and the base of the HTTP polling sources."""
+"""The base of the HTTP polling sources and the one client they share (the HTTP layer is `console.http`)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
@@ -11,87 +10,12 @@ from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from console.clock import Clock
-from console.models import State, format_duration
-from console.models.health import HISTORY, MAX_BODY, HttpResult
+from console.config import ConsoleSettings
+from console.http import HttpClient, fetch
+from console.models import State
+from console.models.health import HISTORY, HttpResult
 from console.redact import Redactor
 from console.sources.base import Feed, Feeds
-from console.sources.http_client import HttpClient, HttpError, TooManyRedirects
-
-MAX_REDIRECTS = 5
-USER_AGENT = "incident-console"
-
-
-def make_client() -> HttpClient:
-    """One keep-alive client for every HTTP target: bounded redirects, timeouts left to the caller.
-
-    Close it with `await client.aclose()` when the app or command ends.
-    """
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
-    return HttpClient(headers, max_redirects=MAX_REDIRECTS)
-
-
-async def fetch(
-    client: HttpClient,
-    url: str,
-    timeout: float,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    content: str | None = None,
-    json: Any = None,
-) -> HttpResult:
-    """Request `url` (GET unless told) within `timeout` seconds (connect, redirects and body included); failures
-    become words. `content` is sent as it is, `json` encoded as JSON; a body over MAX_BODY is not kept."""
-    started = time.perf_counter()
-    request = {"headers": headers, "content": content, "json": json, "limit": MAX_BODY}
-    try:
-        async with asyncio.timeout(timeout):
-            response = await client.request(method, url, **request)
-    except TimeoutError:
-        return HttpResult(error=f"timeout after {format_duration(timeout)}")
-    except TooManyRedirects:
-        return HttpResult(error=f"redirect loop (over {MAX_REDIRECTS} redirects)")
-    except Exception as exc:  # a source never raises: every failure becomes a reason
-        return HttpResult(error=describe_error(exc))
-    latency_ms = (time.perf_counter() - started) * 1000
-    return HttpResult(
-        status_code=response.status_code, latency_ms=latency_ms, body=response.body, oversize=response.oversize
-    )
-
-
-def describe_error(exc: BaseException) -> str:
-    """A failed request in words: connection refused, DNS lookup failed, TLS error: ..., connection reset."""
-    import socket
-    import ssl
-
-    for cause in _chain(exc):
-        if isinstance(cause, socket.gaierror):
-            return "DNS lookup failed"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS error: {cause.verify_message or 'certificate verify failed'}"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS error: {(cause.reason or str(cause)).lower().replace('_', ' ')}"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, ConnectionResetError):
-            return "connection reset"
-    if isinstance(exc, HttpError):
-        return str(exc)
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _chain(exc: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        stack.extend(getattr(current, "exceptions", ()))
 
 
 class _Target(Protocol):
@@ -142,7 +66,7 @@ class HttpPollingSource(ABC, Generic[T, S]):
     async def poll_one(self, name: str) -> S:
         """Fetch and judge one target (KeyError for an unknown name); never raises for network trouble."""
         target = self.targets[name]
-        result = await fetch(self.client, self._url(target), target.timeout, **target.request())
+        result = await fetch(self.client, self._url(target), target.timeout, **self._request(target))
         previous = getattr(self.last.get(name), "state", None)
         snapshot = self._snapshot(target, result, self._history[name], previous)
         self.last[name] = snapshot
@@ -156,15 +80,20 @@ class HttpPollingSource(ABC, Generic[T, S]):
         """Where the target's reading is fetched from."""
         return target.url
 
+    def _request(self, target: T) -> dict[str, Any]:
+        """How it is fetched: `fetch`'s keyword arguments."""
+        return target.request()
+
     @abstractmethod
     def _snapshot(self, target: T, result: HttpResult, history: deque[float], previous: State | None) -> S:
         """Judge one result into the source's snapshot type, appending to `history` what the sparkline shows."""
 
 
-def shared_client(feeds: Feeds) -> HttpClient:
-    """The one keep-alive client that the health and metric sources of `feeds` share (made on first use)."""
+def shared_client(feeds: Feeds, settings: ConsoleSettings) -> HttpClient:
+    """The one keep-alive client that the HTTP sources of `feeds` share (made on first use), trusting and proxying
+    as `[console]` says unless a target says otherwise."""
     if feeds.http_client is None:
-        feeds.http_client = make_client()
+        feeds.http_client = HttpClient(ca_file=settings.ca_file, proxy=settings.proxy)
         feeds.closers.append(feeds.http_client.aclose)
     return feeds.http_client
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from console.clock import Clock
-from console.config import Config, MetricTarget
+from console.config import Config, MetricTarget, PrometheusSettings
+from console.http import HttpClient
 from console.models import State
 from console.models.health import HttpResult, MetricSnapshot, http_fault, judge_promql, judge_value
 from console.models.top import TopSnapshot, judge_top
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import HttpPollingSource, add_targets, shared_client
-
-if TYPE_CHECKING:
-    from console.sources.http_client import HttpClient
 
 Reading = MetricSnapshot | TopSnapshot
 
@@ -111,15 +109,21 @@ class MetricSource(HttpPollingSource[MetricTarget, Reading]):
         clock: Clock | None = None,
         redactor: Redactor | None = None,
         *,
-        prometheus: str | None = None,
+        prometheus: PrometheusSettings | None = None,
     ) -> None:
         super().__init__(targets, client, clock, redactor)
-        self.prometheus = (prometheus or "").rstrip("/")
+        self.prometheus = prometheus
 
     def _url(self, target: MetricTarget) -> str:
         if target.promql is None:
             return super()._url(target)
-        return f"{self.prometheus}/api/v1/query?{urlencode({'query': target.promql})}"
+        assert self.prometheus is not None  # the config refuses a promql metric without [prometheus]
+        return f"{self.prometheus.url.rstrip('/')}/api/v1/query?{urlencode({'query': target.promql})}"
+
+    def _request(self, target: MetricTarget) -> dict[str, Any]:
+        if target.promql is None or self.prometheus is None:
+            return super()._request(target)
+        return self.prometheus.route()  # a query is a GET to [prometheus], through its CA file and proxy
 
     def _snapshot(
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
@@ -143,8 +147,8 @@ def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     urls = [t for t in config.metric if t.command is None]  # a URL or a PromQL query
     commands = [t for t in config.metric if t.command is not None]
     if urls:
-        prometheus = config.prometheus.url if config.prometheus else None
-        source = MetricSource(urls, shared_client(feeds), clock, redactor, prometheus=prometheus)
+        client = shared_client(feeds, config.console)
+        source = MetricSource(urls, client, clock, redactor, prometheus=config.prometheus)
         add_targets(feeds, source, config.console.refresh)
     if commands:
         CommandMetricSource(commands, config.base_dir, clock, redactor).add_to(feeds, config.console.refresh)

@@ -51,15 +51,16 @@ async def reach_all(config: Config) -> list[Reach]:
 
 
 def health(config: Config) -> list[Awaitable[Reach]]:
-    return [_http("health", t.name, t.url, t.timeout, t.request()) for t in config.health]
+    return [_http(config, "health", t.name, t.url, t.timeout, t.request()) for t in config.health]
 
 
 def metric(config: Config) -> list[Awaitable[Reach]]:
-    ready = f"{config.prometheus.url.rstrip('/')}/-/ready" if config.prometheus else ""
+    prometheus = config.prometheus
+    ready = f"{prometheus.url.rstrip('/')}/-/ready" if prometheus else ""
     return [
-        _http("metric", t.name, t.url, t.timeout, t.request())
+        _http(config, "metric", t.name, t.url, t.timeout, t.request())
         if t.url is not None
-        else _http("metric", t.name, ready, t.timeout)
+        else _http(config, "metric", t.name, ready, t.timeout, prometheus.route() if prometheus else {})
         if t.promql is not None
         else _program("metric", t.name, t.command[0], config.base_dir)
         for t in config.metric
@@ -70,7 +71,8 @@ def alertmanager(config: Config) -> list[Awaitable[Reach]]:
     settings = config.alertmanager
     if settings is None:
         return []
-    return [_http("alertmanager", "alerts", f"{settings.url.rstrip('/')}/-/ready", settings.timeout)]
+    ready = f"{settings.url.rstrip('/')}/-/ready"
+    return [_http(config, "alertmanager", "alerts", ready, settings.timeout, settings.route())]
 
 
 def postgres(config: Config) -> list[Awaitable[Reach]]:
@@ -98,13 +100,14 @@ async def _program(kind: str, name: str, program: str, base: Path) -> Reach:
     return Reach(kind, name, ok, f"{program} {'found' if ok else 'not found'}")
 
 
-async def _http(kind: str, name: str, url: str, timeout: float, request: dict[str, Any] | None = None) -> Reach:
-    """One request through the probes' own client and `fetch`, so `check` fails for the reason a tile would."""
-    from console.sources.http import fetch, make_client
+async def _http(config: Config, kind: str, name: str, url: str, timeout: float, request: dict[str, Any]) -> Reach:
+    """One request through the HTTP layer and `fetch`, as `[console]` and the target route it, so `check` fails for
+    the reason a tile would."""
+    from console.http import HttpClient, fetch
 
-    client = make_client()
+    client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
     try:
-        result = await fetch(client, url, timeout, **(request or {}))
+        result = await fetch(client, url, timeout, **request)
     finally:
         await client.aclose()
     if result.error:
