@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, create_model
 from actions.base import Action, ActionContext, Progress
 from console import proc as processes
 from console.config import CommandAction as CommandActionConfig
-from console.config_actions import FILTERS, interpreted
+from console.config.actions import FILTERS, interpreted
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.redact import MASK, Redactor
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/journal_idle.py [--seconds 20] [--runs 2] [--entries 100000]
 
-The console follows its journal incrementally (console/follow.py): after one full read at start, each second it
+The console follows its journal incrementally (console/journal/cursor.py): after one full read at start, each second it
 reads only what was appended, so a long journal should cost no more at rest than a short one (goal: at most 1.2 times).
 """
 

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from console.config_load import ConfigError
+from console.config.reading import ConfigError
 from console.output import finish, out
 
 if TYPE_CHECKING:
     from console.config import Config
-    from console.journal_verify import Anchor
+    from console.journal.verify import Anchor
 
 EXIT_USAGE = 2
 
@@ -214,31 +214,31 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
         return print_schema()
     if command == "run":
-        from console.headless import run_action
+        from console.commands.run import run_action
 
         return asyncio.run(run_action(_load(args), args, _params(extra)))
     if command == "check":
-        from console.headless import check
+        from console.commands.run import check
 
         return asyncio.run(check(_load(args)))
     if command == "status":
-        from console.headless import status
+        from console.commands.run import status
 
         return asyncio.run(status(_load(args), as_json=args.json))
     if command == "triage":
-        from console.triage.commands import triage_command
+        from console.commands.triage import triage_command
 
         return triage_command(_load(args), args)
     if command == "incident":
-        from console.incident.cli import incident_command
+        from console.commands.incident import incident_command
 
         return incident_command(args, _optional_config(args))
     if command == "runbook":
-        from console.runbooks.commands import runbook_command
+        from console.commands.runbook import runbook_command
 
         return runbook_command(args, _params(extra), _load(args) if args.runbook_command == "run" else None)
     if command == "journal":
-        from console.headless import journal_command
+        from console.commands.run import journal_command
 
         return journal_command(args, _optional_config(args))
     read_only = getattr(args, "read_only", False)
@@ -276,7 +276,7 @@ def _optional_config(args: argparse.Namespace) -> Config | None:
 
 
 def _anchor(text: str) -> Anchor:
-    from console.journal_verify import Anchor
+    from console.journal.verify import Anchor
 
     try:
         return Anchor.parse(text)

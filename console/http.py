@@ -35,9 +35,9 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from console.config.probes import PROXY_FROM_ENV
 from console.models import format_duration
 from console.models.health import MAX_BODY, HttpResult
-from console.probe_config import PROXY_FROM_ENV
 
 MAX_REDIRECTS = 5
 HEADERS = {"User-Agent": "incident-console", "Accept": "application/json, */*;q=0.5"}

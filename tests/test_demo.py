@@ -12,9 +12,9 @@ import pytest
 from cli_process import ANSI, cli_on_pty, read_until
 
 from console import config as cfg
+from console.commands.run import check
 from console.demo.run import DemoWorld
 from console.demo.servers import accepts_connections, process_alive
-from console.headless import check
 
 
 def test_demo_world_starts_everything_and_stops_everything(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from cli_process import cli
 
 from console.journal import Journal
-from console.journal_verify import Anchor, anchor_text, canonical, entry_hash
+from console.journal.verify import Anchor, anchor_text, canonical, entry_hash
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from console.follow import JournalCursor
 from console.incident.tracker import IncidentTracker
 from console.journal import Journal
-from console.journal_verify import canonical
+from console.journal.cursor import JournalCursor
+from console.journal.verify import canonical
 from tests.cli_process import cli
 
 ACTOR = {"user": "tester", "host": "test-host", "ssh_from": None, "pid": 1}
@@ -40,7 +40,7 @@ def test_a_journal_an_older_console_wrote_raw_still_reads_and_verifies(tmp_path:
     entry = journal.append("note", {"text": "first"})
     follower = JournalCursor(journal)
     assert len(follower.read()[0]) == 1
-    from console.journal_verify import entry_hash
+    from console.journal.verify import entry_hash
 
     raw_entry = {**entry, "seq": 2, "prev": entry["hash"], "data": {"text": BREAKERS}}
     raw_entry.pop("hash")

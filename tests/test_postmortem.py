@@ -22,8 +22,8 @@ from incident_flow import (
 )
 
 from console.cli import main
-from console.incident.postmortem import export
 from console.journal import Journal
+from console.postmortem.document import export
 
 
 def exported(journal: Journal, flow: Flow | None = None, **kwargs) -> tuple[int, str, str]:

@@ -13,9 +13,9 @@ import pytest
 from console.models import Risk
 from console.runbooks.model import MAX_BYTES, RunbookError, load_runbook
 from console.runbooks.params import find_params, shell_script
-from console.runbooks.playbook import as_playbook
 from console.runbooks.risk import infer, raise_to
 from console.triage.playbook import validate
+from console.triage.runbook_view import as_playbook
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path("tests/fixtures/runbooks")

@@ -12,8 +12,8 @@ import pytest
 
 from console.runbooks.model import RunbookError, load_runbook, parse_runbook
 from console.runbooks.params import find_params, scan, shell_script
-from console.runbooks.playbook import as_playbook
 from console.runbooks.split import split_script
+from console.triage.runbook_view import as_playbook
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "runbooks"

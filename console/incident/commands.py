@@ -29,11 +29,12 @@ from console.incident.events import (
     IncidentError,
 )
 from console.incident.replay import scheme_for
-from console.incident.state import SCHEMES, IncidentState, IncidentStatus, Level, Scheme
+from console.incident.state import IncidentState, IncidentStatus
 from console.incident.tracker import IncidentTracker
 from console.incident.updates import render_update, validate_update
 from console.journal import Journal
-from console.journal_verify import anchor_text
+from console.journal.verify import anchor_text
+from console.models.severity import SCHEMES, Level, Scheme
 from console.timeparse import iso
 
 REOPENABLE = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED, IncidentStatus.CANCELLED)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from console.follow import JournalCursor
 from console.incident.replay import Replayer
 from console.incident.state import IncidentState
 from console.journal import Journal, actor_info
+from console.journal.cursor import JournalCursor
 
 RECENT = 200
 

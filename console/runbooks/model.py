@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from console.config_load import os_reason
+from console.config.reading import os_reason
 from console.file_trust import RUNBOOK, UntrustedFile, open_trusted
 from console.models import Risk
 from console.runbooks import session

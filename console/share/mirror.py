@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from console.config import ShareSettings
-from console.follow import JournalCursor
 from console.journal import Journal, JournalError
+from console.journal.cursor import JournalCursor
 from console.models import format_duration
 from console.share.codec import Refused, decode, encode
 from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_redactor

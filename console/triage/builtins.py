@@ -227,7 +227,7 @@ def builtin_playbooks(config: Config) -> list[Playbook]:
 def all_playbooks(config: Config, env: Mapping[str, str] | None = None) -> tuple[list[Playbook], list[str]]:
     """Built-ins offered for this config, then the configured ones (a configured name replaces a built-in), then
     the configured Markdown runbooks as playbooks (`[[runbooks]]`; placeholders read from `env`)."""
-    from console.runbooks.playbook import runbook_playbooks
+    from console.triage.runbook_view import runbook_playbooks
 
     configured, problems = load_playbooks(config)
     runbooks, runbook_problems = runbook_playbooks(config, os.environ if env is None else env)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.clock import Clock
-from console.follow import JournalCursor
 from console.journal import Journal
+from console.journal.cursor import JournalCursor
 from console.live import LiveState
 from console.models import format_duration
 from console.models.health import number_at

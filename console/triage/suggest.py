@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.incident.state import SCHEMES
 from console.live import LiveState
 from console.models import Check, State, format_duration
+from console.models.severity import SCHEMES
 from console.triage.conditions import EVIDENCE_SHOWN, ConditionError, Truth, names, parse
 from console.triage.playbook import Playbook
 from console.triage.truth import truth

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
 from console.incident.events import IncidentError
-from console.incident.state import Scheme
+from console.models.severity import Scheme
 from console.timeparse import parse_moment
 
 

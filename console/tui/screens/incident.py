@@ -17,10 +17,11 @@ from textual.widgets import Footer, Static
 
 from console.incident.commands import REOPENABLE, IncidentDesk
 from console.incident.events import ROLES, IncidentError
-from console.incident.postmortem import tampered_line, write_markdown
-from console.incident.state import FLOW, SCHEMES, IncidentState, cadence_text
+from console.incident.state import FLOW, IncidentState, cadence_text
 from console.incident.updates import TEMPLATES, draft_update, suggested_kind, validate_update
 from console.journal import JournalError
+from console.models.severity import SCHEMES
+from console.postmortem.document import tampered_line, write_markdown
 from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen

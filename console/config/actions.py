@@ -18,8 +18,8 @@ from pydantic import (
 )
 from pydantic_core import SchemaError
 
-from console.config_load import plain_message
-from console.config_types import Model, Period
+from console.config.reading import plain_message
+from console.config.types import Model, Period
 from console.models import Risk
 
 # Where a value goes: `{msg|json}` is a JSON string (quotes included), `{x|url}` is escaped for a URL component.

@@ -23,7 +23,7 @@ from console.incident.events import ROLES, IncidentError
 from console.incident.state import IncidentState, Remark, describe
 from console.incident.updates import draft_update, render_update, suggested_kind, utc_text, validate_update
 from console.journal import Journal, JournalError, default_journal_path
-from console.journal_verify import anchor_text
+from console.journal.verify import anchor_text
 from console.models import format_duration
 from console.output import out
 from console.redact import Redactor

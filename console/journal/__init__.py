@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 import platformdirs
 
 from console.file_trust import JOURNAL, UntrustedFile, open_trusted
-from console.journal_verify import Anchor, VerifyResult, canonical, entry_hash, entry_problem, walk
+from console.journal.verify import Anchor, VerifyResult, canonical, entry_hash, entry_problem, walk
 from console.redact import Redactor
 
 VERSION = 1

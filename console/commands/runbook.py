@@ -68,7 +68,7 @@ async def run(book: Runbook, config: Config, args: argparse.Namespace, params: d
     """One step through the runner: preview, confirmation, journal, execute, exactly like `run ACTION`."""
     from actions.registry import build_runner
     from actions.runbook import RunbookStep
-    from console.headless import run_action
+    from console.commands.run import run_action
 
     try:
         action = RunbookStep(book, book.step(args.step))

@@ -2,7 +2,7 @@
 
 One file is one environment (docs/config.md). Every mistake becomes a `ConfigError` whose text is a single
 line naming the file, the TOML line or the field path, what is wrong and what was expected; reading,
-`${VAR}` expansion and the wording of errors live in `console.config_load`.
+`${VAR}` expansion and the wording of errors live in `console.config.reading`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from console.config_actions import CommandAction as CommandAction  # re-exported, as are the next two
-from console.config_actions import ParamSpec as ParamSpec
-from console.config_incident import IncidentSettings as IncidentSettings
-from console.config_load import (
+from console.config.actions import CommandAction as CommandAction  # re-exported, as are the next two
+from console.config.actions import ParamSpec as ParamSpec
+from console.config.incident import IncidentSettings as IncidentSettings
+from console.config.probes import HttpRoute, MetricReading, RequestSpec
+from console.config.reading import (
     ENV_VAR,
     expand,
     literal_secret_warning,
@@ -33,10 +34,9 @@ from console.config_load import (
     read_config,
     validation_error,
 )
-from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
-from console.config_types import Duration, Model, Period, at_most
+from console.config.reading import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
+from console.config.types import Duration, Model, Period, at_most
 from console.models import format_duration
-from console.probe_config import HttpRoute, MetricReading, RequestSpec
 from console.sustain import Hold
 
 PG_MAX_MS = 2_147_483_647  # PostgreSQL's largest statement_timeout: an int of milliseconds

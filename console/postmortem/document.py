@@ -17,12 +17,12 @@ from typing import Any, TextIO
 
 from console import output
 from console.clock import Clock
-from console.incident.postmortem_md import to_markdown
 from console.incident.replay import incident_ids, replay
 from console.incident.state import IncidentState, author_of, describe
-from console.incident.triage_report import first_mitigating_action, triage_runs
 from console.journal import Journal, JournalError, VerifyResult
-from console.journal_verify import anchor_text
+from console.journal.verify import anchor_text
+from console.postmortem.markdown import to_markdown
+from console.postmortem.triage import first_mitigating_action, triage_runs
 from console.timeparse import iso
 
 EXIT_OK, EXIT_TAMPERED, EXIT_NO_INCIDENT = 0, 1, 2

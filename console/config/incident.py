@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from console.config_types import Model, Period
-from console.incident.state import CUSTOM, SCHEMES, Level, Scheme
+from console.config.types import Model, Period
 from console.models import format_duration
+from console.models.severity import CUSTOM, SCHEMES, Level, Scheme
 
 
 class LevelSpec(Model):

@@ -16,7 +16,7 @@ from actions.runner import ActionRefused, Runner
 from console.config import Config
 from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
-from console.journal_verify import Anchor, anchor_text
+from console.journal.verify import Anchor, anchor_text
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
 from console.output import out
 from console.redact import make_safe
@@ -172,7 +172,7 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
             return _verify(journal, args.anchor)
         if args.journal_command == "show":
             return _show(journal, args.kind, args.json)
-        from console.incident.postmortem import export
+        from console.postmortem.document import export
 
         return export(journal, fmt=args.format, incident=args.incident)
     except JournalError as exc:

@@ -112,7 +112,7 @@ def show(config: Config, name: str) -> int:
 
 def check(config: Config) -> int:
     """Exit 2 with one line per problem, 0 when every playbook is valid (and every runbook step it names exists)."""
-    from console.runbooks.playbook import reference_problems
+    from console.triage.runbook_view import reference_problems
 
     playbooks, problems = all_playbooks(config)
     problems += validate(playbooks, config) + reference_problems(playbooks)
