@@ -41,7 +41,7 @@ class ControlNet(LineFilter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.caught = 0  # lines that held a control character (none should: see the module docstring)
+        self.caught = 0  # lines that held a control (only Textual's inputs should: see the module docstring)
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
         if all(is_safe(segment.text) for segment in segments):

@@ -122,7 +122,8 @@ class ConsoleApp(App[int]):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Every notification, a widget's too: never markup (messages carry data), controls made visible."""
+        """Every notification, a widget's too: never markup, whatever `markup` says (messages carry data), controls
+        made visible."""
         safe = make_safe(message, newlines=True)
         super().notify(safe, title=make_safe(title), severity=severity, timeout=timeout, markup=False)
 
