@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from console.config_load import ConfigError
 from console.output import finish, out
+from console.redact import make_safe
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
-        out(f"incident-console: {exc}", err=True)
+        out(f"incident-console: {make_safe(str(exc))}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         out("incident-console: interrupted", err=True)

@@ -8,7 +8,6 @@ line naming the file, the TOML line or the field path, what is wrong and what wa
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,6 +35,7 @@ from console.config_load import (
 from console.config_load import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
 from console.config_types import Duration, Model, Period, at_most
 from console.models import format_duration
+from console.output import out
 from console.probe_config import HttpRoute, MetricReading, RequestSpec
 from console.sustain import Hold
 
@@ -362,7 +362,7 @@ def load(path: str | Path | None = None, *, environ: dict[str, str] | None = Non
     config._warnings = (*([literal] if literal else []), *config._warnings)
     if warn:
         for warning in config.warnings:
-            print(f"incident-console: warning: {warning}", file=sys.stderr)
+            out(f"incident-console: warning: {warning}", err=True)
     return config
 
 

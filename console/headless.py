@@ -18,7 +18,7 @@ from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
 from console.journal_verify import Anchor, anchor_text
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
-from console.output import out
+from console.output import json_text, out
 from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
 
@@ -26,7 +26,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def _err(text: str) -> None:
-    out(f"incident-console: {text}", err=True)
+    out(f"incident-console: {make_safe(text)}", err=True)
 
 
 async def run_action(
@@ -137,7 +137,7 @@ async def check(config: Config) -> int:
     results = await reach_all(config)
     width = max((len(r.name) for r in results), default=0)
     for r in results:
-        out(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}")
+        out(make_safe(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}"))
     if not results:
         out("nothing to reach: the config has no targets")
     failed = sum(not r.ok for r in results)
@@ -155,7 +155,7 @@ async def status(config: Config, *, as_json: bool) -> int:
         out(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
     else:
         for line in report.lines():
-            out(line)
+            out(make_safe(line))
     return report.exit_code
 
 
@@ -213,7 +213,7 @@ def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
     for entry in journal.entries():
         if kind and not entry["kind"].startswith(kind):
             continue
-        if not out(json.dumps(entry, sort_keys=True, ensure_ascii=False) if as_json else _shown(entry)):
+        if not out(json_text(entry, sort_keys=True) if as_json else _shown(entry)):
             break  # the reader went away (`| head`): a quiet exit
     return EXIT_OK
 

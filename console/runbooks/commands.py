@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 
 from console.config import Config
-from console.output import out
+from console.output import json_text, out
 from console.redact import make_safe
 from console.runbooks.model import Runbook, RunbookError, load_runbook
 
@@ -39,7 +38,7 @@ def show(book: Runbook, *, as_json: bool) -> int:
     for warning in book.warnings:
         out(f"incident-console: warning: {make_safe(warning)}", err=True)
     if as_json:
-        out(json.dumps(book.as_json(), indent=2, ensure_ascii=False))
+        out(json_text(book.as_json(), indent=2))
         return EXIT_OK
     runnable = sum(s.runnable for s in book.steps)
     out(make_safe(f"{book.title}  ({book.path}, sha256 {book.sha256[:12]})"))
