@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from console.config.reading import ConfigError
 from console.output import finish, out
+from console.redact import make_safe
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
-        out(f"incident-console: {exc}", err=True)
+        out(f"incident-console: {make_safe(str(exc))}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         out("incident-console: interrupted", err=True)
@@ -218,11 +219,11 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
         return asyncio.run(run_action(_load(args), args, _params(extra)))
     if command == "check":
-        from console.commands.run import check
+        from console.commands.check import check
 
         return asyncio.run(check(_load(args)))
     if command == "status":
-        from console.commands.run import status
+        from console.commands.check import status
 
         return asyncio.run(status(_load(args), as_json=args.json))
     if command == "triage":
@@ -238,7 +239,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
         return runbook_command(args, _params(extra), _load(args) if args.runbook_command == "run" else None)
     if command == "journal":
-        from console.commands.run import journal_command
+        from console.commands.journal import journal_command
 
         return journal_command(args, _optional_config(args))
     read_only = getattr(args, "read_only", False)

@@ -8,8 +8,9 @@ change sources, notification channels) goes through `HttpClient` or `fetch`, on 
 - Redirects: at most MAX_REDIRECTS; 303 (and 301/302 after a POST) become a GET. A move to another origin (scheme,
   host or port; https to http is one) drops every header the caller gave (Authorization, X-Api-Key, Cookie...),
   and a 307/308 that would carry the request body there is refused. There is no cookie jar: nothing is kept.
-- The body cap counts bytes after decompression: the answer is read chunk by chunk (aiohttp inflates by bounded
-  steps) and dropped past `limit`, so a gzip bomb costs about `limit` bytes, not what it inflates to.
+- The body cap counts bytes after decompression: the answer is read compressed, chunk by chunk, and inflated here by
+  zlib with a maximum output of what is left under `limit` (aiohttp's own inflating, which follows the network's
+  pace, let a gzip bomb reach 300 MB under load); past `limit` it is dropped, so a bomb costs about `limit` bytes.
 - Connections: kept alive per origin (and per CA file and proxy) for KEEPALIVE seconds; the addresses of a name are
   raced by Happy Eyeballs (RFC 8305: the next one is tried HAPPY_EYEBALLS_DELAY after the first has not answered),
   so a blackholed IPv6 address costs 250 ms, not the request's timeout. The caller bounds the whole request.
@@ -27,7 +28,8 @@ import json as jsonlib
 import ssl
 import time
 import urllib.request
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,11 @@ from console.models import format_duration
 from console.models.health import MAX_BODY, HttpResult
 
 MAX_REDIRECTS = 5
-HEADERS = {"User-Agent": "incident-console", "Accept": "application/json, */*;q=0.5"}
+HEADERS = {
+    "User-Agent": "incident-console",
+    "Accept": "application/json, */*;q=0.5",
+    "Accept-Encoding": "gzip, deflate",  # what _read inflates itself
+}
 KEEPALIVE = 30.0
 HAPPY_EYEBALLS_DELAY = 0.25
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
@@ -157,6 +163,7 @@ class HttpClient:
                 headers=HEADERS,
                 skip_auto_headers=("Content-Type",),  # a `body` goes as it is, with the headers the config gives
                 cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,  # inflated in _read, bounded by the cap (gzip and deflate: HEADERS)
                 timeout=aiohttp.ClientTimeout(total=None),  # the caller's asyncio.timeout bounds everything
                 trust_env=False,
             )
@@ -266,16 +273,43 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
 
 
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The body as decompressed, or None as soon as it passes `limit` (the connection is then closed)."""
+    """The body as decompressed, or None as soon as it passes `limit` (the connection is then closed). It is inflated
+    here, never past `limit` + 1 bytes at a time, so memory stays near `limit` whatever the compression ratio."""
+    inflate = _inflater(response.headers.get("Content-Encoding", ""))
     chunks: list[bytes] = []
     size = 0
     while chunk := await response.content.readany():
-        size += len(chunk)
-        if size > limit:
-            response.close()
-            return None
-        chunks.append(chunk)
+        while chunk:
+            piece, chunk = inflate(chunk, limit - size + 1)
+            size += len(piece)
+            if size > limit:
+                response.close()
+                return None
+            chunks.append(piece)
     return b"".join(chunks)
+
+
+def _inflater(encoding: str) -> Callable[[bytes, int], tuple[bytes, bytes]]:
+    """A function (data, most) -> (up to `most` inflated bytes, the input not yet used) for a Content-Encoding."""
+    name = encoding.strip().lower()
+    if name in ("", "identity"):
+        return lambda data, most: (data[:most], data[most:])
+    if name not in ("gzip", "x-gzip", "deflate"):
+        raise HttpError(f"the answer is encoded as {encoding!r}, which the console does not read (gzip, deflate)")
+    zlib_wbits = 16 + zlib.MAX_WBITS if name != "deflate" else zlib.MAX_WBITS
+    state = {"d": zlib.decompressobj(zlib_wbits), "raw": name == "deflate"}
+
+    def inflate(data: bytes, most: int) -> tuple[bytes, bytes]:
+        try:
+            out = state["d"].decompress(data, most)
+        except zlib.error as exc:
+            if not state["raw"]:
+                raise HttpError(f"the {name} body is corrupt: {exc}") from None
+            state["d"], state["raw"] = zlib.decompressobj(-zlib.MAX_WBITS), False  # deflate sent without its header
+            out = state["d"].decompress(data, most)
+        return out, state["d"].unconsumed_tail
+
+    return inflate
 
 
 def _proxy_for(url: URL, proxy: str | None) -> tuple[URL | None, dict[str, str]]:

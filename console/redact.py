@@ -84,6 +84,7 @@ class Redactor:
 
 # Every C0/C1 control (tab becomes spaces), DEL, and the bidi overrides that reorder what is shown.
 UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+UNSAFE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -99,6 +100,9 @@ def is_safe(text: str) -> bool:
     return text.isprintable() or UNSAFE_CHARS.search(text) is None
 
 
-def make_safe(text: str) -> str:
-    """Untrusted text as the terminal may show it: ESC -> `\\x1b`, other controls `\\xNN`, tab -> spaces."""
-    return text if is_safe(text) else UNSAFE_CHARS.sub(_visible, text)
+def make_safe(text: str, *, newlines: bool = False) -> str:
+    """Untrusted text as the terminal may show it: ESC -> `\\x1b`, other controls `\\xNN`, bidi controls `\\u202e`,
+    tab -> spaces. With `newlines`, a newline stays one (text the console shows as several lines)."""
+    if is_safe(text):
+        return text
+    return (UNSAFE_BUT_NEWLINE if newlines else UNSAFE_CHARS).sub(_visible, text)

@@ -3,7 +3,6 @@ and `incident-console config schema` prints the config's JSON Schema for editor 
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from importlib import resources
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from console.config import Config
-from console.output import out
+from console.output import json_text, out
 from console.timeparse import parse_duration
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def config_schema() -> dict[str, Any]:
 
 def print_schema() -> int:
     """`config schema`: the JSON Schema, indented."""
-    out(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+    out(json_text(config_schema(), indent=2))
     return EXIT_OK
 
 

@@ -12,7 +12,7 @@ import pytest
 from cli_process import ANSI, cli_on_pty, read_until
 
 from console import config as cfg
-from console.commands.run import check
+from console.commands.check import check
 from console.demo.run import DemoWorld
 from console.demo.servers import accepts_connections, process_alive
 

@@ -14,8 +14,10 @@ from textual.widgets import DataTable, Static
 
 from console.models import State, format_duration
 from console.models.alerts import Alert, AlertsSnapshot, format_matchers
+from console.redact import make_safe
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import ActionRequested, DetailRequested
+from widgets.outside import outside
 
 COLUMNS = [("for", "for"), ("alert", "alert"), ("severity", "severity"), ("labels", "labels")]
 SHOWN = ("alertname", "severity")
@@ -49,9 +51,9 @@ class AlertsPane(Vertical):
     def update_model(self, snap: AlertsSnapshot) -> None:
         """Show one reading; a DOWN reading says Alertmanager is unreachable and why, and empties the list."""
         self.snapshot = snap
-        self.border_title = f"Alerts {snap.target}".rstrip()
+        self.border_title = outside(f"Alerts {snap.target}".rstrip())
         self.set_class(snap.state is State.DOWN, "-down")
-        self.query_one("#alerts-status", Static).update(status_line(snap), layout=False)
+        self.query_one("#alerts-status", Static).update(outside(status_line(snap)), layout=False)
         self._show_alerts()
 
     def action_silence(self) -> None:
@@ -130,4 +132,6 @@ def alert_lines(alert: Alert, snap: AlertsSnapshot) -> list[str]:
 
 
 def _clip(text: str, width: int) -> str:
+    """`text` escaped (`make_safe`), then cut to `width` with an ellipsis."""
+    text = make_safe(text)
     return text if len(text) <= width else text[: width - 1] + "…"

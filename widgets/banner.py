@@ -7,6 +7,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from widgets.outside import outside
+
 
 class EnvironmentBanner(Static):
     """One line: environment (PRODUCTION loud), READ-ONLY badge, incident summary, running triage, UTC clock."""
@@ -49,16 +51,18 @@ class EnvironmentBanner(Static):
         left = Text()
         if self.production:
             left.append("◆ PRODUCTION ", style="bold")
-        left.append(self.environment, style="bold")
+        left.append_text(outside(self.environment, "bold"))
         if self.read_only:
             left.append("  [READ-ONLY]", style="bold reverse")
         if self.incident:
-            left.append(f"  {self.incident}", style="bold")
+            left.append_text(outside(f"  {self.incident}", "bold"))
         right = self.now.strftime("%H:%M UTC") if self.now else ""
         width = self.size.width
         if self.triage:
-            fits = left.cell_len + len(self.triage) + 4 + len(right) <= width - 2
-            left.append(f"  ▶ {self.triage if fits or not self.triage_short else self.triage_short}", style="reverse")
+            triage = outside(f"  ▶ {self.triage}", "reverse")
+            if left.cell_len + triage.cell_len + len(right) > width - 2 and self.triage_short:
+                triage = outside(f"  ▶ {self.triage_short}", "reverse")
+            left.append_text(triage)
         gap = max(width - left.cell_len - len(right), 1)
         self.update(left + Text(" " * gap) + Text(right), layout=False)
 

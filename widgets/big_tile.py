@@ -13,6 +13,7 @@ from textual.widgets import Digits, Static
 
 from console.models import Check, State
 from widgets.health_tile import STATES, sparkline
+from widgets.outside import outside
 
 COMPACT_SPARK, COMPACT_SPARK_MIN = 12, 4  # a one-line tile's sparkline (the reason follows it)
 NUMBER = re.compile(r"^([-+]?[\d,.]+)\s*(.*)$")
@@ -80,24 +81,24 @@ class BigTile(Widget):
         check = self.check
         width = max(self.content_size.width, 8)
         style = {State.OK: "bold", State.UNKNOWN: "dim"}.get(check.state, "bold reverse")
-        title = Text.assemble((f" {check.state.symbol} {check.state.word} ", style), " ", (check.name, "bold"))
+        title = Text.assemble((f" {check.state.symbol} {check.state.word} ", style), " ", outside(check.name, "bold"))
         number, unit = split_value(check.value)
+        reason = outside(check.reason, "italic")
         if self.has_class("-compact"):
-            title.append(f" {check.value}" if check.value else "")
-            room = width - title.cell_len - 2 - len(check.reason)  # the reason first, then as much history as fits
+            title.append_text(outside(f" {check.value}" if check.value else ""))
+            room = width - title.cell_len - 2 - reason.cell_len  # the reason first, then as much history as fits
             spark = sparkline(self.history, min(COMPACT_SPARK, max(COMPACT_SPARK_MIN, room)))
             if spark:
                 title.append(" " + spark, style="dim")
             if check.reason:
-                title.append(f" {check.reason}", style="italic")
+                title.append_text(outside(f" {check.reason}", "italic"))
         title.truncate(width, overflow="ellipsis")
         self._set("#tile-title", title)
         if self.has_class("-compact"):
             return
-        reason = Text(check.reason, style="italic")
         reason.truncate(width, overflow="ellipsis")
         self._set("#tile-digits", number or "-")
-        self._set("#tile-unit", Text(unit if number else check.value or "no reading"))
+        self._set("#tile-unit", outside(unit if number else check.value or "no reading"))
         self._set("#tile-spark", Text(sparkline(self.history, width), style="bold"))
         self._set("#tile-reason", reason)
 

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from console.models import State
+from widgets.outside import outside
 
 
 class Gauge(Widget):
@@ -36,11 +37,11 @@ class Gauge(Widget):
         }.get(state, "$text-muted")
         share = 0.0 if maximum <= 0 else max(0.0, min(1.0, value / maximum))
         description = text or f"{share:.0%} of {maximum:g}"
-        tail = f" {description}  {state.symbol} {state.word}"
-        bar_width = max(4, self.size.width - len(self.label) - len(tail) - 3)
+        tail = outside(f" {description}  {state.symbol} {state.word}")  # the description may hold a server's words
+        bar_width = max(4, self.size.width - len(self.label) - len(tail.plain) - 3)
         filled = round(share * bar_width)
         out = Text(f"{self.label} [")
         out.append("█" * filled, style=self.app.theme_variables.get(style[1:], "") if style else "")
         out.append("░" * (bar_width - filled), style="dim")
-        out.append("]" + tail)
+        out.append("]").append_text(tail)
         return out

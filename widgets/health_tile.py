@@ -10,6 +10,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from console.models import Check, State
+from widgets.outside import outside
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 STATES = ("-ok", "-warn", "-crit", "-down", "-unknown")
@@ -80,13 +81,13 @@ class HealthTile(Widget):
         style = {State.OK: "bold", State.UNKNOWN: "dim"}.get(check.state, "bold reverse")
         title = Text()
         title.append(f"{check.state.symbol} {check.state.word}", style=style)
-        title.append(f" {check.name}", style="bold")
+        title.append_text(outside(f" {check.name}", "bold"))
         title.truncate(width, overflow="ellipsis")
-        value = Text(check.value)
-        spark = sparkline(self.history, width - len(check.value) - 1)
+        value = outside(check.value)
+        spark = sparkline(self.history, width - value.cell_len - 1)
         if spark:
             value.append(" " + spark, style="dim")
         value.truncate(width)
-        reason = Text(check.reason, style="italic")
+        reason = outside(check.reason, "italic")
         reason.truncate(width, overflow="ellipsis")
         return [title, value, reason]

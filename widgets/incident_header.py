@@ -9,6 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from console.incident.state import IncidentState, clock_text
+from widgets.outside import outside
 
 # Severity rank (0 = most severe) -> theme variable; the level's name and label always say it in words too.
 RANK_COLOURS = ("error", "warning", "primary", "text-muted")
@@ -39,15 +40,15 @@ class IncidentHeader(Widget):
         level = state.level
         severity_colour = colours.get(RANK_COLOURS[min(level.rank, len(RANK_COLOURS) - 1)], "")
         top = Text.assemble(
-            (f" {level.name} {level.label} ", f"bold reverse {severity_colour}"),
+            outside(f" {level.name} {level.label} ", f"bold reverse {severity_colour}"),
             " ",
             (state.status.word, "bold"),
             " · ",
-            (state.title, "bold"),
+            outside(state.title, "bold"),
         )
         if commander := state.roles.get("commander"):
-            top.append(f" · commander {commander}")
-        top.append(f" · {state.id}", style="dim")
+            top.append_text(outside(f" · commander {commander}"))
+        top.append_text(outside(f" · {state.id}", "dim"))
         bottom = self._next_update(state, now, colours.get("error", ""))
         bottom.append(f" · elapsed {clock_text(state.elapsed_s(now))}")
         bottom.append(f" · impact since {state.impact_started.astimezone(UTC):%H:%M} UTC")

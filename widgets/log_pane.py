@@ -15,6 +15,7 @@ from textual.widgets import Static
 from console.models import State
 from console.models.logs import LogLine, LogStats
 from widgets.log_view import LogView
+from widgets.outside import outside
 
 _STATE_COLOUR = {State.OK: "success", State.WARN: "warning", State.CRIT: "error", State.DOWN: "error"}
 STARTING = "starting"
@@ -109,13 +110,13 @@ class LogPane(Vertical):
             row = Text(no_wrap=True, overflow="ellipsis", end="")
             colour = _STATE_COLOUR.get(state)
             row.append(f"{state.symbol} {state.word:<5}", style=self._colour(colour) if colour else "dim")
-            row.append(f" {name:<{name_width}}  ", style="bold")
+            row.append_text(outside(f" {name:<{name_width}}  ", "bold"))
             spike = item.rate_state is not State.OK
             row.append(f"{item.rate_text:>12}", style=self._colour(_STATE_COLOUR[item.rate_state]) if spike else "")
             row.append(f"  {item.lines:,} lines")
             if dropped.get(name):
                 row.append(f", {dropped[name]:,} dropped", style="dim")
-            row.append(f"  {item.status}", style="dim")
+            row.append_text(outside(f"  {item.status}", "dim"))
             rows.append(row)
         return Text("\n", no_wrap=True, overflow="ellipsis").join(rows)
 

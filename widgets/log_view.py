@@ -20,6 +20,7 @@ from textual.timer import Timer
 
 from console.logfilter import FilterError, compile_filter
 from console.models.logs import LogLine
+from console.redact import make_safe
 from widgets.log_lines import STYLE_NAMES, LineRenderer, detail_lines, make_palette, moved_selection, selected_text
 from widgets.log_store import LineList, LogStore
 from widgets.messages import DetailRequested, FilterRequested
@@ -385,7 +386,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             parts.append(f"trace {store.trace_id}")
         if store.log_filter is not None:
             parts.append(f"{'filter' if store.hide_unmatched else 'find (n/N)'}: {store.log_filter.text}")
-        self.border_title = Content(" · ".join(parts)) if parts else None
+        self.border_title = Content(make_safe(" · ".join(parts))) if parts else None  # a playbook's filter too
         shown = len(store.stored)
         counts = f"{shown:,} of {len(store.ring):,} lines" if store.shown is not None else f"{shown:,} lines"
         dropped = f" · {store.dropped:,} dropped" if store.dropped else ""

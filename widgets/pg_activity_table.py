@@ -10,7 +10,9 @@ from rich.text import Text
 from textual import events
 
 from console.models.postgres import PgSession, short_age
+from console.redact import make_safe
 from widgets.keyed_table import KeyedTable, TableRow
+from widgets.outside import outside
 
 # (key, label, width); width None is the one flexible column that takes what is left.
 Column = tuple[str, str, int | None]
@@ -22,8 +24,9 @@ STATE_WORDS = {
 
 
 def one_line(text: str, width: int) -> str:
-    """The text on one line (whitespace collapsed), cut to `width` with an ellipsis."""
-    flat = " ".join(text.split())
+    """The text on one line (whitespace collapsed, a line break or a tab too; any other control made visible by
+    `make_safe`), cut to `width` with an ellipsis."""
+    flat = make_safe(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
 
 
@@ -202,7 +205,7 @@ class PgActivityTable(WidthAwareTable):
             "database": item.database or "",
             "application": "this console" if item.own else item.application,
             "client": item.client if item.is_client else "",
-            "state": Text(state, style=style) if style else state,
+            "state": outside(state, style) if style else state,
             "wait": wait,
             "duration": short_age(item.duration_seconds),
             "query": one_line(query, self.flex_width),

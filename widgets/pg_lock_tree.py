@@ -9,6 +9,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from console.models.postgres import LockNode, PgSession, short_age
+from widgets.outside import outside
 from widgets.pg_activity_table import one_line
 
 
@@ -66,6 +67,6 @@ class PgLockTree(Tree[PgSession]):
         s = node.session
         role = f"waits {short_age(s.duration_seconds)}" if s.blocked_by else f"blocks {node.count() - 1}"
         label = Text(f"{s.pid} ", style="bold")
-        label.append(f"{role} · {s.user or '?'} · {s.application or '-'} · {s.state or 'hidden'} · ")
+        label.append_text(outside(f"{role} · {s.user or '?'} · {s.application or '-'} · {s.state or 'hidden'} · "))
         label.append(one_line(s.query, 80), style="dim" if s.blocked_by else "")
         return label

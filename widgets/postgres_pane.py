@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +22,7 @@ from console.models import State
 from console.models.postgres import PgSession, PostgresSnapshot, short_age
 from widgets.gauge import Gauge
 from widgets.messages import ActionRequested, DetailRequested
+from widgets.outside import outside
 from widgets.pg_activity_table import STATE_WORDS, PgActivityTable
 from widgets.pg_lock_tree import PgLockTree
 from widgets.pg_statements_table import PgStatementsTable, milliseconds, rate
@@ -46,9 +46,10 @@ def _unreadable(snap: PostgresSnapshot) -> bool:
 
 
 def _set_line(line: Static, text: str) -> None:
-    """One line of text, not parsed as markup; untouched (no repaint) when the text is the same."""
-    if str(line.content) != text:
-        line.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
+    """One line of outside text (role, database, application names); untouched (no repaint) when it is the same."""
+    shown = outside(text, no_wrap=True, overflow="ellipsis")
+    if str(line.content) != shown.plain:
+        line.update(shown, layout=False)
 
 
 class PostgresPane(Widget, can_focus=False):
@@ -205,8 +206,9 @@ class PostgresPane(Widget, can_focus=False):
         classes = {"pg-notice", kind, "-shown"} if text else {"pg-notice"}
         if set(notice.classes) != classes:
             notice.set_classes(" ".join(sorted(classes)))
-        if str(notice.content) != text:
-            notice.update(text)
+        shown = outside(text, lines=True)  # a server's words (its error, a missing grant); lines are the pane's own
+        if str(notice.content) != shown.plain:
+            notice.update(shown)
 
     def _statements(self, snap: PostgresSnapshot) -> None:
         notice, table = self.query_one("#pg-statements-notice", Static), self.statements

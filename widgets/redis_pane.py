@@ -11,9 +11,11 @@ from textual.widgets import DataTable, Static
 
 from console.models import Check, State
 from console.models.redis import RedisSnapshot, SlowlogEntry, format_bytes
+from console.redact import make_safe
 from widgets.gauge import Gauge
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import ActionRequested, DetailRequested
+from widgets.outside import outside
 
 SLOWLOG_COLUMNS = [("time", "time (UTC)"), ("duration", "duration"), ("command", "command"), ("client", "client")]
 NARROW = 100
@@ -55,12 +57,12 @@ class RedisPane(Vertical):
     def update_model(self, snap: RedisSnapshot) -> None:
         """Show one reading; a DOWN reading shows its reason and empties the figures."""
         self.snapshot = snap
-        self.border_title = f"Redis {snap.target}".rstrip()
+        self.border_title = outside(f"Redis {snap.target}".rstrip())
         self.set_class(snap.state is State.DOWN, "-down")
         checks = {c.name: c for c in snap.checks()}
-        self.query_one("#redis-status", Static).update(_status_line(snap), layout=False)
+        self.query_one("#redis-status", Static).update(outside(_status_line(snap)), layout=False)
         self._show_gauges(snap, checks)
-        self.query_one("#redis-numbers", Static).update(_numbers(snap), layout=False)
+        self.query_one("#redis-numbers", Static).update(outside(_numbers(snap), lines=True), layout=False)
         self._show_slowlog()
 
     def action_flush(self) -> None:
@@ -132,6 +134,8 @@ def format_micros(us: int) -> str:
 
 
 def _clip(text: str, width: int) -> str:
+    """`text` escaped (`make_safe`), then cut to `width` with an ellipsis."""
+    text = make_safe(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -146,7 +150,7 @@ def _status_line(snap: RedisSnapshot) -> str:
 
 def _numbers(snap: RedisSnapshot) -> str:
     if snap.state is State.DOWN:
-        return snap.reason or "no reason given"
+        return make_safe(snap.reason) or "no reason given"  # on one line: the second is the pane's own
 
     def per_s(value: float | None) -> str:
         return _NO_DATA if value is None else f"{value:,.1f}/s"

@@ -21,6 +21,9 @@ from textual.color import Color
 from textual.filter import LineFilter
 from textual.strip import Strip
 
+from console.redact import make_safe
+from widgets.outside import outside
+
 PADDING = 1
 JOINER = Text("\n")
 
@@ -55,8 +58,8 @@ class ColumnSpec:
 
 
 def as_text(cell: str | Text) -> Text:
-    """A cell as Text: a str is data, never markup."""
-    return Text(cell, no_wrap=True, overflow="ellipsis", end="") if isinstance(cell, str) else cell
+    """A cell as Text: a str is outside text (`outside`: controls visible, never markup); a Text is shown as built."""
+    return outside(cell, no_wrap=True, overflow="ellipsis", end="") if isinstance(cell, str) else cell
 
 
 def signature(cell: str | Text) -> Hashable:
@@ -68,7 +71,7 @@ def signature(cell: str | Text) -> Hashable:
 
 def measure(cell: str | Text) -> int:
     """Widest line of a cell, in terminal cells."""
-    plain = cell if isinstance(cell, str) else cell.plain
+    plain = make_safe(cell) if isinstance(cell, str) else cell.plain
     if "\n" not in plain:
         return cell_len(plain)
     return max(cell_len(line) for line in plain.split("\n"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, tzinfo
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +16,7 @@ from console.incident.state import describe
 from console.models import State
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import DetailRequested
+from widgets.outside import outside
 
 PIN_MARK = "★"
 # (name, kind prefixes); None selects the pinned entries.
@@ -143,7 +143,7 @@ class Timeline(Widget):
                 local.strftime("%H:%M:%S"),
                 moment.strftime("%H:%M:%S"),
                 kind.rsplit(".", 1)[-1],  # the last part says enough next to "What"; the detail has it all
-                Text(what, style=style),
+                outside(what, style),
             ),
             sort=(seq in self.pinned, seq, moment, moment, kind, what),
             copy=f"#{seq} {moment.strftime('%Y-%m-%d %H:%M:%S')} UTC {kind} {what}",

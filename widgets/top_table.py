@@ -6,29 +6,29 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
-from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from console.models import State
 from console.models.top import TopSnapshot
+from widgets.outside import outside
 
 WAITING = "waiting for the first poll"
 
 
 def render_top(model: TopSnapshot) -> Group:
     """A title line (name, state word, reason) over the rows; cells are data, never markup."""
-    title = Text(model.name, style="bold")
+    title = outside(model.name, "bold")
     title.append(f"  {model.state.value.upper()}", style="" if model.state is State.OK else "bold reverse")
     if model.reason:
-        title.append(f"  {model.reason}")
+        title.append_text(outside(f"  {model.reason}"))
     if model.total > len(model.rows):
         title.append(f"  (top {len(model.rows)} of {model.total})", style="dim")
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
     for column in model.columns:
-        table.add_column(Text(column), overflow="ellipsis", no_wrap=True)
+        table.add_column(outside(column), overflow="ellipsis", no_wrap=True)
     for row in model.rows:
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(outside(cell) for cell in row))
     return Group(title, table) if model.rows else Group(title)
 
 
@@ -43,7 +43,7 @@ class TopTables(VerticalScroll):
     def __init__(self, names: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.names = names
-        self.tables = {name: Static(Text(f"{name}  {WAITING}"), classes="top-list") for name in names}
+        self.tables = {name: Static(outside(f"{name}  {WAITING}"), classes="top-list") for name in names}
 
     def compose(self):
         yield from self.tables.values()

@@ -12,6 +12,7 @@ from textual.widgets import Digits, Static
 
 from console.incident.state import IncidentState, clock_text
 from widgets.incident_header import OVERDUE, RANK_COLOURS
+from widgets.outside import outside
 
 
 class WallHeader(Widget):
@@ -59,29 +60,29 @@ class WallHeader(Widget):
             title = Text.assemble(("NO INCIDENT", "bold reverse"), "  ", health)
             last = f"last: {state.id} {state.title} ({state.status.value})" if state is not None else ""
             self._put("#wall-title", title)
-            self._put("#wall-facts", Text(last, style="dim"))
+            self._put("#wall-facts", outside(last, "dim"))
             return
         self.remove_class("-quiet")
         level = state.level
         colour = self.app.theme_variables.get(RANK_COLOURS[min(level.rank, len(RANK_COLOURS) - 1)], "")
         title = Text.assemble(
-            (f" {level.name} {level.label} ", f"bold reverse {colour}"),
+            outside(f" {level.name} {level.label} ", f"bold reverse {colour}"),
             "  ",
             (state.status.word, "bold reverse"),
             "  ",
-            (state.title, "bold"),
+            outside(state.title, "bold"),
         )
         elapsed = clock_text(state.elapsed_s(now))
         due_label, due_clock, overdue = self._due(state, now)
         commander = state.roles.get("commander", "none assigned")
-        facts = Text(f"impact since {state.impact_started.astimezone(UTC):%H:%M} UTC · {state.id}", style="dim")
+        facts = outside(f"impact since {state.impact_started.astimezone(UTC):%H:%M} UTC · {state.id}", "dim")
         if not self.has_class("-big"):
             error = self.app.theme_variables.get("error", "")
             facts = Text.assemble(
                 ("impact ", "dim"),
                 (elapsed, "bold"),
                 ("  commander ", "dim"),
-                (commander, "bold"),
+                outside(commander, "bold"),
                 "  ",
                 (f"{due_label} {due_clock}", f"bold reverse {error}" if overdue else ""),
                 "  · ",
@@ -97,7 +98,7 @@ class WallHeader(Widget):
 
     def show_triage(self, text: str) -> None:
         """The running triage step and who runs it; empty when none runs."""
-        self._put("#wall-triage", Text(f"▶ {text}", style="bold") if text else Text("no triage running", style="dim"))
+        self._put("#wall-triage", outside(f"▶ {text}", "bold") if text else Text("no triage running", style="dim"))
 
     def on_resize(self) -> None:
         truncated = [k for k in self._shown if k in ("#wall-title", "#wall-facts", "#wall-triage")]
@@ -123,6 +124,6 @@ class WallHeader(Widget):
         if isinstance(widget, Digits):
             widget.update(str(value))
             return
-        text = value.copy() if isinstance(value, Text) else Text(value)
+        text = value.copy() if isinstance(value, Text) else outside(value)
         text.truncate(max(self.content_size.width, 10), overflow="ellipsis")
         widget.update(text, layout=not widget.has_class("wall-line"))  # a line's size never changes

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from console.incident.state import author_of, describe
+from widgets.outside import outside
 
 WIDE = 110  # from this width on, the kind has a column of its own
 KIND_STYLES = {"note": "bold", "decision": "bold", "observation": "italic"}
@@ -48,12 +49,12 @@ class WallTimeline(Widget):
         width = max(self.content_size.width, 20)
         for entry in shown:
             kind = str(entry.get("kind", "?"))
-            line = Text.assemble((entry_time(entry), "dim"), "  ", (author_of(entry).ljust(18), "bold"), "  ")
+            line = Text.assemble((entry_time(entry), "dim"), "  ", outside(author_of(entry).ljust(18), "bold"), "  ")
             if width >= WIDE:
-                line.append(kind.ljust(18) + "  ", style="dim")
+                line.append_text(outside(kind.ljust(18) + "  ", "dim"))
             elif kind not in KIND_STYLES:
-                line.append(f"{kind}: ", style="dim")
-            line.append(describe(entry), style=KIND_STYLES.get(kind, ""))
+                line.append_text(outside(f"{kind}: ", "dim"))
+            line.append_text(outside(describe(entry), KIND_STYLES.get(kind, "")))
             line.truncate(width, overflow="ellipsis")
             lines.append(line)
         return Text("\n").join(lines)

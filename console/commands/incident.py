@@ -12,11 +12,11 @@ hash of the journal's last entry: a witness for `journal verify --anchor`).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from console.clock import Clock
+from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config, IncidentSettings
 from console.incident.commands import IncidentDesk
 from console.incident.events import ROLES, IncidentError
@@ -25,11 +25,10 @@ from console.incident.updates import draft_update, render_update, suggested_kind
 from console.journal import Journal, JournalError, default_journal_path
 from console.journal.verify import anchor_text
 from console.models import format_duration
-from console.output import out
-from console.redact import Redactor
+from console.output import json_text, out
+from console.redact import Redactor, make_safe
 from console.timeparse import iso, parse_moment
 
-EXIT_OK, EXIT_USAGE = 0, 2
 LAST = 5
 
 
@@ -39,7 +38,7 @@ def incident_command(args: argparse.Namespace, config: Config | None) -> int:
     try:
         return _COMMANDS[args.incident_command](desk, args)
     except (IncidentError, JournalError) as exc:
-        out(f"incident-console: {exc}", err=True)
+        fail(str(exc))
         return EXIT_USAGE
 
 
@@ -53,7 +52,7 @@ def _journal(args: argparse.Namespace, config: Config | None) -> Journal:
 
 
 def _journaled(entry: dict) -> int:
-    out(f"#{entry['seq']} {entry['incident'] or '(no incident)'}: {describe(entry)}")
+    out(make_safe(f"#{entry['seq']} {entry['incident'] or '(no incident)'}: {describe(entry)}"))
     return EXIT_OK
 
 
@@ -74,17 +73,17 @@ def _show(desk: IncidentDesk, args: argparse.Namespace) -> int:
     head = desk.tracker.recent[-1]
     facts = _facts(state, desk.clock.now(), head)
     if args.json:
-        out(json.dumps(facts, indent=2, ensure_ascii=False))
+        out(json_text(facts, indent=2))
         return EXIT_OK
-    out(f"{state.id}  {state.level.title}  {state.status.word}  {state.title}")
+    out(make_safe(f"{state.id}  {state.level.title}  {state.status.word}  {state.title}"))
     backdated = f" (backdated {format_duration(state.backdated_s)})" if state.backdated_s else ""
     out(f"  impact started {utc_text(state.impact_started)}{backdated}; elapsed {format_duration(facts['elapsed_s'])}")
-    out(f"  declared {utc_text(state.declared_at)} by {state.declared_by} (#{state.declared_seq})")
-    out("  roles: " + ", ".join(f"{role} {state.roles.get(role, '-')}" for role in ROLES))
+    out(f"  declared {utc_text(state.declared_at)} by {make_safe(state.declared_by)} (#{state.declared_seq})")
+    out("  roles: " + make_safe(", ".join(f"{role} {state.roles.get(role, '-')}" for role in ROLES)))
     out(f"  next update: {_due(state, facts['overdue_s'])}")
     for heading, remarks in (("notes", state.notes), ("decisions", state.decisions)):
         for remark in remarks[-LAST:]:
-            out(f"  {heading[:-1]} #{remark.seq} {utc_text(remark.at)} {remark.author}: {remark.text}")
+            out(f"  {heading[:-1]} #{remark.seq} {utc_text(remark.at)} {make_safe(f'{remark.author}: {remark.text}')}")
     out(f"  {anchor_text(head['seq'], head['hash'])}")
     return EXIT_OK
 
@@ -143,7 +142,7 @@ def _update(desk: IncidentDesk, args: argparse.Namespace) -> int:
     if args.posted:
         entry = desk.post_update(kind, fields)
         out(entry["data"]["text"])
-        out(f"posted as #{entry['seq']} on {state.id}: {describe(entry)}", err=True)
+        out(make_safe(f"posted as #{entry['seq']} on {state.id}: {describe(entry)}"), err=True)
         return EXIT_OK
     clean, _ = validate_update(kind, fields, now)
     out(render_update(state, kind, clean))

@@ -1,32 +1,23 @@
-"""The headless commands: `run`, `check` and `journal`, sharing the runner and journal with the TUI."""
+"""`run ACTION`: preview, confirm on the terminal (or `--yes` / `--confirm`), run through the one runner, print the
+outcome."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
 
 from actions.base import ParamError, Progress
-from actions.registry import build_runner, open_journal
+from actions.registry import build_runner
 from actions.runner import ActionRefused, Runner
+from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from console.commands import fail as _err
 from console.config import Config
-from console.incident.state import describe
-from console.journal import Journal, JournalError, default_journal_path
-from console.journal.verify import Anchor, anchor_text
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
 from console.output import out
 from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-def _err(text: str) -> None:
-    out(f"incident-console: {text}", err=True)
 
 
 async def run_action(
@@ -122,105 +113,3 @@ def _printer():
             out(f"  progress: {done}{total}", err=True, flush=True)
 
     return show
-
-
-async def check(config: Config) -> int:
-    """`check`: the config is valid (else exit 2 earlier); reach every target once; exit 1 if any is unreachable, 2 if
-    a playbook or runbook file it names cannot be used (one line each on stderr: others could change it, it cannot
-    be read or parsed)."""
-    from console.sources.reach import reach_all
-    from console.triage.builtins import all_playbooks
-
-    _, problems = all_playbooks(config)
-    for problem in problems:
-        _err(make_safe(problem))
-    results = await reach_all(config)
-    width = max((len(r.name) for r in results), default=0)
-    for r in results:
-        out(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}")
-    if not results:
-        out("nothing to reach: the config has no targets")
-    failed = sum(not r.ok for r in results)
-    verdict = f"{len(problems)} playbook or runbook problem(s), listed above" if problems else "valid"
-    out(f"{config.source}: {verdict}; {len(results) - failed} of {len(results)} targets reachable")
-    return EXIT_USAGE if problems else EXIT_FAIL if failed else EXIT_OK
-
-
-async def status(config: Config, *, as_json: bool) -> int:
-    """`status`: one poll of every source with thresholds; exit 0 ok, 1 warn, 2 crit/down."""
-    from console.sources.status import poll_all
-
-    report = await poll_all(config)
-    if as_json:
-        out(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
-    else:
-        for line in report.lines():
-            out(line)
-    return report.exit_code
-
-
-def journal_command(args: argparse.Namespace, config: Config | None) -> int:
-    """`journal verify|show|export`."""
-    if args.journal:
-        journal = Journal(Path(args.journal).expanduser())
-    elif config is not None:
-        journal = open_journal(config)
-    else:
-        journal = Journal(default_journal_path())
-    try:
-        if args.journal_command == "verify":
-            return _verify(journal, args.anchor)
-        if args.journal_command == "show":
-            return _show(journal, args.kind, args.json)
-        from console.postmortem.document import export
-
-        return export(journal, fmt=args.format, incident=args.incident)
-    except JournalError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-
-
-def _verify(journal: Journal, anchors: list[Anchor]) -> int:
-    """Walk the chain, check each anchor, and say which guarantees that gives and which it cannot."""
-    if not journal.path.exists():
-        _err(f"{journal.path}: no journal here")
-        return EXIT_USAGE
-    result = journal.verify(anchors)
-    if result.ok:
-        out(f"{journal.path}: ok, {result.count} entries, head {result.head}")
-        out("  checked: chain intact: the file is self-consistent (every entry hashes to itself and its predecessor)")
-    else:
-        out(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
-    for check in result.anchors:
-        out(f"  {'checked' if check.held else 'FAILED'}: anchor {check.anchor}: {check.detail}")
-    if result.ok and not result.anchors:
-        out(
-            "  not checked: without an anchor, a rewrite that re-hashes the whole chain, or a cut tail, cannot be "
-            "detected (pass --anchor SEQ:HASH, e.g. from a posted status update)"
-        )
-    elif result.anchored:
-        latest = max(check.anchor.seq for check in result.anchors)
-        out(f"  not checked: entries after seq {latest} (the latest anchor) may be rewritten and re-hashed, or cut")
-    if result.anchored and result.head is not None:
-        out(f"  {anchor_text(result.count, result.head)} (keep it elsewhere to check this journal later)")
-    return EXIT_OK if result.anchored else EXIT_FAIL
-
-
-def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
-    if not journal.path.exists():
-        _err(f"{journal.path}: no journal here")
-        return EXIT_USAGE
-    for entry in journal.entries():
-        if kind and not entry["kind"].startswith(kind):
-            continue
-        if not out(json.dumps(entry, sort_keys=True, ensure_ascii=False) if as_json else _shown(entry)):
-            break  # the reader went away (`| head`): a quiet exit
-    return EXIT_OK
-
-
-def _shown(entry: dict) -> str:
-    """One line per entry; everything taken from the entry is escaped (`make_safe`), a newline too."""
-    when = datetime.fromisoformat(entry["ts"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    actor = entry.get("actor") or {}
-    who = make_safe(f"{actor.get('user', '?')}@{actor.get('host', '?')}")
-    return f"{entry['seq']:>6}  {when}  {make_safe(entry['kind']):<18}  {who}  {make_safe(describe(entry))}"

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 
+from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config
-from console.output import out
+from console.output import json_text, out
 from console.redact import make_safe
 from console.runbooks.model import Runbook, RunbookError, load_runbook
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def runbook_command(args: argparse.Namespace, params: dict[str, str], config: Config | None) -> int:
@@ -30,7 +28,7 @@ def runbook_command(args: argparse.Namespace, params: dict[str, str], config: Co
 
 
 def _fail(text: str) -> int:
-    out(f"incident-console: {make_safe(text)}", err=True)
+    fail(text)
     return EXIT_USAGE
 
 
@@ -39,7 +37,7 @@ def show(book: Runbook, *, as_json: bool) -> int:
     for warning in book.warnings:
         out(f"incident-console: warning: {make_safe(warning)}", err=True)
     if as_json:
-        out(json.dumps(book.as_json(), indent=2, ensure_ascii=False))
+        out(json_text(book.as_json(), indent=2))
         return EXIT_OK
     runnable = sum(s.runnable for s in book.steps)
     out(make_safe(f"{book.title}  ({book.path}, sha256 {book.sha256[:12]})"))

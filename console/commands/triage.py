@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 from typing import Any
 
+from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config
+from console.output import json_text, out
 from console.redact import make_safe
 from console.sources.status import poll_live
 from console.triage.builtins import all_playbooks
 from console.triage.playbook import END, Playbook, validate
 from console.triage.suggest import suggest
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_FOUND = 1  # `triage`: a playbook fits what the console sees
 
 
 def triage_command(config: Config, args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ def triage_command(config: Config, args: argparse.Namespace) -> int:
 
 def _warn(problems: list[str]) -> None:
     for problem in problems:
-        print(f"incident-console: warning: {make_safe(problem)}", file=sys.stderr)
+        out(f"incident-console: warning: {make_safe(problem)}", err=True)
 
 
 async def suggest_command(config: Config, *, as_json: bool) -> int:
@@ -50,14 +50,15 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
             }
             for s in found
         ]
-        print(json.dumps({"environment": config.console.environment, "suggested": rows}, indent=2))
+        out(json_text({"environment": config.console.environment, "suggested": rows}, indent=2))
     elif not found:
-        print(f"{config.console.environment}: no playbook fits what the console sees now")
+        out(f"{make_safe(config.console.environment)}: no playbook fits what the console sees now")
     else:
         for s in found:
-            print(f"{s.state.symbol} {s.severity:<6} {s.playbook.name}: {s.playbook.title}")
-            print(f"    {s.evidence}")
-        print(f"start one with the console, or read it with `incident-console triage show {found[0].playbook.name}`")
+            out(make_safe(f"{s.state.symbol} {s.severity:<6} {s.playbook.name}: {s.playbook.title}"))
+            out(f"    {make_safe(s.evidence)}")
+        name = make_safe(found[0].playbook.name)
+        out(f"start one with the console, or read it with `incident-console triage show {name}`")
     return EXIT_FOUND if found else EXIT_OK
 
 
@@ -104,9 +105,10 @@ def show(config: Config, name: str) -> int:
     found = next((p for p in playbooks if p.name == name), None)
     if found is None:
         known = ", ".join(p.name for p in playbooks) or "none"
-        print(f"incident-console: triage show: no playbook {name!r} (playbooks: {known})", file=sys.stderr)
+        fail(f"triage show: no playbook {name!r} (playbooks: {known})")
         return EXIT_USAGE
-    print("\n".join(describe(found)))
+    for line in describe(found):
+        out(make_safe(line))
     return EXIT_OK
 
 
@@ -117,7 +119,8 @@ def check(config: Config) -> int:
     playbooks, problems = all_playbooks(config)
     problems += validate(playbooks, config) + reference_problems(playbooks)
     if problems:
-        print("\n".join(map(make_safe, problems)))  # file names come from folders anyone may have named
+        for problem in problems:
+            out(make_safe(problem))
         return EXIT_USAGE
-    print(f"{len(playbooks)} playbook{'s' if len(playbooks) != 1 else ''} valid")
+    out(f"{len(playbooks)} playbook{'s' if len(playbooks) != 1 else ''} valid")
     return EXIT_OK

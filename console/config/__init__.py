@@ -8,7 +8,6 @@ line naming the file, the TOML line or the field path, what is wrong and what wa
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -37,6 +36,7 @@ from console.config.reading import (
 from console.config.reading import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
 from console.config.types import Duration, Model, Period, at_most
 from console.models import format_duration
+from console.output import out
 from console.sustain import Hold
 
 PG_MAX_MS = 2_147_483_647  # PostgreSQL's largest statement_timeout: an int of milliseconds
@@ -362,7 +362,7 @@ def load(path: str | Path | None = None, *, environ: dict[str, str] | None = Non
     config._warnings = (*([literal] if literal else []), *config._warnings)
     if warn:
         for warning in config.warnings:
-            print(f"incident-console: warning: {warning}", file=sys.stderr)
+            out(f"incident-console: warning: {warning}", err=True)
     return config
 
 

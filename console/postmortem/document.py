@@ -9,7 +9,6 @@ was declared before it; 2 no such incident (one line on stderr).
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -144,7 +143,7 @@ def export(
     verify = journal.verify()
     now = (clock or Clock()).now()
     if fmt == "json":
-        _say(json.dumps(render_json(state, verify, now), indent=2, ensure_ascii=False), out)
+        _say(output.json_text(render_json(state, verify, now), indent=2), out)
     else:
         _say(render_markdown(state, verify, now).removesuffix("\n"), out)
     if verify.ok and read_error is None:

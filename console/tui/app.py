@@ -13,7 +13,7 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from console.clock import Clock
 from console.journal import JournalError
+from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
 from console.tui.palette import ConsoleCommands
 from console.tui.screens.detail import DetailScreen
@@ -33,9 +34,12 @@ from console.tui.screens.prompt import PromptScreen
 from console.tui.shell import LoadingScreen
 from themes import DEFAULT_THEME, STYLESHEET, THEMES, choose_theme
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
+from widgets.outside import ControlNet
 
 if TYPE_CHECKING:
     from textual.driver import Driver
+    from textual.filter import LineFilter
+    from textual.notifications import SeverityLevel
 
     from actions.runner import Runner
     from console.config import Config
@@ -89,6 +93,7 @@ class ConsoleApp(App[int]):
         self._quit_asked = 0.0
         self._signals = contextlib.ExitStack()
         self._poll_failures: set[str] = set()  # each said once
+        self.net = ControlNet()  # the last line: see widgets/outside.py
         for console_theme in THEMES.values():
             self.register_theme(console_theme)
         if config is not None and runner is not None:
@@ -104,6 +109,24 @@ class ConsoleApp(App[int]):
 
         chosen = super().get_driver_class()
         return HangupSafeDriver if chosen is LinuxDriver else chosen
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters (colour, NO_COLOR), then the control net on every painted line."""
+        return [*super().get_line_filters(), self.net]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification, a widget's too: never markup, whatever `markup` says (messages carry data), controls
+        made visible."""
+        safe = make_safe(message, newlines=True)
+        super().notify(safe, title=make_safe(title), severity=severity, timeout=timeout, markup=False)
 
     def _wire(self, config: Config, runner: Runner) -> None:
         """The live state, the observer and the controllers for `config`."""

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from widgets.outside import outside_markup
+
 if TYPE_CHECKING:
     from textual.screen import Screen
 
@@ -48,9 +50,9 @@ class ConsoleCommands(Provider):
         app = cast("PaletteHost", self.app)
         suffix = " — refused: read-only" if app.runner.read_only else ""
         actions = [
-            SystemCommand(
-                f"Run {action.label or name} ({action.risk.value})",
-                action.description + suffix,
+            SystemCommand(  # the palette reads titles and help as markup: the config's words are escaped
+                outside_markup(f"Run {action.label or name} ({action.risk.value})"),
+                outside_markup(action.description) + suffix,
                 partial(app.request_action, name),
             )
             for name, action in sorted(app.runner.actions.items())

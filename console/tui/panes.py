@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
 from console.config import Config
 from console.sources.base import configured, resolve
+from widgets.outside import outside
 from widgets.timeline import Timeline
 
 
@@ -37,5 +37,5 @@ def build_panes(config: Config, notices: list[tuple[str, str]]) -> list[Pane]:
         panes.append(Pane(kind.pane.title, widget, kind.section, widget.update_model))
     at = 1 if config.logs else 0
     panes.insert(at, Pane("Timeline", Timeline()))
-    panes.extend(Pane(title, Static(Text(f"▲ {text}"), classes="notice")) for title, text in notices)
+    panes.extend(Pane(title, Static(outside(f"▲ {text}", lines=True), classes="notice")) for title, text in notices)
     return panes

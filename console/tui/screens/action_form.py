@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+
+from widgets.outside import outside
 
 
 class ActionFormScreen(ModalScreen[dict[str, str] | None]):
@@ -50,11 +51,11 @@ class ActionFormScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Static(Text(f"{self.action}: {self.description}"), id="title")
-            yield Static(Text(self.error), id="error")
+            yield Static(outside(f"{self.action}: {self.description}"), id="title")
+            yield Static(outside(self.error), id="error")
             with VerticalScroll():
                 for name, help_text, default in self.fields:
-                    yield Label(Text(f"--{name.replace('_', '-')}  {help_text}"))
+                    yield Label(outside(f"--{name.replace('_', '-')}  {help_text}"))
                     value = self.values.get(name, "" if default is None else str(default))
                     yield Input(value=value, id=f"param-{name}", placeholder=help_text, password=name in self.secret)
             yield Static("enter on the last field or ctrl+s: preview (nothing runs yet) · escape: cancel")

@@ -20,6 +20,7 @@ from actions.runner import ActionRefused, Runner
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressEvent, Risk
 from console.redact import make_safe
 from console.tui.screens.output import OutputScreen, copy_output
+from widgets.outside import outside
 
 OUTPUT_LINES = 5000
 OUTPUT_INTERVAL = 0.05
@@ -91,14 +92,14 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         env = self.runner.ctx.environment
         self.set_class(plan.risk is Risk.DESTRUCTIVE, "-destructive")
         self.set_class(plan.confirm is ConfirmLevel.TYPED, "-typed")
-        title = Text(f"{plan.action} on {env}  ", style="bold")
+        title = outside(f"{plan.action} on {env}  ", "bold")
         title.append(f"[{plan.risk.value.upper()}]", style="bold reverse")
         self.query_one("#title", Static).update(title)
         self.query_one("#preview-text", Static).update(self._preview())
         self.query_one("#result", Static).update("")
         if plan.confirm is ConfirmLevel.TYPED:
             typed = self.query_one("#typed", Input)
-            typed.placeholder = f"type {plan.confirm_text} to run it"
+            typed.placeholder = make_safe(f"type {plan.confirm_text} to run it")  # Input shows it as it is
             typed.value = ""
             typed.focus()
             reason = f" ({plan.confirm_reason})" if plan.confirm_reason else ""
@@ -115,13 +116,13 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         for name, value in self.plan.params.items():
             if value is not None:
                 text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                shown.append(f"{name} = {make_safe(self.runner.ctx.redactor.text(text))}\n", style="bold")
+                shown.append_text(outside(f"{name} = {self.runner.ctx.redactor.text(text)}", "bold")).append("\n")
         if shown:
             shown.append("\n")
-        return shown.append("\n".join(self.plan.preview_lines()))
+        return shown.append_text(Text("\n").join(outside(line) for line in self.plan.preview_lines()))  # keys, argv
 
     def _hint(self, text: str) -> None:
-        self.query_one("#hint", Static).update(Text(text))
+        self.query_one("#hint", Static).update(outside(text))
 
     @on(Input.Submitted, "#typed")
     def _typed(self, event: Input.Submitted) -> None:
@@ -154,7 +155,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             self._write_batch()
             self.progress = None
             self.remove_class("-running")
-            self.query_one("#result", Static).update(Text(f"✖ REFUSED: {exc}", style="bold"))
+            self.query_one("#result", Static).update(outside(f"✖ REFUSED: {exc}", "bold"))
             self._hint("r previews again, escape closes.")
             return
         self._finish(outcome)
@@ -166,14 +167,14 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self.add_class("-done")
         symbol = {OutcomeStatus.COMPLETED: "✔", OutcomeStatus.FAILED: "✖", OutcomeStatus.CANCELLED: "■"}
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
-        text = f"{symbol[outcome.status]} {outcome.status.value.upper()}: {outcome.message}"
+        text = f"{symbol[outcome.status]} {outcome.status.value.upper()}: {make_safe(outcome.message)}"
         text += f" ({counts})" if counts else ""
         text += f" in {outcome.duration_ms} ms · journal seq {outcome.request_seq}"
         if outcome.journal_error:
             text += f"\n✖ {outcome.journal_error}"
         if outcome.output_file:
             text += f"\nfull output: {outcome.output_file}"
-        self.query_one("#result", Static).update(Text(text, style="bold"))
+        self.query_one("#result", Static).update(outside(text, "bold", lines=True))
         self._hint("o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes.")
 
     def _copy_output(self, path: Path) -> None:
@@ -186,9 +187,9 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
 
     def _on_progress(self, event: ProgressEvent) -> None:
         if event.line is not None:
-            self._write(event.line)
+            self._write(make_safe(event.line))  # Textual's Log strips only some C0 controls: ESC would pass
         if event.message:
-            self._write(f"» {event.message}")
+            self._write(f"» {make_safe(event.message)}")
         if event.counts or event.total is not None:
             now = time.monotonic()
             if now - self._last_paint < 0.1:
@@ -221,7 +222,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             secrets = self.plan.detail.get("secrets", {})  # the plan shows them masked
             self.plan = await self.runner.plan(self.plan.action, {**self.plan.params, **secrets})
         except Exception as exc:  # ParamError, ActionRefused: say so, keep the screen
-            self.query_one("#result", Static).update(Text(f"✖ {exc}", style="bold"))
+            self.query_one("#result", Static).update(outside(f"✖ {exc}", "bold"))
             return
         self.progress, self.outcome = None, None
         self.remove_class("-done", "-running")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -20,6 +21,7 @@ from console.sources.base import configured
 from console.tui.panes import Pane
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
+from widgets.outside import outside
 
 NARROW = 120
 
@@ -114,8 +116,8 @@ class DashboardScreen(Screen):
         self.query_one("#panes").styles.grid_size_columns = min(2, len(self.panes))
         for index, pane in enumerate(self.panes):
             pane.widget.set_class(index == self.current, "-current")
-        tabs = "  ".join(
-            f"[reverse] {n + 1} {pane.title} [/]" if n == self.current else f" {n + 1} {pane.title} "
+        tabs = Text("  ").join(
+            outside(f" {n + 1} {pane.title} ", "reverse" if n == self.current else "")
             for n, pane in enumerate(self.panes)
         )
         self.query_one("#pane-tabs", Static).update(tabs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from textual.widgets import Input, Select, Static
 from console.incident.events import IncidentError
 from console.models.severity import Scheme
 from console.timeparse import parse_moment
+from widgets.outside import outside
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,14 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         self.now = now
 
     def compose(self) -> ComposeResult:
-        options = [(f"{lv.title} · respond: {lv.response}", lv.name) for lv in self.scheme.levels]
+        options = [(outside(f"{lv.title} · respond: {lv.response}"), lv.name) for lv in self.scheme.levels]
         with Vertical(id="declare"):
             yield Static("[b]Declare an incident[/b]")
             yield Static("What is broken, as users see it", classes="label")
             yield Input(placeholder="e.g. checkout returns 500s", id="title", compact=True)
             yield Static("Severity", classes="label")
             yield Select(options, value=self.scheme.default.name, allow_blank=False, id="severity", compact=True)
-            yield Static(self.scheme.default.description, id="severity-meaning")
+            yield Static(outside(self.scheme.default.description), id="severity-meaning")
             yield Static("Impact started (empty: now · 15m ago · 02:55 UTC)", classes="label")
             yield Input(placeholder="now", id="impact", compact=True)
             yield Static("", id="declare-error")
@@ -73,7 +73,7 @@ class DeclareScreen(ModalScreen[Declaration | None]):
     @on(Select.Changed, "#severity")
     def _explain(self, event: Select.Changed) -> None:
         level = self.scheme.parse(str(event.value))
-        self.query_one("#severity-meaning", Static).update(level.description if level else "")
+        self.query_one("#severity-meaning", Static).update(outside(level.description if level else ""))
 
     @on(Input.Submitted, "#impact")
     def _submitted(self) -> None:
@@ -89,7 +89,7 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         try:
             impact = parse_moment(text, self.now, future=False, what="impact started") if text.strip() else None
         except (IncidentError, ValueError) as exc:
-            error.update(Text(f"✖ {exc}"))
+            error.update(outside(f"✖ {exc}"))
             return
         if impact is not None and impact > self.now:
             error.update("✖ impact started: that is in the future")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from widgets.outside import outside
 
 
 class DetailScreen(ModalScreen[None]):
@@ -31,9 +32,9 @@ class DetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):
-            yield Static(self.title_text, id="title")
+            yield Static(outside(self.title_text), id="title")
             with VerticalScroll():
-                yield Static(Text("\n".join(self.lines)))
+                yield Static(outside("\n".join(self.lines), lines=True))
             yield Static("y: copy · escape: close")
 
     def action_copy(self) -> None:

@@ -10,6 +10,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from widgets.outside import outside
+
 
 def binding_rows(screen: Screen, keymap: dict[str, str], extra: list[type] = ()) -> list[tuple[str, str, str, str]]:
     """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each."""
@@ -51,7 +53,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_column(column)
         self.rows = binding_rows(self.below, self.keymap, self.extra)
         for row in self.rows:
-            table.add_row(*(Text(cell) for cell in row))
+            table.add_row(*(outside(cell) for cell in row))  # keys from the config's [keys]
         with Vertical(id="help"):
             yield Static(Text("Keys · remap any binding by id in the config's [keys] table · escape closes"))
             with VerticalScroll():

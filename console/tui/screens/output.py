@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
-from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -17,6 +16,7 @@ from console.clock import ManualClock
 from console.config import LogSettings
 from console.sources.logs.parse import LineParser
 from widgets.log_view import LogView
+from widgets.outside import outside
 
 MAX_LINES = 1_000_000  # the log view's ring: a million lines stay under 150 MB (benchmarks/logs.py)
 CHUNK = 20_000  # lines handed to the view per batch while the file is read
@@ -53,7 +53,7 @@ class OutputScreen(Screen[None]):
         self.read_lines = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"{self.title_text} · reading {self.file_name}"), id="output-title")
+        yield Static(outside(f"{self.title_text} · reading {self.file_name}"), id="output-title")
         yield LogView(max_lines=MAX_LINES)
         yield Footer()
 
@@ -83,7 +83,7 @@ class OutputScreen(Screen[None]):
         self.read_lines = lines
         dropped = f" (the first {lines - MAX_LINES:,} are in the file only)" if lines > MAX_LINES else ""
         title = f"{self.title_text} · {lines:,} lines{dropped} · {self.file_name}{error}"
-        self.query_one("#output-title", Static).update(Text(title))
+        self.query_one("#output-title", Static).update(outside(title))
 
     def action_copy_all(self) -> None:
         self.notify(copy_output(self.app, self.path), markup=False)

@@ -10,6 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from widgets.outside import outside
+
 
 class PickScreen(ModalScreen[str | None]):
     """A titled list of (value, label) choices; dismisses with the chosen value, or None on escape."""
@@ -32,8 +34,8 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick"):
-            yield Static(self.title_text, id="pick-title")
-            yield OptionList(*(Option(label, id=value) for value, label in self.options))
+            yield Static(outside(self.title_text), id="pick-title")
+            yield OptionList(*(Option(outside(label), id=value) for value, label in self.options))
             yield Static("enter: choose · escape: cancel", classes="hint")
 
     def on_mount(self) -> None:

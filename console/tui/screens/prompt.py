@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from widgets.outside import outside
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -32,7 +33,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
-            yield Static(Text(self.title_text))
+            yield Static(outside(self.title_text))
             yield Input(value=self.initial, id="answer")
             yield Static("", id="error")
 
@@ -43,7 +44,7 @@ class PromptScreen(ModalScreen[str | None]):
     def _submit(self, event: Input.Submitted) -> None:
         error = self.apply(event.value) if self.apply else None
         if error:
-            self.query_one("#error", Static).update(Text(f"✖ {error}"))
+            self.query_one("#error", Static).update(outside(f"✖ {error}"))
             return
         self.dismiss(event.value)
 

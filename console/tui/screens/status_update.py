@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static, TextArea
 
 from console.incident.updates import DETAILS, Template
+from widgets.outside import outside
 
 
 class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
@@ -46,7 +46,7 @@ class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="composer"):
-            yield Static(f"[b]{self.template.heading} - {self.severity}[/b]\n")
+            yield Static(outside(f"{self.template.heading} - {self.severity}", "bold").append("\n"))
             for key, label in self.template.fields:
                 with Horizontal(classes="field"):
                     yield Static(label)
@@ -71,7 +71,7 @@ class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
     def action_post(self) -> None:
         error = self.check(self.fields)
         if error:
-            self.query_one("#composer-error", Static).update(Text(f"✖ {error}"))
+            self.query_one("#composer-error", Static).update(outside(f"✖ {error}"))
             return
         self.dismiss(self.fields)
 

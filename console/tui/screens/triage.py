@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from console.models import format_duration
 from console.tui.screens.prompt import PromptScreen
+from widgets.outside import outside
 
 if TYPE_CHECKING:
     from console.tui.controllers.triage import TriageControl
@@ -104,12 +105,12 @@ class TriageScreen(Screen):
         options: list[Option] = []
         for s in suggested:
             if wanted in f"{s.playbook.name} {s.playbook.title}".lower():
-                label = Text.assemble(("● ", "bold red"), (s.playbook.title, "bold"), f"  {s.severity}\n  ")
-                label.append(s.evidence, style="dim")
+                label = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                label.append("\n  ").append_text(outside(s.evidence, "dim"))
                 options.append(Option(label, id=f"{s.playbook.name}\t{s.severity}"))
         for playbook in self.control.playbooks:
             if playbook.name not in names and wanted in f"{playbook.name} {playbook.title}".lower():
-                options.append(Option(Text(f"  {playbook.title}"), id=f"{playbook.name}\t"))
+                options.append(Option(outside(f"  {playbook.title}"), id=f"{playbook.name}\t"))
         playbooks = self.query_one("#playbooks", OptionList)
         keep = playbooks.highlighted
         playbooks.clear_options()
@@ -137,7 +138,7 @@ class TriageScreen(Screen):
             self._keys(running=False)
             return
         state = engine.state
-        title.update(Text(f"{engine.playbook.title}  ·  {engine.playbook.name}"))
+        title.update(outside(f"{engine.playbook.title}  ·  {engine.playbook.name}"))
         notice = engine.changed(self.control.latest(engine.playbook.name))
         steps.update(self._checklist(engine, view, notice))
         current.update(self._current(view, state))
@@ -156,20 +157,20 @@ class TriageScreen(Screen):
                 style = STYLES.get(mark, "")
             label = step.title or _describe(step)
             text.append(f"{mark} {number:>2}. ", style=style)
-            text.append(f"{label}\n", style="bold" if step.id == view.step.id else "")
+            text.append_text(outside(label, "bold" if step.id == view.step.id else "")).append("\n")
         if notice:
-            text.append(f"\n▲ {notice}\n", style="yellow")
+            text.append("\n").append_text(outside(f"▲ {notice}", "yellow")).append("\n")
         return text
 
     def _current(self, view: Any, state: Any) -> Text:
         step = view.step
         text = Text()
         text.append(f"{step.kind.upper()}  ", style="bold")
-        text.append((step.title or _describe(step)) + "\n")
+        text.append_text(outside(step.title or _describe(step))).append("\n")
         if step.title and step.kind in ("check", "verify", "look"):
-            text.append(_describe(step) + "\n", style="dim")
+            text.append_text(outside(_describe(step), "dim")).append("\n")
         if view.evidence:
-            text.append(f"evidence: {view.evidence}\n", style="dim")
+            text.append_text(outside(f"evidence: {view.evidence}", "dim")).append("\n")
         if step.kind in ("verify", "check") and view.waiting_for == "time":
             within = getattr(step, "within", None)
             if within:
@@ -177,7 +178,7 @@ class TriageScreen(Screen):
                 text.append(f"⟳ verifying: {format_duration(max(0.0, left))} left\n", style="yellow")
         if view.proposal is not None:
             params = "  ".join(f"{k} = {v}" for k, v in view.proposal.params.items())
-            text.append(f"proposed: {view.proposal.action}  {params}\n", style="bold")
+            text.append_text(outside(f"proposed: {view.proposal.action}  {params}", "bold")).append("\n")
             text.append("enter: preview and confirm (nothing runs before that)\n", style="dim")
         elif step.kind == "ask":
             text.append("enter: answer\n", style="dim")

@@ -1,0 +1,46 @@
+"""`check` (the config is valid; reach every target once) and `status` (one poll of everything, thresholds applied)."""
+
+from __future__ import annotations
+
+import json
+
+from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from console.commands import fail as _err
+from console.config import Config
+from console.output import out
+from console.redact import make_safe
+
+
+async def check(config: Config) -> int:
+    """`check`: the config is valid (else exit 2 earlier); reach every target once; exit 1 if any is unreachable, 2 if
+    a playbook or runbook file it names cannot be used (one line each on stderr: others could change it, it cannot
+    be read or parsed)."""
+    from console.sources.reach import reach_all
+    from console.triage.builtins import all_playbooks
+
+    _, problems = all_playbooks(config)
+    for problem in problems:
+        _err(make_safe(problem))
+    results = await reach_all(config)
+    width = max((len(r.name) for r in results), default=0)
+    for r in results:
+        out(make_safe(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}"))
+    if not results:
+        out("nothing to reach: the config has no targets")
+    failed = sum(not r.ok for r in results)
+    verdict = f"{len(problems)} playbook or runbook problem(s), listed above" if problems else "valid"
+    out(f"{config.source}: {verdict}; {len(results) - failed} of {len(results)} targets reachable")
+    return EXIT_USAGE if problems else EXIT_FAIL if failed else EXIT_OK
+
+
+async def status(config: Config, *, as_json: bool) -> int:
+    """`status`: one poll of every source with thresholds; exit 0 ok, 1 warn, 2 crit/down."""
+    from console.sources.status import poll_all
+
+    report = await poll_all(config)
+    if as_json:
+        out(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
+    else:
+        for line in report.lines():
+            out(make_safe(line))
+    return report.exit_code
