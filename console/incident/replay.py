@@ -38,7 +38,6 @@ from console.incident.events import (
     UPDATE_POSTED,
 )
 from console.incident.state import (
-    SCHEMES,
     UNHEALTHY,
     ActionRecord,
     Change,
@@ -47,10 +46,10 @@ from console.incident.state import (
     PostedUpdate,
     Remark,
     Reminder,
-    Scheme,
     author_of,
 )
 from console.journal import Journal
+from console.models.severity import SCHEMES, Scheme
 from console.timeparse import parse_timestamp
 
 
