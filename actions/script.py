@@ -2,7 +2,7 @@
 
 Each `{name}` placeholder is rewritten to a quoted `"${RB_NAME}"` and its value passed in the environment, never
 spliced. The action's risk is the script's template judged by the shell parser (`shell_risk.judge_shell`, when the
-action is built), raised by a declared `risk`, never lowered; the plan judges it again with the values in place,
+config is loaded), raised by a declared `risk`, never lowered; the plan judges it again with the values in place,
 which may only make it worse, and refuses a value bash would turn into code or an option. The outcome names the
 failing line, counted from the script's first line.
 """
@@ -29,12 +29,10 @@ class ScriptAction(CommandAction):
 
     def __init__(self, name: str, spec: CommandActionConfig) -> None:
         super().__init__(name, spec)
-        from console.runbooks.shell_risk import judge_shell  # loaded when the first script is judged
-
         assert spec.script is not None
         self.placeholders = spec.script_params()
         self.bash = spec.bash()
-        judged = judge_shell(self.bash)
+        judged = spec.template  # judged when the config was loaded
         declared = spec.risk.value if spec.risk else None
         self.risk, self.reason = raise_to(judged.risk, judged.reason, declared, by=f'the action\'s risk = "{declared}"')
         first = next(line.strip() for line in spec.script.splitlines() if line.strip())

@@ -3,11 +3,12 @@ values go."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import (
@@ -24,6 +25,9 @@ from console.config_load import plain_message
 from console.config_types import Model, Period
 from console.models import Risk
 from console.runbooks.params import Param, shell_regions, shell_script
+
+if TYPE_CHECKING:
+    from console.runbooks.shell_risk import ShellJudgement
 
 # Where a value goes: `{msg|json}` is a JSON string (quotes included), `{x|url}` is escaped for a URL component.
 FILTERS: dict[str, Callable[[str], str]] = {
@@ -205,9 +209,17 @@ class CommandAction(Model):
         assert self.script is not None
         return shell_script(self.script, self.script_params(), SCRIPT_PLACEHOLDER)
 
+    @functools.cached_property
+    def template(self) -> ShellJudgement:
+        """The script judged by the shell parser without values (`<name>` in their place), once per config: its
+        mode is checked when the config loads, its risk is the action's."""
+        from console.runbooks.shell_risk import judge_shell  # the parser is loaded when a config has a script
+
+        return judge_shell(self.bash())
+
     def _check_script(self, script: str) -> None:
-        """Every placeholder declared, plain (no filter) and where bash expands it; the script needs no terminal
-        and ends (judged by the shell parser, imported only when a config has a script)."""
+        """Every placeholder declared, plain (no filter) and where bash expands it; no secret param in a program's
+        arguments; the script needs no terminal and ends."""
         if not script.strip():
             raise ValueError("script is empty (give the bash commands to run)")
         regions = shell_regions(script)
@@ -240,9 +252,7 @@ class CommandAction(Model):
         for name in self.env:
             if name in variables:
                 raise ValueError(f"env.{name} would replace {{{variables[name]}}}, passed as {name}; rename it")
-        from console.runbooks.shell_risk import judge_shell
-
-        judged = judge_shell(self.bash())
+        judged = self.template
         for param in (p for p in used if p.secret and p.env in judged.arguments):
             program = judged.arguments[param.env]
             raise ValueError(
