@@ -266,3 +266,38 @@ async def test_braces_that_are_no_placeholder_stay_as_written(tmp_path: Path) ->
     outcome = await runner.execute(await runner.plan("a", {}))
     user = os.environ.get("USER", "nobody")
     assert outcome.output_tail == [f"{{ x }} {{{{x}}}} {user} {Path.home()} 1 2 3 staging"]
+
+
+async def test_the_palette_shows_the_judged_risk_and_a_read_script_runs_unasked(scratch: Path) -> None:
+    from textual.command import CommandList, CommandPalette
+    from textual.widgets import Input, Static
+
+    from console.sources.base import Feeds
+    from console.tui.app import ConsoleApp
+    from console.tui.screens.action_run import ActionRunScreen
+
+    config = cfg.load(scratch / "config.toml", environ={})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if palette.has_class("-ready"):
+                break
+        names = [str(option.prompt).split("\n")[0] for option in palette.query_one(CommandList).options]
+        assert {"Run sort-in-place (write)", "Run count-lines (read)", "Run look (destructive)"} <= set(names)
+        await pilot.press(*"echo-back")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app.focused.id == "param-x"
+        await pilot.press(*"$(touch pwned)", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, ActionRunScreen)
+        assert "COMPLETED" in str(screen.query_one("#result", Static).render())
+        assert "$(touch pwned)|in double $(touch pwned)|in single $(touch pwned)|" in screen.query_one("#output").lines
+    assert not (scratch / "pwned").exists()
