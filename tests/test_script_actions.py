@@ -48,6 +48,10 @@ params = { dir = "where to look" }
 script = "echo $(( {n} + 1 ))"
 params = { n = "a whole number" }
 
+[actions.reparse]
+script = 'bash -c "echo {x}"'
+params = { x = "a plain word" }
+
 [actions.stops]
 script = '''
 false; echo after
@@ -169,6 +173,16 @@ async def test_a_value_bash_would_evaluate_must_be_a_whole_number(scratch: Path)
     assert not (scratch / "pwned").exists() and journal(scratch) == []
     outcome = await runner.execute(await runner.plan("add-one", {"n": "41"}))
     assert outcome.output_tail == ["42"]
+
+
+async def test_a_value_a_program_re_parses_must_be_a_plain_word(scratch: Path) -> None:
+    runner = runner_for(scratch)
+    with pytest.raises(ParamError, match=r"`--x` is `\$\(touch pwned\)`: `bash` re-parses it as shell code"):
+        await runner.plan("reparse", {"x": "$(touch pwned)"})
+    assert not (scratch / "pwned").exists() and journal(scratch) == []
+    plan = await runner.plan("reparse", {"x": "hello"})
+    assert plan.notes[0].endswith("values passed as RB_X (re-parsed by `bash`)")
+    assert (await runner.execute(plan)).output_tail == ["hello"]
 
 
 @pytest.mark.parametrize(
