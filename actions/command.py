@@ -40,9 +40,9 @@ class CommandAction(Action):
 
     def __init__(self, name: str, spec: CommandActionConfig) -> None:
         self.name = name
-        self.risk = spec.risk
+        self.risk = spec.risk or Risk.WRITE
         self.spec = spec
-        self.description = spec.description or "run " + shlex.join(spec.command)
+        self.description = spec.description or "run " + shlex.join(spec.command or [])
         self.secret_params = frozenset(n for n, p in spec.params.items() if p.secret)
         fields: dict[str, Any] = {
             pname: (p.annotation, Field(p.typed_default(), description=p.description))
@@ -52,17 +52,26 @@ class CommandAction(Action):
 
     def argv(self, ctx: ActionContext, params: dict[str, Any]) -> list[str]:
         values = self._values(ctx, params)
-        return [_Template().vformat(arg, (), values) for arg in self.spec.command]
+        return [_Template().vformat(arg, (), values) for arg in self.spec.command or []]
 
     def _values(self, ctx: ActionContext, params: dict[str, Any]) -> dict[str, str]:
         return {"environment": ctx.environment, **{k: str(v) for k, v in params.items()}}
 
+    def _stdin_and_env(self, filled: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+        """The `stdin` and `env` templates with the values in place."""
+        stdin = None if self.spec.stdin is None else _Template().vformat(self.spec.stdin, (), filled)
+        return stdin, {name: _Template().vformat(value, (), filled) for name, value in self.spec.env.items()}
+
+    @staticmethod
+    def _stdin_and_env_rows(redactor: Redactor, stdin: str | None, env: dict[str, str]) -> list[list[str]]:
+        """The preview's rows for what goes to standard input and the environment, secrets masked."""
+        rows = [["stdin", redactor.text(stdin)]] if stdin is not None else []
+        return rows + [[f"env {name}", redactor.text(value)] for name, value in env.items()]
+
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         values = params.model_dump(mode="json")
         argv = self.argv(ctx, values)
-        filled = self._values(ctx, values)
-        stdin = None if self.spec.stdin is None else _Template().vformat(self.spec.stdin, (), filled)
-        env = {name: _Template().vformat(value, (), filled) for name, value in self.spec.env.items()}
+        stdin, env = self._stdin_and_env(self._values(ctx, values))
         secrets = {n: str(values[n]) for n in self.secret_params}
         redactor = run_redactor(ctx.redactor, secrets.values())
         typed = self.risk is Risk.DESTRUCTIVE
@@ -74,9 +83,7 @@ class CommandAction(Action):
             params={k: MASK if k in secrets else v for k, v in values.items()},
             summary=f"{self.name} on {ctx.environment}: runs {shlex.join(redactor.text(a) for a in argv)}",
             columns=["argument", "value"],
-            rows=rows
-            + ([["stdin", redactor.text(stdin)]] if stdin is not None else [])
-            + [[f"env {name}", redactor.text(value)] for name, value in env.items()],
+            rows=rows + self._stdin_and_env_rows(redactor, stdin, env),
             notes=[
                 f"in {ctx.config.base_dir}, {self._interpreter_note()}, timeout {format_duration(self.spec.timeout)}",
             ],
@@ -88,7 +95,7 @@ class CommandAction(Action):
 
     def _interpreter_note(self) -> str:
         """`no shell`, or which program reads code from the command (its code is fixed in the config)."""
-        code = interpreted(self.spec.command)
+        code = interpreted(self.spec.command or [])
         if code is None:
             return "no shell"
         return f"the code {code[1]} runs is fixed in the config; values reach it only as separate arguments"

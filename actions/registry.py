@@ -8,6 +8,7 @@ from datetime import datetime
 from actions.base import Action, ActionContext
 from actions.command import CommandAction
 from actions.runner import Runner
+from actions.script import ScriptAction
 from console.config import Config, ConfigError
 from console.journal import Journal, actor_info, default_journal_path
 from console.models import utc_now
@@ -45,7 +46,7 @@ def build_actions(config: Config) -> tuple[dict[str, Action], list[str]]:
     for name, spec in config.actions.items():
         if name in actions:
             raise ConfigError(f"{config.source}: actions.{name}: the name is taken by a built-in action; rename it")
-        actions[name] = CommandAction(name, spec)
+        actions[name] = CommandAction(name, spec) if spec.script is None else ScriptAction(name, spec)
     return actions, problems
 
 

@@ -5,7 +5,8 @@ A shell step runs as `bash -c SCRIPT` in its own process group, each value passe
 values in place (`shell_risk.judge_shell`): its risk is the worse of the step's and that judgement, and a value bash
 would turn into code or an option is refused. The script stops at the first
 failing command (`set -eo pipefail`, unless the block sets its own options) and an `ERR` trap prints the failing
-command with its line in the runbook file, which the outcome names. An sql step runs on the `[postgres]` dsn,
+command with its line in the runbook file, which the outcome names (`actions/shell_step.py`, which `script`
+command actions share). An sql step runs on the `[postgres]` dsn,
 reading statements in a read-only transaction; a flush step is the built-in flush-cache with the runbook's
 pattern. Secret parameters are masked in the preview, the journal, the stream and the output file. The plan
 re-reads the runbook and refuses when it changed since it was loaded.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -23,26 +23,19 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from actions import runbook_sql as sql
+from actions import shell_step
 from actions.base import Action, ActionContext, ParamError, Progress
-from actions.command import run_redactor, run_to_outcome
+from actions.command import run_redactor
 from actions.redis import FlushCache, FlushParams
 from actions.runner import ActionRefused
-from console import proc as processes
 from console.config import Config
-from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
-from console.redact import MASK, Redactor
+from console.models import ConfirmLevel, Outcome, Plan, Risk, format_duration
+from console.redact import MASK
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
 from console.runbooks.params import filled, shell_script, shown_shell
-from console.runbooks.shell_words import ORDER
 
 TIMEOUT = 600.0
-ERREXIT = "set -eo pipefail"
-# A `set` line of the block's own that decides errexit or pipefail: the block is then run as written.
-OWN_OPTIONS = re.compile(
-    r"^[ \t]*set[ \t]+(?:.*[ \t])?(?:[-+][a-zA-Z]*e[a-zA-Z]*|[-+]o[ \t]+(?:errexit|pipefail))\b", re.M
-)
-FAILED_AT = re.compile(r"runbook step failed at line (\d+) \(of the runbook file\): (.*)")
 
 
 class RunbookStep(Action):
@@ -125,9 +118,12 @@ class RunbookStep(Action):
             shown, detail = text, {"statements": statements, "secrets": secrets, "masked": masked}
         else:
             shown = shown_shell(step.command, list(step.params), values)
-            env = {p.env: values[p.name] for p in step.params}
-            risk, reason, reparsed = self._judge(redactor, shell_script(step.command, list(step.params)), env)
-            detail = {"script": self._script(), "env": env, "secrets": secrets, "masked": masked}
+            env = shell_step.variables(self.name, step.params, values)
+            script = shell_script(step.command, list(step.params))
+            risk, reason, reparsed = shell_step.judge(self.name, self.risk, step.risk_reason, script, env, redactor)
+            # the command's first line is the script's second: bash's $LINENO + offset is the runbook file's line
+            run = shell_step.wrapped(script, step.line - 2, shell_step.RUNBOOK_LINES)
+            detail = {"script": run, "env": env, "secrets": secrets, "masked": masked}
         shown = redactor.text(shown)
         reason = redactor.text(reason)
         typed = risk is Risk.DESTRUCTIVE
@@ -150,55 +146,21 @@ class RunbookStep(Action):
             detail=detail,
         )
 
-    def _judge(self, redactor: Redactor, script: str, env: dict[str, str]) -> tuple[Risk, str, Mapping[str, str]]:
-        """The step's risk and reason, made worse by the script judged with the values in place; a value bash
-        would turn into code or an option is a ParamError, a step that needs the terminal is refused."""
-        from console.runbooks.shell_risk import judge_shell
-
-        judged = judge_shell(script, env)
-        if judged.refused:
-            raise ParamError(f"{self.name}: {redactor.text(judged.refused)}")
-        if judged.mode != "run":
-            raise ActionRefused(
-                f"{self.name}: {redactor.text(judged.mode_reason)}; the console will hand it over in a later "
-                "version; nothing was run"
-            )
-        if ORDER.index(judged.risk) > ORDER.index(self.risk):
-            return judged.risk, f"{judged.reason} (with the values given)", judged.reparsed
-        return self.risk, self.step.risk_reason, judged.reparsed
-
     def _how(self, ctx: ActionContext, reparsed: Mapping[str, str]) -> list[str]:
         if self.step.kind == "sql":
             return [
                 f"on [postgres]; {'read-only transaction' if self.risk is Risk.READ else 'one transaction'}, "
                 f"statement timeout {format_duration(sql.STATEMENT_TIMEOUT)}"
             ]
-        names = [
-            p.env + (f" (re-parsed by `{reparsed[p.env]}`)" if p.env in reparsed else "") for p in self.step.params
-        ]
-        spliced = "" if reparsed else " (never spliced)"
-        passed = f"; values passed as {', '.join(names)}{spliced}" if names else ""
-        stops = (
-            "the block sets its own shell options: run as written"
-            if OWN_OPTIONS.search(self.step.command)
-            else f"runs under `{ERREXIT}`: stops at the first failing command"
+        return shell_step.notes(
+            ctx.config.base_dir,
+            self.timeout,
+            self.step.params,
+            reparsed,
+            self.step.command,
+            subject="the block",
+            lines_in=self.book.path.name,
         )
-        return [
-            f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed}",
-            f"{stops}; a failure is reported with its line in {self.book.path.name}",
-        ]
-
-    def _script(self) -> str:
-        """The step's script: one line of our own (errexit unless the block sets its options, an ERR trap that
-        prints the failing command with its line in the runbook file), then the command, line for line."""
-        offset = self.step.line - 2  # the command's first line is the script's second
-        report = (  # in the trap's single quotes: no single quote inside; control characters become spaces
-            'printf "runbook step failed at line %s (of the runbook file): %s\\n" '
-            f'"$((LINENO + {offset}))" "${{BASH_COMMAND//[[:cntrl:]]/ }}" >&2'
-        )
-        own = OWN_OPTIONS.search(self.step.command)
-        head = ("" if own else f"{ERREXIT}; ") + f"set -E; trap '{report}' ERR"
-        return head + "\n" + shell_script(self.step.command, list(self.step.params))
 
     async def _plan_flush(self, ctx: ActionContext, values: dict[str, str]) -> Plan:
         pattern = filled(self.step.pattern, list(self.step.params), values)
@@ -222,16 +184,15 @@ class RunbookStep(Action):
         ctx = dataclasses.replace(ctx, redactor=run_redactor(ctx.redactor, plan.detail["masked"]))
         if self.step.kind == "sql":
             return await sql.run(ctx, plan.detail["statements"], read_only=self.risk is Risk.READ, progress=progress)
-        return await self._run_shell(ctx, plan.detail["script"], plan.detail["env"], progress)
-
-    async def _run_shell(self, ctx: ActionContext, script: str, env: Mapping[str, str], progress: Progress) -> Outcome:
-        proc = await processes.spawn(["bash", "-c", script], ctx.config.base_dir, merge_stderr=True, env=env)
-        outcome = await run_to_outcome(proc, self.timeout, ctx.redactor, progress)
-        failed = FAILED_AT.fullmatch(progress.tail[-1]) if progress.tail else None  # the trap's line is the last
-        if outcome.status is OutcomeStatus.FAILED and outcome.exit_code and failed:
-            message = f"{outcome.message} at line {failed.group(1)}: {failed.group(2)}"
-            outcome = outcome.model_copy(update={"message": message})
-        return outcome
+        return await shell_step.run(
+            plan.detail["script"],
+            plan.detail["env"],
+            cwd=ctx.config.base_dir,
+            timeout=self.timeout,
+            redactor=ctx.redactor,
+            progress=progress,
+            report=shell_step.RUNBOOK_LINES,
+        )
 
 
 def step_actions(book: Runbook) -> list[RunbookStep]:

@@ -80,7 +80,8 @@ def test_every_example_in_the_starter_is_valid(tmp_path: Path) -> None:
     full = config.loads(_uncommented(starter_text()), source=tmp_path / "config.toml", environ=environ)
     assert [h.name for h in full.health] == ["api"] and [m.name for m in full.metric] == ["error rate"]
     assert full.postgres is not None and full.redis is not None and [x.name for x in full.logs] == ["app"]
-    assert list(full.actions) == ["rollback"] and full.keys and full.incident.update_every
+    assert list(full.actions) == ["rollback", "unhealthy-targets"] and full.actions["unhealthy-targets"].script
+    assert full.keys and full.incident.update_every
 
 
 def test_config_schema_describes_the_file() -> None:

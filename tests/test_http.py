@@ -117,14 +117,16 @@ def gzip_bomb() -> bytes:
 
 
 PROBE = """
-import asyncio, resource, sys
+import asyncio, sys
 from console.http import HttpClient, fetch
 
 async def main():
     client = HttpClient()
     result = await fetch(client, sys.argv[1], 30)
     await client.aclose()
-    print(result.oversize, result.error, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    # VmHWM: this process's own peak (ru_maxrss would count the parent's size at fork: pytest's, in a full run)
+    peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(result.oversize, result.error, peak_kb // 1024)
 
 asyncio.run(main())
 """

@@ -133,7 +133,7 @@ def test_a_value_find_would_read_as_an_option_is_refused_and_nothing_is_deleted(
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert (
         "`--dir` is `-delete`: a value that starts with `-` would be read as an option by find; put the placeholder "
-        "after `--` in the runbook, or give another value"
+        "after `--` in the script, or give another value"
     ) in refused.stderr
     assert files(scratch) == before and journal(scratch) == []
     listed = cli(scratch, str(scratch / "runbook.md"), "list-tmp", "--dir", ".")  # a read: no --yes needed

@@ -296,7 +296,7 @@ def test_a_value_that_would_be_an_option_is_refused() -> None:
     refused = judge("find <dir> -name '*.tmp' -print", dir="-delete").refused
     assert refused == (
         "`--dir` is `-delete`: a value that starts with `-` would be read as an option by find; put the "
-        "placeholder after `--` in the runbook, or give another value"
+        "placeholder after `--` in the script, or give another value"
     )
     assert judge("find <dir> -name '*.tmp' -print", dir="/srv/tmp") == judge("find /srv/tmp -name '*.tmp' -print")
     assert judge("kubectl get pod <pod>", pod="--all-namespaces").refused

@@ -1,11 +1,14 @@
-"""`[actions.NAME]` command actions in the config: the argv template, its typed params and where values go."""
+"""`[actions.NAME]` command actions in the config: the argv template or bash script, its typed params and where
+values go."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import string
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import (
@@ -21,6 +24,10 @@ from pydantic_core import SchemaError
 from console.config.reading import plain_message
 from console.config.types import Model, Period
 from console.models import Risk
+from console.runbooks.params import Param, shell_regions, shell_script
+
+if TYPE_CHECKING:
+    from console.runbooks.shell_risk import ShellJudgement
 
 # Where a value goes: `{msg|json}` is a JSON string (quotes included), `{x|url}` is escaped for a URL component.
 FILTERS: dict[str, Callable[[str], str]] = {
@@ -41,6 +48,9 @@ INTERPRETERS: dict[str, tuple[str, ...]] = {
     "node": ("-e", "--eval", "-p", "--print"),
     "psql": ("-c", "--command"),
 }
+# `{name}` in a script is a param's value (or the environment's), written exactly so: not `${name}` (bash's own) nor
+# `{{name}}` (a Go template); any other brace is the script's (`awk '{ print }'`, `jq '{a: .b}'`, `{1..3}`).
+SCRIPT_PLACEHOLDER = re.compile(r"(?<![{$])\{(?P<name>[A-Za-z_]\w*)(?:\|(?P<filter>[^{}|\s]*))?\}(?!\})")
 
 
 class ParamSpec(Model):
@@ -122,11 +132,14 @@ def _ssh_command(command: list[str]) -> tuple[int, str] | None:
 
 
 class CommandAction(Model):
-    """`[actions.NAME]`: an argv template run without a shell (rollback, scale, maintenance mode...)."""
+    """`[actions.NAME]`: an argv template run without a shell (rollback, scale, maintenance mode...), or a bash
+    script run as a runbook shell step is (its placeholders passed as quoted environment variables)."""
 
-    command: list[str] = Field(min_length=1)
+    command: list[str] | None = Field(default=None, min_length=1)
+    script: str | None = None
     params: dict[str, ParamSpec] = Field(default_factory=dict)
-    risk: Risk = Risk.WRITE
+    # a command's risk (write when not given); a script's is judged from its text, and this may only raise it
+    risk: Risk | None = None
     timeout: Period = 600.0
     description: str = ""
     stdin: str | None = None  # a template like the arguments, fed to the command's standard input
@@ -141,10 +154,19 @@ class CommandAction(Model):
 
     @model_validator(mode="after")
     def _declared_placeholders(self) -> CommandAction:
+        if (self.command is None) == (self.script is None):
+            raise ValueError(
+                "give command (an argv, run without a shell) or script (a bash script), not both"
+                if self.command is not None
+                else "required key 'command' is missing (an argv, run without a shell; or give script, a bash script)"
+            )
+        if self.script is not None:
+            self._check_script(self.script)
         allowed = {"environment", *self.params}
-        templates = [(f"command[{i}]", arg) for i, arg in enumerate(self.command)]
-        code = interpreted(self.command)
-        remote = {f"command[{i}]" for i in range(code[0], len(self.command))} if code else set()
+        command = self.command or []
+        templates = [(f"command[{i}]", arg) for i, arg in enumerate(command)]
+        code = interpreted(command)
+        remote = {f"command[{i}]" for i in range(code[0], len(command))} if code else set()
         templates += [("stdin", self.stdin)] if self.stdin is not None else []
         templates += [(f"env.{name}", value) for name, value in self.env.items()]
         for where, template in templates:
@@ -171,6 +193,80 @@ class CommandAction(Model):
                         f'`curl -K -` or `-H @-`) or in the environment (env = {{ {name.upper()} = "{{{name}}}" }})'
                     )
         return self
+
+    def script_params(self) -> list[Param]:
+        """The params the script uses, in order of first use, each passed to it as the variable `RB_NAME`."""
+        assert self.script is not None
+        regions = shell_regions(self.script)
+        used = dict.fromkeys(
+            m["name"] for m in SCRIPT_PLACEHOLDER.finditer(self.script) if regions.at(m.start()) != "comment"
+        )
+        secret = {name for name, spec in self.params.items() if spec.secret}
+        return [Param(name, (f"{{{name}}}",), secret=name in secret) for name in used]
+
+    def bash(self) -> str:
+        """The script as bash runs it: each placeholder a quoted reference to its variable (`"${RB_NAME}"`)."""
+        assert self.script is not None
+        return shell_script(self.script, self.script_params(), SCRIPT_PLACEHOLDER)
+
+    @functools.cached_property
+    def template(self) -> ShellJudgement:
+        """The script judged by the shell parser without values (`<name>` in their place), once per config: its
+        mode is checked when the config loads, its risk is the action's."""
+        from console.runbooks.shell_risk import judge_shell  # the parser is loaded when a config has a script
+
+        return judge_shell(self.bash())
+
+    def _check_script(self, script: str) -> None:
+        """Every placeholder declared, plain (no filter) and where bash expands it; no secret param in a program's
+        arguments; the script needs no terminal and ends."""
+        if not script.strip():
+            raise ValueError("script is empty (give the bash commands to run)")
+        regions = shell_regions(script)
+        declared = ", ".join(sorted(self.params)) or "none"
+        for m in SCRIPT_PLACEHOLDER.finditer(script):
+            where, name, line = regions.at(m.start()), m["name"], script.count("\n", 0, m.start()) + 1
+            if where == "comment":
+                continue
+            if name != "environment" and name not in self.params:
+                raise ValueError(
+                    f"script line {line} uses {{{name}}}, which is not declared in params (declared: {declared}; "
+                    f"{{environment}} is always available); braces with a space inside stay as written: {{ {name} }}"
+                )
+            if m["filter"] is not None:
+                raise ValueError(
+                    f"script line {line} uses {m.group()}: filters are for command arguments; in a script the value "
+                    f'arrives as a quoted variable ("${{RB_{name.upper()}}}"): encode it in the script '
+                    f"(jq --arg {name} {{{name}}}, curl --data-urlencode)"
+                )
+            if where == "literal":
+                raise ValueError(
+                    f"script line {line} puts {{{name}}} in a heredoc with a quoted delimiter (<<'EOF'), where bash "
+                    "expands nothing: unquote the delimiter (<<EOF)"
+                )
+        used = self.script_params()
+        variables = {p.env: p.name for p in used}
+        if len(variables) < len(used):
+            a, b = [p for p in used if sum(q.env == p.env for q in used) > 1][:2]
+            raise ValueError(f"params {a.name} and {b.name} are both passed as {a.env}: rename one")
+        for name in self.env:
+            if name in variables:
+                raise ValueError(f"env.{name} would replace {{{variables[name]}}}, passed as {name}; rename it")
+        judged = self.template
+        for param in (p for p in used if p.secret and p.env in judged.arguments):
+            program = judged.arguments[param.env]
+            raise ValueError(
+                f"script gives the secret param {{{param.name}}} to `{program}` as an argument, where every local "
+                f"user can read it (ps, /proc/PID/cmdline): feed it on standard input (printf '%s\\n' "
+                f'"{{{param.name}}}" | {program} … reading -) or in its environment for that command alone '
+                f'(NAME="{{{param.name}}}" {program} …)'
+            )
+        if judged.mode != "run":
+            needs = "needs the terminal" if judged.mode == "interactive" else "never ends (it follows)"
+            raise ValueError(
+                f"script runs `{judged.mode_command}`, which {needs}: an action's script runs without a terminal "
+                "and must end (run it in your own shell, or give it an end, e.g. tail -n 200)"
+            )
 
 
 def _interpreted_error(where: str, name: str, program: str) -> str:

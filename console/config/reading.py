@@ -124,11 +124,19 @@ def expand(
             return value
         template = len(loc) == 4 and loc[0] == "actions" and loc[2] in ("command", "env")
         argv = len(loc) == 4 and loc[2] == "command" and loc[0] in ("actions", "metric", "logs")
+        script = len(loc) == 3 and loc[0] == "actions" and loc[2] == "script"
 
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             var = match.group(1)
+            if script:  # it would be shell text in bash's argv; bash's own ${x} needs writing apart from ours
+                raise ConfigError(
+                    f"{where(name, text, loc)}: ${{{var}}} is read from the console's environment when the config "
+                    f"loads, and would be spliced into the script, as shell text on bash's command line: write "
+                    f'$${{{var}}} for bash\'s own ${{{var}}}; to pass a secret, env = {{ {var} = "${{{var}}}" }} '
+                    f'and "${var}" in the script'
+                )
             if var not in environ:
                 raise ConfigError(
                     f"{where(name, text, loc)}: environment variable {var} is not set "

@@ -234,37 +234,45 @@ def _assignments(text: str, regions: Regions) -> dict[str, int]:
 
 
 
-def _replace(text: str, params: list[Param], regions: Regions, value: Callable[[Param, str], str]) -> str:
+def _replace(
+    text: str,
+    params: list[Param],
+    regions: Regions,
+    value: Callable[[Param, str], str],
+    pattern: re.Pattern[str] = PLACEHOLDER,
+) -> str:
     by_text = {t: p for p in params for t in p.placeholders}
     pieces, last = [], 0
-    for m in PLACEHOLDER.finditer(text):
+    for m in pattern.finditer(text):
         param = by_text.get(m.group())
         where = regions.at(m.start())
         if param is None or where in ("comment", "literal"):
             continue
-        if (m.group("brace") or m.group("dollar")) and (
-            where == "single" or (param.assigned_at is not None and m.start() >= param.assigned_at)
-        ):
+        variable = m.groupdict().get("brace") or m.groupdict().get("dollar")
+        if variable and (where == "single" or (param.assigned_at is not None and m.start() >= param.assigned_at)):
             continue
         pieces += [text[last : m.start()], value(param, where)]
         last = m.end()
     return "".join([*pieces, text[last:]])
 
 
-def shell_script(text: str, params: list[Param]) -> str:
-    """The script with every placeholder turned into a reference to its environment variable, quoted to fit."""
+def shell_script(text: str, params: list[Param], pattern: re.Pattern[str] = PLACEHOLDER) -> str:
+    """The script with every placeholder turned into a reference to its environment variable, quoted to fit;
+    `pattern` finds the placeholders (a runbook's by default, `{name}` in a config action's script)."""
     forms = {"plain": '"${%s}"', "double": "${%s}", "single": "'\"${%s}\"'"}
-    return _replace(text, params, shell_regions(text), lambda p, where: forms[where] % p.env)
+    return _replace(text, params, shell_regions(text), lambda p, where: forms[where] % p.env, pattern)
 
 
-def shown_shell(text: str, params: list[Param], values: Mapping[str, str]) -> str:
+def shown_shell(
+    text: str, params: list[Param], values: Mapping[str, str], pattern: re.Pattern[str] = PLACEHOLDER
+) -> str:
     """The command as the operator will see it run: each value in place, shell-quoted when it is not plain."""
 
     def show(param: Param, where: str) -> str:
         value = make_safe(values[param.name])  # a newline in a value shows as one, not as a second command
         return value if where != "plain" or _SIMPLE.fullmatch(value) else shlex.quote(value)
 
-    return _replace(text, params, shell_regions(text), show)
+    return _replace(text, params, shell_regions(text), show, pattern)
 
 
 def sql_text(text: str, params: list[Param], values: Mapping[str, str]) -> str:

@@ -38,12 +38,15 @@ def _sql(text: str) -> tuple[Risk, str]:
     return judge_sql(sql_text(code, params, {p.name: p.placeholders[0] for p in params}))
 
 
-def raise_to(risk: Risk, reason: str, attribute: str | None) -> tuple[Risk, str]:
-    """The inferred risk raised by the block's `risk=` attribute (an unknown or lower one changes nothing)."""
+def raise_to(
+    risk: Risk, reason: str, attribute: str | None, by: str = "the block's risk attribute"
+) -> tuple[Risk, str]:
+    """The inferred risk raised by the block's `risk=` attribute, or what `by` names (an action's `risk`); an
+    unknown or lower one changes nothing."""
     try:
         wanted = Risk((attribute or "").strip().lower())
     except ValueError:
         return risk, reason
     if ORDER.index(wanted) > ORDER.index(risk):
-        return wanted, f"{wanted.value}: raised by the block's risk attribute (inferred {reason})"
+        return wanted, f"{wanted.value}: raised by {by} (inferred {reason})"
     return risk, reason

@@ -27,6 +27,11 @@ MAX_NESTING = 120  # tree levels (`$(` in `$(` ...): the walk recurses, so deepe
 OUTPUT = frozenset({">", ">>", ">|", "&>", "&>>", ">&"})
 QUIET = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd/1", "/dev/fd/2"})
 ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+# Builtins bash runs itself: their arguments never reach a process's command line
+BUILTINS = frozenset(
+    {"echo", "printf", "test", "[", "read", "local", "export", "declare", "typeset", "readonly", "let", ":", "true"}
+    | {"false", "cd", "set", "shift", "return", "exit", "unset", "mapfile", "readarray"}
+)
 READ_REASON = "read: only reading commands"
 
 
@@ -41,6 +46,9 @@ class ShellJudgement:
     mode_reason: str = ""
     refused: str | None = None
     reparsed: Mapping[str, str] = field(default_factory=dict)  # RB_ variable -> the program that re-parses it
+    mode_command: str = ""  # the command that decides the mode, as reasons quote it
+    # RB_ variable -> a program given it as an argument; where values stand, not what the script does: not compared
+    arguments: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 def judge_shell(script: str, values: Mapping[str, str] | None = None) -> ShellJudgement:
@@ -86,7 +94,10 @@ def _judgement(state: State, findings: list[Found]) -> ShellJudgement:
     why = {"interactive": "is interactive: it needs the terminal", "follow": "follows: it never ends"}
     mode_reason = f"`{moving.command}` {why[mode]}" if moving and mode != "run" else ""
     refused = state.refusals[0] if state.refusals else None
-    return ShellJudgement(risk, reason, mode, mode_reason, refused, dict(state.reparsed))
+    command = moving.command if moving and mode != "run" else ""
+    return ShellJudgement(
+        risk, reason, mode, mode_reason, refused, dict(state.reparsed), command, dict(state.arguments)
+    )
 
 
 class _Walk(Words):
@@ -108,10 +119,13 @@ class _Walk(Words):
         name = words[0]
         if name.text is None:
             from_value = any(p.var for p in name.parts)
-            what = "takes its name from a value" if from_value else "is named by an expansion, not in the runbook"
+            what = "takes its name from a value" if from_value else "is named by an expansion, not in the script"
             return [found(Risk.WRITE, words, what)]
         if name.text in self.functions:
             return []  # judged where it is defined
+        if name.text not in BUILTINS:
+            for part in (p for w in words[1:] for p in w.parts if p.var):
+                self.state.arguments.setdefault(part.var, name.text)
         return judge_words(words, self)
 
     def walk(self, text: str, program: str = "") -> list[Found]:
@@ -145,7 +159,7 @@ class _Walk(Words):
 
     def script(self, words: Sequence[Word], program: str) -> list[Found]:
         """(d): the words a program joins and re-parses as shell code, judged as a script of their own; a value
-        spliced into them must be a plain word (or it would be code), and text not in the runbook is a write."""
+        spliced into them must be a plain word (or it would be code), and text not in the script is a write."""
         values, pieces, hidden = self.state.values, [], False
         for part in (p for w in words for p in [*w.parts, Part(" ", " ")]):
             if part.var:
@@ -167,7 +181,7 @@ class _Walk(Words):
         child.vars, child.mixed, child.fed = dict(self.vars), dict(self.mixed), self.fed
         results = child.walk("".join(pieces).strip(), program)
         return (
-            [*results, found(Risk.WRITE, words, "runs shell code that is not written in the runbook")]
+            [*results, found(Risk.WRITE, words, "runs shell code that is not written in the script")]
             if hidden
             else results
         )

@@ -375,7 +375,7 @@ def _subcommand(rule: Rule, words: Sequence[Word], at: int, ctx: Context, tool: 
     sub = words[where].text
     chosen = rule.subcommands.get(sub) if rule.subcommands and sub is not None else None
     if sub is None:
-        return [*own, found(Risk.WRITE, words, f"runs a {tool} subcommand that is not written in the runbook")]
+        return [*own, found(Risk.WRITE, words, f"runs a {tool} subcommand that is not written in the script")]
     if chosen is None:
         rest = parse(words[where:], rule.values)
         forced = [Word.of(name) for name, _ in rest.options if name == "--force"]

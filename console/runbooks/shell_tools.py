@@ -35,7 +35,7 @@ def awk(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     for program in programs:
         text = program.text
         if text is None:
-            return [found(Risk.WRITE, words, "runs an awk program that is not written in the runbook")]
+            return [found(Risk.WRITE, words, "runs an awk program that is not written in the script")]
         if awk_writes(text):
             return [found(Risk.WRITE, words, "runs an awk program that can write files or run commands")]
     return []
@@ -316,7 +316,7 @@ def d1_execute(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
             return [found(Risk.WRITE, words, "runs an SQL file on the local development database")]
         return [found(Risk.DESTRUCTIVE, words, "runs an SQL file on the database")]
     if command.text is None:
-        return [found(Risk.WRITE, words, "runs SQL that is not written in the runbook")]
+        return [found(Risk.WRITE, words, "runs SQL that is not written in the script")]
     from console.runbooks.sql_risk import judge_sql
 
     risk, reason = judge_sql(command.text)

@@ -23,12 +23,14 @@ _SPLITS = re.compile(r"[\s*?\[]")
 
 
 class State:
-    """What the walks of one step share: the values, the refusals and the values that are re-parsed."""
+    """What the walks of one step share: the values, the refusals, the values that are re-parsed and those that
+    stand in a program's arguments (where `ps` shows them)."""
 
     def __init__(self, values: Mapping[str, str] | None) -> None:
         self.values = values
         self.refusals: list[str] = []
         self.reparsed: dict[str, str] = {}
+        self.arguments: dict[str, str] = {}  # RB_ variable -> the first program given it as an argument
 
     def refuse(self, var: str, why: str) -> None:
         value = make_safe((self.values or {}).get(var, ""))
@@ -72,7 +74,7 @@ class Words:
                 self.state.refuse(
                     first.var,
                     f"a value that starts with `-` would be read as an option by {make_safe(words[0].shown)}; put "
-                    "the placeholder after `--` in the runbook, or give another value",
+                    "the placeholder after `--` in the script, or give another value",
                 )
             if word.text == "--":
                 return
@@ -168,7 +170,7 @@ class Words:
             if value is not None and _SPLITS.search(value):
                 self.state.refuse(
                     part.var,
-                    f"`{source}` is not quoted, so bash splits and globs it; quote it in the runbook, or give a "
+                    f"`{source}` is not quoted, so bash splits and globs it; quote it in the script, or give a "
                     "value without spaces or `*?[`",
                 )
         return list(parts)

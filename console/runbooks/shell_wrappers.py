@@ -195,7 +195,7 @@ def psql(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     results = []
     for sql in commands:
         if any(p.text is None and not p.var for p in sql.parts):
-            results.append(found(Risk.DESTRUCTIVE, words, "runs SQL that is not written in the runbook"))
+            results.append(found(Risk.DESTRUCTIVE, words, "runs SQL that is not written in the script"))
             continue
         text = "".join(p.text if p.text is not None else "0" for p in sql.parts)
         if text.lstrip().startswith("\\"):
@@ -261,7 +261,7 @@ def package_script(words: Sequence[Word], name: Word | None) -> list[Found]:
     server needs the terminal; any other runs the package's code (write)."""
     text = (name.text if name else None) or ""
     if name is None or name.text is None:
-        return [found(Risk.WRITE, words, "runs a package script that is not written in the runbook")]
+        return [found(Risk.WRITE, words, "runs a package script that is not written in the script")]
     verb = next((what for word, what in SCRIPT_VERBS.items() if word in text), "")
     if verb and text.rsplit(":", 1)[-1] in ("status", "list", "check"):
         verb = ""  # `db:migrate:status` reports on migrations: an unknown script, not a migration
@@ -375,7 +375,7 @@ def redis_cli(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     name = (rest[0].text or "").lower()
     sub = (rest[1].text or "").lower() if len(rest) > 1 else ""
     if not name:
-        return [found(Risk.WRITE, words, "runs a Redis command that is not written in the runbook")]
+        return [found(Risk.WRITE, words, "runs a Redis command that is not written in the script")]
     if name in REDIS_READS or sub in REDIS_READ_PAIRS.get(name, ()):
         return [found(Risk.READ, words, "reads", note=KEYS_NOTE)] if name == "keys" else []
     if name in REDIS_FOLLOWS:

@@ -42,10 +42,9 @@ async def reach_all(config: Config) -> list[Reach]:
     jobs = [job for kind in configured(config) for job in resolve(kind.reach)(config)]
     results = list(await asyncio.gather(*jobs))
     for name, spec in config.actions.items():
-        ok = executable(spec.command[0], config.base_dir)
-        results.append(
-            Reach("action", name, ok, f"{spec.command[0]} {'found' if ok else 'not found or not executable'}")
-        )
+        program = spec.command[0] if spec.command else "bash"  # a script runs as `bash -c`
+        ok = executable(program, config.base_dir)
+        results.append(Reach("action", name, ok, f"{program} {'found' if ok else 'not found or not executable'}"))
     redactor = Redactor(config.secrets)
     return [Reach(r.kind, r.name, r.ok, redactor.text(r.detail)) for r in results]
 
