@@ -17,7 +17,7 @@ from actions import shell_step
 from actions.base import ActionContext, Progress
 from actions.command import CommandAction, run_redactor
 from console.config import CommandAction as CommandActionConfig
-from console.config_actions import SCRIPT_PLACEHOLDER
+from console.config.actions import SCRIPT_PLACEHOLDER
 from console.models import ConfirmLevel, Outcome, Plan, Risk
 from console.redact import MASK
 from console.runbooks.params import shown_shell
