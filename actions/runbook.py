@@ -29,11 +29,11 @@ from actions.command import run_redactor
 from actions.redis import FlushCache, FlushParams
 from actions.runner import ActionRefused
 from console.config import Config
+from console.judge.placeholders import filled, shell_script, shown_shell
 from console.models import ConfirmLevel, Outcome, Plan, Risk, format_duration
 from console.redact import MASK
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
-from console.runbooks.params import filled, shell_script, shown_shell
 
 TIMEOUT = 600.0
 

@@ -2,7 +2,7 @@
 
 Reading statements run in a read-only transaction and their rows come back as a text table; any other statement
 runs in one transaction, the only one: transaction control is refused in any step. Values are quoted SQL literals
-(standard_conforming_strings on), never bare text. The judge and the splitter (`console.runbooks.sql_risk`, pglast)
+(standard_conforming_strings on), never bare text. The judge and the splitter (`console.judge.sql`, pglast)
 are imported when a step is planned, not when the console starts.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from actions.base import ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
+from console.judge.placeholders import Param, sql_text
 from console.models import Outcome, OutcomeStatus, Risk
 from console.models.postgres import CONSOLE_APPLICATION
-from console.runbooks.params import Param, sql_text
 from console.runbooks.risk import ORDER
 from console.runbooks.session import sql_code
 
@@ -33,7 +33,7 @@ def statements_text(command: str, params: tuple[Param, ...], values: Mapping[str
 def checked_statements(action: str, risk: Risk, text: str) -> list[str]:
     """The statements of a step's text with its values in place, refused (ParamError, ActionRefused) when that text
     judges riskier than the step, cannot be cut into whole statements, or holds transaction control."""
-    from console.runbooks.sql_risk import SqlTextError, judge_sql, split_statements
+    from console.judge.sql import SqlTextError, judge_sql, split_statements
 
     judged, reason = judge_sql(text)
     if ORDER.index(judged) > ORDER.index(risk):
@@ -54,7 +54,7 @@ def checked_statements(action: str, risk: Risk, text: str) -> list[str]:
 def _transaction_refusal(statements: list[str]) -> str | None:
     """Why the statements are refused when one of them is transaction control (COMMIT would end the runner's
     read-only transaction and run the rest outside it), else None."""
-    from console.runbooks.sql_risk import TRANSACTION_CONTROL, transaction_control
+    from console.judge.sql import TRANSACTION_CONTROL, transaction_control
 
     for number, statement in enumerate(statements, 1):
         kind = transaction_control(statement)

@@ -18,9 +18,9 @@ from actions.base import ActionContext, Progress
 from actions.command import CommandAction, run_redactor
 from console.config import CommandAction as CommandActionConfig
 from console.config.actions import SCRIPT_PLACEHOLDER
+from console.judge.placeholders import shown_shell
 from console.models import ConfirmLevel, Outcome, Plan, Risk
 from console.redact import MASK
-from console.runbooks.params import shown_shell
 from console.runbooks.risk import raise_to
 
 

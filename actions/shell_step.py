@@ -19,10 +19,10 @@ from actions.base import ParamError, Progress
 from actions.command import run_to_outcome
 from actions.runner import ActionRefused
 from console import proc as processes
+from console.judge.placeholders import Param
+from console.judge.shell_words import ORDER
 from console.models import Outcome, OutcomeStatus, Risk, format_duration
 from console.redact import Redactor
-from console.runbooks.params import Param
-from console.runbooks.shell_words import ORDER
 
 ERREXIT = "set -eo pipefail"
 # A `set` line of the script's own that decides errexit or pipefail: the script is then run as written.
@@ -48,7 +48,7 @@ def judge(
     """The declared risk and reason, made worse by the script judged with the values in place, and the values a
     program re-parses; a value bash would turn into code or an option is a ParamError, a script that needs the
     terminal or never ends is refused."""
-    from console.runbooks.shell_risk import judge_shell  # the parser is loaded when a script is judged
+    from console.judge.shell import judge_shell  # the parser is loaded when a script is judged
 
     judged = judge_shell(script, env)
     if judged.refused:

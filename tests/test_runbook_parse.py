@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from console.judge.placeholders import find_params, shell_script
 from console.models import Risk
 from console.runbooks.model import MAX_BYTES, RunbookError, load_runbook
-from console.runbooks.params import find_params, shell_script
 from console.runbooks.risk import infer, raise_to
 from console.triage.playbook import validate
 from console.triage.runbook_view import as_playbook

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from console.judge.placeholders import find_params, scan, shell_script
 from console.runbooks.model import RunbookError, load_runbook, parse_runbook
-from console.runbooks.params import find_params, scan, shell_script
 from console.runbooks.split import split_script
 from console.triage.runbook_view import as_playbook
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from console.judge.placeholders import find_params, shell_script
+from console.judge.shell import ShellJudgement, judge_shell
+from console.judge.sql import judge_sql
 from console.models import Risk
-from console.runbooks.params import find_params, shell_script
-from console.runbooks.shell_risk import ShellJudgement, judge_shell
-from console.runbooks.sql_risk import judge_sql
 
 READ, WRITE, DESTRUCTIVE = Risk.READ, Risk.WRITE, Risk.DESTRUCTIVE
 HOSTILE_VALUE = "a[$(touch pwned)]"

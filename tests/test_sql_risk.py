@@ -9,8 +9,7 @@ import asyncpg
 import pytest
 
 from console.demo.servers import PostgresServer
-from console.models import Risk
-from console.runbooks.sql_risk import (
+from console.judge.sql import (
     READ_FUNCTIONS,
     SIDE_EFFECTS,
     SqlTextError,
@@ -18,6 +17,7 @@ from console.runbooks.sql_risk import (
     split_statements,
     transaction_control,
 )
+from console.models import Risk
 
 CONTROL = "is transaction control, refused in a runbook step (the runner's one transaction is the only one)"
 PSQL_HINT = "(a psql variable such as :'name' is not SQL: write a placeholder such as <name>)"

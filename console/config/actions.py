@@ -23,11 +23,11 @@ from pydantic_core import SchemaError
 
 from console.config.reading import plain_message
 from console.config.types import Model, Period
+from console.judge.placeholders import Param, shell_regions, shell_script
 from console.models import Risk
-from console.runbooks.params import Param, shell_regions, shell_script
 
 if TYPE_CHECKING:
-    from console.runbooks.shell_risk import ShellJudgement
+    from console.judge.shell import ShellJudgement
 
 # Where a value goes: `{msg|json}` is a JSON string (quotes included), `{x|url}` is escaped for a URL component.
 FILTERS: dict[str, Callable[[str], str]] = {
@@ -213,7 +213,7 @@ class CommandAction(Model):
     def template(self) -> ShellJudgement:
         """The script judged by the shell parser without values (`<name>` in their place), once per config: its
         mode is checked when the config loads, its risk is the action's."""
-        from console.runbooks.shell_risk import judge_shell  # the parser is loaded when a config has a script
+        from console.judge.shell import judge_shell  # the parser is loaded when a config has a script
 
         return judge_shell(self.bash())
 

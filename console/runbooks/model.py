@@ -17,10 +17,10 @@ from typing import Any
 
 from console.config.reading import os_reason
 from console.file_trust import RUNBOOK, UntrustedFile, open_trusted
+from console.judge.placeholders import SECRET_NAME, Param, find_params, scan
 from console.models import Risk
 from console.runbooks import session
 from console.runbooks.markdown import Block, parse_markdown
-from console.runbooks.params import SECRET_NAME, Param, find_params, scan
 from console.runbooks.risk import infer, raise_to
 from console.runbooks.split import split_script, split_sql
 

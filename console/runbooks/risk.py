@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from console.judge.placeholders import Param, find_params, shell_script, sql_text
+from console.judge.shell_words import ORDER, Mode
 from console.models import Risk
-from console.runbooks.params import Param, find_params, shell_script, sql_text
 from console.runbooks.session import sql_code
-from console.runbooks.shell_words import ORDER, Mode
 
 
 def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False) -> tuple[Risk, str, Mode]:
@@ -21,7 +21,7 @@ def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False
     if sql:
         risk, reason = _sql(text)
         return risk, reason, "run"
-    from console.runbooks.shell_risk import judge_shell
+    from console.judge.shell import judge_shell
 
     found = find_params(text, {}, shell=True) if params is None else list(params)
     judged = judge_shell(shell_script(text, found))
@@ -31,7 +31,7 @@ def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False
 def _sql(text: str) -> tuple[Risk, str]:
     """An SQL step judged with each placeholder's own text as its value: a value is always a quoted literal, so no
     value can change the statements' shape (the plan judges the text again with the real values in place)."""
-    from console.runbooks.sql_risk import judge_sql  # pglast is loaded when an SQL step is judged, not at start
+    from console.judge.sql import judge_sql  # pglast is loaded when an SQL step is judged, not at start
 
     code = sql_code(text)
     params = find_params(code, {}, shell=False)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from console.runbooks.params import ASSIGNED, Regions, shell_regions
+from console.judge.placeholders import ASSIGNED, Regions, shell_regions
 from console.runbooks.session import Command
 
 ALTERNATIVE = re.compile(r"#+\s*(?:or|alternatively|option\s+\w+)\b", re.I)
@@ -116,7 +116,7 @@ def split_sql(text: str) -> list[Command]:
     comment: cut before a comment that starts a line after a statement has ended (its `;`), when at least two such
     comments head statements; each part is titled by its comment. A statement is never cut; the whole block when it
     does not split."""
-    from console.runbooks.params import sql_regions
+    from console.judge.placeholders import sql_regions
 
     whole = [Command(text)]
     lines = text.split("\n")

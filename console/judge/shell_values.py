@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from console.judge.shell_words import WHOLE, Part, Word, shown
 from console.redact import make_safe
-from console.runbooks.shell_words import WHOLE, Part, Word, shown
 
 PREFIX = "RB_"
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")

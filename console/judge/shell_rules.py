@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from console.judge import shell_tools as tools
+from console.judge import shell_wrappers as wrap
+from console.judge.shell_words import Context, Found, Mode, Word, each, found, matches, parse, split, unknown_command
 from console.models import Risk
-from console.runbooks import shell_tools as tools
-from console.runbooks import shell_wrappers as wrap
-from console.runbooks.shell_words import Context, Found, Mode, Word, each, found, matches, parse, split, unknown_command
 
 Check = Callable[[Sequence[Word], int, Context], list[Found]]
 VERSION = frozenset({"--version", "--help"})

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from console.judge.shell_words import Context, Found, Word, each, found, matches, parse, split
 from console.models import Risk
-from console.runbooks.shell_words import Context, Found, Word, each, found, matches, parse, split
 
 DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "-"})
 
@@ -317,7 +317,7 @@ def d1_execute(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         return [found(Risk.DESTRUCTIVE, words, "runs an SQL file on the database")]
     if command.text is None:
         return [found(Risk.WRITE, words, "runs SQL that is not written in the script")]
-    from console.runbooks.sql_risk import judge_sql
+    from console.judge.sql import judge_sql
 
     risk, reason = judge_sql(command.text)
     return [] if risk is Risk.READ else [found(risk, words, reason.partition(": ")[2] or reason)]

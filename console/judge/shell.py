@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.judge.shell_rules import judge_words, knows
+from console.judge.shell_values import IDENTIFIER, State, Words, descendants, node_text
+from console.judge.shell_words import MODES, PLAIN, Found, Mode, Part, Word, found, worst
 from console.models import Risk
-from console.runbooks.shell_rules import judge_words, knows
-from console.runbooks.shell_values import IDENTIFIER, State, Words, descendants, node_text
-from console.runbooks.shell_words import MODES, PLAIN, Found, Mode, Part, Word, found, worst
 
 MAX_DEPTH = 4  # `bash -c` inside `ssh` inside `watch`...: deeper is not judged (write)
 MAX_NESTING = 120  # tree levels (`$(` in `$(` ...): the walk recurses, so deeper is not judged (write)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from console.models import Risk
-from console.runbooks.shell_words import (
+from console.judge.shell_words import (
     DESTRUCTIVE,
     Context,
     Found,
@@ -22,6 +21,7 @@ from console.runbooks.shell_words import (
     split,
     unknown_command,
 )
+from console.models import Risk
 
 _ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 XARGS_INPUT = Word((Part(None, "<input>"),))
@@ -178,7 +178,7 @@ _PSQL_READ_META = re.compile(r"\\(?:d\w*|l\+?|list|conninfo|dt\S*)\s*\S*\s*$")
 
 
 def psql(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
-    from console.runbooks.sql_risk import judge_sql
+    from console.judge.sql import judge_sql
 
     args = parse(words[at:], PSQL_VALUES)
     output = args.value({"-o", "--output", "-L", "--log-file"})
