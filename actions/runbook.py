@@ -9,6 +9,10 @@ command with its line in the runbook file, which the outcome names. An sql step 
 reading statements in a read-only transaction; a flush step is the built-in flush-cache with the runbook's
 pattern. Secret parameters are masked in the preview, the journal, the stream and the output file. The plan
 re-reads the runbook and refuses when it changed since it was loaded.
+
+A shell step's mode (judged with the values in place) says how it runs: `run` to its end under the timeout;
+`interactive` with the console's terminal lent to it (`ActionContext.terminal`, console/terminal.py; refused when
+there is none) and no timeout; `follow` streamed with no timeout until it exits or the operator ends it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -24,17 +29,20 @@ from pydantic import BaseModel, Field, create_model
 
 from actions import runbook_sql as sql
 from actions.base import Action, ActionContext, ParamError, Progress
-from actions.command import run_redactor, run_to_outcome
+from actions.command import follow_to_outcome, run_redactor, run_to_outcome
 from actions.redis import FlushCache, FlushParams
 from actions.runner import ActionRefused
 from console import proc as processes
 from console.config import Config
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.outside_json import ObjectLines
 from console.redact import MASK, Redactor
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
 from console.runbooks.params import filled, shell_script, shown_shell
-from console.runbooks.shell_words import ORDER
+from console.runbooks.shell_words import ORDER, Mode
+from console.stop_signals import STOP_SIGNALS, cancel_reason
+from console.terminal import TerminalGone
 
 TIMEOUT = 600.0
 ERREXIT = "set -eo pipefail"
@@ -43,6 +51,7 @@ OWN_OPTIONS = re.compile(
     r"^[ \t]*set[ \t]+(?:.*[ \t])?(?:[-+][a-zA-Z]*e[a-zA-Z]*|[-+]o[ \t]+(?:errexit|pipefail))\b", re.M
 )
 FAILED_AT = re.compile(r"runbook step failed at line (\d+) \(of the runbook file\): (.*)")
+JSON_OUTPUT = re.compile(r"--format(?:=|\s+)json\b")  # pretty JSON over many lines: one log entry per object
 
 
 class RunbookStep(Action):
@@ -91,9 +100,9 @@ class RunbookStep(Action):
                 f"{self.name}: {self.book.path} changed since it was loaded; reload it; nothing was run"
             )
 
-    def _record(self, shown: str, values: dict[str, str]) -> dict[str, Any]:
+    def _record(self, shown: str, values: dict[str, str], mode: Mode = "run") -> dict[str, Any]:
         """What the journal keeps of the request: the runbook, its sha256, where the step is, the command (already
-        redacted) and the values (secret ones masked)."""
+        redacted), how it runs and the values (secret ones masked)."""
         return {
             "runbook": str(self.book.path),
             "sha256": self.book.sha256,
@@ -103,6 +112,7 @@ class RunbookStep(Action):
             "step": self.step.ref,
             "kind": self.step.kind,
             "command": shown,
+            "mode": mode,
             "values": {k: MASK if k in self.secret_params else v for k, v in values.items()},
         }
 
@@ -116,7 +126,7 @@ class RunbookStep(Action):
             return await self._plan_flush(ctx, values)
         step = self.step
         redactor = run_redactor(ctx.redactor, masked)
-        risk, reason, reparsed = self.risk, step.risk_reason, {}
+        risk, reason, reparsed, mode = self.risk, step.risk_reason, {}, "run"
         if step.kind == "sql":
             if ctx.config.postgres is None:
                 raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
@@ -126,7 +136,8 @@ class RunbookStep(Action):
         else:
             shown = shown_shell(step.command, list(step.params), values)
             env = {p.env: values[p.name] for p in step.params}
-            risk, reason, reparsed = self._judge(redactor, shell_script(step.command, list(step.params)), env)
+            script = shell_script(step.command, list(step.params))
+            risk, reason, reparsed, mode = self._judge(ctx, redactor, script, env)
             detail = {"script": self._script(), "env": env, "secrets": secrets, "masked": masked}
         shown = redactor.text(shown)
         reason = redactor.text(reason)
@@ -138,36 +149,40 @@ class RunbookStep(Action):
         return Plan(
             action=self.name,
             risk=risk,
-            params=self._record(shown, values),
+            params=self._record(shown, values, mode),
             summary=f"{step.ref} ({where}) on {ctx.environment}: {reason}",
             columns=["line", step.kind],
             rows=[[str(i + 1), line] for i, line in enumerate(shown.split("\n"))],
-            notes=self._how(ctx, reparsed),
+            notes=self._how(ctx, reparsed, mode),
             confirm=confirm,
             confirm_text=ctx.environment if typed else None,
             confirm_reason=reason if typed else "",
             created_at=ctx.clock(),
             detail=detail,
+            mode=mode,
         )
 
-    def _judge(self, redactor: Redactor, script: str, env: dict[str, str]) -> tuple[Risk, str, Mapping[str, str]]:
-        """The step's risk and reason, made worse by the script judged with the values in place; a value bash
-        would turn into code or an option is a ParamError, a step that needs the terminal is refused."""
+    def _judge(
+        self, ctx: ActionContext, redactor: Redactor, script: str, env: dict[str, str]
+    ) -> tuple[Risk, str, Mapping[str, str], Mode]:
+        """The step's risk and reason, made worse by the script judged with the values in place, and its mode; a
+        value bash would turn into code or an option is a ParamError, a step that needs a terminal the console has
+        not got is refused."""
         from console.runbooks.shell_risk import judge_shell
 
         judged = judge_shell(script, env)
         if judged.refused:
             raise ParamError(f"{self.name}: {redactor.text(judged.refused)}")
-        if judged.mode != "run":
+        if judged.mode == "interactive" and ctx.terminal is None:
             raise ActionRefused(
-                f"{self.name}: {redactor.text(judged.mode_reason)}; the console will hand it over in a later "
-                "version; nothing was run"
+                f"{self.name}: {redactor.text(judged.mode_reason)}, and the console has none here (stdin and stdout "
+                "must be its terminal, in the foreground); nothing was run"
             )
         if ORDER.index(judged.risk) > ORDER.index(self.risk):
-            return judged.risk, f"{judged.reason} (with the values given)", judged.reparsed
-        return self.risk, self.step.risk_reason, judged.reparsed
+            return judged.risk, f"{judged.reason} (with the values given)", judged.reparsed, judged.mode
+        return self.risk, self.step.risk_reason, judged.reparsed, judged.mode
 
-    def _how(self, ctx: ActionContext, reparsed: Mapping[str, str]) -> list[str]:
+    def _how(self, ctx: ActionContext, reparsed: Mapping[str, str], mode: Mode) -> list[str]:
         if self.step.kind == "sql":
             return [
                 f"on [postgres]; {'read-only transaction' if self.risk is Risk.READ else 'one transaction'}, "
@@ -183,8 +198,13 @@ class RunbookStep(Action):
             if OWN_OPTIONS.search(self.step.command)
             else f"runs under `{ERREXIT}`: stops at the first failing command"
         )
+        runs = {
+            "run": f"timeout {format_duration(self.timeout)}",
+            "interactive": "the terminal handed over to it, no timeout: the console comes back when it exits",
+            "follow": "its output followed, no timeout, until it exits or you stop it (escape, or ctrl+c headless)",
+        }[mode]
         return [
-            f"bash -c in {ctx.config.base_dir}, timeout {format_duration(self.timeout)}{passed}",
+            f"bash -c in {ctx.config.base_dir}, {runs}{passed}",
             f"{stops}; a failure is reported with its line in {self.book.path.name}",
         ]
 
@@ -222,16 +242,35 @@ class RunbookStep(Action):
         ctx = dataclasses.replace(ctx, redactor=run_redactor(ctx.redactor, plan.detail["masked"]))
         if self.step.kind == "sql":
             return await sql.run(ctx, plan.detail["statements"], read_only=self.risk is Risk.READ, progress=progress)
-        return await self._run_shell(ctx, plan.detail["script"], plan.detail["env"], progress)
+        return await self._run_shell(ctx, plan, progress)
 
-    async def _run_shell(self, ctx: ActionContext, script: str, env: Mapping[str, str], progress: Progress) -> Outcome:
-        proc = await processes.spawn(["bash", "-c", script], ctx.config.base_dir, merge_stderr=True, env=env)
+    async def _run_shell(self, ctx: ActionContext, plan: Plan, progress: Progress) -> Outcome:
+        argv, env = ["bash", "-c", plan.detail["script"]], plan.detail["env"]
+        if plan.mode == "interactive":
+            return await self._hand_over(ctx, argv, env, progress)
+        proc = await processes.spawn(argv, ctx.config.base_dir, merge_stderr=True, env=env)
+        if plan.mode == "follow":
+            objects = ObjectLines() if JSON_OUTPUT.search(self.step.command) else None
+            return await follow_to_outcome(proc, ctx.redactor, progress, objects=objects)
         outcome = await run_to_outcome(proc, self.timeout, ctx.redactor, progress)
         failed = FAILED_AT.fullmatch(progress.tail[-1]) if progress.tail else None  # the trap's line is the last
         if outcome.status is OutcomeStatus.FAILED and outcome.exit_code and failed:
             message = f"{outcome.message} at line {failed.group(1)}: {failed.group(2)}"
             outcome = outcome.model_copy(update={"message": message})
         return outcome
+
+    async def _hand_over(
+        self, ctx: ActionContext, argv: list[str], env: Mapping[str, str], progress: Progress
+    ) -> Outcome:
+        """The step with the console's terminal, for as long as it runs; a hang-up meanwhile cancels it."""
+        if ctx.terminal is None:  # the plan refused it then; the console lost its terminal since
+            return Outcome(status=OutcomeStatus.FAILED, message="no terminal to hand the step over to; nothing was run")
+        try:
+            code = await ctx.terminal.lend(argv, ctx.config.base_dir, env, lambda: progress.stop_signal)
+        except TerminalGone:
+            return Outcome(status=OutcomeStatus.CANCELLED, message=cancel_reason(STOP_SIGNALS[signal.SIGHUP]))
+        status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
+        return Outcome(status=status, message=f"exit code {code}", exit_code=code)
 
 
 def step_actions(book: Runbook) -> list[RunbookStep]:
