@@ -134,7 +134,7 @@ def _edit_in_the_console(folder: Path, code: str) -> tuple[subprocess.Popen, int
         os.write(master, b"\r")
         read_until(master, b"replaces <code>")  # the form asks for --code
         os.write(master, code.encode() + b"\r")
-        read_until(master, b"Press y to run it")
+        read_until(master, b"Press y to hand it the terminal")
         os.write(master, b"y")
         return process, master, read_until(master, b"fake vim: type a line")
     except BaseException:

@@ -107,6 +107,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             typed.focus()
             reason = f" ({plan.confirm_reason})" if plan.confirm_reason else ""
             self._hint(f"Type {plan.confirm_text!r} and press enter to run{reason}. escape cancels; nothing runs.")
+        elif plan.confirm is ConfirmLevel.YES and plan.mode == "interactive":
+            self._hint("Press y to hand it the terminal (the console comes back when it exits), escape to cancel.")
         elif plan.confirm is ConfirmLevel.YES:
             self._hint("Press y to run it, r to preview again, escape to cancel; nothing runs until you confirm.")
         else:
