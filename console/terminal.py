@@ -3,10 +3,11 @@
 The program starts in a process group of its own but in the console's session (`proc.spawn_on_terminal`; every other
 command gets a new session, with no terminal), and that group is made the terminal's foreground: it reads the keys,
 ctrl+c and ctrl+z go to it, and it sees the window size. A read or a mode change it made before that stopped it
-(SIGTTIN, SIGTTOU), so it is sent SIGCONT once it has the terminal. When its leader exits the console takes the
-foreground back (ignoring SIGTTOU meanwhile: a background process that sets the foreground is stopped otherwise) and
-puts the terminal's modes back as they were. The console does no job control: a program stopped by ctrl+z is
-continued at once. The TUI passes `pause` (`App.suspend`): its screen is given up before and repainted after.
+(SIGTTIN, SIGTTOU), so it is sent SIGCONT once it has the terminal. The console ignores SIGTTOU for the time of the
+loan: in the background, a write (with `stty tostop`) or taking the foreground back would stop it otherwise. When
+the program's leader exits the console takes the foreground back and puts the terminal's modes back as they were.
+The console does no job control: a program stopped by ctrl+z is continued at once. The TUI passes `pause`
+(`App.suspend`): its screen is given up before and repainted after.
 
 If the console is told to stop meanwhile (its caller is cancelled: SIGHUP, SIGTERM), the program's group gets the
 signal the console got, then SIGKILL after a grace, and the cancel goes on once the terminal is back. A terminal
@@ -56,13 +57,16 @@ class Terminal:
         """Run `argv` with the terminal and return its exit code once it has the terminal back. Cancelled, the
         program's group gets `stop_signal()` first; TerminalGone when the terminal hung up meanwhile."""
         failure: BaseException | None = None
+        modes: list | None = None
         with self.pause():  # Textual resumes only when its block ends without an exception: none leaves it
-            modes = termios.tcgetattr(self.fd)
+            before = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # in the background, nothing of ours stops us
             try:
+                modes = termios.tcgetattr(self.fd)
                 code = await self._run(argv, cwd, env, stop_signal)
             except BaseException as exc:  # raised again below, once the terminal is back
                 failure = exc
-            kept = self._take_back(modes)
+            kept = modes is not None and self._take_back(modes)
+            signal.signal(signal.SIGTTOU, before)
         if failure is not None:
             raise failure
         if not kept:
@@ -86,15 +90,13 @@ class Terminal:
             raise
 
     def _take_back(self, modes: list) -> bool:
-        """The foreground back to the console's group and the modes as they were; False when the terminal is gone."""
-        ignored = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        """The foreground back to the console's group and the modes as they were (SIGTTOU is ignored: a background
+        process doing either is stopped otherwise); False when the terminal is gone."""
         try:
             os.tcsetpgrp(self.fd, os.getpgrp())
             termios.tcsetattr(self.fd, termios.TCSADRAIN, modes)
         except (OSError, termios.error):
             return False
-        finally:
-            signal.signal(signal.SIGTTOU, ignored)
         return True
 
 
