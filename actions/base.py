@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from console.config import Config
 from console.models import Outcome, Plan, ProgressEvent, Risk, utc_now
 from console.redact import Redactor
+from console.terminal import Terminal
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +28,13 @@ class ParamError(ValueError):
 
 @dataclass
 class ActionContext:
-    """What an action may reach: the config, the redactor for anything it shows, and the clock."""
+    """What an action may reach: the config, the redactor for anything it shows, the clock, and the terminal it may
+    lend a program that needs one (None when the console has none: no tty, a pipe, a test harness)."""
 
     config: Config
     redactor: Redactor
     clock: Callable[[], datetime] = utc_now
+    terminal: Terminal | None = None
 
     @property
     def environment(self) -> str:
@@ -39,7 +43,8 @@ class ActionContext:
 
 @dataclass
 class Progress:
-    """What a running action reports (counts, output lines, messages) and the operator's cancel switch."""
+    """What a running action reports (counts, output lines, messages), the operator's cancel switch, and the end
+    of a followed command (`end_follow`: the operator has seen enough; that run completes)."""
 
     listener: Callable[[ProgressEvent], None] | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -48,6 +53,9 @@ class Progress:
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     sink: Callable[[str], None] | None = None  # the runner's output file: every line, not just the tail
     cancel_reason: str = "cancelled by the operator"
+    stop_signal: int = signal.SIGTERM  # what a program lent the terminal gets on a cancel (the console's SIGHUP...)
+    follow_ended: asyncio.Event = field(default_factory=asyncio.Event)
+    lines: int = 0  # output lines reported so far
 
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -58,6 +66,7 @@ class Progress:
         self._emit(ProgressEvent(counts=dict(self.counts), total=total))
 
     def line(self, text: str) -> None:
+        self.lines += 1
         self.tail.append(text)
         if self.sink is not None:
             self.sink(text)
@@ -66,11 +75,16 @@ class Progress:
     def message(self, text: str) -> None:
         self._emit(ProgressEvent(message=text))
 
-    def cancel(self, reason: str = "cancelled by the operator") -> None:
-        """Ask the running action to stop; the runner journals what was done so far, with `reason`."""
+    def cancel(self, reason: str = "cancelled by the operator", stop_signal: int = signal.SIGTERM) -> None:
+        """Ask the running action to stop; the runner journals what was done so far, with `reason`. A program lent
+        the terminal gets `stop_signal` (the SIGHUP or SIGTERM the console got)."""
         if not self.cancelled.is_set():
-            self.cancel_reason = reason
+            self.cancel_reason, self.stop_signal = reason, stop_signal
         self.cancelled.set()
+
+    def end_follow(self) -> None:
+        """The operator closed a followed command's output (escape, ctrl+c): it is stopped and the run completes."""
+        self.follow_ended.set()
 
     def _emit(self, event: ProgressEvent) -> None:
         if self.listener is None:

@@ -18,6 +18,7 @@ from console import proc as processes
 from console.config import CommandAction as CommandActionConfig
 from console.config.actions import FILTERS, interpreted
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.outside_json import ObjectLines
 from console.redact import MASK, Redactor
 
 
@@ -156,9 +157,46 @@ async def _feed(proc: asyncio.subprocess.Process, data: str | None) -> None:
         proc.stdin.close()
 
 
-async def _pump(proc: asyncio.subprocess.Process, redactor: Redactor, progress: Progress) -> None:
-    """Stream output line by line (over-long lines cut by the process helper), secrets redacted."""
+async def follow_to_outcome(
+    proc: asyncio.subprocess.Process, redactor: Redactor, progress: Progress, *, objects: ObjectLines | None = None
+) -> Outcome:
+    """Stream a never-ending command's output (secrets redacted; with `objects`, one line per JSON object), with no
+    timeout, until it exits or the operator ends the follow (`progress.follow_ended`): its group is stopped then and
+    the run completed, since seeing enough is how a follow ends. A cancel (the console told to stop) kills the group,
+    `progress.stop_signal` first."""
+
+    async def to_the_end() -> int:
+        await _pump(proc, redactor, progress, objects)
+        return await proc.wait()
+
+    run = asyncio.create_task(to_the_end())
+    ended = asyncio.create_task(progress.follow_ended.wait())
+    try:
+        await asyncio.wait({run, ended}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        run.cancel()
+        await processes.kill_group(proc, first=progress.stop_signal)
+        raise
+    finally:
+        ended.cancel()
+    if not run.done():
+        run.cancel()
+        await processes.kill_group(proc)
+        lines = f"{progress.lines:,} line{'' if progress.lines == 1 else 's'}"
+        return Outcome(status=OutcomeStatus.COMPLETED, message=f"stopped by the operator after {lines}")
+    code = run.result()
+    status = OutcomeStatus.COMPLETED if code == 0 else OutcomeStatus.FAILED
+    return Outcome(status=status, message=f"exit code {code}", exit_code=code)
+
+
+async def _pump(
+    proc: asyncio.subprocess.Process, redactor: Redactor, progress: Progress, objects: ObjectLines | None = None
+) -> None:
+    """Stream output line by line (over-long lines cut by the process helper; with `objects`, a JSON object over
+    several lines is one line), secrets redacted."""
     assert proc.stdout is not None
     async for lines in processes.line_batches(proc.stdout):
-        for line in lines:
+        for line in objects.feed(lines) if objects else lines:
             progress.line(redactor.text(line))
+    for line in objects.flush() if objects else ():
+        progress.line(redactor.text(line))

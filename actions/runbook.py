@@ -30,12 +30,14 @@ from actions.redis import FlushCache, FlushParams
 from actions.runner import ActionRefused
 from console.config import Config
 from console.judge.placeholders import filled, shell_script, shown_shell
+from console.judge.shell_words import Mode
 from console.models import ConfirmLevel, Outcome, Plan, Risk, format_duration
 from console.redact import MASK
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step, read_text
 
 TIMEOUT = 600.0
+ALL_MODES: frozenset[Mode] = frozenset({"run", "interactive", "follow"})  # a runbook step may need any
 
 
 class RunbookStep(Action):
@@ -84,9 +86,9 @@ class RunbookStep(Action):
                 f"{self.name}: {self.book.path} changed since it was loaded; reload it; nothing was run"
             )
 
-    def _record(self, shown: str, values: dict[str, str]) -> dict[str, Any]:
+    def _record(self, shown: str, values: dict[str, str], mode: Mode = "run") -> dict[str, Any]:
         """What the journal keeps of the request: the runbook, its sha256, where the step is, the command (already
-        redacted) and the values (secret ones masked)."""
+        redacted), how it runs and the values (secret ones masked)."""
         return {
             "runbook": str(self.book.path),
             "sha256": self.book.sha256,
@@ -96,6 +98,7 @@ class RunbookStep(Action):
             "step": self.step.ref,
             "kind": self.step.kind,
             "command": shown,
+            "mode": mode,
             "values": {k: MASK if k in self.secret_params else v for k, v in values.items()},
         }
 
@@ -109,7 +112,7 @@ class RunbookStep(Action):
             return await self._plan_flush(ctx, values)
         step = self.step
         redactor = run_redactor(ctx.redactor, masked)
-        risk, reason, reparsed = self.risk, step.risk_reason, {}
+        risk, reason, reparsed, mode = self.risk, step.risk_reason, {}, "run"
         if step.kind == "sql":
             if ctx.config.postgres is None:
                 raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")
@@ -120,7 +123,9 @@ class RunbookStep(Action):
             shown = shown_shell(step.command, list(step.params), values)
             env = shell_step.variables(self.name, step.params, values)
             script = shell_script(step.command, list(step.params))
-            risk, reason, reparsed = shell_step.judge(self.name, self.risk, step.risk_reason, script, env, redactor)
+            risk, reason, reparsed, mode = shell_step.judge(
+                self.name, self.risk, step.risk_reason, script, env, redactor, modes=ALL_MODES, terminal=ctx.terminal
+            )
             # the command's first line is the script's second: bash's $LINENO + offset is the runbook file's line
             run = shell_step.wrapped(script, step.line - 2, shell_step.RUNBOOK_LINES)
             detail = {"script": run, "env": env, "secrets": secrets, "masked": masked}
@@ -134,19 +139,20 @@ class RunbookStep(Action):
         return Plan(
             action=self.name,
             risk=risk,
-            params=self._record(shown, values),
+            params=self._record(shown, values, mode),
             summary=f"{step.ref} ({where}) on {ctx.environment}: {reason}",
             columns=["line", step.kind],
             rows=[[str(i + 1), line] for i, line in enumerate(shown.split("\n"))],
-            notes=self._how(ctx, reparsed),
+            notes=self._how(ctx, reparsed, mode),
             confirm=confirm,
             confirm_text=ctx.environment if typed else None,
             confirm_reason=reason if typed else "",
             created_at=ctx.clock(),
             detail=detail,
+            mode=mode,
         )
 
-    def _how(self, ctx: ActionContext, reparsed: Mapping[str, str]) -> list[str]:
+    def _how(self, ctx: ActionContext, reparsed: Mapping[str, str], mode: Mode) -> list[str]:
         if self.step.kind == "sql":
             return [
                 f"on [postgres]; {'read-only transaction' if self.risk is Risk.READ else 'one transaction'}, "
@@ -160,6 +166,7 @@ class RunbookStep(Action):
             self.step.command,
             subject="the block",
             lines_in=self.book.path.name,
+            mode=mode,
         )
 
     async def _plan_flush(self, ctx: ActionContext, values: dict[str, str]) -> Plan:
@@ -192,6 +199,9 @@ class RunbookStep(Action):
             redactor=ctx.redactor,
             progress=progress,
             report=shell_step.RUNBOOK_LINES,
+            mode=plan.mode,
+            terminal=ctx.terminal,
+            command=self.step.command,
         )
 
 

@@ -19,9 +19,12 @@ from actions.command import CommandAction, run_redactor
 from console.config import CommandAction as CommandActionConfig
 from console.config.actions import SCRIPT_PLACEHOLDER
 from console.judge.placeholders import shown_shell
+from console.judge.shell_words import Mode
 from console.models import ConfirmLevel, Outcome, Plan, Risk
 from console.redact import MASK
 from console.runbooks.risk import raise_to
+
+RUN_ONLY: frozenset[Mode] = frozenset({"run"})  # a script action runs without a terminal, to its end
 
 
 class ScriptAction(CommandAction):
@@ -44,7 +47,9 @@ class ScriptAction(CommandAction):
         secrets = {n: values[n] for n in self.secret_params}
         redactor = run_redactor(ctx.redactor, secrets.values())
         variables = shell_step.variables(self.name, self.placeholders, values)
-        risk, reason, reparsed = shell_step.judge(self.name, self.risk, self.reason, self.bash, variables, redactor)
+        risk, reason, reparsed, _ = shell_step.judge(
+            self.name, self.risk, self.reason, self.bash, variables, redactor, modes=RUN_ONLY, terminal=None
+        )
         script = self.spec.script or ""
         shown = redactor.text(shown_shell(script.rstrip("\n"), self.placeholders, values, SCRIPT_PLACEHOLDER))
         reason = redactor.text(reason)

@@ -86,6 +86,7 @@ async def test_every_run_is_journaled_with_the_runbook_and_the_outcome(tmp_path:
         "step": "fail",
         "kind": "shell",
         "command": 'echo "about to fail"\nexit 3',
+        "mode": "run",
         "values": {},
     }
     assert finished["kind"] == "action.failed"

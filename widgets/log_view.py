@@ -175,6 +175,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         size = Size(self._width, len(self.store.stored))
         if size.width != self.virtual_size.width:
             self.virtual_size = size  # a wider line may bring the horizontal scrollbar: lay out
+            if self.following:  # ...which takes a row: the last line is scrolled to once that is known
+                self.call_after_refresh(self._follow_bottom)
         elif size != self.virtual_size:
             # Only the line count changed: no layout (that would repaint the whole screen on every append).
             self.set_reactive(LogView.virtual_size, size)
@@ -188,6 +190,10 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         if self.after_flush is not None:
             self.after_flush()
+
+    def _follow_bottom(self) -> None:
+        if self.following:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     @property
     def paint_pending(self) -> bool:

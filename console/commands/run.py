@@ -4,7 +4,9 @@ outcome."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
+import signal
 import sys
 import time
 
@@ -18,6 +20,7 @@ from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent
 from console.output import out
 from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
+from console.terminal import Terminal
 
 
 async def run_action(
@@ -26,6 +29,7 @@ async def run_action(
     """`run ACTION`: preview, confirm (terminal, --yes, --confirm), execute, print the outcome (`runner` may add
     actions of its own, as `runbook run` does)."""
     runner = runner or build_runner(config, read_only=getattr(args, "read_only", False))
+    runner.ctx = dataclasses.replace(runner.ctx, terminal=Terminal.attached())  # lent to a step that needs it
     for problem in runner.runbook_problems:
         _err(f"warning: {make_safe(problem)}")
     try:
@@ -59,8 +63,16 @@ async def run_action(
                 out("not confirmed: nothing was run")
                 return EXIT_FAIL
     progress = Progress(listener=_printer())
+
+    def stop(sig: int, why: str) -> None:
+        """ctrl+c ends a followed command as the operator's choice (completed); anything else cancels the run."""
+        if plan.mode == "follow" and sig == signal.SIGINT:
+            progress.end_follow()
+        else:
+            progress.cancel(cancel_reason(why), sig)
+
     try:
-        with on_stop_signals(lambda _sig, why: progress.cancel(cancel_reason(why))):
+        with on_stop_signals(stop):
             outcome = await runner.execute(plan, confirmed=True, typed=typed, progress=progress)
     except ActionRefused as exc:
         _err(str(exc))

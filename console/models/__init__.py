@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,6 +103,8 @@ class Plan(BaseModel):
     confirm_reason: str = ""
     created_at: datetime = Field(default_factory=utc_now)
     detail: dict[str, Any] = Field(default_factory=dict)
+    # how it runs: to its end, under its timeout; with the terminal handed over; or followed until it is stopped
+    mode: Literal["run", "interactive", "follow"] = "run"
 
     def preview_lines(self) -> list[str]:
         """The plan as plain lines: summary, a table of targets, notes."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -178,6 +180,7 @@ class ConsoleApp(App[int]):
             self.notify(warning, title="config", severity="warning", timeout=30, markup=False)
 
     async def _show_console(self) -> None:
+        self._lend_terminal()
         self.dashboard = self._console_screen()
         self.ready = True
         self.set_keymap(self.config.keys)
@@ -187,6 +190,14 @@ class ConsoleApp(App[int]):
             await self.push_screen(self.dashboard)
         self.live.subscribe(self.dashboard.show)
         self.call_after_refresh(self._start)
+
+    def _lend_terminal(self) -> None:
+        """A step that needs the terminal gets it with the screen suspended (console/terminal.py); only a driver
+        that can suspend has one to lend (not Pilot's, not a web one)."""
+        from console.terminal import Terminal
+
+        if self._driver is not None and self._driver.can_suspend:
+            self.runner.ctx = dataclasses.replace(self.runner.ctx, terminal=Terminal.attached(self.suspend))
 
     def _console_screen(self) -> Screen:
         """The dashboard (its panes for the config), or the wall."""
@@ -344,15 +355,17 @@ class ConsoleApp(App[int]):
         """ctrl+q (Textual's, reaching past every screen) asks again too while an action runs."""
         await self.action_quit_console()
 
-    async def _stop(self, reason: str, code: int) -> None:
-        """Exit once every running action is cancelled with `reason` and its outcome journaled."""
+    async def _stop(self, reason: str, code: int, stop_signal: int = signal.SIGTERM) -> None:
+        """Exit once every running action is cancelled with `reason` (a program lent the terminal gets
+        `stop_signal`) and its outcome journaled."""
         if self.ready:
-            await self.actions.stop_running(reason)
+            await self.actions.stop_running(reason, stop_signal)
         self.exit(return_code=code)
 
     def _stop_signalled(self, signal_number: int, why: str) -> None:
         """SIGHUP (the SSH session dropped), SIGTERM or SIGINT: stop as `q` does, exit status 128 + the signal."""
-        self.run_worker(partial(self._stop, cancel_reason(why), 128 + signal_number), exit_on_error=False)
+        stop = partial(self._stop, cancel_reason(why), 128 + signal_number, signal_number)
+        self.run_worker(stop, exit_on_error=False)
 
 
 def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:

@@ -8,6 +8,11 @@ stopped and journaled (console/stop_signals.py):
   writer thread, terminal modes set from inside a signal handler).
 So writes to a terminal that has gone are dropped, and SIGCONT restarts nothing. (Suspending with SIGTSTP cannot come
 from the keyboard in raw mode; `kill -TSTP` still stops the process.)
+
+While the terminal is lent to a program (`App.suspend`, console/terminal.py) the event loop goes on (a stop signal
+must be heard), but the writer thread has stopped: the frames the app still paints would fill its queue and block
+the loop for ever, so they are dropped until the app resumes; Textual repaints the whole screen then. A resume that
+cannot start again (the terminal hung up meanwhile) keeps dropping them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,21 @@ class HangupSafeDriver(LinuxDriver):
         super().__init__(*args, **kwargs)
         self._file = TerminalOutput(self._file)
         self._auto_restart = False
+        self._lent = False  # the terminal is another program's: nothing is written
+
+    def suspend_application_mode(self) -> None:
+        super().suspend_application_mode()
+        self._lent = True
+
+    def resume_application_mode(self) -> None:
+        stopped, self._lent = self._writer_thread, False
+        super().resume_application_mode()
+        if self._writer_thread is stopped:  # the terminal refused its modes back (it hung up): nothing started
+            self._lent = True
+
+    def write(self, data: str) -> None:
+        if not self._lent:
+            super().write(data)
 
 
 class TerminalOutput:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
 from console.tui.screens.action_form import ActionFormScreen
 from console.tui.screens.action_run import ActionRunScreen
+from console.tui.screens.follow import FollowScreen
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -30,7 +32,7 @@ class ActionHost(Protocol):
 class ActionControl:
     """The app's side of the runner: form, preview, confirmation and the run, each on its screen."""
 
-    SCREENS = (ActionRunScreen, ActionFormScreen)  # their bindings are listed by the help screen
+    SCREENS = (ActionRunScreen, ActionFormScreen, FollowScreen)  # their bindings are listed by the help screen
 
     def __init__(self, app: App | ActionHost, runner: Runner) -> None:
         self.app = app
@@ -57,16 +59,16 @@ class ActionControl:
         """The action screens whose action is still running."""
         return [s for s in self.app.screen_stack if isinstance(s, ActionRunScreen) and s.running]
 
-    async def stop_running(self, reason: str) -> None:
+    async def stop_running(self, reason: str, stop_signal: int = signal.SIGTERM) -> None:
         """Cancel every running action with `reason` and wait (at most STOP_WAIT) until each outcome is journaled:
-        the console quits, or was told to stop (SIGHUP, SIGTERM)."""
+        the console quits, or was told to stop (SIGHUP, SIGTERM: a program lent the terminal gets that signal)."""
         running = self.running()
         if not running:
             return
         self.app.notify("Stopping the running action; its outcome goes to the journal.", severity="warning")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(STOP_WAIT):
-                await asyncio.gather(*(screen.stop(reason) for screen in running))
+                await asyncio.gather(*(screen.stop(reason, stop_signal) for screen in running))
 
     def _ask_params(self, name: str, description: str, fields: list, values: dict[str, str], error: str) -> None:
         def submitted(answer: dict[str, str] | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from actions.base import Progress
 from actions.runner import ActionRefused, Runner
+from console.clock import Clock
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressEvent, Risk
 from console.redact import make_safe
+from console.tui.screens.follow import FollowScreen
 from console.tui.screens.output import OutputScreen, copy_output
 from widgets.outside import outside
 
@@ -66,6 +69,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._last_paint = 0.0
         self._unwritten: list[str] = []
         self._worker: Worker[None] | None = None
+        self._follow: FollowScreen | None = None  # a followed command's log view, while it is open
 
     @property
     def running(self) -> bool:
@@ -104,6 +108,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             typed.focus()
             reason = f" ({plan.confirm_reason})" if plan.confirm_reason else ""
             self._hint(f"Type {plan.confirm_text!r} and press enter to run{reason}. escape cancels; nothing runs.")
+        elif plan.confirm is ConfirmLevel.YES and plan.mode == "interactive":
+            self._hint("Press y to hand it the terminal (the console comes back when it exits), escape to cancel.")
         elif plan.confirm is ConfirmLevel.YES:
             self._hint("Press y to run it, r to preview again, escape to cancel; nothing runs until you confirm.")
         else:
@@ -145,6 +151,18 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._hint("Running. escape cancels (what was done so far is journaled).")
         self.query_one("#output", Log).focus()
         self._worker = self._execute(typed)
+        if self.plan.mode == "follow":
+            self._follow = FollowScreen(self.plan.action, self._command(), self.progress.end_follow, Clock())
+            self.app.push_screen(self._follow, lambda _: self._followed())
+
+    def _command(self) -> str:
+        """The command as the preview shows it (values in place, secrets masked), made safe to draw."""
+        return make_safe("\n".join(row[-1] for row in self.plan.rows))
+
+    def _followed(self) -> None:
+        self._follow = None
+        if self.running:
+            self._hint("Stopping the command...")
 
     @work(exclusive=True, group="action-run", exit_on_error=False)
     async def _execute(self, typed: str | None) -> None:
@@ -176,6 +194,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             text += f"\nfull output: {outcome.output_file}"
         self.query_one("#result", Static).update(outside(text, "bold", lines=True))
         self._hint("o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes.")
+        if self._follow is not None:
+            self._follow.end(f"{outcome.status.value}: {outcome.message}")
 
     def _copy_output(self, path: Path) -> None:
         self._hint(f"{copy_output(self.app, path)}; escape closes.")
@@ -207,6 +227,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._unwritten.append(line)
 
     def _write_batch(self) -> None:
+        if self._follow is not None and self._unwritten:
+            self._follow.add(self._unwritten)
         lines, self._unwritten = self._unwritten[-OUTPUT_LINES:], []
         if lines:
             self.query_one("#output", Log).write_lines(lines)
@@ -230,12 +252,13 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self.query_one("#output", Log).clear()
         self._show_plan()
 
-    async def stop(self, reason: str) -> None:
-        """Cancel the running action with `reason`; return once its outcome is journaled."""
+    async def stop(self, reason: str, stop_signal: int = signal.SIGTERM) -> None:
+        """Cancel the running action with `reason` (a program lent the terminal gets `stop_signal`); return once its
+        outcome is journaled."""
         if not self.running or self._worker is None:
             return
         assert self.progress is not None
-        self.progress.cancel(reason)
+        self.progress.cancel(reason, stop_signal)
         self._hint("Cancelling...")
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await self._worker.wait()
