@@ -114,10 +114,11 @@ def show(config: Config, name: str) -> int:
 
 def check(config: Config) -> int:
     """Exit 2 with one line per problem, 0 when every playbook is valid (and every runbook step it names exists)."""
+    from actions.registry import action_names
     from console.triage.runbook_view import reference_problems
 
     playbooks, problems = all_playbooks(config)
-    problems += validate(playbooks, config) + reference_problems(playbooks)
+    problems += validate(playbooks, config, action_names(config)) + reference_problems(playbooks)
     if problems:
         for problem in problems:
             out(make_safe(problem))

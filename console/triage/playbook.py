@@ -24,24 +24,30 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 
 from console.config import Config
 from console.config.reading import ConfigError, decode_text, os_reason, parse_toml, plain_message
 from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, read_trusted
+from console.sources.base import BY_NAME, known_checks, look_problem
 from console.timeparse import parse_duration
-from console.triage.conditions import ConditionError, names, parse
+from console.triage import conditions
 from console.triage.resolve import LIVE_REFERENCES, Scalar, references
 
 END = "done"
 KINDS = ("check", "look", "ask", "action", "verify", "capture", "update", "done")
-BUILTIN_ACTIONS = ("kill-idle", "cancel-query", "terminate", "flush-cache")
-FIXED_CHECKS = {
-    "postgres": ("connection", "connections", "long-running", "blocked", "cache hit"),
-    "redis": ("ping", "memory", "hit ratio"),
-}
 # Durations are written as text ("5m") and dumped as milliseconds text, so a journaled definition reads back.
 Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(lambda s: f"{s * 1000:.0f}ms")]
 
@@ -66,11 +72,17 @@ class CheckStep(_Step):
     on_fail: str | None = None
 
 
+def _a_source(name: str) -> str:
+    if name not in BY_NAME:
+        raise ValueError(f"expected {', '.join(map(repr, BY_NAME))}, got {name!r}")
+    return name
+
+
 class LookStep(_Step):
-    """Show a pane (optionally filtered) and wait for the operator to continue."""
+    """Show a source's pane (its tiles when it has none), optionally filtered, and wait for the operator to go on."""
 
     kind: Literal["look"]
-    pane: Literal["logs", "postgres", "redis", "health"]
+    pane: Annotated[str, AfterValidator(_a_source)]
     filter: str = ""
 
 
@@ -283,32 +295,8 @@ def load_playbooks(config: Config) -> tuple[list[Playbook], list[str]]:
 # -- validation -----------------------------------------------------------------------------------
 
 
-def known_checks(config: Config) -> dict[str, set[str]]:
-    """Check names per configured source."""
-    known: dict[str, set[str]] = {}
-    for section in ("health", "metric", "logs"):
-        if getattr(config, section):
-            known[section] = {item.name for item in getattr(config, section)}
-    for section, checks in FIXED_CHECKS.items():
-        if getattr(config, section) is not None:
-            known[section] = set(checks)
-    return known
-
-
 def _conditions(step: Any) -> list[tuple[str, str]]:
     return [("condition", step.condition)] if step.kind in ("check", "verify") else []
-
-
-def _condition_problems(text: str, known: dict[str, set[str]]) -> list[str]:
-    try:
-        expr = parse(text)
-    except ConditionError as exc:
-        return [f"bad condition {text!r}: {exc}"]
-    return [
-        f"unknown check {source}.{name!r} (known: {', '.join(sorted(known[source]))})"
-        for source, name in names(expr)
-        if name is not None and source in known and name not in known[source]
-    ]
 
 
 def _loops(playbook: Playbook) -> list[list[str]]:
@@ -349,10 +337,11 @@ def _loops(playbook: Playbook) -> list[list[str]]:
 RUNBOOK_ACTION = "runbook:"  # a runbook's steps: generated with the runbook, registered by the runner with it
 
 
-def validate(playbooks: list[Playbook], config: Config) -> list[str]:
-    """One line per problem: where (file, playbook, step) and what is wrong; empty when every playbook is sound."""
+def validate(playbooks: list[Playbook], config: Config, actions: Collection[str]) -> list[str]:
+    """One line per problem: where (file, playbook, step) and what is wrong; empty when every playbook is sound.
+    `actions` are the names a playbook may use (`actions.registry.action_names`); runbook steps go by their prefix."""
     known = known_checks(config)
-    actions = set(BUILTIN_ACTIONS) | set(config.actions)
+    offered = ", ".join(sorted(actions)) or "none"
     problems: list[str] = []
     seen_names: set[str] = set()
     for book in playbooks:
@@ -361,7 +350,7 @@ def validate(playbooks: list[Playbook], config: Config) -> list[str]:
             problems.append(f"{where}: the name is used by another playbook")
         seen_names.add(book.name)
         if book.when.strip():  # an empty `when`: never suggested, started by hand (a runbook's playbook)
-            problems += [f"{where}: when: {p}" for p in _condition_problems(book.when, known)]
+            problems += [f"{where}: when: {p}" for p in conditions.problems(book.when, known)]
         ids = [s.id for s in book.steps]
         captures = {s.name for s in book.steps if s.kind == "capture"} | {
             s.capture for s in book.steps if s.kind == "ask" and s.capture
@@ -373,12 +362,14 @@ def validate(playbooks: list[Playbook], config: Config) -> list[str]:
             if step.id == END:
                 problems.append(f"{at}: {END!r} is reserved for the end of the run")
             for field, text in _conditions(step):
-                problems += [f"{at}: {field}: {p}" for p in _condition_problems(text, known)]
+                problems += [f"{at}: {field}: {p}" for p in conditions.problems(text, known)]
             problems += [f"{at}: branches to missing step {t!r}" for t in targets(step) if t != END and t not in ids]
             if step.kind == "action":
                 if step.action not in actions and not step.action.startswith(RUNBOOK_ACTION):
-                    problems.append(f"{at}: unknown action {step.action!r} (actions: {', '.join(sorted(actions))})")
+                    problems.append(f"{at}: unknown action {step.action!r} (actions: {offered})")
                 problems += [f"{at}: params.{k}: {p}" for k, p in _param_problems(step.params, captures)]
+            if step.kind == "look" and step.filter and (problem := look_problem(step.pane, step.filter)):
+                problems.append(f"{at}: filter {step.filter!r}: {problem}")
         for group in _loops(book) if len(set(ids)) == len(ids) else []:
             kinds = {book.step(i).kind for i in group}
             if not kinds & {"ask", "verify"}:

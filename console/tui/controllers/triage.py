@@ -17,6 +17,7 @@ from console.config import Config
 from console.incident.events import IncidentError
 from console.journal import Journal, JournalError
 from console.live import LiveState
+from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from console.triage.suggest import Suggestion
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
-
-PANE_OF_LOOK = {"logs": "logs", "postgres": "postgres", "redis": "redis", "health": None}
-
 
 class TriageHost(Protocol):
     """What the controller needs of the app: a Textual app with a dashboard, the incident controller and the way
@@ -199,7 +197,7 @@ class TriageControl:
         dashboard = self.app.dashboard
         while self.app.screen is not dashboard and len(self.app.screen_stack) > 1:
             self.app.pop_screen()
-        section = PANE_OF_LOOK.get(step.pane)
+        section = BY_NAME[step.pane].section  # a section with no pane shown (health's tiles): the dashboard itself
         index = next((n for n, pane in enumerate(dashboard.panes) if pane.section == section), None)
         if index is not None:
             dashboard.action_focus_pane(index)
