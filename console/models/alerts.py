@@ -3,7 +3,8 @@
 One summarising check (`alertmanager:firing`) rather than one per severity: its key never comes and goes as
 severities appear and vanish, its number (how many fire) makes a sparkline, and the observer journals one
 entry when the picture changes. The worst severity firing sets its state: a `critical` or `page` alert is
-crit, any other firing alert is warn, none is ok.
+crit, any other firing alert is warn, none is ok. A condition's labels narrow it to the alerts they match
+(`alerts.firing{severity="critical"}`: `labelled_check`, named by the source registry's row).
 """
 
 from __future__ import annotations
