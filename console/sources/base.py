@@ -18,7 +18,6 @@ from typing import Any, Literal, Protocol
 
 from console.clock import Clock
 from console.config import Config
-from console.models.postgres import LOOK_PRESETS
 from console.sustain import Hold
 
 
@@ -104,7 +103,7 @@ class SourceKind:
     in_status: bool = True  # `status` polls it once (streams cannot be polled once)
     tiles: bool = False  # its checks are health-grid tiles
     look_filter: str | None = None  # "module:function" raising ValueError for text its pane cannot filter by
-    look_presets: Iterable[str] = ()  # names a look step may give instead (the pane shows each its own way)
+    look_presets: str | None = None  # "module:attribute": names a look step may give instead (the pane shows each)
     sustain: Literal["targets", "section"] | None = None  # `for` on each target (`health:api`) or the whole section
     actions: str | None = None  # "module:function" returning the built-in actions the section offers
 
@@ -176,7 +175,7 @@ REGISTRY: tuple[SourceKind, ...] = (
         Conditions("postgres", _fixed("connection", "connections", "long-running", "blocked", "cache hit")),
         PaneSpec("PostgreSQL", "widgets.postgres_pane:PostgresPane"),
         look_filter="console.logfilter:table_filter",
-        look_presets=LOOK_PRESETS,
+        look_presets="console.models.postgres:LOOK_PRESETS",
         sustain="section",
         actions="actions.postgres:postgres_actions",
     ),
@@ -240,7 +239,7 @@ def sustain_rules(config: Config) -> dict[str, Hold]:
 def look_problem(name: str, text: str) -> str | None:
     """Why `text` is not a filter a look step can give the pane of the section named `name` (None when it is)."""
     kind = BY_NAME[name]
-    if text in kind.look_presets:
+    if kind.look_presets is not None and text in resolve(kind.look_presets):
         return None
     if kind.look_filter is None:
         return f"the {name} pane takes no filter"

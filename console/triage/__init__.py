@@ -13,7 +13,8 @@ The pieces, from the bottom up (no Textual, no I/O but the journal and the playb
                 files in the folders named by `[console] playbooks`, and `validate()`: one line per problem (file,
                 playbook, step, what).
 - `builtins`    playbooks for what the console measures itself (PostgreSQL connections and locks, Redis, log error
-                spikes), offered when every source their `when` reads is configured; `all_playbooks(config)` adds the configured ones.
+                spikes), offered when every source their `when` reads is configured; `all_playbooks(config)` adds
+                the configured ones.
 - `resolve`     action params made concrete: `{capture}` and live references (`{postgres.top_blocker.pid}`).
 - `run`         the journal kinds of a run (`triage.started`, `triage.step`, `triage.skipped`, `triage.back`,
                 `triage.finished`) and `replay()`, a dispatch table that rebuilds every run from the journal.
