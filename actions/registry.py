@@ -13,31 +13,27 @@ from console.config import Config, ConfigError
 from console.journal import Journal, actor_info, default_journal_path
 from console.models import utc_now
 from console.redact import Redactor
+from console.sources.base import REGISTRY, configured, resolve
 
 
 def builtin_actions(config: Config) -> tuple[list[Action], list[str]]:
-    """Actions that come with the console, offered when their config section exists, and one line per runbook
-    file that cannot be used, or not wholly (`load_runbooks` says why)."""
-    found: list[Action] = []
+    """Actions that come with the console, offered when their config section exists (its registry row names them),
+    and one line per runbook file that cannot be used, or not wholly (`load_runbooks` says why)."""
+    found: list[Action] = [action for kind in configured(config) if kind.actions for action in resolve(kind.actions)()]
     problems: list[str] = []
-    if config.postgres is not None:
-        from actions.postgres import postgres_actions
-
-        found.extend(postgres_actions())
-    if config.redis is not None:
-        from actions.redis import redis_actions
-
-        found.extend(redis_actions())
-    if config.alertmanager is not None:
-        from actions.alertmanager import alertmanager_actions
-
-        found.extend(alertmanager_actions())
     if config.runbooks:
         from actions.runbook import runbook_actions
 
         steps, problems = runbook_actions(config)
         found.extend(steps)
     return found, problems
+
+
+def action_names(config: Config) -> set[str]:
+    """Every action a playbook may name: each built-in of the registry, configured here or not (a playbook may serve
+    several environments; the runner refuses an action its config does not offer), and the config's own."""
+    builtins = {action.name for kind in REGISTRY if kind.actions for action in resolve(kind.actions)()}
+    return builtins | set(config.actions)
 
 
 def build_actions(config: Config) -> tuple[dict[str, Action], list[str]]:

@@ -1,4 +1,5 @@
-"""Log filter expressions and the merged, time-ordered view of several sources (pure: no Textual, no I/O).
+"""Log filter expressions, a table's filter, and the merged, time-ordered view of several sources (pure: no Textual,
+no I/O).
 
 An expression is whitespace-separated field terms plus free text:
 
@@ -95,6 +96,18 @@ def compile_filter(text: str) -> LogFilter | None:
     except re.error as exc:
         raise FilterError(f"not a valid regular expression: {exc}") from None
     return LogFilter(text=text, pattern=pattern, terms=terms, invert=invert)
+
+
+def table_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:
+    """A table's filter: a regular expression (case-insensitive), a leading `!` inverts; (None, False) for an empty
+    one. Raises FilterError with a readable reason."""
+    text = text.strip()
+    invert = text.startswith("!")
+    pattern = text[1:] if invert else text
+    try:
+        return (re.compile(pattern, re.IGNORECASE) if pattern else None), invert
+    except re.error as exc:
+        raise FilterError(f"not a valid regular expression: {exc}") from None
 
 
 def trace_filter(trace_id: str) -> LogFilter:

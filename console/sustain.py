@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from console.models import Check, State, format_duration
 
@@ -26,26 +25,13 @@ class Hold:
 
 
 class Sustain:
-    """Holds each check key's raw state; rules are keyed by check key (`health:api`) or by source (`postgres`)."""
+    """Holds each check key's raw state; rules are keyed by check key (`health:api`) or by source (`postgres`), as
+    `console.sources.base.sustain_rules` reads them from a config."""
 
     def __init__(self, rules: dict[str, Hold] | None = None) -> None:
         self.rules = rules or {}
         self.pending: dict[str, str] = {}  # check key -> `CRIT pending 2m/5m` while a change is held back
         self._runs: dict[str, deque[tuple[datetime, State]]] = {}
-
-    @classmethod
-    def from_config(cls, config: Any) -> Sustain:
-        """The rules of a `Config`: each `[[health]]` / `[[metric]]` target's and `[postgres]` / `[redis]`'s `for`."""
-        rules: dict[str, Hold] = {}
-        for section in ("health", "metric"):
-            for target in getattr(config, section):
-                if target.hold is not None:
-                    rules[f"{section}:{target.name}"] = target.hold
-        for section in ("postgres", "redis"):
-            settings = getattr(config, section)
-            if settings is not None and settings.hold is not None:
-                rules[section] = settings.hold
-        return cls(rules)
 
     def judge(self, check: Check, shown: State | None, now: datetime) -> Check:
         """The check as it should be shown, given the state shown so far (None when first seen)."""

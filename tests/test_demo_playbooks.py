@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.registry import build_runner
+from actions.registry import action_names, build_runner
 from console.cli import main
 from console.clock import ManualClock
 from console.config import load
@@ -44,7 +44,7 @@ def test_the_demo_config_names_its_playbooks_and_every_one_is_valid(
     assert problems == []
     names = [p.name for p in playbooks if p.origin.startswith(str(PLAYBOOKS))]
     assert sorted(names) == ["high-error-rate", "slow-responses"]
-    assert validate(playbooks, config) == []
+    assert validate(playbooks, config, action_names(config)) == []
     assert main(["triage", "check", "--config", str(tmp_path / "config.toml")]) == 0
     assert capsys.readouterr().out == f"{len(playbooks)} playbooks valid\n"
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
+from textual.widgets import TabbedContent
 
 from console.models import State
 from console.models.postgres import PgSession, PgThresholds, PostgresSnapshot, SlowStatement, lock_tree
 from widgets.messages import ActionRequested, DetailRequested, FilterRequested
 from widgets.pg_activity_table import PgActivityTable
-from widgets.postgres_pane import TAB_LOCKS, TAB_STATEMENTS, PostgresPane
+from widgets.postgres_pane import TAB_ACTIVITY, TAB_LOCKS, TAB_STATEMENTS, PostgresPane
 
 TAKEN = datetime(2025, 1, 15, 3, 0, tzinfo=UTC)
 LONG_QUERY = (
@@ -339,3 +340,22 @@ async def test_hidden_tabs_are_filled_when_shown_with_the_latest_snapshot() -> N
         await pilot.pause()
         assert [node.data.pid for node in pane.lock_tree.root.children] == [snap.locks[0].session.pid]
         assert pane.activity.row_count == 14
+
+
+async def test_a_look_step_preset_shows_the_locks_or_the_sessions_longest_first() -> None:
+    app = PaneApp(sample_snapshot())
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(PostgresPane)
+        table = app.query_one(PgActivityTable)
+        await pilot.pause()
+        assert pane.set_filter("blocked") is None
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == TAB_LOCKS
+        assert pane.set_filter("idle") is None
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == TAB_ACTIVITY
+        pids = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]  # after the mark column
+        assert pids == [str(pid) for pid in range(4307, 4299, -1)] + ["4103"]  # idle (in a transaction too), longest
+        assert pane.set_filter("long") is None
+        assert str(table.get_row_at(0)[1]) == "4307" and table.row_count == 14
+        assert pane.set_filter("(").startswith("not a valid regular expression")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.registry import action_names
 from console.judge.placeholders import find_params, shell_script
 from console.models import Risk
 from console.runbooks.model import MAX_BYTES, RunbookError, load_runbook
@@ -185,5 +186,5 @@ def test_display_blocks_become_ask_steps_with_one_choice_and_the_playbook_is_sou
     yaml_step = playbook.step("config-and-queries-shown-never-run-1")
     assert yaml_step.kind == "ask" and [c.label for c in yaml_step.choices] == ["continue"]
     assert "replicas: 3" in yaml_step.question
-    problems = validate([playbook], Config())
+    problems = validate([playbook], Config(), action_names(Config()))
     assert all("unknown action" in p or "when" in p for p in problems)

@@ -18,6 +18,7 @@ from console.models.health import MetricSnapshot, threshold_state
 from console.models.postgres import PgThresholds, PostgresSnapshot
 from console.models.redis import RedisSnapshot
 from console.observer import Observer
+from console.sources.base import sustain_rules
 from console.sustain import Sustain
 
 START = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ def reading(value: float) -> MetricSnapshot:
 
 def test_a_value_hovering_at_a_threshold_journals_one_observation(tmp_path: Path) -> None:
     clock = ManualClock(START)
-    live = LiveState(clock, Sustain.from_config(cfg.loads(METRIC)))
+    live = LiveState(clock, Sustain(sustain_rules(cfg.loads(METRIC))))
     journal = Journal(tmp_path / "journal.jsonl", environment="test", clock=clock.now)
     observer = Observer(journal)
     shown = []
@@ -61,7 +62,7 @@ def test_a_value_hovering_at_a_threshold_journals_one_observation(tmp_path: Path
 
 def test_a_pending_state_reads_in_the_reason_and_clears_after_clear_for() -> None:
     clock = ManualClock(START)
-    live = LiveState(clock, Sustain.from_config(cfg.loads(METRIC)))
+    live = LiveState(clock, Sustain(sustain_rules(cfg.loads(METRIC))))
     live.update([reading(1)])
     for _ in range(12):
         clock.advance(10)
@@ -82,7 +83,7 @@ def test_a_pending_state_reads_in_the_reason_and_clears_after_clear_for() -> Non
 
 def test_a_check_without_for_changes_at_once_and_a_first_sighting_is_taken_as_is() -> None:
     clock = ManualClock(START)
-    live = LiveState(clock, Sustain.from_config(cfg.loads(METRIC)))
+    live = LiveState(clock, Sustain(sustain_rules(cfg.loads(METRIC))))
     assert [c.check.state for c in live.update([reading(9)])] == [State.CRIT]
     plain = LiveState(clock)
     plain.update([reading(1)])
@@ -93,7 +94,7 @@ def test_postgres_and_redis_take_a_section_wide_for() -> None:
     config = cfg.loads(
         '[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n[redis]\nurl = "redis://h"\nclear_for = "30s"\n'
     )
-    rules = Sustain.from_config(config).rules
+    rules = sustain_rules(config)
     assert (rules["postgres"].for_s, rules["postgres"].clear_s) == (60, 60)
     assert (rules["redis"].for_s, rules["redis"].clear_s) == (0, 30)
 
@@ -161,7 +162,7 @@ def pg_up(active: int) -> PostgresSnapshot:
 
 def test_a_postgres_outage_is_held_by_for_and_the_pane_keeps_its_last_reading() -> None:
     clock = ManualClock(START)
-    live = LiveState(clock, Sustain.from_config(cfg.loads('[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n')))
+    live = LiveState(clock, Sustain(sustain_rules(cfg.loads('[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n'))))
     live.update([pg_up(10)])
     down = PostgresSnapshot(state=State.DOWN, reason="connection refused")
     for seconds in (10, 30):
@@ -180,7 +181,7 @@ def test_a_postgres_outage_is_held_by_for_and_the_pane_keeps_its_last_reading() 
 
 def test_a_held_crossing_shows_the_new_reading_with_the_old_state_and_what_is_pending() -> None:
     clock = ManualClock(START)
-    live = LiveState(clock, Sustain.from_config(cfg.loads('[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n')))
+    live = LiveState(clock, Sustain(sustain_rules(cfg.loads('[postgres]\ndsn = "postgresql://a@h/db"\nfor = "1m"\n'))))
     live.update([pg_up(10)])
     clock.advance(20)
     live.update([pg_up(95)])
@@ -193,7 +194,7 @@ def test_a_held_crossing_shows_the_new_reading_with_the_old_state_and_what_is_pe
 
 def test_a_redis_outage_is_held_by_for() -> None:
     clock = ManualClock(START)
-    live = LiveState(clock, Sustain.from_config(cfg.loads('[redis]\nurl = "redis://h"\nfor = "20s"\n')))
+    live = LiveState(clock, Sustain(sustain_rules(cfg.loads('[redis]\nurl = "redis://h"\nfor = "20s"\n'))))
     up = RedisSnapshot(state=State.OK, ping_ms=0.3, used_memory=1024, taken_at=START).evaluated()
     live.update([up])
     clock.advance(10)

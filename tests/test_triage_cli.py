@@ -96,9 +96,9 @@ def test_check_exits_2_with_one_line_per_problem_and_0_when_valid(tmp_path: Path
     where = f"{tmp_path / 'books' / 'extra.toml'}: playbook typo"
     assert broken.stdout.splitlines() == [
         f"{where}: when: unknown check health.'apj' (known: api)",
-        f"{where}: step step-1: branches to missing step 'nowhere'",
         f"{where}: step step-1: unknown action 'restart-everything' "
-        "(actions: cancel-query, flush-cache, kill-idle, terminate)",
+        "(actions: cancel-query, flush-cache, kill-idle, silence, terminate, unsilence)",
+        f"{where}: step step-1: branches to missing step 'nowhere'",
     ]
     malformed = run(tmp_path, "check", books='[[playbook]]\nname = "x"\n')
     assert malformed.returncode == 2

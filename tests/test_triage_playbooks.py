@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.registry import action_names
 from console.clock import ManualClock
 from console.config import ConfigError, load
 from console.live import LiveState
@@ -96,7 +97,7 @@ def test_a_good_playbook_loads_with_defaults_and_validates(tmp_path: Path) -> No
     assert [s.id for s in book.steps] == ["errors", "roll", "rollback", "step-4", "look", "step-6"]
     assert book.steps[0].for_ == 120 and book.steps[3].within == 300
     assert book.origin == str(tmp_path / "config.toml")
-    assert validate(playbooks, config) == []
+    assert validate(playbooks, config, action_names(config)) == []
     assert book.digest.startswith("sha256:") and book.digest == load_playbooks(config)[0][0].digest
 
 
@@ -122,7 +123,10 @@ def test_the_config_keys_are_checked_by_the_config_itself(tmp_path: Path) -> Non
     ("steps", "problem"),
     [
         ('kind = "chek"', "step 1: kind must be one of check, look, ask"),
-        ('kind = "look"\npane = "disk"', "step 1: pane: expected 'logs', 'postgres', 'redis' or 'health', got 'disk'"),
+        (
+            'kind = "look"\npane = "disk"',
+            "step 1: pane: expected 'health', 'metric', 'logs', 'postgres', 'redis', 'alerts', got 'disk'",
+        ),
         ('kind = "check"', "step 1: required key 'condition' is missing"),
         ('kind = "check"\ncondition = "health.api is ok"\nwhen = "x"', "step 1: unknown key 'when'"),
         ('kind = "verify"\ncondition = "health.api is ok"\nwithin = 5', "step 1: within: expected a duration string"),
@@ -200,14 +204,14 @@ def test_validation_names_each_problem(tmp_path: Path) -> None:
     playbooks, problems = load_playbooks(config)
     assert problems == []
     where = f"{tmp_path / 'config.toml'}: playbook"
-    assert validate(playbooks, config) == [
+    assert validate(playbooks, config, action_names(config)) == [
         f"{where} bad: when: bad condition 'health.api is down and (metric.x > 1': line 1, column 37: "
         "expected a closing parenthesis, found the end",
         # postgres is not configured here, so its names are not checked
         f"{where} bad: step a: condition: unknown check health.'apii' (known: api)",
         f"{where} bad: step a: branches to missing step 'nowhere'",
         f"{where} bad: step b: unknown action 'rollbak' "
-        "(actions: cancel-query, flush-cache, kill-idle, rollback, terminate)",
+        "(actions: cancel-query, flush-cache, kill-idle, rollback, silence, terminate, unsilence)",
         f"{where} bad: step b: params.version: unknown reference {{ver}}",
         f"{where} bad: step b: params.other: expected '}}' before end of string "
         "(write {{ and }} for literal braces)",
@@ -225,7 +229,7 @@ def test_built_ins_are_offered_only_for_configured_sources_and_are_valid(tmp_pat
     full = load(write_config(tmp_path, text))
     books = builtin_playbooks(full)
     assert [b.name for b in books] == ["pg-connections", "pg-locks", "redis-degraded", "log-errors"]
-    assert validate(books, full) == []
+    assert validate(books, full, action_names(full)) == []
     replaced = load(write_config(tmp_path, text + GOOD.replace('name = "api-down"', 'name = "pg-locks"')))
     merged, _ = all_playbooks(replaced)
     assert [(b.name, b.origin) for b in merged][-2:] == [

@@ -13,7 +13,7 @@ from textual.events import Resize
 from textual.widgets import DataTable, Static
 
 from console.models import State, format_duration
-from console.models.alerts import Alert, AlertsSnapshot, format_matchers
+from console.models.alerts import Alert, AlertsSnapshot, Matcher, format_matchers, matches, parse_matchers
 from console.redact import make_safe
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import ActionRequested, DetailRequested
@@ -42,6 +42,7 @@ class AlertsPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.snapshot: AlertsSnapshot | None = None
+        self.matchers: list[Matcher] = []  # a triage look step's label matchers: only the alerts they match
         self.border_title = "Alerts"
 
     def compose(self) -> ComposeResult:
@@ -55,6 +56,16 @@ class AlertsPane(Vertical):
         self.set_class(snap.state is State.DOWN, "-down")
         self.query_one("#alerts-status", Static).update(outside(status_line(snap)), layout=False)
         self._show_alerts()
+
+    def set_filter(self, text: str) -> str | None:
+        """Show only the alerts these label matchers match (`severity="critical", job=~"api.*"`; empty: all).
+        Returns an error text, else None."""
+        try:
+            self.matchers = parse_matchers(text)
+        except ValueError as exc:
+            return str(exc)
+        self._show_alerts()
+        return None
 
     def action_silence(self) -> None:
         alert = self._selected()
@@ -75,7 +86,9 @@ class AlertsPane(Vertical):
 
     def _alerts(self) -> dict[str, Alert]:
         snap = self.snapshot
-        return {a.fingerprint: a for a in snap.alerts} if snap and snap.state is not State.DOWN else {}
+        if snap is None or snap.state is State.DOWN:
+            return {}
+        return {a.fingerprint: a for a in snap.alerts if matches(a.labels, self.matchers)}
 
     def _selected(self) -> Alert | None:
         key = self.query_one("#alerts-table", KeyedTable).current_key

@@ -17,6 +17,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from console.logfilter import FilterError, table_filter
 from widgets.messages import FilterRequested
 from widgets.table_strips import (
     ColumnSpec,
@@ -162,14 +163,11 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def set_filter(self, text: str) -> str | None:
         """Apply a regex filter (`!` prefix inverts, empty clears). Returns an error text if it is not a regex."""
-        text = text.strip()
-        invert = text.startswith("!")
-        pattern = text[1:] if invert else text
         try:
-            compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
-        except re.error as exc:
-            return f"not a valid regular expression: {exc}"
-        self.filter_text, self._filter, self._invert = text, compiled, invert
+            compiled, invert = table_filter(text)
+        except FilterError as exc:
+            return str(exc)
+        self.filter_text, self._filter, self._invert = text.strip(), compiled, invert
         self._show_rows()
         return None
 

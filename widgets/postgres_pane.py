@@ -111,6 +111,21 @@ class PostgresPane(Widget, can_focus=False):
         """Switch to TAB_ACTIVITY, TAB_STATEMENTS or TAB_LOCKS."""
         self.query_one(TabbedContent).active = pane_id
 
+    def set_filter(self, text: str) -> str | None:
+        """What a triage look step asks to see: a preset (`LOOK_PRESETS`: `blocked` the Locks tab, `long` the
+        sessions longest first, `idle` the idle ones longest first) or a filter on the sessions (a regular
+        expression, `!` inverts). Returns an error text, else None."""
+        text = text.strip()
+        if text == "blocked":
+            self.show_tab(TAB_LOCKS)
+            return None
+        self.show_tab(TAB_ACTIVITY)
+        if text in ("long", "idle"):
+            keys = [key for key, _ in self.activity.column_spec]
+            self.activity.sort_by(keys.index("duration"), reverse=True)
+            text = r"\bidle\b" if text == "idle" else ""
+        return self.activity.set_filter(text)
+
     def update_model(self, snap: PostgresSnapshot) -> None:
         """Show one refresh. A DOWN (or unreadable) snapshot replaces the tabs with its reason.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group
@@ -9,6 +10,7 @@ from rich.table import Table
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from console.logfilter import FilterError, table_filter
 from console.models import State
 from console.models.top import TopSnapshot
 from widgets.outside import outside
@@ -16,8 +18,8 @@ from widgets.outside import outside
 WAITING = "waiting for the first poll"
 
 
-def render_top(model: TopSnapshot) -> Group:
-    """A title line (name, state word, reason) over the rows; cells are data, never markup."""
+def render_top(model: TopSnapshot, keep: Callable[[tuple[str, ...]], bool] = lambda row: True) -> Group:
+    """A title line (name, state word, reason) over the rows `keep` keeps; cells are data, never markup."""
     title = outside(model.name, "bold")
     title.append(f"  {model.state.value.upper()}", style="" if model.state is State.OK else "bold reverse")
     if model.reason:
@@ -27,9 +29,10 @@ def render_top(model: TopSnapshot) -> Group:
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
     for column in model.columns:
         table.add_column(outside(column), overflow="ellipsis", no_wrap=True)
-    for row in model.rows:
+    rows = [row for row in model.rows if keep(tuple(row))]
+    for row in rows:
         table.add_row(*(outside(cell) for cell in row))
-    return Group(title, table) if model.rows else Group(title)
+    return Group(title, table) if rows else Group(title)
 
 
 class TopTables(VerticalScroll):
@@ -44,6 +47,8 @@ class TopTables(VerticalScroll):
         super().__init__(**kwargs)
         self.names = names
         self.tables = {name: Static(outside(f"{name}  {WAITING}"), classes="top-list") for name in names}
+        self.models: dict[str, TopSnapshot] = {}
+        self._keep: Callable[[tuple[str, ...]], bool] = lambda row: True
 
     def compose(self):
         yield from self.tables.values()
@@ -51,4 +56,19 @@ class TopTables(VerticalScroll):
     def update_model(self, model: Any) -> None:
         """Show a TopSnapshot in its table (a metric's value snapshots go to the tiles only)."""
         if isinstance(model, TopSnapshot) and model.name in self.tables:
-            self.tables[model.name].update(render_top(model))
+            self.models[model.name] = model
+            self.tables[model.name].update(render_top(model, self._keep))
+
+    def set_filter(self, text: str) -> str | None:
+        """Show only the rows a regular expression finds (`!` inverts; empty: all). Returns an error text, else None."""
+        try:
+            pattern, invert = table_filter(text)
+        except FilterError as exc:
+            return str(exc)
+        if pattern is None:
+            self._keep = lambda row: True
+        else:
+            self._keep = lambda row: bool(pattern.search(" ".join(row))) != invert
+        for model in self.models.values():
+            self.update_model(model)
+        return None

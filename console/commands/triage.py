@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
 
 from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config
@@ -62,37 +61,14 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
     return EXIT_FOUND if found else EXIT_OK
 
 
-def _target(step: Any, attribute: str) -> str:
-    return str(getattr(step, attribute, None) or "")
-
-
 def describe(playbook: Playbook) -> list[str]:
     """The playbook as lines: header, then one line per step with its branches."""
     lines = [f"{playbook.name}: {playbook.title}  ({playbook.origin})", f"  when {playbook.when}"]
     if playbook.severity:
         lines.append(f"  severity {playbook.severity}")
     for number, step in enumerate(playbook.steps, start=1):
-        detail = {
-            "check": lambda s: s.condition + (f" for {s.for_:g}s" if s.for_ else ""),
-            "verify": lambda s: f"{s.condition} within {s.within:g}s" + (f" for {s.for_:g}s" if s.for_ else ""),
-            "look": lambda s: s.pane + (f" filtered {s.filter!r}" if s.filter else ""),
-            "ask": lambda s: s.question + (f" [{' / '.join(c.label for c in s.choices)}]" if s.choices else ""),
-            "action": lambda s: s.action + "".join(f" --{k} {v}" for k, v in s.params.items()),
-            "capture": lambda s: (
-                f"{s.name} from " + (f"output /{s.output}/" if s.output else f"{s.feed} {s.json_path}")
-            ),
-            "update": lambda s: s.note or "the status update template",
-            "done": lambda s: s.outcome,
-        }[step.kind](step)
-        lines.append(f"  {number}. [{step.kind}] {step.id}{': ' + step.title if step.title else ''}: {detail}")
-        branches = [
-            f"{label} -> {_target(step, attr)}"
-            for attr, label in (("on_pass", "pass"), ("on_fail", "fail"))
-            if _target(step, attr)
-        ]
-        branches += [f"{c.label!r} -> {c.next}" for c in getattr(step, "choices", []) if c.next]
-        if step.next:
-            branches.append(f"then -> {step.next}")
+        lines.append(f"  {number}. [{step.kind}] {step.id}{': ' + step.title if step.title else ''}: {step.detail()}")
+        branches = [f"{label} -> {target}" for label, target in step.branches()]
         if branches:
             lines.append(f"       {', '.join(branches)}")
     lines.append(f"  ({END!r} ends the run; without a branch the next step follows)")
@@ -114,10 +90,11 @@ def show(config: Config, name: str) -> int:
 
 def check(config: Config) -> int:
     """Exit 2 with one line per problem, 0 when every playbook is valid (and every runbook step it names exists)."""
+    from actions.registry import action_names
     from console.triage.runbook_view import reference_problems
 
     playbooks, problems = all_playbooks(config)
-    problems += validate(playbooks, config) + reference_problems(playbooks)
+    problems += validate(playbooks, config, action_names(config)) + reference_problems(playbooks)
     if problems:
         for problem in problems:
             out(make_safe(problem))

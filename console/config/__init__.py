@@ -303,14 +303,26 @@ class Config(Model):
         """Relative paths in the config (commands, log files) are relative to the file's folder."""
         return self._source.parent if self._source else Path.cwd()
 
+    def _sections(self) -> list[tuple[str, Any]]:
+        """Every item of a list section as (`health[0]`, item) and every other section as (`postgres`, settings)."""
+        found: list[tuple[str, Any]] = []
+        for section in type(self).model_fields:
+            value = getattr(self, section)
+            if isinstance(value, list):
+                found += [(f"{section}[{index}]", item) for index, item in enumerate(value)]
+            elif value is not None:
+                found.append((section, value))
+        return found
+
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
-        for section in ("health", "metric", "logs"):
-            seen: set[str] = set()
-            for index, item in enumerate(getattr(self, section)):
-                if item.name in seen:
-                    raise ValueError(f"{section}[{index}].name {item.name!r} is used twice; names must be unique")
-                seen.add(item.name)
+        seen: set[tuple[str, str]] = set()
+        for where, item in self._sections():
+            name = getattr(item, "name", None) if isinstance(item, Model) else None
+            section = where.partition("[")[0]
+            if name is not None and (section, name) in seen:
+                raise ValueError(f"{where}.name {name!r} is used twice; names must be unique")
+            seen.add((section, name))
         for index, metric in enumerate(self.metric):
             if metric.promql is not None and self.prometheus is None:
                 raise ValueError(f"metric[{index}].promql needs a [prometheus] section with the server's url")
@@ -319,13 +331,10 @@ class Config(Model):
     @model_validator(mode="after")
     def _holds_outlast_polls(self) -> Config:
         refresh = self.console.refresh
-        sustained = [
-            (f"{s}[{i}]", t, t.interval or refresh)
-            for s in ("health", "metric")
-            for i, t in enumerate(getattr(self, s))
-        ]
-        sustained += [(s, getattr(self, s), refresh) for s in ("postgres", "redis") if getattr(self, s) is not None]
-        for where, item, interval in sustained:
+        for where, item in self._sections():
+            if not isinstance(item, _Sustained):
+                continue
+            interval = getattr(item, "interval", None) or refresh
             for name, seconds in (("for", item.for_), ("clear_for", item.clear_for)):
                 if seconds is not None and seconds < interval:
                     raise ValueError(

@@ -123,7 +123,7 @@ def expand(
         if not isinstance(value, str):
             return value
         template = len(loc) == 4 and loc[0] == "actions" and loc[2] in ("command", "env")
-        argv = len(loc) == 4 and loc[2] == "command" and loc[0] in ("actions", "metric", "logs")
+        argv = len(loc) == 4 and loc[2] == "command"  # a command action's, a metric's or a log's program and arguments
         script = len(loc) == 3 and loc[0] == "actions" and loc[2] == "script"
 
         def substitute(match: re.Match[str]) -> str:

@@ -3,12 +3,14 @@
 One summarising check (`alertmanager:firing`) rather than one per severity: its key never comes and goes as
 severities appear and vanish, its number (how many fire) makes a sparkline, and the observer journals one
 entry when the picture changes. The worst severity firing sets its state: a `critical` or `page` alert is
-crit, any other firing alert is warn, none is ok.
+crit, any other firing alert is warn, none is ok. A condition's labels narrow it to the alerts they match
+(`alerts.firing{severity="critical"}`: `labelled_check`, named by the source registry's row).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +22,7 @@ ALERTS_PATH = "/api/v2/alerts?active=true&silenced=false"  # what fires now: the
 CRITICAL = frozenset({"critical", "page", "crit", "emergency"})
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UNESCAPE = re.compile(r"\\(.)")
+Matcher = tuple[str, str, str]  # (label, op, value): op is =, !=, =~ or !~
 
 
 class Alert(BaseModel):
@@ -71,16 +74,41 @@ class AlertsSnapshot(BaseModel):
         return max(0.0, (self.taken_at - alert.starts_at).total_seconds())
 
     def checks(self) -> list[Check]:
+        return [self.firing(self.alerts)]
+
+    def firing(self, alerts: list[Alert], name: str = "firing") -> Check:
+        """The firing check over these alerts (all of them, or those a condition's labels match)."""
         if self.state is State.DOWN:
-            return [Check(source=SOURCE, name="firing", state=State.DOWN, reason=self.reason)]
-        count = len(self.alerts)
-        critical = sum(alert.severity.lower() in CRITICAL for alert in self.alerts)
+            return Check(source=SOURCE, name=name, state=State.DOWN, reason=self.reason)
+        count = len(alerts)
+        critical = sum(alert.severity.lower() in CRITICAL for alert in alerts)
         state = State.CRIT if critical else State.WARN if count else State.OK
         by_severity: dict[str, int] = {}
-        for alert in self.alerts:
+        for alert in alerts:
             by_severity[alert.severity or "no severity"] = by_severity.get(alert.severity or "no severity", 0) + 1
         reason = ", ".join(f"{n} {severity}" for severity, n in sorted(by_severity.items(), key=lambda i: -i[1]))
-        return [Check(source=SOURCE, name="firing", state=state, value=f"{count} firing", reason=reason, number=count)]
+        return Check(source=SOURCE, name=name, state=state, value=f"{count} firing", reason=reason, number=count)
+
+
+def labelled_check(snapshot: AlertsSnapshot | None, name: str, matchers: Sequence[Matcher]) -> Check | None:
+    """`alerts.firing{severity="critical"}` in a condition: the firing check over the alerts the matchers match
+    (None before the first reading, or for a check that takes no labels)."""
+    if snapshot is None or name != "firing":
+        return None
+    shown = f"firing{{{show_matchers(matchers)}}}"
+    return snapshot.firing([a for a in snapshot.alerts if matches(a.labels, matchers)], shown)
+
+
+def matches(labels: dict[str, str], matchers: Sequence[Matcher]) -> bool:
+    """Whether labels satisfy every matcher, as Alertmanager reads them: a missing label is the empty string, and
+    `=~` / `!~` match the whole value."""
+    for name, op, value in matchers:
+        actual = labels.get(name, "")
+        if op in ("=", "!=") and (actual == value) != (op == "="):
+            return False
+        if op in ("=~", "!~") and (re.fullmatch(value, actual) is not None) != (op == "=~"):
+            return False
+    return True
 
 
 def format_matchers(labels: dict[str, str]) -> str:
@@ -88,10 +116,10 @@ def format_matchers(labels: dict[str, str]) -> str:
     return ", ".join(f'{name}="{_escape(value)}"' for name, value in sorted(labels.items()))
 
 
-def parse_matchers(text: str) -> list[tuple[str, str, str]]:
+def parse_matchers(text: str) -> list[Matcher]:
     """`name="value"` matchers (also `!=`, `=~`, `!~`) separated by commas, braces optional, as (name, op, value).
 
-    Raises ValueError naming the first part that is not a matcher.
+    Raises ValueError naming the first part that is not a matcher, or a regular expression that does not compile.
     """
     text = text.strip().removeprefix("{").removesuffix("}").strip()
     found: list[tuple[str, str, str]] = []
@@ -100,12 +128,18 @@ def parse_matchers(text: str) -> list[tuple[str, str, str]]:
         match = _MATCHER.match(text, at)
         if match is None:
             raise ValueError(f'expected name="value" (or !=, =~, !~) at {text[at:]!r}')
-        found.append((match[1], match[2], _UNESCAPE.sub(lambda m: "\n" if m[1] == "n" else m[1], match[3])))
+        value = _UNESCAPE.sub(lambda m: "\n" if m[1] == "n" else m[1], match[3])
+        if match[2] in ("=~", "!~"):
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{match[1]}{match[2]}: not a valid regular expression: {exc}") from None
+        found.append((match[1], match[2], value))
         at = match.end()
     return found
 
 
-def show_matchers(matchers: list[tuple[str, str, str]]) -> str:
+def show_matchers(matchers: Sequence[Matcher]) -> str:
     """Matchers back as text, one canonical spelling."""
     return ", ".join(f'{name}{op}"{_escape(value)}"' for name, op, value in matchers)
 

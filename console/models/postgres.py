@@ -17,6 +17,12 @@ CLIENT_BACKEND = "client backend"
 CACHE_HIT_WARN_PCT = 95.0
 CACHE_HIT_CRIT_PCT = 90.0
 CACHE_MIN_BLOCKS = 10_000  # below this many block reads + hits (a fresh or just restarted server), no verdict
+# What a triage look step may ask of the PostgreSQL pane instead of a filter (a regular expression on the sessions).
+LOOK_PRESETS = {
+    "blocked": "the Locks tab: who waits on whom, and the top blocker",
+    "long": "the sessions, longest-running first",
+    "idle": "the idle sessions (in a transaction too), longest first",
+}
 
 
 def short_age(seconds: float | None) -> str:

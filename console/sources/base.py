@@ -1,21 +1,24 @@
-"""The source protocol and the one registry table: config section -> source builder, reach check, pane, status.
+"""The source protocol and the one registry table: a config section's row says everything the console does with it.
 
-Adding a source is: a source module with a `build(config, clock, feeds)` function, a model with `checks()` and a
-`feed_key`, a widget with `update_model(model)`, and one row in `REGISTRY`. The feeds, `status`, `check` and the
-dashboard's panes are all driven by this table. Builders, reach checks and widgets are named as "module:attribute"
-strings and imported only for sections the config has, so an unconfigured driver or widget is never imported.
+A row names the section, its builder, its reach check, its pane and where its pane key comes from, how conditions and
+look steps name it (with the check names it offers), the filter a look step may give its pane, how `for` applies and
+the built-in actions it offers. The feeds, `status`, `check`, the dashboard's panes and keys, the condition language,
+the playbook loader and checker, the sustained thresholds and the built-in actions are all derived from this table.
+Builders, reach checks, widgets, filter grammars and actions are named as "module:attribute" strings and imported
+only when used (by the layer that uses them), so an unconfigured driver or widget is never imported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from console.clock import Clock
 from console.config import Config
+from console.sustain import Hold
 
 
 class Source(Protocol):
@@ -74,6 +77,20 @@ class PaneSpec:
 
 
 @dataclass(frozen=True)
+class Conditions:
+    """How conditions (`alerts.firing > 0`) and look steps (`pane = "alerts"`) name a section, and its checks.
+
+    `name` is the section's word there; `checks` gives the check names the section's settings offer (its targets'
+    names, or the fixed checks of a server); `labelled`, when given, is a "module:function" taking (the section's
+    model, a check name, label matchers) and returning that check over what matches (`alerts.firing{severity=
+    "critical"}`), or None when the check takes no labels. A section's checks carry the section as their `source`."""
+
+    name: str
+    checks: Callable[[Any], Iterable[str]]
+    labelled: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceKind:
     """One row of the registry: a config section and everything the console does with it."""
 
@@ -81,24 +98,48 @@ class SourceKind:
     configured: Callable[[Config], bool]
     build: str  # "module:function" taking (config, clock, feeds) and adding its sources to feeds
     reach: str  # "module:function" taking config and returning reach coroutines for `check`
+    conditions: Conditions
     pane: PaneSpec | None = None  # None: shown as tiles in the health grid, or not shown
     in_status: bool = True  # `status` polls it once (streams cannot be polled once)
     tiles: bool = False  # its checks are health-grid tiles
+    look_filter: str | None = None  # "module:function" raising ValueError for text its pane cannot filter by
+    look_presets: str | None = None  # "module:attribute": names a look step may give instead (the pane shows each)
+    sustain: Literal["targets", "section"] | None = None  # `for` on each target (`health:api`) or the whole section
+    actions: str | None = None  # "module:function" returning the built-in actions the section offers
 
 
 def _has(section: str) -> Callable[[Config], bool]:
     return lambda config: bool(getattr(config, section))
 
 
+def _set(section: str) -> Callable[[Config], bool]:
+    return lambda config: getattr(config, section) is not None
+
+
+def _target_names(targets: list[Any]) -> set[str]:
+    return {target.name for target in targets}
+
+
+def _fixed(*names: str) -> Callable[[Any], set[str]]:
+    return lambda settings: set(names)
+
+
 REGISTRY: tuple[SourceKind, ...] = (
     SourceKind(
-        "health", _has("health"), "console.sources.health:build", "console.sources.reach:health", tiles=True
+        "health",
+        _has("health"),
+        "console.sources.health:build",
+        "console.sources.reach:health",
+        Conditions("health", _target_names),
+        tiles=True,
+        sustain="targets",
     ),
     SourceKind(
         "metric",
         _has("metric"),
         "console.sources.metrics:build",
         "console.sources.reach:metric",
+        Conditions("metric", _target_names),
         PaneSpec(
             "Top",
             "widgets.top_table:TopTables",
@@ -106,12 +147,15 @@ REGISTRY: tuple[SourceKind, ...] = (
             shown=lambda config: any(t.kind == "top" for t in config.metric),
         ),
         tiles=True,
+        look_filter="console.logfilter:table_filter",
+        sustain="targets",
     ),
     SourceKind(
         "logs",
         _has("logs"),
         "console.sources.logs:build",
         "console.sources.reach:logs",
+        Conditions("logs", _target_names),
         PaneSpec(
             "Logs",
             "widgets.log_pane:LogPane",
@@ -121,29 +165,46 @@ REGISTRY: tuple[SourceKind, ...] = (
             },
         ),
         in_status=False,
+        look_filter="console.logfilter:compile_filter",
     ),
     SourceKind(
         "postgres",
-        lambda config: config.postgres is not None,
+        _set("postgres"),
         "console.sources.postgres:build",
         "console.sources.reach:postgres",
+        Conditions("postgres", _fixed("connection", "connections", "long-running", "blocked", "cache hit")),
         PaneSpec("PostgreSQL", "widgets.postgres_pane:PostgresPane"),
+        look_filter="console.logfilter:table_filter",
+        look_presets="console.models.postgres:LOOK_PRESETS",
+        sustain="section",
+        actions="actions.postgres:postgres_actions",
     ),
     SourceKind(
         "redis",
-        lambda config: config.redis is not None,
+        _set("redis"),
         "console.sources.redis:build",
         "console.sources.reach:redis",
+        Conditions("redis", _fixed("ping", "memory", "hit ratio")),
         PaneSpec("Redis", "widgets.redis_pane:RedisPane"),
+        sustain="section",
+        actions="actions.redis:redis_actions",
     ),
     SourceKind(
         "alertmanager",
-        lambda config: config.alertmanager is not None,
+        _set("alertmanager"),
         "console.sources.alertmanager:build",
         "console.sources.reach:alertmanager",
+        Conditions("alerts", _fixed("firing"), labelled="console.models.alerts:labelled_check"),
         PaneSpec("Alerts", "widgets.alerts_pane:AlertsPane"),
+        look_filter="console.models.alerts:parse_matchers",
+        actions="actions.alertmanager:alertmanager_actions",
     ),
 )
+BY_NAME: dict[str, SourceKind] = {kind.conditions.name: kind for kind in REGISTRY}  # as conditions and looks say it
+BY_SECTION: dict[str, SourceKind] = {kind.section: kind for kind in REGISTRY}
+# The dashboard's pane keys: one per row with a pane and one for the timeline, at most 1..9; a pane takes the key of
+# its place among the panes shown, which follow the rows' order.
+PANE_KEYS = "123456789"[: sum(kind.pane is not None for kind in REGISTRY) + 1]
 
 
 def resolve(reference: str) -> Any:
@@ -155,6 +216,38 @@ def resolve(reference: str) -> Any:
 def configured(config: Config) -> list[SourceKind]:
     """The registry rows this config has sections for, in registry order."""
     return [kind for kind in REGISTRY if kind.configured(config)]
+
+
+def known_checks(config: Config) -> dict[str, set[str]]:
+    """The check names conditions may use, per configured section."""
+    return {kind.section: set(kind.conditions.checks(getattr(config, kind.section))) for kind in configured(config)}
+
+
+def sustain_rules(config: Config) -> dict[str, Hold]:
+    """The `for` / `clear_for` of every section that has them, keyed as `Sustain` matches checks: by check key
+    (`health:api`) for a section of targets, by source (`postgres`) for a server."""
+    rules: dict[str, Hold] = {}
+    for kind in configured(config):
+        settings = getattr(config, kind.section)
+        if kind.sustain == "targets":
+            rules.update({f"{kind.section}:{t.name}": t.hold for t in settings if t.hold is not None})
+        elif kind.sustain == "section" and settings.hold is not None:
+            rules[kind.section] = settings.hold
+    return rules
+
+
+def look_problem(name: str, text: str) -> str | None:
+    """Why `text` is not a filter a look step can give the pane of the section named `name` (None when it is)."""
+    kind = BY_NAME[name]
+    if kind.look_presets is not None and text in resolve(kind.look_presets):
+        return None
+    if kind.look_filter is None:
+        return f"the {name} pane takes no filter"
+    try:
+        resolve(kind.look_filter)(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def build_feeds(config: Config, clock: Clock, *, status_only: bool = False) -> Feeds:

@@ -1,5 +1,5 @@
-"""Playbooks that come with the console, for what it measures itself; each is offered only when its source is
-configured (PostgreSQL, Redis, logs)."""
+"""Playbooks that come with the console, for what it measures itself; each is offered only when every source its
+`when` reads is configured (PostgreSQL, Redis, logs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from console.config import Config
+from console.sources.base import configured
+from console.triage.conditions import names, parse
 from console.triage.playbook import Playbook, load_playbooks
 
 ORIGIN = "built-in"
@@ -25,13 +27,13 @@ _PG_CONNECTIONS: dict[str, Any] = {
             "condition": "postgres.connections is unhealthy",
             "on_fail": "recovered",
         },
-        {"id": "idle", "kind": "look", "title": "Idle sessions", "pane": "postgres", "filter": "state:idle"},
+        {"id": "idle", "kind": "look", "title": "Idle sessions", "pane": "postgres", "filter": "idle"},
         {
             "id": "idle-in-xact",
             "kind": "look",
             "title": "Sessions idle in a transaction",
             "pane": "postgres",
-            "filter": "state:idle in transaction",
+            "filter": "idle in tx",
         },
         {
             "id": "decide",
@@ -207,20 +209,16 @@ _LOG_SPIKE: dict[str, Any] = {
     ],
 }
 
-_BY_SOURCE: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("postgres", _PG_CONNECTIONS),
-    ("postgres", _PG_LOCKS),
-    ("redis", _CACHE),
-    ("logs", _LOG_SPIKE),
-)
+BUILT_IN = (_PG_CONNECTIONS, _PG_LOCKS, _CACHE, _LOG_SPIKE)
 
 
 def builtin_playbooks(config: Config) -> list[Playbook]:
-    """The built-in playbooks whose source this config has."""
+    """The built-in playbooks whose sources this config has."""
+    sections = {kind.section for kind in configured(config)}
     return [
         Playbook.model_validate({**definition, "origin": ORIGIN})
-        for section, definition in _BY_SOURCE
-        if getattr(config, section)
+        for definition in BUILT_IN
+        if {source for source, _ in names(parse(definition["when"]))} <= sections
     ]
 
 

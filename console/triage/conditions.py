@@ -7,18 +7,20 @@ Grammar (keywords are case-insensitive; names with spaces are quoted):
     and      := unary ("and" unary)*
     unary    := "not" unary | "(" expr ")" | quant | test
     quant    := ("any" | "all") SOURCE "is" ["not"] STATE
-    test     := SOURCE "." NAME (OP NUMBER [UNIT] | "is" ["not"] STATE)
+    test     := SOURCE "." NAME [LABELS] (OP NUMBER [UNIT] | "is" ["not"] STATE)
+    LABELS   := "{" matcher ("," matcher)* "}"      matcher := label ("=" | "!=" | "=~" | "!~") '"value"'
     STATE    := ok | warn | crit | down | unknown | unhealthy (warn, crit or down)
     OP       := > >= < <= == !=          UNIT := % | ms | s (s is turned into ms, the unit of latencies)
 
-SOURCE is health, metric, postgres, redis or logs; a comparison reads the check's number (`logs.NAME` is the error
-rate per minute). A check that is missing, unknown, or down (for a comparison) never passes: the result is UNKNOWN.
-`not`, `and` and `or` follow Kleene's three-valued logic.
+SOURCE is a section's name in the source registry (`console.sources.base.REGISTRY`: health, metric, logs, postgres,
+redis, alerts); the tree holds the section it reads (`alerts` reads `alertmanager`). A comparison reads the check's
+number (`logs.NAME` is the error rate per minute). LABELS narrow a check to what they match where its row says how
+(`alerts.firing{severity="critical"} > 0`). A check that is missing, unknown, or down (for a comparison) never passes:
+the result is UNKNOWN. `not`, `and` and `or` follow Kleene's three-valued logic.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,97 +29,15 @@ from itertools import islice
 
 from console.live import LiveState
 from console.models import Check, State
+from console.models.alerts import Matcher, parse_matchers
+from console.sources.base import BY_NAME, BY_SECTION, resolve
+from console.triage.tokens import OPS, ConditionError, Token, tokenize
 
-SOURCES = ("health", "metric", "postgres", "redis", "logs")
 STATES = {s.value: frozenset({s}) for s in State} | {"unhealthy": frozenset({State.WARN, State.CRIT, State.DOWN})}
 UNIT_FACTOR = {"%": 1.0, "ms": 1.0, "s": 1000.0}
 EVIDENCE_SHOWN = 5  # checks named in the evidence of an `any` / `all`
-OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 KEYWORDS = {"and", "or", "not", "is", "any", "all"}
 MAX_DEPTH = 40
-MAX_LENGTH = 4000
-
-
-class ConditionError(ValueError):
-    """A condition that cannot be parsed; str() is one line with the line and column of the problem."""
-
-    def __init__(self, message: str, line: int, column: int) -> None:
-        super().__init__(f"line {line}, column {column}: {message}")
-        self.line, self.column, self.reason = line, column, message
-
-
-# -- tokens ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # name, string, number, op, punct, end
-    text: str
-    line: int
-    column: int
-
-
-def tokenize(text: str) -> list[Token]:
-    """Tokens of a condition; ConditionError on anything the grammar has no place for."""
-    if len(text) > MAX_LENGTH:
-        raise ConditionError(f"condition is longer than {MAX_LENGTH} characters", 1, 1)
-    tokens: list[Token] = []
-    i, line, start_of_line = 0, 1, 0
-    while i < len(text):
-        char, column = text[i], i - start_of_line + 1
-        if char == "\n":
-            i, line, start_of_line = i + 1, line + 1, i + 1
-        elif char in " \t\r":
-            i += 1
-        elif char in "().":
-            tokens.append(Token("punct", char, line, column))
-            i += 1
-        elif char in "<>=!":
-            op = text[i : i + 2] if text[i : i + 2] in OPS else char
-            if op not in OPS:
-                raise ConditionError(f"unknown operator {op!r} (use > >= < <= == !=)", line, column)
-            tokens.append(Token("op", op, line, column))
-            i += len(op)
-        elif char == '"':
-            end = i + 1
-            while end < len(text) and text[end] not in '"\n':
-                end += 1
-            if end >= len(text) or text[end] != '"':
-                raise ConditionError('unterminated quoted name (close it with ")', line, column)
-            if end == i + 1:
-                raise ConditionError("empty quoted name", line, column)
-            tokens.append(Token("string", text[i + 1 : end], line, column))
-            i = end + 1
-        elif char.isascii() and char.isdigit():
-            end = i
-            while end < len(text) and ((text[end].isascii() and text[end].isdigit()) or text[end] == "."):
-                end += 1
-            number = text[i:end]
-            if number.count(".") > 1 or number.endswith("."):
-                raise ConditionError(f"malformed number {number!r}", line, column)
-            unit = next((u for u in ("ms", "s", "%") if text.startswith(u, end)), "")
-            after = end + len(unit)
-            if after < len(text) and (text[after].isalnum() or text[after] == "_"):
-                raise ConditionError(f"unknown unit after {number} (use %, ms or s)", line, column)
-            tokens.append(Token("number", number + unit, line, column))
-            i = after
-        elif char.isascii() and (char.isalpha() or char == "_"):
-            end = i
-            while end < len(text) and text[end].isascii() and (text[end].isalnum() or text[end] in "_-"):
-                end += 1
-            tokens.append(Token("name", text[i:end], line, column))
-            i = end
-        else:
-            raise ConditionError(f"unexpected character {char!r} (quote names that are not plain words)", line, column)
-    tokens.append(Token("end", "", line, len(text) - start_of_line + 1))
-    return tokens
 
 
 # -- syntax tree ----------------------------------------------------------------------------------
@@ -125,11 +45,12 @@ def tokenize(text: str) -> list[Token]:
 
 @dataclass(frozen=True)
 class Compare:
-    source: str
+    source: str  # the registry section the check belongs to
     name: str
     op: str
     number: float
     unit: str
+    labels: tuple[Matcher, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +59,7 @@ class StateTest:
     name: str
     negate: bool
     state: str
+    labels: tuple[Matcher, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,11 +145,13 @@ class _Parser:
             self.depth -= 1
 
     def source(self) -> str:
+        """The section a source name reads."""
         token = self.token
-        if token.kind != "name" or token.text.lower() not in SOURCES:
-            raise self.fail(f"expected a source ({', '.join(SOURCES)}), found {_show(token)}")
+        kind = BY_NAME.get(token.text.lower()) if token.kind == "name" else None
+        if kind is None:
+            raise self.fail(f"expected a source ({', '.join(BY_NAME)}), found {_show(token)}")
         self.pos += 1
-        return token.text.lower()
+        return kind.section
 
     def state_test(self) -> tuple[bool, str]:
         if not self.keyword("is"):
@@ -239,12 +163,14 @@ class _Parser:
         return negate, state
 
     def test(self) -> Expr:
+        written = self.token.text
         source = self.source()
-        self.expect(".", f"a dot and a check name after {source}")
+        self.expect(".", f"a dot and a check name after {written}")
         token = self.token
         if token.kind not in ("name", "string"):
-            raise self.fail(f"expected a check name after {source}., found {_show(token)}")
+            raise self.fail(f"expected a check name after {written}., found {_show(token)}")
         self.pos += 1
+        labels = self.labels()
         if self.token.kind == "op":
             op = self.token.text
             self.pos += 1
@@ -253,11 +179,24 @@ class _Parser:
                 raise self.fail(f"expected a number after {op}, found {_show(number)}")
             self.pos += 1
             digits = number.text.rstrip("%ms")
-            return Compare(source, token.text, op, float(digits), number.text[len(digits) :])
+            return Compare(source, token.text, op, float(digits), number.text[len(digits) :], labels)
         if self.token.kind == "name" and self.token.text.lower() == "is":
             negate, state = self.state_test()
-            return StateTest(source, token.text, negate, state)
-        raise self.fail(f"expected a comparison or is after {source}.{token.text}, found {_show(self.token)}")
+            return StateTest(source, token.text, negate, state, labels)
+        raise self.fail(f"expected a comparison or is after {written}.{token.text}, found {_show(self.token)}")
+
+    def labels(self) -> tuple[Matcher, ...]:
+        token = self.token
+        if token.kind != "labels":
+            return ()
+        self.pos += 1
+        try:
+            found = parse_matchers(token.text)
+        except ValueError as exc:
+            raise self.fail(f"labels: {exc}", token) from None
+        if not found:
+            raise self.fail('empty labels (write {name="value"} or leave the braces out)', token)
+        return tuple(found)
 
 
 def _show(token: Token) -> str:
@@ -271,15 +210,47 @@ def parse(text: str) -> Expr:
     return _Parser(text).parse()
 
 
-def names(expr: Expr) -> list[tuple[str, str | None]]:
-    """Every (source, check name) the condition reads, in order; name None for `any`/`all` over a whole source."""
-    if isinstance(expr, Compare | StateTest):
-        return [(expr.source, expr.name)]
-    if isinstance(expr, Quantified):
-        return [(expr.source, None)]
+def tests(expr: Expr) -> list[Compare | StateTest | Quantified]:
+    """Every test of the condition, in order."""
+    if isinstance(expr, Compare | StateTest | Quantified):
+        return [expr]
     if isinstance(expr, Not):
-        return names(expr.operand)
-    return [pair for operand in expr.operands for pair in names(operand)]
+        return tests(expr.operand)
+    return [test for operand in expr.operands for test in tests(operand)]
+
+
+def names(expr: Expr) -> list[tuple[str, str | None]]:
+    """Every (section, check name) the condition reads, in order; name None for `any`/`all` over a whole section."""
+    return [(test.source, None if isinstance(test, Quantified) else test.name) for test in tests(expr)]
+
+
+@lru_cache(maxsize=256)
+def labelled(source: str, name: str, labels: tuple[Matcher, ...]) -> Callable[[LiveState], Check | None]:
+    """How a test with labels reads its check: the section row's `labelled` function over the section's model
+    (None when the row has none: `problems` says so before a playbook runs)."""
+    reference = BY_SECTION[source].conditions.labelled
+    if reference is None:
+        return lambda live: None
+    check_of = resolve(reference)
+    return lambda live: check_of(live.model(source), name, labels)
+
+
+def problems(text: str, known: dict[str, set[str]]) -> list[str]:
+    """What is wrong with a condition for a config whose sections offer the `known` check names (per section)."""
+    try:
+        expr = parse(text)
+    except ConditionError as exc:
+        return [f"bad condition {text!r}: {exc}"]
+    found: list[str] = []
+    for test in tests(expr):
+        if isinstance(test, Quantified) or test.source not in known:
+            continue
+        written = BY_SECTION[test.source].conditions.name
+        if test.name not in known[test.source]:
+            found.append(f"unknown check {written}.{test.name!r} (known: {', '.join(sorted(known[test.source]))})")
+        elif test.labels and BY_SECTION[test.source].conditions.labelled is None:
+            found.append(f"{written}.{test.name} takes no labels")
+    return found
 
 
 # -- evaluation -----------------------------------------------------------------------------------
@@ -324,8 +295,12 @@ def _missing(source: str, name: str) -> Result:
     return Result(Truth.UNKNOWN, lambda: (f"{source} {name}: no reading",))
 
 
+def _read(expr: Compare | StateTest, live: LiveState) -> Check | None:
+    return labelled(expr.source, expr.name, expr.labels)(live) if expr.labels else live.check(expr.source, expr.name)
+
+
 def _compare(expr: Compare, live: LiveState) -> Result:
-    check = live.check(expr.source, expr.name)
+    check = _read(expr, live)
     if check is None:
         return _missing(expr.source, expr.name)
     if check.state in (State.DOWN, State.UNKNOWN) or check.number is None:
@@ -355,7 +330,7 @@ def _state_of(check: Check, negate: bool, state: str) -> Result:
 
 
 def _state(expr: StateTest, live: LiveState) -> Result:
-    check = live.check(expr.source, expr.name)
+    check = _read(expr, live)
     return _missing(expr.source, expr.name) if check is None else _state_of(check, expr.negate, expr.state)
 
 

@@ -2,54 +2,56 @@
 `console.triage.run`). Its state is always the journal's: every call replays it first, so two engines on one journal
 agree and a restarted one resumes at the same step.
 
-The engine never runs actions. An action step yields a `Proposal` (the action and its resolved params); the caller
-runs it through the runner, then the engine records the outcome from the journal (`record_action(request_seq)`, or
+Each step kind says what the engine does with it (`console.triage.steps`: `run` takes the step or says what it waits
+on); the engine gives it what it may use (the `Run` protocol: the live state, the clock, the run, `record`). The
+engine never runs actions. An action step yields a `Proposal` (the action and its resolved params); the caller runs
+it through the runner, then the engine records the outcome from the journal (`record_action(request_seq)`, or
 `poll()` finds the first run of that action since the step began).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from console.clock import Clock
 from console.journal import Journal
 from console.journal.cursor import JournalCursor
 from console.live import LiveState
-from console.models import format_duration
-from console.models.health import number_at
-from console.triage.conditions import Truth, evaluate
 from console.triage.errors import TriageError
 from console.triage.playbook import END, Playbook
-from console.triage.resolve import ResolveError, Scalar, resolve_params
 from console.triage.run import BACK, FINISHED, SKIPPED, STARTED, STEP, RunState, feed, open_run, replay
-from console.triage.sustained import Sustained
+from console.triage.steps import STEP_KINDS, Answerable, Branching, Move, Proceeding, Propose, Step, StepKind, Wait
+from console.triage.steps.action import ActionStep, Proposal
+from console.triage.sustained import Held, Sustained
 
+K = TypeVar("K", bound=StepKind)
 MAX_AUTOMATIC = 200  # steps one poll may take on its own (validation already rejects loops with no ask or verify)
 OUTCOMES = ("action.completed", "action.failed", "action.cancelled")
 
 
 @dataclass(frozen=True)
-class Proposal:
-    """What an action step proposes: the action and its params with every reference resolved (or why not)."""
-
-    step: str
-    action: str
-    params: dict[str, Scalar]
-    error: str | None = None
-
-
-@dataclass(frozen=True)
 class StepView:
-    """What to show for the current step: the step (None when finished), what the engine waits for, evidence."""
+    """What to show for the current step: the step (None when finished), what it waits on, or the run's outcome."""
 
-    step: Any
-    waiting_for: str  # operator | time | outcome | nothing (finished)
-    evidence: str = ""
-    proposal: Proposal | None = None
+    step: Step | None
+    move: Move | None = None
     outcome: str | None = None
+
+    @property
+    def waiting_for(self) -> str:
+        """operator | time | outcome | nothing (finished)."""
+        return self.move.waits_for if self.move is not None else "nothing"
+
+    @property
+    def evidence(self) -> str:
+        if isinstance(self.move, Wait):
+            return self.move.evidence
+        return (self.proposal.error or "") if self.proposal is not None else ""
+
+    @property
+    def proposal(self) -> Proposal | None:
+        return self.move.proposal if isinstance(self.move, Propose) else None
 
 
 class TriageEngine:
@@ -106,7 +108,7 @@ class TriageEngine:
         return self.state.playbook
 
     @property
-    def current(self) -> Any | None:
+    def current(self) -> Step | None:
         """The step the run is at, or None once finished."""
         return None if self.state.finished else self.playbook.step(self.state.current)
 
@@ -120,21 +122,14 @@ class TriageEngine:
 
     def proposal(self) -> Proposal:
         """The current action step's proposal; TriageError when the current step is not an action."""
-        step = self._at("action")
-        try:
-            params = resolve_params(step.params, self.state.captures, self.live)
-        except ResolveError as exc:
-            return Proposal(step.id, step.action, {}, str(exc))
-        return Proposal(step.id, step.action, params)
+        return self._at(ActionStep).propose(self.state.captures, self.live)
 
     def view(self) -> StepView:
+        """The run's outcome once finished (`poll` says what a current step waits on)."""
         step = self.current
         if step is None:
-            return StepView(None, "nothing", outcome=self.state.outcome or "completed")
-        if step.kind == "action":
-            proposal = self.proposal()
-            return StepView(step, "outcome", proposal.error or "", proposal)
-        return StepView(step, "time" if step.kind in ("check", "verify") else "operator")
+            return StepView(None, outcome=self.state.outcome or "completed")
+        return StepView(step, Wait(f"{MAX_AUTOMATIC} steps were taken in one poll; the next poll goes on"))
 
     # -- moving -----------------------------------------------------------------------------------
 
@@ -144,49 +139,36 @@ class TriageEngine:
             step = self._synced_step()
             if step is None:
                 return self.view()
-            waiting = self._automatic(step)
-            if waiting is not None:
-                return waiting
+            move = step.run(self)
+            if move is not None:
+                return StepView(step, move)
         return self.view()
 
     def answer(self, answer: str, *, step: str | None = None) -> None:
-        """Answer the current `ask` step: a choice's label (case-insensitive) or, with no choices, free text."""
-        current = self._at("ask", step)
-        answer = answer.strip()
-        if current.choices:
-            choice = next((c for c in current.choices if c.label.lower() == answer.lower()), None)
-            if choice is None:
-                labels = ", ".join(c.label for c in current.choices)
-                raise TriageError(f"{current.id}: {answer!r} is not one of the choices ({labels})")
-            self._record(current, "answered", "", answer=choice.label, target=choice.next)
-            return
-        if not answer:
-            raise TriageError(f"{current.id}: an answer is needed (or skip the step)")
-        captured = {current.capture: answer} if current.capture else {}
-        self._record(current, "answered", "", answer=answer, captured=captured)
+        """Answer the current step (an `ask`: a choice's label, case-insensitive, or free text with no choices)."""
+        self._at(Answerable, step).answer(self, answer)
 
     def proceed(self, *, step: str | None = None) -> None:
         """The operator has looked (`look`) or posted the update (`update`): go on."""
-        current = self._at(("look", "update"), step)
-        self._record(current, "done", current.filter if current.kind == "look" else "")
+        self._at(Proceeding, step).proceed(self)
 
     def skip(self, reason: str, *, step: str | None = None) -> None:
         """Leave the current step without a result and go to the next in the list (or its `next`)."""
-        current = self._at(None, step)
+        current = self._at(StepKind, step)
         target = current.next or self.playbook.following(current.id)
         self._write(SKIPPED, {"step": current.id, "reason": reason, "next": target})
         self._finish_if_end(target, "completed")
 
     def back(self, *, step: str | None = None) -> None:
         """Return to the step before the current one (a step answered or decided there is taken again)."""
-        current = self._at(None, step)
+        current = self._at(StepKind, step)
         if len(self.state.path) < 2:
             raise TriageError(f"{current.id}: this is the first step")
         self._write(BACK, {"step": current.id, "to": self.state.path[-2]})
 
     def record_action(self, request_seq: int, *, step: str | None = None) -> None:
         """Record the outcome of the run of the current action step whose `action.requested` has this seq."""
-        current = self._at("action", step)
+        current = self._at(ActionStep, step)
         self.sync()
         entries = self._since_start
         request = next(
@@ -197,7 +179,7 @@ class TriageEngine:
         outcome = next((e for e in entries if e.get("corr") == request_seq and e.get("kind") in OUTCOMES), None)
         if outcome is None:
             raise TriageError(f"{current.id}: {current.action} (seq {request_seq}) has no outcome yet")
-        self._record_outcome(current, request_seq, outcome)
+        current.record_outcome(self, request_seq, outcome)
 
     def abandon(self, reason: str = "") -> None:
         """End the run where it is."""
@@ -206,102 +188,29 @@ class TriageEngine:
             raise TriageError("the run has already finished")
         self._write(FINISHED, {"outcome": "abandoned", "reason": reason})
 
-    # -- internals --------------------------------------------------------------------------------
+    # -- what a step may use (console.triage.steps.Run) ---------------------------------------------
 
-    def _synced_step(self) -> Any | None:
-        self.sync()
-        return self.current
-
-    def _at(self, kinds: str | tuple[str, ...] | None, expected: str | None = None) -> Any:
-        step = self._synced_step()
-        if step is None:
-            raise TriageError(f"the run has finished ({self.state.outcome or 'completed'})")
-        if expected is not None and step.id != expected:
-            raise TriageError(f"step {expected} is no longer current (the run is at {step.id})")
-        wanted = (kinds,) if isinstance(kinds, str) else kinds
-        if wanted is not None and step.kind not in wanted:
-            raise TriageError(f"step {step.id} is a {step.kind} step, not {' or '.join(wanted)}")
-        return step
-
-    def _automatic(self, step: Any) -> StepView | None:
-        """Decide the step if it can be decided now (and return None), else what it waits for."""
-        if step.kind == "done":
-            self._record(step, "done", step.outcome, target=END, outcome=step.outcome)
-        elif step.kind == "capture":
-            self._capture(step)
-        elif step.kind == "check" and not step.for_:
-            result = evaluate(step.condition, self.live)
-            self._record(step, result.value.value, result.text)
-        elif step.kind in ("check", "verify"):
-            held = self._tracker(step).poll(self.live)
-            deadline = step.within if step.kind == "verify" else None
-            elapsed = (self.clock.now() - self.state.entered_at).total_seconds()
-            if held.value is Truth.PASS:
-                self._record(step, "pass", held.text)
-            elif step.kind == "check" and not held.waiting:
-                self._record(step, held.value.value, held.text)
-            elif deadline is not None and elapsed >= deadline:
-                wanted = f" for {format_duration(step.for_)}" if step.for_ else ""
-                self._record(step, "fail", f"{held.text}; did not hold{wanted} within {format_duration(deadline)}")
-            else:
-                return StepView(step, "time", held.text)
-        elif step.kind == "action":
-            found = self._action_run(step)
-            if found is None:
-                return self.view()
-            self._record_outcome(step, *found)
-        else:
-            return self.view()
-        return None
-
-    def _tracker(self, step: Any) -> Sustained:
+    def held(self, step: StepKind, condition: str, for_s: float) -> Held:
+        """The condition's verdict, held `for_s` since the step was entered (one tracker: the current step's)."""
         key = (self.state.entered_seq, step.id)
         if key not in self._trackers:
-            self._trackers = {key: Sustained(step.condition, step.for_, self.clock)}
-        return self._trackers[key]
+            self._trackers = {key: Sustained(condition, for_s, self.clock)}
+        return self._trackers[key].poll(self.live)
 
-    def _capture(self, step: Any) -> None:
-        value: Any = None
-        if step.output is not None:
-            found = next((m for line in self.state.last_output if (m := re.search(step.output, line))), None)
-            value = (found.group(1) if found.groups() else found.group(0)) if found else None
-            where = "the last action's output"
-        else:
-            model = self.live.model(step.feed)
-            document = json.loads(model.model_dump_json()) if hasattr(model, "model_dump_json") else None
-            value = number_at(document, step.json_path) if document is not None else None
-            where = f"{step.feed} {step.json_path}"
-        if value is None:
-            self._record(step, "fail", f"nothing to capture from {where}")
-        else:
-            self._record(step, "pass", f"{step.name} = {value} (from {where})", captured={step.name: value})
-
-    def _action_run(self, step: Any) -> tuple[int, dict] | None:
-        """The first run of the step's action requested since the step began, with its outcome."""
+    def action_run(self, action: str) -> tuple[int, dict] | None:
+        """The first run of `action` requested since the step began, with its outcome."""
         entries = [e for e in self._since_start if e["seq"] > self.state.entered_seq]
         for entry in entries:
-            if entry.get("kind") == "action.requested" and entry.get("data", {}).get("action") == step.action:
+            if entry.get("kind") == "action.requested" and entry.get("data", {}).get("action") == action:
                 outcome = next(
                     (e for e in entries if e.get("corr") == entry["seq"] and e.get("kind") in OUTCOMES), None
                 )
                 return None if outcome is None else (entry["seq"], outcome)
         return None
 
-    def _record_outcome(self, step: Any, request_seq: int, outcome: dict) -> None:
-        data = outcome.get("data") or {}
-        status = str(data.get("status") or outcome["kind"].removeprefix("action."))
-        evidence = f"{step.action}: {status}" + (f": {data['message']}" if data.get("message") else "")
-        self._record(
-            step,
-            "pass" if status == "completed" else "fail",
-            evidence,
-            request_seq=request_seq,
-            output_tail=data.get("output_tail") or [],
-        )
-
-    def _record(
+    def record(
         self,
-        step: Any,
+        step: StepKind,
         result: str,
         evidence: str,
         *,
@@ -310,8 +219,11 @@ class TriageEngine:
         outcome: str = "completed",
         **extra: Any,
     ) -> None:
+        """Journal `triage.step` (the journal's format: docs in console.triage.run) and finish at END."""
         if target is None:
-            branch = getattr(step, "on_pass" if result == "pass" else "on_fail", None) if result != "answered" else None
+            branch = None
+            if isinstance(step, Branching) and result != "answered":
+                branch = step.on_pass if result == "pass" else step.on_fail
             target = branch or step.next or self.playbook.following(step.id)
         elapsed = self.clock.now() - self.state.entered_at
         data = {
@@ -326,6 +238,24 @@ class TriageEngine:
         }
         self._write(STEP, data)
         self._finish_if_end(target, outcome)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _synced_step(self) -> Step | None:
+        self.sync()
+        return self.current
+
+    def _at(self, kind: type[K], expected: str | None = None) -> K:
+        """The current step, which must be a `kind` (and `expected`, when given)."""
+        step = self._synced_step()
+        if step is None:
+            raise TriageError(f"the run has finished ({self.state.outcome or 'completed'})")
+        if expected is not None and step.id != expected:
+            raise TriageError(f"step {expected} is no longer current (the run is at {step.id})")
+        if not isinstance(step, kind):
+            wanted = " or ".join(name for name, cls in STEP_KINDS.items() if issubclass(cls, kind))
+            raise TriageError(f"step {step.id} is a {step.kind} step, not {wanted}")
+        return step
 
     def _finish_if_end(self, target: str, outcome: str) -> None:
         if target == END:

@@ -15,7 +15,8 @@ from typing import Any
 from console.config import Config
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import Runbook, RunbookError, Step
-from console.triage.playbook import RUNBOOK_ACTION, Playbook
+from console.triage.playbook import Playbook
+from console.triage.steps.action import RUNBOOK_ACTION, ActionStep
 
 CONTINUE = "continue"
 QUESTION_CHARS = 2000
@@ -90,11 +91,13 @@ def runbook_playbooks(config: Config, env: Mapping[str, str]) -> tuple[list[Play
 def reference_problems(playbooks: list[Playbook]) -> list[str]:
     """One line per action step naming a runbook step (`runbook:FILE:STEP`) that the runbooks' own playbooks do not
     have; a split block's id is answered with its parts (`triage check`)."""
-    known = [s.action for p in playbooks if p.name.startswith(RUNBOOK_ACTION) for s in p.steps if s.kind == "action"]
+    known = [
+        s.action for p in playbooks if p.name.startswith(RUNBOOK_ACTION) for s in p.steps if isinstance(s, ActionStep)
+    ]
     problems: list[str] = []
     for book in playbooks:
         for step in book.steps:
-            if step.kind != "action" or not step.action.startswith(RUNBOOK_ACTION) or step.action in known:
+            if not isinstance(step, ActionStep) or not step.action.startswith(RUNBOOK_ACTION) or step.action in known:
                 continue
             at = f"{book.origin}: playbook {book.name}: step {step.id}: {step.action}"
             parts = [a for a in known if a.startswith(step.action + ".")]

@@ -19,6 +19,7 @@ from console.triage.conditions import (
     Quantified,
     StateTest,
     Truth,
+    labelled,
     parse,
 )
 
@@ -40,6 +41,8 @@ def compiled(text: str) -> Judge:
 
 
 def _compile(expr: Expr) -> Judge:
+    if isinstance(expr, Compare | StateTest) and expr.labels:
+        return _labelled(expr)
     if isinstance(expr, Compare):
         return _compare(f"{expr.source}:{expr.name}", OPS[expr.op], expr.number * UNIT_FACTOR.get(expr.unit, 1.0))
     if isinstance(expr, StateTest):
@@ -71,6 +74,28 @@ def _state(key: str, wanted: frozenset[State], negate: bool) -> Judge:
         return _of_state(reading.check.state, wanted, negate)
 
     return judge
+
+
+def _labelled(expr: Compare | StateTest) -> Judge:
+    """A test over a check its labels narrow (`alerts.firing{severity="critical"} > 0`), read when judged."""
+    read = labelled(expr.source, expr.name, expr.labels)
+    if isinstance(expr, Compare):
+        op, threshold = OPS[expr.op], expr.number * UNIT_FACTOR.get(expr.unit, 1.0)
+
+        def compare(live: LiveState) -> Truth:
+            check = read(live)
+            if check is None or check.number is None or check.state in _NO_NUMBER:
+                return UNKNOWN
+            return PASS if op(check.number, threshold) else FAIL
+
+        return compare
+    wanted, negate = STATES[expr.state], expr.negate
+
+    def state(live: LiveState) -> Truth:
+        check = read(live)
+        return UNKNOWN if check is None else _of_state(check.state, wanted, negate)
+
+    return state
 
 
 def _of_state(actual: State, wanted: frozenset[State], negate: bool) -> Truth:

@@ -136,6 +136,7 @@ class ConsoleApp(App[int]):
         from console.incident.commands import IncidentDesk
         from console.live import LiveState
         from console.observer import Observer
+        from console.sources.base import sustain_rules
         from console.sustain import Sustain
         from console.tui.controllers.actions import ActionControl
         from console.tui.controllers.incident import IncidentControl
@@ -144,7 +145,7 @@ class ConsoleApp(App[int]):
 
         self.config = config
         self.runner = runner
-        self.live = LiveState(self.clock, Sustain.from_config(config))
+        self.live = LiveState(self.clock, Sustain(sustain_rules(config)))
         self.observer = Observer(runner.journal)
         self.actions = ActionControl(self, runner)
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))

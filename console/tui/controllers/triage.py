@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 from console.clock import Clock
 from console.config import Config
 from console.incident.events import IncidentError
 from console.journal import Journal, JournalError
 from console.live import LiveState
+from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
@@ -27,12 +28,10 @@ if TYPE_CHECKING:
 
     from console.triage.engine import StepView, TriageEngine
     from console.triage.playbook import Playbook
+    from console.triage.steps import Answer, Show
     from console.triage.suggest import Suggestion
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
-
-PANE_OF_LOOK = {"logs": "logs", "postgres": "postgres", "redis": "redis", "health": None}
-
 
 class TriageHost(Protocol):
     """What the controller needs of the app: a Textual app with a dashboard, the incident controller and the way
@@ -125,27 +124,32 @@ class TriageControl:
         self.app.push_screen(PickScreen("No incident is open. Declare one first?", options), chosen)
 
     async def do_current(self) -> None:
-        """`enter`: do what the current step asks of the operator."""
+        """`enter`: do what the current step waits on the operator for (every kind says it with its move)."""
+        from console.triage.steps import Answer, PostUpdate, Propose, Show, Wait
+
         view = self.view
         if self.engine is None or view is None or view.step is None:
             return
-        step = view.step
-        if step.kind == "ask":
-            self._ask(step)
-        elif step.kind == "look":
-            self._look(step)
-            await self._call(self.engine.proceed, step=step.id)
-        elif step.kind == "action":
-            if view.proposal is None or view.proposal.error:
-                self.app.notify(f"{step.id}: {view.evidence or 'no proposal'}", severity="error", markup=False)
-                return
-            self.app.request_action(view.proposal.action, dict(view.proposal.params))
-        elif step.kind == "update":
-            await self._move_incident(step.status)
-            self.app.incident.open_screen("post_update")
-            await self._call(self.engine.proceed, step=step.id)
-        else:
-            await self.poll()
+        step_id, move = view.step.id, view.move
+        match move:
+            case Answer():
+                self._ask(step_id, move)
+            case Show():
+                self._look(move)
+                await self._call(self.engine.proceed, step=step_id)
+            case Propose():
+                if move.proposal.error:
+                    self.app.notify(f"{step_id}: {move.proposal.error}", severity="error", markup=False)
+                    return
+                self.app.request_action(move.proposal.action, dict(move.proposal.params))
+            case PostUpdate():
+                await self._move_incident(move.status)
+                self.app.incident.open_screen("post_update")
+                await self._call(self.engine.proceed, step=step_id)
+            case Wait() | None:
+                await self.poll()
+            case _:
+                assert_never(move)
 
     def ask_skip(self) -> None:
         if self.engine is None or self.view is None or self.view.step is None:
@@ -183,28 +187,27 @@ class TriageControl:
             self.engine = self.view = None
         self._show()
 
-    def _ask(self, step: Any) -> None:
+    def _ask(self, step_id: str, move: Answer) -> None:
         def answered(answer: str | None) -> None:
             if answer is not None and self.engine is not None:
-                self.app.run_worker(self._call(self.engine.answer, answer, step=step.id))
+                self.app.run_worker(self._call(self.engine.answer, answer, step=step_id))
 
-        if step.choices:
-            options = [(choice.label, choice.label) for choice in step.choices]
-            self.app.push_screen(PickScreen(step.question, options), answered)
+        if move.choices:
+            self.app.push_screen(PickScreen(move.question, [(label, label) for label in move.choices]), answered)
         else:
-            self.app.push_screen(PromptScreen(step.question), answered)
+            self.app.push_screen(PromptScreen(move.question), answered)
 
-    def _look(self, step: Any) -> None:
-        """Show the evidence: the dashboard with the step's pane in front (and its filter applied)."""
+    def _look(self, move: Show) -> None:
+        """Show the evidence: the dashboard with the pane of the step's source in front (and its filter applied)."""
         dashboard = self.app.dashboard
         while self.app.screen is not dashboard and len(self.app.screen_stack) > 1:
             self.app.pop_screen()
-        section = PANE_OF_LOOK.get(step.pane)
+        section = BY_NAME[move.pane].section  # a section with no pane shown (health's tiles): the dashboard itself
         index = next((n for n, pane in enumerate(dashboard.panes) if pane.section == section), None)
         if index is not None:
             dashboard.action_focus_pane(index)
-            if step.filter and hasattr(dashboard.panes[index].widget, "set_filter"):
-                dashboard.panes[index].widget.set_filter(step.filter)
+            if move.filter and hasattr(dashboard.panes[index].widget, "set_filter"):
+                dashboard.panes[index].widget.set_filter(move.filter)
 
     async def _move_incident(self, status: str | None) -> None:
         """The status an update step names (e.g. mitigated), when the open incident is not there yet."""

@@ -17,7 +17,7 @@ from console.clock import Clock
 from console.config import Config
 from console.live import CheckChange, feed_key
 from console.models import Check, State
-from console.sources.base import configured
+from console.sources.base import PANE_KEYS, configured
 from console.tui.panes import Pane
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
@@ -27,17 +27,23 @@ NARROW = 120
 
 
 def initial_checks(config: Config) -> list[Check]:
-    """A waiting tile per configured health and metric target, in config order."""
+    """A waiting tile per target of each configured tiles section (health, metric), in registry and config order."""
     waiting = "waiting for the first poll"
-    return [Check(source="health", name=t.name, state=State.UNKNOWN, reason=waiting) for t in config.health] + [
-        Check(source="metric", name=t.name, state=State.UNKNOWN, reason=waiting) for t in config.metric
+    return [
+        Check(source=kind.section, name=target.name, state=State.UNKNOWN, reason=waiting)
+        for kind in configured(config)
+        if kind.tiles
+        for target in getattr(config, kind.section)
     ]
 
 
 class DashboardScreen(Screen):
-    """Everything at once on a wide terminal; at narrow widths one pane at a time, switched with 1..6."""
+    """Everything at once on a wide terminal; at narrow widths one pane at a time, switched with the registry's pane
+    keys (1..6 today: a pane takes the key of its place)."""
 
-    BINDINGS = [Binding(str(n), f"focus_pane({n - 1})", f"Pane {n}", show=False, id=f"pane.{n}") for n in range(1, 7)]
+    BINDINGS = [
+        Binding(key, f"focus_pane({n})", f"Pane {key}", show=False, id=f"pane.{key}") for n, key in enumerate(PANE_KEYS)
+    ]
 
     def __init__(self, config: Config, *, read_only: bool, panes: list[Pane], clock: Clock) -> None:
         super().__init__()

@@ -21,6 +21,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.models import format_duration
+from console.triage.steps import Propose, Wait
 from console.tui.screens.prompt import PromptScreen
 from widgets.outside import outside
 
@@ -155,7 +156,7 @@ class TriageScreen(Screen):
                 done = last.get(step.id)
                 mark = MARKS.get(done.result, "·") if done else "·"
                 style = STYLES.get(mark, "")
-            label = step.title or _describe(step)
+            label = step.title or step.describe()
             text.append(f"{mark} {number:>2}. ", style=style)
             text.append_text(outside(label, "bold" if step.id == view.step.id else "")).append("\n")
         if notice:
@@ -163,27 +164,22 @@ class TriageScreen(Screen):
         return text
 
     def _current(self, view: Any, state: Any) -> Text:
-        step = view.step
+        step, move = view.step, view.move
         text = Text()
         text.append(f"{step.kind.upper()}  ", style="bold")
-        text.append_text(outside(step.title or _describe(step))).append("\n")
-        if step.title and step.kind in ("check", "verify", "look"):
-            text.append_text(outside(_describe(step), "dim")).append("\n")
+        text.append_text(outside(step.title or step.describe())).append("\n")
+        if step.title:
+            text.append_text(outside(step.describe(), "dim")).append("\n")
         if view.evidence:
             text.append_text(outside(f"evidence: {view.evidence}", "dim")).append("\n")
-        if step.kind in ("verify", "check") and view.waiting_for == "time":
-            within = getattr(step, "within", None)
-            if within:
-                left = within - (self.control.clock.now() - state.entered_at).total_seconds()
-                text.append(f"⟳ verifying: {format_duration(max(0.0, left))} left\n", style="yellow")
-        if view.proposal is not None:
-            params = "  ".join(f"{k} = {v}" for k, v in view.proposal.params.items())
-            text.append_text(outside(f"proposed: {view.proposal.action}  {params}", "bold")).append("\n")
-            text.append("enter: preview and confirm (nothing runs before that)\n", style="dim")
-        elif step.kind == "ask":
-            text.append("enter: answer\n", style="dim")
-        elif step.kind in ("look", "update"):
-            text.append("enter: " + ("show it on the dashboard" if step.kind == "look" else "post the update") + "\n")
+        if isinstance(move, Wait) and move.within:
+            left = move.within - (self.control.clock.now() - state.entered_at).total_seconds()
+            text.append(f"⟳ verifying: {format_duration(max(0.0, left))} left\n", style="yellow")
+        if isinstance(move, Propose):
+            params = "  ".join(f"{k} = {v}" for k, v in move.proposal.params.items())
+            text.append_text(outside(f"proposed: {move.proposal.action}  {params}", "bold")).append("\n")
+        if hint := getattr(move, "hint", ""):
+            text.append(hint + "\n", style="dim")
         return text
 
     def _keys(self, *, running: bool) -> None:
@@ -233,22 +229,3 @@ class TriageScreen(Screen):
 
     def action_close(self) -> None:
         self.app.pop_screen()
-
-
-def _describe(step: Any) -> str:
-    """A step in words when it has no title."""
-    kind = step.kind
-    if kind in ("check", "verify"):
-        held = f" for {format_duration(step.for_)}" if getattr(step, "for_", 0) else ""
-        return f"{step.condition}{held}"
-    if kind == "look":
-        return f"look at {step.pane}" + (f" ({step.filter})" if step.filter else "")
-    if kind == "ask":
-        return step.question
-    if kind == "action":
-        return f"run {step.action}"
-    if kind == "capture":
-        return f"capture {step.name}"
-    if kind == "update":
-        return "post a status update"
-    return f"done ({getattr(step, 'outcome', 'completed')})"

@@ -1,0 +1,65 @@
+"""`capture`: store a value as `name`, from the last action's output (a regex group) or a live model (a JSON path)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from console.models.health import number_at
+from console.triage.steps.base import Checking, Move, Run, StepKind
+
+
+class CaptureStep(StepKind):
+    """Store a value as `name`: a regex group (`output`) of the last action's output, or a `json` path into the live
+    model of `feed` (e.g. feed = "metric:error rate", json = "value")."""
+
+    kind: Literal["capture"]
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    output: str | None = None
+    json_path: str | None = Field(None, alias="json")
+    feed: str | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> CaptureStep:
+        if (self.output is None) == (self.json_path is None):
+            raise ValueError("give exactly one of output (a regex) or json (a path)")
+        if self.json_path is not None and not self.feed:
+            raise ValueError('json needs feed, e.g. feed = "health:api"')
+        if self.output is not None:
+            try:
+                re.compile(self.output)
+            except re.error as exc:
+                raise ValueError(f"output is not a regular expression: {exc}") from None
+        return self
+
+    def problems(self, checking: Checking) -> list[str]:
+        return []
+
+    def describe(self) -> str:
+        return f"capture {self.name}"
+
+    def detail(self) -> str:
+        return f"{self.name} from " + (f"output /{self.output}/" if self.output else f"{self.feed} {self.json_path}")
+
+    def run(self, run: Run) -> Move | None:
+        value: Any = None
+        if self.output is not None:
+            found = next((m for line in run.state.last_output if (m := re.search(self.output, line))), None)
+            value = (found.group(1) if found.groups() else found.group(0)) if found else None
+            where = "the last action's output"
+        else:
+            model = run.live.model(self.feed or "")
+            document = json.loads(model.model_dump_json()) if hasattr(model, "model_dump_json") else None
+            value = number_at(document, self.json_path or "") if document is not None else None
+            where = f"{self.feed} {self.json_path}"
+        if value is None:
+            run.record(self, "fail", f"nothing to capture from {where}")
+        else:
+            run.record(self, "pass", f"{self.name} = {value} (from {where})", captured={self.name: value})
+        return None
+
+    def captures(self) -> set[str]:
+        return {self.name}
