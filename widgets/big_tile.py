@@ -110,5 +110,5 @@ class BigTile(Widget):
         widget = self.query_one(selector)
         if isinstance(widget, Digits):
             widget.update(str(value))
-        else:
+        elif isinstance(widget, Static):
             widget.update(value, layout=selector == "#tile-unit")

@@ -83,9 +83,10 @@ def xargs(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         """-n -L -P -d -I -a -E -e -s --max-args --max-lines --max-procs --delimiter --replace --arg-file --eof
         --max-chars --process-slot-var""",
     )
-    mode = "interactive" if options & {"-p", "--interactive"} else "run"
     results = ctx.command([*(inner or [Word.of("echo")]), XARGS_INPUT])
-    return [*results, found(Risk.READ, words, "asks before each command", mode)] if mode != "run" else results
+    if options & {"-p", "--interactive"}:
+        return [*results, found(Risk.READ, words, "asks before each command", "interactive")]
+    return results
 
 
 def watch(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
