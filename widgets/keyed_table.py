@@ -411,6 +411,7 @@ class KeyedTable(ScrollView, can_focus=True):
     def action_select_cursor(self) -> None:
         key = self.current_key
         if key is not None:
+            # DataTable's own message, so screens handle a selection in either table alike; it is typed for a DataTable
             self.post_message(DataTable.RowSelected(self, self.cursor_row, RowKey(key)))  # type: ignore[arg-type]
 
     def on_click(self, event: events.Click) -> None:

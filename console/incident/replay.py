@@ -283,7 +283,8 @@ def _on_request(state: IncidentState, entry: dict, data: dict, at: datetime) -> 
 
 
 def _on_outcome(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
-    record = state.actions.get(entry.get("corr"))  # type: ignore[arg-type]
+    corr = entry.get("corr")
+    record = state.actions.get(corr) if isinstance(corr, int) else None
     if record is None:
         return
     record.outcome_seq = entry["seq"]
