@@ -12,19 +12,22 @@ from textual.css.query import NoMatches
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
+from console.tui.controllers import TextualApp
 from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from console.tui.screens.dashboard import DashboardScreen
+    from console.tui.screens.incident import IncidentScreen
+    from console.tui.screens.wall import WallScreen
 
 
-class IncidentHost(Protocol):
-    """What the controller needs of the app: a Textual app (screens, workers, timers, toasts) with a dashboard."""
+class IncidentHost(TextualApp, Protocol):
+    """What the controller needs of the app: a Textual app (screens, workers, timers, toasts) with a dashboard (or
+    the wall in its place)."""
 
-    dashboard: DashboardScreen
+    @property
+    def dashboard(self) -> DashboardScreen | WallScreen: ...
 
 OVERDUE_CHECK_EVERY = 20.0
 TIMELINE_REFRESH_EVERY = 1.0  # entries other consoles append show within a second
@@ -43,7 +46,7 @@ class IncidentControl:
 
     COMMANDS = INCIDENT_COMMANDS  # offered by the palette
 
-    def __init__(self, app: App | IncidentHost, desk: IncidentDesk) -> None:
+    def __init__(self, app: IncidentHost, desk: IncidentDesk) -> None:
         self.app = app
         self.desk = desk
         self._open = False  # an incident was open at the last refresh
@@ -53,7 +56,7 @@ class IncidentControl:
         self.app.set_interval(TIMELINE_REFRESH_EVERY, partial(self.refresh, only_if_changed=True))
         self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_overdue)
         self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_stranded)
-        self.app.run_worker(self._first_refresh, group="incident", exit_on_error=False)
+        self.app.run_worker(self._first_refresh(), group="incident", exit_on_error=False)
 
     async def _first_refresh(self) -> None:
         await self.refresh()
@@ -92,7 +95,7 @@ class IncidentControl:
         entries, pinned = (state.entries, state.pinned) if state else (list(tracker.recent), set())
         summary = ""
         self._open = state is not None and state.is_open
-        if self._open:
+        if state is not None and state.is_open:
             since = state.impact_started.strftime("%H:%M UTC")
             summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
         shown = (len(entries), entries[-1]["seq"] if entries else 0, frozenset(pinned), summary)
@@ -156,7 +159,7 @@ class IncidentControl:
         await self.refresh()
 
 
-def _incident_screen() -> type:
+def _incident_screen() -> type[IncidentScreen]:
     """The incident screen class, imported when first needed (it is not on the first paint's path)."""
     from console.tui.screens.incident import IncidentScreen
 
