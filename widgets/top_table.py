@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -45,7 +46,7 @@ class TopTables(VerticalScroll):
         self.names = names
         self.tables = {name: Static(outside(f"{name}  {WAITING}"), classes="top-list") for name in names}
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield from self.tables.values()
 
     def update_model(self, model: Any) -> None:

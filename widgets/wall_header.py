@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -34,7 +35,7 @@ class WallHeader(Widget):
     WallHeader #wall-due.-overdue Digits, WallHeader #wall-due.-overdue Static { color: $error; text-style: bold; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._shown: dict[str, Text | str] = {}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from console.judge.shell_words import Context, Found, Mode, Word, each, found, matches, parse, split
+from console.judge.shell_words import Check, Context, Found, Mode, Word, each, found, matches, parse, split
 from console.models import Risk
 
 DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "-"})
@@ -356,7 +356,7 @@ GIT_LISTS = split(
 )
 
 
-def git_list(what: str):
+def git_list(what: str) -> Check:
     """`git branch` / `git tag`: a read when it only lists (`-l` may take patterns); anything else writes."""
 
     def judge(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
@@ -150,7 +151,7 @@ class IncidentControl:
     async def pin(self, seq: int, pinned: bool) -> None:
         await self._journal(self.desk.pin, seq, pinned)
 
-    async def _journal(self, command, *args) -> None:
+    async def _journal(self, command: Callable[..., object], *args: object) -> None:
         try:
             await asyncio.to_thread(command, *args)
         except (IncidentError, JournalError) as exc:
