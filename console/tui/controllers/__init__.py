@@ -46,7 +46,7 @@ class TextualApp(Protocol):
 
     def run_worker(
         self,
-        work: Coroutine[Any, Any, ResultT],
+        work: Callable[[], Coroutine[Any, Any, ResultT]] | Coroutine[Any, Any, ResultT],
         *,
         name: str | None = "",
         group: str = "default",

@@ -95,6 +95,6 @@ class ActionControl:
             self.app.notify(str(exc), severity="error", markup=False)
             return
         def ran(_: Outcome | None) -> None:
-            self.app.run_worker(self.app.incident.refresh())
+            self.app.run_worker(self.app.incident.refresh)
 
         await self.app.push_screen(ActionRunScreen(self.runner, plan), ran)

@@ -57,7 +57,7 @@ class IncidentControl:
         self.app.set_interval(TIMELINE_REFRESH_EVERY, partial(self.refresh, only_if_changed=True))
         self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_overdue)
         self.app.set_interval(OVERDUE_CHECK_EVERY, self.check_stranded)
-        self.app.run_worker(self._first_refresh(), group="incident", exit_on_error=False)
+        self.app.run_worker(self._first_refresh, group="incident", exit_on_error=False)
 
     async def _first_refresh(self) -> None:
         await self.refresh()

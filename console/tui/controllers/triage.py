@@ -65,7 +65,7 @@ class TriageControl:
         self._ticker: Timer | None = None  # made by start(), after the first paint
 
     def start(self) -> None:
-        self.app.run_worker(self._resume(), group="triage", exit_on_error=False)
+        self.app.run_worker(self._resume, group="triage", exit_on_error=False)
         self._ticker = self.app.set_interval(1.0, self.poll, pause=True)  # see keep_ticking
         self.live.subscribe(lambda models, changes: changes and self.app.call_later(self.poll))
 
