@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -78,7 +78,7 @@ class Silence(Action):
     name = "silence"
     risk = Risk.WRITE
     description = "silence matching Alertmanager alerts for a duration (default 1h), with a required comment"
-    Params: ClassVar[type[BaseModel]] = SilenceParams
+    Params = SilenceParams
 
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         assert isinstance(params, SilenceParams)
@@ -146,7 +146,7 @@ class Unsilence(Action):
     name = "unsilence"
     risk = Risk.WRITE
     description = "expire an Alertmanager silence by id"
-    Params: ClassVar[type[BaseModel]] = UnsilenceParams
+    Params = UnsilenceParams
 
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         assert isinstance(params, UnsilenceParams)

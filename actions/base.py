@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -97,13 +97,14 @@ class Progress:
 
 
 class Action(ABC):
-    """One operator action. Subclasses set name, risk, description and Params."""
+    """One operator action. Subclasses set name, risk, description and Params: a built-in on its class, one made
+    from the config (a command, a script, a runbook step) on each instance."""
 
-    name: ClassVar[str]
-    risk: ClassVar[Risk]
-    description: ClassVar[str] = ""
-    label: ClassVar[str] = ""  # how the palette names it when the name alone says little (a runbook step)
-    Params: ClassVar[type[BaseModel]]
+    name: str
+    risk: Risk
+    description: str = ""
+    label: str = ""  # how the palette names it when the name alone says little (a runbook step)
+    Params: type[BaseModel]
     secret_params: frozenset[str] = frozenset()  # asked without echo, never shown or journaled in clear
 
     def param_help(self) -> dict[str, str]:

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -107,7 +107,7 @@ def _bracket(pattern: bytes, i: int) -> tuple[int, frozenset[int]]:
 
 
 def _token_regex(token: str | frozenset[int]) -> bytes:
-    if token == _STAR:
+    if isinstance(token, str):  # _STAR, the one token in words
         return b".*"
     if token == _ANY_BYTE:
         return b"."
@@ -185,7 +185,7 @@ class FlushCache(Action):
     name = "flush-cache"
     risk = Risk.DESTRUCTIVE
     description = "delete Redis keys matching a pattern (SCAN + UNLINK, cancellable, optional rate limit)"
-    Params: ClassVar[type[BaseModel]] = FlushParams
+    Params = FlushParams
 
     async def plan(self, ctx: ActionContext, params: BaseModel) -> Plan:
         assert isinstance(params, FlushParams)
@@ -460,8 +460,7 @@ async def _estimate(client: Redis, glob: Glob, timeout: float) -> Estimate:
     cursor, sampled, matched, complete = 0, 0, 0, False
     examples: list[bytes] = []
     for _ in range(SAMPLE_SCANS):
-        async with asyncio.timeout(timeout):
-            cursor, keys = await client.scan(cursor, count=SCAN_COUNT)
+        cursor, keys = await _scan(client, cursor, timeout)
         sampled += len(keys)
         for key in keys:
             if glob.match(key):
@@ -473,12 +472,18 @@ async def _estimate(client: Redis, glob: Glob, timeout: float) -> Estimate:
             break
     # Rare keys: look a little further with MATCH so the preview still shows what would go.
     for _ in range(SAMPLE_SCANS if cursor and len(examples) < SAMPLE_KEYS else 0):
-        async with asyncio.timeout(timeout):
-            cursor, keys = await client.scan(cursor, match=glob.pattern, count=SCAN_COUNT)
+        cursor, keys = await _scan(client, cursor, timeout, match=glob.pattern)
         examples += keys[: SAMPLE_KEYS - len(examples)]
         if cursor == 0 or len(examples) >= SAMPLE_KEYS:
             break
     return Estimate(matched=matched, sampled=sampled, total=total, complete=complete, examples=examples)
+
+
+async def _scan(client: Redis, cursor: int, timeout: float, match: bytes | None = None) -> tuple[int, list[bytes]]:
+    """One SCAN page of the estimate. redis-py types the keys for both decode modes: this client does not decode."""
+    async with asyncio.timeout(timeout):
+        cursor, keys = await client.scan(cursor, match=match, count=SCAN_COUNT)
+    return cursor, cast(list[bytes], keys)
 
 
 async def _describe_keys(client: Redis, keys: list[bytes], timeout: float) -> list[list[str]]:

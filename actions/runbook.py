@@ -112,7 +112,9 @@ class RunbookStep(Action):
             return await self._plan_flush(ctx, values)
         step = self.step
         redactor = run_redactor(ctx.redactor, masked)
-        risk, reason, reparsed, mode = self.risk, step.risk_reason, {}, "run"
+        risk, reason = self.risk, step.risk_reason
+        reparsed: Mapping[str, str] = {}
+        mode: Mode = "run"
         if step.kind == "sql":
             if ctx.config.postgres is None:
                 raise ParamError(f"{self.name}: the config has no [postgres] section to run SQL on")

@@ -32,8 +32,8 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """Errors are UsageErrors; a long option is never matched by a prefix (`--y` is not `--yes`)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:  # argparse makes subparsers with keywords only
+        super().__init__(allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")

@@ -119,7 +119,7 @@ def _walk(path: Path, trust: Trust, *, folder: bool) -> bool:
         _judge_chain(path, real, trust, judged, folder=folder)
         parent = os.path.dirname(real)
     found = judged.get(parent)
-    return bool(found) and not trust.journal and found.st_uid == os.geteuid() and not found.st_mode & 0o077
+    return found is not None and not trust.journal and found.st_uid == os.geteuid() and not found.st_mode & 0o077
 
 
 def _judge_chain(

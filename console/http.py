@@ -297,17 +297,20 @@ def _inflater(encoding: str) -> Callable[[bytes, int], tuple[bytes, bytes]]:
     if name not in ("gzip", "x-gzip", "deflate"):
         raise HttpError(f"the answer is encoded as {encoding!r}, which the console does not read (gzip, deflate)")
     zlib_wbits = 16 + zlib.MAX_WBITS if name != "deflate" else zlib.MAX_WBITS
-    state = {"d": zlib.decompressobj(zlib_wbits), "raw": name == "deflate"}
+    decompressor = zlib.decompressobj(zlib_wbits)
+    may_lack_header = name == "deflate"
 
     def inflate(data: bytes, most: int) -> tuple[bytes, bytes]:
+        nonlocal decompressor, may_lack_header
         try:
-            out = state["d"].decompress(data, most)
+            out = decompressor.decompress(data, most)
         except zlib.error as exc:
-            if not state["raw"]:
+            if not may_lack_header:
                 raise HttpError(f"the {name} body is corrupt: {exc}") from None
-            state["d"], state["raw"] = zlib.decompressobj(-zlib.MAX_WBITS), False  # deflate sent without its header
-            out = state["d"].decompress(data, most)
-        return out, state["d"].unconsumed_tail
+            # deflate sent without its zlib header: raw deflate, tried once
+            decompressor, may_lack_header = zlib.decompressobj(-zlib.MAX_WBITS), False
+            out = decompressor.decompress(data, most)
+        return out, decompressor.unconsumed_tail
 
     return inflate
 
@@ -316,7 +319,9 @@ def _proxy_for(url: URL, proxy: str | None) -> tuple[URL | None, dict[str, str]]
     """The proxy for `url` (none, the configured one, or the environment's when it says "env") and the
     Proxy-Authorization its `user:password@` makes."""
     if proxy == PROXY_FROM_ENV:
-        bypass = url.host is not None and urllib.request.proxy_bypass_environment(url.host)
+        # typeshed leaves out proxy_bypass_environment (in urllib.request since 3.x, undocumented); proxy_bypass would
+        # also read macOS's or Windows's system settings, and the console follows the environment only
+        bypass = url.host is not None and urllib.request.proxy_bypass_environment(url.host)  # type: ignore[attr-defined]
         proxy = None if bypass else urllib.request.getproxies_environment().get(url.scheme)
     if not proxy:
         return None, {}

@@ -37,7 +37,7 @@ class Reading:
     history: deque[float | None] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
-Listener = Callable[[list[Any], list[CheckChange]], None]
+Listener = Callable[[list[Any], list[CheckChange]], object]  # what it returns is not read
 
 
 class LiveState:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any
 
 from console.sources.base import PollError, Source, poll_once
 
 BATCH_WINDOW = 0.3
 
-Deliver = Callable[[list[Any]], Awaitable[None]]
+Deliver = Callable[[list[Any]], Coroutine[Any, Any, None]]
 
 
 class PollGroup:
@@ -50,7 +51,7 @@ class PollGroup:
                     if task in done:
                         del self._running[key]
                     else:
-                        task.add_done_callback(lambda t, key=key: self._late(key, t))
+                        task.add_done_callback(partial(self._late, key))
                 if batch:
                     await self.deliver(batch)
                 await asyncio.sleep(max(0.05, self.interval - (time.monotonic() - started)))

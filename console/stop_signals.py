@@ -30,7 +30,7 @@ def on_stop_signals(handler: Callable[[int, str], None]) -> Iterator[None]:
     before come back after."""
     loop = asyncio.get_running_loop()
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}  # `demo` has its own, for stopping its servers
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     try:
         for sig, why in STOP_SIGNALS.items():
             loop.add_signal_handler(sig, handler, sig, why)

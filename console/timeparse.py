@@ -64,8 +64,8 @@ def parse_moment(text: str, now: datetime, *, future: bool, what: str) -> dateti
         elif not future and moment > now:
             moment -= timedelta(days=1)
         return moment
-    if moment := parse_timestamp(raw):
-        return moment
+    if stamped := parse_timestamp(raw):
+        return stamped
     span = lowered.removeprefix("in ").removesuffix(" ago").strip()
     try:
         seconds = parse_duration(span)

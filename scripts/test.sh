@@ -3,7 +3,7 @@
 #   PostgreSQL, Redis, Prometheus and Alertmanager binaries (apt-get, when missing and root; otherwise exit 2
 #   saying what to install),
 #   the locked versions of every dependency (requirements-test.txt, made by scripts/lock.sh) and the package
-#   itself, editable, in a virtual environment of its own (./.venv), then ruff, import-linter and pytest.
+#   itself, editable, in a virtual environment of its own (./.venv), then ruff, import-linter, mypy and pytest.
 # The locked run is what CI runs and what decides whether a change lands.
 #   bash scripts/test.sh --latest [PYTEST ARGS]   the same suite on the newest releases the ranges in pyproject.toml
 #                                                 allow, in ./.venv-latest: it shows what a new release breaks
@@ -47,4 +47,5 @@ else
 fi
 "$venv/bin/ruff" check .
 "$venv/bin/lint-imports"
+"$venv/bin/mypy" console actions widgets themes
 exec "$venv/bin/pytest" -q -p no:cacheprovider "$@"

@@ -303,3 +303,10 @@ def test_replay_tolerates_entries_it_does_not_understand(tmp_path: Path, desk: I
     state = replay(desk.journal.entries())
     assert state.status is IncidentStatus.TRIAGE and state.pinned == set() and state.actions == {}
     assert len(state.entries) == 5
+
+
+def test_replay_reads_a_declaration_whose_scheme_is_not_a_name(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.append("incident.declared", {"title": "Site down", "scheme": ["p"], "severity": "SEV-2"}, incident="I-1")
+    state = replay(journal.entries())
+    assert state.scheme == "sev" and state.severity == "SEV-2" and state.title == "Site down"

@@ -89,6 +89,16 @@ async def test_a_query_prometheus_rejects_shows_prometheus_own_error(
     assert snap.reason.startswith("Prometheus rejected the query: ") and "parse error" in snap.reason, snap.reason
 
 
+async def test_a_sample_that_is_not_a_time_value_pair_is_no_number(client) -> None:
+    with LoopbackHTTPServer() as prometheus:
+        for result in ({"0": 1, "1": "7"}, "17", [1]):
+            body = {"status": "success", "data": {"resultType": "scalar", "result": result}}
+            prometheus.route("/api/v1/query", body=body)
+            snap = await poll(client, prometheus.url(), "scalar(up)")
+            assert snap.state is State.UNKNOWN and snap.value is None, (result, snap)
+            assert snap.reason == "the sample has no number", (result, snap.reason)
+
+
 async def test_prometheus_down_is_down_with_a_reason_in_words(client) -> None:
     snap = await poll(client, f"http://127.0.0.1:{free_port()}", "up")
     assert snap.state is State.DOWN and snap.reason == "Prometheus unreachable: connection refused"

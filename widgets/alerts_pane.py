@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,7 +41,7 @@ class AlertsPane(Vertical):
 
     BINDINGS = [Binding("M", "silence", "Silence", id="alerts.silence")]
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.snapshot: AlertsSnapshot | None = None
         self.matchers: list[Matcher] = []  # a triage look step's label matchers: only the alerts they match

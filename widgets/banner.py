@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -18,7 +19,7 @@ class EnvironmentBanner(Static):
     EnvironmentBanner.-production { background: $error; color: $background; text-style: bold; }
     """
 
-    def __init__(self, environment: str, *, production: bool, read_only: bool, **kwargs) -> None:
+    def __init__(self, environment: str, *, production: bool, read_only: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.environment = environment
         self.production = production

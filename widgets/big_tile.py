@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -48,7 +49,7 @@ class BigTile(Widget):
     }
     """
 
-    def __init__(self, check: Check, **kwargs) -> None:
+    def __init__(self, check: Check, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.history: list[float] = []
@@ -110,5 +111,5 @@ class BigTile(Widget):
         widget = self.query_one(selector)
         if isinstance(widget, Digits):
             widget.update(str(value))
-        else:
+        elif isinstance(widget, Static):
             widget.update(value, layout=selector == "#tile-unit")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -19,7 +21,7 @@ class Gauge(Widget):
 
     reading: reactive[tuple[float, float, State, str]] = reactive((0.0, 0.0, State.UNKNOWN, ""), layout=False)
 
-    def __init__(self, label: str, **kwargs) -> None:
+    def __init__(self, label: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.label = label
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from textual.app import ComposeResult
 from textual.containers import Grid
 
 from console.models import Check
@@ -17,12 +19,12 @@ class HealthGrid(Grid):
     HealthGrid { height: auto; grid-size: 4; grid-gutter: 0 1; grid-rows: 3; padding: 0 1; }
     """
 
-    def __init__(self, initial: Sequence[Check], **kwargs) -> None:
+    def __init__(self, initial: Sequence[Check], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.initial = list(initial)
         self.tiles: dict[str, HealthTile] = {}
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         for check in self.initial:
             tile = HealthTile(check)
             self.tiles[check.key] = tile

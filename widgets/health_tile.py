@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.geometry import Region
@@ -43,7 +44,7 @@ class HealthTile(Widget):
     HealthTile.-unknown { border-left: tall $secondary; }
     """
 
-    def __init__(self, check: Check, history: Sequence[float] = (), **kwargs) -> None:
+    def __init__(self, check: Check, history: Sequence[float] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.history = list(history)

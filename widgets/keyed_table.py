@@ -22,6 +22,7 @@ from widgets.messages import FilterRequested
 from widgets.table_strips import (
     ColumnSpec,
     Painter,
+    Row,
     TableRow,
     as_text,
     column_edges,
@@ -107,8 +108,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self.sort_reverse = False
         self.marked: set[str] = set()
         self.cursor_row = 0
-        self._rows: list[TableRow] = []
-        self._by_key: dict[str, TableRow] = {}
+        self._rows: list[Row] = []
+        self._by_key: dict[str, Row] = {}
         self._shown: list[str] = []
         self._signatures: list[tuple | None] = []
         self._strips: dict[tuple, Strip] = {}
@@ -139,7 +140,7 @@ class KeyedTable(ScrollView, can_focus=True):
         return self._shown[self.cursor_row]
 
     @property
-    def rows_by_key(self) -> dict[str, TableRow]:
+    def rows_by_key(self) -> dict[str, Row]:
         return self._by_key
 
     def is_valid_row_index(self, index: int) -> bool:
@@ -152,7 +153,7 @@ class KeyedTable(ScrollView, can_focus=True):
     def get_row_at(self, index: int) -> list[Text]:
         return self.get_row(self._shown[index])
 
-    def set_rows(self, rows: Sequence[TableRow]) -> None:
+    def set_rows(self, rows: Sequence[Row]) -> None:
         """Show these rows (filtered and sorted), redrawing only the rows whose cells changed."""
         self._rows = list(rows)
         self._by_key = {r.key: r for r in self._rows}
@@ -175,14 +176,14 @@ class KeyedTable(ScrollView, can_focus=True):
         self.sort_column, self.sort_reverse = column, reverse
         self._show_rows()
 
-    def _visible(self) -> list[TableRow]:
+    def _visible(self) -> list[Row]:
         rows = self._rows
         if self._filter is not None:
             rows = [r for r in rows if bool(self._filter.search(r.haystack())) != self._invert]
         if self.sort_column is not None:
             index = self.sort_column
 
-            def sort_key(row: TableRow) -> tuple:
+            def sort_key(row: Row) -> tuple:
                 value = row.sort[index] if row.sort else row.cells[index]
                 value = value.plain if isinstance(value, Text) else value
                 return (value is None, value if value is not None else 0)
@@ -255,11 +256,11 @@ class KeyedTable(ScrollView, can_focus=True):
         if regions:
             self.refresh(*regions)
 
-    def _signature(self, row: TableRow) -> tuple[Hashable, ...]:
+    def _signature(self, row: Row) -> tuple[Hashable, ...]:
         """One hashable per cell shown (the mark column first when markable)."""
         return tuple([signature(c) for c in self._cells_of(row)])
 
-    def _grow_columns(self, rows: Sequence[TableRow], signatures: Sequence[tuple | None], full: bool) -> None:
+    def _grow_columns(self, rows: Sequence[Row], signatures: Sequence[tuple | None], full: bool) -> None:
         """Widen columns to fit new cells (never narrower: re-measuring to shrink costs a pass over every row)."""
         offset = 1 if self.markable else 0
         known = {} if full else dict(zip(self._shown, self._signatures, strict=False))
@@ -271,7 +272,7 @@ class KeyedTable(ScrollView, can_focus=True):
                 if width > column.content:
                     column.content = width
 
-    def _cells_of(self, row: TableRow) -> tuple[str | Text, ...]:
+    def _cells_of(self, row: Row) -> tuple[str | Text, ...]:
         return (MARK if row.key in self.marked else " ", *row.cells) if self.markable else row.cells
 
     def _update_virtual_size(self) -> None:
@@ -287,8 +288,8 @@ class KeyedTable(ScrollView, can_focus=True):
         background = self.background_colors[1]
         widths = tuple(c.width for c in self.columns)
         base = self.rich_style
-        context = (self.size.width, base, self.get_pseudo_class_state(), widths, self.scroll_offset.x)
-        context += (filters, background)
+        state = self.get_pseudo_class_state()
+        context = (self.size.width, base, state, widths, self.scroll_offset.x, filters, background)
         if context != self._strip_context or self._painter is None:
             self._strips.clear()
             self._strip_context = context
@@ -408,9 +409,10 @@ class KeyedTable(ScrollView, can_focus=True):
     def action_select_cursor(self) -> None:
         key = self.current_key
         if key is not None:
+            # DataTable's own message, so screens handle a selection in either table alike; it is typed for a DataTable
             self.post_message(DataTable.RowSelected(self, self.cursor_row, RowKey(key)))  # type: ignore[arg-type]
 
-    def _on_click(self, event: events.Click) -> None:
+    def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         index = -1 if offset is None or offset.y < 1 else offset.y - 1 + int(self.scroll_y)
         if not self.is_valid_row_index(index):

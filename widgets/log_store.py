@@ -23,6 +23,7 @@ class LineList(Sequence[LogLine]):
     def __len__(self) -> int:
         return len(self._values)
 
+    # Sequence's __getitem__ also takes a slice: a deque cannot be sliced and no reader slices lines, so only an int
     def __getitem__(self, index: int) -> LogLine:  # type: ignore[override]
         return LogLine.of(self._values[index])
 

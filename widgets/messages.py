@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from textual.message import Message
 from textual.widget import Widget
@@ -15,6 +15,13 @@ class ActionRequested(Message):
         super().__init__()
         self.action = action
         self.params = params or {}
+
+
+@runtime_checkable
+class Filterable(Protocol):
+    """A widget a text filters (a table, a log view): None, or why the text is no filter."""
+
+    def set_filter(self, text: str) -> str | None: ...
 
 
 class FilterRequested(Message):

@@ -16,6 +16,8 @@ prefilled with a value from outside) rely on it; a widget of ours never should (
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.segment import Segment
 from rich.style import StyleType
 from rich.text import Text
@@ -26,7 +28,7 @@ from textual.markup import escape
 from console.redact import is_safe, make_safe
 
 
-def outside(text: str, style: StyleType = "", *, lines: bool = False, **options) -> Text:
+def outside(text: str, style: StyleType = "", *, lines: bool = False, **options: Any) -> Text:
     """`text` from outside as screen text: controls visible (a newline too, unless `lines`), no markup."""
     return Text(make_safe(text, newlines=lines), style=style, **options)
 

@@ -36,7 +36,8 @@ class LazyRow:
     __slots__ = ("_build", "_row", "key")
 
     def __init__(self, key: str, build: Callable[[], TableRow]) -> None:
-        self.key, self._build, self._row = key, build, None
+        self.key, self._build = key, build
+        self._row: TableRow | None = None
 
     @property
     def row(self) -> TableRow:
@@ -44,10 +45,17 @@ class LazyRow:
             self._row = self._build()
         return self._row
 
-    cells = property(lambda self: self.row.cells)
-    sort = property(lambda self: self.row.sort)
-    copy = property(lambda self: self.row.copy)
-    search = property(lambda self: self.row.search)
+    @property
+    def cells(self) -> tuple[str | Text, ...]:
+        return self.row.cells
+
+    @property
+    def sort(self) -> tuple[Any, ...] | None:
+        return self.row.sort
+
+    @property
+    def copy(self) -> str | None:
+        return self.row.copy
 
     def haystack(self) -> str:
         return self.row.haystack()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -41,7 +43,7 @@ class RedisPane(Vertical):
 
     BINDINGS = [Binding("F", "flush", "Flush keys", id="redis.flush")]
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.snapshot: RedisSnapshot | None = None
         self.border_title = "Redis"

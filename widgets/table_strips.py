@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -26,6 +26,24 @@ from widgets.outside import outside
 
 PADDING = 1
 JOINER = Text("\n")
+
+
+class Row(Protocol):
+    """What a table reads of a row: a TableRow, or one built when first read (pg_activity_table.LazyRow)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def cells(self) -> tuple[str | Text, ...]: ...
+
+    @property
+    def sort(self) -> tuple[Any, ...] | None: ...
+
+    @property
+    def copy(self) -> str | None: ...
+
+    def haystack(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -115,8 +133,8 @@ class Painter:
         columns: Sequence[ColumnSpec],
         width: int,
         styles: tuple[Style, Style, Style],
-        filters: Sequence[LineFilter] = (),
-        background: Color | None = None,
+        filters: Sequence[LineFilter],
+        background: Color,
     ) -> None:
         self.console, self.columns = console, list(columns)
         self.filters, self.background = list(filters), background

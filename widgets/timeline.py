@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -58,7 +59,7 @@ class Timeline(Widget):
         def control(self) -> Timeline:
             return self.timeline
 
-    def __init__(self, *, tz: tzinfo | None = None, **kwargs) -> None:
+    def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tz = tz
         self.kind_index = 0

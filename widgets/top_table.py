@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -50,7 +51,7 @@ class TopTables(VerticalScroll):
         self.models: dict[str, TopSnapshot] = {}
         self._keep: Callable[[tuple[str, ...]], bool] = lambda row: True
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield from self.tables.values()
 
     def update_model(self, model: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -34,9 +35,9 @@ class WallHeader(Widget):
     WallHeader #wall-due.-overdue Digits, WallHeader #wall-due.-overdue Static { color: $error; text-style: bold; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._shown: dict[str, object] = {}
+        self._shown: dict[str, Text | str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="wall-title", classes="wall-line")
@@ -123,7 +124,7 @@ class WallHeader(Widget):
         widget = self.query_one(selector)
         if isinstance(widget, Digits):
             widget.update(str(value))
-            return
-        text = value.copy() if isinstance(value, Text) else outside(value)
-        text.truncate(max(self.content_size.width, 10), overflow="ellipsis")
-        widget.update(text, layout=not widget.has_class("wall-line"))  # a line's size never changes
+        elif isinstance(widget, Static):
+            text = value.copy() if isinstance(value, Text) else outside(value)
+            text.truncate(max(self.content_size.width, 10), overflow="ellipsis")
+            widget.update(text, layout=not widget.has_class("wall-line"))  # a line's size never changes

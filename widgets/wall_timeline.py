@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
@@ -29,7 +30,7 @@ class WallTimeline(Widget):
     WallTimeline { height: 1fr; padding: 0 1; }
     """
 
-    def __init__(self, limit: int = 10, **kwargs) -> None:
+    def __init__(self, limit: int = 10, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.limit = limit
         self.entries: list[dict] = []

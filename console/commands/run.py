@@ -9,6 +9,7 @@ import getpass
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from actions.base import ParamError, Progress
 from actions.registry import build_runner
@@ -108,7 +109,7 @@ def _ask(level: ConfirmLevel, text: str | None) -> str | None:
         return None
 
 
-def _printer():
+def _printer() -> Callable[[ProgressEvent], None]:
     """The progress listener: it never raises, so a reader going away never changes the action's outcome."""
     last = 0.0
 

@@ -319,8 +319,10 @@ class Config(Model):
         seen: set[tuple[str, str]] = set()
         for where, item in self._sections():
             name = getattr(item, "name", None) if isinstance(item, Model) else None
+            if not isinstance(name, str):
+                continue
             section = where.partition("[")[0]
-            if name is not None and (section, name) in seen:
+            if (section, name) in seen:
                 raise ValueError(f"{where}.name {name!r} is used twice; names must be unique")
             seen.add((section, name))
         for index, metric in enumerate(self.metric):

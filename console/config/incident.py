@@ -54,8 +54,8 @@ class IncidentSettings(Model):
         names = [level.name for level in self.levels]
         if len(set(names)) != len(names):
             raise ValueError(f"levels: names must be unique (got {', '.join(names)})")
-        for index, level in enumerate(self.levels):
-            if level.update_every < 60:
+        for index, spec in enumerate(self.levels):
+            if spec.update_every < 60:
                 raise ValueError(f"levels[{index}].update_every: a cadence under a minute is not a cadence")
         if self.levels:
             SCHEMES[CUSTOM] = Scheme(CUSTOM, tuple(spec.level(rank) for rank, spec in enumerate(self.levels)))

@@ -295,7 +295,7 @@ def _find_line(text: str, loc: tuple) -> int | None:
     for cut in range(len(loc), -1, -1):
         table = _dotted(loc[:cut])
         if table in tables:
-            line, keys = tables[table]
+            table_line, keys = tables[table]
             key = loc[cut] if cut < len(loc) else None
-            return keys.get(str(key)) or line or None
+            return keys.get(str(key)) or table_line or None
     return None

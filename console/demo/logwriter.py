@@ -66,10 +66,8 @@ class DemoLogWriter:
         """Write one request's lines (one to each file when the worker is involved)."""
         now = self.clock.now()
         trace = f"{self._random.getrandbits(64):016x}"
-        if self.incident and self._random.random() < 0.6:
-            app_line, worker_entry = self._failure(now, trace)
-        else:
-            app_line, worker_entry = self._success(now, trace)
+        failing = self.incident and self._random.random() < 0.6
+        app_line, worker_entry = self._failure(now, trace) if failing else self._success(now, trace)
         with self.app_log.open("a", encoding="utf-8") as out:
             out.write(app_line + "\n")
         if worker_entry is not None:

@@ -16,7 +16,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class DemoWorld:
                 server.stop()
         self.service.stop()
 
-    def _run(self, coro: Awaitable[Any], timeout: float) -> Any:
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def _phase(self, phase: str) -> None:

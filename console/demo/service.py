@@ -69,7 +69,7 @@ class DemoService:
         self._port = port
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._callbacks: list[Callable[[str], None]] = []
+        self._callbacks: list[Callable[[str], object]] = []
         self._phase = "normal"
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -134,7 +134,7 @@ class DemoService:
 
     # the incident
 
-    def on_phase(self, callback: Callable[[str], None]) -> None:
+    def on_phase(self, callback: Callable[[str], object]) -> None:
         """Call `callback(phase)` on every phase change (normal, degrading, incident, recovered)."""
         with self._lock:
             self._callbacks.append(callback)

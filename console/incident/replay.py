@@ -129,14 +129,19 @@ def _ends_window(entry: dict) -> bool:
 
 
 def _data(entry: dict) -> dict:
-    data = entry.get("data")
-    return data if isinstance(data, dict) else {}
+    return _dict(entry.get("data"))
+
+
+def _dict(value: object) -> dict:
+    """A JSON object read from an entry, or {} when the entry holds something else there."""
+    return value if isinstance(value, dict) else {}
 
 
 def _start(declaration: dict) -> IncidentState:
     data = _data(declaration)
     at = parse_timestamp(declaration.get("ts")) or datetime.now(UTC)
-    scheme_key = data.get("scheme") if data.get("scheme") in SCHEMES else "sev"
+    named = data.get("scheme")
+    scheme_key = named if isinstance(named, str) and named in SCHEMES else "sev"
     scheme = SCHEMES[scheme_key]
     severity = str(data.get("severity") or scheme.default.name)
     cadence = float(data.get("update_every_s") or scheme.level(severity).update_every_s)
@@ -188,7 +193,7 @@ _MILESTONES = (
 
 def _on_status(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
     try:
-        status = IncidentStatus(data.get("status"))
+        status = IncidentStatus(str(data.get("status")))
     except ValueError:
         return
     before, state.status = state.status, status
@@ -241,7 +246,7 @@ def _on_pin(state: IncidentState, entry: dict, data: dict, at: datetime) -> None
 
 
 def _on_update(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
-    fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+    fields = _dict(data.get("fields"))
     next_at = parse_timestamp(data.get("next_update_at"))
     state.updates.append(
         PostedUpdate(
@@ -270,7 +275,7 @@ def _on_request(state: IncidentState, entry: dict, data: dict, at: datetime) -> 
         at=at,
         action=str(data.get("action", "?")),
         risk=str(data.get("risk", "")),
-        params=data.get("params") if isinstance(data.get("params"), dict) else {},
+        params=_dict(data.get("params")),
         summary=str(data.get("summary", "")),
         confirm=str(data.get("confirm", "")),
         author=author_of(entry),
@@ -278,13 +283,14 @@ def _on_request(state: IncidentState, entry: dict, data: dict, at: datetime) -> 
 
 
 def _on_outcome(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
-    record = state.actions.get(entry.get("corr"))  # type: ignore[arg-type]
+    corr = entry.get("corr")
+    record = state.actions.get(corr) if isinstance(corr, int) else None
     if record is None:
         return
     record.outcome_seq = entry["seq"]
     record.status = str(data.get("status") or entry["kind"].removeprefix("action."))
     record.message = str(data.get("message", ""))
-    record.counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
+    record.counts = _dict(data.get("counts"))
     record.duration_ms = data.get("duration_ms")
     record.exit_code = data.get("exit_code")
 

@@ -89,7 +89,7 @@ def _judgement(state: State, findings: list[Found]) -> ShellJudgement:
         risk, reason = Risk.READ, READ_REASON + "".join(f"; {n}" for n in notes)
     else:
         risk, reason = bad.risk, bad.reason
-    mode = max((f.mode for f in findings), key=MODES.index, default="run")
+    mode: Mode = max((f.mode for f in findings), key=MODES.index, default="run")
     moving = next((f for f in findings if f.mode == mode), None)
     why = {"interactive": "is interactive: it needs the terminal", "follow": "follows: it never ends"}
     mode_reason = f"`{moving.command}` {why[mode]}" if moving and mode != "run" else ""

@@ -9,15 +9,26 @@ and, when an unknown option could write, every option it knows (`options`). What
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from console.judge import shell_tools as tools
 from console.judge import shell_wrappers as wrap
-from console.judge.shell_words import Context, Found, Mode, Word, each, found, matches, parse, split, unknown_command
+from console.judge.shell_words import (
+    Check,
+    Context,
+    Found,
+    Mode,
+    Word,
+    each,
+    found,
+    matches,
+    parse,
+    split,
+    unknown_command,
+)
 from console.models import Risk
 
-Check = Callable[[Sequence[Word], int, Context], list[Found]]
 VERSION = frozenset({"--version", "--help"})
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from console.judge.shell_words import Context, Found, Word, each, found, matches, parse, split
+from console.judge.shell_words import Check, Context, Found, Mode, Word, each, found, matches, parse, split
 from console.models import Risk
 
 DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "-"})
@@ -138,12 +138,12 @@ def find(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
             return [found(Risk.WRITE, words, f"has `{words[i].shown}`, which could be an action like -delete")]
         if text == "-delete":
             return [found(Risk.DESTRUCTIVE, words, "deletes")]
-        if text in FIND_WRITES:
+        if text is not None and text in FIND_WRITES:
             results.append(found(Risk.WRITE, words, FIND_WRITES[text]))
         elif text in FIND_RUNS:
             end = next((j for j in range(i + 1, len(words)) if words[j].text in (";", "+")), len(words))
             inner = list(words[i + 1 : end])
-            mode = "interactive" if text.startswith("-ok") else "run"
+            mode: Mode = "interactive" if text.startswith("-ok") else "run"
             results.append(found(Risk.WRITE, words, "runs a command for every file", mode))
             results += ctx.command(inner) if inner else []
             i = end
@@ -356,7 +356,7 @@ GIT_LISTS = split(
 )
 
 
-def git_list(what: str):
+def git_list(what: str) -> Check:
     """`git branch` / `git tag`: a read when it only lists (`-l` may take patterns); anything else writes."""
 
     def judge(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:

@@ -68,8 +68,8 @@ class Words:
     def _option_values(self, words: Sequence[Word]) -> None:
         """(a): a word that starts with a value starting with `-` would be an option, unless after `--`."""
         for word in words:
-            first = word.parts[0] if word.parts else None
-            value = self._value(first) if first and first.var else None
+            first = word.parts[0] if word.parts else Part("", "")
+            value = self._value(first) if first.var else None
             if value is not None and value.startswith("-"):
                 self.state.refuse(
                     first.var,

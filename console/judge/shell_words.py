@@ -7,7 +7,7 @@ A `Word` is one argument as bash will pass it, made of `Part`s: the runbook's ow
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -128,6 +128,9 @@ class Context(Protocol):
     def knows(self, name: str) -> bool:
         """Whether the rules have a row for a command name (`yarn prisma` runs the binary, `yarn build` a script)."""
         ...
+
+
+Check = Callable[[Sequence[Word], int, Context], list[Found]]  # a command's rule: its words, where its own start
 
 
 @dataclass

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from console.judge.shell_words import (
     DESTRUCTIVE,
+    Check,
     Context,
     Found,
     Part,
@@ -53,7 +54,7 @@ def env(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     return ctx.command(inner) if inner else []
 
 
-def wrapper(values: str, *, skip: int = 0, writes: str = ""):
+def wrapper(values: str, *, skip: int = 0, writes: str = "") -> Check:
     """A wrapper that runs the rest of its words (after its options and `skip` positional words, like timeout's
     duration); `writes`: its options that write a file (`time -o FILE`)."""
 
@@ -83,9 +84,10 @@ def xargs(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         """-n -L -P -d -I -a -E -e -s --max-args --max-lines --max-procs --delimiter --replace --arg-file --eof
         --max-chars --process-slot-var""",
     )
-    mode = "interactive" if options & {"-p", "--interactive"} else "run"
     results = ctx.command([*(inner or [Word.of("echo")]), XARGS_INPUT])
-    return [*results, found(Risk.READ, words, "asks before each command", mode)] if mode != "run" else results
+    if options & {"-p", "--interactive"}:
+        return [*results, found(Risk.READ, words, "asks before each command", "interactive")]
+    return results
 
 
 def watch(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
@@ -147,7 +149,7 @@ def ssh(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     return [*results, found(Risk.READ, words, "asks for a terminal", "interactive")] if tty else results
 
 
-def container_exec(values: str, *, dashes: bool = False):
+def container_exec(values: str, *, dashes: bool = False) -> Check:
     """`docker exec C CMD`, `docker compose exec SVC CMD`, `kubectl exec POD -- CMD`: the command is judged;
     `-t` (a terminal) makes it interactive, and no command at all is a shell."""
 
@@ -207,7 +209,7 @@ def psql(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     return results
 
 
-def repl(prompt: str, *, run: str, values: str = ""):
+def repl(prompt: str, *, run: str, values: str = "") -> Check:
     """mysql / mongosh: `run` names the options that take code (not judged: write); fed input is a restore; with
     neither it opens the prompt."""
 
@@ -225,7 +227,7 @@ def repl(prompt: str, *, run: str, values: str = ""):
 # -- programs and package scripts ---------------------------------------------------------------------------------
 
 
-def interpreter(values: str, code: str, *, inspect: str = ""):
+def interpreter(values: str, code: str, *, inspect: str = "") -> Check:
     """node / python: `code` options run code given inline, a script is a program the console cannot read, none
     at all is the prompt (or code from the input)."""
 

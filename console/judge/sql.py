@@ -122,14 +122,14 @@ class SqlTextError(ValueError):
 def judge_sql(text: str) -> tuple[Risk, str]:
     """(risk, reason) of an SQL text holding one or more statements, values in place."""
     try:
-        statements = parser.parse_sql(text)
+        statements = _parse(text)
     except parser.ParseError as exc:
         return Risk.WRITE, f"write: cannot parse: {parse_message(exc, text)}"
     if not statements:
         return Risk.WRITE, "write: holds no statement to judge"
     worst: Verdict = (0, Risk.READ, "read: only reading statements")
-    for raw in statements:
-        for verdict in _verdicts(raw.stmt):
+    for statement in statements:
+        for verdict in _verdicts(statement):
             worst = max(worst, verdict, key=lambda v: v[0])
     return worst[1], worst[2]
 
@@ -164,12 +164,12 @@ def transaction_control(statement: str) -> str | None:
     Text the parser cannot read (a newer server's syntax) is refused when its first word starts transaction control.
     """
     try:
-        statements = parser.parse_sql(statement)
+        statements = _parse(statement)
     except parser.ParseError:
         return _control_word(statement)
-    for raw in statements:
-        if _is_transaction_control(raw.stmt):
-            return _kind(raw.stmt)
+    for node in statements:
+        if _is_transaction_control(node):
+            return _kind(node)
     return None
 
 
@@ -186,6 +186,11 @@ def parse_message(exc: parser.ParseError, text: str) -> str:
 
 def _line(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
+
+
+def _parse(text: str) -> list[ast.Node]:
+    """The statement nodes of a text (pglast types a RawStmt's `stmt` optional: the grammar always fills it)."""
+    return [raw.stmt for raw in parser.parse_sql(text) if raw.stmt is not None]
 
 
 def _walk(node: Any) -> Iterator[ast.Node]:
@@ -232,13 +237,13 @@ def _is_transaction_control(stmt: ast.Node) -> bool:
 
 def _kind(stmt: ast.Node) -> str:
     """The statement's kind in SQL words: `ALTER ROLE`, `ANALYZE`, `ROLLBACK TO`..."""
-    if isinstance(stmt, ast.TransactionStmt):
+    if isinstance(stmt, ast.TransactionStmt) and stmt.kind is not None:
         kind = stmt.kind.name.removeprefix("TRANS_STMT_").replace("_", " ")
         return {"START": "START TRANSACTION", "PREPARE": "PREPARE TRANSACTION"}.get(kind, kind)
     if isinstance(stmt, ast.VariableSetStmt):
         if stmt.name in TRANSACTION_SETTINGS:
             return f"SET {stmt.name}"
-        return "RESET" if "RESET" in stmt.kind.name else "SET"
+        return "RESET" if stmt.kind is not None and "RESET" in stmt.kind.name else "SET"
     if isinstance(stmt, ast.VacuumStmt):
         return "VACUUM" if stmt.is_vacuumcmd else "ANALYZE"
     if isinstance(stmt, ast.GrantStmt | ast.GrantRoleStmt):
@@ -248,9 +253,9 @@ def _kind(stmt: ast.Node) -> str:
 
 
 def _function(call: ast.FuncCall) -> Verdict:
-    names = [part.sval for part in call.funcname]
+    names = [part.sval for part in call.funcname or ()]
     shown = make_safe(".".join(names))
-    if len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
+    if not names or len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
         return 1, Risk.WRITE, f"write: calls an unknown function {shown}(): not judged a read"
     name = names[-1]
     if name in SERVER_FILES or name.startswith(("pg_ls_", "pg_read_")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -66,7 +67,7 @@ class State(StrEnum):
         return _RANKS[self.value]
 
     @classmethod
-    def worst(cls, states: list[State]) -> State:
+    def worst(cls, states: Iterable[State]) -> State:
         return max(states, key=lambda s: s.rank, default=cls.UNKNOWN)
 
 

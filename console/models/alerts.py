@@ -45,12 +45,14 @@ class Alert(BaseModel):
 
 
 def alert_from(raw: dict) -> Alert:
-    """An alert from its `/api/v2/alerts` JSON."""
-    return Alert(
-        fingerprint=raw.get("fingerprint", ""),
-        labels=raw.get("labels", {}),
-        annotations=raw.get("annotations", {}),
-        starts_at=raw.get("startsAt"),
+    """An alert from its `/api/v2/alerts` JSON (validated: a ValidationError for a malformed one)."""
+    return Alert.model_validate(
+        {
+            "fingerprint": raw.get("fingerprint", ""),
+            "labels": raw.get("labels", {}),
+            "annotations": raw.get("annotations", {}),
+            "starts_at": raw.get("startsAt"),
+        }
     )
 
 

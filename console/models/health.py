@@ -237,9 +237,11 @@ def first_sample(data: Any) -> tuple[float | None, str]:
         pair = result
     else:
         return None, f"the query returned a {kind or 'malformed'} result, not an instant vector or a scalar"
+    if not isinstance(pair, list) or len(pair) != 2:  # [time, "value"]: a dict or a string is no sample
+        return None, "the sample has no number"
     try:
         value = float(pair[1])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError):
         return None, "the sample has no number"
     if math.isnan(value):
         return None, "the sample is NaN"

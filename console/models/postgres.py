@@ -183,12 +183,12 @@ class PostgresSnapshot(BaseModel):
     thresholds: PgThresholds = Field(default_factory=PgThresholds)
     taken_at: datetime = Field(default_factory=utc_now)
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property; pydantic's way
     @property
     def total_connections(self) -> int:
         return sum(n for state, n in self.connections.items() if state != "waiting")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property; pydantic's way
     @property
     def connections_pct(self) -> float:
         return 100.0 * self.total_connections / self.max_connections if self.max_connections else 0.0

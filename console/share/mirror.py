@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from console.config import ShareSettings
 from console.journal import Journal, JournalError
@@ -19,6 +19,7 @@ from console.sources.redis import describe_target, explain, open_client, raise_i
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.typing import EncodableT, FieldT
 
 BATCH = 500  # XADDs per pipeline round trip
 SCAN_PAGE = 500  # entries per XREVRANGE while looking for this host's last mirrored entry
@@ -171,7 +172,10 @@ class JournalMirror:
         high = "+"
         while True:
             async with asyncio.timeout(self.timeout):
-                page = await client.xrevrange(self.settings.stream, high, "-", count=SCAN_PAGE)
+                reply = await client.xrevrange(self.settings.stream, high, "-", count=SCAN_PAGE)
+            # redis-py types one reply for both decode modes (str or bytes) and as maybe absent: this client does
+            # not decode, and XREVRANGE always answers a list of (id, fields)
+            page = cast(list[tuple[bytes, dict[bytes, bytes]]], reply)
             for _, raw in page:
                 if raw.get(b"host") != self.host.encode():
                     continue
@@ -195,7 +199,8 @@ class JournalMirror:
             pipe = client.pipeline(transaction=False)
             pipe.info("server")  # first on the same connection: the server the XADDs below reach
             for entry in batch:
-                fields = encode(entry, self.host, settings.key, sent_ms, settings.stream)
+                encoded = encode(entry, self.host, settings.key, sent_ms, settings.stream)
+                fields: dict[FieldT, EncodableT] = {k: v for k, v in encoded.items()}  # xadd's dict is invariant
                 pipe.xadd(settings.stream, fields, maxlen=settings.maxlen, approximate=True)
             async with asyncio.timeout(self.timeout + len(batch) / 1000):
                 info, *ids = await pipe.execute()

@@ -129,8 +129,9 @@ class MetricSource(HttpPollingSource[MetricTarget, Reading]):
         self, target: MetricTarget, result: HttpResult, history: deque[float], previous: State | None
     ) -> Reading:
         if target.promql is not None:
-            limits = {"warn": target.warn, "crit": target.crit, "below": target.below, "unit": target.unit}
-            state, reason, value = judge_promql(result, **limits)
+            state, reason, value = judge_promql(
+                result, warn=target.warn, crit=target.crit, below=target.below, unit=target.unit
+            )
             if value is not None:
                 history.append(value)
             return _value(self, target, state, reason, value, history, previous)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console.config import Config, LogSettings
+from console.config import Config, LogSettings, MetricTarget
 from console.redact import Redactor
 
 REACH_TIMEOUT = 5.0
@@ -54,16 +54,19 @@ def health(config: Config) -> list[Awaitable[Reach]]:
 
 
 def metric(config: Config) -> list[Awaitable[Reach]]:
+    return [_metric(config, target) for target in config.metric]
+
+
+def _metric(config: Config, target: MetricTarget) -> Awaitable[Reach]:
+    """Its URL, Prometheus for a query, else its program (the config gives a metric exactly one of the three)."""
+    if target.url is not None:
+        return _http(config, "metric", target.name, target.url, target.timeout, target.request())
     prometheus = config.prometheus
-    ready = f"{prometheus.url.rstrip('/')}/-/ready" if prometheus else ""
-    return [
-        _http(config, "metric", t.name, t.url, t.timeout, t.request())
-        if t.url is not None
-        else _http(config, "metric", t.name, ready, t.timeout, prometheus.route() if prometheus else {})
-        if t.promql is not None
-        else _program("metric", t.name, t.command[0], config.base_dir)
-        for t in config.metric
-    ]
+    if target.promql is not None:
+        ready = f"{prometheus.url.rstrip('/')}/-/ready" if prometheus else ""
+        return _http(config, "metric", target.name, ready, target.timeout, prometheus.route() if prometheus else {})
+    assert target.command is not None
+    return _program("metric", target.name, target.command[0], config.base_dir)
 
 
 def alertmanager(config: Config) -> list[Awaitable[Reach]]:
@@ -91,6 +94,7 @@ async def _log(log: LogSettings, base: Path) -> Reach:
         path = base / log.path.expanduser()
         ok = path.is_file() and os.access(path, os.R_OK)
         return Reach("log", log.name, ok, f"{path} {'readable' if ok else 'missing or unreadable'}")
+    assert log.command is not None  # a log has a path or a command (LogSettings)
     return await _program("log", log.name, log.command[0], base)
 
 

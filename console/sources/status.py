@@ -22,12 +22,12 @@ class StatusReport(BaseModel):
     taken_at: datetime
     checks: list[Check]
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property; pydantic's way
     @property
     def state(self) -> State:
         return State.worst([c.state for c in self.checks]) if self.checks else State.OK
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property; pydantic's way
     @property
     def exit_code(self) -> int:
         """0 when everything is ok, 1 for any warn or unknown, 2 for any crit or down."""
@@ -73,9 +73,11 @@ async def poll_live(config: Config, clock: Clock | None = None) -> LiveState:
     feeds = build_feeds(config, clock, status_only=True)
     try:
         failed: dict[str, str] = {}
-        models = await asyncio.gather(
-            *(poll_once(source, lambda key, exc: failed.setdefault(key, repr(exc))) for source in feeds.polled)
-        )
+
+        def note(key: str, exc: Exception) -> None:
+            failed.setdefault(key, repr(exc))
+
+        models = await asyncio.gather(*(poll_once(source, note) for source in feeds.polled))
     finally:
         await feeds.aclose()
     live = LiveState(clock)

@@ -21,7 +21,7 @@ the result is UNKNOWN. `not`, `and` and `or` follow Kleene's three-valued logic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -360,9 +360,14 @@ def _combine(op: str, results: list[Result]) -> Result:
     for value in (decisive, Truth.UNKNOWN):
         deciding = [r for r in results if r.value is value]
         if deciding:
-            return Result(value, lambda deciding=deciding: tuple(e for r in deciding for e in r.evidence))
+            return Result(value, _evidence_of(deciding))
     other = Truth.PASS if op == "and" else Truth.FAIL
-    return Result(other, lambda: tuple(e for r in results for e in r.evidence))
+    return Result(other, _evidence_of(results))
+
+
+def _evidence_of(results: Sequence[Result]) -> Callable[[], tuple[str, ...]]:
+    """The evidence of `results`, made when asked for."""
+    return lambda: tuple(e for r in results for e in r.evidence)
 
 
 def evaluate(expr: Expr | str, live: LiveState) -> Result:

@@ -146,22 +146,28 @@ class TriageEngine:
 
     def answer(self, answer: str, *, step: str | None = None) -> None:
         """Answer the current step (an `ask`: a choice's label, case-insensitive, or free text with no choices)."""
-        self._at(Answerable, step).answer(self, answer)
+        current = self._current(step)
+        if not isinstance(current, Answerable):
+            raise self._not_a(current, Answerable)
+        current.answer(self, answer)
 
     def proceed(self, *, step: str | None = None) -> None:
         """The operator has looked (`look`) or posted the update (`update`): go on."""
-        self._at(Proceeding, step).proceed(self)
+        current = self._current(step)
+        if not isinstance(current, Proceeding):
+            raise self._not_a(current, Proceeding)
+        current.proceed(self)
 
     def skip(self, reason: str, *, step: str | None = None) -> None:
         """Leave the current step without a result and go to the next in the list (or its `next`)."""
-        current = self._at(StepKind, step)
+        current = self._current(step)
         target = current.next or self.playbook.following(current.id)
         self._write(SKIPPED, {"step": current.id, "reason": reason, "next": target})
         self._finish_if_end(target, "completed")
 
     def back(self, *, step: str | None = None) -> None:
         """Return to the step before the current one (a step answered or decided there is taken again)."""
-        current = self._at(StepKind, step)
+        current = self._current(step)
         if len(self.state.path) < 2:
             raise TriageError(f"{current.id}: this is the first step")
         self._write(BACK, {"step": current.id, "to": self.state.path[-2]})
@@ -246,16 +252,26 @@ class TriageEngine:
         return self.current
 
     def _at(self, kind: type[K], expected: str | None = None) -> K:
-        """The current step, which must be a `kind` (and `expected`, when given)."""
+        """The current step, which must be a `kind` (a concrete one) and `expected`, when given."""
+        step = self._current(expected)
+        if not isinstance(step, kind):
+            raise self._not_a(step, kind)
+        return step
+
+    def _current(self, expected: str | None = None) -> StepKind:
+        """The current step (which must be `expected`, when given)."""
         step = self._synced_step()
         if step is None:
             raise TriageError(f"the run has finished ({self.state.outcome or 'completed'})")
         if expected is not None and step.id != expected:
             raise TriageError(f"step {expected} is no longer current (the run is at {step.id})")
-        if not isinstance(step, kind):
-            wanted = " or ".join(name for name, cls in STEP_KINDS.items() if issubclass(cls, kind))
-            raise TriageError(f"step {step.id} is a {step.kind} step, not {wanted}")
         return step
+
+    @staticmethod
+    def _not_a(step: StepKind, kind: type) -> TriageError:
+        """Why `step` cannot take what was asked of it: it is not one of the kinds that do."""
+        wanted = " or ".join(name for name, cls in STEP_KINDS.items() if issubclass(cls, kind))
+        return TriageError(f"step {step.id} is a {step.kind} step, not {wanted}")
 
     def _finish_if_end(self, target: str, outcome: str) -> None:
         if target == END:

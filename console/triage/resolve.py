@@ -45,10 +45,13 @@ _SESSIONS: dict[str, Callable[[LiveState], PgSession]] = {
     "postgres.top_blocker": top_blocker,
     "postgres.longest_query": longest_query,
 }
+def _session_field(pick: Callable[[LiveState], PgSession], field: str) -> Callable[[LiveState], Any]:
+    """A live reference to one field of the session `pick` chooses."""
+    return lambda live: getattr(pick(live), field)
+
+
 LIVE_REFERENCES: dict[str, Callable[[LiveState], Any]] = {
-    f"{prefix}.{field}": (lambda live, pick=pick, field=field: getattr(pick(live), field))
-    for prefix, pick in _SESSIONS.items()
-    for field in _SESSION_FIELDS
+    f"{prefix}.{field}": _session_field(pick, field) for prefix, pick in _SESSIONS.items() for field in _SESSION_FIELDS
 }
 
 

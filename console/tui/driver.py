@@ -30,7 +30,11 @@ class HangupSafeDriver(LinuxDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._file = TerminalOutput(self._file)
+        terminal = self._file
+        assert terminal is not None, "the TUI needs a terminal on stderr"  # LinuxDriver writes to sys.__stderr__
+        # LinuxDriver declares _file as stderr's own class; its writer thread only writes, flushes and asks fileno and
+        # isatty, which TerminalOutput answers
+        self._file = TerminalOutput(terminal)  # type: ignore[assignment]
         self._auto_restart = False
         self._lent = False  # the terminal is another program's: nothing is written
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from console.models.health import number_at
 from console.triage.steps.base import Checking, Move, Run, StepKind
@@ -52,7 +52,7 @@ class CaptureStep(StepKind):
             where = "the last action's output"
         else:
             model = run.live.model(self.feed or "")
-            document = json.loads(model.model_dump_json()) if hasattr(model, "model_dump_json") else None
+            document = json.loads(model.model_dump_json()) if isinstance(model, BaseModel) else None
             value = number_at(document, self.json_path or "") if document is not None else None
             where = f"{self.feed} {self.json_path}"
         if value is None:

@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.base import ParamError
 from actions.runner import ActionRefused, Runner
+from console.tui.controllers import TextualApp
 from console.tui.screens.action_form import ActionFormScreen
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.follow import FollowScreen
 
 if TYPE_CHECKING:
-    from textual.app import App
-
+    from console.models import Outcome
     from console.tui.controllers.incident import IncidentControl
 
 
 STOP_WAIT = 15.0  # at most this long for running actions to stop before the console exits anyway (kill_group: 7 s)
 
 
-class ActionHost(Protocol):
+class ActionHost(TextualApp, Protocol):
     """What the controller needs of the app: a Textual app (screens, workers, toasts) with the incident controller."""
 
     incident: IncidentControl
@@ -34,7 +34,7 @@ class ActionControl:
 
     SCREENS = (ActionRunScreen, ActionFormScreen, FollowScreen)  # their bindings are listed by the help screen
 
-    def __init__(self, app: App | ActionHost, runner: Runner) -> None:
+    def __init__(self, app: ActionHost, runner: Runner) -> None:
         self.app = app
         self.runner = runner
 
@@ -94,6 +94,7 @@ class ActionControl:
         except ActionRefused as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
-        await self.app.push_screen(
-            ActionRunScreen(self.runner, plan), lambda _: self.app.run_worker(self.app.incident.refresh)
-        )
+        def ran(_: Outcome | None) -> None:
+            self.app.run_worker(self.app.incident.refresh)
+
+        await self.app.push_screen(ActionRunScreen(self.runner, plan), ran)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,19 +13,22 @@ from textual.css.query import NoMatches
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
+from console.tui.controllers import TextualApp
 from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from console.tui.screens.dashboard import DashboardScreen
+    from console.tui.screens.incident import IncidentScreen
+    from console.tui.screens.wall import WallScreen
 
 
-class IncidentHost(Protocol):
-    """What the controller needs of the app: a Textual app (screens, workers, timers, toasts) with a dashboard."""
+class IncidentHost(TextualApp, Protocol):
+    """What the controller needs of the app: a Textual app (screens, workers, timers, toasts) with a dashboard (or
+    the wall in its place)."""
 
-    dashboard: DashboardScreen
+    @property
+    def dashboard(self) -> DashboardScreen | WallScreen: ...
 
 OVERDUE_CHECK_EVERY = 20.0
 TIMELINE_REFRESH_EVERY = 1.0  # entries other consoles append show within a second
@@ -43,7 +47,7 @@ class IncidentControl:
 
     COMMANDS = INCIDENT_COMMANDS  # offered by the palette
 
-    def __init__(self, app: App | IncidentHost, desk: IncidentDesk) -> None:
+    def __init__(self, app: IncidentHost, desk: IncidentDesk) -> None:
         self.app = app
         self.desk = desk
         self._open = False  # an incident was open at the last refresh
@@ -92,7 +96,7 @@ class IncidentControl:
         entries, pinned = (state.entries, state.pinned) if state else (list(tracker.recent), set())
         summary = ""
         self._open = state is not None and state.is_open
-        if self._open:
+        if state is not None and state.is_open:
             since = state.impact_started.strftime("%H:%M UTC")
             summary = f"● {state.severity} {state.status.value} since {since} · {state.title}"
         shown = (len(entries), entries[-1]["seq"] if entries else 0, frozenset(pinned), summary)
@@ -147,7 +151,7 @@ class IncidentControl:
     async def pin(self, seq: int, pinned: bool) -> None:
         await self._journal(self.desk.pin, seq, pinned)
 
-    async def _journal(self, command, *args) -> None:
+    async def _journal(self, command: Callable[..., object], *args: object) -> None:
         try:
             await asyncio.to_thread(command, *args)
         except (IncidentError, JournalError) as exc:
@@ -156,7 +160,7 @@ class IncidentControl:
         await self.refresh()
 
 
-def _incident_screen() -> type:
+def _incident_screen() -> type[IncidentScreen]:
     """The incident screen class, imported when first needed (it is not on the first paint's path)."""
     from console.tui.screens.incident import IncidentScreen
 

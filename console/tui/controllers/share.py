@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from console.config import Config
 from console.journal import Journal
+from console.tui.controllers import TextualApp
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from console.tui.controllers.incident import IncidentControl
 
 
-class ShareHost(Protocol):
+class ShareHost(TextualApp, Protocol):
     """What the controller needs of the app: a Textual app (workers, toasts) with the incident controller."""
 
     incident: IncidentControl
@@ -25,7 +24,7 @@ class ShareHost(Protocol):
 class ShareControl:
     """Runs the mirror and the follower while the app runs (nothing at all without `[share]`)."""
 
-    def __init__(self, app: App | ShareHost, config: Config, journal: Journal) -> None:
+    def __init__(self, app: ShareHost, config: Config, journal: Journal) -> None:
         self.app = app
         self.config = config
         self.journal = journal

@@ -19,11 +19,12 @@ from console.journal import Journal, JournalError
 from console.live import LiveState
 from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
+from console.tui.controllers import TextualApp
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
+from widgets.messages import Filterable
 
 if TYPE_CHECKING:
-    from textual.app import App
     from textual.timer import Timer
 
     from console.triage.engine import StepView, TriageEngine
@@ -32,13 +33,16 @@ if TYPE_CHECKING:
     from console.triage.suggest import Suggestion
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
+    from console.tui.screens.wall import WallScreen
 
-class TriageHost(Protocol):
+class TriageHost(TextualApp, Protocol):
     """What the controller needs of the app: a Textual app with a dashboard, the incident controller and the way
     to request an action (form, preview, confirmation, journal)."""
 
-    dashboard: DashboardScreen
     incident: IncidentControl
+
+    @property
+    def dashboard(self) -> DashboardScreen | WallScreen: ...  # the wall takes the dashboard's calls in its place
 
     def request_action(self, name: str, params: dict | None = None) -> None: ...
 
@@ -46,7 +50,7 @@ class TriageHost(Protocol):
 class TriageControl:
     """The app's side of guided triage."""
 
-    def __init__(self, app: App | TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock) -> None:
+    def __init__(self, app: TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock) -> None:
         self.app = app
         self.config = config
         self.journal = journal
@@ -199,15 +203,20 @@ class TriageControl:
 
     def _look(self, move: Show) -> None:
         """Show the evidence: the dashboard with the pane of the step's source in front (and its filter applied)."""
+        from console.tui.screens.dashboard import DashboardScreen  # already imported: the dashboard shows
+
         dashboard = self.app.dashboard
+        if not isinstance(dashboard, DashboardScreen):  # the wall runs no step
+            return
         while self.app.screen is not dashboard and len(self.app.screen_stack) > 1:
             self.app.pop_screen()
         section = BY_NAME[move.pane].section  # a section with no pane shown (health's tiles): the dashboard itself
         index = next((n for n, pane in enumerate(dashboard.panes) if pane.section == section), None)
         if index is not None:
             dashboard.action_focus_pane(index)
-            if move.filter and hasattr(dashboard.panes[index].widget, "set_filter"):
-                dashboard.panes[index].widget.set_filter(move.filter)
+            widget = dashboard.panes[index].widget
+            if move.filter and isinstance(widget, Filterable):
+                widget.set_filter(move.filter)
 
     async def _move_incident(self, status: str | None) -> None:
         """The status an update step names (e.g. mitigated), when the open incident is not there yet."""

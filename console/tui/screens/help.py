@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from widgets.outside import outside
 
 
-def binding_rows(screen: Screen, keymap: dict[str, str], extra: list[type] = ()) -> list[tuple[str, str, str, str]]:
+def binding_rows(
+    screen: Screen, keymap: dict[str, str], extra: Sequence[type[DOMNode]] = ()
+) -> list[tuple[str, str, str, str]]:
     """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each."""
     app = screen.app
-    seen: set[type] = set()
+    seen: set[type[DOMNode]] = set()
     rows: list[tuple[str, str, str, str]] = []
     for cls in [type(app), type(screen), *(type(w) for w in screen.query("*")), *extra]:
         if cls in seen or cls.__module__.split(".")[0] not in ("console", "widgets"):
@@ -41,7 +46,7 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
 
-    def __init__(self, below: Screen, keymap: dict[str, str], extra: list[type] = ()) -> None:
+    def __init__(self, below: Screen, keymap: dict[str, str], extra: Sequence[type[DOMNode]] = ()) -> None:
         super().__init__()
         self.below = below
         self.keymap = keymap

@@ -91,6 +91,7 @@ class WallScreen(Screen):
 
     @property
     def host(self) -> WallHost:
+        # Textual types a screen's app as App[Any]: which app runs the wall (one that is a WallHost) is not in its type
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
