@@ -200,6 +200,7 @@ async def shown(path: Path) -> tuple[str, int]:
             await pilot.pause(0.05)
             if "Checkout" in str(app.dashboard.banner.render()):
                 break
+        await app.workers.wait_for_complete()  # the first stranded check and checkpoint
         return str(app.dashboard.banner.render()), app.dashboard.query_one(Timeline).table.row_count
 
 
@@ -239,3 +240,13 @@ def test_a_replay_that_starts_inside_an_earlier_incidents_window_agrees(tmp_path
     assert same(tracker.state, full)
     assert full.detected_seq == warned["seq"] and full.onset == full.detected_at  # the first one's crit is its own
     assert [e["seq"] for e in full.entries[:2]] == [warned["seq"], warned["seq"] + 1]
+
+
+async def test_a_console_journals_the_checkpoint_a_journal_without_one_needs(tmp_path: Path) -> None:
+    path = tmp_path / "j" / "journal.jsonl"
+    with_open_incident(path, BOUND * 2, checkpoints=False)
+    banner, _ = await shown(path)
+    assert "Checkout returns 500s" in banner
+    [checkpoint] = [e for e in Journal(path).entries() if e["kind"] == CHECKPOINT]
+    assert horizon(Journal(path)).walked < 10  # the next start walks back to it, not to line 1
+    assert checkpoint["data"]["declared"] == replay(Journal(path).entries()).declared_seq
