@@ -24,16 +24,8 @@ from typing import Any
 import platformdirs
 
 from console.file_trust import JOURNAL, UntrustedFile, open_trusted
-from console.journal.lines import count_lines, line_end, line_start
-from console.journal.verify import (
-    Anchor,
-    ArchiveUnreadable,
-    VerifyResult,
-    canonical,
-    entry_hash,
-    entry_problem,
-    walk,
-)
+from console.journal.lines import count_lines, line_end, line_start, read_range
+from console.journal.verify import Anchor, ArchiveUnreadable, VerifyResult, canonical, entry_hash, entry_problem, walk
 from console.redact import Redactor
 
 VERSION = 1
@@ -78,18 +70,6 @@ def written_line(entry: dict) -> str:
 
 def _format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _read_all(fd: int, offset: int, size: int) -> bytes:
-    """The bytes from `offset` to `size`."""
-    parts, pos = [], offset
-    while pos < size:
-        chunk = os.pread(fd, size - pos, pos)
-        if not chunk:
-            break
-        parts.append(chunk)
-        pos += len(chunk)
-    return b"".join(parts)
 
 
 def _replaced(fd: int, path: Path) -> bool:
@@ -390,7 +370,7 @@ class Journal:
             if snap is None:
                 return [], offset, line, []
             fd, size = snap
-            data = _read_all(fd, offset, size)
+            data = read_range(fd, offset, size)
         end = data.rfind(b"\n") + 1
         lines = data[:end].split(b"\n")[:-1]
         entries, unreadable = [], []

@@ -84,6 +84,18 @@ def count_lines(fd: int, end: int) -> int:
     return sum(os.pread(fd, min(CHUNK, end - pos), pos).count(b"\n") for pos in range(0, end, CHUNK))
 
 
+def read_range(fd: int, start: int, end: int) -> bytes:
+    """The bytes from `start` to `end` (fewer if the file is shorter)."""
+    parts, pos = [], start
+    while pos < end:
+        chunk = os.pread(fd, end - pos, pos)
+        if not chunk:
+            break
+        parts.append(chunk)
+        pos += len(chunk)
+    return b"".join(parts)
+
+
 def boundary(fd: int, size: int) -> int:
     """Where the complete lines end: `size` when the file ends with a newline, else the start of its torn tail."""
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
