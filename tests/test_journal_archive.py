@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -110,15 +111,18 @@ async def test_the_console_shows_the_open_incident_after_an_archive(journal: Jou
 def test_a_writer_waiting_for_the_lock_writes_to_the_archived_journal(journal: Journal) -> None:
     program = (
         "import sys; from console.journal import Journal; j = Journal(sys.argv[1]); "
-        "[j.append('note', {'i': i}) for i in range(300)]"
+        "[j.append('note', {'i': i}) for i in range(1500)]"
     )
     writer = subprocess.Popen([sys.executable, "-c", program, str(journal.path)], cwd=ROOT)
-    assert main(["journal", "archive", "--journal", str(journal.path)]) == 0
+    deadline = time.monotonic() + 30
+    while journal.path.read_bytes().count(b'"kind":"note","prev"') < 150 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert main(["journal", "archive", "--journal", str(journal.path)]) == 0  # while the writer goes on
     assert writer.wait(timeout=60) == 0
-    notes = [e["data"]["i"] for e in journal.entries() if e["kind"] == "note" and "i" in e["data"]]
-    archive = next(journal.path.parent.glob("journal-archive-*.jsonl"))
-    archived = [e["data"]["i"] for e in Journal(archive).entries() if e["kind"] == "note" and "i" in e["data"]]
-    assert archived + notes == list(range(300)) and journal.verify().ok
+    kinds = [e["kind"] if "i" not in e["data"] else e["data"]["i"] for e in journal.entries()]
+    at = kinds.index("journal.archived")
+    assert [k for k in kinds if isinstance(k, int)] == list(range(1500))  # not one lost to the old file
+    assert isinstance(kinds[at - 1], int) and isinstance(kinds[at + 1], int) and journal.verify().ok
 
 
 def test_it_refuses_to_move_an_open_request_or_an_unfinished_triage_run(
