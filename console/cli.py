@@ -93,9 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     runbook_run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
     runbook_run.add_argument("--yes", action="store_true", help="confirm without asking")
     runbook_run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for destructive steps")
-    journal = sub.add_parser("journal", help="verify, show or export the journal")
+    journal = sub.add_parser("journal", help="verify, show, export or archive the journal")
     journal_sub = journal.add_subparsers(dest="journal_command", required=True, parser_class=_Parser)
-    for name, text in (("verify", "walk the hash chain"), ("show", "print entries"), ("export", "post-mortem")):
+    for name, text in (
+        ("verify", "walk the hash chain"),
+        ("show", "print entries"),
+        ("export", "post-mortem"),
+        ("archive", "move the entries before the last resolved incident to an archive beside the journal"),
+    ):
         p = journal_sub.add_parser(name, parents=[common], help=text)
         p.add_argument("--journal", metavar="FILE", help="journal file (default: the config's, else the state dir)")
         if name == "verify":

@@ -195,3 +195,34 @@ async def test_an_unreadable_line_still_exports_what_precedes_it(
     assert "| 13 | 2025-01-15 03:42:00 | pin |" in markdown
     assert "- Verify: **FAILED** at seq 14: not JSON." in markdown
     assert "failed verification at seq 14" in err
+
+
+def test_onset_is_the_first_warning_before_a_declaration_that_is_not_backdated(tmp_path: Path) -> None:
+    from test_incident import START, make_desk
+
+    from console.clock import ManualClock
+
+    clock = ManualClock(START)
+    desk = make_desk(tmp_path, clock)
+    observe = {"source": "health", "name": "api", "from": "ok"}
+    desk.journal.append("observation", {**observe, "state": "ok", "name": "db"})  # healthy: not part of it
+    clock.advance(60)
+    warned = desk.journal.append("observation", {**observe, "state": "warn"})
+    clock.advance(24)
+    desk.journal.append("observation", {**observe, "state": "crit", "from": "warn"})
+    clock.advance(30)
+    desk.declare("Checkout is slow", "SEV-2")  # not backdated: the impact start is the declaration, 54 s after
+    clock.advance(300)
+    desk.set_status("mitigated")
+    code, text, _ = exported(desk.journal, fmt="json")
+    doc = json.loads(text)
+    assert code == 0
+    assert doc["incident"]["onset"] == warned["ts"] and doc["incident"]["detected_seq"] == warned["seq"]
+    assert doc["impact"]["time_to_detect_s"] == 0.0 and doc["impact"]["time_to_acknowledge_s"] == 54.0
+    assert doc["impact"]["time_to_mitigate_s"] == 354.0
+    assert [e["seq"] for e in doc["timeline"]] == [2, 3, 4, 5]
+    _, markdown, _ = exported(desk.journal)
+    assert "| Onset | 2025-01-15 03:01:00 UTC, the first WARN-or-worse observation (54s before the declaration) |" in (
+        markdown
+    )
+    assert "| Time to acknowledge | first alert → declared | 54s |" in markdown

@@ -1,4 +1,5 @@
-"""`journal verify|show|export`: the chain and its anchors, the entries one per line, the post-mortem."""
+"""`journal verify|show|export|archive`: the chain and its anchors, the entries one per line, the post-mortem, the
+entries before the last resolved incident moved to an archive."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from console.commands import fail as _err
 from console.config import Config
 from console.incident.state import describe
 from console.journal import Journal, JournalError, default_journal_path
+from console.journal.archive import ArchiveRefused, archive
 from console.journal.verify import Anchor, anchor_text
 from console.output import json_text, out
 from console.redact import make_safe
 
 
 def journal_command(args: argparse.Namespace, config: Config | None) -> int:
-    """`journal verify|show|export`."""
+    """`journal verify|show|export|archive`."""
     if args.journal:
         journal = Journal(Path(args.journal).expanduser())
     elif config is not None:
@@ -30,6 +32,8 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
             return _verify(journal, args.anchor)
         if args.journal_command == "show":
             return _show(journal, args.kind, args.json)
+        if args.journal_command == "archive":
+            return _archive(journal)
         from console.postmortem.document import export
 
         return export(journal, fmt=args.format, incident=args.incident)
@@ -47,6 +51,8 @@ def _verify(journal: Journal, anchors: list[Anchor]) -> int:
     if result.ok:
         out(f"{journal.path}: ok, {result.count} entries, head {result.head}")
         out("  checked: chain intact: the file is self-consistent (every entry hashes to itself and its predecessor)")
+        for name in result.archives:
+            out(f"  checked: archive {make_safe(name)}: intact, and what follows it chains to its head")
     else:
         out(f"{journal.path}: BAD at seq {result.bad_seq}: {result.reason}")
     for check in result.anchors:
@@ -60,8 +66,25 @@ def _verify(journal: Journal, anchors: list[Anchor]) -> int:
         latest = max(check.anchor.seq for check in result.anchors)
         out(f"  not checked: entries after seq {latest} (the latest anchor) may be rewritten and re-hashed, or cut")
     if result.anchored and result.head is not None:
-        out(f"  {anchor_text(result.count, result.head)} (keep it elsewhere to check this journal later)")
+        out(f"  {anchor_text(result.last_seq, result.head)} (keep it elsewhere to check this journal later)")
     return EXIT_OK if result.anchored else EXIT_FAIL
+
+
+def _archive(journal: Journal) -> int:
+    """`journal archive`: one line saying what moved where, or why nothing did (exit 2)."""
+    if not journal.path.exists():
+        _err(f"{journal.path}: no journal here")
+        return EXIT_USAGE
+    try:
+        done = archive(journal)
+    except ArchiveRefused as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    out(
+        f"archived {done.entries} entries (seq {done.first}-{done.last}) to {done.path}; the journal goes on from seq "
+        f"{done.last + 1}, and its entry #{done.entry['seq']} records the archive's head {done.head}"
+    )
+    return EXIT_OK
 
 
 def _show(journal: Journal, kind: str | None, as_json: bool) -> int:

@@ -33,6 +33,7 @@ from console.incident.state import IncidentState, IncidentStatus
 from console.incident.tracker import IncidentTracker
 from console.incident.updates import render_update, validate_update
 from console.journal import Journal
+from console.journal.horizon import CHECKPOINT
 from console.journal.verify import anchor_text
 from console.models.severity import SCHEMES, Level, Scheme
 from console.timeparse import iso
@@ -258,6 +259,21 @@ class IncidentDesk:
                 written.append(self.journal.append("action.failed", outcome, corr=request["seq"]))
             self.tracker.catch_up()
         return written
+
+    def checkpoint(self) -> dict | None:
+        """Journal `journal.checkpoint` (what lies before the horizon: `console.journal.horizon.Summary`) once the
+        summary has taken in more than `BOUND` entries since the last one, so the next start walks back no further.
+        Returns the entry, or None when none is due (of two consoles, one writes it)."""
+        self.tracker.catch_up()
+        if not self.tracker.summary.due:
+            return None
+        with self.tracker.exclusive():
+            self.tracker.catch_up()
+            if not self.tracker.summary.due:
+                return None
+            entry = self.journal.append(CHECKPOINT, self.tracker.summary.data())
+            self.tracker.catch_up()
+            return entry
 
     # -- helpers ---------------------------------------------------------------------------------------
 

@@ -3,16 +3,20 @@
 Which entries belong to an incident: those whose `incident` field is its id, plus entries with no `incident`
 (actions, observations, `journal.recovered`, notes written by the headless CLI or another console) whose seq lies
 in the incident's window: from its declaration to its close or cancel, and again from a reopen. Entries before
-the declaration with no incident, outside any other incident's window and stamped at or after the (possibly
-backdated) impact start belong too: what happened before someone declared is part of the story. Windows use seq,
-not time, so clocks that disagree between hosts cannot reorder them.
+the declaration with no incident, outside any other incident's window and stamped at or after its `onset` belong
+too: what happened before someone declared is part of the story. Windows use seq, not time, so clocks that disagree
+between hosts cannot reorder them. `journal.checkpoint` entries belong to no incident.
 
-Times: detected = the first unhealthy observation between the impact start and the declaration (else the
-declaration); acknowledged = the declaration. Time to detect = impact -> detected; to acknowledge = detected
--> acknowledged; to mitigate / resolve = impact -> the first time the status reached mitigated / resolved (a
-reopen clears them). The first update is due one cadence after the declaration; each posted update sets the next
-due time; a severity change pulls it in when the new cadence is shorter; nothing is due after the resolution
-notice or once the incident ended.
+A replay may start at the journal's horizon (`console.journal.horizon`), inside an earlier incident's window: the
+close or cancel of an incident it never saw declared tells it that what it read so far was that incident's.
+
+Times: onset = the earlier of the impact start and the first WARN-or-worse observation in the 30 minutes before the
+declaration (`onset`); detected = the first unhealthy observation from the onset to the declaration (else the
+declaration); acknowledged = the declaration. Time to detect = onset -> detected; to acknowledge = detected ->
+acknowledged; to mitigate / resolve = onset -> the first time the status reached mitigated / resolved (a reopen
+clears them). The first update is due one cadence after the declaration; each posted update sets the next due time;
+a severity change pulls it in when the new cadence is shorter; nothing is due after the resolution notice or once
+the incident ended.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from console.incident.state import (
     author_of,
 )
 from console.journal import Journal
+from console.journal.horizon import CHECKPOINT, PRE_DECLARATION, WINDOW_MAX
 from console.models.severity import SCHEMES, Scheme
 from console.timeparse import parse_timestamp
 
@@ -68,31 +73,46 @@ def incident_ids(entries: Iterable[dict]) -> list[str]:
     return [e["incident"] for e in entries if e.get("kind") == DECLARED and e.get("incident")]
 
 
+def onset(impact_started: datetime, declared_at: datetime, before: Iterable[tuple[dict, datetime]]) -> datetime:
+    """When the incident began, as the journal tells it: the earlier of the impact start the declaration gives and the
+    first WARN-or-worse `observation` (of `before`: entries outside any incident, with their times) in the
+    PRE_DECLARATION (30 minutes) before the declaration."""
+    since = declared_at - PRE_DECLARATION
+    alerts = [
+        at
+        for entry, at in before
+        if since <= at <= declared_at and entry.get("kind") == "observation" and _data(entry).get("state") in UNHEALTHY
+    ]
+    return min([impact_started, *alerts])
+
+
 class Replayer:
     """Builds an incident from journal entries fed one at a time, oldest first, so a follower can apply only the
     new entries of a journal. `target` picks an incident by id; None follows the latest declared.
 
-    Entries before a declaration that belong to it (no incident, outside any other window, at or after the impact
-    start) are kept in a bounded buffer until a declaration claims them.
+    Entries before a declaration that may belong to it (no incident, outside any other window) are kept in a buffer
+    bounded like the horizon's window until a declaration claims those from its onset on.
     """
-
-    PRE_DECLARATION = 50_000  # unowned entries remembered for a backdated declaration to claim
 
     def __init__(self, target: str | None = None) -> None:
         self.target = target
         self.state: IncidentState | None = None
         self.declared: list[str] = []
         self._active: str | None = None  # the incident whose window is open
-        self._unowned: deque[tuple[dict, datetime]] = deque(maxlen=self.PRE_DECLARATION)
+        self._unowned: deque[tuple[dict, datetime]] = deque(maxlen=WINDOW_MAX)
 
     def feed(self, entry: dict) -> None:
         owner, kind = entry.get("incident"), entry.get("kind")
+        if kind == CHECKPOINT:
+            return
         if owner is None:
             owner = self._active
         elif kind in (DECLARED, REOPENED):
             self._active = owner
         elif owner == self._active and _ends_window(entry):
             self._active = None
+        elif self._active is None and owner not in self.declared and _ends_window(entry):
+            self._unowned.clear()  # started inside this incident's window (at the horizon): what came was its own
         at = parse_timestamp(entry.get("ts"))
         if at is None:
             return
@@ -108,8 +128,9 @@ class Replayer:
 
     def _declare(self, declaration: dict) -> None:
         state = self.state = _start(declaration)
+        state.onset = onset(state.impact_started, state.declared_at, self._unowned)
         for entry, at in self._unowned:
-            if at >= state.impact_started:
+            if at >= state.onset:
                 _apply(state, entry, at, True)
         _apply(state, declaration, parse_timestamp(declaration.get("ts")) or state.declared_at, False)
 
@@ -160,6 +181,7 @@ def _start(declaration: dict) -> IncidentState:
         update_every_s=cadence,
         next_update_at=at + timedelta(seconds=cadence),
         detected_at=at,
+        onset=min(impact, at),
         response_target_s=data.get("response_target_s", scheme.level(severity).response_s),
     )
 

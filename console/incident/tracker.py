@@ -1,7 +1,8 @@
 """Follows a journal incrementally: the latest incident and the recent entries, updated from new entries only.
 
-Every console (and wall) on a journal holds one. Each `catch_up()` reads only the bytes appended since the last
-one, so a 100k-entry journal costs a full read once, at start, and then only its growth.
+Every console (and wall) on a journal holds one. The first `catch_up()` reads from the journal's horizon
+(`console.journal.horizon`: the latest incident with its pre-declaration window, the latest unfinished triage run, the
+last entries), whatever the journal's length; each later one reads only the bytes appended since.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from console.incident.replay import Replayer
 from console.incident.state import IncidentState
 from console.journal import Journal, actor_info
 from console.journal.cursor import JournalCursor
-
-RECENT = 200
+from console.journal.horizon import RECENT, Summary
 
 
 class IncidentTracker:
@@ -27,10 +27,10 @@ class IncidentTracker:
     def __init__(self, journal: Journal, recent: int = RECENT) -> None:
         self.journal = journal
         self.recent: deque[dict] = deque(maxlen=recent)
-        self._cursor = JournalCursor(journal)
+        self._cursor = JournalCursor(journal)  # from the horizon
         self._replayer = Replayer()
         self._remote: list[dict] = []  # verified entries of other hosts (console.share), fed again after a re-read
-        self._unfinished: dict[int, dict] = {}  # this journal's action requests with no outcome yet, by seq
+        self.summary = Summary()  # this journal's past beyond the horizon: open requests, triage runs, checkpoints
         self._lock = threading.RLock()  # desk commands run in threads; one catch-up at a time
 
     @property
@@ -40,7 +40,8 @@ class IncidentTracker:
 
     @property
     def declared(self) -> list[str]:
-        """Every incident id declared so far, oldest first."""
+        """Every incident id declared in what was read (from the horizon on, which holds any declared this minute),
+        oldest first."""
         return list(self._replayer.declared)
 
     def current(self) -> IncidentState | None:
@@ -61,10 +62,10 @@ class IncidentTracker:
             entries, restarted = self._cursor.read()
             if restarted:
                 self._replayer = Replayer()
-                self._unfinished.clear()
+                self.summary = self._cursor.start.summary.copy()
                 self.recent.clear()
             for entry in entries:
-                self._note_action(entry)
+                self.summary.feed(entry)
             if restarted:
                 entries = entries + self._remote
             for entry in entries:
@@ -84,19 +85,12 @@ class IncidentTracker:
             here = actor_info()
             return [
                 request
-                for request in self._unfinished.values()
+                for _, request in sorted(self.summary.requests.items())
                 if (actor := request.get("actor") or {}).get("host") == here["host"]
                 and isinstance(actor.get("pid"), int)
                 and actor["pid"] != here["pid"]
                 and not _alive(actor["pid"])
             ]
-
-    def _note_action(self, entry: dict) -> None:
-        kind = str(entry.get("kind", ""))
-        if kind == "action.requested":
-            self._unfinished[entry["seq"]] = entry
-        elif kind.startswith("action.") and entry.get("corr") is not None:
-            self._unfinished.pop(entry["corr"], None)
 
     def add_remote(self, entry: dict) -> None:
         """A verified entry written on another host (followed from the shared stream): part of the incident too."""

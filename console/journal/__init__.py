@@ -19,16 +19,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import platformdirs
 
 from console.file_trust import JOURNAL, UntrustedFile, open_trusted
-from console.journal.verify import Anchor, VerifyResult, canonical, entry_hash, entry_problem, walk
+from console.journal.lines import count_lines, line_end, line_start, read_range
+from console.journal.verify import Anchor, ArchiveUnreadable, VerifyResult, canonical, entry_hash, entry_problem, walk
 from console.redact import Redactor
 
 VERSION = 1
-_CHUNK = 8192
 
 
 _DECODER = json.JSONDecoder()
@@ -70,6 +70,16 @@ def written_line(entry: dict) -> str:
 
 def _format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _replaced(fd: int, path: Path) -> bool:
+    """Whether the path no longer names the file open on `fd` (`journal archive` put a new one in its place)."""
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
 
 
 def _os_error(path: Path, doing: str, exc: OSError) -> JournalError:
@@ -128,18 +138,19 @@ class Journal:
             return self._append_locked(fd, kind, data, incident, corr)
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[int]:
         """Hold the exclusive lock across a check and an append: inside the block, this thread's reads see every
         entry written so far and its appends go through, while every other writer and reader waits (other threads
-        too: take your own locks before this one). A refusal raised before appending leaves the journal as it was."""
-        if getattr(self._held, "fd", None) is not None:
-            yield
+        too: take your own locks before this one). A refusal raised before appending leaves the journal as it was.
+        Yields the locked descriptor (`archive` replaces the file under it)."""
+        if (held := getattr(self._held, "fd", None)) is not None:
+            yield held
             return
         with self._write_fd("append") as fd:
             self._recover(fd)
             self._held.fd = fd
             try:
-                yield
+                yield fd
             finally:
                 self._held.fd = None
 
@@ -161,12 +172,19 @@ class Journal:
             raise _os_error(self._path, doing, exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            if _replaced(fd, self._path):  # archived while this writer waited for the lock: write to the new file
+                os.close(fd)
+                fd = -1
+                with self._write_fd(doing) as current:
+                    yield current
+                return
             self._refuse_foreign(fd)
             yield fd
         except OSError as exc:
             raise _os_error(self._path, doing, exc) from exc
         finally:
-            os.close(fd)  # also releases the lock
+            if fd != -1:
+                os.close(fd)  # also releases the lock
 
     def _open(self, flags: int) -> int:
         """A descriptor on the journal once it passes `console.file_trust`'s rule (the file and every folder above it
@@ -185,7 +203,7 @@ class Journal:
         size = os.fstat(fd).st_size
         if size == 0:
             return
-        first = self._line_end(fd, size)
+        first = line_end(fd, size)
         if first is None:
             journal = os.pread(fd, 1, 0) == b"{"
         else:
@@ -205,7 +223,7 @@ class Journal:
         size = os.fstat(fd).st_size
         if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
             return
-        start = self._line_start(fd, size)
+        start = line_start(fd, size)
         torn = os.pread(fd, size - start, start)
         broken = os.open(self.broken_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
@@ -250,33 +268,11 @@ class Journal:
             raise
         return entry
 
-    def _line_end(self, fd: int, size: int) -> int | None:
-        """Offset of the first newline, reading forwards in chunks; None when there is none."""
-        pos = 0
-        while pos < size:
-            chunk = os.pread(fd, min(_CHUNK, size - pos), pos)
-            newline = chunk.find(b"\n")
-            if newline != -1:
-                return pos + newline
-            pos += len(chunk)
-        return None
-
-    def _line_start(self, fd: int, end: int) -> int:
-        """Offset just after the last newline before ``end`` (0 if none), reading backwards in chunks."""
-        pos = end
-        while pos > 0:
-            step = min(_CHUNK, pos)
-            pos -= step
-            newline = os.pread(fd, step, pos).rfind(b"\n")
-            if newline != -1:
-                return pos + newline + 1
-        return 0
-
     def _last_entry(self, fd: int, size: int) -> dict | None:
         """The last entry (the file ends with a newline here), or None when the file is empty."""
         if size == 0:
             return None
-        start = self._line_start(fd, size - 1)
+        start = line_start(fd, size - 1)
         raw = os.pread(fd, size - 1 - start, start)
         try:
             last = json.loads(raw)
@@ -284,7 +280,7 @@ class Journal:
                 return last
         except ValueError:
             pass
-        line_no = 1 + sum(os.pread(fd, min(_CHUNK, start - off), off).count(b"\n") for off in range(0, start, _CHUNK))
+        line_no = 1 + count_lines(fd, start)
         raise JournalError(
             f"journal {self._path} is corrupt at line {line_no} (not a journal entry); "
             "run `incident-console journal verify`"
@@ -292,21 +288,39 @@ class Journal:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _settled_size(self, f: BinaryIO) -> int:
+    def _settled_size(self, fd: int) -> int:
         """The size with no writer mid-line: taken under a shared lock, unless this thread holds the exclusive one."""
         if getattr(self._held, "fd", None) is not None:
-            return os.fstat(f.fileno()).st_size
-        fcntl.flock(f, fcntl.LOCK_SH)
+            return os.fstat(fd).st_size
+        fcntl.flock(fd, fcntl.LOCK_SH)
         try:
-            return os.fstat(f.fileno()).st_size
+            return os.fstat(fd).st_size
         finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[int, int] | None]:
+        """A read-only descriptor on the journal and its size with no writer mid-line; None when there is no journal.
+        Readers that look for one place in the file (`console.journal.horizon`) read it through `journal.lines`."""
+        try:
+            fd = self._open(os.O_RDONLY)
+        except FileNotFoundError:
+            yield None
+            return
+        except OSError as exc:
+            raise _os_error(self._path, "read", exc) from exc
+        try:
+            yield fd, self._settled_size(fd)
+        except OSError as exc:
+            raise _os_error(self._path, "read", exc) from exc
+        finally:
+            os.close(fd)
 
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         """(line number, raw line) of every line written when reading started; none if missing."""
         try:
             with os.fdopen(self._open(os.O_RDONLY), "rb") as f:
-                size = self._settled_size(f)
+                size = self._settled_size(f.fileno())
                 offset = 0
                 for line_no, raw in enumerate(f, start=1):
                     if offset >= size:
@@ -352,15 +366,11 @@ class Journal:
         writers appended since. A partial last line is left for the next read. Lines end at `\\n` only (never at
         U+2028 or U+0085, which `str.splitlines` also splits on); a line that is no entry is skipped and named in the
         last item, so a follower says so and keeps following."""
-        try:
-            with os.fdopen(self._open(os.O_RDONLY), "rb") as f:
-                size = self._settled_size(f)
-                f.seek(offset)
-                data = f.read(max(0, size - offset))
-        except FileNotFoundError:
-            return [], offset, line, []
-        except OSError as exc:
-            raise _os_error(self._path, "read", exc) from exc
+        with self.snapshot() as snap:
+            if snap is None:
+                return [], offset, line, []
+            fd, size = snap
+            data = read_range(fd, offset, size)
         end = data.rfind(b"\n") + 1
         lines = data[:end].split(b"\n")[:-1]
         entries, unreadable = [], []
@@ -372,5 +382,13 @@ class Journal:
         return entries, offset + end, line + len(lines), unreadable
 
     def verify(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
-        """Walk the chain and name the first bad entry (a missing or empty journal is ok); check each anchor."""
-        return walk(self._lines(), anchors)
+        """Walk the chain and name the first bad entry (a missing or empty journal is ok); check each anchor. A journal
+        that continues an archive (`journal archive`) is walked across it, back to seq 1."""
+        return walk(self._lines(), anchors, self._archive_lines)
+
+    def _archive_lines(self, name: str) -> Iterator[tuple[int, bytes]]:
+        """The lines of the archive `name` (a file in the journal's folder), under the journal's file rules."""
+        try:
+            yield from Journal(self._path.parent / Path(name).name)._lines()
+        except JournalError as exc:
+            raise ArchiveUnreadable(str(exc)) from None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +53,9 @@ class AnchorCheck:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of walking the chain: ``bad_seq``/``reason`` name the first bad entry when not ``ok``."""
+    """Outcome of walking the chain: ``bad_seq``/``reason`` name the first bad entry when not ``ok``. ``count`` counts
+    the entries walked, in the journal and the archives it continues (``archives``, oldest first); ``last_seq`` is the
+    head's seq."""
 
     ok: bool
     count: int
@@ -61,11 +63,17 @@ class VerifyResult:
     bad_seq: int | None
     reason: str | None
     anchors: tuple[AnchorCheck, ...] = ()
+    last_seq: int = 0
+    archives: tuple[str, ...] = ()
 
     @property
     def anchored(self) -> bool:
         """The chain is intact and every anchor given holds."""
         return self.ok and all(check.held for check in self.anchors)
+
+
+class ArchiveUnreadable(Exception):
+    """An archive a journal continues cannot be read; ``str()`` says why in one line."""
 
 
 def anchor_text(seq: int, full_hash: str) -> str:
@@ -120,54 +128,113 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def walk(lines: Iterable[tuple[int, bytes]], anchors: Sequence[Anchor] = ()) -> VerifyResult:
-    """Walk the chain over (line number, raw line) pairs, naming the first bad entry, and check each anchor."""
+ARCHIVED = "journal.archived"  # written by `console.journal.archive`: the archive a journal continues
+_MAX_ARCHIVES = 1000
+
+
+@dataclass(frozen=True)
+class _Walked:
+    result: VerifyResult
+    first: tuple[int, str | None] | None  # (seq, prev) of the first line, when it is an entry
+    archived: tuple[dict, ...]  # the data of every journal.archived entry
+
+
+def walk(
+    lines: Iterable[tuple[int, bytes]],
+    anchors: Sequence[Anchor] = (),
+    archive: Callable[[str], Iterable[tuple[int, bytes]]] | None = None,
+) -> VerifyResult:
+    """Walk the chain over (line number, raw line) pairs, naming the first bad entry, and check each anchor. A
+    journal whose first entry is not seq 1 continues an archive: `archive(file)` gives the lines of the one its
+    `journal.archived` entry names, which is walked (and so on back to seq 1) and must end with the entry the
+    journal's first one chains to."""
     wanted = {anchor.seq for anchor in anchors}
     seen: dict[int, str] = {}
-    result = _chain(lines, wanted, seen)
+    result = _across(lines, wanted, seen, archive, 0)
     checks = []
     held_before = 0  # the latest seq an anchor holds: a rewrite found later happened after it
     for anchor in sorted(anchors, key=lambda a: a.seq):
         check = _check(anchor, seen.get(anchor.seq), result, held_before)
         held_before = anchor.seq if check.held else held_before
         checks.append(check)
-    return VerifyResult(result.ok, result.count, result.head, result.bad_seq, result.reason, tuple(checks))
+    return replace(result, anchors=tuple(checks))
 
 
-def _chain(lines: Iterable[tuple[int, bytes]], wanted: set[int], seen: dict[int, str]) -> VerifyResult:
-    """The chain walk; the hash of every seq in `wanted` that chains properly goes into `seen`."""
-    count = 0
+def _across(
+    lines: Iterable[tuple[int, bytes]],
+    wanted: set[int],
+    seen: dict[int, str],
+    archive: Callable[[str], Iterable[tuple[int, bytes]]] | None,
+    depth: int,
+) -> VerifyResult:
+    walked = _chain(lines, wanted, seen)
+    result = walked.result
+    if not result.ok or walked.first is None or walked.first[0] == 1:
+        return result
+    start, prev = walked.first
+    record = next((d for d in walked.archived if d.get("last") == start - 1 and d.get("head") == prev), None)
+    if record is None or archive is None or depth >= _MAX_ARCHIVES:
+        reason = f"the first entry is seq {start}, and no journal.archived entry names the archive of seq {start - 1}"
+        return replace(result, ok=False, bad_seq=start, reason=reason)
+    name = str(record.get("file"))
+    try:
+        older = _across(archive(name), wanted, seen, archive, depth + 1)
+    except ArchiveUnreadable as exc:
+        return replace(result, ok=False, bad_seq=start - 1, reason=f"archive {name}: {exc}")
+    if not older.ok:
+        return replace(result, ok=False, bad_seq=older.bad_seq, reason=f"archive {name}: {older.reason}")
+    if (older.last_seq, older.head) != (start - 1, prev):
+        found = f"ends at seq {older.last_seq}" if older.count else "is missing or empty"
+        reason = f"archive {name} {found}; the journal's first entry (seq {start}) chains to seq {start - 1}"
+        return replace(result, ok=False, bad_seq=start - 1, reason=reason)
+    return replace(result, count=older.count + result.count, archives=(*older.archives, name))
+
+
+def _chain(lines: Iterable[tuple[int, bytes]], wanted: set[int], seen: dict[int, str]) -> _Walked:
+    """The chain walk; the hash of every seq in `wanted` that chains properly goes into `seen`. The first entry may
+    continue an archive (seq above 1, its prev the archive's head); `_across` checks that it does."""
+    count, last = 0, 0
     head: str | None = None
+    first: tuple[int, str | None] | None = None
+    archived: list[dict] = []
+
+    def bad(seq: int | None, reason: str) -> _Walked:
+        return _Walked(VerifyResult(False, count, head, seq, reason, last_seq=last), first, tuple(archived))
+
     for line_no, raw in lines:
-        expected = count + 1
         try:
             entry = json.loads(raw)
         except ValueError:
-            return VerifyResult(False, count, head, line_no, "not JSON")
+            return bad(line_no, "not JSON")
         if not isinstance(entry, dict):
-            return VerifyResult(False, count, head, line_no, f"not a journal entry: {entry_problem(entry)}")
+            return bad(line_no, f"not a journal entry: {entry_problem(entry)}")
         seq = entry.get("seq")
-        if seq != expected:
-            bad = seq if isinstance(seq, int) else expected
-            return VerifyResult(False, count, head, bad, f"seq {seq} follows {count}")
+        if first is None and isinstance(seq, int) and seq > 1 and isinstance(entry.get("prev"), str):
+            first, last, head = (seq, entry.get("prev")), seq - 1, entry.get("prev")  # continues an archive
+        elif first is None:
+            first = (1, None)
+        if seq != last + 1:
+            return bad(seq if isinstance(seq, int) else last + 1, f"seq {seq} follows {last}")
         if entry.get("prev") != head:
-            reason = f"prev does not match hash of seq {count}" if head else "seq 1 has a prev"
-            return VerifyResult(False, count, head, seq, reason)
+            reason = f"prev does not match hash of seq {last}" if last else "seq 1 has a prev"
+            return bad(seq, reason)
         if entry.get("hash") != entry_hash(entry):
-            return VerifyResult(False, count, head, seq, "hash mismatch")
+            return bad(seq, "hash mismatch")
         if problem := entry_problem(entry):  # chained, but no entry a reader can use
-            return VerifyResult(False, count, head, seq, f"not a journal entry: {problem}")
-        head = entry["hash"]
-        count = expected
-        if count in wanted:
-            seen[count] = head
-    return VerifyResult(True, count, head, None, None)
+            return bad(seq, f"not a journal entry: {problem}")
+        if entry["kind"] == ARCHIVED:
+            archived.append(entry["data"])
+        head, last, count = entry["hash"], seq, count + 1
+        if seq in wanted:
+            seen[seq] = head
+    return _Walked(VerifyResult(True, count, head, None, None, last_seq=last), first, tuple(archived))
 
 
 def _check(anchor: Anchor, found: str | None, chain: VerifyResult, held_before: int) -> AnchorCheck:
     if found is None:
         if chain.ok:
-            return AnchorCheck(anchor, False, f"the journal ends at seq {chain.count}, before anchor seq {anchor.seq}")
+            ends = f"the journal ends at seq {chain.last_seq}, before anchor seq {anchor.seq}"
+            return AnchorCheck(anchor, False, ends)
         return AnchorCheck(anchor, False, f"the chain breaks at seq {chain.bad_seq}, before anchor seq {anchor.seq}")
     if not anchor.matches(found):
         after = f" and after seq {held_before}, which an anchor holds" if held_before else ""

@@ -47,6 +47,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
             "declared_by": state.declared_by,
             "impact_started": iso(state.impact_started),
             "backdated_s": state.backdated_s,
+            "onset": iso(state.onset),
             "detected_at": iso(state.detected_at),
             "detected_seq": state.detected_seq,
             "acknowledged_at": iso(state.acknowledged_at),
@@ -107,7 +108,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
             "ok": verify.ok,
             "bad_seq": verify.bad_seq,
             "reason": verify.reason,
-            "anchor": anchor_text(verify.count, verify.head) if verify.ok and verify.head else None,
+            "anchor": anchor_text(verify.last_seq, verify.head) if verify.ok and verify.head else None,
         },
     }
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from console.config import ShareSettings
 from console.journal import Journal, JournalError
 from console.journal.cursor import JournalCursor
+from console.journal.horizon import at_seq, last_lines
 from console.models import format_duration
 from console.share.codec import Refused, decode, encode
 from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_redactor
@@ -147,16 +148,18 @@ class JournalMirror:
         return True
 
     async def _catch_up(self, client: Redis) -> JournalCursor:
-        """Send every journal entry after the last one the stream holds for this host; return the cursor after them."""
+        """Send every journal entry after the last one the stream holds for this host (read from that entry on, never
+        the whole journal; with none, the last `maxlen`, all the stream keeps); return the cursor after them."""
         async with asyncio.timeout(self.timeout):
             self._run_id = run_id(await client.info("server"))
         last = await self._last_mirrored(client)
-        cursor = JournalCursor(self.journal)
+        cursor = JournalCursor(self.journal, at_seq(last[0]) if last else last_lines(self.settings.maxlen))
         entries, _ = await asyncio.to_thread(cursor.read)
         if last is not None:
             seq, digest = last
             local = next((e for e in entries if e.get("seq") == seq), None)
-            if local is None or local.get("hash") != digest:
+            chained = entries and entries[0]["seq"] == seq + 1 and entries[0].get("prev") == digest  # archived since
+            if not chained and (local is None or local.get("hash") != digest):
                 raise Conflict(
                     f"the stream's seq {seq} for host {self.host!r} is not in this journal "
                     "(another journal with the same host id?)"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from console.clock import Clock
 from console.journal import Journal
 from console.journal.cursor import JournalCursor
+from console.journal.horizon import at_seq, horizon
 from console.live import LiveState
 from console.triage.errors import TriageError
 from console.triage.playbook import END, Playbook
@@ -60,7 +61,7 @@ class TriageEngine:
     def __init__(self, journal: Journal, live: LiveState, clock: Clock, run: int) -> None:
         self.journal, self.live, self.clock, self.run = journal, live, clock, run
         self._trackers: dict[tuple[int, str], Sustained] = {}
-        self._cursor = JournalCursor(journal)
+        self._cursor = JournalCursor(journal, at_seq(run))  # the run's entries, from its start
         self._runs: dict[int, RunState] = {}
         self._since_start: list[dict] = []  # entries from the run's start on (action requests and outcomes)
         self.state = self.sync()
@@ -82,10 +83,20 @@ class TriageEngine:
 
     @classmethod
     def resume(cls, journal: Journal, live: LiveState, clock: Clock, run: int | None = None) -> TriageEngine | None:
-        """The run `run`, else the latest unfinished one; None when there is none."""
-        runs = replay(journal.entries())
-        state = runs.get(run) if run is not None else open_run(runs)
-        return None if state is None else cls(journal, live, clock, state.run)
+        """The run `run`, else the latest unfinished one (the horizon keeps it); None when there is none."""
+        if run is None:
+            unfinished = horizon(journal).summary.runs
+            if not unfinished:
+                return None
+            entries, _ = JournalCursor(journal, at_seq(min(unfinished))).read()
+            state = open_run(replay(entries))
+            if state is None:
+                return None
+            run = state.run
+        try:
+            return cls(journal, live, clock, run)
+        except TriageError:  # no such run
+            return None
 
     # -- reading ----------------------------------------------------------------------------------
 

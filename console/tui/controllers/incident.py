@@ -65,9 +65,11 @@ class IncidentControl:
 
     async def check_stranded(self) -> None:
         """An action whose console died mid-run (SIGKILL, out of memory, a restart) gets its unknown outcome
-        journaled, and the operator is told to check what it did."""
+        journaled, and the operator is told to check what it did; then a checkpoint, when one is due, keeps the next
+        start's walk back short."""
         try:
             written = await asyncio.to_thread(self.desk.close_stranded)
+            await asyncio.to_thread(self.desk.checkpoint)
         except (IncidentError, JournalError):
             return
         for entry in written:

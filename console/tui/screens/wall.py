@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -160,7 +161,11 @@ class WallScreen(Screen):
         if text and triage.engine is not None and triage.view is not None and triage.view.step is not None:
             step = triage.view.step
             text = f"{text} · {step.title or step.id} · run by {self._run_actor(triage.engine.run)}"
-        self.query_one(WallHeader).show_triage(text)
+        try:
+            header = self.query_one(WallHeader)
+        except NoMatches:  # the wall is closing (a poll ran meanwhile): nothing to repaint
+            return
+        header.show_triage(text)
 
     def show(self, models: list[Any], changes: list[CheckChange] | None = None) -> None:
         """A live-state listener: the tiles of the batch, then the health line (shown when no incident is open)."""
