@@ -96,8 +96,10 @@ class Summary:
     def carried(cls, checkpoint: dict) -> Summary:
         """The summary a checkpoint entry carries (a field of the wrong type counts as empty)."""
         data = checkpoint.get("data") or {}
-        requests = data.get("requests") if isinstance(data.get("requests"), list) else []
-        runs = data.get("triage_runs") if isinstance(data.get("triage_runs"), list) else []
+        requests = data.get("requests")
+        requests = requests if isinstance(requests, list) else []
+        runs = data.get("triage_runs")
+        runs = runs if isinstance(runs, list) else []
         declared = data.get("declared")
         return cls(
             {r["seq"]: r for r in requests if isinstance(r, dict) and _is_int(r.get("seq"))},
