@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_process import ANSI, cli, cli_on_pty, read_until
 
 from console.cli import main
 from console.journal import Journal
+from tests.helpers import ANSI, cli, cli_on_pty, read_until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_process import ANSI, cli_on_pty, read_until
 
 from console import config as cfg
 from console.commands.check import check
 from console.demo.run import DemoWorld
 from console.demo.servers import accepts_connections, process_alive
+from tests.helpers import ANSI, cli_on_pty, read_until
 
 
 def test_demo_world_starts_everything_and_stops_everything(tmp_path: Path) -> None:

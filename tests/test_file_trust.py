@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_process import ANSI, cli, cli_on_pty, read_until
 
 from actions.registry import build_runner
 from console import config as cfg
@@ -21,6 +20,7 @@ from console.journal import Journal
 from console.sources.base import Feeds
 from console.triage.builtins import all_playbooks
 from console.tui.app import ConsoleApp
+from tests.helpers import ANSI, cli, cli_on_pty, read_until
 
 NOBODY = 65534
 RECORD_ARGV = Path(__file__).parent / "fixtures" / "record-argv"

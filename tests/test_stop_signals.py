@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_process import CLI, cli_on_pty, read_until
 
 from actions.registry import build_runner
 from console import config as cfg
@@ -22,6 +21,7 @@ from console.sources.base import Feeds
 from console.stop_signals import STOP_SIGNALS, on_stop_signals
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from tests.helpers import CLI, cli_on_pty, read_until
 from widgets.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"

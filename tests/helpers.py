@@ -1,7 +1,11 @@
-"""The CLI as a real process: `python -m console.cli ...`, alone, writing into a real pipe, or on a terminal."""
+"""What many tests share, once: the CLI as a real process (`python -m console.cli ...`, alone, writing into a real
+pipe, or on a terminal), a config file written with explicit modes, and waiting on a condition instead of a fixed
+sleep (`until` on the event loop, `wait_for` in plain code, `settle` for a Pilot)."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import fcntl
 import os
 import re
@@ -11,22 +15,80 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "console.cli"]
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78]")
 
 
-def cli(*argv: str | Path, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the CLI with stdin closed (no terminal) and capture both outputs."""
+def cli(
+    *argv: str | Path,
+    cwd: Path | None = ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with stdin closed (no terminal) and capture both outputs; `env` is added to the environment."""
     return subprocess.run(
         [*CLI, *map(str, argv)],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         timeout=timeout,
+        preexec_fn=preexec_fn,
     )
+
+
+def config_file(folder: Path, body: str, *, mode: int = 0o600, folder_mode: int = 0o700) -> Path:
+    """`body` after a `[console]` with a journal in a private folder, at `folder/config.toml` with these modes."""
+    folder.mkdir(exist_ok=True)
+    folder.chmod(folder_mode)
+    journal = folder.parent / "state" / "journal.jsonl"
+    path = folder / "config.toml"
+    path.write_text(f'[console]\nenvironment = "staging"\njournal = "{journal}"\n{body}')
+    path.chmod(mode)
+    return path
+
+
+def without_dac_override() -> None:
+    """In a child (`preexec_fn`): root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so a file's mode binds it as
+    any user."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP: gone from the program it executes
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10, what: str = "the condition") -> None:
+    """Return once `condition()` is true, checking every 20 ms on the event loop; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not hold within {timeout:g}s"
+        await asyncio.sleep(0.02)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10, what: str = "the condition") -> None:
+    """`until` for code outside an event loop (a thread, a process poll)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not hold within {timeout:g}s"
+        time.sleep(0.02)
+
+
+async def settle(pilot: Any) -> None:
+    """Let a Pilot's keys land and the app's workers (journal writes, plans) finish, unless a modal waits for input."""
+    from textual.screen import ModalScreen
+
+    await pilot.pause()
+    await pilot.pause()
+    if not isinstance(pilot.app.screen, ModalScreen):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def cli_into(reader: list[str], *argv: str | Path, timeout: float = 60) -> tuple[int, str, str]:
