@@ -249,13 +249,13 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.demo.run import run_demo
 
         return run_demo(theme=args.theme, read_only=read_only, wall=args.wall)
-    from console.tui.app import ConsoleApp, run_tui  # run_tui reads the config itself, after its first paint
+    from console.tui.app import run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)
     if not sys.stdout.isatty():  # Textual would write its first frame into the pipe or file, then fail
         from console.tui import startup
 
-        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme, app_class=ConsoleApp)
+        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme)
         raise UsageError(NEEDS_A_TERMINAL)  # a config mistake (raised above) is the more useful line
     return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme)
 

@@ -186,21 +186,6 @@ async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_p
     assert kinds == ["incident.declared", "note"]
 
 
-def test_an_unknown_binding_id_in_keys_is_a_config_error(tmp_path: Path, capsys) -> None:
-    from console.cli import main
-    from console.tui.keys import known_binding_ids
-
-    ids = known_binding_ids(ConsoleApp)
-    assert {"app.palette", "pg.terminate", "redis.flush", "logs.follow", "incident.declare"} <= ids
-    path = tmp_path / "config.toml"
-    path.write_text('[keys]\n"pg.terminat" = "ctrl+k"\n')
-    assert main(["--config", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert (
-        err.startswith(f"incident-console: {path}: keys.pg.terminat: no binding has this id") and err.count("\n") == 1
-    )
-
-
 async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: Path, http_server) -> None:
     """A real endpoint goes from healthy to failing: the tile says so and the change reaches the timeline."""
     from widgets.health_grid import HealthGrid

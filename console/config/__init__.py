@@ -24,6 +24,7 @@ from pydantic import (
 from console.config.actions import CommandAction as CommandAction  # re-exported, as are the next two
 from console.config.actions import ParamSpec as ParamSpec
 from console.config.incident import IncidentSettings as IncidentSettings
+from console.config.keys import BindingId, KeyList, ThemeName
 from console.config.probes import HttpRoute, MetricReading, RequestSpec
 from console.config.reading import (
     ENV_VAR,
@@ -79,7 +80,7 @@ class ConsoleSettings(HttpRoute, Model):
 
     environment: str = "default"
     refresh: Period = 2.0
-    theme: str = "incident-dark"
+    theme: ThemeName = "incident-dark"
     read_only: bool = False
     journal: Path | None = None
     playbooks: list[str] = []
@@ -272,7 +273,7 @@ class Config(Model):
     redis: RedisSettings | None = None
     logs: list[LogSettings] = Field(default_factory=list)
     actions: dict[str, CommandAction] = Field(default_factory=dict)
-    keys: dict[str, str] = Field(default_factory=dict)
+    keys: dict[BindingId, KeyList] = Field(default_factory=dict)
     incident: IncidentSettings = Field(default_factory=IncidentSettings)
     playbook: list[dict[str, Any]] = Field(default_factory=list)
     share: ShareSettings | None = None

@@ -375,7 +375,7 @@ def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = Fa
     def load() -> Loaded:
         from console.tui import startup  # in the loader thread, after the shell's first paint
 
-        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme, app_class=ConsoleApp)
+        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme)
 
     app = ConsoleApp(load=load, theme=_shell_theme(theme), wall=wall)
     app.run()
