@@ -20,7 +20,6 @@ from widgets.messages import ActionRequested, DetailRequested
 from widgets.outside import outside
 
 COLUMNS = [("for", "for"), ("alert", "alert"), ("severity", "severity"), ("labels", "labels")]
-SHOWN = ("alertname", "severity")
 # Cells taken by everything but the labels: the for, alert and severity columns, every column's padding
 # (1 each side) and a vertical scrollbar.
 _FIXED = 7 + 24 + 8 + 4 * 2 + 2
@@ -93,9 +92,9 @@ class AlertsPane(Vertical):
                     format_duration(snap.firing_for(alert), compact=True),
                     _clip(alert.name, 24),
                     _clip(alert.severity, 8),
-                    _clip(other_labels(alert), width),
+                    _clip(alert.other_labels, width),
                 ),
-                sort=(-snap.firing_for(alert), alert.name, alert.severity, other_labels(alert)),
+                sort=(-snap.firing_for(alert), alert.name, alert.severity, alert.other_labels),
                 copy=format_matchers(alert.labels),
             )
             for alert in self._alerts().values()
@@ -112,10 +111,6 @@ def status_line(snap: AlertsSnapshot) -> str:
     if not snap.alerts:
         return f"{head}  nothing firing"
     return f"{head}  {check.value} ({check.reason})  ·  M silence the selected alert"
-
-
-def other_labels(alert: Alert) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k not in SHOWN)
 
 
 def alert_lines(alert: Alert, snap: AlertsSnapshot) -> list[str]:
