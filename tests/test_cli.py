@@ -200,11 +200,6 @@ def test_journal_verify_show_and_tamper(tmp_path: Path, capsys) -> None:
     assert code == 1 and "BAD at seq 2: hash mismatch" in out
 
 
-def test_journal_verify_missing_file(tmp_path: Path, capsys) -> None:
-    code, _, err = run(capsys, "journal", "verify", "--journal", str(tmp_path / "none.jsonl"))
-    assert code == 2 and "no journal here" in err
-
-
 def test_a_param_named_like_a_prefix_of_an_option_is_a_param(tmp_path: Path) -> None:
     """argparse must not read `--y` as an abbreviation of `--yes` (nor `--dry` as `--dry-run`)."""
     command = f'command = ["{FIXTURES}/record-argv", "{{y}}", "{{dry}}"]'

@@ -7,14 +7,13 @@ what was expected in the console's words (never pydantic's), with the expanded s
 
 from __future__ import annotations
 
-import errno
 import json
 import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.file_trust import CONFIG, UntrustedFile, read_trusted
+from console.file_trust import CONFIG, UntrustedFile, os_reason, read_trusted
 from console.redact import MIN_SECRET_LENGTH, Redactor, passwords
 
 if TYPE_CHECKING:
@@ -59,13 +58,6 @@ def decode_text(data: bytes, name: str) -> str:
             f"{name}: line {line}, column {column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
-
-
-def os_reason(exc: OSError) -> str:
-    """The cause in words, with what to do for the usual one (permission denied)."""
-    if exc.errno == errno.EACCES:
-        return "permission denied (you may not read it, or may not enter a folder on its path: check their modes)"
-    return (exc.strerror or str(exc)).lower()
 
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 
 from console.config import Config
-from console.config.reading import ConfigError, decode_text, os_reason, parse_toml, plain_message
-from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, read_trusted
+from console.config.reading import ConfigError, decode_text, parse_toml, plain_message
+from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, os_reason, read_trusted
 from console.timeparse import parse_duration
 from console.triage.conditions import ConditionError, names, parse
 from console.triage.resolve import LIVE_REFERENCES, Scalar, references

@@ -12,7 +12,7 @@ from actions.registry import build_runner
 from actions.runner import Runner
 from console import config as config_module
 from console.config import Config, ConfigError
-from console.file_trust import JOURNAL, UntrustedFile, open_trusted
+from console.file_trust import JOURNAL, read_problem
 from themes import choose_theme
 
 
@@ -41,11 +41,7 @@ def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None) ->
 def unreadable_journal(path: Path) -> str | None:
     """Why the wall cannot read the journal at `path` (one line), or None; a missing journal is fine (empty)."""
     try:
-        os.close(open_trusted(path, JOURNAL)[0])
+        problem = read_problem(path, JOURNAL)
     except FileNotFoundError:
         return None
-    except UntrustedFile as exc:
-        return f"--wall: journal {exc}"
-    except OSError as exc:
-        return f"--wall: journal {path}: cannot read it: {exc.strerror or exc}"
-    return None
+    return f"--wall: journal {problem}" if problem else None
