@@ -240,7 +240,7 @@ async def test_headless_dry_run(database: PostgresServer, opened: list, tmp_path
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "kill-idle on staging: terminate 0 session(s) idle for more than 10m 00s" in out
+    assert "kill-idle on staging: terminate 0 sessions idle for more than 10m 00s" in out
     assert "dry run: nothing was run" in out
 
     waiting = await connect(opened, dsn(database), "leaky-app", 2)
@@ -251,6 +251,6 @@ async def test_headless_dry_run(database: PostgresServer, opened: list, tmp_path
         ["run", "kill-idle", "--config", str(path), "--older-than", "1s", "--database", DB, "--dry-run"],
     )
     out = capsys.readouterr().out
-    assert code == 0 and "terminate 2 session(s)" in out
+    assert code == 0 and "terminate 2 sessions" in out
     assert all(str(c.get_server_pid()) in out for c in waiting)
     assert {c.get_server_pid() for c in waiting} <= await live_pids(database)
