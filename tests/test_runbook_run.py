@@ -351,6 +351,9 @@ async def test_the_filled_text_is_judged_again_with_the_values_in_place(tmp_path
         await runner.plan(name, {"fn": "pg_reload_conf"})
     plan = await runner.plan(name, {"fn": "now"})
     assert plan.risk is Risk.WRITE and plan.detail["statements"] == ['SELECT "now"()']
+    assert plan.confirm is ConfirmLevel.YES  # a write runs in a transaction that commits: it is confirmed
+    with pytest.raises(ActionRefused, match="not confirmed"):
+        await runner.execute(plan)
 
 
 async def test_a_writing_sql_step_is_destructive_and_needs_the_typed_environment(tmp_path: Path, database: str) -> None:
