@@ -21,8 +21,6 @@ def runbook_command(args: argparse.Namespace, params: dict[str, str], config: Co
     except RunbookError as exc:
         return _fail(str(exc))
     if args.runbook_command == "show":
-        if params:
-            return _fail(f"runbook show: unrecognized arguments: --{next(iter(params))}")
         return show(book, as_json=args.json)
     assert config is not None
     return asyncio.run(run(book, config, args, params))
