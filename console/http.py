@@ -31,6 +31,7 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,27 @@ class TooManyRedirects(HttpError):
 
 @dataclass(frozen=True)
 class Response:
-    """A final answer: the status and the body, unless it passed the cap (`oversize`)."""
+    """A final answer: the status and the body, unless it passed the cap (`oversize`); over https, when the
+    certificate the handshake verified stops being valid (`cert_expires`)."""
 
     status_code: int
     body: bytes
     oversize: bool
+    cert_expires: datetime | None = None
+
+
+class _CertifiedResponse(aiohttp.ClientResponse):
+    """aiohttp's response, noting the peer certificate's notAfter from the connection it starts on: the handshake
+    the request made anyway (a kept-alive connection keeps its certificate), never a second connection."""
+
+    cert_expires: datetime | None = None
+
+    async def start(self, connection: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        transport = connection.transport
+        cert = transport.get_extra_info("peercert") if transport is not None else None
+        if cert and "notAfter" in cert:
+            self.cert_expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+        return await super().start(connection)
 
 
 class HttpClient:
@@ -132,7 +149,7 @@ class HttpClient:
                 location = response.headers.get("Location")
                 if response.status not in REDIRECTS or not location:
                     data = await _read(response, limit)
-                    return Response(response.status, data or b"", data is None)
+                    return Response(response.status, data or b"", data is None, response.cert_expires)
             moved = _join(target, location)
             status = response.status
             if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
@@ -166,6 +183,7 @@ class HttpClient:
                 auto_decompress=False,  # inflated in _read, bounded by the cap (gzip and deflate: HEADERS)
                 timeout=aiohttp.ClientTimeout(total=None),  # the caller's asyncio.timeout bounds everything
                 trust_env=False,
+                response_class=_CertifiedResponse,
             )
         return self._session
 
@@ -212,7 +230,11 @@ async def fetch(
         return HttpResult(error=describe_error(exc))
     latency_ms = (time.perf_counter() - started) * 1000
     return HttpResult(
-        status_code=response.status_code, latency_ms=latency_ms, body=response.body, oversize=response.oversize
+        status_code=response.status_code,
+        latency_ms=latency_ms,
+        body=response.body,
+        oversize=response.oversize,
+        cert_expires=response.cert_expires,
     )
 
 

@@ -55,6 +55,17 @@ def config_file(folder: Path, body: str, *, mode: int = 0o600, folder_mode: int 
     return path
 
 
+def make_certificate(folder: Path, days: int = 1, name: str = "cert") -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 valid for `days` from now: its (key, cert) PEM files in `folder`."""
+    key, cert = folder / f"{name}.key", folder / f"{name}.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return key, cert
+
+
 def without_dac_override() -> None:
     """In a child (`preexec_fn`): root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so a file's mode binds it as
     any user."""

@@ -25,7 +25,7 @@ from console.config.actions import CommandAction as CommandAction  # re-exported
 from console.config.actions import ParamSpec as ParamSpec
 from console.config.incident import IncidentSettings as IncidentSettings
 from console.config.keys import BindingId, KeyList, ThemeName
-from console.config.probes import HttpRoute, MetricReading, RequestSpec
+from console.config.probes import CertExpiry, HttpRoute, MetricReading, RequestSpec
 from console.config.reading import (
     ENV_VAR,
     expand,
@@ -100,8 +100,9 @@ class ConsoleSettings(HttpRoute, Model):
         return name
 
 
-class HealthTarget(RequestSpec, _Sustained):
-    """`[[health]]`: an HTTP health endpoint (method, headers and body in `RequestSpec`)."""
+class HealthTarget(RequestSpec, CertExpiry, _Sustained):
+    """`[[health]]`: an HTTP health endpoint (method, headers and body in `RequestSpec`, its certificate's expiry
+    thresholds in `CertExpiry`)."""
 
     name: str = Field(min_length=1)
     url: str

@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 import ssl
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from console.config.types import Duration, at_most
 from console.models.numbers import compile_path
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 PROXY_FROM_ENV = "env"  # `proxy = "env"`: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read only when the config says so
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a header name may hold (RFC 9110)
+CertLead = Annotated[Duration, at_most(3650, zero_ok=False)]  # how long before expiry: "14d"
 
 
 class HttpRoute(BaseModel):
@@ -117,6 +119,28 @@ class RequestSpec(HttpRoute):
             "json": self.json_body,
             **self.route(),
         }
+
+
+class CertExpiry(BaseModel):
+    """`cert_warn` / `cert_crit` on an https `[[health]]` target: how long before its certificate expires it turns
+    warn and crit (the days left are a check of their own, `cert:NAME`, read from the probe's own handshake)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    cert_warn: CertLead | None = None
+    cert_crit: CertLead | None = None
+
+    @model_validator(mode="after")
+    def _https_and_crit_sooner(self) -> CertExpiry:
+        if self.cert_warn is None and self.cert_crit is None:
+            return self
+        url = str(getattr(self, "url", ""))
+        if not url.lower().startswith("https://"):
+            given = "cert_warn" if self.cert_warn is not None else "cert_crit"
+            raise ValueError(f"{given}: only an https:// url has a certificate to watch, got {url!r}")
+        if self.cert_warn is not None and self.cert_crit is not None and self.cert_crit >= self.cert_warn:
+            raise ValueError("cert_crit must be shorter than cert_warn (crit is the nearer expiry), e.g. 3d and 14d")
+        return self
 
 
 class MetricReading(RequestSpec):
