@@ -316,6 +316,8 @@ class Config(Model):
         for index, metric in enumerate(self.metric):
             if metric.promql is not None and self.prometheus is None:
                 raise ValueError(f"metric[{index}].promql needs a [prometheus] section with the server's url")
+            if metric.redis_keys is not None and self.redis is None:
+                raise ValueError(f"metric[{index}].redis_keys needs a [redis] section with the server's url")
         return self
 
     @model_validator(mode="after")

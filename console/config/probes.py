@@ -150,6 +150,7 @@ class MetricReading(RequestSpec):
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)  # the command's environment: where `${VAR}` secrets go
     promql: str | None = Field(default=None, min_length=1)  # an instant query to `[prometheus]`
+    redis_keys: str | None = Field(default=None, min_length=1)  # a pattern whose keys in `[redis]` are counted
     path: str | None = Field(default=None, min_length=1)
     pattern: str | None = None
     kind: Literal["value", "top"] = "value"
@@ -179,17 +180,20 @@ class MetricReading(RequestSpec):
 
     @model_validator(mode="after")
     def _one_origin(self) -> MetricReading:
-        origins = [name for name in ("url", "command", "promql") if getattr(self, name) is not None]
+        origins = [name for name in ("url", "command", "promql", "redis_keys") if getattr(self, name) is not None]
         if len(origins) != 1:
             which = f"not {' and '.join(origins)}" if origins else "one is required"
             raise ValueError(
-                "give url (an HTTP endpoint), command (a program whose stdout has the number) or promql "
-                f"(a query to [prometheus]), {which}"
+                "give url (an HTTP endpoint), command (a program whose stdout has the number), promql (a query to "
+                f"[prometheus]) or redis_keys (a pattern whose keys in [redis] are counted), {which}"
             )
-        if self.promql is not None and (self.path is not None or self.pattern is not None or self.sends):
-            raise ValueError("path, pattern and the request fields go with url or command, not with promql")
-        if self.promql is not None and self.routed:
-            raise ValueError("a promql query goes to [prometheus]: set ca_file and proxy there")
+        server = "promql" if self.promql is not None else "redis_keys" if self.redis_keys is not None else None
+        if server and (self.path is not None or self.pattern is not None or self.sends):
+            raise ValueError(f"path, pattern and the request fields go with url or command, not with {server}")
+        if server and self.routed:
+            raise ValueError(f"{server} reads its server's section: set ca_file and proxy there")
+        if self.redis_keys is not None and self.kind == "top":
+            raise ValueError('redis_keys is one number, a count: kind = "top" does not apply')
         if self.command is not None:
             if not self.command:
                 raise ValueError('command must name a program, e.g. ["docker", "stats", "--no-stream"]')

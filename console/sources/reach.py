@@ -61,6 +61,8 @@ def metric(config: Config) -> list[Awaitable[Reach]]:
         if t.url is not None
         else _http(config, "metric", t.name, ready, t.timeout, prometheus.route() if prometheus else {})
         if t.promql is not None
+        else _redis(config.redis.url, "metric", t.name)
+        if t.redis_keys is not None and config.redis is not None
         else _program("metric", t.name, t.command[0], config.base_dir)
         for t in config.metric
     ]
@@ -132,7 +134,7 @@ async def _postgres(dsn: str) -> Reach:
     return Reach("postgres", "postgres", True, f"PostgreSQL {version}, connected in {ms:.0f} ms")
 
 
-async def _redis(url: str) -> Reach:
+async def _redis(url: str, kind: str = "redis", name: str = "redis") -> Reach:
     import redis.asyncio as aioredis
     from redis.exceptions import RedisError
 
@@ -141,7 +143,7 @@ async def _redis(url: str) -> Reach:
     try:
         await client.ping()
     except (OSError, RedisError) as exc:
-        return Reach("redis", "redis", False, f"{type(exc).__name__}: {exc}")
+        return Reach(kind, name, False, f"{type(exc).__name__}: {exc}")
     finally:
         await client.aclose()
-    return Reach("redis", "redis", True, f"PING in {(time.monotonic() - started) * 1000:.1f} ms")
+    return Reach(kind, name, True, f"PING in {(time.monotonic() - started) * 1000:.1f} ms")
