@@ -103,3 +103,23 @@ def test_check_reports_what_triage_and_run_refuse(tmp_path: Path, body: str, exp
     assert result.returncode == 2, result.stdout
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert f"{path}: 1 problem, listed above; " in result.stdout
+
+
+def test_every_class_with_keys_has_a_name_the_operator_knows() -> None:
+    """`?` shows where a key works by HELP_PLACE (`PostgreSQL pane`), never by class name (`PgLockTree`)."""
+    for cls in binding_classes():
+        if any(isinstance(b, Binding) and b.description for b in getattr(cls, "BINDINGS", [])):
+            assert getattr(cls, "HELP_PLACE", "") not in ("", cls.__name__), cls
+
+
+async def test_help_names_places_never_classes(tmp_path: Path) -> None:
+    from test_dashboard_snapshots import feed_every_pane, make_full_app
+
+    app = make_full_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed_every_pane(pilot)
+        await pilot.press("3", "question_mark")
+        await pilot.pause()
+        places = {row[0] for row in app.screen.rows}
+    assert {"everywhere", "dashboard", "PostgreSQL pane", "PostgreSQL locks", "any table"} <= places
+    assert not places & {cls.__name__ for cls in binding_classes()}

@@ -28,6 +28,8 @@ _FIXED = 7 + 24 + 8 + 4 * 2 + 2
 class AlertsPane(Vertical):
     """Renders AlertsSnapshot models; posts ActionRequested("silence") and DetailRequested; does no I/O."""
 
+    HELP_PLACE = "Alerts pane"
+
     DEFAULT_CSS = """
     AlertsPane { border: round $panel; border-title-color: $text; padding: 0 1; height: 1fr; }
     AlertsPane:focus-within { border: round $primary; }

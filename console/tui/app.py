@@ -57,6 +57,8 @@ WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # a
 class ConsoleApp(App[int]):
     """The incident console for one environment."""
 
+    HELP_PLACE = "everywhere"
+
     CSS_PATH = STYLESHEET
     TITLE = "incident-console"
     COMMANDS = {ConsoleCommands}  # Textual's commands come after the console's, from the same provider

@@ -37,6 +37,8 @@ def initial_checks(config: Config) -> list[Check]:
 class DashboardScreen(Screen):
     """Everything at once on a wide terminal; at narrow widths one pane at a time, switched with 1..6."""
 
+    HELP_PLACE = "dashboard"
+
     BINDINGS = [Binding(str(n), f"focus_pane({n - 1})", f"Pane {n}", show=False, id=f"pane.{n}") for n in range(1, 7)]
 
     def __init__(self, config: Config, *, read_only: bool, panes: list[Pane], clock: Clock) -> None:

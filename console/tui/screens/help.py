@@ -14,10 +14,12 @@ from widgets.outside import outside
 
 
 def binding_rows(screen: Screen, keymap: dict[str, str], extra: list[type] = ()) -> list[tuple[str, str, str, str]]:
-    """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each."""
+    """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each.
+    Where is the class's HELP_PLACE, the name the operator knows it by (`PostgreSQL pane`, `any table`), never the
+    class's own: tables of several classes share their rows."""
     app = screen.app
     seen: set[type] = set()
-    rows: list[tuple[str, str, str, str]] = []
+    rows: dict[tuple[str, str, str, str], None] = {}
     for cls in [type(app), type(screen), *(type(w) for w in screen.query("*")), *extra]:
         if cls in seen or cls.__module__.split(".")[0] not in ("console", "widgets"):
             continue
@@ -27,12 +29,14 @@ def binding_rows(screen: Screen, keymap: dict[str, str], extra: list[type] = ())
                 continue
             keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
             shown = ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
-            rows.append((cls.__name__, shown, binding.description, binding.id or ""))
-    return rows
+            rows[(cls.HELP_PLACE, shown, binding.description, binding.id or "")] = None
+    return list(rows)
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of every binding; escape or ? closes."""
+
+    HELP_PLACE = "this help"
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
