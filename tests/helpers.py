@@ -75,6 +75,15 @@ def without_dac_override() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
+def alive(pid: int) -> bool:
+    """Whether the process runs: it exists and is no zombie (a zombie has ended; only its parent's reaping is due)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
 async def until(condition: Callable[[], Any], timeout: float = 10, what: str = "the condition") -> None:
     """Return once `condition()` is true, checking every 20 ms on the event loop; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
