@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import fcntl
+import inspect
 import os
 import re
 import select
@@ -84,15 +85,16 @@ def alive(pid: int) -> bool:
         return False
 
 
-async def until(condition: Callable[[], Any], timeout: float = 10, what: str = "the condition") -> None:
-    """Return once `condition()` is true, checking every 20 ms on the event loop; fail after `timeout` seconds."""
+async def until(condition: Callable[[], Any], timeout: float = 15, what: str = "the condition") -> None:
+    """Return once `condition()` is true (awaited when it is a coroutine: a query), checking every 20 ms on the event
+    loop; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (await result if inspect.isawaitable(result := condition()) else result):
         assert time.monotonic() < deadline, f"{what} did not hold within {timeout:g}s"
         await asyncio.sleep(0.02)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 10, what: str = "the condition") -> None:
+def wait_for(condition: Callable[[], Any], timeout: float = 15, what: str = "the condition") -> None:
     """`until` for code outside an event loop (a thread, a process poll)."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -21,7 +21,6 @@ from incident_flow import (
 from textual import on
 from textual.app import App
 from textual.pilot import Pilot
-from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from console.clock import ManualClock
@@ -31,6 +30,7 @@ from console.journal import Journal
 from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.status_update import StatusUpdateScreen
+from tests.helpers import settle
 from themes import THEMES
 from widgets.incident_header import OVERDUE, IncidentHeader
 from widgets.messages import DetailRequested
@@ -60,15 +60,6 @@ class IncidentHost(App):
     @on(DetailRequested)
     def _detail(self, message: DetailRequested) -> None:
         self.details.append(message)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let the keys land; unless a modal is waiting for input, let the desk's journal writes finish too."""
-    await pilot.pause()
-    await pilot.pause()
-    if not isinstance(pilot.app.screen, ModalScreen):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def keys(pilot: Pilot, *pressed: str) -> None:
