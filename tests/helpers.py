@@ -102,6 +102,13 @@ def wait_for(condition: Callable[[], Any], timeout: float = 15, what: str = "the
         time.sleep(0.02)
 
 
+def toasts(app: Any, severity: str | None = None) -> list[str]:
+    """The text of the notifications on screen (of one severity: `error`), as the operator reads them; the Pilot must
+    run with `notifications=True`."""
+    shown = app.screen.query("Toast" + (f".-{severity}" if severity else ""))
+    return [str(toast.render()) for toast in shown]
+
+
 async def settle(pilot: Any) -> None:
     """Let a Pilot's keys land and the app's workers (journal writes, plans) finish, unless a modal waits for input."""
     from textual.screen import ModalScreen

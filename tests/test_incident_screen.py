@@ -30,7 +30,7 @@ from console.journal import Journal
 from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.status_update import StatusUpdateScreen
-from tests.helpers import settle
+from tests.helpers import settle, toasts
 from themes import THEMES
 from widgets.incident_header import OVERDUE, IncidentHeader
 from widgets.messages import DetailRequested
@@ -275,7 +275,7 @@ async def test_a_pin_from_the_incident_screen_is_journaled_once_without_an_error
     config = cfg.load(path, environ={})
     clock = ManualClock(START)
     app = ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         app.incident.desk.declare(TITLE, "SEV-2")
         await keys(pilot, "i")
         assert isinstance(app.screen, IncidentScreen)
@@ -283,6 +283,6 @@ async def test_a_pin_from_the_incident_screen_is_journaled_once_without_an_error
         await pilot.pause(0.2)
         assert app.incident.desk.state().pinned == {1}
         assert app.screen.query_one(Timeline).pinned == {1}
-        errors = [n.message for n in app._notifications if n.severity == "error"]
+        errors = toasts(app, "error")
     assert errors == []
     assert [e["kind"] for e in Journal(tmp_path / "j.jsonl").entries()] == ["incident.declared", "pin"]

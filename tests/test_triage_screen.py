@@ -18,6 +18,7 @@ from console.models.health import MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from tests.helpers import toasts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -167,13 +168,13 @@ async def test_from_red_to_green_through_a_playbook(tmp_path: Path, monkeypatch)
 
 async def test_read_only_refuses_the_action_and_a_skip_is_journaled_with_its_reason(tmp_path: Path) -> None:
     app = make_app(tmp_path, read_only=True)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await start_suggested(pilot, declare=False)
         await pilot.press("enter", "enter")  # answer "yes"
         await settle(pilot)
         await pilot.press("enter")  # the rollback: refused, nothing journaled
         await settle(pilot)
-        assert any("read-only" in str(n.message) for n in app._notifications)
+        assert any("read-only" in text for text in toasts(app))
         await pilot.press("s")
         await settle(pilot)
         await pilot.press(*"no deploy rights here", "enter")

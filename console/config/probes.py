@@ -190,8 +190,10 @@ class MetricReading(RequestSpec):
         server = "promql" if self.promql is not None else "redis_keys" if self.redis_keys is not None else None
         if server and (self.path is not None or self.pattern is not None or self.sends):
             raise ValueError(f"path, pattern and the request fields go with url or command, not with {server}")
-        if server and self.routed:
-            raise ValueError(f"{server} reads its server's section: set ca_file and proxy there")
+        if self.promql is not None and self.routed:
+            raise ValueError("a promql query goes to [prometheus]: set ca_file and proxy there")
+        if self.redis_keys is not None and self.routed:
+            raise ValueError("ca_file and proxy are for HTTP: a redis_keys count reads [redis] at its url")
         if self.redis_keys is not None and self.kind == "top":
             raise ValueError('redis_keys is one number, a count: kind = "top" does not apply')
         if self.command is not None:
