@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -40,7 +41,6 @@ class TriageScreen(Screen):
     DEFAULT_CSS = """
     TriageScreen #triage-body { height: 1fr; }
     TriageScreen #playbooks { width: 38%; height: 1fr; border: round $primary; }
-    TriageScreen #playbooks { text-wrap: nowrap; text-overflow: ellipsis; }  /* a line cut says so: "… latency of …" */
     TriageScreen #run { width: 1fr; height: 1fr; border: round $primary; padding: 0 1; }
     TriageScreen.-narrow #triage-body { layout: vertical; }
     TriageScreen.-narrow #playbooks { width: 1fr; height: 7; }
@@ -108,9 +108,10 @@ class TriageScreen(Screen):
         options: list[Option] = []
         for s in suggested:
             if wanted in f"{s.playbook.name} {s.playbook.title}".lower():
-                label = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
-                label.append("\n  ").append_text(outside(s.evidence, "dim"))
-                options.append(Option(label, id=f"{s.playbook.name}\t{s.severity}"))
+                title = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                evidence = Text("  ").append_text(outside(s.evidence, "dim"))
+                evidence.no_wrap, evidence.overflow = True, "ellipsis"  # one line, and a cut one says so: "… of the…"
+                options.append(Option(Group(title, evidence), id=f"{s.playbook.name}\t{s.severity}"))
         for playbook in self.control.playbooks:
             if playbook.name not in names and wanted in f"{playbook.name} {playbook.title}".lower():
                 options.append(Option(outside(f"  {playbook.title}"), id=f"{playbook.name}\t"))
