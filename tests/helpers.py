@@ -102,6 +102,13 @@ def wait_for(condition: Callable[[], Any], timeout: float = 15, what: str = "the
         time.sleep(0.02)
 
 
+def shown_lines(widget: Any) -> list[str]:
+    """The text of each line a widget paints now (its border included), through Textual's public `render_lines`."""
+    from textual.geometry import Region
+
+    return [strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size))]
+
+
 def toasts(app: Any, severity: str | None = None) -> list[str]:
     """The text of the notifications on screen (of one severity: `error`), as the operator reads them; the Pilot must
     run with `notifications=True`."""

@@ -18,7 +18,7 @@ from console.models.health import MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
-from tests.helpers import toasts
+from tests.helpers import shown_lines, toasts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -258,10 +258,11 @@ async def test_evidence_too_long_for_the_list_ends_with_an_ellipsis_and_only_sta
     app = long_evidence_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await show_long_evidence(pilot)
-        lines = [strip.text for strip in app.screen._compositor.render_strips()]
-    evidence = next(line for line in lines if "metric error rate of the checkout api" in line)
+        listed = shown_lines(app.screen.query_one("#playbooks"))
+        footer = " ".join(line.strip() for key in app.screen.query("FooterKey") for line in shown_lines(key))
+        lines = [line for widget in app.screen.query("Static") for line in shown_lines(widget)]
+    evidence = next(line for line in listed if "metric error rate of the checkout api" in line)
     assert evidence.rstrip(" │").endswith("…"), evidence
-    footer = lines[-1]
     assert "⏎ Start" in footer and "esc Dashboard" in footer
     assert not {"Do step", "Skip", "Previous", "Abandon"} & set(footer.split()), footer
     assert not any("enter do step" in line or "enter start" in line for line in lines)  # no second key line
