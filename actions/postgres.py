@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
-from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
+from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, count, format_duration
 from console.models.postgres import CLIENT_BACKEND, CONSOLE_APPLICATION, OWN_BACKEND_SQL
 from console.timeparse import parse_duration
 
@@ -223,7 +223,7 @@ class KillIdle(_SignalAction):
         )
         kinds = " or ".join(states)
         summary = (
-            f"kill-idle on {ctx.environment}: terminate {len(rows)} session(s) {kinds} for more than "
+            f"kill-idle on {ctx.environment}: terminate {count(len(rows), 'session')} {kinds} for more than "
             f"{format_duration(older_than)}" + (f" ({scope})" if scope else "")
         )
         confirm, text, reason = _confirm(ctx, len(rows))

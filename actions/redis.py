@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,12 +16,12 @@ from console.config import RedisSettings
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk, format_duration
 from console.models.redis import display_bytes
 from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_db
+from console.sources.redis_keys import Glob, estimate_matches, pattern_bytes
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.connection import AbstractConnection
 
-SCAN_COUNT = 1000  # the estimate's page
 FIRST_COUNT = 300  # where the flush's adaptive COUNT starts: about PAGE_BUDGET on an ordinary server
 MIN_COUNT = 50
 MAX_COUNT = 5000
@@ -34,91 +31,8 @@ GROW_AT_MOST = 1.5  # ...or grows it by half
 OVERLAP_WITHIN = 2.0  # the next SCAN overlaps this UNLINK while a page takes at most this many budgets
 STATS_EVERY = 8  # pages between two reads of INFO commandstats (the server's own time per call)
 RTT_ALARM = 0.02  # a round trip this slow shrinks COUNT at once, whatever the server says
-SAMPLE_SCANS = 10
-SAMPLE_KEYS = 10
 REPORT_EVERY = 0.5
 RATE_STEPS_PER_S = 10
-_ANY_BYTE = frozenset(range(256))
-_STAR = "*"
-
-
-class Glob:
-    """A Redis MATCH pattern compiled for local matching, with the server's semantics (util.c stringmatchlen).
-
-    `*` any run, `?` any byte, `[abc]` `[a-z]` `[^a]` classes, `\\x` a literal x; an unterminated class runs
-    to the end of the pattern.
-    """
-
-    def __init__(self, pattern: bytes) -> None:
-        self.pattern = pattern
-        self.tokens = _tokens(pattern)
-        self._regex = re.compile(b"".join(_token_regex(t) for t in self.tokens), re.DOTALL)
-
-    def match(self, key: bytes) -> bool:
-        return self._regex.fullmatch(key) is not None
-
-    @property
-    def matches_everything(self) -> bool:
-        """True for `*`, `**`, `?*`, `*?*`...: a star and otherwise only any-byte positions."""
-        return _STAR in self.tokens and all(t in (_STAR, _ANY_BYTE) for t in self.tokens)
-
-
-def _tokens(pattern: bytes) -> list[str | frozenset[int]]:
-    """The pattern as a list of `*` and sets of the bytes each position may hold."""
-    tokens: list[str | frozenset[int]] = []
-    i, end = 0, len(pattern)
-    while i < end:
-        char = pattern[i]
-        if char == ord("*"):
-            if not tokens or tokens[-1] != _STAR:
-                tokens.append(_STAR)
-        elif char == ord("?"):
-            tokens.append(_ANY_BYTE)
-        elif char == ord("\\") and i + 1 < end:
-            i += 1
-            tokens.append(frozenset({pattern[i]}))
-        elif char == ord("["):
-            i, members = _bracket(pattern, i + 1)
-            tokens.append(members)
-        else:
-            tokens.append(frozenset({char}))
-        i += 1
-    return tokens
-
-
-def _bracket(pattern: bytes, i: int) -> tuple[int, frozenset[int]]:
-    """Parse a class starting after `[`: (index of its `]` or the end, the bytes it matches)."""
-    end = len(pattern)
-    negate = i < end and pattern[i] == ord("^")
-    i += negate
-    members: set[int] = set()
-    while i < end and pattern[i] != ord("]"):
-        if pattern[i] == ord("\\") and i + 1 < end:
-            i += 1
-            members.add(pattern[i])
-        elif i + 2 < end and pattern[i + 1] == ord("-"):
-            low, high = sorted((pattern[i], pattern[i + 2]))
-            members.update(range(low, high + 1))
-            i += 2
-        else:
-            members.add(pattern[i])
-        i += 1
-    return i, frozenset(_ANY_BYTE - members) if negate else frozenset(members)
-
-
-def _token_regex(token: str | frozenset[int]) -> bytes:
-    if isinstance(token, str):  # _STAR, the one token in words
-        return b".*"
-    if token == _ANY_BYTE:
-        return b"."
-    if not token:
-        return b"(?!)"
-    return b"[" + b"".join(b"\\x%02x" % byte for byte in sorted(token)) + b"]"
-
-
-def pattern_bytes(pattern: str) -> bytes:
-    """The pattern as sent to Redis: UTF-8."""
-    return pattern.encode("utf-8")
 
 
 class FlushParams(BaseModel):
@@ -142,43 +56,6 @@ class FlushParams(BaseModel):
         return pattern
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """How many keys a pattern matches, from a sample of the keyspace."""
-
-    matched: int
-    sampled: int
-    total: int
-    complete: bool
-    examples: list[bytes]
-
-    @property
-    def keys(self) -> int:
-        if self.complete:
-            return min(self.matched, self.total)
-        return round(self.matched / self.sampled * self.total) if self.sampled else 0
-
-    @property
-    def share(self) -> float:
-        return self.keys / self.total if self.total else 0.0
-
-    def describe(self) -> str:
-        """e.g. '~12,000 of 120,000 keys (sampled 10,000 keys, 8%; ±560 at 95%)'."""
-        if self.complete:
-            return f"{self.keys:,} of {self.total:,} keys (scanned them all)"
-        if not self.sampled:
-            return f"0 of {self.total:,} keys"
-        fraction = self.sampled / self.total
-        sampled = f"sampled {self.sampled:,} keys, {fraction:.0%}" if fraction >= 0.01 else f"sampled {self.sampled:,}"
-        if self.matched == 0:
-            ceiling = math.ceil(3 / self.sampled * self.total)  # the rule of three: 95% upper bound
-            return f"~0 of {self.total:,} keys (none in {sampled}; at most ~{ceiling:,} at 95%)"
-        share = self.matched / self.sampled
-        correction = math.sqrt(max(0.0, (self.total - self.sampled) / max(1, self.total - 1)))
-        margin = round(1.96 * math.sqrt(share * (1 - share) / self.sampled) * correction * self.total)
-        return f"~{self.keys:,} of {self.total:,} keys ({sampled}; ±{margin:,} at 95%)"
-
-
 class FlushCache(Action):
     """Delete the keys matching a pattern, a page at a time, so the flush never becomes the outage."""
 
@@ -194,7 +71,7 @@ class FlushCache(Action):
         glob = Glob(pattern_bytes(params.pattern))
         client = open_client(settings.url, settings.timeout, db)
         try:
-            estimate = await _estimate(client, glob, settings.timeout)
+            estimate = await estimate_matches(client, glob, settings.timeout)
             rows = await _describe_keys(client, estimate.examples, settings.timeout)
         except Exception as exc:
             raise_if_cancelled()
@@ -451,39 +328,6 @@ class _Flush:
         if before is None or pages <= 0:
             return None
         return sum(now[c][1] - before[c][1] for c in now) / pages / 1e6
-
-
-async def _estimate(client: Redis, glob: Glob, timeout: float) -> Estimate:
-    """Sample the keyspace with a bounded number of plain SCANs, match locally, extrapolate with DBSIZE."""
-    async with asyncio.timeout(timeout):
-        total = int(await client.dbsize())
-    cursor, sampled, matched, complete = 0, 0, 0, False
-    examples: list[bytes] = []
-    for _ in range(SAMPLE_SCANS):
-        cursor, keys = await _scan(client, cursor, timeout)
-        sampled += len(keys)
-        for key in keys:
-            if glob.match(key):
-                matched += 1
-                if len(examples) < SAMPLE_KEYS:
-                    examples.append(key)
-        if cursor == 0:
-            complete = True
-            break
-    # Rare keys: look a little further with MATCH so the preview still shows what would go.
-    for _ in range(SAMPLE_SCANS if cursor and len(examples) < SAMPLE_KEYS else 0):
-        cursor, keys = await _scan(client, cursor, timeout, match=glob.pattern)
-        examples += keys[: SAMPLE_KEYS - len(examples)]
-        if cursor == 0 or len(examples) >= SAMPLE_KEYS:
-            break
-    return Estimate(matched=matched, sampled=sampled, total=total, complete=complete, examples=examples)
-
-
-async def _scan(client: Redis, cursor: int, timeout: float, match: bytes | None = None) -> tuple[int, list[bytes]]:
-    """One SCAN page of the estimate. redis-py types the keys for both decode modes: this client does not decode."""
-    async with asyncio.timeout(timeout):
-        cursor, keys = await client.scan(cursor, match=match, count=SCAN_COUNT)
-    return cursor, cast(list[bytes], keys)
 
 
 async def _describe_keys(client: Redis, keys: list[bytes], timeout: float) -> list[list[str]]:

@@ -134,9 +134,8 @@ class RunbookStep(Action):
         shown = redactor.text(shown)
         reason = redactor.text(reason)
         typed = risk is Risk.DESTRUCTIVE
-        confirm = ConfirmLevel.TYPED if typed else ConfirmLevel.YES
-        if risk is Risk.READ or (step.kind == "sql" and not typed):
-            confirm = ConfirmLevel.NONE  # a read, or a read-only transaction: nothing can change
+        # a read (an SQL one in a read-only transaction) changes nothing; a write commits: it is confirmed
+        confirm = ConfirmLevel.TYPED if typed else ConfirmLevel.NONE if risk is Risk.READ else ConfirmLevel.YES
         where = f"{self.book.path.name}, {step.section or 'top'}, line {step.line}"
         return Plan(
             action=self.name,

@@ -14,7 +14,7 @@ from typing import Any
 from actions.base import ActionContext, ParamError, Progress
 from actions.runner import ActionRefused
 from console.judge.placeholders import Param, sql_text
-from console.models import Outcome, OutcomeStatus, Risk
+from console.models import Outcome, OutcomeStatus, Risk, count
 from console.models.postgres import CONSOLE_APPLICATION
 from console.runbooks.risk import ORDER
 from console.runbooks.session import sql_code
@@ -104,7 +104,7 @@ async def run(ctx: ActionContext, statements: list[str], *, read_only: bool, pro
     finally:
         await conn.close(timeout=CONNECT_TIMEOUT)
     kind = "read-only transaction" if read_only else "transaction committed"
-    return Outcome(status=OutcomeStatus.COMPLETED, message=f"{done} statement(s), {kind}")
+    return Outcome(status=OutcomeStatus.COMPLETED, message=f"{count(done, 'statement')}, {kind}")
 
 
 def table(ctx: ActionContext, records: list[Any]) -> list[str]:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from console.journal.verify import Anchor
 
 EXIT_USAGE = 2
+# console.incident.state.IncidentStatus's forward flow, written out so `--help` imports no model (tests/test_cli.py)
+STATUSES = ("triage", "investigating", "identified", "mitigated", "resolved", "closed")
 
 
 class UsageError(Exception):
@@ -30,10 +32,14 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """Errors are UsageErrors; a long option is never matched by a prefix (`--y` is not `--yes`)."""
+    """Errors are UsageErrors pointing at this (sub)command's own --help; a long option is never matched by a prefix
+    (`--y` is not `--yes`). The deepest parser used is left in the namespace (`usage_parser`), so a mistake found
+    after parsing points at the right help too."""
 
     def __init__(self, **kwargs: Any) -> None:  # argparse makes subparsers with keywords only
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(allow_abbrev=False, **kwargs)
+        self.set_defaults(usage_parser=self)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -60,7 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(required=True, parser_class=_Parser)
     config_sub.add_parser("schema", help="the config's JSON Schema, for completion and checks in editors")
     demo = sub.add_parser(
-        "demo", parents=[common], help="the console on an embedded demo environment (needs no config)"
+        "demo",
+        parents=[common],
+        help="the console on an embedded demo environment (needs no config)",
+        description=(
+            "The console on an embedded demo (no config needed): a loopback service that plays an incident after\n"
+            "a minute (latency and errors climb, the cache hit rate drops), a log writer, and throwaway PostgreSQL\n"
+            "and Redis servers when their binaries are installed (apt-get install postgresql redis-server). The\n"
+            "rollback action mitigates it (type `demo` to confirm). On quit everything it started stops; its\n"
+            "config and journal are kept and their paths printed, for `journal show` and `--wall`."
+        ),
     )
     demo.add_argument("--wall", action="store_true", default=argparse.SUPPRESS, help="the war-room wall on the demo")
     sub.add_parser("check", parents=[common], help="validate the config and reach every target once")
@@ -75,9 +90,15 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         parents=[common],
         help="run an action through the runner and journal",
-        description="Run ACTION with --PARAM VALUE pairs, e.g. `run rollback --version v1.2.2`.",
+        usage="%(prog)s [ACTION [--PARAM VALUE ...]] [--dry-run] [--yes] [--confirm ENVIRONMENT] [--config PATH]",
+        description="Preview, confirm, run and journal ACTION, e.g. `run rollback --version v1.2.2`.",
+        epilog=(
+            "--PARAM VALUE    each parameter the action declares (--older-than 10m, or --older-than=10m);\n"
+            "                 a secret one is asked without echo on a terminal\n"
+            "Without ACTION: the actions of the config, built-in and configured, with their risk and parameters."
+        ),
     )
-    run.add_argument("action", metavar="ACTION")
+    run.add_argument("action", metavar="ACTION", nargs="?", help="the action to run (none: list them)")
     run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
     run.add_argument("--yes", action="store_true", help="confirm without asking")
     run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for wide destructive actions")
@@ -87,7 +108,19 @@ def _parser() -> argparse.ArgumentParser:
     runbook_show = runbook_sub.add_parser("show", parents=[common], help="print the steps parsed from FILE")
     runbook_show.add_argument("file", metavar="FILE")
     runbook_show.add_argument("--json", action="store_true", help="machine-readable output")
-    runbook_run = runbook_sub.add_parser("run", parents=[common], help="run one step (--PARAM VALUE ...)")
+    runbook_run = runbook_sub.add_parser(
+        "run",
+        parents=[common],
+        help="run one step (--PARAM VALUE ...)",
+        usage="%(prog)s FILE STEP_ID [--PARAM VALUE ...] [--dry-run] [--yes] [--confirm ENVIRONMENT] [--config PATH]",
+        description="Preview, confirm, run and journal one step of a Markdown runbook, as `run` does an action.",
+        epilog=(
+            "--PARAM VALUE    each placeholder of the step (`runbook show FILE` lists them: params: --namespace);\n"
+            "                 a secret one is asked without echo on a terminal\n"
+            "A dry run of a shell step needs no config; an SQL or flush step needs the config's [postgres] or\n"
+            "[redis] to plan, and a run (not --dry-run) needs the config's journal."
+        ),
+    )
     runbook_run.add_argument("file", metavar="FILE")
     runbook_run.add_argument("step", metavar="STEP_ID")
     runbook_run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
@@ -137,7 +170,9 @@ def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     declare.add_argument("--started", metavar="WHEN", help="when the impact started: 15m, 15m ago, 03:10 UTC")
     command("note", "add a note (`TODO: ...` makes it a follow-up)").add_argument("text")
     command("decision", "record a decision").add_argument("text")
-    command("status", "move the status forward, e.g. mitigated").add_argument("status")
+    command("status", "move the status forward, e.g. mitigated").add_argument(
+        "status", help=f"one of {', '.join(STATUSES)}: forward only (steps may be skipped; closed needs resolved first)"
+    )
     command("severity", "change the severity, e.g. SEV-1").add_argument("severity")
     role = command("role", "assign a role: commander, scribe or comms")
     role.add_argument("role")
@@ -156,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
-        if extra and args.command not in ("run", "runbook"):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if extra and (args.command, getattr(args, "runbook_command", None)) not in (("run", None), ("runbook", "run")):
+            args.usage_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
     except (ConfigError, UsageError) as exc:
@@ -220,9 +255,12 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
         return print_schema()
     if command == "run":
-        from console.commands.run import run_action
+        from console.commands.run import list_actions, run_action
 
-        return asyncio.run(run_action(_load(args), args, _params(extra)))
+        params = _params(extra, args.usage_parser)  # a usage mistake before the config is read
+        if args.action is None:
+            return list_actions(_load(args))
+        return asyncio.run(run_action(_load(args), args, params))
     if command == "check":
         from console.commands.check import check
 
@@ -242,7 +280,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     if command == "runbook":
         from console.commands.runbook import runbook_command
 
-        return runbook_command(args, _params(extra), _load(args) if args.runbook_command == "run" else None)
+        params = _params(extra, args.usage_parser)
+        return runbook_command(args, params, _runbook_config(args) if args.runbook_command == "run" else None)
     if command == "journal":
         from console.commands.journal import journal_command
 
@@ -254,13 +293,13 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.demo.run import run_demo
 
         return run_demo(theme=args.theme, read_only=read_only, wall=args.wall)
-    from console.tui.app import ConsoleApp, run_tui  # run_tui reads the config itself, after its first paint
+    from console.tui.app import run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)
     if not sys.stdout.isatty():  # Textual would write its first frame into the pipe or file, then fail
         from console.tui import startup
 
-        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme, app_class=ConsoleApp)
+        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme)
         raise UsageError(NEEDS_A_TERMINAL)  # a config mistake (raised above) is the more useful line
     return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme)
 
@@ -281,6 +320,18 @@ def _optional_config(args: argparse.Namespace) -> Config | None:
     return None
 
 
+def _runbook_config(args: argparse.Namespace) -> Config:
+    """`runbook run`'s config; a dry run finds none and goes on without one (a shell step plans with none; an SQL or
+    flush step then says which section it needs)."""
+    from console.config import Config
+
+    config = _optional_config(args)
+    if config is not None or not args.dry_run:
+        return config or _load(args)
+    out("incident-console: no config: a dry run only, on no environment (SQL and flush steps need --config)", err=True)
+    return Config()
+
+
 def _anchor(text: str) -> Anchor:
     from console.journal.verify import Anchor
 
@@ -290,14 +341,14 @@ def _anchor(text: str) -> Anchor:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _params(extra: list[str]) -> dict[str, str]:
+def _params(extra: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
     """`--name value`, `--name=value` and bare `--flag` (true) into a dict; dashes become underscores."""
     params: dict[str, str] = {}
     i = 0
     while i < len(extra):
         token = extra[i]
         if not token.startswith("--") or token == "--":
-            raise UsageError(f"run: expected --PARAM VALUE, got {token!r}")
+            parser.error(f"expected --PARAM VALUE, got {token!r}")
         name, eq, value = token[2:].partition("=")
         if not eq:
             if i + 1 < len(extra) and not extra[i + 1].startswith("--"):

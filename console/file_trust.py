@@ -17,6 +17,7 @@ that could block or have an effect; the open itself uses O_NONBLOCK and its `fst
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import stat
@@ -99,6 +100,27 @@ def read_trusted(path: Path, trust: Trust) -> tuple[bytes, int | None]:
         mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
         data = f.read()
     return data, None if private or not mode & (stat.S_IRGRP | stat.S_IROTH) else mode
+
+
+def os_reason(exc: OSError) -> str:
+    """The cause in words, with what to do for the usual one (permission denied)."""
+    if exc.errno == errno.EACCES:
+        return "permission denied (you may not read it, or may not enter a folder on its path: check their modes)"
+    return (exc.strerror or str(exc)).lower()
+
+
+def read_problem(path: Path, trust: Trust) -> str | None:
+    """Why the file at `path` cannot be read as `trust`'s kind, in one line naming it, or None when it can; a missing
+    file raises FileNotFoundError (whether that is a mistake is the caller's to say)."""
+    try:
+        os.close(open_trusted(path, trust)[0])
+    except FileNotFoundError:
+        raise
+    except UntrustedFile as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{path}: cannot read it: {os_reason(exc)}"
+    return None
 
 
 def check_folder(path: Path, trust: Trust) -> None:

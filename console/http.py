@@ -28,9 +28,11 @@ import json as jsonlib
 import ssl
 import time
 import urllib.request
+import weakref
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +64,34 @@ class TooManyRedirects(HttpError):
 
 @dataclass(frozen=True)
 class Response:
-    """A final answer: the status and the body, unless it passed the cap (`oversize`)."""
+    """A final answer: the status and the body, unless it passed the cap (`oversize`); over https, when the
+    certificate the handshake verified stops being valid (`cert_expires`)."""
 
     status_code: int
     body: bytes
     oversize: bool
+    cert_expires: datetime | None = None
+
+
+class _CertifiedResponse(aiohttp.ClientResponse):
+    """aiohttp's response, noting the peer certificate's notAfter from the connection it starts on: the handshake
+    the request made anyway (a kept-alive connection keeps its certificate), never a second connection. It is read
+    once per connection (`getpeercert` builds a dict: 0.03 ms, a fifth of a keep-alive GET's CPU)."""
+
+    cert_expires: datetime | None = None
+
+    async def start(self, connection: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        transport = connection.transport
+        if transport is not None and transport.get_extra_info("sslcontext") is not None:
+            if transport not in _NOT_AFTER:
+                cert = transport.get_extra_info("peercert") or {}
+                seconds = ssl.cert_time_to_seconds(cert["notAfter"]) if "notAfter" in cert else None
+                _NOT_AFTER[transport] = None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+            self.cert_expires = _NOT_AFTER[transport]
+        return await super().start(connection)
+
+
+_NOT_AFTER: weakref.WeakKeyDictionary[asyncio.BaseTransport, datetime | None] = weakref.WeakKeyDictionary()
 
 
 class HttpClient:
@@ -132,7 +157,8 @@ class HttpClient:
                 location = response.headers.get("Location")
                 if response.status not in REDIRECTS or not location:
                     data = await _read(response, limit)
-                    return Response(response.status, data or b"", data is None)
+                    expires = response.cert_expires if isinstance(response, _CertifiedResponse) else None
+                    return Response(response.status, data or b"", data is None, expires)
             moved = _join(target, location)
             status = response.status
             if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
@@ -166,6 +192,7 @@ class HttpClient:
                 auto_decompress=False,  # inflated in _read, bounded by the cap (gzip and deflate: HEADERS)
                 timeout=aiohttp.ClientTimeout(total=None),  # the caller's asyncio.timeout bounds everything
                 trust_env=False,
+                response_class=_CertifiedResponse,
             )
         return self._session
 
@@ -212,7 +239,11 @@ async def fetch(
         return HttpResult(error=describe_error(exc))
     latency_ms = (time.perf_counter() - started) * 1000
     return HttpResult(
-        status_code=response.status_code, latency_ms=latency_ms, body=response.body, oversize=response.oversize
+        status_code=response.status_code,
+        latency_ms=latency_ms,
+        body=response.body,
+        oversize=response.oversize,
+        cert_expires=response.cert_expires,
     )
 
 

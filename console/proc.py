@@ -16,6 +16,7 @@ MAX_LINE = 64 * 1024
 CUT_MARKER = " … [line cut at 64 KB]"
 KILL_GRACE = 2.0
 GROUP_POLL = 0.1  # seconds between two looks at whether a signalled group has ended
+DEATH_WAIT = 5.0  # how long a SIGKILLed group may take to be gone (a loaded machine schedules the exits late)
 READ_CHUNK = 256 * 1024
 
 
@@ -48,17 +49,25 @@ async def spawn_on_terminal(argv: list[str], cwd: Path, env: Mapping[str, str]) 
 
 async def kill_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE, first: int = signal.SIGTERM) -> None:
     """Signal the whole process group (SIGTERM, or `first`: the SIGHUP the console got), give every member of it
-    `grace` seconds to end (an editor saves its work on SIGHUP), then SIGKILL what is left."""
+    `grace` seconds to end (an editor saves its work on SIGHUP), then SIGKILL what is left, and return once no member
+    runs (a SIGKILL takes effect asynchronously: a child could still run when its leader had been reaped) or
+    DEATH_WAIT has passed."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, first)
-    deadline = time.monotonic() + grace
-    while _group_alive(proc.pid) and time.monotonic() < deadline:
-        await asyncio.sleep(GROUP_POLL)
+    await _group_ended(proc.pid, grace)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    await _group_ended(proc.pid, DEATH_WAIT)
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(5.0):
+        async with asyncio.timeout(DEATH_WAIT):
             await proc.wait()
+
+
+async def _group_ended(pgid: int, within: float) -> None:
+    """Wait until no member of the group runs, at most `within` seconds."""
+    deadline = time.monotonic() + within
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        await asyncio.sleep(GROUP_POLL)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +17,7 @@ from console.demo.servers import (
     RedisServer,
     ServerUnavailable,
 )
+from tests.helpers import make_certificate
 
 T = TypeVar("T", PostgresServer, RedisServer, PrometheusServer, AlertmanagerServer)
 
@@ -75,14 +75,7 @@ def http_server() -> Iterator[LoopbackHTTPServer]:
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1: (key, cert) PEM files (tests/scripted_server.py serves with it)."""
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return key, cert
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def running(server: T) -> Iterator[T]:

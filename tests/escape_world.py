@@ -120,7 +120,7 @@ title = {toml(EVIL)}
 when = "health.api is unhealthy"
 steps = [
   {{ id = "ask", kind = "ask", title = {toml(EVIL)}, question = {toml(EVIL)} }},
-  {{ id = "done", kind = "done" }},
+  {{ id = "finish", kind = "done" }},  # "done" is reserved: `check` refuses it, as `triage check` does
 ]
 """
     if pg is not None:

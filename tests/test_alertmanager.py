@@ -3,8 +3,7 @@ unsilenced through the runner, read back from Alertmanager's API; Alertmanager d
 
 from __future__ import annotations
 
-import asyncio
-import time
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from console.models.alerts import Alert, AlertsSnapshot, format_matchers, parse_
 from console.redact import Redactor
 from console.sources.alertmanager import AlertmanagerSource
 from console.sources.base import Feeds
+from tests.helpers import until
 from widgets.alerts_pane import AlertsPane
 from widgets.keyed_table import KeyedTable
 from widgets.messages import ActionRequested
@@ -52,13 +52,6 @@ def read_alert(server: AlertmanagerServer, name: str) -> dict:
     answer = httpx.get(f"{server.url}/api/v2/alerts", params={"filter": f'alertname="{name}"'}, timeout=5)
     [alert] = answer.json()
     return alert
-
-
-async def until(predicate, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 def write_config(tmp_path: Path, url: str) -> Path:
@@ -127,6 +120,25 @@ async def test_a_pushed_alert_is_seen_silenced_and_unsilenced_through_the_runner
     await until(lambda: read_alert(alertmanager_server, name)["status"]["state"] == "active")
     with pytest.raises(ActionRefused, match="already expired"):
         await runner.plan("unsilence", {"id": silence_id})
+
+
+def test_status_names_each_firing_alert_with_its_severity_and_age(
+    alertmanager_server: AlertmanagerServer, tmp_path: Path, capsys
+) -> None:
+    old = push(alertmanager_server, severity="warning", minutes_ago=90)
+    new = push(alertmanager_server, severity="critical", minutes_ago=2)
+    config = str(write_config(tmp_path, alertmanager_server.url))
+    assert main(["status", "--config", config]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    firing = next(i for i, line in enumerate(lines) if "alertmanager" in line and "firing" in line)
+    named = lines[firing + 1 :]
+    mine = [line.split() for line in named if line.split()[2:3] in ([new["alertname"]], [old["alertname"]])]
+    assert mine[0][:4] == ["2m", mine[0][1], new["alertname"], "critical"] and mine[0][4] == "job=api"
+    assert mine[1][:4] == ["1h", "30m", old["alertname"], "warning"]
+    assert main(["status", "--config", config, "--json"]) == 2
+    alerts = {a["name"]: a for a in json.loads(capsys.readouterr().out)["alerts"]}
+    assert alerts[new["alertname"]]["severity"] == "critical" and alerts[new["alertname"]]["labels"] == "job=api"
+    assert 5400 <= alerts[old["alertname"]]["firing_s"] < 5460 and alerts[old["alertname"]]["since"].endswith("Z")
 
 
 def test_headless_run_silence_by_alertname(alertmanager_server: AlertmanagerServer, tmp_path: Path, capsys) -> None:

@@ -16,6 +16,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.help import HelpScreen
+from tests.helpers import toasts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -96,11 +97,11 @@ async def test_typed_confirmation_refuses_the_wrong_word(tmp_path: Path, monkeyp
 async def test_read_only_palette_lists_but_refuses(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
     app = make_app(tmp_path, read_only=True)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await _open_action(pilot, "say")
         await pilot.pause()
         assert not isinstance(app.screen, ActionRunScreen)
-        assert any("refused, the console is read-only" in str(n.message) for n in app._notifications)
+        assert any("refused, the console is read-only" in text for text in toasts(app))
         assert "READ-ONLY" in str(app.dashboard.banner.render())
     assert list(Journal(tmp_path / "journal.jsonl").entries()) == []
     assert not (tmp_path / "argv.json").exists()
@@ -136,6 +137,10 @@ def test_unknown_theme_is_a_usage_error(tmp_path: Path, capsys) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[console]\ntheme = "neon"\n')
     assert main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: console.theme: expected 'incident-dark', 'incident-light' or 'incident-mono', got 'neon'" in err
+    path.write_text("[console]\n")
+    assert main(["--config", str(path), "--theme", "neon"]) == 2
     err = capsys.readouterr().err
     assert "console.theme / --theme: unknown theme 'neon' (themes: incident-dark, incident-light, incident-mono)" in err
 
@@ -184,21 +189,6 @@ async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_p
         assert "checkout returns 500s" in str(app.dashboard.banner.render())
     kinds = [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()]
     assert kinds == ["incident.declared", "note"]
-
-
-def test_an_unknown_binding_id_in_keys_is_a_config_error(tmp_path: Path, capsys) -> None:
-    from console.cli import main
-    from console.tui.keys import known_binding_ids
-
-    ids = known_binding_ids(ConsoleApp)
-    assert {"app.palette", "pg.terminate", "redis.flush", "logs.follow", "incident.declare"} <= ids
-    path = tmp_path / "config.toml"
-    path.write_text('[keys]\n"pg.terminat" = "ctrl+k"\n')
-    assert main(["--config", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert (
-        err.startswith(f"incident-console: {path}: keys.pg.terminat: no binding has this id") and err.count("\n") == 1
-    )
 
 
 async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: Path, http_server) -> None:

@@ -6,9 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from cli_process import CLI, cli_into
-
 from console.journal import Journal
+from tests.helpers import CLI, cli_into
 
 
 def test_run_into_head_keeps_running_and_journals_the_real_outcome(tmp_path: Path) -> None:

@@ -9,10 +9,9 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from cli_process import cli
-
 from console import config
 from console.starter import starter_text
+from tests.helpers import cli
 
 SECTIONS = ("[[health]]", "[[metric]]", "[postgres]", "[redis]", "[[logs]]", "[actions.", "[keys]", "[incident]")
 

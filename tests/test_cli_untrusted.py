@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_process import cli
 
 from console.incident.commands import IncidentDesk
 from console.journal import Journal, canonical, entry_hash
 from console.redact import UNSAFE_CHARS
+from tests.helpers import cli
 
 FORGED = "x\n   99  2025-01-15 03:20:00  action.completed    root@bastion  rollback completed"
 OSC52 = "\x1b]52;c;cm0gLXJmIC8K\x07"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from console.sources.base import build_feeds
 from console.sources.command_metric import CommandMetricSource
 from console.sources.metrics import MetricSource
 from console.sources.reach import reach_all
+from tests.helpers import alive, until
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 SCRIPTS = Path(__file__).parent / "fixtures" / "metric"
@@ -28,15 +28,6 @@ DOCKER = ["./docker", "stats", "--no-stream", "--format", "{{json .}}"]
 async def poll(command: list[str], **fields):
     target = MetricTarget(name="m", command=command, **fields)
     return await CommandMetricSource([target], SCRIPTS, ManualClock(T0)).poll_one("m")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead
-        return stat.read().split(")")[-1].split()[0] != "Z"
 
 
 async def test_json_stdout_at_a_path_with_units() -> None:
@@ -73,13 +64,11 @@ async def test_a_hang_is_killed_with_its_process_group(tmp_path: Path) -> None:
 async def test_a_cancelled_poll_leaves_no_process(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     task = asyncio.create_task(poll(["./hang", str(pids)], timeout="30s"))
-    while not pids.exists() or not pids.read_text().strip():
-        await asyncio.sleep(0.05)
+    await until(lambda: pids.exists() and pids.read_text().strip(), what="the hang's pids")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.2)
-    assert not any(alive(int(pid)) for pid in pids.read_text().split())
+    assert not any(alive(int(pid)) for pid in pids.read_text().split())  # gone when the cancelled poll returns
 
 
 @pytest.mark.parametrize(

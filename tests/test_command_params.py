@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from cli_process import CLI
 from textual.app import App
 from textual.widgets import Input
 
@@ -28,6 +27,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.output import OutputScreen
+from tests.helpers import CLI
 from widgets.log_view import LogView
 
 TAKE = Path(__file__).parent / "fixtures" / "take-input"

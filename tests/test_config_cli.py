@@ -5,7 +5,6 @@ Every test runs `python -m console.cli` in a subprocess on real files with expli
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import subprocess
@@ -15,31 +14,10 @@ from pathlib import Path
 import pytest
 
 from console.demo.servers import free_port
+from tests.helpers import cli, config_file, without_dac_override
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD_ARGV = ROOT / "tests" / "fixtures" / "record-argv"
-
-
-def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", *argv],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def config_file(folder: Path, body: str, *, mode: int = 0o600, folder_mode: int = 0o700) -> Path:
-    """`body` after a `[console]` with a journal in a private folder, at `folder/config.toml` with these modes."""
-    folder.mkdir(exist_ok=True)
-    folder.chmod(folder_mode)
-    journal = folder.parent / "state" / "journal.jsonl"
-    path = folder / "config.toml"
-    path.write_text(f'[console]\nenvironment = "staging"\njournal = "{journal}"\n{body}')
-    path.chmod(mode)
-    return path
 
 
 def assert_config_error(result: subprocess.CompletedProcess[str], path: Path, *parts: str) -> str:
@@ -289,14 +267,6 @@ def test_a_folder_given_as_the_config_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def _without_dac_override() -> None:
-    """In the child: root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so a file's mode binds it as any user."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (1, 2):
-        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP: gone from the program it executes
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="a non-root user reads the config through its mode (0000 here)")
 def test_a_config_it_may_not_read_is_one_line(tmp_path: Path) -> None:
     path = config_file(tmp_path / "etc", "", mode=0o000)
@@ -306,7 +276,7 @@ def test_a_config_it_may_not_read_is_one_line(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=_without_dac_override,
+        preexec_fn=without_dac_override,
     )
     err = assert_config_error(result, path)
     assert err == (

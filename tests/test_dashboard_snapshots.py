@@ -10,7 +10,7 @@ import pytest
 from actions.registry import build_runner
 from console import config as cfg
 from console.clock import ManualClock
-from console.models import State
+from console.models import ConfirmLevel, Plan, Risk, State
 from console.models.health import HealthSnapshot, MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
@@ -218,3 +218,45 @@ def test_filter_prompt_with_a_bad_regex(snap_compare, tmp_path: Path, size: tupl
         await pilot.pause()
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=bad_filter)
+
+
+WIDE_PLAN = Plan(
+    action="kill-idle",
+    risk=Risk.DESTRUCTIVE,
+    params={"older_than": "1m"},
+    summary="kill-idle on production: terminate 3 sessions idle or idle in transaction for more than 1m",
+    columns=["pid", "user", "database", "application", "client", "state", "idle for", "last query"],
+    rows=[
+        [str(24600 + n), "app", "shop", "checkout-worker", "10.0.0.7", "idle in transaction", "1m 46s", "SELECT 1"]
+        for n in range(3)
+    ],
+    confirm=ConfirmLevel.YES,
+)
+
+
+async def open_wide_preview(pilot) -> None:
+    from console.tui.screens.action_run import ActionRunScreen
+
+    await pilot.app.push_screen(ActionRunScreen(pilot.app.runner, WIDE_PLAN))
+    await pilot.pause()
+    await pilot.pause()
+
+
+def test_a_preview_wider_than_the_dialog_says_it_scrolls_80x24(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=open_wide_preview)
+
+
+async def test_a_preview_wider_than_the_dialog_scrolls_with_the_arrows(tmp_path: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_wide_preview(pilot)
+        preview = app.screen.query_one("#preview", VerticalScroll)
+        assert preview.border_subtitle == "▸ wider than the window: ← → scroll it"
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert preview.scroll_x == 2
+    async with make_app(tmp_path).run_test(size=(160, 50)) as pilot:
+        await open_wide_preview(pilot)
+        assert pilot.app.screen.query_one("#preview", VerticalScroll).border_subtitle == ""

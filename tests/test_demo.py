@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
-from cli_process import ANSI, cli_on_pty, read_until
 
 from console import config as cfg
 from console.commands.check import check
 from console.demo.run import DemoWorld
 from console.demo.servers import accepts_connections, process_alive
+from tests.helpers import ANSI, cli_on_pty, read_until, wait_for
 
 
 def test_demo_world_starts_everything_and_stops_everything(tmp_path: Path) -> None:
@@ -78,7 +77,5 @@ def test_the_demo_keeps_its_journal_and_config_and_the_wall_opens_on_them(
 
 def _wait_for_note(folder: Path, text: str, timeout: float = 10.0) -> None:
     """Until the demo's journal (in its temp folder under `folder`) holds `text`: the note screen has closed."""
-    deadline = time.monotonic() + timeout
-    while not any(text in journal.read_text() for journal in folder.glob("incident-console-demo-*/journal.jsonl")):
-        assert time.monotonic() < deadline, f"{text!r} never journaled"
-        time.sleep(0.05)
+    journals = lambda: folder.glob("incident-console-demo-*/journal.jsonl")  # noqa: E731
+    wait_for(lambda: any(text in journal.read_text() for journal in journals()), timeout, f"{text!r} journaled")

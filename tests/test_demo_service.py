@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from console.demo.servers import free_port
 from console.demo.service import DemoService
 from console.models import State
 from console.sources.status import poll_all
+from tests.helpers import wait_for
 
 ROLLBACK = Path(__file__).parent.parent / "console" / "demo" / "rollback.py"
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
@@ -52,13 +53,6 @@ def post(service: DemoService, path: str) -> tuple[int, dict]:
             return response.status, json.load(response)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def rollback(service: DemoService, *args: str) -> subprocess.CompletedProcess[str]:

@@ -150,3 +150,15 @@ def test_links_into_the_doc_reach_a_heading() -> None:
 def _anchor(heading: str) -> str:
     """The id GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
     return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def test_the_readme_says_how_every_builtin_action_is_confirmed() -> None:
+    """The Safety section's table has a row for each built-in action: a new one lands with its confirmation rule."""
+    from actions.alertmanager import alertmanager_actions
+    from actions.postgres import postgres_actions
+    from actions.redis import redis_actions
+
+    text = README.read_text()
+    table = text[text.index("| action | risk | confirmation") :].split("\n\n")[0]
+    named = set(re.findall(r"`([a-z-]+)`", " ".join(line.split("|")[1] for line in table.splitlines()[2:])))
+    assert {a.name for a in [*postgres_actions(), *redis_actions(), *alertmanager_actions()]} <= named

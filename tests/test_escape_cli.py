@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from cli_process import CLI
 from escape_world import EVIL, SHOWN, hostile_http, hostile_incident, write_config
 from http_server import LoopbackHTTPServer
 
@@ -17,6 +16,7 @@ from console.demo.servers import PostgresServer
 from console.journal import Journal
 from console.output import json_text, out
 from console.redact import UNSAFE_BUT_NEWLINE, make_safe
+from tests.helpers import CLI
 
 RUNBOOK = "# Restart \x9b2J\u202eevil [bold]runbook[/]\n\n## Restart \u202e\x9b31m\n\n```sh\necho \u202eok\n```\n"
 

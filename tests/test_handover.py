@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_process import ANSI, CLI, cli_on_pty, read_until
 
 from actions.base import Progress
 from actions.registry import build_runner
@@ -28,6 +27,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.follow import FollowScreen
+from tests.helpers import ANSI, CLI, cli_on_pty, read_until
 
 TOOLS = Path(__file__).parent / "fixtures" / "tools"
 CODE_0 = ["--code", "0", "--yes"]

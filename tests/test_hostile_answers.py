@@ -15,6 +15,7 @@ from console.polling import PollGroup
 from console.share.codec import Refused, decode, encode
 from console.sources.base import Feed, build_feeds
 from console.sources.logs.parse import LineParser
+from tests.helpers import until
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 DEEP_OBJECT = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
@@ -95,9 +96,3 @@ def test_a_deep_shared_entry_is_refused() -> None:
         decode({k.encode(): v.encode() for k, v in fields.items()}, None, "s")
 
 
-async def until(condition, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)

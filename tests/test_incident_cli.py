@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_process import cli
 
 from console.cli import main
 from console.journal import Journal
+from tests.helpers import cli
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from incident_flow import (
 from textual import on
 from textual.app import App
 from textual.pilot import Pilot
-from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from console.clock import ManualClock
@@ -31,6 +30,7 @@ from console.journal import Journal
 from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.status_update import StatusUpdateScreen
+from tests.helpers import settle, toasts
 from themes import THEMES
 from widgets.incident_header import OVERDUE, IncidentHeader
 from widgets.messages import DetailRequested
@@ -60,15 +60,6 @@ class IncidentHost(App):
     @on(DetailRequested)
     def _detail(self, message: DetailRequested) -> None:
         self.details.append(message)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let the keys land; unless a modal is waiting for input, let the desk's journal writes finish too."""
-    await pilot.pause()
-    await pilot.pause()
-    if not isinstance(pilot.app.screen, ModalScreen):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def keys(pilot: Pilot, *pressed: str) -> None:
@@ -284,7 +275,7 @@ async def test_a_pin_from_the_incident_screen_is_journaled_once_without_an_error
     config = cfg.load(path, environ={})
     clock = ManualClock(START)
     app = ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         app.incident.desk.declare(TITLE, "SEV-2")
         await keys(pilot, "i")
         assert isinstance(app.screen, IncidentScreen)
@@ -292,6 +283,6 @@ async def test_a_pin_from_the_incident_screen_is_journaled_once_without_an_error
         await pilot.pause(0.2)
         assert app.incident.desk.state().pinned == {1}
         assert app.screen.query_one(Timeline).pinned == {1}
-        errors = [n.message for n in app._notifications if n.severity == "error"]
+        errors = toasts(app, "error")
     assert errors == []
     assert [e["kind"] for e in Journal(tmp_path / "j.jsonl").entries()] == ["incident.declared", "pin"]

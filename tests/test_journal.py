@@ -18,16 +18,18 @@ import pytest
 
 from console.journal import Journal, JournalError, actor_info, default_journal_path
 from console.redact import Redactor
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTOR = {"user": "tester", "host": "test-host", "ssh_from": None, "pid": 1}
 
 APPENDER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from console.journal import Journal
 path, count, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 journal = Journal(path)
+go.with_name(f"ready-{os.getpid()}").touch()
 while not go.exists():
     time.sleep(0.001)
 for i in range(count):
@@ -155,7 +157,7 @@ def test_threads_share_one_journal(journal_path: Path) -> None:
 def test_two_processes_append_concurrently(tmp_path: Path) -> None:
     path, go = tmp_path / "journal.jsonl", tmp_path / "go"
     procs = [python(APPENDER, path, 1000, go) for _ in range(2)]
-    time.sleep(0.3)  # both imported and waiting
+    wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 2, what="both appenders imported and waiting")
     go.touch()
     assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_process import cli
 
 from console.journal import Journal
 from console.journal.verify import Anchor, anchor_text, canonical, entry_hash
+from tests.helpers import cli
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from console.incident.tracker import IncidentTracker
 from console.journal import Journal
 from console.journal.cursor import JournalCursor
 from console.journal.verify import canonical
-from tests.cli_process import cli
+from tests.helpers import cli
 
 ACTOR = {"user": "tester", "host": "test-host", "ssh_from": None, "pid": 1}
 BREAKERS = "a\u2028b\u2029c\x85d"

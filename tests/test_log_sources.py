@@ -23,6 +23,7 @@ from console.proc import CUT_MARKER, MAX_LINE
 from console.redact import UNSAFE_CHARS, is_safe, make_safe
 from console.sources.logs import CommandLogSource, FileLogSource, LogSource
 from console.sources.logs.parse import LineParser
+from tests.helpers import until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -175,7 +176,7 @@ async def test_follows_truncation(tmp_path: Path) -> None:
         await tail.wait_for(lambda t: len(t) == 1)
         with path.open("r+b") as out:
             out.truncate(0)
-        await asyncio.sleep(0.1)
+        await until(lambda: "truncated" in source.stats().status, what="the truncation seen")
         append(path, b"after\n")
         texts = await tail.wait_for(lambda t: len(t) == 2)
     assert texts == ["a long line before the truncation", "after"]
@@ -186,7 +187,7 @@ async def test_waits_for_a_file_that_does_not_exist_yet_and_reads_it_from_the_st
     path = tmp_path / "later.log"
     source = file_source(path)
     async with follow(source) as tail:
-        await asyncio.sleep(0.1)
+        await until(lambda: source.stats().status == f"waiting for file {path}", what="the source waiting")
         stats = source.stats()
         assert stats.source_state is State.UNKNOWN
         assert stats.status == f"waiting for file {path}"
@@ -201,7 +202,7 @@ async def test_an_unreadable_file_is_down_with_a_reason(tmp_path: Path) -> None:
     directory.mkdir()
     source = file_source(directory)
     async with follow(source):
-        await asyncio.sleep(0.1)
+        await until(lambda: source.stats().source_state is State.DOWN, what="the source down")
     stats = source.stats()
     assert stats.source_state is State.DOWN
     assert stats.status == f"cannot open {directory}: Is a directory"

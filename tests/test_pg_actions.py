@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from console import config as cfg
 from console.demo.servers import PostgresServer
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus
+from tests.helpers import until
 
 DB = "ic_actions"
 
@@ -83,12 +85,22 @@ async def live_pids(server: PostgresServer) -> set[int]:
 
 
 async def wait_gone(server: PostgresServer, pids: set[int]) -> set[int]:
-    for _ in range(100):
-        left = pids & await live_pids(server)
-        if not left:
-            return left
-        await asyncio.sleep(0.02)
-    return left
+    """The `pids` still connected once they are all gone, or after 2 s."""
+    with contextlib.suppress(AssertionError):
+        await until(lambda: _none_of(server, pids), timeout=2)
+    return pids & await live_pids(server)
+
+
+async def _none_of(server: PostgresServer, pids: set[int]) -> bool:
+    return not pids & await live_pids(server)
+
+
+async def sessions_of(server: PostgresServer, where: str, *args: object) -> int:
+    admin = await asyncpg.connect(server.dsn)
+    try:
+        return await admin.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {where}", *args)
+    finally:
+        await admin.close()
 
 
 async def test_kill_idle_terminates_exactly_the_idle_sessions(
@@ -188,9 +200,14 @@ async def test_superuser_backends_fail_with_the_reason_for_a_plain_role(
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ('ic_killer', 'ic_victim')"
         )
-        await asyncio.sleep(0.1)
+        await until(lambda: _no_sessions_of_the_roles(admin))  # DROP ROLE refuses a role still connected
         await admin.execute("DROP ROLE ic_killer; DROP ROLE ic_victim")
         await admin.close()
+
+
+async def _no_sessions_of_the_roles(admin: asyncpg.Connection) -> bool:
+    roles = ("ic_killer", "ic_victim")
+    return not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE usename = ANY($1)", roles)
 
 
 async def test_cancel_query_and_terminate_by_pid(database: PostgresServer, opened: list, tmp_path: Path) -> None:
@@ -198,7 +215,7 @@ async def test_cancel_query_and_terminate_by_pid(database: PostgresServer, opene
     runner = make_runner(tmp_path, url)
     busy, idle = await connect(opened, url, "report-job", 2)
     sleeping = asyncio.create_task(busy.execute("SELECT pg_sleep(20)"))
-    await asyncio.sleep(0.2)
+    await until(lambda: sessions_of(database, "pid = $1 AND state = 'active'", busy.get_server_pid()))
     plan = await runner.plan("cancel-query", {"pid": str(busy.get_server_pid())})
     assert plan.rows[0][0] == str(busy.get_server_pid()) and plan.rows[0][-1] == "SELECT pg_sleep(20)"
     assert plan.confirm is ConfirmLevel.YES
@@ -240,7 +257,7 @@ async def test_headless_dry_run(database: PostgresServer, opened: list, tmp_path
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "kill-idle on staging: terminate 0 session(s) idle for more than 10m 00s" in out
+    assert "kill-idle on staging: terminate 0 sessions idle for more than 10m 00s" in out
     assert "dry run: nothing was run" in out
 
     waiting = await connect(opened, dsn(database), "leaky-app", 2)
@@ -251,6 +268,6 @@ async def test_headless_dry_run(database: PostgresServer, opened: list, tmp_path
         ["run", "kill-idle", "--config", str(path), "--older-than", "1s", "--database", DB, "--dry-run"],
     )
     out = capsys.readouterr().out
-    assert code == 0 and "terminate 2 session(s)" in out
+    assert code == 0 and "terminate 2 sessions" in out
     assert all(str(c.get_server_pid()) in out for c in waiting)
     assert {c.get_server_pid() for c in waiting} <= await live_pids(database)

@@ -73,10 +73,17 @@ def test_unusable_files_are_one_line_and_exit_2(name: str, message: str) -> None
     assert "Traceback" not in result.stderr
 
 
+def test_one_step_is_one_step(tmp_path: Path) -> None:
+    (tmp_path / "one.md").write_text("# One\n\n```bash\nuptime\n```\n")
+    assert show(str(tmp_path / "one.md")).stdout.splitlines()[1] == "1 step, 1 runnable"
+
+
 def test_an_unclosed_fence_runs_to_the_end_and_is_flagged() -> None:
     result = show(str(FIXTURES / "unclosed.md"))
     assert result.returncode == 0
     assert "unclosed.md:11: the fence is never closed" in result.stderr
+    assert result.stdout.splitlines()[1] == "2 steps, 1 runnable (the fence at line 11 is never closed)"
+    assert "    not run: the fence at line 11 is never closed (close it to run this step)" in result.stdout
     book = load_runbook(ROOT / FIXTURES / "unclosed.md", {})
     assert [s.closed for s in book.steps] == [True, False]
     assert "## A heading swallowed by the fence" in book.steps[1].command
@@ -84,7 +91,7 @@ def test_an_unclosed_fence_runs_to_the_end_and_is_flagged() -> None:
 
 def test_a_file_with_no_code_has_no_steps_and_no_playbook() -> None:
     result = show(str(FIXTURES / "nocode.md"))
-    assert result.returncode == 0 and "no code blocks: nothing to run" in result.stdout
+    assert result.returncode == 0 and "0 steps, 0 runnable (no code blocks: nothing to run)" in result.stdout
     with pytest.raises(RunbookError, match="no code blocks"):
         as_playbook(load_runbook(ROOT / FIXTURES / "nocode.md", {}))
 

@@ -7,14 +7,12 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from cli_process import CLI
 
 from actions import runbook_sql as sql
 from actions.base import ParamError, Progress
@@ -27,6 +25,7 @@ from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus, Risk
 from console.runbooks.library import load_runbooks
 from console.runbooks.model import load_runbook
+from tests.helpers import CLI, cli
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "runbooks"
@@ -352,11 +351,12 @@ async def test_the_filled_text_is_judged_again_with_the_values_in_place(tmp_path
         await runner.plan(name, {"fn": "pg_reload_conf"})
     plan = await runner.plan(name, {"fn": "now"})
     assert plan.risk is Risk.WRITE and plan.detail["statements"] == ['SELECT "now"()']
+    assert plan.confirm is ConfirmLevel.YES  # a write runs in a transaction that commits: it is confirmed
+    with pytest.raises(ActionRefused, match="not confirmed"):
+        await runner.execute(plan)
 
 
-async def test_a_writing_sql_step_is_destructive_and_needs_the_typed_environment(
-    tmp_path: Path, database: str
-) -> None:
+async def test_a_writing_sql_step_is_destructive_and_needs_the_typed_environment(tmp_path: Path, database: str) -> None:
     runner, name = pg_runner(tmp_path, database, "add-an-order-1")
     plan = await runner.plan(name, {"region": "apac"})
     assert plan.risk is Risk.DESTRUCTIVE and plan.confirm is ConfirmLevel.TYPED
@@ -405,20 +405,13 @@ async def test_a_flush_step_is_flush_cache_deleting_only_the_pattern(
 # -- the CLI --------------------------------------------------------------------------------------
 
 
-def cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", "runbook", "run", "--config", str(write_config(tmp_path)), *argv],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def runbook_run(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return cli("runbook", "run", "--config", write_config(tmp_path), *argv)
 
 
 def test_cli_dry_run_previews_and_runs_nothing(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    result = cli(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker), "--dry-run")
+    result = runbook_run(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "[staging] runbook:steps:marker (write)" in result.stdout
     assert f"printf 'marked\\n' > {marker}" in result.stdout
@@ -428,17 +421,19 @@ def test_cli_dry_run_previews_and_runs_nothing(tmp_path: Path) -> None:
 
 def test_cli_runs_a_step_with_yes_and_refuses_without(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    refused = cli(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker))
+    refused = runbook_run(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker))
     assert refused.returncode == 2 and "no terminal to confirm on: pass --yes" in refused.stderr
     assert not marker.exists()
-    done = cli(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker), "--yes")
+    done = runbook_run(tmp_path, str(FIXTURES / "steps.md"), "marker", "--path", str(marker), "--yes")
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "marked\n"
     assert "runbook:steps:marker: completed: exit code 0" in done.stdout
-    destructive = cli(tmp_path, str(FIXTURES / "steps.md"), "unmark", "--path", str(marker), "--yes")
+    destructive = runbook_run(tmp_path, str(FIXTURES / "steps.md"), "unmark", "--path", str(marker), "--yes")
     assert destructive.returncode == 2 and "pass --confirm staging as well as --yes" in destructive.stderr
     assert marker.exists()
-    typed = cli(tmp_path, str(FIXTURES / "steps.md"), "unmark", "--path", str(marker), "--yes", "--confirm", "staging")
+    typed = runbook_run(
+        tmp_path, str(FIXTURES / "steps.md"), "unmark", "--path", str(marker), "--yes", "--confirm", "staging"
+    )
     assert typed.returncode == 0, typed.stderr
     assert not marker.exists()
 
@@ -454,7 +449,7 @@ def test_cli_runs_a_step_with_yes_and_refuses_without(tmp_path: Path) -> None:
     ],
 )
 def test_cli_mistakes_are_one_line_and_exit_2(tmp_path: Path, argv: tuple[str, ...], message: str) -> None:
-    result = cli(tmp_path, str(FIXTURES / argv[0]), *argv[1:], "--yes")
+    result = runbook_run(tmp_path, str(FIXTURES / argv[0]), *argv[1:], "--yes")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert journal(tmp_path) == []

@@ -4,7 +4,6 @@ folder, a runbook written by the test, real bash, the real CLI."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from console import config as cfg
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus, Risk
 from console.runbooks.model import load_runbook
+from tests.helpers import cli
 
 ROOT = Path(__file__).parent.parent
 RUNBOOK = """# Scratch
@@ -96,16 +96,16 @@ def files(folder: Path) -> set[str]:
     }
 
 
-def cli(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def runbook_run(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """`incident-console runbook run` as a real process started in the scratch folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", "runbook", "run", "--config", str(folder / "config.toml"), *argv],
+    return cli(
+        "runbook",
+        "run",
+        "--config",
+        folder / "config.toml",
+        *argv,
         cwd=folder,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
 
 
@@ -124,7 +124,7 @@ def runner_for(folder: Path, step_id: str, *, read_only: bool = False) -> tuple[
 
 def test_a_value_find_would_read_as_an_option_is_refused_and_nothing_is_deleted(scratch: Path) -> None:
     before = files(scratch)
-    refused = cli(scratch, str(scratch / "runbook.md"), "list-tmp", "--dir=-delete", "--yes")
+    refused = runbook_run(scratch, str(scratch / "runbook.md"), "list-tmp", "--dir=-delete", "--yes")
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert (
@@ -132,7 +132,7 @@ def test_a_value_find_would_read_as_an_option_is_refused_and_nothing_is_deleted(
         "after `--` in the script, or give another value"
     ) in refused.stderr
     assert files(scratch) == before and journal(scratch) == []
-    listed = cli(scratch, str(scratch / "runbook.md"), "list-tmp", "--dir", ".")  # a read: no --yes needed
+    listed = runbook_run(scratch, str(scratch / "runbook.md"), "list-tmp", "--dir", ".")  # a read: no --yes needed
     assert listed.returncode == 0, listed.stderr
     assert "./old.tmp" in listed.stdout and "./sub/older.tmp" in listed.stdout
     assert files(scratch) == before
@@ -142,7 +142,7 @@ def test_a_value_find_would_read_as_an_option_is_refused_and_nothing_is_deleted(
     ("step", "made"), [("set-clock", None), ("sort-out", "sorted.txt"), ("cat-process", "made-by-cat")]
 )
 def test_a_step_that_only_looked_like_a_read_is_refused_when_read_only(scratch: Path, step: str, made: str) -> None:
-    result = cli(scratch, str(scratch / "runbook.md"), step, "--read-only", "--yes")
+    result = runbook_run(scratch, str(scratch / "runbook.md"), step, "--read-only", "--yes")
     assert result.returncode == 2
     assert f"runbook:runbook:{step}: refused, the console is read-only (write action)" in result.stderr
     assert made is None or not (scratch / made).exists()
@@ -200,7 +200,7 @@ async def test_a_value_that_makes_a_read_write_is_refused_by_a_read_only_console
 
 
 def test_a_step_that_needs_the_terminal_is_refused_in_one_line_without_one(scratch: Path) -> None:
-    result = cli(scratch, str(scratch / "runbook.md"), "edit", "--yes")
+    result = runbook_run(scratch, str(scratch / "runbook.md"), "edit", "--yes")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "`vim notes.txt` is interactive: it needs the terminal, and the console has none here" in result.stderr
     assert journal(scratch) == []

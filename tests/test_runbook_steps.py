@@ -3,9 +3,7 @@ secrets and variables from the environment (the golden files are in test_runbook
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from console.judge.placeholders import find_params, scan, shell_script
 from console.runbooks.model import RunbookError, load_runbook, parse_runbook
 from console.runbooks.split import split_script
 from console.triage.runbook_view import as_playbook
+from tests.helpers import cli
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "runbooks"
@@ -94,19 +93,19 @@ def test_a_script_whose_parts_depend_on_each_other_or_that_lists_nothing_stays_w
 
 
 def test_show_names_the_parts_and_run_refuses_the_whole_block(tmp_path: Path) -> None:
-    shown = cli("show", str(FIXTURES / "split.md"))
+    shown = runbook_cli("show", str(FIXTURES / "split.md"))
     assert shown.returncode == 0, shown.stderr
     assert "roll-back-1.2  [shell, destructive]  line 19  Roll back: 2. Rollback" in shown.stdout
     assert "    split: part 2 of 3 of block roll-back-1" in shown.stdout
     assert "roll-back-1.1  [shell, write]  line 17  Roll back: 1. Enable maintenance mode" in shown.stdout
     config = tmp_path / "config.toml"
     config.write_text(f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n')
-    whole = cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1", "--yes")
+    whole = runbook_cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1", "--yes")
     assert whole.returncode == 2 and whole.stdout == ""
     assert whole.stderr.endswith(
         "split.md: roll-back-1 was split into roll-back-1.1, roll-back-1.2, roll-back-1.3: run one of them\n"
     )
-    part = cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1.2", "--dry-run")
+    part = runbook_cli("run", "--config", str(config), str(FIXTURES / "split.md"), "roll-back-1.2", "--dry-run")
     assert part.returncode == 0, part.stderr
     assert "runbook:split:roll-back-1.2 (destructive)" in part.stdout
     assert "vercel rollback" in part.stdout
@@ -215,7 +214,7 @@ def test_show_marks_secret_parameters_and_the_environment(tmp_path: Path) -> Non
     runbook.write_text(
         '# Env\n\n```bash\ncurl -H "Authorization: Bearer $GRAFANA_API_KEY" "$GRAFANA_URL" -o $HOME/x\n```\n'
     )
-    shown = cli("show", str(runbook))
+    shown = runbook_cli("show", str(runbook))
     assert "    params: --grafana_api_key (secret, asked without echo), --grafana_url" in shown.stdout
     assert "    from the environment: $HOME" in shown.stdout
 
@@ -234,16 +233,8 @@ def test_a_split_block_id_is_refused_by_lookup() -> None:
     assert runbook.step("restore-1.1").command == "npm run db:restore:latest"
 
 
-def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", "runbook", *argv],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], "HOME": "/root", "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def runbook_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return cli("runbook", *argv)
 
 
 def test_a_step_starts_at_its_command_and_takes_the_comment_above_as_its_title(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from actions.runner import ActionRefused, Runner
 from console import config as cfg
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus
+from tests.helpers import alive
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -127,29 +128,11 @@ async def test_stale_preview_is_refused(tmp_path: Path, monkeypatch) -> None:
     assert not (tmp_path / "argv.json").exists()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 HANG = f"""
 [actions.hang]
 command = ["{FIXTURES}/hang"]
 timeout = "{{timeout}}"
 """
-
-
-async def _all_gone(pids: list[int], within: float = 3.0) -> bool:
-    """Whether every pid is dead (or a zombie) within `within` seconds: a SIGKILL takes effect asynchronously."""
-    deadline = time.monotonic() + within
-    while any(_alive(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 async def _wait_for(path: Path) -> list[int]:
@@ -173,7 +156,7 @@ async def test_cancel_mid_command_kills_the_group_and_journals_cancelled(tmp_pat
     progress.cancel()
     outcome = await asyncio.wait_for(task, 10)
     assert outcome.status is OutcomeStatus.CANCELLED
-    assert await _all_gone(pids)
+    assert not any(alive(pid) for pid in pids)  # the group is gone when the outcome is
     last = entries(tmp_path)[-1]
     assert last["kind"] == "action.cancelled" and last["corr"] == 1
     assert "ready" in last["data"]["output_tail"]
@@ -188,7 +171,7 @@ async def test_timeout_kills_the_process_group(tmp_path: Path, monkeypatch) -> N
     outcome = await runner.execute(plan, confirmed=True)
     assert time.monotonic() - started < 8
     assert outcome.status is OutcomeStatus.FAILED and "timed out after 1s" in outcome.message
-    assert await _all_gone(await _wait_for(pids_file))
+    assert not any(alive(pid) for pid in await _wait_for(pids_file))
     assert entries(tmp_path)[-1]["kind"] == "action.failed"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from console import config as cfg
 from console.config import ConfigError
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent, Risk
+from tests.helpers import cli
 
 ROOT = Path(__file__).parent.parent
 SECRET = "s3cr3t-Tok3n-value"
@@ -99,16 +99,15 @@ def runner_for(folder: Path, *, read_only: bool = False) -> Runner:
     return build_runner(cfg.load(folder / "config.toml", environ={}), read_only=read_only)
 
 
-def cli(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def run(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """`incident-console run` as a real process started in the scratch folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", "run", "--config", str(folder / "config.toml"), *argv],
+    return cli(
+        "run",
+        "--config",
+        folder / "config.toml",
+        *argv,
         cwd=folder,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
 
 
@@ -154,14 +153,14 @@ async def test_a_value_is_never_shell_text_wherever_it_stands(scratch: Path, val
 
 def test_a_value_find_would_read_as_an_option_is_refused_and_nothing_runs(scratch: Path) -> None:
     before = files(scratch)
-    refused = cli(scratch, "list-tmp", "--dir=-delete", "--yes")
+    refused = run(scratch, "list-tmp", "--dir=-delete", "--yes")
     assert refused.returncode == 2
     assert refused.stderr == (
         "incident-console: list-tmp: `--dir` is `-delete`: a value that starts with `-` would be read as an option "
         "by find; put the placeholder after `--` in the script, or give another value\n"
     )
     assert files(scratch) == before and journal(scratch) == []
-    listed = cli(scratch, "list-tmp", "--dir", ".")  # a read: no --yes needed
+    listed = run(scratch, "list-tmp", "--dir", ".")  # a read: no --yes needed
     assert listed.returncode == 0, listed.stderr
     assert "  | ./old.tmp" in listed.stdout.splitlines()
 
@@ -203,24 +202,24 @@ async def test_a_failure_names_its_line_counted_from_the_scripts_first(
 
 
 def test_a_read_script_that_writes_is_judged_write_and_refused_when_read_only(scratch: Path) -> None:
-    result = cli(scratch, "sort-in-place", "--read-only", "--yes")
+    result = run(scratch, "sort-in-place", "--read-only", "--yes")
     assert result.returncode == 2
     assert result.stderr == "incident-console: sort-in-place: refused, the console is read-only (write action)\n"
     assert not (scratch / "sorted.txt").exists() and journal(scratch) == []
-    asked = cli(scratch, "sort-in-place")  # a write: confirmation needed, and there is no terminal
+    asked = run(scratch, "sort-in-place")  # a write: confirmation needed, and there is no terminal
     assert asked.returncode == 2 and "no terminal to confirm on" in asked.stderr
     assert "sort-in-place on staging: write: `sort -o sorted.txt in.txt` writes a file" in asked.stdout
 
 
 def test_a_declared_destructive_risk_raises_a_read_to_typed_confirmation(scratch: Path) -> None:
-    result = cli(scratch, "look", "--yes")
+    result = run(scratch, "look", "--yes")
     assert result.returncode == 2
     reason = 'destructive: raised by the action\'s risk = "destructive" (inferred read: only reading commands)'
     assert result.stderr == (
         f"incident-console: look: {reason}: pass --confirm staging as well as --yes; nothing was run\n"
     )
     assert journal(scratch) == []
-    confirmed = cli(scratch, "look", "--yes", "--confirm", "staging")
+    confirmed = run(scratch, "look", "--yes", "--confirm", "staging")
     assert confirmed.returncode == 0, confirmed.stderr
     assert "  | b" in confirmed.stdout.splitlines()
     assert journal(scratch)[0]["data"]["risk"] == "destructive"

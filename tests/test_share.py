@@ -21,6 +21,7 @@ from console.demo.servers import RedisServer, free_port
 from console.journal import Journal, canonical, entry_hash
 from console.share import Event, JournalMirror, Notice, Remote, StreamFollower, follow, start_mirror
 from console.share.codec import encode
+from tests.helpers import until
 
 KEY = "k3y-0f-the-share-d0-not-leak"
 
@@ -66,12 +67,6 @@ def notices(events: list[Event], kind: str | None = None) -> list[Notice]:
 
 def count(n: int) -> Callable[[list[Event]], bool]:
     return lambda got: len(remotes(got)) >= n
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 async def stream_seqs(share: ShareSettings, host: str) -> list[int]:

@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 
 from console.demo.servers import RedisServer
 from console.share.codec import encode
-from tests.test_share import KEY, Event, follower, journal, mirror, notices, remotes, settings, take, until, write
+from tests.helpers import until
+from tests.test_share import KEY, Event, follower, journal, mirror, notices, remotes, settings, take, write
 
 
 def now_ms() -> int:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_process import CLI, cli_on_pty, read_until
 
 from actions.registry import build_runner
 from console import config as cfg
@@ -22,6 +21,7 @@ from console.sources.base import Feeds
 from console.stop_signals import STOP_SIGNALS, on_stop_signals
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from tests.helpers import CLI, cli_on_pty, read_until, toasts, until
 from widgets.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -133,7 +133,7 @@ def test_sigterm_mid_action_restores_the_terminal_and_exits_143(tmp_path: Path) 
 async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel(tmp_path: Path) -> None:
     config = cfg.load(_config(tmp_path), environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         app.request_action("slow")
         for _ in range(200):
             await pilot.pause(0.05)
@@ -146,7 +146,7 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
         await pilot.press("ctrl+q")  # Textual's quit key, past the run screen: it asks first
         await pilot.pause(0.3)
         assert app.is_running and app.screen.running
-        assert any("quit again to cancel it" in str(n.message) for n in app._notifications)
+        assert any("quit again to cancel it" in text for text in toasts(app))
         await pilot.press("ctrl+q")
         for _ in range(600):
             if not app.is_running:
@@ -207,14 +207,10 @@ async def test_the_console_says_at_start_that_an_action_never_finished(tmp_path:
     _killed_mid_action(tmp_path).wait(timeout=10)
     config = cfg.load(_config(tmp_path), environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
-    async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if app._notifications:
-                break
-        [notice] = list(app._notifications)
-        assert notice.severity == "error"
-        assert str(notice.message).startswith("✖ slow (journal seq 1) never finished: no outcome was journaled")
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await until(lambda: toasts(app), what="the notice on screen")
+        [notice] = toasts(app, "error")
+        assert notice.startswith("✖ slow (journal seq 1) never finished: no outcome was journaled")
         await pilot.pause(0.2)
         table = app.dashboard.query_one(Timeline).table
         texts = [table.get_row_at(i)[-1].plain for i in range(table.row_count)]

@@ -18,6 +18,7 @@ from console.models.health import MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from tests.helpers import shown_lines, toasts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -167,13 +168,13 @@ async def test_from_red_to_green_through_a_playbook(tmp_path: Path, monkeypatch)
 
 async def test_read_only_refuses_the_action_and_a_skip_is_journaled_with_its_reason(tmp_path: Path) -> None:
     app = make_app(tmp_path, read_only=True)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await start_suggested(pilot, declare=False)
         await pilot.press("enter", "enter")  # answer "yes"
         await settle(pilot)
         await pilot.press("enter")  # the rollback: refused, nothing journaled
         await settle(pilot)
-        assert any("read-only" in str(n.message) for n in app._notifications)
+        assert any("read-only" in text for text in toasts(app))
         await pilot.press("s")
         await settle(pilot)
         await pilot.press(*"no deploy rights here", "enter")
@@ -205,6 +206,70 @@ def test_triage_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> N
         await start_suggested(pilot, declare=False)
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+LONG_EVIDENCE = """
+[console]
+environment = "staging"
+journal = "{journal}"
+
+[[metric]]
+name = "error rate of the checkout api"
+url = "http://127.0.0.1:9/metrics"
+crit = 1
+
+[[metric]]
+name = "p95 latency of the checkout api"
+url = "http://127.0.0.1:9/metrics"
+crit = 2000
+
+[[playbook]]
+name = "slow-and-failing"
+title = "Checkout is slow and failing"
+when = 'metric."error rate of the checkout api" > 1 and metric."p95 latency of the checkout api" > 2000'
+severity = "SEV-2"
+
+[[playbook.steps]]
+id = "done"
+kind = "done"
+"""
+
+
+def long_evidence_app(tmp_path: Path) -> ConsoleApp:
+    path = tmp_path / "config.toml"
+    path.write_text(LONG_EVIDENCE.format(journal=tmp_path / "journal.jsonl"))
+    config = cfg.load(path, environ={})
+    clock = ManualClock(NOW)
+    return ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
+
+
+async def show_long_evidence(pilot) -> None:
+    readings = [("error rate of the checkout api", 4.7, 1.0), ("p95 latency of the checkout api", 2513.0, 2000.0)]
+    pilot.app.live.update(
+        MetricSnapshot(name=name, state=State.CRIT, value=value, crit=crit, taken_at=NOW)
+        for name, value, crit in readings
+    )
+    await settle(pilot)
+    await pilot.press("t")
+    await settle(pilot)
+
+
+async def test_evidence_too_long_for_the_list_ends_with_an_ellipsis_and_only_start_keys_show(tmp_path: Path) -> None:
+    app = long_evidence_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_long_evidence(pilot)
+        listed = shown_lines(app.screen.query_one("#playbooks"))
+        footer = " ".join(line.strip() for key in app.screen.query("FooterKey") for line in shown_lines(key))
+        lines = [line for widget in app.screen.query("Static") for line in shown_lines(widget)]
+    evidence = next(line for line in listed if "metric error rate of the checkout api" in line)
+    assert evidence.rstrip(" │").endswith("…"), evidence
+    assert "⏎ Start" in footer and "esc Dashboard" in footer
+    assert not {"Do step", "Skip", "Previous", "Abandon"} & set(footer.split()), footer
+    assert not any("enter do step" in line or "enter start" in line for line in lines)  # no second key line
+
+
+def test_triage_list_with_long_evidence_80x24(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(long_evidence_app(tmp_path), terminal_size=(80, 24), run_before=show_long_evidence)
 
 
 async def test_a_look_step_shows_its_pane_with_its_filter(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_process import ANSI, cli_on_pty, read_until
 
 from actions.registry import build_runner
 from console import config as cfg
@@ -28,6 +27,7 @@ from console.triage.playbook import Playbook
 from console.tui.app import ConsoleApp
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.wall import WallScreen
+from tests.helpers import ANSI, cli_on_pty, read_until
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 

@@ -22,7 +22,6 @@ from widgets.messages import ActionRequested, DetailRequested
 from widgets.outside import outside
 
 COLUMNS = [("for", "for"), ("alert", "alert"), ("severity", "severity"), ("labels", "labels")]
-SHOWN = ("alertname", "severity")
 # Cells taken by everything but the labels: the for, alert and severity columns, every column's padding
 # (1 each side) and a vertical scrollbar.
 _FIXED = 7 + 24 + 8 + 4 * 2 + 2
@@ -30,6 +29,8 @@ _FIXED = 7 + 24 + 8 + 4 * 2 + 2
 
 class AlertsPane(Vertical):
     """Renders AlertsSnapshot models; posts ActionRequested("silence") and DetailRequested; does no I/O."""
+
+    HELP_PLACE = "Alerts pane"
 
     DEFAULT_CSS = """
     AlertsPane { border: round $panel; border-title-color: $text; padding: 0 1; height: 1fr; }
@@ -108,9 +109,9 @@ class AlertsPane(Vertical):
                     format_duration(snap.firing_for(alert), compact=True),
                     _clip(alert.name, 24),
                     _clip(alert.severity, 8),
-                    _clip(other_labels(alert), width),
+                    _clip(alert.other_labels, width),
                 ),
-                sort=(-snap.firing_for(alert), alert.name, alert.severity, other_labels(alert)),
+                sort=(-snap.firing_for(alert), alert.name, alert.severity, alert.other_labels),
                 copy=format_matchers(alert.labels),
             )
             for alert in self._alerts().values()
@@ -127,10 +128,6 @@ def status_line(snap: AlertsSnapshot) -> str:
     if not snap.alerts:
         return f"{head}  nothing firing"
     return f"{head}  {check.value} ({check.reason})  ·  M silence the selected alert"
-
-
-def other_labels(alert: Alert) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k not in SHOWN)
 
 
 def alert_lines(alert: Alert, snap: AlertsSnapshot) -> list[str]:

@@ -45,6 +45,8 @@ class KeyedTable(ScrollView, can_focus=True):
     Each row is drawn once into a Strip cached by its content: a refresh redraws only the rows that changed.
     """
 
+    HELP_PLACE = "any table"
+
     BINDINGS: ClassVar = [
         # Moving and selecting have no description, as DataTable's (the help screen lists described bindings).
         Binding("enter", "select_cursor", show=False),

@@ -43,6 +43,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     The mouse selects text as drawn (a drag, or a double click for all of it; `ctrl+c` copies, escape clears).
     """
 
+    HELP_PLACE = "logs"
+
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow", id="logs.follow"),
         Binding("slash", "filter", "Filter", id="logs.filter"),

@@ -20,6 +20,8 @@ def _shape(nodes: list[LockNode]) -> tuple:
 class PgLockTree(Tree[PgSession]):
     """Blockers at the top level, waiters below; the cursor stays on its pid while only the labels change."""
 
+    HELP_PLACE = "PostgreSQL locks"
+
     DEFAULT_CSS = """
     PgLockTree { height: 1fr; }
     """

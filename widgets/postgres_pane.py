@@ -55,6 +55,8 @@ def _set_line(line: Static, text: str) -> None:
 class PostgresPane(Widget, can_focus=False):
     """Renders PostgresSnapshot models; posts ActionRequested and DetailRequested; does no I/O."""
 
+    HELP_PLACE = "PostgreSQL pane"
+
     DEFAULT_CSS = """
     PostgresPane { height: 1fr; layout: vertical; }
     PostgresPane > .pg-line { height: 1; padding: 0 1; }

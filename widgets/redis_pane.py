@@ -31,6 +31,8 @@ _NO_DATA = "—"
 class RedisPane(Vertical):
     """Renders RedisSnapshot models; `F` asks the app for the flush-cache form."""
 
+    HELP_PLACE = "Redis pane"
+
     DEFAULT_CSS = """
     RedisPane { border: round $panel; border-title-color: $text; padding: 0 1; height: 1fr; }
     RedisPane:focus-within { border: round $primary; }

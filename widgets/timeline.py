@@ -35,6 +35,8 @@ COLUMNS = [("pin", " "), ("seq", "#"), ("local", "Local"), ("utc", "UTC"), ("kin
 class Timeline(Widget):
     """Journal entries newest first: `k` cycles the kind filter, `p` pins, `enter` shows the whole entry."""
 
+    HELP_PLACE = "Timeline pane"
+
     DEFAULT_CSS = """
     Timeline { height: 1fr; }
     Timeline > #timeline-caption { height: 1; color: $text-muted; padding: 0 1; }

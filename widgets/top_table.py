@@ -39,6 +39,8 @@ def render_top(model: TopSnapshot, keep: Callable[[tuple[str, ...]], bool] = lam
 class TopTables(VerticalScroll):
     """Renders TopSnapshot models, a table per configured top list in config order; other models are ignored."""
 
+    HELP_PLACE = "Top pane"
+
     DEFAULT_CSS = """
     TopTables { border: round $panel; padding: 0 1; height: 1fr; }
     TopTables > Static { height: auto; margin-bottom: 1; }

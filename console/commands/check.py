@@ -6,21 +6,29 @@ import json
 
 from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from console.commands import fail as _err
-from console.config import Config
+from console.config import Config, ConfigError
+from console.models import count
 from console.output import out
 from console.redact import make_safe
 
 
 async def check(config: Config) -> int:
     """`check`: the config is valid (else exit 2 earlier); reach every target once; exit 1 if any is unreachable, 2 if
-    a playbook or runbook file it names cannot be used (one line each on stderr: others could change it, it cannot
-    be read or parsed)."""
+    anything another command would refuse is found (one line each on stderr): an action named like a built-in, a
+    playbook or runbook file that cannot be used (others could change it, it cannot be read or parsed), a playbook
+    `triage check` refuses."""
+    from actions.registry import build_actions
+    from console.commands.triage import playbook_problems
     from console.sources.reach import reach_all
-    from console.triage.builtins import all_playbooks
 
-    _, problems = all_playbooks(config)
+    problems = []
+    try:
+        build_actions(config)  # as the TUI and `run` do: a name a built-in takes is refused there
+    except ConfigError as exc:
+        problems.append(str(exc))
+    problems += playbook_problems(config)[1]
     for problem in problems:
-        _err(make_safe(problem))
+        _err(problem)
     results = await reach_all(config)
     width = max((len(r.name) for r in results), default=0)
     for r in results:
@@ -28,7 +36,7 @@ async def check(config: Config) -> int:
     if not results:
         out("nothing to reach: the config has no targets")
     failed = sum(not r.ok for r in results)
-    verdict = f"{len(problems)} playbook or runbook problem(s), listed above" if problems else "valid"
+    verdict = f"{count(len(problems), 'problem')}, listed above" if problems else "valid"
     out(f"{config.source}: {verdict}; {len(results) - failed} of {len(results)} targets reachable")
     return EXIT_USAGE if problems else EXIT_FAIL if failed else EXIT_OK
 

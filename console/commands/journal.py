@@ -11,7 +11,8 @@ from actions.registry import open_journal
 from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from console.commands import fail as _err
 from console.config import Config
-from console.incident.state import describe
+from console.file_trust import JOURNAL, read_problem
+from console.incident.state import KINDS, describe
 from console.journal import Journal, JournalError, default_journal_path
 from console.journal.archive import ArchiveRefused, archive
 from console.journal.verify import Anchor, anchor_text
@@ -20,13 +21,27 @@ from console.redact import make_safe
 
 
 def journal_command(args: argparse.Namespace, config: Config | None) -> int:
-    """`journal verify|show|export|archive`."""
+    """`journal verify|show|export|archive`: a journal that is missing, cannot be read or is no file is one line and
+    exit 2, in the same words for all of them."""
     if args.journal:
         journal = Journal(Path(args.journal).expanduser())
     elif config is not None:
         journal = open_journal(config)
     else:
         journal = Journal(default_journal_path())
+    if args.journal_command == "show" and (problem := _kind_problem(args.kind)):
+        _err(problem)
+        return EXIT_USAGE
+    try:
+        problem = read_problem(journal.path, JOURNAL)
+    except FileNotFoundError:
+        problem = (
+            f"{journal.path}: no journal here (nothing has been journaled there yet; name one with --journal FILE "
+            "or the config's [console] journal)"
+        )
+    if problem:
+        _err(f"journal {problem}")
+        return EXIT_USAGE
     try:
         if args.journal_command == "verify":
             return _verify(journal, args.anchor)
@@ -44,9 +59,6 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
 
 def _verify(journal: Journal, anchors: list[Anchor]) -> int:
     """Walk the chain, check each anchor, and say which guarantees that gives and which it cannot."""
-    if not journal.path.exists():
-        _err(f"{journal.path}: no journal here")
-        return EXIT_USAGE
     result = journal.verify(anchors)
     if result.ok:
         out(f"{journal.path}: ok, {result.count} entries, head {result.head}")
@@ -72,9 +84,6 @@ def _verify(journal: Journal, anchors: list[Anchor]) -> int:
 
 def _archive(journal: Journal) -> int:
     """`journal archive`: one line saying what moved where, or why nothing did (exit 2)."""
-    if not journal.path.exists():
-        _err(f"{journal.path}: no journal here")
-        return EXIT_USAGE
     try:
         done = archive(journal)
     except ArchiveRefused as exc:
@@ -87,10 +96,18 @@ def _archive(journal: Journal) -> int:
     return EXIT_OK
 
 
+def _kind_problem(kind: str | None) -> str | None:
+    """`--kind` that no journal kind starts with, in words with the kinds there are; None when it is one."""
+    if kind is None or any(known.startswith(kind) for known in KINDS):
+        return None
+    families = sorted({k.split(".")[0] + (".*" if "." in k else "") for k in KINDS})
+    return (
+        f"journal show --kind {kind}: no journal kind starts with it; kinds: {', '.join(families)} (a kind "
+        "matches every kind it starts: --kind action shows action.requested, action.completed...)"
+    )
+
+
 def _show(journal: Journal, kind: str | None, as_json: bool) -> int:
-    if not journal.path.exists():
-        _err(f"{journal.path}: no journal here")
-        return EXIT_USAGE
     for entry in journal.entries():
         if kind and not entry["kind"].startswith(kind):
             continue

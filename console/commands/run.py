@@ -89,6 +89,26 @@ async def run_action(
     return EXIT_OK if outcome.status is OutcomeStatus.COMPLETED and not outcome.journal_error else EXIT_FAIL
 
 
+def list_actions(config: Config) -> int:
+    """`run` with no ACTION: every action this config offers (built-in, configured, runbook steps) with its risk, its
+    parameters and what it does; exit 2, as nothing was run."""
+    runner = build_runner(config)
+    for problem in runner.runbook_problems:
+        _err(f"warning: {make_safe(problem)}")
+    actions = sorted(runner.actions.values(), key=lambda a: (a.name.startswith("runbook:"), a.name))
+    width = max((len(a.name) for a in actions), default=0)
+    out(f"actions on {config.console.environment}" + ("" if actions else ": none"))
+    for action in actions:
+        out(make_safe(f"  {action.name:<{width}}  {action.risk.value:<11}  {action.description}".rstrip()))
+        if action.Params.model_fields:
+            params = " ".join(f"--{name.replace('_', '-')}" for name in action.Params.model_fields)
+            out(make_safe(f"  {'':<{width}}  {'':<11}  {params}"))
+    if not actions:
+        out("  add [actions.NAME] to the config, or [postgres], [redis], [alertmanager] for the built-in ones")
+    _err("run: name the ACTION to run: run ACTION [--PARAM VALUE ...] (--dry-run previews it); nothing was run")
+    return EXIT_USAGE
+
+
 def _ask_secrets(names: frozenset[str], given: dict[str, str]) -> dict[str, str]:
     """Secret params not on the command line are asked on the terminal without echo (kept out of `ps` and history)."""
     if not sys.stdin.isatty():

@@ -8,6 +8,7 @@ import os
 
 from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config
+from console.models import count
 from console.output import json_text, out
 from console.redact import make_safe
 from console.runbooks.model import Runbook, RunbookError, load_runbook
@@ -20,8 +21,6 @@ def runbook_command(args: argparse.Namespace, params: dict[str, str], config: Co
     except RunbookError as exc:
         return _fail(str(exc))
     if args.runbook_command == "show":
-        if params:
-            return _fail(f"runbook show: unrecognized arguments: --{next(iter(params))}")
         return show(book, as_json=args.json)
     assert config is not None
     return asyncio.run(run(book, config, args, params))
@@ -39,9 +38,18 @@ def show(book: Runbook, *, as_json: bool) -> int:
     if as_json:
         out(json_text(book.as_json(), indent=2))
         return EXIT_OK
-    runnable = sum(s.runnable for s in book.steps)
+    runnable = sum(s.runnable and s.closed for s in book.steps)
+    open_fences = sorted({s.fence_line for s in book.steps if s.runnable and not s.closed})
+    why = ""
+    if open_fences:
+        lines = ", ".join(map(str, open_fences))
+        why = f" (the fence at line {lines} is never closed)" if len(open_fences) == 1 else (
+            f" (the fences at lines {lines} are never closed)"
+        )
+    elif not book.steps:
+        why = " (no code blocks: nothing to run)"
     out(make_safe(f"{book.title}  ({book.path}, sha256 {book.sha256[:12]})"))
-    out(f"{len(book.steps)} steps, {runnable} runnable" + ("" if book.steps else " (no code blocks: nothing to run)"))
+    out(f"{count(len(book.steps), 'step')}, {runnable} runnable{why}")
     for step in book.steps:
         head = f"{step.ref}  [{step.kind}{', ' + step.risk.value if step.runnable else ''}]  line {step.line}"
         out("")
@@ -50,6 +58,8 @@ def show(book: Runbook, *, as_json: bool) -> int:
             out(make_safe(f"    split: part {step.split.part} of {step.split.of} of block {step.split.block}"))
         if step.runnable:
             out(make_safe(f"    risk: {step.risk_reason}"))
+        if step.runnable and not step.closed:
+            out(f"    not run: the fence at line {step.fence_line} is never closed (close it to run this step)")
         if step.params:
             named = (f"--{p.name}" + (" (secret, asked without echo)" if p.secret else "") for p in step.params)
             out(make_safe(f"    params: {', '.join(named)}"))

@@ -88,13 +88,19 @@ def show(config: Config, name: str) -> int:
     return EXIT_OK
 
 
-def check(config: Config) -> int:
-    """Exit 2 with one line per problem, 0 when every playbook is valid (and every runbook step it names exists)."""
+def playbook_problems(config: Config) -> tuple[list[Playbook], list[str]]:
+    """Every playbook (built-in, configured, runbooks) and one line per problem: a file that cannot be used, a
+    playbook that is not sound, a runbook step it names that does not exist (`triage check` and `check` alike)."""
     from actions.registry import action_names
     from console.triage.runbook_view import reference_problems
 
     playbooks, problems = all_playbooks(config)
-    problems += validate(playbooks, config, action_names(config)) + reference_problems(playbooks)
+    return playbooks, problems + validate(playbooks, config, action_names(config)) + reference_problems(playbooks)
+
+
+def check(config: Config) -> int:
+    """Exit 2 with one line per problem, 0 when every playbook is valid (and every runbook step it names exists)."""
+    playbooks, problems = playbook_problems(config)
     if problems:
         for problem in problems:
             out(make_safe(problem))

@@ -24,7 +24,8 @@ from pydantic import (
 from console.config.actions import CommandAction as CommandAction  # re-exported, as are the next two
 from console.config.actions import ParamSpec as ParamSpec
 from console.config.incident import IncidentSettings as IncidentSettings
-from console.config.probes import HttpRoute, MetricReading, RequestSpec
+from console.config.keys import BindingId, KeyList, ThemeName
+from console.config.probes import CertExpiry, HttpRoute, MetricReading, RequestSpec
 from console.config.reading import (
     ENV_VAR,
     expand,
@@ -79,7 +80,7 @@ class ConsoleSettings(HttpRoute, Model):
 
     environment: str = "default"
     refresh: Period = 2.0
-    theme: str = "incident-dark"
+    theme: ThemeName = "incident-dark"
     read_only: bool = False
     journal: Path | None = None
     playbooks: list[str] = []
@@ -99,8 +100,9 @@ class ConsoleSettings(HttpRoute, Model):
         return name
 
 
-class HealthTarget(RequestSpec, _Sustained):
-    """`[[health]]`: an HTTP health endpoint (method, headers and body in `RequestSpec`)."""
+class HealthTarget(RequestSpec, CertExpiry, _Sustained):
+    """`[[health]]`: an HTTP health endpoint (method, headers and body in `RequestSpec`, its certificate's expiry
+    thresholds in `CertExpiry`)."""
 
     name: str = Field(min_length=1)
     url: str
@@ -272,7 +274,7 @@ class Config(Model):
     redis: RedisSettings | None = None
     logs: list[LogSettings] = Field(default_factory=list)
     actions: dict[str, CommandAction] = Field(default_factory=dict)
-    keys: dict[str, str] = Field(default_factory=dict)
+    keys: dict[BindingId, KeyList] = Field(default_factory=dict)
     incident: IncidentSettings = Field(default_factory=IncidentSettings)
     playbook: list[dict[str, Any]] = Field(default_factory=list)
     share: ShareSettings | None = None
@@ -328,6 +330,8 @@ class Config(Model):
         for index, metric in enumerate(self.metric):
             if metric.promql is not None and self.prometheus is None:
                 raise ValueError(f"metric[{index}].promql needs a [prometheus] section with the server's url")
+            if metric.redis_keys is not None and self.redis is None:
+                raise ValueError(f"metric[{index}].redis_keys needs a [redis] section with the server's url")
         return self
 
     @model_validator(mode="after")

@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 import ssl
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from console.config.types import Duration, at_most
 from console.models.numbers import compile_path
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 PROXY_FROM_ENV = "env"  # `proxy = "env"`: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read only when the config says so
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a header name may hold (RFC 9110)
+CertLead = Annotated[Duration, at_most(3650, zero_ok=False)]  # how long before expiry: "14d"
 
 
 class HttpRoute(BaseModel):
@@ -119,6 +121,28 @@ class RequestSpec(HttpRoute):
         }
 
 
+class CertExpiry(BaseModel):
+    """`cert_warn` / `cert_crit` on an https `[[health]]` target: how long before its certificate expires it turns
+    warn and crit (the days left are a check of their own, `cert:NAME`, read from the probe's own handshake)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    cert_warn: CertLead | None = None
+    cert_crit: CertLead | None = None
+
+    @model_validator(mode="after")
+    def _https_and_crit_sooner(self) -> CertExpiry:
+        if self.cert_warn is None and self.cert_crit is None:
+            return self
+        url = str(getattr(self, "url", ""))
+        if not url.lower().startswith("https://"):
+            given = "cert_warn" if self.cert_warn is not None else "cert_crit"
+            raise ValueError(f"{given}: only an https:// url has a certificate to watch, got {url!r}")
+        if self.cert_warn is not None and self.cert_crit is not None and self.cert_crit >= self.cert_warn:
+            raise ValueError("cert_crit must be shorter than cert_warn (crit is the nearer expiry), e.g. 3d and 14d")
+        return self
+
+
 class MetricReading(RequestSpec):
     """Where a metric's number (or list) comes from and how it is read."""
 
@@ -126,6 +150,7 @@ class MetricReading(RequestSpec):
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)  # the command's environment: where `${VAR}` secrets go
     promql: str | None = Field(default=None, min_length=1)  # an instant query to `[prometheus]`
+    redis_keys: str | None = Field(default=None, min_length=1)  # a pattern whose keys in `[redis]` are counted
     path: str | None = Field(default=None, min_length=1)
     pattern: str | None = None
     kind: Literal["value", "top"] = "value"
@@ -155,17 +180,22 @@ class MetricReading(RequestSpec):
 
     @model_validator(mode="after")
     def _one_origin(self) -> MetricReading:
-        origins = [name for name in ("url", "command", "promql") if getattr(self, name) is not None]
+        origins = [name for name in ("url", "command", "promql", "redis_keys") if getattr(self, name) is not None]
         if len(origins) != 1:
             which = f"not {' and '.join(origins)}" if origins else "one is required"
             raise ValueError(
-                "give url (an HTTP endpoint), command (a program whose stdout has the number) or promql "
-                f"(a query to [prometheus]), {which}"
+                "give url (an HTTP endpoint), command (a program whose stdout has the number), promql (a query to "
+                f"[prometheus]) or redis_keys (a pattern whose keys in [redis] are counted), {which}"
             )
-        if self.promql is not None and (self.path is not None or self.pattern is not None or self.sends):
-            raise ValueError("path, pattern and the request fields go with url or command, not with promql")
+        server = "promql" if self.promql is not None else "redis_keys" if self.redis_keys is not None else None
+        if server and (self.path is not None or self.pattern is not None or self.sends):
+            raise ValueError(f"path, pattern and the request fields go with url or command, not with {server}")
         if self.promql is not None and self.routed:
             raise ValueError("a promql query goes to [prometheus]: set ca_file and proxy there")
+        if self.redis_keys is not None and self.routed:
+            raise ValueError("ca_file and proxy are for HTTP: a redis_keys count reads [redis] at its url")
+        if self.redis_keys is not None and self.kind == "top":
+            raise ValueError('redis_keys is one number, a count: kind = "top" does not apply')
         if self.command is not None:
             if not self.command:
                 raise ValueError('command must name a program, e.g. ["docker", "stats", "--no-stream"]')

@@ -7,14 +7,13 @@ what was expected in the console's words (never pydantic's), with the expanded s
 
 from __future__ import annotations
 
-import errno
 import json
 import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.file_trust import CONFIG, UntrustedFile, read_trusted
+from console.file_trust import CONFIG, UntrustedFile, os_reason, read_trusted
 from console.redact import MIN_SECRET_LENGTH, Redactor, passwords
 
 if TYPE_CHECKING:
@@ -59,13 +58,6 @@ def decode_text(data: bytes, name: str) -> str:
             f"{name}: line {line}, column {column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
-
-
-def os_reason(exc: OSError) -> str:
-    """The cause in words, with what to do for the usual one (permission denied)."""
-    if exc.errno == errno.EACCES:
-        return "permission denied (you may not read it, or may not enter a folder on its path: check their modes)"
-    return (exc.strerror or str(exc)).lower()
 
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -173,6 +165,7 @@ def validation_error(exc: ValidationError, name: str, text: str, secrets: set[st
     redactor = Redactor([*secrets, *map(_literal_braces, secrets)])
     error = exc.errors()[0]
     loc = tuple(error["loc"])
+    loc = loc[:-1] if loc[-1:] == ("[key]",) else loc  # a table's key that is wrong: named like its value
     message = plain_message(error)
     if error["type"] == "extra_forbidden":
         message += f" in {_dotted(loc[:-1]) or 'the top level'} (check the spelling against the docs)"
@@ -202,6 +195,8 @@ _BOUNDS = {
 def plain_message(error: Any) -> str:
     """One pydantic error (an item of `ValidationError.errors()`) in the console's words: what is wrong, what was
     expected and what was found, as TOML calls it (a table, an array, the number 3), never pydantic's phrases."""
+    from console.models import count  # pydantic's models: on the error path only, never on the TUI's first paint
+
     kind, ctx, loc = error["type"], error.get("ctx") or {}, error["loc"]
     got = f"got {_found(error.get('input'))}"
     if kind == "missing":
@@ -216,10 +211,10 @@ def plain_message(error: Any) -> str:
         return f"must be {_BOUNDS[kind].format(**ctx)}, {got}"
     if kind in ("too_short", "string_too_short"):
         unit = "item" if kind == "too_short" else "character"
-        return f"expected at least {_count(ctx['min_length'], unit)}, {got}"
+        return f"expected at least {count(ctx['min_length'], unit)}, {got}"
     if kind in ("too_long", "string_too_long"):
         unit = "item" if kind == "too_long" else "character"
-        return f"expected at most {_count(ctx['max_length'], unit)}, {got}"
+        return f"expected at most {count(ctx['max_length'], unit)}, {got}"
     if kind == "string_pattern_mismatch":
         return f"expected text matching the pattern {ctx['pattern']}, {got}"
     if kind in ("literal_error", "enum"):
@@ -232,10 +227,6 @@ def plain_message(error: Any) -> str:
     if message.startswith("Input should be "):
         message = "expected " + message.removeprefix("Input should be ")
     return f"{message}, {got}"
-
-
-def _count(n: int, unit: str) -> str:
-    return f"{n} {unit}{'' if n == 1 else 's'}"
 
 
 def _found(value: Any) -> str:
@@ -261,7 +252,8 @@ def _dotted(loc: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            name = f'"{part}"' if "." in str(part) else str(part)  # TOML's quoted key: keys."app.palette"
+            out += ("." if out else "") + name
     return out
 
 
@@ -274,7 +266,7 @@ def where(name: str, text: str, loc: tuple) -> str:
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+_KEY = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_\-\"'.]+)\s*=")
 
 
 def _find_line(text: str, loc: tuple) -> int | None:
@@ -291,9 +283,12 @@ def _find_line(text: str, loc: tuple) -> int | None:
                 current = f"{current}[{counters[current]}]"
             tables.setdefault(current, (number, {}))
         elif found := _KEY.match(line):
-            tables[current][1].setdefault(found.group(1).strip("\"'").split(".")[0], number)
+            key = found.group(1)
+            quoted = key[0] in "\"'" and key.count(key[0]) == 2 and key.endswith(key[0])  # "app.palette" is whole
+            key = key[1:-1] if quoted else key.replace('"', "").replace("'", "").split(".")[0]
+            tables[current][1].setdefault(key, number)
     for cut in range(len(loc), -1, -1):
-        table = _dotted(loc[:cut])
+        table = _dotted(loc[:cut]).replace('"', "")  # as the headers were read, quotes left out
         if table in tables:
             table_line, keys = tables[table]
             key = loc[cut] if cut < len(loc) else None

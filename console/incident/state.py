@@ -311,3 +311,5 @@ _DESCRIBERS: dict[str, Any] = {
         f": {d['reason']}" if d.get("reason") else ""
     ),
 }
+# Every kind the console journals: the described ones and an action's request and outcomes
+KINDS = (*_DESCRIBERS, "action.requested", "action.completed", "action.failed", "action.cancelled")

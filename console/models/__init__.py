@@ -14,6 +14,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def count(n: int, noun: str) -> str:
+    """`1 step`, `2 steps`, `0 steps`: a number and its noun, plural unless one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def format_duration(seconds: float | None, *, compact: bool = False) -> str:
     """Short human text for a duration: 850ms, 12s, 4m 05s, 2h 10m, 3d 4h; '' for None.
 

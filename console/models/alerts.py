@@ -43,6 +43,21 @@ class Alert(BaseModel):
     def severity(self) -> str:
         return self.labels.get("severity", "")
 
+    @property
+    def other_labels(self) -> str:
+        """The labels besides its name and severity, `job=api region=eu`, as the pane and `status` show them."""
+        return " ".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k not in ("alertname", "severity"))
+
+
+class FiringAlert(BaseModel):
+    """One firing alert as `status` reports it: name, severity, how long it has fired, since when, other labels."""
+
+    name: str
+    severity: str
+    firing_s: float
+    since: datetime
+    labels: str
+
 
 def alert_from(raw: dict) -> Alert:
     """An alert from its `/api/v2/alerts` JSON (validated: a ValidationError for a malformed one)."""
@@ -74,6 +89,15 @@ class AlertsSnapshot(BaseModel):
     def firing_for(self, alert: Alert) -> float:
         """Seconds the alert has fired, as of this poll."""
         return max(0.0, (self.taken_at - alert.starts_at).total_seconds())
+
+    def firing_alerts(self) -> list[FiringAlert]:
+        """What fires, newest first, as `status` names it."""
+        return [
+            FiringAlert(
+                name=a.name, severity=a.severity, firing_s=self.firing_for(a), since=a.starts_at, labels=a.other_labels
+            )
+            for a in sorted(self.alerts, key=self.firing_for)
+        ]
 
     def checks(self) -> list[Check]:
         return [self.firing(self.alerts)]

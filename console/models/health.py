@@ -14,10 +14,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from console import outside_json
-from console.models import Check, State
+from console.models import Check, State, format_duration
 from console.models.numbers import read_number, read_output
 
 HISTORY = 30
+CERT = "cert"  # the source name of a certificate's check: `cert:api`
+DAY = 86400.0
 MAX_BODY = 1_000_000
 OVERSIZE = f"body over {MAX_BODY // 1_000_000} MB"
 
@@ -30,6 +32,7 @@ class HttpResult(BaseModel):
     latency_ms: float = 0.0
     body: bytes = b""
     oversize: bool = False
+    cert_expires: datetime | None = None  # over https: the verified certificate's notAfter (UTC)
 
 
 class HealthSnapshot(BaseModel):
@@ -44,6 +47,7 @@ class HealthSnapshot(BaseModel):
     taken_at: datetime
     history: list[float] = Field(default_factory=list)
     previous: State | None = None
+    cert: Check | None = None  # with `cert_warn` / `cert_crit`: the days the certificate has left (`cert_check`)
 
     @property
     def check(self) -> Check:
@@ -57,7 +61,26 @@ class HealthSnapshot(BaseModel):
         return f"health:{self.name}"
 
     def checks(self) -> list[Check]:
-        return [self.check]
+        return [self.check] if self.cert is None else [self.check, self.cert]
+
+
+def cert_check(name: str, result: HttpResult, now: datetime, warn: float | None, crit: float | None) -> Check:
+    """`cert:NAME`: the days the endpoint's certificate has left, from the handshake the probe made (its number is
+    days); crit under `crit` seconds or expired, warn under `warn`; unknown when the probe read no certificate."""
+    if result.cert_expires is None:
+        why = f"the request failed: {result.error}" if result.error else "the answer came without a certificate"
+        return Check(source=CERT, name=name, state=State.UNKNOWN, reason=f"no certificate read ({why})")
+    left = (result.cert_expires - now).total_seconds()
+    expires = f"expires {result.cert_expires:%Y-%m-%d %H:%M} UTC"
+    if left <= 0:
+        return Check(source=CERT, name=name, state=State.CRIT, value="expired", reason=expires, number=left / DAY)
+    state, reason = threshold_state(left, warn, crit, below=True)
+    if state is not State.OK:
+        limit = crit if state is State.CRIT else warn
+        reason = f"under {state.value} {format_duration(limit)}"
+    value = f"{format_duration(left)} left"
+    return Check(source=CERT, name=name, state=state, value=value, reason=f"{reason}; {expires}".lstrip("; "),
+                 number=round(left / DAY, 2))  # fmt: skip
 
 
 class MetricSnapshot(BaseModel):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.incident.state import cadence_text
-from console.models import format_duration
+from console.models import count, format_duration
 from console.redact import Redactor, make_safe
 
 PIN = "★"
@@ -113,8 +113,8 @@ def _summary(doc: dict[str, Any]) -> str:
     return (
         f"{inc['severity']} incident in {inc['environment'] or 'an unnamed environment'}: {inc['title']}. "
         f"Impact lasted {format_duration(doc['impact']['duration_s'])} ({until}), now {inc['status']}. "
-        f"{_count(len(doc['actions']), 'operator action')} ({done} completed), "
-        f"{_count(len(comms['updates']), 'status update')}, {_count(len(doc['follow_ups']), 'follow-up')}."
+        f"{count(len(doc['actions']), 'operator action')} ({done} completed), "
+        f"{count(len(comms['updates']), 'status update')}, {count(len(doc['follow_ups']), 'follow-up')}."
     )
 
 
@@ -231,7 +231,7 @@ def _communications(doc: dict[str, Any]) -> list[str]:
     verdict = "kept" if comms["cadence_kept"] else "missed"
     lines = [
         f"Cadence: an update every {cadence_text(comms['update_every_s'])} at {inc['severity']}; {verdict}. "
-        f"{_count(len(updates), 'update')} posted ({late} late), {_count(len(overdue), 'overdue reminder')}.",
+        f"{count(len(updates), 'update')} posted ({late} late), {count(len(overdue), 'overdue reminder')}.",
         "",
     ]
     if updates:
@@ -291,10 +291,6 @@ def _table(headers: list[str], rows: list[list[str]], right: tuple[int, ...] = (
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(" ".join(str(c).split()).replace("|", "\\|") for c in cells) + " |"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _span(seconds: float | None) -> str:

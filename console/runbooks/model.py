@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from console.config.reading import os_reason
-from console.file_trust import RUNBOOK, UntrustedFile, open_trusted
+from console.file_trust import RUNBOOK, UntrustedFile, open_trusted, os_reason
 from console.judge.placeholders import SECRET_NAME, Param, find_params, scan
 from console.models import Risk
 from console.runbooks import session

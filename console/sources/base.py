@@ -24,11 +24,16 @@ from console.sustain import Hold
 class Source(Protocol):
     """A polled feed: `poll()` returns a model with `checks()` and never raises for a target that is down."""
 
-    key: str
-    interval: float
-    timeout: float
+    @property
+    def key(self) -> str: ...
 
-    async def poll(self) -> Any: ...
+    @property
+    def interval(self) -> float: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+    def poll(self) -> Awaitable[Any]: ...
 
 
 class StreamSource(Protocol):

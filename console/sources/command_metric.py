@@ -8,8 +8,6 @@ printed: unknown. What it printed is read like a URL's body (console.sources.met
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
 from collections import deque
 from collections.abc import Iterable
@@ -64,7 +62,7 @@ class CommandMetricSource:
         for name, target in self.targets.items():
             feeds.polled.append(
                 # until console/sources/base.py (the registry rework) lets a Feed be a Source: frozen, poll awaitable
-                Feed(f"metric:{name}", target.interval or refresh, target.timeout + 1, partial(self.poll_one, name))  # type: ignore[arg-type]
+                Feed(f"metric:{name}", target.interval or refresh, target.timeout + 1, partial(self.poll_one, name))
             )
 
     async def poll_one(self, name: str) -> Reading:
@@ -103,8 +101,7 @@ class CommandMetricSource:
             return Run(state=State.DOWN, reason=f"{program} timed out after {format_duration(target.timeout)}")
         finally:
             if proc.returncode is None:  # cancelled, or stopped reading past the cap: nothing may outlive the poll
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                await processes.kill_group(proc, 0, signal.SIGKILL)
         if code != 0:
             last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             said = f": {make_safe(last[0])[:200]}" if last[0] else ""

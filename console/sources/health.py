@@ -7,7 +7,7 @@ from collections import deque
 from console.clock import Clock
 from console.config import Config, HealthTarget
 from console.models import State
-from console.models.health import HealthSnapshot, HttpResult, judge_health
+from console.models.health import HealthSnapshot, HttpResult, cert_check, judge_health
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import HttpPollingSource, add_targets, shared_client
@@ -41,6 +41,11 @@ class HealthSource(HttpPollingSource[HealthTarget, HealthSnapshot]):
             taken_at=self.clock.now(),
             history=list(history),
             previous=previous,
+            cert=(
+                None
+                if target.cert_warn is None and target.cert_crit is None
+                else cert_check(target.name, result, self.clock.now(), target.cert_warn, target.cert_crit)
+            ),
         )
 
 

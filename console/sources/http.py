@@ -106,7 +106,7 @@ def add_targets(feeds: Feeds, source: HttpPollingSource, refresh: float) -> None
     for name, target in source.targets.items():
         feeds.polled.append(
             # until console/sources/base.py (the registry rework) lets a Feed be a Source: frozen, poll awaitable
-            Feed(  # type: ignore[arg-type]
+            Feed(
                 f"{source.section}:{name}",
                 source.interval(name, refresh),
                 target.timeout + 1,

@@ -1,6 +1,6 @@
 """`[[metric]]` targets: a number (or a `top` list) read from a JSON endpoint, the first sample of a PromQL instant
-query sent to `[prometheus]` (`/api/v1/query`) or, with `command`, a program's stdout (console.sources.command_metric);
-the model layer judges what was read."""
+query sent to `[prometheus]` (`/api/v1/query`), with `command` a program's stdout (console.sources.command_metric), or
+with `redis_keys` a count of keys in `[redis]` (console.sources.redis_keys); the model layer judges what was read."""
 
 from __future__ import annotations
 
@@ -141,12 +141,18 @@ class MetricSource(HttpPollingSource[MetricTarget, Reading]):
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
-    """A feed per `[[metric]]` target: URLs share the HTTP client, commands run on their own."""
+    """A feed per `[[metric]]` target: URLs share the HTTP client, commands run on their own, key counts share one
+    connection to `[redis]`."""
     from console.sources.command_metric import CommandMetricSource
 
     redactor = Redactor(config.secrets)
-    urls = [t for t in config.metric if t.command is None]  # a URL or a PromQL query
+    urls = [t for t in config.metric if t.command is None and t.redis_keys is None]  # a URL or a PromQL query
     commands = [t for t in config.metric if t.command is not None]
+    counts = [t for t in config.metric if t.redis_keys is not None]
+    if counts and config.redis is not None:  # the config refuses redis_keys without [redis]
+        from console.sources.redis_keys import RedisKeysSource
+
+        RedisKeysSource(counts, config.redis, clock, redactor).add_to(feeds, config.console.refresh)
     if urls:
         client = shared_client(feeds, config.console)
         source = MetricSource(urls, client, clock, redactor, prometheus=config.prometheus)

@@ -350,4 +350,4 @@ def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     feeds.closers.append(source.close)
     timeout = config.postgres.statement_timeout * 4 + 5
     # until console/sources/base.py (the registry rework) lets a Feed be a Source: frozen, poll awaitable
-    feeds.polled.append(Feed("postgres", config.console.refresh, timeout, source.poll))  # type: ignore[arg-type]
+    feeds.polled.append(Feed("postgres", config.console.refresh, timeout, source.poll))

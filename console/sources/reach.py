@@ -58,13 +58,15 @@ def metric(config: Config) -> list[Awaitable[Reach]]:
 
 
 def _metric(config: Config, target: MetricTarget) -> Awaitable[Reach]:
-    """Its URL, Prometheus for a query, else its program (the config gives a metric exactly one of the three)."""
+    """Its URL, Prometheus for a query, Redis for a key count, else its program (a metric has exactly one)."""
     if target.url is not None:
         return _http(config, "metric", target.name, target.url, target.timeout, target.request())
     prometheus = config.prometheus
     if target.promql is not None:
         ready = f"{prometheus.url.rstrip('/')}/-/ready" if prometheus else ""
         return _http(config, "metric", target.name, ready, target.timeout, prometheus.route() if prometheus else {})
+    if target.redis_keys is not None and config.redis is not None:
+        return _redis(config.redis.url, "metric", target.name)
     assert target.command is not None
     return _program("metric", target.name, target.command[0], config.base_dir)
 
@@ -136,7 +138,7 @@ async def _postgres(dsn: str) -> Reach:
     return Reach("postgres", "postgres", True, f"PostgreSQL {version}, connected in {ms:.0f} ms")
 
 
-async def _redis(url: str) -> Reach:
+async def _redis(url: str, kind: str = "redis", name: str = "redis") -> Reach:
     import redis.asyncio as aioredis
     from redis.exceptions import RedisError
 
@@ -145,7 +147,7 @@ async def _redis(url: str) -> Reach:
     try:
         await client.ping()
     except (OSError, RedisError) as exc:
-        return Reach("redis", "redis", False, f"{type(exc).__name__}: {exc}")
+        return Reach(kind, name, False, f"{type(exc).__name__}: {exc}")
     finally:
         await client.aclose()
-    return Reach("redis", "redis", True, f"PING in {(time.monotonic() - started) * 1000:.1f} ms")
+    return Reach(kind, name, True, f"PING in {(time.monotonic() - started) * 1000:.1f} ms")

@@ -326,4 +326,4 @@ def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     source = RedisSource(config.redis, clock)
     feeds.closers.append(source.close)
     # until console/sources/base.py (the registry rework) lets a Feed be a Source: frozen, poll awaitable
-    feeds.polled.append(Feed("redis", config.console.refresh, config.redis.timeout * 4 + 5, source.poll))  # type: ignore[arg-type]
+    feeds.polled.append(Feed("redis", config.console.refresh, config.redis.timeout * 4 + 5, source.poll))

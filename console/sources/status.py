@@ -11,7 +11,9 @@ from pydantic import BaseModel, computed_field
 from console.clock import Clock
 from console.config import Config
 from console.live import LiveState
-from console.models import Check, State
+from console.models import Check, State, format_duration
+from console.models.alerts import SOURCE as ALERTS
+from console.models.alerts import AlertsSnapshot, FiringAlert
 from console.sources.base import build_feeds, poll_once
 
 
@@ -21,6 +23,7 @@ class StatusReport(BaseModel):
     environment: str
     taken_at: datetime
     checks: list[Check]
+    alerts: list[FiringAlert] = []  # what fires in Alertmanager, newest first, as its pane lists it
 
     @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property; pydantic's way
     @property
@@ -39,16 +42,29 @@ class StatusReport(BaseModel):
     def lines(self) -> list[str]:
         """One aligned line per check (symbol and word, source, name, value, reason), then a summary line."""
         widths = [max((len(getattr(c, f)) for c in self.checks), default=0) for f in ("source", "name", "value")]
-        lines = [
-            f"{c.state.symbol} {c.state.word:<7} {c.source:<{widths[0]}}  {c.name:<{widths[1]}}  "
-            f"{c.value:>{widths[2]}}  {c.reason}".rstrip()
-            for c in self.checks
-        ]
+        lines = []
+        for c in self.checks:
+            lines.append(
+                f"{c.state.symbol} {c.state.word:<7} {c.source:<{widths[0]}}  {c.name:<{widths[1]}}  "
+                f"{c.value:>{widths[2]}}  {c.reason}".rstrip()
+            )
+            if c.key == f"{ALERTS}:firing":
+                lines += self._alert_lines()
         counts = {s: sum(c.state is s for c in self.checks) for s in State}
         tally = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "nothing configured to poll"
         when = self.taken_at.strftime("%Y-%m-%d %H:%M:%SZ")
         lines.append(f"{self.environment}: {self.state.symbol} {self.state.word} ({tally}) at {when}")
         return lines
+
+    def _alert_lines(self) -> list[str]:
+        """Under the Alertmanager check, each firing alert as its pane shows it: for how long, name, severity,
+        the other labels."""
+        rows = [(format_duration(a.firing_s), a.name, a.severity, a.labels) for a in self.alerts]
+        widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+        return [
+            "    " + "  ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip()
+            for row in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -91,4 +107,10 @@ async def poll_live(config: Config, clock: Clock | None = None) -> LiveState:
 async def poll_all(config: Config, clock: Clock | None = None) -> StatusReport:
     """`status`: one poll of everything, thresholds applied, as a report."""
     live = await poll_live(config, clock)
-    return StatusReport(environment=config.console.environment, taken_at=live.clock.now(), checks=live.checks())
+    alerts = live.model(ALERTS)
+    return StatusReport(
+        environment=config.console.environment,
+        taken_at=live.clock.now(),
+        checks=live.checks(),
+        alerts=alerts.firing_alerts() if isinstance(alerts, AlertsSnapshot) else [],
+    )

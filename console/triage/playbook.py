@@ -29,8 +29,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from console.config import Config
-from console.config.reading import ConfigError, decode_text, os_reason, parse_toml, plain_message
-from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, read_trusted
+from console.config.reading import ConfigError, decode_text, parse_toml, plain_message
+from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, os_reason, read_trusted
 from console.sources.base import known_checks
 from console.triage import conditions
 from console.triage.steps import END, KINDS, Checking, Step, StepKind

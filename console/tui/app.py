@@ -58,6 +58,8 @@ WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # a
 class ConsoleApp(App[int]):
     """The incident console for one environment."""
 
+    HELP_PLACE = "everywhere"
+
     CSS_PATH = STYLESHEET
     TITLE = "incident-console"
     COMMANDS = {ConsoleCommands}  # Textual's commands come after the console's, from the same provider
@@ -383,7 +385,7 @@ def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = Fa
     def load() -> Loaded:
         from console.tui import startup  # in the loader thread, after the shell's first paint
 
-        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme, app_class=ConsoleApp)
+        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme)
 
     app = ConsoleApp(load=load, theme=_shell_theme(theme), wall=wall)
     app.run()

@@ -1,6 +1,6 @@
-"""What `incident-console` needs before the dashboard can show: the config read and checked (keys, theme, the
-wall's journal) and the runner built. ConsoleApp runs `load` in a thread while the shell is on screen; every
-mistake is a one-line ConfigError."""
+"""What `incident-console` needs before the dashboard can show: the config read (its `[keys]` and theme are checked
+as it loads, as for every command), `--theme` and the wall's journal checked, and the runner built. ConsoleApp runs
+`load` in a thread while the shell is on screen; every mistake is a one-line ConfigError."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from actions.registry import build_runner
 from actions.runner import Runner
 from console import config as config_module
 from console.config import Config, ConfigError
-from console.file_trust import JOURNAL, UntrustedFile, open_trusted
-from console.tui.keys import unknown_keys
+from console.file_trust import JOURNAL, read_problem
 from themes import choose_theme
 
 
@@ -26,14 +25,9 @@ class Loaded:
     theme: str
 
 
-def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None, app_class: type) -> Loaded:
-    """The config at `path` (or the default path), its `[keys]` checked against `app_class`'s bindings and every
-    screen's, the theme chosen, and a runner (read-only on the wall)."""
+def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None) -> Loaded:
+    """The config at `path` (or the default path), the theme chosen, and a runner (read-only on the wall)."""
     config = config_module.load(path, warn=False)  # shown on screen once the console is up (stderr is Textual's)
-    if unknown := unknown_keys(config.keys, app_class):
-        raise ConfigError(
-            f"{config.source}: keys.{unknown[0]}: no binding has this id (run the console and press ? to list the ids)"
-        )
     try:
         name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
     except ValueError as exc:
@@ -47,11 +41,7 @@ def load(path: str | None, *, read_only: bool, wall: bool, theme: str | None, ap
 def unreadable_journal(path: Path) -> str | None:
     """Why the wall cannot read the journal at `path` (one line), or None; a missing journal is fine (empty)."""
     try:
-        os.close(open_trusted(path, JOURNAL)[0])
+        problem = read_problem(path, JOURNAL)
     except FileNotFoundError:
         return None
-    except UntrustedFile as exc:
-        return f"--wall: journal {exc}"
-    except OSError as exc:
-        return f"--wall: journal {path}: cannot read it: {exc.strerror or exc}"
-    return None
+    return f"--wall: journal {problem}" if problem else None

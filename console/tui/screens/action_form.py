@@ -17,6 +17,8 @@ from widgets.outside import outside
 class ActionFormScreen(ModalScreen[dict[str, str] | None]):
     """One input per parameter; enter on the last input (or ctrl+s) previews; escape cancels."""
 
+    HELP_PLACE = "action form"
+
     DEFAULT_CSS = """
     ActionFormScreen { align: center middle; }
     ActionFormScreen > #form { width: 80%; max-width: 100; height: auto; max-height: 90%;

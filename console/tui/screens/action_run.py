@@ -32,6 +32,8 @@ OUTPUT_INTERVAL = 0.05
 class ActionRunScreen(ModalScreen[Outcome | None]):
     """Shows exactly what the plan touches, asks for the confirmation its risk needs, runs it, shows the result."""
 
+    HELP_PLACE = "preview and run"
+
     DEFAULT_CSS = """
     ActionRunScreen { align: center middle; }
     ActionRunScreen > #dialog {
@@ -100,6 +102,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         title.append(f"[{plan.risk.value.upper()}]", style="bold reverse")
         self.query_one("#title", Static).update(title)
         self.query_one("#preview-text", Static).update(self._preview())
+        self.call_after_refresh(self._say_if_wide)
         self.query_one("#result", Static).update("")
         if plan.confirm is ConfirmLevel.TYPED:
             typed = self.query_one("#typed", Input)
@@ -126,6 +129,17 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         if shown:
             shown.append("\n")
         return shown.append_text(Text("\n").join(outside(line) for line in self.plan.preview_lines()))  # keys, argv
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._say_if_wide)
+
+    def _say_if_wide(self) -> None:
+        """A preview wider than the dialog says so on its border, and how to see the rest: its lines are cut there
+        (`idle in transa`), never wrapped, so the columns stay aligned."""
+        preview = self.query_one("#preview", VerticalScroll)
+        typing = self.plan.confirm is ConfirmLevel.TYPED
+        how = "tab here, then ← →" if typing else "← →"
+        preview.border_subtitle = f"▸ wider than the window: {how} scroll it" if preview.max_scroll_x > 0 else ""
 
     def _hint(self, text: str) -> None:
         self.query_one("#hint", Static).update(outside(text))

@@ -41,6 +41,8 @@ class DashboardScreen(Screen):
     """Everything at once on a wide terminal; at narrow widths one pane at a time, switched with the registry's pane
     keys (1..6 today: a pane takes the key of its place)."""
 
+    HELP_PLACE = "dashboard"
+
     BINDINGS = [
         Binding(key, f"focus_pane({n})", f"Pane {key}", show=False, id=f"pane.{key}") for n, key in enumerate(PANE_KEYS)
     ]

@@ -30,6 +30,8 @@ class Declaration:
 class DeclareScreen(ModalScreen[Declaration | None]):
     """Three fields; enter in the last one (or ctrl+s) declares, escape cancels, mistakes are shown in place."""
 
+    HELP_PLACE = "declare form"
+
     DEFAULT_CSS = """
     DeclareScreen { align: center middle; }
     DeclareScreen > #declare { width: 76; max-width: 100%; height: auto; border: thick $error;

@@ -14,6 +14,8 @@ from widgets.outside import outside
 class DetailScreen(ModalScreen[None]):
     """Read-only detail: `y` copies everything with OSC 52, escape closes."""
 
+    HELP_PLACE = "detail view"
+
     DEFAULT_CSS = """
     DetailScreen { align: center middle; }
     DetailScreen > #detail { width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }

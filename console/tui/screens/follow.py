@@ -23,6 +23,8 @@ class FollowScreen(Screen[None]):
     """The lines parsed as the log pane parses them (times, levels coloured, JSON fields; one JSON object per entry),
     `/` filters, `f` follows or pauses; escape stops the command (its process group) and closes the view."""
 
+    HELP_PLACE = "followed command"
+
     DEFAULT_CSS = """
     FollowScreen #follow-title { height: 1; text-style: bold; padding: 0 1; }
     """

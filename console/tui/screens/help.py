@@ -19,10 +19,12 @@ from widgets.outside import outside
 def binding_rows(
     screen: Screen, keymap: dict[str, str], extra: Sequence[type[DOMNode]] = ()
 ) -> list[tuple[str, str, str, str]]:
-    """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each."""
+    """(where, keys, description, id) for the app, the screen, its widgets and `extra` classes: ours, once each.
+    Where is the class's HELP_PLACE, the name the operator knows it by (`PostgreSQL pane`, `any table`), never the
+    class's own: tables of several classes share their rows."""
     app = screen.app
     seen: set[type[DOMNode]] = set()
-    rows: list[tuple[str, str, str, str]] = []
+    rows: dict[tuple[str, str, str, str], None] = {}
     for cls in [type(app), type(screen), *(type(w) for w in screen.query("*")), *extra]:
         if cls in seen or cls.__module__.split(".")[0] not in ("console", "widgets"):
             continue
@@ -32,12 +34,14 @@ def binding_rows(
                 continue
             keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
             shown = ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
-            rows.append((cls.__name__, shown, binding.description, binding.id or ""))
-    return rows
+            rows[(getattr(cls, "HELP_PLACE", ""), shown, binding.description, binding.id or "")] = None
+    return list(rows)
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of every binding; escape or ? closes."""
+
+    HELP_PLACE = "this help"
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }

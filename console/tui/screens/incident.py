@@ -39,6 +39,8 @@ class IncidentScreen(Screen):
     can refresh the dashboard. Call `refresh_from_journal()` when something else wrote to the journal.
     """
 
+    HELP_PLACE = "incident screen"
+
     DEFAULT_CSS = """
     IncidentScreen #incident-keys { height: 1; background: $panel; padding: 0 1; }
     """

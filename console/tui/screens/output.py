@@ -36,6 +36,8 @@ class OutputScreen(Screen[None]):
     """The full output file of one run, read in a thread: `/` filters, `n`/`N` find, `y` copies a line, `Y` copies
     the whole file, escape closes. The streamed output on the run screen keeps only its last lines."""
 
+    HELP_PLACE = "full output"
+
     DEFAULT_CSS = """
     OutputScreen #output-title { height: 1; text-style: bold; padding: 0 1; }
     """

@@ -16,6 +16,8 @@ from widgets.outside import outside
 class PickScreen(ModalScreen[str | None]):
     """A titled list of (value, label) choices; dismisses with the chosen value, or None on escape."""
 
+    HELP_PLACE = "a choice"
+
     DEFAULT_CSS = """
     PickScreen { align: center middle; }
     PickScreen > #pick { width: auto; min-width: 40; max-width: 90%; height: auto; max-height: 90%;

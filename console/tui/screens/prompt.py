@@ -17,6 +17,8 @@ from widgets.outside import outside
 class PromptScreen(ModalScreen[str | None]):
     """Asks for one line; `apply(text)` returns an error text to keep asking, or None to close."""
 
+    HELP_PLACE = "a prompt"
+
     DEFAULT_CSS = """
     PromptScreen { align: center bottom; }
     PromptScreen > #prompt { width: 100%; height: auto; background: $surface; border-top: tall $primary; padding: 0 1; }

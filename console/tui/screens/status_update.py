@@ -18,6 +18,8 @@ from widgets.outside import outside
 class StatusUpdateScreen(ModalScreen[dict[str, str] | None]):
     """One Input per field and a TextArea for the details; ctrl+s posts once `check(fields)` accepts them."""
 
+    HELP_PLACE = "status update"
+
     DEFAULT_CSS = """
     StatusUpdateScreen { align: center middle; }
     StatusUpdateScreen > #composer { width: 100; max-width: 100%; height: auto; max-height: 100%;

@@ -2,15 +2,16 @@
 
 Left, the playbooks (`/` filters them); right, the run: every step with its mark (✔ pass, ✖ fail, ? unknown,
 ↷ skipped, ▶ the current one, ⟳ a verify or sustained check waiting, with its countdown) and the current step's
-evidence and proposal. `enter` does the current step (or starts the highlighted playbook), `s` skips it (asks
-why), `b` goes back, `a` adds a note, `x` abandons the run. Everything is decided and journaled by the engine;
-this screen only shows the controller's state.
+evidence and proposal. `enter` starts the highlighted playbook, or while a run goes on does the current step; `s`
+skips it (asks why), `b` goes back, `x` abandons the run (the footer shows these only during a run), `a` adds a
+note. Everything is decided and journaled by the engine; this screen only shows the controller's state.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -36,6 +37,8 @@ STYLES = {"✔": "green", "✖": "red", "?": "yellow", "↷": "dim", "↶": "dim
 class TriageScreen(Screen):
     """Guided triage with the keyboard alone, usable at 80x24."""
 
+    HELP_PLACE = "triage screen"
+
     DEFAULT_CSS = """
     TriageScreen #triage-body { height: 1fr; }
     TriageScreen #playbooks { width: 38%; height: 1fr; border: round $primary; }
@@ -45,18 +48,19 @@ class TriageScreen(Screen):
     TriageScreen.-narrow.-running #playbooks { display: none; }
     TriageScreen #run-title { text-style: bold; }
     TriageScreen #current { border-bottom: solid $primary; height: auto; margin-bottom: 1; }
-    TriageScreen #triage-keys { height: 1; background: $panel; padding: 0 1; }
     """
 
     BINDINGS = [
-        Binding("escape", "close", "Back", id="triage.close"),
+        Binding("enter", "start", "Start", id="triage.start", priority=True),
         Binding("enter", "do", "Do step", id="triage.do", priority=True),
         Binding("s", "skip", "Skip", id="triage.skip"),
-        Binding("b", "previous", "Previous step", id="triage.previous"),
-        Binding("a", "note", "Note", id="triage.note"),
+        Binding("b", "previous", "Previous", id="triage.previous"),
         Binding("x", "abandon", "Abandon", id="triage.abandon"),
         Binding("slash", "filter", "Filter", id="triage.filter"),
+        Binding("a", "note", "Note", id="triage.note"),
+        Binding("escape", "close", "Dashboard", id="triage.close"),
     ]
+    RUN_ONLY = frozenset({"do", "skip", "previous", "abandon"})  # the footer shows them only while a run goes on
 
     def __init__(self, control: TriageControl) -> None:
         super().__init__()
@@ -71,7 +75,6 @@ class TriageScreen(Screen):
                 yield Static(id="run-title")
                 yield Static(id="current")
                 yield Static(id="steps")
-        yield Static(id="triage-keys")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -106,9 +109,10 @@ class TriageScreen(Screen):
         options: list[Option] = []
         for s in suggested:
             if wanted in f"{s.playbook.name} {s.playbook.title}".lower():
-                label = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
-                label.append("\n  ").append_text(outside(s.evidence, "dim"))
-                options.append(Option(label, id=f"{s.playbook.name}\t{s.severity}"))
+                title = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                evidence = Text("  ").append_text(outside(s.evidence, "dim"))
+                evidence.no_wrap, evidence.overflow = True, "ellipsis"  # one line, and a cut one says so: "… of the…"
+                options.append(Option(Group(title, evidence), id=f"{s.playbook.name}\t{s.severity}"))
         for playbook in self.control.playbooks:
             if playbook.name not in names and wanted in f"{playbook.name} {playbook.title}".lower():
                 options.append(Option(outside(f"  {playbook.title}"), id=f"{playbook.name}\t"))
@@ -136,14 +140,14 @@ class TriageScreen(Screen):
             title.update("No playbook is running: pick one and press enter.")
             steps.update("")
             current.update("")
-            self._keys(running=False)
+            self.refresh_bindings()
             return
         state = engine.state
         title.update(outside(f"{engine.playbook.title}  ·  {engine.playbook.name}"))
         notice = engine.changed(self.control.latest(engine.playbook.name))
         steps.update(self._checklist(engine, view, notice))
         current.update(self._current(view, state))
-        self._keys(running=True)
+        self.refresh_bindings()
 
     def _checklist(self, engine: Any, view: Any, notice: str | None) -> Text:
         last = {t.step: t for t in engine.state.transitions}
@@ -182,18 +186,25 @@ class TriageScreen(Screen):
             text.append(hint + "\n", style="dim")
         return text
 
-    def _keys(self, *, running: bool) -> None:
-        keys = "enter do step · s skip · b back · a note · x abandon · esc dashboard" if running else (
-            "enter start the highlighted playbook · / filter · a note · esc dashboard"
-        )
-        self.query_one("#triage-keys", Static).update(Text(keys))
-
     # -- keys -------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The keys of a run only while one goes on, `enter` starting a playbook otherwise; `/` while the list of
+        playbooks shows (at 80 columns a run takes its place). The footer shows what this allows, nothing else."""
+        running = self.control.engine is not None
+        if action in self.RUN_ONLY:
+            return running
+        if action == "start":
+            return not running
+        if action == "filter":
+            return not (running and self.has_class("-narrow"))
+        return True
 
     async def action_do(self) -> None:
         if self.control.engine is not None:
             await self.control.do_current()
-            return
+
+    async def action_start(self) -> None:
         playbooks = self.query_one("#playbooks", OptionList)
         if playbooks.highlighted is None:
             return
@@ -206,7 +217,8 @@ class TriageScreen(Screen):
     @on(OptionList.OptionSelected, "#playbooks")
     async def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        await self.action_do()
+        if self.control.engine is None:
+            await self.action_start()
 
     def action_skip(self) -> None:
         self.control.ask_skip()

@@ -76,6 +76,8 @@ def health_summary(checks: list[Check]) -> Text:
 class WallScreen(Screen):
     """Header, tiles and timeline; compact (one-line tiles, text clocks) below BIG_WIDTH x BIG_HEIGHT."""
 
+    HELP_PLACE = "wall"
+
     BINDINGS = [Binding("question_mark", "wall_help", "Help", id="wall.help")]
 
     DEFAULT_CSS = """
