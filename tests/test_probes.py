@@ -176,8 +176,8 @@ def test_request_config_errors(tmp_path: Path, body: str, expected: str) -> None
         ('url = "http://x/"\npath = "items[?"', "metric[0].path: path 'items[?' is not a JMESPath expression"),
         ('url = "http://x/"\npattern = "("', "metric[0].pattern: pattern '(' is not a regular expression"),
         ('url = "http://x/"\npattern = "a"', "pattern 'a' has 0 groups; it needs exactly one"),
-        ('url = "http://x/"\ncommand = ["x"]', "or promql (a query to [prometheus]), not url and command"),
-        ('path = "x"', "or promql (a query to [prometheus]), one is required"),
+        ('url = "http://x/"\ncommand = ["x"]', "in [redis] are counted), not url and command"),
+        ('path = "x"', "in [redis] are counted), one is required"),
         ("command = []", "command must name a program"),
         ('command = ["x"]\nmethod = "POST"', "method, headers, body, json, ca_file and proxy apply to a url"),
         ('url = "http://x/"\npath = "a"\npattern = "(a)"', "give path (in JSON) or pattern"),
@@ -209,11 +209,12 @@ def test_the_config_docs_probe_examples_are_valid_config() -> None:
     section = doc[doc.index("### Probes that log in") : doc.index("## `[prometheus]`")]
     blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
     config = cfg.loads("\n".join(blocks), environ={"SENTRY_TOKEN": TOKEN, "GRAFANA_TOKEN": TOKEN, "API_KEY": TOKEN})
-    assert [(m.method, m.kind, m.command is not None) for m in config.metric] == [
-        ("POST", "value", False),
-        ("POST", "value", False),
-        ("GET", "value", True),
-        ("GET", "top", False),
+    assert [(m.method, m.kind, m.command is not None, m.redis_keys) for m in config.metric] == [
+        ("POST", "value", False, None),
+        ("POST", "value", False, None),
+        ("GET", "value", True, None),
+        ("GET", "top", False, None),
+        ("GET", "value", False, "session:*"),
     ]
 
 

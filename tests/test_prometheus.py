@@ -52,7 +52,7 @@ async def until_value(client, prometheus: str, promql: str, extra: str = "", tim
 
 
 def test_config_takes_exactly_one_of_url_and_promql_and_promql_needs_prometheus() -> None:
-    with pytest.raises(ConfigError, match=r"or promql .*, one is required"):
+    with pytest.raises(ConfigError, match=r"promql .* or redis_keys .*, one is required"):
         cfg.loads('[prometheus]\nurl = "http://127.0.0.1:9"\n[[metric]]\nname = "q"\n', environ={})
     with pytest.raises(ConfigError, match="not url and promql"):
         cfg.loads(
