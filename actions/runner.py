@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from actions.base import Action, ActionContext, ParamError, Progress
 from actions.output_file import OutputFile
-from console.journal import Journal, JournalError
+from actions.overlap import WINDOW, overlaps, touched
+from console.journal import Journal, JournalError, actor_info
+from console.journal.horizon import since
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, Risk
 
 PLAN_TIMEOUT = 30.0
@@ -40,6 +43,8 @@ class Runner:
         self.journal = journal
         self.read_only = read_only
         self.plan_max_age = plan_max_age
+        # other hosts' journal entries, as the shared stream brings them (the TUI sets it when it follows [share])
+        self.shared: Callable[[], Iterable[dict]] = lambda: ()
 
     def get(self, name: str) -> Action:
         try:
@@ -63,9 +68,40 @@ class Runner:
             async with asyncio.timeout(PLAN_TIMEOUT):
                 plan = await action.plan(self.ctx, params)
             self.refuse_if_read_only(action, plan)
+            plan = await asyncio.to_thread(self._with_overlaps, plan)
             return plan.model_copy(update={"created_at": self.ctx.clock()})  # its age is judged by this clock
         except TimeoutError:
             raise ActionRefused(f"{name}: the preview took longer than {PLAN_TIMEOUT:.0f}s; nothing was run") from None
+
+    def _with_overlaps(self, plan: Plan) -> Plan:
+        """The plan, with other consoles' recent requests on the same target named first and an explicit override
+        asked for (typing `override ENVIRONMENT`), when there are any."""
+        now = self.ctx.clock()
+        try:
+            recent = since(self.journal, now - timedelta(seconds=WINDOW))
+        except JournalError:
+            recent = []  # executing will say what is wrong with the journal
+        found = overlaps(
+            plan,
+            touched(plan),
+            [*recent, *self.shared()],
+            environment=self.ctx.environment,
+            me=actor_info(),
+            now=now,
+        )
+        if not found:
+            return plan
+        warnings = [f"⚠ someone else acted on the same target: {o.text()}" for o in found]
+        return plan.model_copy(
+            update={
+                "overlaps": [o.record() for o in found],
+                "notes": [*warnings, *plan.notes],
+                "confirm": ConfirmLevel.TYPED,
+                "confirm_text": f"override {self.ctx.environment}",
+                "confirm_reason": "someone else acted on the same target in the last 10 minutes: check with them, then "
+                f"type `override {self.ctx.environment}` to run it anyway",
+            }
+        )
 
     def check_confirmation(self, plan: Plan, *, confirmed: bool, typed: str | None) -> None:
         if plan.confirm is ConfirmLevel.NONE:
@@ -167,6 +203,8 @@ class Runner:
             "targets_total": len(plan.rows),
             "confirm": plan.confirm.value,
             "planned_at": plan.created_at.isoformat(),
+            "touches": touched(plan),
+            **({"override": plan.overlaps} if plan.overlaps else {}),
         }
 
 

@@ -92,6 +92,11 @@ class IncidentTracker:
                 and not _alive(actor["pid"])
             ]
 
+    def remote_entries(self) -> list[dict]:
+        """The entries of other hosts followed so far (a copy)."""
+        with self._lock:
+            return list(self._remote)
+
     def add_remote(self, entry: dict) -> None:
         """A verified entry written on another host (followed from the shared stream): part of the incident too."""
         with self._lock:

@@ -202,6 +202,24 @@ def last_lines(count: int) -> Callable[[Journal], Start]:
     return start
 
 
+def since(journal: Journal, moment: datetime) -> list[dict]:
+    """The entries stamped at or after `moment`, oldest first: read backwards from the end until an older one
+    (entries are appended in time order), so a question about the last minutes costs what they hold."""
+    found: list[dict] = []
+    with journal.snapshot() as snap:
+        if snap is None:
+            return []
+        fd, size = snap
+        for _, line in backwards(fd, boundary(fd, size)):
+            stamp = _stamp(line)
+            if stamp is not None and stamp < moment:
+                break
+            entry = _entry(line)
+            if entry is not None:
+                found.append(entry)
+    return found[::-1]
+
+
 def window_start(fd: int, at: int, end: int) -> int:
     """Offset of the first line of the pre-declaration window of the declaration at offset `at`: lines stamped at
     or after the earlier of its impact start and PRE_DECLARATION before it, at most WINDOW_MAX lines back."""

@@ -111,6 +111,8 @@ class Plan(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     # how it runs: to its end, under its timeout; with the terminal handed over; or followed until it is stopped
     mode: Literal["run", "interactive", "follow"] = "run"
+    # other consoles' recent requests on the same target (actions/overlap.py): running it needs an explicit override
+    overlaps: list[dict[str, Any]] = Field(default_factory=list)
 
     def preview_lines(self) -> list[str]:
         """The plan as plain lines: summary, a table of targets, notes."""

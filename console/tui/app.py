@@ -152,6 +152,7 @@ class ConsoleApp(App[int]):
         self.observer = Observer(runner.journal)
         self.actions = ActionControl(self, runner)
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
+        runner.shared = self.incident.desk.tracker.remote_entries  # other hosts' actions count as overlaps too
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self.share = ShareControl(self, config, runner.journal)
 
