@@ -21,7 +21,7 @@ from console.models.health import HttpResult
 
 Status = Literal["delivered", "queued", "failed", "unknown"]
 RETRY_AFTER_MAX = 3600.0  # a service's Retry-After beyond this is read as this
-UNKNOWN_ADVICE = "it may have arrived: check the channel before posting again"
+UNKNOWN_ADVICE = "it may have arrived; check the channel before posting again"
 _PERMANENT = {
     401: "refused the credentials (a revoked token or webhook?)",
     403: "refused: not allowed (a revoked token or webhook?)",
@@ -47,7 +47,7 @@ def judge(result: HttpResult, now: datetime) -> Attempt:
     """An HTTP answer (or failure) as an attempt."""
     if result.error is not None:
         if result.sent:
-            return Attempt("unknown", f"{result.error} after the request was sent: {UNKNOWN_ADVICE}")
+            return Attempt("unknown", f"{result.error}, once the request had been sent: {UNKNOWN_ADVICE}")
         return Attempt("queued", result.error)
     status = result.status_code or 0
     said = excerpt(result.body)

@@ -75,7 +75,7 @@ def _send(channel: EmailChannel, message: Outgoing) -> Attempt:
         late = isinstance(exc, _Late | TimeoutError)
         why = f"timeout after {format_duration(deadline.seconds)}" if late else _words(exc)
         if step[0] == "sent":
-            return Attempt("unknown", f"{why} after the message was sent: {UNKNOWN_ADVICE}")
+            return Attempt("unknown", f"{why}, once the message had been sent: {UNKNOWN_ADVICE}")
         return Attempt("queued", why)
 
 

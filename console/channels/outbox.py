@@ -22,12 +22,14 @@ import asyncio
 import fcntl
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from console.channels.attempt import UNKNOWN_ADVICE, Attempt
 from console.channels.message import Scrub, subject, template_values, update_text
+from console.channels.paging import Pages
 from console.channels.services import Outgoing, send
 from console.config import Config
 from console.config.channels import POSTING, ChannelSettings
@@ -75,7 +77,7 @@ class Outbox:
     """The outbox of one journal and the config's channels: what is open (`items`), and one pass of sending what is
     due (`send_due`). Reads run in threads; `send_due` runs on the event loop."""
 
-    def __init__(self, journal: Journal, config: Config, clock: Any = utc_now) -> None:
+    def __init__(self, journal: Journal, config: Config, clock: Callable[[], datetime] = utc_now) -> None:
         self.journal = journal
         self.config = config
         self.channels: dict[str, ChannelSettings] = {channel.name: channel for channel in config.channel}
@@ -86,7 +88,7 @@ class Outbox:
         self.summary = Summary()
         self.seen: dict[int, dict] = {}  # messages read since the horizon, by seq
         self.latest: dict[tuple[int, str], dict] = {}  # the latest delivery of each (message, channel) read
-        self.entries_seen = 0
+        self.pages = Pages()
         self._last_try: dict[str, datetime] = {}
         self._read_lock = threading.RLock()
         self._lock_fd: int | None = None
@@ -100,14 +102,14 @@ class Outbox:
             entries, restarted = self._cursor.read()
             if restarted:
                 self.summary = self._cursor.start.summary.copy()
-                self.seen, self.latest, self._last_try = {}, {}, {}
+                self.seen, self.latest, self._last_try, self.pages = {}, {}, {}, Pages()
             for entry in entries:
                 self.summary.feed(entry)
                 self._note(entry)
-            self.entries_seen += len(entries)
             return entries
 
     def _note(self, entry: dict) -> None:
+        self.pages.note(entry)
         kind, seq, corr = entry.get("kind"), entry.get("seq"), entry.get("corr")
         if kind in MESSAGES and isinstance(seq, int) and channels_of(entry):
             self.seen[seq] = entry
@@ -164,8 +166,9 @@ class Outbox:
     # -- sending ---------------------------------------------------------------------------------
 
     async def send_due(self) -> list[Sent] | None:
-        """One pass: close what a stopped sender left, then send every channel's due messages in order. None when
-        another process holds the outbox (it sends; `holder` names it)."""
+        """One pass: close what a stopped sender left, resolve the pages of ended incidents, send every channel's due
+        messages in order, read pages' acknowledgements. None when another process holds the outbox (it sends;
+        `holder` names it)."""
         if self._sending is None:
             self._sending = asyncio.Lock()
         async with self._sending:
@@ -173,6 +176,7 @@ class Outbox:
                 return None
             await asyncio.to_thread(self.catch_up)
             sent = await asyncio.to_thread(self._settle, self.clock())
+            await asyncio.to_thread(self.pages.resolve_ended, self)
             from console.http import HttpClient  # aiohttp is imported when the outbox first sends
 
             console = self.config.console
@@ -181,6 +185,7 @@ class Outbox:
                 channels = sorted({item.channel for item in self.due(self.clock())})
                 for found in await asyncio.gather(*(self._drain(name, client) for name in channels)):
                     sent += found
+                await self.pages.read_acks(self, client, self.clock())
             finally:
                 await client.aclose()
             return sent

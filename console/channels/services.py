@@ -1,13 +1,14 @@
 """How each kind of channel speaks to its service: the request one message becomes, what the answer means, how
 `check` reaches it without posting, and (paging) how an acknowledgement is read back. Every HTTP kind goes through
 the one HTTP layer (`console.http.fetch`, the channel's `ca_file` and `proxy`); e-mail is `console.channels.email`.
+aiohttp (console.http) is imported when a channel is first reached, never on the console's start path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from console import outside_json
@@ -23,8 +24,10 @@ from console.config.channels import (
     WebhookChannel,
     render_template,
 )
-from console.http import HttpClient, fetch
 from console.models.health import HttpResult
+
+if TYPE_CHECKING:
+    from console.http import HttpClient
 
 PAGERDUTY_SEVERITY = ("critical", "error", "warning", "info")  # by the incident's severity rank, most severe first
 STATUSPAGE_STATUS = {"investigating": "investigating", "identified": "identified", "monitoring": "monitoring"}
@@ -166,7 +169,7 @@ async def acknowledged(channel: ChannelSettings, dedup_key: str, client: HttpCli
             "Accept": "application/vnd.pagerduty+json;version=2",
         }
         url = f"{channel.rest_api.rstrip('/')}/incidents?incident_key={quote(dedup_key, safe='')}"
-        answer = _json(await fetch(client, url, channel.timeout, headers=headers, **channel.route()))
+        answer = _json(await _fetch(client, url, channel.timeout, headers=headers, **channel.route()))
         for incident in answer.get("incidents", []) if isinstance(answer, dict) else []:
             for ack in incident.get("acknowledgements") or [] if isinstance(incident, dict) else []:
                 who = (ack.get("acknowledger") or {}).get("summary") if isinstance(ack, dict) else None
@@ -175,7 +178,7 @@ async def acknowledged(channel: ChannelSettings, dedup_key: str, client: HttpCli
     if isinstance(channel, OpsgenieChannel):
         headers = {"Authorization": f"GenieKey {channel.api_key}"}
         url = f"{channel.base.rstrip('/')}/v2/alerts/{quote(dedup_key, safe='')}?identifierType=alias"
-        answer = _json(await fetch(client, url, channel.timeout, headers=headers, **channel.route()))
+        answer = _json(await _fetch(client, url, channel.timeout, headers=headers, **channel.route()))
         data = answer.get("data") if isinstance(answer, dict) else None
         if isinstance(data, dict) and data.get("acknowledged"):
             who = (data.get("report") or {}).get("acknowledgedBy")
@@ -209,7 +212,7 @@ async def reach(channel: ChannelSettings, client: HttpClient) -> tuple[bool | No
     if isinstance(channel, StatuspageChannel):
         url = f"{channel.api.rstrip('/')}/pages/{channel.page_id}"
         return _reached(
-            await fetch(
+            await _fetch(
                 client, url, channel.timeout, headers={"Authorization": f"OAuth {channel.token}"}, **channel.route()
             )
         )
@@ -221,14 +224,14 @@ async def reach(channel: ChannelSettings, client: HttpClient) -> tuple[bool | No
             "Accept": "application/vnd.pagerduty+json;version=2",
         }
         return _reached(
-            await fetch(
+            await _fetch(
                 client, f"{channel.rest_api.rstrip('/')}/abilities", channel.timeout, headers=headers, **channel.route()
             )
         )
     if isinstance(channel, OpsgenieChannel):
         headers = {"Authorization": f"GenieKey {channel.api_key}"}
         return _reached(
-            await fetch(
+            await _fetch(
                 client, f"{channel.base.rstrip('/')}/v2/heartbeats", channel.timeout, headers=headers, **channel.route()
             )
         )
@@ -252,9 +255,15 @@ async def _post(
     json: Any = None,
     content: str | None = None,
 ) -> HttpResult:
-    return await fetch(
+    return await _fetch(
         client, url, channel.timeout, method=method, headers=headers, json=json, content=content, **channel.route()
     )
+
+
+async def _fetch(client: HttpClient, url: str, timeout: float, **request: Any) -> HttpResult:
+    from console.http import fetch
+
+    return await fetch(client, url, timeout, **request)
 
 
 def _json(result: HttpResult) -> Any:

@@ -106,6 +106,8 @@ class Plan(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     # how it runs: to its end, under its timeout; with the terminal handed over; or followed until it is stopped
     mode: Literal["run", "interactive", "follow"] = "run"
+    # texts to read side by side before confirming (a status update as each audience reads it), title -> text
+    panels: dict[str, str] = Field(default_factory=dict)
 
     def preview_lines(self) -> list[str]:
         """The plan as plain lines: summary, a table of targets, notes."""
@@ -119,6 +121,8 @@ class Plan(BaseModel):
                 "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in self.rows
             )
         lines.extend(self.notes)
+        for title, text in self.panels.items():
+            lines += ["", f"── {title} ──", *text.splitlines()]
         return lines
 
 
