@@ -147,13 +147,17 @@ class ChannelServer:
                     return queued.pop(0)
         return None
 
-    def answer(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
-        """(status, JSON body) for one request, its state kept."""
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], body: Any, fault: Fault | None
+    ) -> tuple[int, Any]:
+        """(status, JSON body) for one request (recorded, scripted answers too), its state kept."""
         url = urlsplit(path)
         route, query = url.path, parse_qs(url.query)
         service = route.strip("/").split("/", 1)[0]
         with self._lock:
             self.state.received.append(Received(service, method, route, headers, body))
+            if fault is not None:
+                return fault.status, {"error": "scripted"}
             return self._serve(service, method, route, query, headers, body)
 
     def _serve(
@@ -283,20 +287,18 @@ def _handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             fault = server._fault(urlsplit(self.path).path)
-            if fault is not None and fault.hang == HANG_AFTER_READ:
-                server._release.wait()
-                self.close_connection = True
-                return
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode("utf-8", "replace")
+            if fault is not None and fault.hang == HANG_AFTER_READ:
+                server.answer(method, self.path, {}, body, fault)  # recorded: it reached the service
+                server._release.wait()
+                self.close_connection = True
+                return
             headers = {name.lower(): value for name, value in self.headers.items()}
-            if fault is not None:
-                status, answer, extra = fault.status, {"error": "scripted"}, fault.retry_after
-            else:
-                status, answer = server.answer(method, self.path, headers, body)
-                extra = None
+            status, answer = server.answer(method, self.path, headers, body, fault)
+            extra = fault.retry_after if fault is not None else None
             data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
             try:
                 self.send_response(status)
