@@ -121,9 +121,11 @@ class Plan(BaseModel):
                 "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in self.rows
             )
         lines.extend(self.notes)
-        for title, text in self.panels.items():
-            lines += ["", f"── {title} ──", *text.splitlines()]
         return lines
+
+    def panel_lines(self) -> list[str]:
+        """The panels one after the other, each under its title (where they cannot stand side by side)."""
+        return [line for title, text in self.panels.items() for line in ("", f"── {title} ──", *text.splitlines())]
 
 
 class OutcomeStatus(StrEnum):
