@@ -22,7 +22,10 @@ SECTION = re.compile(r"^## `\[\[?(\w+)")  # "## `[[health]]`" documents the sect
 URLS = {
     "DATABASE_URL": "postgresql://ic@db.internal/app",
     "REDIS_URL": "redis://cache.internal:6379/0",
-    **{f"{name}_URL": f"https://hooks.example.com/{name.lower()}" for name in ("SLACK_WEBHOOK", "TEAMS_WEBHOOK", "HOOK")},
+    **{
+        f"{hook}_URL": f"https://hooks.example.com/{hook.lower()}"
+        for hook in ("SLACK_WEBHOOK", "TEAMS_WEBHOOK", "HOOK")
+    },
 }
 
 
