@@ -25,6 +25,7 @@ from console.config.channels import (
     render_template,
 )
 from console.models.health import HttpResult
+from console.sources.reach import Reach
 
 if TYPE_CHECKING:
     from console.http import HttpClient
@@ -184,6 +185,23 @@ async def acknowledged(channel: ChannelSettings, dedup_key: str, client: HttpCli
             who = (data.get("report") or {}).get("acknowledgedBy")
             return who if isinstance(who, str) else "someone"
     return None
+
+
+async def reach_all(channels: list[ChannelSettings], ca_file: Any = None, proxy: str | None = None) -> list[Reach]:
+    """`check`: every channel once, side by side, without posting where the service allows it."""
+    import asyncio
+
+    from console.http import HttpClient
+
+    client = HttpClient(ca_file=ca_file, proxy=proxy)
+    try:
+        found = await asyncio.gather(*(reach(channel, client) for channel in channels))
+    finally:
+        await client.aclose()
+    return [
+        Reach("channel", channel.name, ok is not False, detail, checked=ok is not None)
+        for channel, (ok, detail) in zip(channels, found, strict=True)
+    ]
 
 
 async def reach(channel: ChannelSettings, client: HttpClient) -> tuple[bool | None, str]:
