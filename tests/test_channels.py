@@ -232,3 +232,24 @@ async def test_smtp_4xx_is_queued_5xx_failed_and_no_answer_after_the_message_unk
         if mailbox.release is not None:
             smtp.loop.call_soon_threadsafe(mailbox.release.set)
         smtp.stop()
+
+
+async def test_the_demo_posts_to_its_loopback_chat_and_status_page(tmp_path: Path) -> None:
+    """The demo's config names its chat and status page (console/demo/run.py), so triage's update step ends with a
+    real post: here the same post-update its `u` runs."""
+    from actions.registry import build_runner
+    from console.config import loads
+    from console.demo.run import demo_config
+    from console.incident.commands import IncidentDesk
+    from console.journal import Journal
+
+    with ChannelServer() as server:
+        config = loads(demo_config("http://127.0.0.1:9", tmp_path, channels_url=server.url), source=tmp_path / "c.toml")
+        runner = build_runner(config, journal=Journal(tmp_path / "journal.jsonl", environment="demo"))
+        IncidentDesk(runner.journal).declare("The API's error rate is high", "SEV-2")
+        plan = await runner.plan("post-update", {"channels": "chat,status-page"})
+        assert list(plan.panels) == ["internal", "customers"]
+        outcome = await runner.execute(plan, confirmed=True)
+    assert outcome.ok and outcome.message.endswith("chat delivered, status-page delivered")
+    (incident,) = server.state.incidents.values()
+    assert incident["components"] == {"demo-api": "partial_outage"} and incident["status"] == "investigating"
