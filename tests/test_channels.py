@@ -253,3 +253,31 @@ async def test_the_demo_posts_to_its_loopback_chat_and_status_page(tmp_path: Pat
     assert outcome.ok and outcome.message.endswith("chat delivered, status-page delivered")
     (incident,) = server.state.incidents.values()
     assert incident["components"] == {"demo-api": "partial_outage"} and incident["status"] == "investigating"
+
+
+async def test_a_message_queued_before_the_horizon_is_found_from_the_checkpoint_without_reading_the_journal(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    """The outbox is a reader of the journal's past: a message queued 20,000 entries ago (checkpoints carry it) is
+    sent by a console that starts now, which reads a small part of the file."""
+    from benchmarks.big_journal import BulkWriter
+    from console.clock import ManualClock
+    from test_journal_horizon import bytes_read
+
+    w = world(tmp_path, channels_toml(server))
+    server.down()
+    queued = w.post(["chat"])
+    await w.send()
+    w.outbox.release()
+    with BulkWriter(w.journal.path, ManualClock(w.clock.now())) as writer:
+        writer.routine(20_000)
+    server.up()
+    w.clock.advance(60)
+    before = bytes_read()
+    restarted = Outbox(w.journal, w.config, w.clock.now)
+    await asyncio.to_thread(restarted.catch_up)
+    read = bytes_read() - before
+    assert [(i.seq, i.status) for i in restarted.items()] == [(queued["seq"], "queued")]
+    assert read < w.journal.path.stat().st_size / 2  # the walk back to the last checkpoint (5,000 lines) and on
+    sent = await restarted.send_due()
+    assert [(s.item.seq, s.attempt.status) for s in sent or []] == [(queued["seq"], "delivered")]
