@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 from channel_world import Mailbox, channels_toml, smtp_server, world
 from scripted_server import serving
+from test_journal_horizon import bytes_read
 
+from benchmarks.big_journal import BulkWriter
 from console.channels.outbox import Outbox
+from console.clock import ManualClock
 from console.demo.servers.channels import HANG_AFTER_READ, HANG_BEFORE_READ, ChannelServer, Fault
 
 
@@ -260,10 +263,6 @@ async def test_a_message_queued_before_the_horizon_is_found_from_the_checkpoint_
 ) -> None:
     """The outbox is a reader of the journal's past: a message queued 20,000 entries ago (checkpoints carry it) is
     sent by a console that starts now, which reads a small part of the file."""
-    from benchmarks.big_journal import BulkWriter
-    from console.clock import ManualClock
-    from test_journal_horizon import bytes_read
-
     w = world(tmp_path, channels_toml(server))
     server.down()
     queued = w.post(["chat"])
