@@ -22,6 +22,7 @@ import asyncio
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ GIVE_UP = timedelta(hours=24)
 BACKOFF_FIRST, BACKOFF_MAX = 4.0, 300.0
 WAIT_FOR_INTERVAL = 5.0  # a pass waits out a channel's min_interval up to this long; beyond, the next pass sends
 LOCK_SUFFIX = ".outbox-lock"
+HOLDER_BYTES = 200  # the holder's name, padded: one write replaces the last holder's whole
 
 
 @dataclass(frozen=True)
@@ -288,12 +290,16 @@ class Outbox:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self.holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            holder = os.pread(fd, HOLDER_BYTES, 0).strip()
+            if not holder:  # taken a moment ago: its holder is writing its name
+                time.sleep(0.05)
+                holder = os.pread(fd, HOLDER_BYTES, 0).strip()
+            self.holder = holder.decode("utf-8", "replace") or "another process"
             os.close(fd)
             return False
         actor = actor_info()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {actor['pid']} ({actor['user']}@{actor['host']})\n".encode(), 0)
+        name = f"pid {actor['pid']} ({actor['user']}@{actor['host']})"[: HOLDER_BYTES - 1]
+        os.pwrite(fd, name.ljust(HOLDER_BYTES - 1).encode("utf-8", "replace")[: HOLDER_BYTES - 1] + b"\n", 0)
         self._lock_fd, self.holder = fd, None
         return True
 
