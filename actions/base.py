@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,6 +18,9 @@ from console.config import Config
 from console.models import Outcome, Plan, ProgressEvent, Risk, utc_now
 from console.redact import Redactor
 from console.terminal import Terminal
+
+if TYPE_CHECKING:
+    from console.channels.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +31,15 @@ class ParamError(ValueError):
 
 @dataclass
 class ActionContext:
-    """What an action may reach: the config, the redactor for anything it shows, the clock, and the terminal it may
-    lend a program that needs one (None when the console has none: no tty, a pipe, a test harness)."""
+    """What an action may reach: the config, the redactor for anything it shows, the clock, the terminal it may
+    lend a program that needs one (None when the console has none: no tty, a pipe, a test harness) and the outbox of
+    the runner's journal (None without `[[channel]]`: one per process, the TUI's sender loop shares it)."""
 
     config: Config
     redactor: Redactor
     clock: Callable[[], datetime] = utc_now
     terminal: Terminal | None = None
+    outbox: Outbox | None = None
 
     @property
     def environment(self) -> str:

@@ -9,6 +9,7 @@ from actions.base import Action, ActionContext
 from actions.command import CommandAction
 from actions.runner import Runner
 from actions.script import ScriptAction
+from console.channels.outbox import Outbox
 from console.config import Config, ConfigError
 from console.journal import Journal, actor_info, default_journal_path
 from console.models import utc_now
@@ -20,6 +21,10 @@ def builtin_actions(config: Config) -> tuple[list[Action], list[str]]:
     """Actions that come with the console, offered when their config section exists (its registry row names them),
     and one line per runbook file that cannot be used, or not wholly (`load_runbooks` says why)."""
     found: list[Action] = [action for kind in configured(config) if kind.actions for action in resolve(kind.actions)()]
+    if config.channel:
+        from actions.post_update import channel_actions
+
+        found.extend(channel_actions())
     problems: list[str] = []
     if config.runbooks:
         from actions.runbook import runbook_actions
@@ -32,8 +37,10 @@ def builtin_actions(config: Config) -> tuple[list[Action], list[str]]:
 def action_names(config: Config) -> set[str]:
     """Every action a playbook may name: each built-in of the registry, configured here or not (a playbook may serve
     several environments; the runner refuses an action its config does not offer), and the config's own."""
+    from actions.post_update import channel_actions
+
     builtins = {action.name for kind in REGISTRY if kind.actions for action in resolve(kind.actions)()}
-    return builtins | set(config.actions)
+    return builtins | {action.name for action in channel_actions()} | set(config.actions)
 
 
 def build_actions(config: Config) -> tuple[dict[str, Action], list[str]]:
@@ -66,12 +73,14 @@ def build_runner(
 ) -> Runner:
     """The runner for this config: read-only if asked here or in `[console]`. Its `runbook_problems` name the runbook
     files that could not be used (the CLI warns; the TUI's triage controller shows the same lines)."""
-    ctx = ActionContext(config=config, redactor=Redactor(config.secrets), clock=clock)
+    journal = journal or open_journal(config, clock)
+    outbox = Outbox(journal, config, clock) if config.channel else None
+    ctx = ActionContext(config=config, redactor=Redactor(config.secrets), clock=clock, outbox=outbox)
     actions, runbook_problems = build_actions(config)
     return Runner(
         actions,
         ctx,
-        journal or open_journal(config, clock),
+        journal,
         read_only=read_only or config.console.read_only,
         runbook_problems=runbook_problems,
     )

@@ -183,7 +183,14 @@ def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     update = command("update", "print a status update filled from the incident; --posted journals it")
     update.add_argument("--kind", choices=["initial", "update", "resolved"], help="default: what is due next")
     update.add_argument("--field", action="append", default=[], metavar="NAME=VALUE", help="set a field (repeatable)")
-    update.add_argument("--posted", action="store_true", help="journal it as posted (`update.posted`), as the TUI does")
+    update.add_argument("--posted", action="store_true", help="journal it as posted by hand (`update.posted`)")
+    update.add_argument(
+        "--post", action="extend", nargs="+", default=[], metavar="CHANNEL", help="post it to these [[channel]]s"
+    )
+    update.add_argument("--yes", action="store_true", help="with --post: confirm without asking")
+    outbox = command("outbox", "the messages waiting for a channel; --send delivers what is due (cron, timers)")
+    outbox.add_argument("--json", action="store_true", help="a JSON list (its keys: README, Channels)")
+    outbox.add_argument("--send", action="store_true", help="send what is due now, unless a console already does")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -215,11 +222,12 @@ def _refuse_read_only_that_means_nothing(args: argparse.Namespace) -> None:
     if not getattr(args, "read_only", False) or args.command in (None, "demo", "run"):
         return
     sub = getattr(args, f"{args.command}_command", None)
-    if (args.command, sub) == ("runbook", "run"):
-        return
+    if (args.command, sub) in (("runbook", "run"), ("incident", "update")) and getattr(args, "post", True):
+        return  # an action through the runner, which refuses it read-only
     name = " ".join(word for word in (args.command, sub) if word)
     writes = args.command == "init" or (
-        args.command == "incident" and (sub not in ("show", "update") or getattr(args, "posted", False))
+        args.command == "incident"
+        and (sub not in ("show", "update", "outbox") or getattr(args, "posted", False) or getattr(args, "send", False))
     )
     what = "runs no action, so the flag would not stop it writing" if writes else "changes nothing"
     raise UsageError(f"--read-only: `{name}` {what}; it is for {READ_ONLY_IS_FOR} (nothing was done)")

@@ -64,12 +64,14 @@ class TooManyRedirects(HttpError):
 
 @dataclass(frozen=True)
 class Response:
-    """A final answer: the status and the body, unless it passed the cap (`oversize`); over https, when the
-    certificate the handshake verified stops being valid (`cert_expires`)."""
+    """A final answer: the status, its headers (names lower-case, the last of a repeated one) and the body, unless it
+    passed the cap (`oversize`); over https, when the certificate the handshake verified stops being valid
+    (`cert_expires`)."""
 
     status_code: int
     body: bytes
     oversize: bool
+    headers: dict[str, str]
     cert_expires: datetime | None = None
 
 
@@ -92,6 +94,14 @@ class _CertifiedResponse(aiohttp.ClientResponse):
 
 
 _NOT_AFTER: weakref.WeakKeyDictionary[asyncio.BaseTransport, datetime | None] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class Sending:
+    """Whether a request's headers have left for the server (`sent`): a failure before that leaves nothing for the
+    server to act on; after it, the server may have acted (a channel's delivery is then of unknown outcome)."""
+
+    sent: bool = False
 
 
 class HttpClient:
@@ -127,9 +137,10 @@ class HttpClient:
         limit: int,
         ca_file: Path | None = None,
         proxy: str | None = None,
+        sending: Sending | None = None,
     ) -> Response:
         """Send `content` as it is or `json` encoded, follow redirects by the rules; a body over `limit` bytes
-        (once decompressed) is not kept."""
+        (once decompressed) is not kept. `sending.sent` turns true once a request's headers are written."""
         headers = dict(headers or {})
         body = content.encode() if isinstance(content, str) else content
         if json is not None:
@@ -153,12 +164,14 @@ class HttpClient:
                 allow_redirects=False,
                 proxy=via,
                 proxy_headers=proxy_login or None,
+                trace_request_ctx=sending,
             ) as response:
                 location = response.headers.get("Location")
                 if response.status not in REDIRECTS or not location:
                     data = await _read(response, limit)
+                    headers = {name.lower(): value for name, value in response.headers.items()}
                     expires = response.cert_expires if isinstance(response, _CertifiedResponse) else None
-                    return Response(response.status, data or b"", data is None, expires)
+                    return Response(response.status, data or b"", data is None, headers, expires)
             moved = _join(target, location)
             status = response.status
             if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
@@ -184,8 +197,11 @@ class HttpClient:
                 happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
                 resolver=self._resolver,
             )
+            traces = aiohttp.TraceConfig()
+            traces.on_request_headers_sent.append(_headers_sent)
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                trace_configs=[traces],
                 headers=HEADERS,
                 skip_auto_headers=("Content-Type",),  # a `body` goes as it is, with the headers the config gives
                 cookie_jar=aiohttp.DummyCookieJar(),
@@ -212,6 +228,11 @@ class HttpClient:
         return context
 
 
+async def _headers_sent(_: aiohttp.ClientSession, context: Any, __: aiohttp.TraceRequestHeadersSentParams) -> None:
+    if isinstance(context.trace_request_ctx, Sending):
+        context.trace_request_ctx.sent = True
+
+
 async def fetch(
     client: HttpClient,
     url: str,
@@ -225,18 +246,20 @@ async def fetch(
     proxy: str | None = None,
 ) -> HttpResult:
     """Request `url` (GET unless told) within `timeout` seconds (connect, redirects and body included); failures
-    become words. `content` is sent as it is, `json` encoded as JSON; a body over MAX_BODY is not kept."""
+    become words, and say whether the request had left (`sent`). `content` is sent as it is, `json` encoded as JSON;
+    a body over MAX_BODY is not kept."""
     started = time.perf_counter()
+    sending = Sending()
     request = {"headers": headers, "content": content, "json": json, "ca_file": ca_file, "proxy": proxy}
     try:
         async with asyncio.timeout(timeout):
-            response = await client.request(method, url, limit=MAX_BODY, **request)
+            response = await client.request(method, url, limit=MAX_BODY, sending=sending, **request)
     except TimeoutError:
-        return HttpResult(error=f"timeout after {format_duration(timeout)}")
+        return HttpResult(error=f"timeout after {format_duration(timeout)}", sent=sending.sent)
     except TooManyRedirects:
-        return HttpResult(error=f"redirect loop (over {client.max_redirects} redirects)")
+        return HttpResult(error=f"redirect loop (over {client.max_redirects} redirects)", sent=True)
     except Exception as exc:  # a source never raises: every failure becomes a reason
-        return HttpResult(error=describe_error(exc))
+        return HttpResult(error=describe_error(exc), sent=sending.sent)
     latency_ms = (time.perf_counter() - started) * 1000
     return HttpResult(
         status_code=response.status_code,
@@ -244,6 +267,8 @@ async def fetch(
         body=response.body,
         oversize=response.oversize,
         cert_expires=response.cert_expires,
+        headers=response.headers,
+        sent=True,
     )
 
 

@@ -19,7 +19,14 @@ README = ROOT / "README.md"
 SCHEMA = config_schema()
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```$", re.S | re.M)
 SECTION = re.compile(r"^## `\[\[?(\w+)")  # "## `[[health]]`" documents the section `health`
-URLS = {"DATABASE_URL": "postgresql://ic@db.internal/app", "REDIS_URL": "redis://cache.internal:6379/0"}
+URLS = {
+    "DATABASE_URL": "postgresql://ic@db.internal/app",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    **{
+        f"{hook}_URL": f"https://hooks.example.com/{hook.lower()}"
+        for hook in ("SLACK_WEBHOOK", "TEAMS_WEBHOOK", "HOOK")
+    },
+}
 
 
 def schema_paths(node: dict[str, Any], path: str = "") -> Iterator[str]:
@@ -60,11 +67,13 @@ def example_paths(value: Any, node: dict[str, Any], path: str, unknown: list[str
 
 
 def _shapes(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """The schemas a node may take: its `$ref` followed, each branch of an `anyOf`."""
+    """The schemas a node may take: its `$ref` followed, each branch of an `anyOf` or a `oneOf` (a table chosen by its
+    `kind`, `[[channel]]`)."""
     if "$ref" in node:
         return _shapes(SCHEMA["$defs"][node["$ref"].rsplit("/", 1)[-1]])
-    if "anyOf" in node:
-        return [shape for branch in node["anyOf"] for shape in _shapes(branch)]
+    for union in ("anyOf", "oneOf"):
+        if union in node:
+            return [shape for branch in node[union] for shape in _shapes(branch)]
     return [node]
 
 

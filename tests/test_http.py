@@ -220,3 +220,26 @@ async def test_a_downgrade_from_https_to_http_drops_every_configured_header(cert
             result = await fetch(client, server.url(scheme="https"), 2.0, headers=SECRETS, ca_file=cert)
     assert {name.lower() for name in SECRETS}.isdisjoint(json.loads(result.body)[2])
     assert server.requests[0].headers["x-api-key"] == "k"
+
+
+async def test_the_answer_carries_its_headers_and_a_failure_says_whether_the_request_had_left(client) -> None:
+    """The outbox reads `Retry-After` from a 429, and tells a request that never left (queued: send it again) from
+    one the server may have acted on (unknown): a TLS server that never reads fails before the request is written,
+    a plain one that reads it and never answers fails after."""
+    async with ScriptedServer(lambda r: answer(429, b"slow down", "Retry-After: 7")) as server:
+        result = await fetch(client, server.url(), 2.0)
+    assert (result.status_code, result.headers["retry-after"], result.sent) == (429, "7", True)
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.Event().wait()  # accepts the connection and never reads a byte: no TLS handshake either
+
+    mute = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = mute.sockets[0].getsockname()[1]
+    try:
+        before = await fetch(client, f"https://127.0.0.1:{port}/", 0.5)
+    finally:
+        mute.close()
+    assert (before.error, before.sent) == ("timeout after 500ms", False)
+    async with ScriptedServer(lambda r: HANG) as server:
+        after = await fetch(client, server.url(), 0.5, method="POST", json={"text": "hello"})
+    assert (after.error, after.sent) == ("timeout after 500ms", True) and server.requests[0].body == b'{"text":"hello"}'

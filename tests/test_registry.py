@@ -41,9 +41,9 @@ ROOT = Path(__file__).parent.parent
 OWN_MODULES = ("console/sources/", "console/models/", "console/demo/")
 SOURCE_NAMES = {kind.section for kind in REGISTRY} | set(BY_NAME)
 
-# Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks.
-# `prometheus` is where `[[metric]] promql` queries go, not a source of its own.
-NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks", "prometheus"}
+# Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks, where it
+# posts updates and pages. `prometheus` is where `[[metric]] promql` queries go, not a source of its own.
+NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks", "prometheus", "channel"}
 
 EVERY_SECTION = """
 [console]
@@ -204,5 +204,6 @@ def test_built_in_actions_and_playbooks_follow_the_configured_rows(tmp_path: Pat
     offered = {action.name for action in builtin_actions(every)[0]}
     assert offered == {"kill-idle", "cancel-query", "terminate", "flush-cache", "silence", "unsilence"}
     assert builtin_actions(bare)[0] == []
-    assert action_names(bare) == offered  # a playbook may name any built-in: the runner refuses what is not offered
+    # a playbook may name any built-in (the channels' too): the runner refuses what is not offered
+    assert action_names(bare) == offered | {"post-update", "page"}
     assert len(builtin_playbooks(every)) == len(BUILT_IN) and builtin_playbooks(bare) == []

@@ -9,7 +9,7 @@ from console.commands import fail as _err
 from console.config import Config, ConfigError
 from console.models import count
 from console.output import out
-from console.redact import make_safe
+from console.redact import Redactor, make_safe
 
 
 async def check(config: Config) -> int:
@@ -30,14 +30,21 @@ async def check(config: Config) -> int:
     for problem in problems:
         _err(problem)
     results = await reach_all(config)
-    width = max((len(r.name) for r in results), default=0)
+    if config.channel:
+        from console.channels.services import reach_all as reach_channels
+
+        results += await reach_channels(config.channel, config.console.ca_file, config.console.proxy)
+    width, redactor = max((len(r.name) for r in results), default=0), Redactor(config.secrets)
     for r in results:
-        out(make_safe(f"{'ok' if r.ok else 'FAIL':4}  {r.kind:8}  {r.name:{width}}  {r.detail}"))
+        said = "ok" if r.ok and r.checked else "--" if r.ok else "FAIL"
+        out(make_safe(redactor.text(f"{said:4}  {r.kind:8}  {r.name:{width}}  {r.detail}")))
     if not results:
         out("nothing to reach: the config has no targets")
     failed = sum(not r.ok for r in results)
+    unchecked = sum(not r.checked for r in results)
     verdict = f"{count(len(problems), 'problem')}, listed above" if problems else "valid"
-    out(f"{config.source}: {verdict}; {len(results) - failed} of {len(results)} targets reachable")
+    also = f" ({unchecked} not checked: they cannot be reached without posting)" if unchecked else ""
+    out(f"{config.source}: {verdict}; {len(results) - failed} of {len(results)} targets reachable{also}")
     return EXIT_USAGE if problems else EXIT_FAIL if failed else EXIT_OK
 
 

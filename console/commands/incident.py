@@ -17,6 +17,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.commands import EXIT_OK, EXIT_USAGE, fail
+from console.commands.outbox import outbox, post_update
 from console.config import Config, IncidentSettings
 from console.incident.commands import IncidentDesk
 from console.incident.events import ROLES, IncidentError
@@ -36,6 +37,12 @@ def incident_command(args: argparse.Namespace, config: Config | None) -> int:
     """Run one `incident` subcommand; refusals and journal errors are one line on stderr, exit 2."""
     desk = IncidentDesk(_journal(args, config), Clock(), config.incident if config else IncidentSettings())
     try:
+        if args.incident_command == "outbox":
+            return outbox(args, config, desk.journal)
+        if args.incident_command == "update" and args.post:
+            if args.posted:
+                raise IncidentError("update: --posted records an update posted by hand; --post posts it: give one")
+            return post_update(args, config, desk.journal, _fields(args.field))
         return _COMMANDS[args.incident_command](desk, args)
     except (IncidentError, JournalError) as exc:
         fail(str(exc))

@@ -40,7 +40,7 @@ async def run_action(
         return EXIT_USAGE
     env = config.console.environment
     out(f"[{env}] {plan.action} ({plan.risk.value})")
-    for line in plan.preview_lines():
+    for line in plan.preview_lines() + plan.panel_lines():
         out(f"  {make_safe(line)}")
     if args.dry_run:
         out("dry run: nothing was run")

@@ -23,6 +23,7 @@ from pydantic import (
 
 from console.config.actions import CommandAction as CommandAction  # re-exported, as are the next two
 from console.config.actions import ParamSpec as ParamSpec
+from console.config.channels import ChannelSettings, is_paging
 from console.config.incident import IncidentSettings as IncidentSettings
 from console.config.keys import BindingId, KeyList, ThemeName
 from console.config.probes import CertExpiry, HttpRoute, MetricReading, RequestSpec
@@ -279,6 +280,7 @@ class Config(Model):
     playbook: list[dict[str, Any]] = Field(default_factory=list)
     share: ShareSettings | None = None
     runbooks: list[RunbookSource] = Field(default_factory=list)
+    channel: list[ChannelSettings] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())
@@ -332,6 +334,12 @@ class Config(Model):
                 raise ValueError(f"metric[{index}].promql needs a [prometheus] section with the server's url")
             if metric.redis_keys is not None and self.redis is None:
                 raise ValueError(f"metric[{index}].redis_keys needs a [redis] section with the server's url")
+        pagers = [channel.name for channel in self.channel if is_paging(channel)]
+        for index, rule in enumerate(self.incident.escalate):
+            for name in rule.page:
+                if name not in pagers:
+                    known = ", ".join(pagers) or 'none: add a [[channel]] of kind "pagerduty" or "opsgenie"'
+                    raise ValueError(f"incident.escalate[{index}].page: {name!r} is not a paging channel ({known})")
         return self
 
     @model_validator(mode="after")
@@ -393,9 +401,10 @@ def _validate(raw: dict[str, Any], text: str, source: Path | None, environ: dict
         base_dir = source.resolve().parent if source else Path.cwd()  # relative paths (ca_file) start here
         config = Config.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise validation_error(exc, name, text, secrets) from None
+        raise validation_error(exc, name, text, secrets, raw) from None
     config._source = source.resolve() if source else None
-    config._secrets = frozenset(secrets)
+    # a channel's webhook URL, token or key is masked even when written in the file rather than as ${VAR}
+    config._secrets = frozenset(secrets | {value for channel in config.channel for value in channel.secret_values()})
     config._warnings = tuple(warnings)
     return config
 

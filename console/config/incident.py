@@ -30,11 +30,13 @@ class LevelSpec(Model):
 
 
 class EscalationRule(Model):
-    """`[[incident.escalate]]`: a reminder once an open incident (at `severity` or worse) has lasted `after`."""
+    """`[[incident.escalate]]`: a reminder once an open incident (at `severity` or worse) has lasted `after`; with
+    `page`, declaring or raising an incident to that severity offers to page those channels (`[[channel]]` names)."""
 
     after: Period
     severity: str | None = None
     say: str = Field(min_length=1)
+    page: list[str] = Field(default_factory=list)
 
 
 class IncidentSettings(Model):

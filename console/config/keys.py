@@ -15,7 +15,7 @@ ThemeName = Literal["incident-dark", "incident-light", "incident-mono"]
 BINDING_IDS = frozenset(
     {
         *("app.palette", "app.help", "app.quit", "app.interrupt", "app.quit_anywhere"),
-        *("app.incident", "app.note", "app.triage"),
+        *("app.incident", "app.note", "app.triage", "app.page"),
         *(f"pane.{n}" for n in range(1, 7)),
         *("table.filter", "table.sort", "table.reverse", "table.mark", "table.copy"),
         *("timeline.kind", "timeline.pin", "alerts.silence", "redis.flush"),
@@ -24,6 +24,7 @@ BINDING_IDS = frozenset(
         *("logs.up", "logs.down", "logs.page_up", "logs.page_down", "logs.top", "logs.bottom"),
         *("logs.left", "logs.right"),
         *("form.submit", "form.cancel", "action.confirm", "action.replan", "action.output", "action.close"),
+        *("action.panel",),
         *("output.copy_all", "output.close", "follow.close", "detail.copy", "detail.close", "help.close"),
         *("pick.cancel", "prompt.cancel", "declare.cancel", "declare.submit", "update.cancel", "update.post"),
         *("incident.back", "incident.declare", "incident.severity", "incident.status", "incident.note"),

@@ -25,6 +25,30 @@ TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a header name may hol
 CertLead = Annotated[Duration, at_most(3650, zero_ok=False)]  # how long before expiry: "14d"
 
 
+def readable_pem(path: Path | None, info: ValidationInfo) -> Path | None:
+    """A `ca_file`: relative to the config's folder, read now, so a missing or wrong file is a config error."""
+    if path is None:
+        return None
+    path = (info.context or {}).get("base_dir", Path.cwd()) / path.expanduser()
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError:  # before OSError, which it is
+        raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc} (a PEM file of CA certificates)") from None
+    return path
+
+
+def one_line_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Request headers: each name a token, each value one line."""
+    for name, value in headers.items():
+        if not TOKEN.fullmatch(name):
+            raise ValueError(f"header name {name!r} is not a token (letters, digits and !#$%&'*+-.^_`|~ only)")
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"header {name}'s value holds a line break or NUL; a header value is one line")
+    return headers
+
+
 class HttpRoute(BaseModel):
     """How HTTP requests leave: `ca_file`, PEM CA certificates trusted beside the system's, and `proxy`, an
     http:// proxy or "env" (HTTPS_PROXY / HTTP_PROXY / NO_PROXY). A target's own replace `[console]`'s."""
@@ -37,17 +61,7 @@ class HttpRoute(BaseModel):
     @field_validator("ca_file")
     @classmethod
     def _readable_pem(cls, path: Path | None, info: ValidationInfo) -> Path | None:
-        """Relative to the config's folder; read now, so a missing or wrong file is a config error."""
-        if path is None:
-            return None
-        path = (info.context or {}).get("base_dir", Path.cwd()) / path.expanduser()
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
-        except ssl.SSLError:  # before OSError, which it is
-            raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)") from None
-        except OSError as exc:
-            raise ValueError(f"cannot read {path}: {exc.strerror or exc} (a PEM file of CA certificates)") from None
-        return path
+        return readable_pem(path, info)
 
     @field_validator("proxy")
     @classmethod
@@ -85,12 +99,7 @@ class RequestSpec(HttpRoute):
     @field_validator("headers")
     @classmethod
     def _one_line_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name, value in headers.items():
-            if not TOKEN.fullmatch(name):
-                raise ValueError(f"header name {name!r} is not a token (letters, digits and !#$%&'*+-.^_`|~ only)")
-            if any(c in value for c in "\r\n\0"):
-                raise ValueError(f"header {name}'s value holds a line break or NUL; a header value is one line")
-        return headers
+        return one_line_headers(headers)
 
     @field_validator("method")
     @classmethod

@@ -160,17 +160,37 @@ def _literal_braces(value: str) -> str:
     return value.replace("{", "{{").replace("}", "}}")
 
 
-def validation_error(exc: ValidationError, name: str, text: str, secrets: set[str]) -> ConfigError:
+def validation_error(
+    exc: ValidationError, name: str, text: str, secrets: set[str], raw: dict[str, Any] | None = None
+) -> ConfigError:
     """The first pydantic error as one line; the expanded `secrets` it quotes (as inserted) are masked."""
     redactor = Redactor([*secrets, *map(_literal_braces, secrets)])
     error = exc.errors()[0]
-    loc = tuple(error["loc"])
+    loc = _untagged(tuple(error["loc"]), raw)
     loc = loc[:-1] if loc[-1:] == ("[key]",) else loc  # a table's key that is wrong: named like its value
     message = plain_message(error)
     if error["type"] == "extra_forbidden":
         message += f" in {_dotted(loc[:-1]) or 'the top level'} (check the spelling against the docs)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return ConfigError(f"{where(name, text, loc)}: {redactor.text(message)}{more}")
+
+
+def _untagged(loc: tuple, raw: Any) -> tuple:
+    """The path as the file has it: a table chosen by its `kind` (a `[[channel]]`) has the kind in pydantic's path,
+    `channel[0].slack.url`, which is `channel[0].url` in the file."""
+    kept: list[Any] = []
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue
+        kept.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(kept)
 
 
 _EXPECTED = {

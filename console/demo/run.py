@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from console.demo.servers import PostgresServer, RedisServer, ServerUnavailable
+from console.demo.servers.channels import ChannelServer, Credentials
 from console.demo.service import DemoService
 from console.output import out
 
@@ -35,6 +36,7 @@ class DemoWorld:
     def __init__(self, directory: Path, incident_after: float = INCIDENT_AFTER) -> None:
         self.directory = directory
         self.service = DemoService(incident_after=incident_after)
+        self.channels = ChannelServer()  # the demo's chat and status page: the triage path ends with a real post
         self.postgres: PostgresServer | None = None
         self.redis: RedisServer | None = None
         self.notices: list[tuple[str, str]] = []
@@ -45,6 +47,7 @@ class DemoWorld:
 
     def start(self) -> None:
         self.service.start()
+        self.channels.start()
         self._thread.start()
         try:
             self.postgres = PostgresServer(max_connections=120)
@@ -71,6 +74,7 @@ class DemoWorld:
             if server is not None:
                 server.stop()
         self.service.stop()
+        self.channels.stop()
 
     def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -113,11 +117,26 @@ class DemoWorld:
             self.directory,
             postgres_dsn=self.postgres.dsn if self.postgres is not None else None,
             redis_url=self.redis.url if self.redis is not None else None,
+            channels_url=self.channels.url,
         )
 
+    def posted(self) -> str:
+        """What the demo's chat and status page received, in words."""
+        chat = sum(1 for r in self.channels.received if r.service == "slack" and r.method == "POST")
+        page = sum(len(incident["updates"]) for incident in self.channels.state.incidents.values())
+        return f"the demo chat got {chat} message(s), the demo status page {page} incident update(s)"
 
-def demo_config(url: str, directory: Path, *, postgres_dsn: str | None = None, redis_url: str | None = None) -> str:
-    """The demo config for the service at `url`, files in `directory`, and PostgreSQL / Redis when given."""
+
+def demo_config(
+    url: str,
+    directory: Path,
+    *,
+    postgres_dsn: str | None = None,
+    redis_url: str | None = None,
+    channels_url: str | None = None,
+) -> str:
+    """The demo config for the service at `url`, files in `directory`, and PostgreSQL / Redis and the loopback chat
+    and status page (a `ChannelServer` at `channels_url`) when given."""
     python = sys.executable
     parts = [
         f'[console]\nenvironment = "demo"\nrefresh = "2s"\njournal = "{directory / "journal.jsonl"}"\n'
@@ -144,6 +163,17 @@ def demo_config(url: str, directory: Path, *, postgres_dsn: str | None = None, r
         parts.append(f'[postgres]\ndsn = "{postgres_dsn}"\nlong_running = "30s"\nidle_older_than = "1m"\n')
     if redis_url is not None:
         parts.append(f'[redis]\nurl = "{redis_url}"\n')
+    if channels_url is not None:
+        demo = Credentials()
+        parts.append(
+            f'[[channel]]\nname = "chat"\nkind = "slack"\nurl = "{channels_url}{demo.slack_hook}"\n'
+            f'token = "{demo.slack_token}"\napi = "{channels_url}/slack/api"\n'
+        )
+        parts.append(
+            f'[[channel]]\nname = "status-page"\nkind = "statuspage"\npage_id = "demo"\n'
+            f'token = "{demo.statuspage_token}"\napi = "{channels_url}/statuspage/v1"\n'
+            'components = { demo = "demo-api" }\n'
+        )
     return "\n".join(parts)
 
 
@@ -174,6 +204,7 @@ def run_demo(
         runner = build_runner(config, read_only=read_only or wall)
         app = ConsoleApp(config, runner, theme=name, notices=world.notices, wall=wall)
         app.run()
+        out(f"incident-console demo: {world.posted()}", err=True)
         return app.return_code or 0
     finally:
         for sig, handler in previous.items():

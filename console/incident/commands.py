@@ -8,6 +8,7 @@ Methods are synchronous (they read and append the journal file); from async code
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from console.clock import Clock
 from console.config import IncidentSettings
@@ -189,9 +190,10 @@ class IncidentDesk:
 
     # -- communications ------------------------------------------------------------------------------
 
-    def post_update(self, kind: str, fields: dict[str, str]) -> dict:
+    def post_update(self, kind: str, fields: dict[str, str], channels: list[str] | None = None) -> dict:
         """Journal a status update; the entry's data holds the rendered `text` to copy (its last line the journal's
-        anchor, a witness of every entry before it) and the next due time."""
+        anchor, a witness of every entry before it) and the next due time. With `channels`, it is also the outbox's
+        message to them (`console.channels.outbox`), with what their texts are made of (severity, its rank, title)."""
         with self.tracker.exclusive():  # the anchor is the entry just before the update's own
             state = self._open("update")
             now = self.clock.now()
@@ -199,13 +201,17 @@ class IncidentDesk:
             if kind == "resolved" and state.resolved_at is None:
                 raise IncidentError(f"update: {state.id} is {state.status.value}; set it to resolved first")
             head = self.tracker.recent[-1]
-            data = {
+            data: dict[str, Any] = {
                 "kind": kind,
                 "fields": clean,
                 "text": render_update(state, kind, clean) + "\n\n" + anchor_text(head["seq"], head["hash"]),
                 "due_at": iso(state.next_update_at) if state.next_update_at else None,
                 "next_update_at": iso(next_at) if next_at else None,
             }
+            if channels:
+                level = self._scheme_of(state).level(state.severity)
+                data |= {"channels": list(channels), "severity": state.severity, "rank": level.rank}
+                data |= {"title": state.title}
             return self.journal.append(UPDATE_POSTED, data, incident=state.id)
 
     def check_overdue(self) -> dict | None:

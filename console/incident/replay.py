@@ -280,6 +280,7 @@ def _on_update(state: IncidentState, entry: dict, data: dict, at: datetime) -> N
             state.next_update_at,
             next_at,
             author_of(entry),
+            tuple(str(name) for name in data.get("channels") or () if isinstance(name, str)),
         )
     )
     state.next_update_at = next_at if state.is_open else None

@@ -103,6 +103,7 @@ class PostedUpdate:
     due_at: datetime | None
     next_update_at: datetime | None
     author: str
+    channels: tuple[str, ...] = ()  # the [[channel]]s it was posted to (none: posted by hand)
 
     @property
     def late_s(self) -> float:
@@ -268,6 +269,11 @@ def _declared(data: dict) -> str:
     return text
 
 
+def _delivery(what: str, data: dict) -> str:
+    reason = f": {data['reason']}" if data.get("reason") else ""
+    return f"{what} to {data.get('channel', '?')}: {data.get('status', '?')}{reason}"
+
+
 _DESCRIBERS: dict[str, Any] = {
     "incident.declared": _declared,
     "incident.severity": lambda d: f"severity {d.get('from', '?')} -> {d.get('severity', '?')}",
@@ -282,8 +288,17 @@ _DESCRIBERS: dict[str, Any] = {
     "pin": lambda d: f"{'pinned' if d.get('pinned', True) else 'unpinned'} #{d.get('seq', '?')}",
     "update.posted": lambda d: (
         f"status update posted ({d.get('kind', '?')})"
+        + (f" to {', '.join(map(str, d['channels']))}" if isinstance(d.get("channels"), list) else "")
         + (f", next due {str(d['next_update_at'])[11:16]} UTC" if d.get("next_update_at") else "")
     ),
+    # the outbox (console.channels writes these)
+    "update.delivery": lambda d: _delivery("update", d),
+    "page.requested": lambda d: (
+        f"page {'resolved' if d.get('action') == 'resolve' else 'sent'} to "
+        + ", ".join(map(str, d.get("channels") or []))
+    ),
+    "page.delivery": lambda d: _delivery("page", d),
+    "page.acknowledged": lambda d: f"page acknowledged by {d.get('by', '?')} ({d.get('channel', '?')})",
     "update.overdue": lambda d: f"update overdue (was due {str(d.get('due_at', '?'))[11:16]} UTC)",
     "incident.escalation_due": lambda d: f"escalation due: {d.get('say', '?')}",
     "observation": _observation,
@@ -307,8 +322,8 @@ _DESCRIBERS: dict[str, Any] = {
     ),
     "triage.skipped": lambda d: f"{d.get('step', '?')} skipped: {d.get('reason', '')} → {d.get('next', '?')}",
     "triage.back": lambda d: f"back from {d.get('step', '?')} to {d.get('to', '?')}",
-    "triage.finished": lambda d: f"triage finished: {d.get('outcome', '?')}" + (
-        f": {d['reason']}" if d.get("reason") else ""
+    "triage.finished": lambda d: (
+        f"triage finished: {d.get('outcome', '?')}" + (f": {d['reason']}" if d.get("reason") else "")
     ),
 }
 # Every kind the console journals: the described ones and an action's request and outcomes

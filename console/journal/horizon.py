@@ -9,15 +9,17 @@ A console reads from its journal's *horizon* on, never the whole file. The horiz
 - the last `RECENT` lines (the timeline with no incident open, the anchor `incident show` prints).
 
 What lies further back and still matters is a `Summary`: the action requests with no outcome (stranded closure needs
-them wherever they are), the unfinished triage runs and the latest declaration. It is found by walking back from the
-end to the latest `journal.checkpoint` entry, whose data is the summary as of itself; a console whose summary has
+them wherever they are), the unfinished triage runs, the latest declaration and the outbox's undelivered messages.
+It is found by walking back from the end to the latest `journal.checkpoint` entry, whose data is the summary as of
+itself; a console whose summary has
 taken in more than `BOUND` entries since the last checkpoint journals a new one (`IncidentDesk.checkpoint`), so every
 later start walks back at most about that far, however long the journal. The lines are found by byte offset
 (`console.journal.lines`): backwards from the end, and by bisection on seq for what lies before the walk.
 
 Checkpoint data: `{"requests": [the open action.requested entries, whole], "triage_runs": [seq of each unfinished
-triage.started], "declared": seq of the latest incident.declared or null}`. Readers ignore keys they do not know, so
-a later section (the change ledger, an outbox) adds its own key.
+triage.started], "declared": seq of the latest incident.declared or null, "outbox": the messages not yet delivered
+(console.journal.pending)}`. Readers ignore keys they do not know, so a later section (the change ledger) adds its
+own key.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from datetime import datetime, timedelta
 
 from console.journal import Journal
 from console.journal.lines import STEP, backwards, boundary, count_lines, find_seq, forwards, seq_of
+from console.journal.pending import MARKS, Pending, PendingWalk
 from console.journal.verify import entry_problem
 from console.timeparse import parse_timestamp
 
@@ -46,7 +49,14 @@ RECENT = 200  # the last lines every console keeps (IncidentTracker.recent)
 BOUND = 5_000  # entries a summary takes in before a checkpoint is due
 
 # Lines that can change a summary hold one of these (a false match only costs a decode).
-_MARKS = (b'"action.', b'"incident.declared"', b'"triage.started"', b'"triage.finished"', b'"journal.checkpoint"')
+_MARKS = (
+    b'"action.',
+    b'"incident.declared"',
+    b'"triage.started"',
+    b'"triage.finished"',
+    b'"journal.checkpoint"',
+    *MARKS,
+)
 _TS = re.compile(rb'"ts":\s*"([^"]{1,64})"\s*,\s*"v":\s*\d+\s*}\s*$')  # canonical JSON ends with ts, then v
 
 
@@ -59,6 +69,7 @@ class Summary:
     declared: int | None = None  # seq of the latest incident.declared
     checkpoint: int = 0  # seq of the latest checkpoint (before the file's first line when there is none)
     seq: int = 0  # the last seq taken in: older entries (read again from the horizon) change nothing
+    outbox: Pending = field(default_factory=Pending)  # messages not yet delivered to every channel
 
     def feed(self, entry: dict) -> None:
         """Take in the next entry of this journal (never another host's)."""
@@ -78,6 +89,8 @@ class Summary:
             self.declared = seq
         elif kind == CHECKPOINT:
             self.checkpoint = seq
+        else:
+            self.outbox.feed(entry)
 
     @property
     def due(self) -> bool:
@@ -87,10 +100,13 @@ class Summary:
     def data(self) -> dict:
         """A `journal.checkpoint` entry's data."""
         requests = [self.requests[seq] for seq in sorted(self.requests)]
-        return {"requests": requests, "triage_runs": sorted(self.runs), "declared": self.declared}
+        outbox = self.outbox.data()
+        return {"requests": requests, "triage_runs": sorted(self.runs), "declared": self.declared, "outbox": outbox}
 
     def copy(self) -> Summary:
-        return Summary(dict(self.requests), set(self.runs), self.declared, self.checkpoint, self.seq)
+        return Summary(
+            dict(self.requests), set(self.runs), self.declared, self.checkpoint, self.seq, self.outbox.copy()
+        )
 
     @classmethod
     def carried(cls, checkpoint: dict) -> Summary:
@@ -107,6 +123,7 @@ class Summary:
             declared if _is_int(declared) else None,
             checkpoint["seq"],
             checkpoint["seq"],
+            Pending.carried(data.get("outbox")),
         )
 
 
@@ -119,6 +136,7 @@ class _Backwards:
         self.requests: dict[int, dict] = {}
         self.runs: set[int] = set()
         self.declared: int | None = None
+        self.outbox = PendingWalk()
 
     def see(self, entry: dict) -> None:
         seq, kind, corr = entry["seq"], entry["kind"], entry.get("corr")
@@ -132,12 +150,15 @@ class _Backwards:
             self.finished.add(corr)
         elif kind == DECLARED and entry.get("incident") and self.declared is None:
             self.declared = seq
+        else:
+            self.outbox.see(entry)
 
     def onto(self, before: Summary, last: int) -> Summary:
         requests = {seq: r for seq, r in before.requests.items() if seq not in self.outcomes} | self.requests
         runs = {seq for seq in before.runs if seq not in self.finished} | self.runs
         declared = self.declared if self.declared is not None else before.declared
-        return Summary(requests, runs, declared, before.checkpoint, max(last, before.seq))
+        outbox = self.outbox.onto(before.outbox)
+        return Summary(requests, runs, declared, before.checkpoint, max(last, before.seq), outbox)
 
 
 @dataclass(frozen=True)

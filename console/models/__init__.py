@@ -113,6 +113,8 @@ class Plan(BaseModel):
     mode: Literal["run", "interactive", "follow"] = "run"
     # other consoles' recent requests on the same target (actions/overlap.py): running it needs an explicit override
     overlaps: list[dict[str, Any]] = Field(default_factory=list)
+    # texts to read side by side before confirming (a status update as each audience reads it), title -> text
+    panels: dict[str, str] = Field(default_factory=dict)
 
     def preview_lines(self) -> list[str]:
         """The plan as plain lines: summary, a table of targets, notes."""
@@ -127,6 +129,10 @@ class Plan(BaseModel):
             )
         lines.extend(self.notes)
         return lines
+
+    def panel_lines(self) -> list[str]:
+        """The panels one after the other, each under its title (where they cannot stand side by side)."""
+        return [line for title, text in self.panels.items() for line in ("", f"── {title} ──", *text.splitlines())]
 
 
 class OutcomeStatus(StrEnum):

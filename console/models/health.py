@@ -25,7 +25,8 @@ OVERSIZE = f"body over {MAX_BODY // 1_000_000} MB"
 
 
 class HttpResult(BaseModel):
-    """What one request produced: an error in words, or a status code, a latency and the body (capped at MAX_BODY)."""
+    """What one request produced: an error in words, or a status code, a latency, the headers (names lower-case) and
+    the body (capped at MAX_BODY); `sent` once the request had left (a failure after it may have been acted on)."""
 
     error: str | None = None
     status_code: int | None = None
@@ -33,6 +34,8 @@ class HttpResult(BaseModel):
     body: bytes = b""
     oversize: bool = False
     cert_expires: datetime | None = None  # over https: the verified certificate's notAfter (UTC)
+    headers: dict[str, str] = Field(default_factory=dict)
+    sent: bool = False
 
 
 class HealthSnapshot(BaseModel):

@@ -19,12 +19,14 @@ REACH_TIMEOUT = 5.0
 
 @dataclass(frozen=True)
 class Reach:
-    """Whether one target answered, with a short reason."""
+    """Whether one target answered, with a short reason (`checked` false: it cannot be reached without acting, e.g. a
+    webhook that would post)."""
 
     kind: str
     name: str
     ok: bool
     detail: str
+    checked: bool = True
 
 
 def executable(program: str, base: Path) -> bool:

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 QUIT_AGAIN_WITHIN = 5.0
 QUIT_REASON = "the operator quit the console"
-WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage"})  # app actions that act
+WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage", "page"})  # app actions that act
 
 
 class ConsoleApp(App[int]):
@@ -72,6 +72,7 @@ class ConsoleApp(App[int]):
         Binding("i", "incident", "Incident", id="app.incident"),
         Binding("a", "note", "Note", id="app.note"),
         Binding("t", "triage", "Triage", id="app.triage"),
+        Binding("P", "page", "Page", show=False, id="app.page"),
     ]
 
     def __init__(
@@ -142,7 +143,8 @@ class ConsoleApp(App[int]):
         from console.sources.base import sustain_rules
         from console.sustain import Sustain
         from console.tui.controllers.actions import ActionControl
-        from console.tui.controllers.incident import IncidentControl
+        from console.tui.controllers.incident import IncidentControl, posting_channels
+        from console.tui.controllers.outbox import OutboxControl
         from console.tui.controllers.share import ShareControl
         from console.tui.controllers.triage import TriageControl
 
@@ -151,8 +153,10 @@ class ConsoleApp(App[int]):
         self.live = LiveState(self.clock, Sustain(sustain_rules(config)))
         self.observer = Observer(runner.journal)
         self.actions = ActionControl(self, runner)
-        self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
-        runner.shared = self.incident.desk.tracker.remote_entries  # other hosts' actions count as overlaps too
+        desk = IncidentDesk(runner.journal, self.clock, config.incident)
+        self.incident = IncidentControl(self, desk, posting_channels(config, runner.read_only))
+        runner.shared = desk.tracker.remote_entries  # other hosts' actions count as overlaps too
+        self.outbox = OutboxControl(self, config, runner)
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self.share = ShareControl(self, config, runner.journal)
 
@@ -227,6 +231,7 @@ class ConsoleApp(App[int]):
         self.incident.start()
         self.triage.start()
         self.share.start()
+        self.outbox.start()
 
     def _start_feeds(self) -> None:
         # Imported here on purpose: building feeds imports the drivers, which no paint waits for.
@@ -344,6 +349,9 @@ class ConsoleApp(App[int]):
 
     def action_note(self) -> None:
         self.incident.ask_note()
+
+    def action_page(self) -> None:
+        self.outbox.page()
 
     def action_triage(self) -> None:
         from console.tui.screens.triage import TriageScreen

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from textual.css.query import NoMatches
 
+from console.config import Config
+from console.config.channels import POSTING
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
@@ -25,10 +27,21 @@ if TYPE_CHECKING:
 
 class IncidentHost(TextualApp, Protocol):
     """What the controller needs of the app: a Textual app (screens, workers, timers, toasts) with a dashboard (or
-    the wall in its place)."""
+    the wall in its place), and a way to request an action (a status update posted to channels)."""
 
     @property
     def dashboard(self) -> DashboardScreen | WallScreen: ...
+
+    def request_action(self, name: str, params: dict | None = None) -> None: ...
+
+
+def posting_channels(config: Config, read_only: bool) -> list[tuple[str, str]]:
+    """The channels `u` offers to post to, (name, what it is); none on a read-only console (it records updates
+    posted by hand only)."""
+    if read_only:
+        return []
+    return [(c.name, f"{c.kind_name}, {c.audience}") for c in config.channel if isinstance(c, POSTING)]
+
 
 OVERDUE_CHECK_EVERY = 20.0
 TIMELINE_REFRESH_EVERY = 1.0  # entries other consoles append show within a second
@@ -47,9 +60,10 @@ class IncidentControl:
 
     COMMANDS = INCIDENT_COMMANDS  # offered by the palette
 
-    def __init__(self, app: IncidentHost, desk: IncidentDesk) -> None:
+    def __init__(self, app: IncidentHost, desk: IncidentDesk, posting: list[tuple[str, str]] | None = None) -> None:
         self.app = app
         self.desk = desk
+        self.posting = posting or []
         self._open = False  # an incident was open at the last refresh
         self._shown: tuple | None = None  # what the timeline and banner show
 
@@ -124,7 +138,10 @@ class IncidentControl:
         except (IncidentError, JournalError):
             return
         if entry is not None:
-            self.app.notify("✖ Status update overdue: press i, then u", severity="warning", timeout=30)
+            state = self.desk.tracker.state
+            last = state.updates[-1].channels if state is not None and state.updates else ()
+            also = f" (to {', '.join(last)}, as the last one)" if last and self.posting else ""
+            self.app.notify(f"✖ Status update overdue: press i, then u{also}", severity="warning", timeout=30)
         try:
             due = await asyncio.to_thread(self.desk.check_escalations)
         except (IncidentError, JournalError):
@@ -138,7 +155,9 @@ class IncidentControl:
         """The incident screen (pushed if not showing), optionally starting one of its commands."""
         screen = self.app.screen
         if not isinstance(screen, _incident_screen()):
-            screen = _incident_screen()(self.desk, on_change=self.refresh)
+            screen = _incident_screen()(
+                self.desk, on_change=self.refresh, posting=self.posting, post=self.app.request_action
+            )
             self.app.push_screen(screen)
         if command is not None:
             self.app.call_after_refresh(screen.run_action, command)

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
@@ -23,10 +23,11 @@ from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressE
 from console.redact import make_safe
 from console.tui.screens.follow import FollowScreen
 from console.tui.screens.output import OutputScreen, copy_output
-from widgets.outside import outside
+from widgets.outside import outside, outside_markup
 
 OUTPUT_LINES = 5000
 OUTPUT_INTERVAL = 0.05
+DIALOG_MAX, PANEL_WIDTH = 140, 42  # panels stand side by side when each gets this many columns
 
 
 class ActionRunScreen(ModalScreen[Outcome | None]):
@@ -43,6 +44,10 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
     ActionRunScreen #title { text-style: bold; height: auto; }
     ActionRunScreen #preview { height: 1fr; min-height: 3; border: round $panel; overflow-x: auto; }
     ActionRunScreen #preview-text { width: auto; }
+    ActionRunScreen #panels { height: auto; width: 100%; }
+    ActionRunScreen #panels > .panel { width: 1fr; height: auto; border: round $panel; padding: 0 1; }
+    ActionRunScreen.-one-panel #panels > .panel { display: none; }
+    ActionRunScreen.-one-panel #panels > .panel.-current { display: block; }
     ActionRunScreen #output { height: 1fr; min-height: 3; border: round $panel; display: none; }
     ActionRunScreen.-running #output, ActionRunScreen.-done #output { display: block; }
     ActionRunScreen.-running #preview, ActionRunScreen.-done #preview { height: auto; max-height: 8; }
@@ -59,6 +64,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         Binding("y", "confirm", "Run it", id="action.confirm"),
         Binding("r", "replan", "Preview again", id="action.replan"),
         Binding("o", "open_output", "Full output", id="action.output"),
+        Binding("a", "next_panel", "Next audience", id="action.panel"),
         Binding("escape", "close", "Cancel / close", id="action.close"),
     ]
 
@@ -82,6 +88,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             yield Static(id="title")
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")
+                yield Horizontal(id="panels")
             yield Input(id="typed")
             yield ProgressBar(id="progress", show_eta=False)
             yield Log(id="output", max_lines=OUTPUT_LINES)
@@ -102,6 +109,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         title.append(f"[{plan.risk.value.upper()}]", style="bold reverse")
         self.query_one("#title", Static).update(title)
         self.query_one("#preview-text", Static).update(self._preview())
+        self._show_panels()
         self.call_after_refresh(self._say_if_wide)
         self.query_one("#result", Static).update("")
         if plan.confirm is ConfirmLevel.TYPED:
@@ -113,6 +121,8 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             self._hint(f"Type {plan.confirm_text!r} and press enter to run{reason}. escape cancels; nothing runs.")
         elif plan.confirm is ConfirmLevel.YES and plan.mode == "interactive":
             self._hint("Press y to hand it the terminal (the console comes back when it exits), escape to cancel.")
+        elif plan.confirm is ConfirmLevel.YES and len(plan.panels) > 1:
+            self._hint("Press y to run it, a for the next audience's text, escape to cancel; nothing runs before y.")
         elif plan.confirm is ConfirmLevel.YES:
             self._hint("Press y to run it, r to preview again, escape to cancel; nothing runs until you confirm.")
         else:
@@ -131,6 +141,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         return shown.append_text(Text("\n").join(outside(line) for line in self.plan.preview_lines()))  # keys, argv
 
     def on_resize(self) -> None:
+        self._fit_panels()
         self.call_after_refresh(self._say_if_wide)
 
     def _say_if_wide(self) -> None:
@@ -140,6 +151,28 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         typing = self.plan.confirm is ConfirmLevel.TYPED
         how = "tab here, then ← →" if typing else "← →"
         preview.border_subtitle = f"▸ wider than the window: {how} scroll it" if preview.max_scroll_x > 0 else ""
+    def _show_panels(self) -> None:
+        """The plan's panels (a status update as each audience reads it): side by side when the dialog is wide
+        enough, else one at a time (`a` shows the next)."""
+        holder = self.query_one("#panels", Horizontal)
+        holder.remove_children()
+        for index, (title, text) in enumerate(self.plan.panels.items()):
+            panel = Static(outside(text, lines=True), classes="panel -current" if index == 0 else "panel")
+            panel.border_title = outside_markup(title)
+            holder.mount(panel)
+        self._fit_panels()
+
+    def _fit_panels(self) -> None:
+        dialog = min(DIALOG_MAX, int(self.size.width * 0.9))
+        self.set_class(dialog < PANEL_WIDTH * len(self.plan.panels) + 4, "-one-panel")
+
+    def action_next_panel(self) -> None:
+        panels = list(self.query("#panels > .panel"))
+        if len(panels) < 2:
+            return
+        current = next((i for i, panel in enumerate(panels) if panel.has_class("-current")), 0)
+        panels[current].remove_class("-current")
+        panels[(current + 1) % len(panels)].add_class("-current")
 
     def _hint(self, text: str) -> None:
         self.query_one("#hint", Static).update(outside(text))

@@ -27,9 +27,11 @@ from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
 from console.tui.screens.status_update import StatusUpdateScreen
 from widgets.incident_header import IncidentHeader
+from widgets.outbox_line import OutboxLine
 from widgets.timeline import Timeline
 
 REOPEN, CANCEL = "reopen", "cancel"
+LAST, EVERY, BY_HAND = "last", "every", "by hand"  # the post-to choices besides one channel
 
 
 class IncidentScreen(Screen):
@@ -64,16 +66,21 @@ class IncidentScreen(Screen):
         on_change: Callable[[], Any] | None = None,
         tz: tzinfo | None = None,
         export_dir: Path | None = None,
+        posting: list[tuple[str, str]] | None = None,
+        post: Callable[[str, dict], None] | None = None,
     ) -> None:
         super().__init__()
         self.desk = desk
         self.on_change = on_change
+        self.posting = posting or []  # the channels an update may be posted to: (name, what it is)
+        self.post = post  # requests an action (post-update) through the runner
         self.tz = tz
         self.export_dir = export_dir
         self.state: IncidentState | None = None
 
     def compose(self) -> ComposeResult:
         yield IncidentHeader()
+        yield OutboxLine()
         yield Timeline(tz=self.tz)
         yield Static(id="incident-keys")
         yield Footer()
@@ -236,7 +243,26 @@ class IncidentScreen(Screen):
 
         composer = StatusUpdateScreen(TEMPLATES[kind], state.severity, draft_update(state, kind, now), check)
         fields = await self._ask(composer)
-        if fields is None:
+        if fields is not None:
+            await self._post(state, kind, fields)
+
+    async def _post(self, state: IncidentState, kind: str, fields: dict[str, str]) -> None:
+        """Post it to channels (the runner previews each audience's text; the outbox delivers it, and it counts as
+        posted once queued), or record it as posted by hand and copy it (OSC 52)."""
+        choice = BY_HAND
+        if self.posting and self.post is not None:
+            names = [name for name, _ in self.posting]
+            last = [name for name in (state.updates[-1].channels if state.updates else ()) if name in names]
+            options = [(LAST, f"as the last update: {', '.join(last)}")] if last else []
+            options += [(EVERY, f"every channel: {', '.join(names)}")] if len(names) > 1 else []
+            options += [(name, f"{name} ({what})") for name, what in self.posting]
+            options.append((BY_HAND, "nowhere: record it as posted by hand and copy it"))
+            choice = await self._ask(PickScreen("Post it to", options, options[0][0]))
+        if choice is None:
+            return
+        if choice != BY_HAND and self.post is not None:
+            channels = last if choice == LAST else names if choice == EVERY else [choice]
+            self.post("post-update", {"channels": channels, "kind": kind, "fields": fields})
             return
         entry = await self._journal(self.desk.post_update, kind, fields)
         if entry is not None:

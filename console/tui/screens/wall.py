@@ -30,6 +30,7 @@ from console.tui.screens.dashboard import initial_checks
 from console.tui.screens.detail import DetailScreen
 from widgets.banner import EnvironmentBanner
 from widgets.big_tile import BigTile
+from widgets.outbox_line import OutboxLine
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 
@@ -102,6 +103,7 @@ class WallScreen(Screen):
         read_only = self.host.runner.read_only
         yield EnvironmentBanner(console.environment, production=console.is_production, read_only=read_only)
         yield WallHeader()
+        yield OutboxLine()
         with Grid(id="wall-tiles"):
             for check in initial_checks(self.host.config):
                 self.tiles[check.key] = BigTile(check)
