@@ -85,6 +85,8 @@ class ConsoleSettings(HttpRoute, Model):
     read_only: bool = False
     journal: Path | None = None
     playbooks: list[str] = []
+    # how the console says it needs you when its window is not in front (the wall never does)
+    notify: list[Literal["bell", "osc9", "osc777"]] = ["bell"]
 
     @property
     def is_production(self) -> bool:

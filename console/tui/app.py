@@ -28,6 +28,7 @@ from console.clock import Clock
 from console.journal import JournalError
 from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
+from console.tui.attention import Attention
 from console.tui.palette import ConsoleCommands
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
@@ -99,6 +100,7 @@ class ConsoleApp(App[int]):
         self._quit_asked = 0.0
         self._signals = contextlib.ExitStack()
         self._poll_failures: set[str] = set()  # each said once
+        self.attention = Attention(self, ())  # the config's signals once it is read (`_wire`)
         self.net = ControlNet()  # the last line: see widgets/outside.py
         for console_theme in THEMES.values():
             self.register_theme(console_theme)
@@ -157,6 +159,7 @@ class ConsoleApp(App[int]):
         self.incident = IncidentControl(self, desk, posting_channels(config, runner.read_only))
         runner.shared = desk.tracker.remote_entries  # other hosts' actions count as overlaps too
         self.outbox = OutboxControl(self, config, runner)
+        self.attention = Attention(self, () if self.wall else config.console.notify)
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
         self.share = ShareControl(self, config, runner.journal)
 
@@ -267,9 +270,21 @@ class ConsoleApp(App[int]):
         if self.feeds is not None:
             await self.feeds.aclose()
 
+    def write_raw(self, text: str) -> None:
+        """A sequence of ours straight to the terminal (a desktop notification: console/tui/attention.py)."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(text)
+
+    def on_app_focus(self) -> None:
+        self.attention.in_front = True
+
+    def on_app_blur(self) -> None:
+        self.attention.in_front = False
+
     async def _deliver(self, models: list[Any]) -> None:
         """A batch of models into the live state (its listeners render it), then journal the state changes."""
         changes = self.live.update(models)
+        self.attention.checks_changed([(change.check, change.before) for change in changes])
         if await self.observer.record(changes):
             await self.incident.refresh()
 

@@ -20,6 +20,7 @@ from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
 if TYPE_CHECKING:
+    from console.tui.attention import Attention
     from console.tui.screens.dashboard import DashboardScreen
     from console.tui.screens.incident import IncidentScreen
     from console.tui.screens.wall import WallScreen
@@ -33,6 +34,9 @@ class IncidentHost(TextualApp, Protocol):
     def dashboard(self) -> DashboardScreen | WallScreen: ...
 
     def request_action(self, name: str, params: dict | None = None) -> None: ...
+
+    @property
+    def attention(self) -> Attention: ...
 
 
 def posting_channels(config: Config, read_only: bool) -> list[tuple[str, str]]:
@@ -142,6 +146,7 @@ class IncidentControl:
             last = state.updates[-1].channels if state is not None and state.updates else ()
             also = f" (to {', '.join(last)}, as the last one)" if last and self.posting else ""
             self.app.notify(f"✖ Status update overdue: press i, then u{also}", severity="warning", timeout=30)
+            self.app.attention.need("a status update is overdue")
         try:
             due = await asyncio.to_thread(self.desk.check_escalations)
         except (IncidentError, JournalError):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from console.triage.playbook import Playbook
     from console.triage.steps import Answer, Show
     from console.triage.suggest import Suggestion
+    from console.tui.attention import Attention
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
     from console.tui.screens.wall import WallScreen
@@ -45,6 +46,9 @@ class TriageHost(TextualApp, Protocol):
     def dashboard(self) -> DashboardScreen | WallScreen: ...  # the wall takes the dashboard's calls in its place
 
     def request_action(self, name: str, params: dict | None = None) -> None: ...
+
+    @property
+    def attention(self) -> Attention: ...
 
 
 class TriageControl:
@@ -265,6 +269,12 @@ class TriageControl:
             self._ticker.pause()
 
     def _show(self) -> None:
+        view = self.view
+        if view is not None and view.step is not None and view.move is not None:
+            from console.triage.steps import Wait
+
+            if not isinstance(view.move, Wait):  # the run waits on the operator (an answer, a look, an action...)
+                self.app.attention.need(f"triage: {view.step.title or view.step.id} waits for you")
         self.app.dashboard.banner.set_triage(*self.banner_text())
         if (screen := self._screen()) is not None:
             screen.refresh_suggestions()

@@ -21,6 +21,7 @@ from actions.runner import ActionRefused, Runner
 from console.clock import Clock
 from console.models import ConfirmLevel, Outcome, OutcomeStatus, Plan, ProgressEvent, Risk
 from console.redact import make_safe
+from console.tui.attention import LONG_ACTION
 from console.tui.screens.follow import FollowScreen
 from console.tui.screens.output import OutputScreen, copy_output
 from widgets.outside import outside, outside_markup
@@ -243,6 +244,9 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._hint("o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes.")
         if self._follow is not None:
             self._follow.end(f"{outcome.status.value}: {outcome.message}")
+        attention = getattr(self.app, "attention", None)  # the console's (a bare test app has none)
+        if attention is not None and (outcome.duration_ms or 0) >= LONG_ACTION * 1000:
+            attention.need(f"{self.plan.action} {outcome.status.value}")
 
     def _copy_output(self, path: Path) -> None:
         self._hint(f"{copy_output(self.app, path)}; escape closes.")
