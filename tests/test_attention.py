@@ -85,7 +85,8 @@ def test_a_check_turning_crit_rings_and_notifies_on_a_real_terminal_and_the_wall
                 assert process.wait_for(b" ms", timeout=20) is not None
             marks = {mode: process.mark() for mode, process in consoles.items()}
             server.route("/health", status=503)
-            notified = consoles["console"].arrived(b"\x1b]9;incident-console: health:api DOWN\x07", marks["console"], 20)
+            needle = b"\x1b]9;incident-console: health:api DOWN\x07"
+            notified = consoles["console"].arrived(needle, marks["console"], 20)
             assert notified is not None, bytes(consoles["console"].output[marks["console"] :])[-2000:]
             written = bytes(consoles["console"].output[marks["console"] :])
             assert b"\x07" in written.replace(b"\x1b]9;incident-console: health:api DOWN\x07", b"")
