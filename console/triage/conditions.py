@@ -291,6 +291,10 @@ def _label(check: Check) -> str:
     return f"{check.source} {check.name} {check.value or '-'} ({check.state.value})"
 
 
+# A comparison that fails is worded as what holds instead: `0.2% (ok) <= 1%`, never `0.2% (ok) > 1%`.
+_OPPOSITE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
+
+
 def _missing(source: str, name: str) -> Result:
     return Result(Truth.UNKNOWN, lambda: (f"{source} {name}: no reading",))
 
@@ -307,7 +311,9 @@ def _compare(expr: Compare, live: LiveState) -> Result:
         return Result(Truth.UNKNOWN, lambda: (f"{_label(check)}: no number to compare",))
     threshold = expr.number * UNIT_FACTOR.get(expr.unit, 1.0)
     shown = f"{expr.number:g}{expr.unit}"
-    return Result(_truth(OPS[expr.op](check.number, threshold)), lambda: (f"{_label(check)} {expr.op} {shown}",))
+    value = _truth(OPS[expr.op](check.number, threshold))
+    op = expr.op if value is Truth.PASS else _OPPOSITE[expr.op]
+    return Result(value, lambda: (f"{_label(check)} {op} {shown}",))
 
 
 def _state_truth(actual: State, negate: bool, state: str) -> Truth:
@@ -318,10 +324,10 @@ def _state_truth(actual: State, negate: bool, state: str) -> Truth:
 
 
 def _state_words(check: Check, negate: bool, state: str, value: Truth) -> str:
-    words = f"is {'not ' if negate else ''}{state}"
+    """What holds, in words: a test that failed says the opposite of what it asked (`29% (ok) is not unhealthy`)."""
     if value is Truth.UNKNOWN:
-        return f"{_label(check)}: state unknown, cannot say it {words}"
-    return f"{_label(check)} {words}"
+        return f"{_label(check)}: state unknown, cannot say it is {'not ' if negate else ''}{state}"
+    return f"{_label(check)} is {'not ' if negate == (value is Truth.PASS) else ''}{state}"
 
 
 def _state_of(check: Check, negate: bool, state: str) -> Result:
@@ -383,5 +389,5 @@ def evaluate(expr: Expr | str, live: LiveState) -> Result:
     if isinstance(expr, Not):
         inner = evaluate(expr.operand, live)
         flipped = {Truth.PASS: Truth.FAIL, Truth.FAIL: Truth.PASS}.get(inner.value, Truth.UNKNOWN)
-        return Result(flipped, lambda: tuple(f"not ({e})" for e in inner.evidence))
+        return Result(flipped, lambda: inner.evidence)  # the evidence says what holds, whichever way it was asked
     return _combine(expr.op, [evaluate(operand, live) for operand in expr.operands])

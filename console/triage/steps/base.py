@@ -72,11 +72,12 @@ class Propose:
 
 @dataclass(frozen=True)
 class PostUpdate:
-    """The operator posts a status update, the incident first moved to `status` when given."""
+    """The operator posts a status update (`note` prefilled), the incident first moved to `status` when given."""
 
     status: str | None = None
+    note: str = ""
     waits_for: ClassVar[str] = "operator"
-    hint: ClassVar[str] = "enter: post the update"
+    hint: ClassVar[str] = "enter: write and post the update (ctrl+s posts it; the run goes on once it is posted)"
 
 
 Move = Wait | Answer | Show | Propose | PostUpdate
@@ -113,6 +114,9 @@ class Run(Protocol):
 
     def action_run(self, action: str) -> tuple[int, dict] | None:
         """The first run of `action` requested since the step began, with its outcome: (request seq, outcome)."""
+
+    def update_posted(self) -> int | None:
+        """The journal seq of the first status update posted in the run's incident since the step began."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ class Answerable(StepKind, ABC):
 
 
 class Proceeding(StepKind, ABC):
-    """A step the operator does outside the run (looks, posts), then goes on."""
+    """A step the operator does outside the run (looks at a pane), then says so and goes on."""
 
     @abstractmethod
     def proceed(self, run: Run) -> None:

@@ -132,7 +132,7 @@ class IncidentControl:
         if entry is not None or due:
             await self.refresh()
 
-    def open_screen(self, command: str | None = None) -> None:
+    def open_screen(self, command: str | None = None) -> IncidentScreen:
         """The incident screen (pushed if not showing), optionally starting one of its commands."""
         screen = self.app.screen
         if not isinstance(screen, _incident_screen()):
@@ -140,6 +140,11 @@ class IncidentControl:
             self.app.push_screen(screen)
         if command is not None:
             self.app.call_after_refresh(screen.run_action, command)
+        return screen
+
+    def compose_update(self, note: str = "") -> None:
+        """The incident screen with the status update composer open, `note` (a playbook's words) prefilled."""
+        self.app.call_after_refresh(self.open_screen().compose_update, note)
 
     def ask_note(self) -> None:
         def save(text: str | None) -> None:

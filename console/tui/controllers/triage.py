@@ -148,8 +148,7 @@ class TriageControl:
                 self.app.request_action(move.proposal.action, dict(move.proposal.params))
             case PostUpdate():
                 await self._move_incident(move.status)
-                self.app.incident.open_screen("post_update")
-                await self._call(self.engine.proceed, step=step_id)
+                self.app.incident.compose_update(move.note)  # the step goes on once the update is posted
             case Wait() | None:
                 await self.poll()
             case _:

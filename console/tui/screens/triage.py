@@ -87,10 +87,12 @@ class TriageScreen(Screen):
         self._layout()
 
     def on_screen_resume(self) -> None:
-        """Back from a question, a preview or the dashboard: show where the run is now."""
+        """Back from a question, a run or the dashboard: show where the run is now, and let the engine take what
+        was done there (a finished action's outcome) at once, not on the next tick."""
         self.refresh_suggestions()
         self.show_run()
         self.control.keep_ticking()
+        self.app.call_later(self.control.poll)
 
     def _layout(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")

@@ -1,0 +1,155 @@
+"""Triage leads right on the screens: a finished run closes with enter and the playbook moves on, an update step is
+done only once an update is posted (its note prefilled), abandoning asks first, a finished run shows its outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_triage_screen import FIXTURES, error_rate, journal
+from textual.widgets import TextArea
+
+from actions.registry import build_runner
+from console import config as cfg
+from console.clock import ManualClock
+from console.sources.base import Feeds
+from console.tui.app import ConsoleApp
+from console.tui.screens.action_run import ActionRunScreen
+from console.tui.screens.incident import IncidentScreen
+from console.tui.screens.pick import PickScreen
+from console.tui.screens.status_update import StatusUpdateScreen
+from console.tui.screens.triage import TriageScreen
+
+CONFIG = """
+[console]
+environment = "staging"
+journal = "{journal}"
+
+[[metric]]
+name = "error rate"
+url = "http://127.0.0.1:9/metrics"
+path = "errorRate"
+unit = "%"
+warn = 0.5
+crit = 1
+
+[actions.rollback]
+command = ["{fixtures}/record-argv", "--version", "{{version}}"]
+params = {{ version = "release to roll back to" }}
+risk = "write"
+
+[[playbook]]
+name = "high-error-rate"
+title = "High error rate"
+when = 'metric."error rate" > 1'
+severity = "SEV-2"
+
+[[playbook.steps]]
+id = "rollback"
+kind = "action"
+action = "rollback"
+params = {{ version = "v1.2.2" }}
+
+[[playbook.steps]]
+id = "recovered"
+kind = "verify"
+condition = 'metric."error rate" < 1'
+within = "5m"
+
+[[playbook.steps]]
+id = "update"
+kind = "update"
+status = "mitigated"
+note = "Rolled back to v1.2.2."
+"""
+
+
+def make_app(tmp_path: Path) -> ConsoleApp:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(journal=tmp_path / "journal.jsonl", fixtures=FIXTURES))
+    config = cfg.load(path, environ={})
+    clock = ManualClock(error_rate(0).taken_at)
+    return ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
+
+
+async def until(pilot, ready, what: str) -> None:
+    """Pause until `ready()` (workers may be waiting on a screen, so they are not waited for)."""
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if ready():
+            return
+    raise AssertionError(f"waited for {what}; the screen is {pilot.app.screen!r}")
+
+
+async def declared_run(pilot) -> None:
+    """`t`, enter on the suggested playbook, enter to declare at its severity: the run at its first step."""
+    pilot.app.live.update([error_rate(4.7)])
+    await until(pilot, lambda: bool(pilot.app.triage.suggestions()), "a suggestion")
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TriageScreen), "the triage screen")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PickScreen), "the offer to declare")
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.triage.view is not None, "the run")
+
+
+def current(app: ConsoleApp) -> str:
+    return str(app.screen.query_one("#current").render())
+
+
+async def test_enter_closes_a_finished_run_and_the_playbook_moves_on(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await declared_run(pilot)
+        await pilot.press("enter")  # preview the rollback
+        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the preview")
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen.has_class("-done"), "the rollback's end")
+        assert "enter closes" in str(app.screen.query_one("#hint").render())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen again")
+        await pilot.pause(0.2)  # well under the one-second tick: the screen's return polls the engine
+        assert app.triage.view.step.id == "recovered" and "VERIFY" in current(app)
+
+
+async def test_the_update_step_waits_for_a_posted_update_with_its_note_prefilled(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await declared_run(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the preview")
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen.has_class("-done"), "the rollback's end")
+        await pilot.press("enter")
+        app.live.update([error_rate(0.2)])
+        await until(pilot, lambda: app.triage.view is not None and app.triage.view.step.id == "update", "update")
+        assert "ctrl+s posts it" in current(app)
+
+        await pilot.press("enter")  # the incident screen, then which kind of update
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the kind of update")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, StatusUpdateScreen), "the composer")
+        assert "Rolled back to v1.2.2." in app.screen.query_one("#details", TextArea).text
+        await pilot.press("escape")  # not posted: the run stays at the update step
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), "the incident screen")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await pilot.pause(1.2)
+        assert app.triage.view.step.id == "update"
+        kinds = [e["kind"] for e in journal(tmp_path)]
+        assert "update.posted" not in kinds and "triage.finished" not in kinds
+        assert "incident.status" in kinds  # moved to mitigated, as the step says, before the composer opened
+
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the kind of update")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, StatusUpdateScreen), "the composer")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.triage.engine is None, "the run's end")
+    entries = journal(tmp_path)
+    kinds = [e["kind"] for e in entries]
+    assert kinds.index("update.posted") < kinds.index("triage.finished")
+    step = next(e["data"] for e in entries if e["kind"] == "triage.step" and e["data"]["step"] == "update")
+    posted = next(e for e in entries if e["kind"] == "update.posted")
+    assert step["update_seq"] == posted["seq"] and "Rolled back to v1.2.2." in posted["data"]["text"]
