@@ -11,6 +11,7 @@ from textual.widgets import TextArea
 from actions.registry import build_runner
 from console import config as cfg
 from console.clock import ManualClock
+from console.journal import Journal
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
@@ -153,3 +154,64 @@ async def test_the_update_step_waits_for_a_posted_update_with_its_note_prefilled
     step = next(e["data"] for e in entries if e["kind"] == "triage.step" and e["data"]["step"] == "update")
     posted = next(e for e in entries if e["kind"] == "update.posted")
     assert step["update_seq"] == posted["seq"] and "Rolled back to v1.2.2." in posted["data"]["text"]
+
+
+def test_an_initial_update_is_worded_for_the_incident_status(tmp_path: Path) -> None:
+    from console.incident.commands import IncidentDesk
+    from console.incident.updates import DETAILS, draft_update
+    from console.journal import Journal
+
+    clock = ManualClock(error_rate(0).taken_at)
+    desk = IncidentDesk(Journal(tmp_path / "journal.jsonl", clock=clock.now), clock)
+    desk.declare("The API answers slowly", "SEV-3")
+    assert draft_update(desk.state(), "initial", clock.now())[DETAILS].startswith(
+        "We are investigating an issue: The API answers slowly."
+    )
+    desk.set_status("mitigated")
+    details = draft_update(desk.state(), "initial", clock.now())[DETAILS]
+    assert details.startswith("A fix is in place for an issue (The API answers slowly); we are monitoring")
+    assert "investigating" not in details
+
+
+async def test_abandoning_asks_first_and_a_finished_run_shows_its_outcome(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await declared_run(pilot)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the question")
+        await pilot.press("enter")  # "No, keep going" is the one highlighted
+        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await pilot.pause(0.3)
+        assert app.triage.engine is not None and "triage.finished" not in [e["kind"] for e in journal(tmp_path)]
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the question")
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: app.triage.engine is None, "the run's end")
+        assert "abandoned" in current(app) and "finished" in str(app.screen.query_one("#run-title").render())
+        assert "suggests SEV-2" not in str(app.screen.query_one("#playbooks").render())  # ranked below the others
+    finished = [e["data"] for e in journal(tmp_path) if e["kind"] == "triage.finished"]
+    assert finished == [{"outcome": "abandoned", "reason": "abandoned by the operator"}]
+
+
+async def test_the_wall_follows_a_run_started_after_it_was(tmp_path: Path) -> None:
+    from test_wall import PLAYBOOK, journal_as, make_wall
+
+    from console.live import LiveState
+    from console.triage.engine import TriageEngine
+
+    clock = ManualClock(error_rate(0).taken_at)
+    app = make_wall(tmp_path, clock=clock)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: app.ready, "the wall")
+        await app.triage.poll()
+        assert app.triage.engine is None
+        carol = journal_as(tmp_path / "journal.jsonl", clock, "carol", "bastion")
+        TriageEngine.start(PLAYBOOK, carol, LiveState(clock), clock)
+        await app.incident.refresh()  # as its one-second timer does
+        await app.triage.poll()
+        assert app.triage.view is not None and app.triage.view.step.id == "deploy"
+        await pilot.pause()
+        shown = str(app.screen.query_one("#wall-triage").render())
+        assert "API returns errors" in shown and "run by carol@bastion" in shown
+    assert [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()] == ["triage.started"]  # it only read

@@ -150,7 +150,7 @@ class ConsoleApp(App[int]):
         self.observer = Observer(runner.journal)
         self.actions = ActionControl(self, runner)
         self.incident = IncidentControl(self, IncidentDesk(runner.journal, self.clock, config.incident))
-        self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
+        self.triage = TriageControl(self, config, runner.journal, self.live, self.clock, follow_only=self.wall)
         self.share = ShareControl(self, config, runner.journal)
 
     async def on_mount(self) -> None:

@@ -16,6 +16,7 @@ from console.clock import Clock
 from console.config import Config
 from console.incident.events import IncidentError
 from console.journal import Journal, JournalError
+from console.journal.cursor import JournalCursor
 from console.live import LiveState
 from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from console.triage.engine import StepView, TriageEngine
     from console.triage.playbook import Playbook
+    from console.triage.run import RunState
     from console.triage.steps import Answer, Show
     from console.triage.suggest import Suggestion
     from console.tui.controllers.incident import IncidentControl
@@ -50,16 +52,23 @@ class TriageHost(TextualApp, Protocol):
 class TriageControl:
     """The app's side of guided triage."""
 
-    def __init__(self, app: TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock) -> None:
+    def __init__(
+        self, app: TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock, *, follow_only: bool
+    ) -> None:
         self.app = app
         self.config = config
         self.journal = journal
         self.live = live
         self.clock = clock
+        self.follow_only = follow_only  # the wall: shows the runs the consoles drive, never takes a step itself
         self.playbooks: list[Playbook] = []
         self.problems: list[str] = []
         self.engine: TriageEngine | None = None
         self.view: StepView | None = None
+        self.finished: TriageEngine | None = None  # the run that ended last, shown until another one runs
+        self.setbacks: dict[str, str] = {}  # playbooks whose run in this incident fell short: ranked last
+        self._runs: dict[int, RunState] = {}  # every run in the journal, read as it grows
+        self._cursor = JournalCursor(journal)
         self._busy = asyncio.Lock()
         self._ticker: Timer | None = None  # made by start(), after the first paint
 
@@ -69,21 +78,16 @@ class TriageControl:
         self.live.subscribe(lambda models, changes: changes and self.app.call_later(self.poll))
 
     async def _resume(self) -> None:
-        """Load the playbooks and pick up the run in progress, if any (a restarted console resumes it).
+        """Load the playbooks; the first poll picks up the run in progress, if any (a restarted console resumes it).
 
         The triage modules are imported here, after the first paint, not with the app."""
         from console.triage.builtins import all_playbooks
-        from console.triage.engine import TriageEngine
 
         self.playbooks, self.problems = await asyncio.to_thread(all_playbooks, self.config)
         if (screen := self._screen()) is not None:
             screen.show_playbooks()  # opened before the playbooks were loaded (they load after the first paint)
         for problem in self.problems:
             self.app.notify(problem, severity="warning", timeout=15, markup=False)
-        try:
-            self.engine = await asyncio.to_thread(TriageEngine.resume, self.journal, self.live, self.clock)
-        except (TriageError, JournalError) as exc:
-            self._error(exc)
         await self.poll()
 
     # -- reading ----------------------------------------------------------------------------------
@@ -91,7 +95,7 @@ class TriageControl:
     def suggestions(self) -> list[Suggestion]:
         from console.triage.suggest import suggest
 
-        return suggest(self.playbooks, self.live, self.config.incident.scheme)
+        return suggest(self.playbooks, self.live, self.config.incident.scheme, self.setbacks)
 
     def latest(self, name: str) -> Playbook | None:
         return next((p for p in self.playbooks if p.name == name), None)
@@ -107,8 +111,9 @@ class TriageControl:
     # -- moving -----------------------------------------------------------------------------------
 
     async def poll(self) -> None:
-        """Let the engine take the steps that need no operator; show the result."""
-        if self.engine is None or self._busy.locked():
+        """Read the runs the journal gained (one started elsewhere is followed), let the engine take the steps that
+        need no operator; show the result."""
+        if self._busy.locked():
             self._show()
             return
         await self._call(None)
@@ -169,9 +174,18 @@ class TriageControl:
         if self.engine is not None:
             await self._call(self.engine.back)
 
-    async def abandon(self) -> None:
-        if self.engine is not None:
-            await self._call(self.engine.abandon, "abandoned by the operator")
+    def ask_abandon(self) -> None:
+        """`x`: asks first; an abandoned run ends where it is and its playbook ranks last in this incident."""
+        engine = self.engine
+        if engine is None:
+            return
+
+        def chosen(answer: str | None) -> None:
+            if answer == "abandon":
+                self.app.run_worker(self._call(engine.abandon, "abandoned by the operator"))
+
+        options = [("keep", "No, keep going"), ("abandon", "Abandon it (journaled; its playbook then ranks last)")]
+        self.app.push_screen(PickScreen(f"Abandon {engine.playbook.title}?", options, "keep"), chosen)
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -181,14 +195,42 @@ class TriageControl:
             try:
                 if method is not None:
                     await asyncio.to_thread(method, *args, **kwargs)
+                await asyncio.to_thread(self._follow_runs)
                 if self.engine is not None:
-                    self.view = await asyncio.to_thread(self.engine.poll)
+                    self.view = await asyncio.to_thread(self._step)
             except (TriageError, JournalError) as exc:
                 self._error(exc)
         if self.view is not None and self.view.step is None and self.engine is not None:
             self.app.notify(f"Triage finished: {self.engine.playbook.title} ({self.view.outcome})", timeout=10)
-            self.engine = self.view = None
+            self.finished, self.engine, self.view = self.engine, None, None
         self._show()
+
+    def _follow_runs(self) -> None:
+        """(In a thread.) Read the runs the journal gained: with none running here, the latest unfinished one is
+        followed (started by another console, or before a restart); the setbacks of this incident are kept."""
+        from console.triage.engine import TriageEngine
+        from console.triage.run import feed, open_run, setbacks
+
+        entries, restarted = self._cursor.read()
+        if restarted:
+            self._runs = {}
+        for entry in entries:
+            feed(self._runs, entry)
+        state = self.app.incident.desk.tracker.state  # kept current by the incident controller
+        self.setbacks = setbacks(self._runs, state.id if state is not None and state.is_open else None)
+        if self.engine is None and (running := open_run(self._runs)) is not None:
+            self.engine = TriageEngine(self.journal, self.live, self.clock, running.run)
+
+    def _step(self) -> StepView:
+        """(In a thread.) Where the run is: the engine takes what needs no operator; the wall only reads."""
+        from console.triage.engine import StepView
+
+        assert self.engine is not None
+        if not self.follow_only:
+            return self.engine.poll()
+        self.engine.sync()
+        current = self.engine.current
+        return StepView(current) if current is not None else self.engine.view()
 
     def _ask(self, step_id: str, move: Answer) -> None:
         def answered(answer: str | None) -> None:
@@ -251,6 +293,7 @@ class TriageControl:
         except (TriageError, JournalError) as exc:
             self._error(exc)
             return
+        self.finished = None
         await self.poll()
 
     def keep_ticking(self) -> None:

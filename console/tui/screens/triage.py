@@ -102,13 +102,15 @@ class TriageScreen(Screen):
     def show_playbooks(self) -> None:
         """Suggested first (with their evidence), then every other playbook; `/` narrows by name or title."""
         suggested = self.control.suggestions()
-        self._suggested = tuple(f"{s.playbook.name} {s.evidence}" for s in suggested)
+        self._suggested = tuple(f"{s.playbook.name} {s.evidence} {s.fit}" for s in suggested)
         names = {s.playbook.name for s in suggested}
         wanted = self.name_filter.lower()
         options: list[Option] = []
         for s in suggested:
             if wanted in f"{s.playbook.name} {s.playbook.title}".lower():
-                label = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                mark = ("● ", "bold red") if s.setback is None else ("○ ", "dim")
+                label = Text.assemble(mark, outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                label.append("\n  ").append_text(outside(f"why: {s.fit}", "italic"))
                 label.append("\n  ").append_text(outside(s.evidence, "dim"))
                 options.append(Option(label, id=f"{s.playbook.name}\t{s.severity}"))
         for playbook in self.control.playbooks:
@@ -123,7 +125,7 @@ class TriageScreen(Screen):
 
     def refresh_suggestions(self) -> None:
         """Rebuild the list only when what is suggested (or its evidence) changed: the highlight stays put."""
-        now = tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions())
+        now = tuple(f"{s.playbook.name} {s.evidence} {s.fit}" for s in self.control.suggestions())
         if self.query("#playbooks") and now != self._suggested:
             self.show_playbooks()
 
@@ -135,9 +137,7 @@ class TriageScreen(Screen):
         steps, current = self.query_one("#steps", Static), self.query_one("#current", Static)
         self.set_class(engine is not None and view is not None and view.step is not None, "-running")
         if engine is None or view is None or view.step is None:
-            title.update("No playbook is running: pick one and press enter.")
-            steps.update("")
-            current.update("")
+            self._show_finished(title, steps, current)
             self._keys(running=False)
             return
         state = engine.state
@@ -147,11 +147,30 @@ class TriageScreen(Screen):
         current.update(self._current(view, state))
         self._keys(running=True)
 
+    def _show_finished(self, title: Static, steps: Static, current: Static) -> None:
+        """No run: the one that ended last (its outcome and every step's result), else how to start one."""
+        ended = self.control.finished
+        if ended is None:
+            title.update("No playbook is running: pick one and press enter.")
+            steps.update("")
+            current.update("")
+            return
+        state = ended.state
+        title.update(outside(f"{ended.playbook.title}  ·  finished", "bold"))
+        text = Text("FINISHED  ", style="bold").append_text(outside(state.outcome or "completed")).append("\n")
+        if state.transitions:
+            last = state.transitions[-1]
+            evidence = f"last: {last.step} {last.result}" + (f": {last.evidence}" if last.evidence else "")
+            text.append_text(outside(evidence, "dim")).append("\n")
+        text.append("pick a playbook and press enter to start another\n", style="dim")
+        current.update(text)
+        steps.update(self._checklist(ended, None, None))
+
     def _checklist(self, engine: Any, view: Any, notice: str | None) -> Text:
         last = {t.step: t for t in engine.state.transitions}
         text = Text()
         for number, step in enumerate(engine.playbook.steps, start=1):
-            if step.id == view.step.id:
+            if view is not None and step.id == view.step.id:
                 mark = "⟳" if view.waiting_for == "time" else "▶"
                 style = "bold reverse"
             else:
@@ -160,7 +179,8 @@ class TriageScreen(Screen):
                 style = STYLES.get(mark, "")
             label = step.title or step.describe()
             text.append(f"{mark} {number:>2}. ", style=style)
-            text.append_text(outside(label, "bold" if step.id == view.step.id else "")).append("\n")
+            text.append_text(outside(label, "bold" if view is not None and step.id == view.step.id else ""))
+            text.append("\n")
         if notice:
             text.append("\n").append_text(outside(f"▲ {notice}", "yellow")).append("\n")
         return text
@@ -197,9 +217,9 @@ class TriageScreen(Screen):
             await self.control.do_current()
             return
         playbooks = self.query_one("#playbooks", OptionList)
-        if playbooks.highlighted is None:
+        if playbooks.highlighted is None or not (option_id := playbooks.get_option_at_index(playbooks.highlighted).id):
+            self.notify("Pick a playbook first (↑ ↓), then enter.", severity="warning")
             return
-        option_id = playbooks.get_option_at_index(playbooks.highlighted).id or ""
         name, _, severity = option_id.partition("\t")
         playbook = self.control.latest(name)
         if playbook is not None:
@@ -216,8 +236,8 @@ class TriageScreen(Screen):
     async def action_previous(self) -> None:
         await self.control.back()
 
-    async def action_abandon(self) -> None:
-        await self.control.abandon()
+    def action_abandon(self) -> None:
+        self.control.ask_abandon()
 
     def action_note(self) -> None:
         self.control.app.incident.ask_note()
