@@ -66,6 +66,8 @@ def test_triage_suggests_what_fits_and_exits_1(tmp_path: Path) -> None:
     text = run(tmp_path)
     assert text.returncode == 1
     assert "▼ SEV-1  api-down: The API is down" in text.stdout
+    assert suggested["fit"] == "suggests SEV-1; its condition reads 1 failing check"
+    assert "    why: suggests SEV-1; its condition reads 1 failing check\n" in text.stdout
 
 
 def test_triage_exits_0_when_nothing_fits(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
                 "severity": s.severity,
                 "state": s.state.value,
                 "evidence": s.evidence,
+                "fit": s.fit,
             }
             for s in found
         ]
@@ -56,6 +57,7 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
         for s in found:
             out(make_safe(f"{s.state.symbol} {s.severity:<6} {s.playbook.name}: {s.playbook.title}"))
             out(f"    {make_safe(s.evidence)}")
+            out(f"    why: {make_safe(s.fit)}")
         name = make_safe(found[0].playbook.name)
         out(f"start one with the console, or read it with `incident-console triage show {name}`")
     return EXIT_FOUND if found else EXIT_OK
