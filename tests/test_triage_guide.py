@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_triage_screen import FIXTURES, error_rate, journal
 from textual.widgets import TextArea
 
@@ -215,3 +216,26 @@ async def test_the_wall_follows_a_run_started_after_it_was(tmp_path: Path) -> No
         shown = str(app.screen.query_one("#wall-triage").render())
         assert "API returns errors" in shown and "run by carol@bastion" in shown
     assert [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()] == ["triage.started"]  # it only read
+
+
+LONG_TITLE = CONFIG.replace('title = "High error rate"', 'title = "The API returns errors on checkout after a deploy"')
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_the_dashboard_hint_names_the_next_step_and_the_key(snap_compare, tmp_path: Path, size) -> None:
+    """A look step took the operator to the dashboard: one line says the next step and that `t` continues, even at
+    80 columns with a title too long for the banner's `▶ triage` to stay."""
+    path = tmp_path / "config.toml"
+    path.write_text(LONG_TITLE.format(journal=tmp_path / "journal.jsonl", fixtures=FIXTURES))
+    config = cfg.load(path, environ={})
+    clock = ManualClock(error_rate(0).taken_at)
+    app = ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
+
+    async def run_before(pilot) -> None:
+        await declared_run(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard, "the dashboard")
+        await pilot.pause(0.2)
+        assert "continue triage 1/3: next, run rollback" in app.dashboard.triage_hint.text
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -18,6 +18,7 @@ from console.incident.events import IncidentError
 from console.journal import Journal, JournalError
 from console.journal.cursor import JournalCursor
 from console.live import LiveState
+from console.models import State
 from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
 from console.tui.controllers import TextualApp
@@ -107,6 +108,20 @@ class TriageControl:
         steps = [s.id for s in self.engine.playbook.steps]
         position = f"{steps.index(self.view.step.id) + 1 if self.view.step.id in steps else 0}/{len(steps)}"
         return f"triage: {self.engine.playbook.title}, step {position}", f"triage {position}"
+
+    def hint(self) -> str:
+        """The dashboard's line back into triage (after the key): the next step while a run goes on, else the
+        playbook that fits best, else a word when a check is CRIT or DOWN; empty when there is nothing to lead to."""
+        if self.engine is not None and self.view is not None and self.view.step is not None:
+            step = self.view.step
+            return f"continue {self.banner_text()[1]}: next, {step.title or step.describe()}"
+        suggestions = self.suggestions()
+        if suggestions:
+            top = suggestions[0]
+            return f"guided triage: {top.playbook.title} ({top.severity}) fits"
+        if any(check.state in (State.CRIT, State.DOWN) for check in self.live.checks()):
+            return "guided triage: checks are failing; pick a playbook"
+        return ""
 
     # -- moving -----------------------------------------------------------------------------------
 
@@ -307,7 +322,13 @@ class TriageControl:
             self._ticker.pause()
 
     def _show(self) -> None:
-        self.app.dashboard.banner.set_triage(*self.banner_text())
+        from console.tui.screens.dashboard import DashboardScreen  # already imported: the dashboard shows
+
+        dashboard = self.app.dashboard
+        dashboard.banner.set_triage(*self.banner_text())
+        if isinstance(dashboard, DashboardScreen):  # the wall leads nowhere
+            key = self.config.keys.get("app.triage", "t").split(",")[0].strip()
+            dashboard.triage_hint.show(key, self.hint())
         if (screen := self._screen()) is not None:
             screen.refresh_suggestions()
             screen.show_run()
