@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from console.models.incident import IncidentFacts
 from console.models.severity import HOUR, MINUTE, SCHEMES, Level
 
 
@@ -160,6 +161,12 @@ class IncidentState:
     @property
     def is_open(self) -> bool:
         return not self.status.ended
+
+    def facts(self) -> IncidentFacts | None:
+        """What triage conditions read of it (`incident.age`, ...), or None once it has ended."""
+        if not self.is_open:
+            return None
+        return IncidentFacts(self.id, self.declared_at, self.status.value, self.severity, self.scheme)
 
     @property
     def backdated_s(self) -> float:

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from console.config import Config
 from console.config.reading import ConfigError, decode_text, os_reason, parse_toml, plain_message
 from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, read_trusted
-from console.sources.base import BY_NAME, known_checks
+from console.models.severity import SCHEMES
+from console.sources.base import BY_NAME, check_units, known_checks
 from console.triage import conditions
 from console.triage.steps import END, KINDS, Checking, Step, StepKind
 
@@ -216,7 +217,8 @@ def _fixes_problems(fixes: list[str], known: dict[str, set[str]]) -> list[str]:
 def validate(playbooks: list[Playbook], config: Config, actions: Set[str]) -> list[str]:
     """One line per problem: where (file, playbook, step) and what is wrong; empty when every playbook is sound.
     `actions` are the names a playbook may use (`actions.registry.action_names`); runbook steps go by their prefix."""
-    known = known_checks(config)
+    known, units = known_checks(config), check_units(config)
+    levels = tuple(SCHEMES[config.incident.scheme_key].names)
     problems: list[str] = []
     seen_names: set[str] = set()
     for book in playbooks:
@@ -225,10 +227,11 @@ def validate(playbooks: list[Playbook], config: Config, actions: Set[str]) -> li
             problems.append(f"{where}: the name is used by another playbook")
         seen_names.add(book.name)
         if book.when.strip():  # an empty `when`: never suggested, started by hand (a runbook's playbook)
-            problems += [f"{where}: when: {p}" for p in conditions.problems(book.when, known)]
+            problems += [f"{where}: when: {p}" for p in conditions.problems(book.when, known, units, levels)]
         problems += [f"{where}: fixes: {p}" for p in _fixes_problems(book.fixes, known)]
         ids = [s.id for s in book.steps]
-        checking = Checking(known, actions, {name for step in book.steps for name in step.captures()})
+        captures = {name for step in book.steps for name in step.captures()}
+        checking = Checking(known, actions, captures, units, levels)
         for index, step in enumerate(book.steps):
             at = f"{where}: step {step.id}"
             if ids.index(step.id) != index:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from console.clock import Clock
 from console.live import LiveState
 from console.timeparse import parse_duration
+from console.triage import conditions
 from console.triage.sustained import Held
 
 if TYPE_CHECKING:
@@ -122,11 +123,18 @@ class Run(Protocol):
 @dataclass(frozen=True)
 class Checking:
     """What `triage check` knows when it asks a step about itself: the check names of each configured section, the
-    actions a playbook may name, and the names the playbook captures (for `{name}` references)."""
+    actions a playbook may name, the names the playbook captures (for `{name}` references), the unit of each
+    check's number and the configured severity scheme's levels."""
 
     known: dict[str, set[str]]
     actions: Set[str]
     captures: Set[str]
+    units: dict[str, dict[str, str]] = field(default_factory=dict)
+    levels: tuple[str, ...] = ()
+
+    def condition(self, text: str) -> list[str]:
+        """What is wrong with a condition a step gives, as `triage check` says it."""
+        return [f"condition: {p}" for p in conditions.problems(text, self.known, self.units, self.levels)]
 
 
 # -- the base -------------------------------------------------------------------------------------

@@ -232,6 +232,7 @@ class TriageControl:
         for entry in entries:
             feed(self._runs, entry)
         state = self.app.incident.desk.tracker.state  # kept current by the incident controller
+        self.live.incident = state.facts() if state is not None else None  # for `incident.*` conditions
         self.setbacks = setbacks(self._runs, state.id if state is not None and state.is_open else None)
         if self.engine is None and (running := open_run(self._runs)) is not None:
             self.engine = TriageEngine(self.journal, self.live, self.clock, running.run)
