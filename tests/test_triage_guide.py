@@ -94,6 +94,11 @@ async def declared_run(pilot) -> None:
     await until(pilot, lambda: pilot.app.triage.view is not None, "the run")
 
 
+def title_of(screen: object) -> str:
+    """A question's words, when a question is showing."""
+    return str(screen.query_one("#pick-title").render()) if isinstance(screen, PickScreen) else ""
+
+
 def current(app: ConsoleApp) -> str:
     return str(app.screen.query_one("#current").render())
 
@@ -239,3 +244,44 @@ def test_the_dashboard_hint_names_the_next_step_and_the_key(snap_compare, tmp_pa
         assert "continue triage 1/3: next, run rollback" in app.dashboard.triage_hint.text
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_a_more_severe_playbook_offers_to_raise_and_the_one_that_mitigated_to_retitle(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from console.incident.commands import IncidentDesk
+
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
+    app = make_app(tmp_path)
+    clock = app.clock
+    IncidentDesk(Journal(tmp_path / "journal.jsonl", clock=clock.now), clock).declare("The API answers slowly", "SEV-3")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.live.update([error_rate(4.7)])
+        await until(pilot, lambda: bool(app.triage.suggestions()), "a suggestion")
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await pilot.press("enter")  # the incident is open: the run starts in it, and SEV-2 is offered
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the offer to raise")
+        assert "SEV-3" in title_of(app.screen)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the preview")
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen.has_class("-done"), "the rollback's end")
+        await pilot.press("enter")
+        app.live.update([error_rate(0.2)])
+        await until(pilot, lambda: app.triage.view is not None and app.triage.view.step.id == "update", "update")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the kind of update")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, StatusUpdateScreen), "the composer")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "mitigated it" in title_of(app.screen), "the offer to retitle")
+        await pilot.press("enter")
+        await until(pilot, lambda: "incident.retitled" in [e["kind"] for e in journal(tmp_path)], "the new title")
+    entries = journal(tmp_path)
+    severity = next(e["data"] for e in entries if e["kind"] == "incident.severity")
+    assert (severity["from"], severity["severity"]) == ("SEV-3", "SEV-2")
+    retitled = next(e["data"] for e in entries if e["kind"] == "incident.retitled")
+    assert retitled == {"title": "High error rate", "from": "The API answers slowly"}

@@ -276,6 +276,7 @@ def _declared(data: dict) -> str:
 _DESCRIBERS: dict[str, Any] = {
     "incident.declared": _declared,
     "incident.severity": lambda d: f"severity {d.get('from', '?')} -> {d.get('severity', '?')}",
+    "incident.retitled": lambda d: f"retitled: {d.get('title', '?')} (was {d.get('from', '?')})",
     "incident.status": lambda d: f"status {d.get('from', '?')} -> {d.get('status', '?')}",
     "incident.reopened": lambda d: (
         f"reopened ({d.get('from', '?')} -> {d.get('status', '?')})" + (f": {d['reason']}" if d.get("reason") else "")

@@ -175,6 +175,14 @@ def setback(state: RunState) -> str | None:
     return f"its verify ({failed}) failed in this incident" if failed else None
 
 
+def mitigated(state: RunState) -> bool:
+    """Whether the run ended with one of its verifies passed (its playbook fixed what it checks)."""
+    return state.outcome not in (None, "abandoned") and any(
+        t.result == "pass" and (step := state.playbook.step(t.step)) is not None and step.kind == "verify"
+        for t in state.transitions
+    )
+
+
 def setbacks(runs: dict[int, RunState], incident: str | None) -> dict[str, str]:
     """The playbooks whose latest run in `incident` fell short (`setback`), by name; none outside an incident."""
     found: dict[str, str] = {}

@@ -138,6 +138,7 @@ class TriageControl:
         open_id = await asyncio.to_thread(self.app.incident.desk.open_incident_id)
         if open_id is not None:
             await self._start(playbook, open_id)
+            self.app.incident.offer_severity(severity, f"the playbook {playbook.title!r}")
             return
 
         def chosen(answer: str | None) -> None:
@@ -216,9 +217,17 @@ class TriageControl:
             except (TriageError, JournalError) as exc:
                 self._error(exc)
         if self.view is not None and self.view.step is None and self.engine is not None:
-            self.app.notify(f"Triage finished: {self.engine.playbook.title} ({self.view.outcome})", timeout=10)
-            self.finished, self.engine, self.view = self.engine, None, None
+            self._finished(self.engine, self.view.outcome)
         self._show()
+
+    def _finished(self, engine: TriageEngine, outcome: str | None) -> None:
+        """The run ended: say so, keep it on show; a playbook that mitigated the incident may name it better."""
+        from console.triage.run import mitigated
+
+        self.app.notify(f"Triage finished: {engine.playbook.title} ({outcome})", timeout=10)
+        self.finished, self.engine, self.view = engine, None, None
+        if mitigated(engine.state) and not self.follow_only:
+            self.app.incident.offer_title(engine.playbook.title, f"{engine.playbook.title!r} mitigated it")
 
     def _follow_runs(self) -> None:
         """(In a thread.) Read the runs the journal gained: with none running here, the latest unfinished one is
