@@ -201,10 +201,10 @@ def test_escalating_pulls_the_next_update_in(desk: IncidentDesk, clock: ManualCl
 def test_membership_follows_the_window_and_the_backdated_impact(desk: IncidentDesk, clock: ManualClock) -> None:
     journal = desk.journal
     journal.append("observation", {"source": "redis", "name": "hit rate", "state": "warn", "from": "ok"})  # 1
-    clock.advance(600)
+    clock.advance(2400)
     journal.append("observation", {"source": "health", "name": "api", "state": "crit", "from": "ok"})  # 2
     clock.advance(300)
-    desk.declare("API errors", "SEV-2", START + timedelta(minutes=5))  # 3: impact 03:05, declared 03:15
+    desk.declare("API errors", "SEV-2", START + timedelta(minutes=5))  # 3: impact 03:05, declared 03:45
     clock.advance(60)
     journal.append("journal.recovered", {"bytes": 12})  # 4
     desk.set_status("resolved")  # 5
@@ -215,7 +215,7 @@ def test_membership_follows_the_window_and_the_backdated_impact(desk: IncidentDe
     desk.add_note("back again")  # 10
     state = desk.state()
     assert [e["seq"] for e in state.entries] == [2, 3, 4, 5, 6, 8, 10]
-    assert state.detected_seq == 2 and state.metrics()["detect"] == 300
+    assert state.detected_seq == 2 and state.metrics()["detect"] == 2100  # #1 is before the impact and the window
     assert state.status is IncidentStatus.INVESTIGATING
     assert state.resolved_at is None and state.ended_at is None
     assert [c.kind for c in state.changes] == ["status", "status", "reopened"]

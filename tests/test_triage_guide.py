@@ -285,3 +285,23 @@ async def test_a_more_severe_playbook_offers_to_raise_and_the_one_that_mitigated
     assert (severity["from"], severity["severity"]) == ("SEV-3", "SEV-2")
     retitled = next(e["data"] for e in entries if e["kind"] == "incident.retitled")
     assert retitled == {"title": "High error rate", "from": "The API answers slowly"}
+
+
+def test_the_post_mortem_measures_detection_and_acknowledgement_from_the_onset(tmp_path: Path, capsys) -> None:
+    """17 WARN/CRIT observations 54 s before a declaration that was not backdated: detected 54 s before it."""
+    from console.cli import main
+    from console.incident.commands import IncidentDesk
+
+    clock = ManualClock(error_rate(0).taken_at)
+    journal_ = Journal(tmp_path / "journal.jsonl", clock=clock.now)
+    for n in range(17):
+        state = "warn" if n < 5 else "crit"
+        journal_.append("observation", {"source": "metric", "name": f"m{n}", "state": state, "from": "ok"})
+        clock.advance(3)
+    clock.advance(3)  # 54 s after the first
+    IncidentDesk(journal_, clock).declare("The API's error rate is high", "SEV-2")
+    assert main(["journal", "export", "--journal", str(journal_.path), "--format", "md"]) == 0
+    text = capsys.readouterr().out
+    assert "| Time to detect | onset → first alert (#1) | 0s |" in text
+    assert "| Time to acknowledge | first alert → declared | 54s |" in text
+    assert "the first WARN-or-worse observation (54s before the declaration)" in text

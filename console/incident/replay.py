@@ -7,10 +7,11 @@ the declaration with no incident, outside any other incident's window and stampe
 backdated) impact start belong too: what happened before someone declared is part of the story. Windows use seq,
 not time, so clocks that disagree between hosts cannot reorder them.
 
-Times: detected = the first unhealthy observation between the impact start and the declaration (else the
-declaration); acknowledged = the declaration. Time to detect = impact -> detected; to acknowledge = detected
--> acknowledged; to mitigate / resolve = impact -> the first time the status reached mitigated / resolved (a
-reopen clears them). The first update is due one cadence after the declaration; each posted update sets the next
+Times: onset = the earlier of the impact start and the first WARN-or-worse observation in the 30 minutes before the
+declaration (`onset`); detected = the first unhealthy observation from the onset to the declaration (else the
+declaration); acknowledged = the declaration. Time to detect = onset -> detected; to acknowledge = detected ->
+acknowledged; to mitigate / resolve = onset -> the first time the status reached mitigated / resolved (a reopen
+clears them). The first update is due one cadence after the declaration; each posted update sets the next
 due time; a severity change pulls it in when the new cadence is shorter; nothing is due after the resolution
 notice or once the incident ended.
 """
@@ -69,6 +70,22 @@ def incident_ids(entries: Iterable[dict]) -> list[str]:
     return [e["incident"] for e in entries if e.get("kind") == DECLARED and e.get("incident")]
 
 
+PRE_DECLARATION = timedelta(minutes=30)  # how far before a declaration its onset is looked for
+
+
+def onset(impact_started: datetime, declared_at: datetime, before: Iterable[tuple[dict, datetime]]) -> datetime:
+    """When the incident began, as the journal tells it: the earlier of the impact start the declaration gives and the
+    first WARN-or-worse `observation` (of `before`: entries outside any incident, with their times) in the
+    PRE_DECLARATION (30 minutes) before the declaration."""
+    since = declared_at - PRE_DECLARATION
+    alerts = [
+        at
+        for entry, at in before
+        if since <= at <= declared_at and entry.get("kind") == "observation" and _data(entry).get("state") in UNHEALTHY
+    ]
+    return min([impact_started, *alerts])
+
+
 class Replayer:
     """Builds an incident from journal entries fed one at a time, oldest first, so a follower can apply only the
     new entries of a journal. `target` picks an incident by id; None follows the latest declared.
@@ -109,8 +126,9 @@ class Replayer:
 
     def _declare(self, declaration: dict) -> None:
         state = self.state = _start(declaration)
+        state.onset = onset(state.impact_started, state.declared_at, self._unowned)
         for entry, at in self._unowned:
-            if at >= state.impact_started:
+            if at >= state.onset:
                 _apply(state, entry, at, True)
         _apply(state, declaration, parse_timestamp(declaration.get("ts")) or state.declared_at, False)
 
@@ -161,6 +179,7 @@ def _start(declaration: dict) -> IncidentState:
         update_every_s=cadence,
         next_update_at=at + timedelta(seconds=cadence),
         detected_at=at,
+        onset=min(impact, at),
         response_target_s=data.get("response_target_s", scheme.level(severity).response_s),
     )
 

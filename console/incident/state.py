@@ -137,6 +137,7 @@ class IncidentState:
     update_every_s: float
     next_update_at: datetime | None
     detected_at: datetime
+    onset: datetime  # `replay.onset`: the impact start, or an earlier WARN-or-worse observation
     detected_seq: int | None = None
     response_target_s: float | None = None
     identified_at: datetime | None = None
@@ -190,16 +191,17 @@ class IncidentState:
         return max(0.0, (now - self.next_update_at).total_seconds())
 
     def metrics(self) -> dict[str, float | None]:
-        """Seconds to detect (impact -> first alert), acknowledge (alert -> declaration), mitigate, resolve."""
+        """Seconds to detect (onset -> first alert), acknowledge (alert -> declaration), mitigate and resolve (from
+        the onset)."""
 
         def since(start: datetime, end: datetime | None) -> float | None:
             return None if end is None else max(0.0, (end - start).total_seconds())
 
         return {
-            "detect": since(self.impact_started, self.detected_at),
+            "detect": since(self.onset, self.detected_at),
             "acknowledge": since(self.detected_at, self.acknowledged_at),
-            "mitigate": since(self.impact_started, self.mitigated_at),
-            "resolve": since(self.impact_started, self.resolved_at),
+            "mitigate": since(self.onset, self.mitigated_at),
+            "resolve": since(self.onset, self.resolved_at),
         }
 
 

@@ -47,6 +47,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
             "declared_by": state.declared_by,
             "impact_started": iso(state.impact_started),
             "backdated_s": state.backdated_s,
+            "onset": iso(state.onset),
             "detected_at": iso(state.detected_at),
             "detected_seq": state.detected_seq,
             "acknowledged_at": iso(state.acknowledged_at),

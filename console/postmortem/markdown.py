@@ -43,10 +43,10 @@ def _safe(value: Any) -> Any:
 
 _CONFIRMATION = {"none": "none needed", "yes": "yes/no", "typed": "typed confirmation"}
 _MEASURES = (
-    ("detect", "Time to detect", "impact started → first alert"),
+    ("detect", "Time to detect", "onset → first alert"),
     ("acknowledge", "Time to acknowledge", "first alert → declared"),
-    ("mitigate", "Time to mitigate", "impact started → mitigated"),
-    ("resolve", "Time to resolve", "impact started → resolved"),
+    ("mitigate", "Time to mitigate", "onset → mitigated"),
+    ("resolve", "Time to resolve", "onset → resolved"),
 )
 
 
@@ -88,9 +88,19 @@ def _facts(doc: dict[str, Any]) -> list[list[str]]:
         ["Environment", inc["environment"] or "—"],
         ["Declared", f"{_utc(inc['declared_at'])} by {inc['declared_by']}"],
         ["Impact started", impact],
+        ["Onset", _onset(inc)],
         ["Roles", roles],
         ["Written", _utc(doc["generated_at"])],
     ]
+
+
+def _onset(inc: dict[str, Any]) -> str:
+    """When it began (`replay.onset`): the impact start, or the first WARN-or-worse observation before it."""
+    if inc["onset"] == inc["impact_started"]:
+        return "the impact start"
+    onset = _moment(inc["onset"])
+    before = format_duration((_moment(inc["declared_at"]) - onset).total_seconds())
+    return f"{onset:%Y-%m-%d %H:%M:%S} UTC, the first WARN-or-worse observation ({before} before the declaration)"
 
 
 def _summary(doc: dict[str, Any]) -> str:
@@ -114,7 +124,7 @@ def _impact(doc: dict[str, Any]) -> list[str]:
     if inc["detected_seq"] is not None:
         rows[0][1] += f" (#{inc['detected_seq']})"
     else:
-        rows[0][1] = "impact started → declared (no alert was journaled before)"
+        rows[0][1] = "onset → declared (no alert was journaled before)"
     action_seq = impact["mitigating_action_seq"]
     rows.append(
         [
