@@ -171,7 +171,7 @@ def test_the_playbook_view_asks_each_parameter_once_in_its_part_then_proposes_th
         ("ask", "check-api--api_host"),
         ("ask", "check-api--env"),
         ("action", "check-api"),
-        ("ask", "tail-api--kube_context"),
+        ("pick", "tail-api--kube_context--pick"),  # from check-api's output, else asked
     ]
     restart = playbook.step("restart-api")
     assert restart.action == "runbook:placeholders:restart-api"

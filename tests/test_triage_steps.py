@@ -138,7 +138,7 @@ def test_every_kind_is_registered_and_says_its_four_things() -> None:
         importlib.import_module(f"{steps_package.__name__}.{info.name}")
     concrete = {cls for cls in _subclasses(StepKind) if not inspect.isabstract(cls)}
     assert concrete == set(STEP_KINDS.values()), "a kind's module without its line in console/triage/steps Step"
-    assert KINDS == ("check", "look", "ask", "action", "verify", "capture", "update", "done")
+    assert KINDS == ("check", "look", "ask", "action", "verify", "capture", "pick", "update", "done")
     for name, cls in STEP_KINDS.items():
         for method in ("problems", "describe", "detail", "run"):
             assert getattr(cls, method) is not getattr(StepKind, method), f"{name} does not say {method}"

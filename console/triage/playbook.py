@@ -14,9 +14,10 @@ A playbook in TOML (in the config or in a `*.toml` file of a folder named by `[c
     condition = "postgres.connections >= 80%"
     on_fail = "done"
 
-Step kinds are `console.triage.steps` (check, look, ask, action, verify, capture, update, done). Each step may have
-an `id` (default `step-N`), a `title`, and `next`; checks and verifies branch with `on_pass` / `on_fail`, answers
-with their choice's `next`. The target `done` ends the run; without a target the next step in the list follows.
+Step kinds are `console.triage.steps` (check, look, ask, action, verify, capture, pick, update, done). Each step
+may have an `id` (default `step-N`), a `title`, and `next`; checks, verifies and picks branch with `on_pass` /
+`on_fail`, answers with their choice's `next`. The target `done` ends the run; without a target the next step in
+the list follows.
 """
 
 from __future__ import annotations

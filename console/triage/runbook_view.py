@@ -78,8 +78,10 @@ def _walk(book: Runbook, members: list[Step], back: str | None) -> list[dict[str
     """A part as a checklist: its steps in order (each parameter asked once), then back to `back` (None: on)."""
     steps: list[dict[str, Any]] = []
     asked: set[str] = set()
+    before: Step | None = None
     for step in members:
-        steps += _steps_of(book, step, asked)
+        steps += _steps_of(book, step, asked, before)
+        before = step if step.runnable else before
     if back is not None:
         steps[-1]["next"] = back
     return steps
@@ -116,24 +118,31 @@ def _first_line(step: Step) -> str:
     return line if len(line) <= 60 else line[:59] + "…"
 
 
-def _steps_of(book: Runbook, step: Step, asked: set[str]) -> list[dict[str, Any]]:
-    """One runbook step as playbook steps: its parameters not yet `asked` (each an ask with capture), then the
-    action; a display block is read and continued."""
+def _steps_of(book: Runbook, step: Step, asked: set[str], before: Step | None = None) -> list[dict[str, Any]]:
+    """One runbook step as playbook steps: its parameters not yet `asked` (each an ask with capture; after a runnable
+    step `before`, a pick from its output first, the ask only when there is nothing to pick), then the action; a
+    display block is read and continued."""
     if not step.runnable:
         return [_read(step)]
     steps: list[dict[str, Any]] = []
     for param in step.params:
         if param.name not in asked and not param.secret:
             asked.add(param.name)
+            ask_id = f"{step.id}--{param.name}"
+            if before is not None:
+                steps.append(_pick(step, param.name, ask_id, before))
             steps.append(
                 {
                     "kind": "ask",
-                    "id": f"{step.id}--{param.name}",
+                    "id": ask_id,
                     "title": f"{_title(step)}: --{param.name}",
                     "question": f"Value for --{param.name} (replaces {' '.join(param.placeholders)})",
                     "capture": param.name,
                 }
             )
+    for index, pick in enumerate(steps):  # picked: past the ask that follows it, to the next parameter or the action
+        if pick["kind"] == "pick":
+            pick["on_pass"] = steps[index + 2]["id"] if index + 2 < len(steps) else step.id
     return [
         *steps,
         {
@@ -144,6 +153,19 @@ def _steps_of(book: Runbook, step: Step, asked: set[str]) -> list[dict[str, Any]
             "params": {p.name: "{" + p.name + "}" for p in step.params if not p.secret},
         },
     ]
+
+
+def _pick(step: Step, name: str, ask_id: str, before: Step) -> dict[str, Any]:
+    """A value for --name picked from the output of the step before (the first word of a line), else asked."""
+    return {
+        "kind": "pick",
+        "id": f"{ask_id}--pick",
+        "title": f"{_title(step)}: --{name} from the output of line {before.line}",
+        "name": name,
+        "question": f"--{name}: pick it from the output of `{_first_line(before)}` (the first word of the line)",
+        "output": r"^\s*(\S+)",
+        "on_fail": ask_id,
+    }
 
 
 def _title(step: Step) -> str:
