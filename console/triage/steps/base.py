@@ -42,14 +42,27 @@ class Wait:
     waits_for: ClassVar[str] = "time"
 
 
+INLINE_CHOICES = 5  # a question with at most this many choices is answered on the triage screen itself
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The operator's answer: one of `choices`, or free text when there are none."""
+    """The operator's answer: one of `choices`, or free text when there are none. A few choices are answered where
+    they are shown (`inline`: one key), more in a list that filters as one types."""
 
     question: str
     choices: tuple[str, ...] = ()
     waits_for: ClassVar[str] = "operator"
-    hint: ClassVar[str] = "enter: answer"
+
+    @property
+    def inline(self) -> bool:
+        return 0 < len(self.choices) <= INLINE_CHOICES
+
+    @property
+    def hint(self) -> str:
+        if self.inline:
+            return "↑ ↓ choose · enter: answer"
+        return "enter: pick the answer (type to filter)" if self.choices else "enter: answer"
 
 
 @dataclass(frozen=True)

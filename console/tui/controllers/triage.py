@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from console.triage.engine import StepView, TriageEngine
     from console.triage.playbook import Playbook
     from console.triage.run import RunState
-    from console.triage.steps import Answer, Show
+    from console.triage.steps import Answer, Propose, Show
     from console.triage.suggest import Suggestion
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
@@ -148,8 +148,9 @@ class TriageControl:
         options = [("declare", f"Declare {severity}: {playbook.title}"), ("start", "Start without an incident")]
         self.app.push_screen(PickScreen("No incident is open. Declare one first?", options), chosen)
 
-    async def do_current(self) -> None:
-        """`enter`: do what the current step waits on the operator for (every kind says it with its move)."""
+    async def do_current(self, choice: str | None = None) -> None:
+        """`enter`: do what the current step waits on the operator for (every kind says it with its move); `choice`
+        answers a question whose choices the screen shows."""
         from console.triage.steps import Answer, PostUpdate, Propose, Show, Wait
 
         view = self.view
@@ -158,15 +159,15 @@ class TriageControl:
         step_id, move = view.step.id, view.move
         match move:
             case Answer():
-                self._ask(step_id, move)
+                if choice is not None and choice in move.choices:
+                    await self._answer(step_id, choice)
+                else:
+                    self._ask(step_id, move)
             case Show():
                 self._look(move)
                 await self._call(self.engine.proceed, step=step_id)
             case Propose():
-                if move.proposal.error:
-                    self.app.notify(f"{step_id}: {move.proposal.error}", severity="error", markup=False)
-                    return
-                self.app.request_action(move.proposal.action, dict(move.proposal.params))
+                self._preview(step_id, move)
             case PostUpdate():
                 await self._move_incident(move.status)
                 self.app.incident.compose_update(move.note)  # the step goes on once the update is posted
@@ -257,10 +258,29 @@ class TriageControl:
         current = self.engine.current
         return StepView(current) if current is not None else self.engine.view()
 
+    def _preview(self, step_id: str, move: Propose) -> None:
+        """The proposed action's form or preview (nothing runs before its confirmation)."""
+        if move.proposal.error:
+            self.app.notify(f"{step_id}: {move.proposal.error}", severity="error", markup=False)
+            return
+        self.app.request_action(move.proposal.action, dict(move.proposal.params))
+
+    async def _answer(self, step_id: str, answer: str) -> None:
+        """Answer the question; an answer that leads to an action opens its preview at once (the operator chose it;
+        nothing runs before the confirmation)."""
+        from console.triage.steps import Propose
+
+        if self.engine is None:
+            return
+        await self._call(self.engine.answer, answer, step=step_id)
+        view = self.view
+        if view is not None and view.step is not None and isinstance(view.move, Propose):
+            self._preview(view.step.id, view.move)
+
     def _ask(self, step_id: str, move: Answer) -> None:
         def answered(answer: str | None) -> None:
-            if answer is not None and self.engine is not None:
-                self.app.run_worker(self._call(self.engine.answer, answer, step=step_id))
+            if answer is not None:
+                self.app.run_worker(self._answer(step_id, answer))
 
         if move.choices:
             self.app.push_screen(PickScreen(move.question, [(label, label) for label in move.choices]), answered)

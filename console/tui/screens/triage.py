@@ -21,7 +21,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.models import format_duration
-from console.triage.steps import Propose, Wait
+from console.triage.steps import Answer, Propose, Wait
 from console.tui.screens.prompt import PromptScreen
 from widgets.outside import outside
 
@@ -56,6 +56,8 @@ class TriageScreen(Screen):
         Binding("a", "note", "Note", id="triage.note"),
         Binding("x", "abandon", "Abandon", id="triage.abandon"),
         Binding("slash", "filter", "Filter", id="triage.filter"),
+        Binding("up", "choose(-1)", "Previous choice", show=False, priority=True, id="triage.choice_up"),
+        Binding("down", "choose(1)", "Next choice", show=False, priority=True, id="triage.choice_down"),
     ]
 
     def __init__(self, control: TriageControl) -> None:
@@ -63,6 +65,8 @@ class TriageScreen(Screen):
         self.control = control
         self.name_filter = ""
         self._suggested: tuple[str, ...] | None = None
+        self.choice = 0  # the highlighted choice of a question answered here (`Answer.inline`)
+        self._choice_for: tuple[str, int] | None = None  # the step (id, seq it was entered at) `choice` is for
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="triage-body"):
@@ -141,6 +145,8 @@ class TriageScreen(Screen):
             self._keys(running=False)
             return
         state = engine.state
+        if (view.step.id, state.entered_seq) != self._choice_for:
+            self.choice, self._choice_for = 0, (view.step.id, state.entered_seq)
         title.update(outside(f"{engine.playbook.title}  ·  {engine.playbook.name}"))
         notice = engine.changed(self.control.latest(engine.playbook.name))
         steps.update(self._checklist(engine, view, notice))
@@ -197,6 +203,12 @@ class TriageScreen(Screen):
         if isinstance(move, Wait) and move.within:
             left = move.within - (self.control.clock.now() - state.entered_at).total_seconds()
             text.append(f"⟳ verifying: {format_duration(max(0.0, left))} left\n", style="yellow")
+        if isinstance(move, Answer) and move.inline:
+            for index, choice in enumerate(move.choices):
+                chosen = index == self.choice
+                text.append("▶ " if chosen else "  ", style="bold").append_text(
+                    outside(choice, "bold reverse" if chosen else "")
+                ).append("\n")
         if isinstance(move, Propose):
             params = "  ".join(f"{k} = {v}" for k, v in move.proposal.params.items())
             text.append_text(outside(f"proposed: {move.proposal.action}  {params}", "bold")).append("\n")
@@ -214,7 +226,8 @@ class TriageScreen(Screen):
 
     async def action_do(self) -> None:
         if self.control.engine is not None:
-            await self.control.do_current()
+            inline = self._inline()
+            await self.control.do_current(inline.choices[self.choice] if inline is not None else None)
             return
         playbooks = self.query_one("#playbooks", OptionList)
         if playbooks.highlighted is None or not (option_id := playbooks.get_option_at_index(playbooks.highlighted).id):
@@ -229,6 +242,22 @@ class TriageScreen(Screen):
     async def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         await self.action_do()
+
+    def _inline(self) -> Answer | None:
+        """The question the screen shows with its choices, if the current step is one."""
+        view = self.control.view
+        move = view.move if view is not None else None
+        return move if isinstance(move, Answer) and move.inline and self.control.engine is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The arrows choose an answer only while a question shows its choices here; else they move the list."""
+        return self._inline() is not None if action == "choose" else True
+
+    def action_choose(self, step: int) -> None:
+        inline = self._inline()
+        if inline is not None:
+            self.choice = (self.choice + step) % len(inline.choices)
+            self.show_run()
 
     def action_skip(self) -> None:
         self.control.ask_skip()
