@@ -177,3 +177,17 @@ def test_check_verifies_the_runbook_steps_a_playbook_names(tmp_path: Path) -> No
         "kept-whole-3, kept-whole-4)",
         f"{where} elsewhere: runbook:nowhere:x: no such runbook with runnable steps (runbooks: runbook:split)",
     ]
+
+
+def test_triage_reads_the_open_incident_for_incident_conditions(tmp_path: Path) -> None:
+    when = "incident.severity <= SEV-2 and health.api is down"
+    assert run(tmp_path, when=when).returncode == 0  # no incident open: incident.severity has no value
+    declared = subprocess.run(
+        [sys.executable, "-m", "console.cli", "incident", "declare", "--title", "API down", "--severity", "SEV-1",
+         "--config", str(tmp_path / "config.toml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert declared.returncode == 0, declared.stderr
+    done = run(tmp_path, "--json", when=when)
+    assert done.returncode == 1, done.stderr
+    assert [s["playbook"] for s in json.loads(done.stdout)["suggested"]] == ["api-down"]
