@@ -1,4 +1,5 @@
-"""A runbook opens as its parts in the triage screen: "High Error Rate" of the 665-line seed runbook in 3 keys
+"""A runbook opens as its parts in the triage screen: "High Error Rate" of a long runbook (ours, in the shape of a
+team's operations guide) in 3 keys
 (enter, h, enter), each part comes back to the question at its end, a reference part ("Useful Commands") is a menu
 of its commands, and typing (or `/`) filters any list of choices."""
 
@@ -19,13 +20,13 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.triage import TriageScreen
 
-SEEDS = Path(__file__).parent / "fixtures" / "seed-runbooks"  # two of the project's seed runbooks, as they were
-ASTRAL = SEEDS / "astral-draft-v4.md"  # 665 lines; "High Error Rate" is its 8th part
-BLAZE = SEEDS / "blaze-production.md"
+RUNBOOKS = Path(__file__).parent / "fixtures" / "triage-runbooks"
+GUIDE = RUNBOOKS / "ops-guide.md"  # a long operations guide: "High Error Rate" is its 9th part
+SHORT = RUNBOOKS / "service-ops.md"  # a short one ending in a reference section
 
 
 def test_each_part_is_a_choice_and_comes_back_to_the_question() -> None:
-    book = as_playbook(load_runbook(ASTRAL, {}))
+    book = as_playbook(load_runbook(GUIDE, {}))
     parts = book.steps[0]
     assert isinstance(parts, AskStep) and parts.id == SECTIONS
     labels = [c.label for c in parts.choices]
@@ -38,10 +39,10 @@ def test_each_part_is_a_choice_and_comes_back_to_the_question() -> None:
 
 
 def test_a_reference_part_is_a_menu_of_its_commands() -> None:
-    book = as_playbook(load_runbook(BLAZE, {}))
+    book = as_playbook(load_runbook(SHORT, {}))
     menu = next(s for s in book.steps if isinstance(s, AskStep) and s.id.startswith("useful-commands--menu"))
     labels = [c.label for c in menu.choices]
-    assert labels[0] == "Check service health: npm run health:check (line 341)"
+    assert labels[0] == "Check service health: npm run health:check (line 23)"
     assert labels[-1] == "back to the parts of the runbook"
     for choice in menu.choices[:-1]:
         step = book.step(choice.next)
@@ -49,8 +50,8 @@ def test_a_reference_part_is_a_menu_of_its_commands() -> None:
 
 
 async def test_high_error_rate_is_three_keys_from_the_start_of_the_runbook(tmp_path: Path) -> None:
-    runbook = tmp_path / "astral-draft-v4.md"
-    shutil.copy(ASTRAL, runbook)
+    runbook = tmp_path / "ops-guide.md"
+    shutil.copy(GUIDE, runbook)
     runbook.chmod(0o600)
     path = tmp_path / "config.toml"
     path.write_text(
