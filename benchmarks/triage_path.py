@@ -10,8 +10,9 @@ letters) and the seconds run from the first key to OK. Between keys the script w
 the rollback to finish), never a fixed sleep.
 
 A, triage: `t`, `enter` (the suggested high-error-rate playbook), `enter` (declare at the suggested SEV-2), `enter`
-(the look step shows the error logs), `t`, `enter` `enter` ("yes, a deploy"), `enter` (preview the prefilled
-rollback), `demo` `enter` (typed confirmation), `escape`.
+(the look step shows the error logs), `t` (the dashboard's hint names it), `enter` ("yes, a deploy", answered on the
+triage screen; the rollback it leads to opens its preview), `demo` `enter` (typed confirmation), `enter` (closes the
+finished run). `triage_newcomer.py` drives the same path by reading the screen alone.
 B, dashboard alone, an operator who knows what to do: `ctrl+p`, `rollback`, `enter`, `v1.2.2` in the form (the
 prefilled value is selected on focus, so typing replaces it), `enter`, `demo` `enter`. Declaring the incident by
 hand (`i`, `d`, a 20-character title, `ctrl+s` at the default SEV-2) is a row of its own, since A declared too.
@@ -158,12 +159,10 @@ async def triage(d: Driver) -> None:
     )
     await d.press("enter", then="dashboard, logs", ready=lambda: app.screen is app.dashboard)
     await d.press("t", then="triage screen", ready=d.screen_is(TriageScreen))
-    await d.press("enter", then="the deploy question", ready=d.screen_is(PickScreen))
-    await d.press("enter", then="answered yes", ready=d.screen_is(TriageScreen))
-    await d.press("enter", then="rollback preview", ready=d.screen_is(ActionRunScreen))
+    await d.press("enter", then="yes, and the rollback preview", ready=d.screen_is(ActionRunScreen))
     await d.type("demo", then="typed", ready=d.typed_value("demo"))
     await d.press("enter", then="rollback done", ready=d.action_done)
-    await d.press("escape", then="triage screen", ready=d.screen_is(TriageScreen))
+    await d.press("enter", then="triage screen", ready=d.screen_is(TriageScreen))
     await d.until("the error-rate tile OK", lambda: d.error_rate() is State.OK)
     d.run.seconds = time.monotonic() - d.run.started
     declared_sev2(app)
@@ -213,7 +212,7 @@ def declared_sev2(app: ConsoleApp) -> None:
 
 
 async def main() -> None:
-    a = await with_console("A: triage (t ... demo enter escape), declares at SEV-2", triage)
+    a = await with_console("A: triage (t ... demo enter enter), declares at SEV-2", triage)
     b = await with_console("B: dashboard alone (ctrl+p rollback ... demo enter)", dashboard)
     c = await with_console("B': declare by hand (i d TITLE ctrl+s), SEV-2", declare)
     table = Table(title=f"Mitigating the demo incident at {SIZE[0]}x{SIZE[1]}: first key to error-rate OK")

@@ -14,6 +14,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.models import Check, State
+from console.models.incident import IncidentFacts
 from console.sustain import Sustain
 
 HISTORY = 60
@@ -51,6 +52,7 @@ class LiveState:
         self._by_source: dict[str, dict[str, Reading]] = {}  # `any health is down` reads one source, not all
         self._counts: dict[str, dict[State, int]] = {}  # per source, made on demand, dropped on every update
         self._listeners: list[Listener] = []
+        self.incident: IncidentFacts | None = None  # the open incident, for `incident.*` conditions (None: none open)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(models, changes)` after every update; returns the function that unsubscribes."""

@@ -15,16 +15,20 @@ from console.clock import ManualClock
 from console.config import load
 from console.demo.run import PLAYBOOKS, demo_config
 from console.demo.service import DemoService
+from console.incident.commands import IncidentDesk
+from console.incident.updates import draft_update
 from console.journal import Journal
 from console.live import LiveState
 from console.sources.base import build_feeds, poll_once
 from console.triage.builtins import all_playbooks
 from console.triage.engine import Proposal, TriageEngine
 from console.triage.playbook import validate
+from console.triage.steps import PostUpdate
 from console.triage.suggest import suggest
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 ACTOR = {"user": "alice", "host": "ops1", "ssh_from": None, "pid": 1}
+NOTE = "Rolled back to v1.2.2; the error rate has been under 1% for 30 seconds."
 
 
 def write_config(directory: Path, url: str, **servers: str) -> Path:
@@ -70,7 +74,10 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
             found = {s.playbook.name: s for s in suggest(playbooks, live)}
             assert sorted(found) == ["high-error-rate", "slow-responses"]
             assert found["high-error-rate"].severity == "SEV-2"
-            engine = TriageEngine.start(found["high-error-rate"].playbook, journal, live, clock)
+            desk = IncidentDesk(journal, clock)
+            declared = desk.declare(found["high-error-rate"].playbook.title, "SEV-2")
+            book = found["high-error-rate"].playbook
+            engine = TriageEngine.start(book, journal, live, clock, incident=declared["incident"])
             assert engine.poll().step.id == "logs"
             engine.proceed()
             assert engine.poll().step.id == "deploy"
@@ -86,8 +93,11 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
             await refresh()
             assert engine.poll().step.id == "mitigate"
             engine.answer("yes")
-            assert engine.poll().step.id == "update"
-            engine.proceed()
+            view = engine.poll()
+            assert view.step.id == "update" and view.move == PostUpdate("mitigated", NOTE)
+            desk.set_status("mitigated")  # what the console does before it opens the composer
+            assert engine.poll().step.id == "update"  # nothing is posted yet: the run waits
+            desk.post_update("initial", draft_update(desk.state(), "initial", clock.now()))
             assert engine.poll().step is None
         finally:
             await feeds.aclose()

@@ -168,21 +168,22 @@ def test_a_risk_attribute_raises_but_never_lowers() -> None:
     assert raise_to(Risk.WRITE, "write: x", "bogus") == (Risk.WRITE, "write: x")
 
 
-def test_the_playbook_view_asks_each_parameter_once_then_proposes_the_action() -> None:
+def test_the_playbook_view_asks_each_parameter_once_in_its_part_then_proposes_the_action() -> None:
     book = load_runbook(ROOT / FIXTURES / "placeholders.md", {"HOME": "/root"})
     playbook = as_playbook(book)
     assert playbook.name == "runbook:placeholders" and playbook.title == "Cache tier recovery"
     kinds = [(s.kind, s.id) for s in playbook.steps]
-    assert kinds[:4] == [
+    assert kinds[:5] == [
+        ("ask", "sections"),  # which part of the runbook (three headings)
         ("ask", "check-api--api_host"),
         ("ask", "check-api--env"),
         ("action", "check-api"),
-        ("ask", "tail-api--kube_context"),
+        ("pick", "tail-api--kube_context--pick"),  # from check-api's output, else asked
     ]
     restart = playbook.step("restart-api")
     assert restart.action == "runbook:placeholders:restart-api"
     assert restart.params == {"my_namespace": "{my_namespace}"}
-    assert sum(s.id.endswith("--my_namespace") for s in playbook.steps) == 1
+    assert sum(s.id.endswith("--my_namespace") for s in playbook.steps) == 2  # once in each part that uses it
 
 
 def test_display_blocks_become_ask_steps_with_one_choice_and_the_playbook_is_sound() -> None:

@@ -83,6 +83,7 @@ def test_status_json_follows_state_changes(tmp_path: Path, capsys, http_server) 
         "state": "warn",
         "value": "85%",
         "number": 85.0,
+        "unit": "%",  # the number's unit, which triage conditions convert their thresholds to
         "reason": "below warn 90%",
     }
 

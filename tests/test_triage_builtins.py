@@ -24,6 +24,7 @@ from console.triage.suggest import suggest
 
 DB = "ic_triage"
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+INCIDENT = "INC-20261129-0300"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,10 @@ class World:
         assert outcome.ok, outcome.message
         engine.record_action(outcome.request_seq)
 
+    def start(self, name: str) -> TriageEngine:
+        """A run of the named playbook in an incident (an update step waits for an update posted in it)."""
+        return TriageEngine.start(self.playbook(name), self.journal, self.live, self.clock, incident=INCIDENT)
+
     def playbook(self, name: str):
         playbooks, problems = all_playbooks(self.config)
         assert problems == []
@@ -97,7 +102,7 @@ async def test_lock_contention_is_found_and_its_top_blocker_terminated(database:
 
     suggested = suggest(all_playbooks(world.config)[0], world.live)
     assert suggested[0].playbook.name == "pg-locks"
-    engine = TriageEngine.start(world.playbook("pg-locks"), world.journal, world.live, world.clock)
+    engine = world.start("pg-locks")
     assert engine.poll().step.id == "chain"
     engine.proceed(step="chain")
     assert engine.poll().step.id == "decide"
@@ -130,7 +135,7 @@ async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessio
     await asyncio.sleep(1.2)
     await world.poll()
     assert world.live.check("postgres", "connections").state.value in ("warn", "crit")
-    engine = TriageEngine.start(world.playbook("pg-connections"), world.journal, world.live, world.clock)
+    engine = world.start("pg-connections")
     for look in ("idle", "idle-in-xact"):
         assert engine.poll().step.id == look
         engine.proceed(step=look)
@@ -170,7 +175,7 @@ async def test_a_cache_near_maxmemory_is_found_and_the_named_pattern_flushed(tmp
         world = World(tmp_path, f'[redis]\nurl = "{server.url}"\n')
         await world.poll()
         assert world.live.check("redis", "memory").state.value in ("warn", "crit")
-        engine = TriageEngine.start(world.playbook("redis-degraded"), world.journal, world.live, world.clock)
+        engine = world.start("redis-degraded")
         assert engine.poll().step.id == "keys"
         engine.proceed(step="keys")
         engine.answer("session:*")

@@ -66,6 +66,8 @@ def test_triage_suggests_what_fits_and_exits_1(tmp_path: Path) -> None:
     text = run(tmp_path)
     assert text.returncode == 1
     assert "▼ SEV-1  api-down: The API is down" in text.stdout
+    assert suggested["fit"] == "suggests SEV-1; its condition reads 1 failing check"
+    assert "    why: suggests SEV-1; its condition reads 1 failing check\n" in text.stdout
 
 
 def test_triage_exits_0_when_nothing_fits(tmp_path: Path) -> None:
@@ -97,7 +99,7 @@ def test_check_exits_2_with_one_line_per_problem_and_0_when_valid(tmp_path: Path
     assert broken.stdout.splitlines() == [
         f"{where}: when: unknown check health.'apj' (known: api)",
         f"{where}: step step-1: unknown action 'restart-everything' "
-        "(actions: cancel-query, flush-cache, kill-idle, silence, terminate, unsilence)",
+        "(actions: cancel-query, flush-cache, kill-idle, page, post-update, silence, terminate, unsilence)",
         f"{where}: step step-1: branches to missing step 'nowhere'",
     ]
     malformed = run(tmp_path, "check", books='[[playbook]]\nname = "x"\n')
@@ -175,3 +177,17 @@ def test_check_verifies_the_runbook_steps_a_playbook_names(tmp_path: Path) -> No
         "kept-whole-3, kept-whole-4)",
         f"{where} elsewhere: runbook:nowhere:x: no such runbook with runnable steps (runbooks: runbook:split)",
     ]
+
+
+def test_triage_reads_the_open_incident_for_incident_conditions(tmp_path: Path) -> None:
+    when = "incident.severity <= SEV-2 and health.api is down"
+    assert run(tmp_path, when=when).returncode == 0  # no incident open: incident.severity has no value
+    declared = subprocess.run(
+        [sys.executable, "-m", "console.cli", "incident", "declare", "--title", "API down", "--severity", "SEV-1",
+         "--config", str(tmp_path / "config.toml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert declared.returncode == 0, declared.stderr
+    done = run(tmp_path, "--json", when=when)
+    assert done.returncode == 1, done.stderr
+    assert [s["playbook"] for s in json.loads(done.stdout)["suggested"]] == ["api-down"]

@@ -172,7 +172,22 @@ def test_evidence_is_in_words(live: LiveState) -> None:
     assert "no number to compare" in evaluate("health.api > 1", live).text
     failing = evaluate("health.api is down and health.web is down", live)
     assert failing.value is Truth.FAIL
-    assert failing.evidence == ("health web 120 ms (ok) is down",)
+    assert failing.evidence == ("health web 120 ms (ok) is not down",)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("health.web is unhealthy", "health web 120 ms (ok) is not unhealthy"),
+        ("health.web is not ok", "health web 120 ms (ok) is ok"),
+        ("not health.web is ok", "health web 120 ms (ok) is ok"),
+        ('metric."error rate" < 1', "metric error rate 4.7% (crit) >= 1"),
+        ("postgres.blocked != 0", "postgres blocked 0 (ok) == 0"),
+    ],
+)
+def test_a_failed_test_is_worded_as_what_holds(live: LiveState, text: str, words: str) -> None:
+    result = evaluate(text, live)
+    assert result.value is Truth.FAIL and result.text == words
 
 
 def test_an_unknown_state_never_passes_unless_asked_for(clock: ManualClock) -> None:

@@ -115,8 +115,9 @@ async def test_a_run_from_check_to_finish_journals_every_transition(
     assert "held 59s" in engine.poll().evidence
     clock.advance(1)
     assert engine.poll().step.id == "update"
-    engine.proceed()
-    assert engine.current is None and engine.view().outcome == "completed"
+    assert engine.poll().step.id == "update"  # waits until an update is posted in the incident
+    journal.append("update.posted", {"kind": "update", "fields": {}, "text": ""}, incident="INC-1")
+    assert engine.poll().step is None and engine.view().outcome == "completed"
 
     assert kinds(journal) == [
         ("triage.started", None, None),
@@ -129,6 +130,7 @@ async def test_a_run_from_check_to_finish_journals_every_transition(
         ("triage.step", "rollback", "pass"),
         ("triage.step", "deployed", "pass"),
         ("triage.step", "verify", "pass"),
+        ("update.posted", None, None),
         ("triage.step", "update", "done"),
         ("triage.finished", None, None),
     ]
@@ -162,7 +164,7 @@ def test_a_verify_that_never_holds_fails_after_within_and_branches(
     assert engine.poll().step.id == "again"
     failed = list(journal.entries())[-1]["data"]
     assert failed["result"] == "fail" and failed["duration_ms"] == 120_000
-    assert failed["evidence"] == "health api 40 ms (down) is ok; did not hold within 2m 00s"
+    assert failed["evidence"] == "health api 40 ms (down) is not ok; did not hold within 2m 00s"
     engine.answer("yes")
     live.update([api(State.OK)])  # `for` is 0: passes as soon as it holds
     assert engine.poll().outcome == "completed"

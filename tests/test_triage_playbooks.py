@@ -211,7 +211,7 @@ def test_validation_names_each_problem(tmp_path: Path) -> None:
         f"{where} bad: step a: condition: unknown check health.'apii' (known: api)",
         f"{where} bad: step a: branches to missing step 'nowhere'",
         f"{where} bad: step b: unknown action 'rollbak' "
-        "(actions: cancel-query, flush-cache, kill-idle, rollback, silence, terminate, unsilence)",
+        "(actions: cancel-query, flush-cache, kill-idle, page, post-update, rollback, silence, terminate, unsilence)",
         f"{where} bad: step b: params.version: unknown reference {{ver}}",
         f"{where} bad: step b: params.other: expected '}}' before end of string "
         "(write {{ and }} for literal braces)",

@@ -132,16 +132,12 @@ async def test_from_red_to_green_through_a_playbook(tmp_path: Path, monkeypatch)
         await start_suggested(pilot, declare=True)
         assert app.dashboard.banner.triage == "triage: High error rate, step 2/6"
         assert "▶ triage 2/6" in str(app.dashboard.banner.render())  # 100 columns: the short form
-        assert "Did a deploy go out" in str(app.screen.query_one("#current").render())
-        await pilot.press("enter")  # opens the question
-        await settle(pilot)
-        await pilot.press("enter")  # "yes"
-        await settle(pilot)
         current = str(app.screen.query_one("#current").render())
-        assert "proposed: rollback  version = v1.2.2" in current
-        await pilot.press("enter")  # preview: nothing runs before the confirmation
+        assert "Did a deploy go out" in current and "▶ yes" in current  # its two choices, answered here
+        await pilot.press("enter")  # "yes", which leads to the rollback: its preview opens at once
         await settle(pilot)
-        assert isinstance(app.screen, ActionRunScreen) and not (tmp_path / "argv.json").exists()
+        assert isinstance(app.screen, ActionRunScreen) and not (tmp_path / "argv.json").exists()  # nothing ran
+        assert "version = v1.2.2" in str(app.screen.query_one("#preview-text").render())
         await pilot.press("y")
         await settle(pilot)
         await pilot.press("escape")
@@ -170,11 +166,10 @@ async def test_read_only_refuses_the_action_and_a_skip_is_journaled_with_its_rea
     app = make_app(tmp_path, read_only=True)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await start_suggested(pilot, declare=False)
-        await pilot.press("enter", "enter")  # answer "yes"
-        await settle(pilot)
-        await pilot.press("enter")  # the rollback: refused, nothing journaled
+        await pilot.press("enter")  # answer "yes"; the rollback it leads to is refused, nothing journaled
         await settle(pilot)
         assert any("read-only" in text for text in toasts(app))
+        assert "proposed: rollback  version = v1.2.2" in str(app.screen.query_one("#current").render())
         await pilot.press("s")
         await settle(pilot)
         await pilot.press(*"no deploy rights here", "enter")
@@ -330,12 +325,10 @@ async def test_a_runbook_step_runs_from_the_triage_screen_and_its_sha256_is_jour
         assert app.triage.view.step.kind == "ask"  # the value for <path>, asked once
         await pilot.press("enter")
         await settle(pilot)
-        await pilot.press(*str(marker), "enter")
-        await settle(pilot)
-        assert "proposed: runbook:marker:marker" in str(app.screen.query_one("#current").render())
-        await pilot.press("enter")  # preview, then confirm
+        await pilot.press(*str(marker), "enter")  # the answer leads to the step: its preview opens, then confirm
         await settle(pilot)
         assert isinstance(app.screen, ActionRunScreen) and not marker.exists()
+        assert app.screen.plan.action == "runbook:marker:marker"
         await pilot.press("y")
         await settle(pilot, 0.5)
     assert marker.read_text() == "marked\n"
@@ -369,9 +362,7 @@ async def test_a_runbook_secret_is_asked_by_the_action_form_without_echo_never_a
         assert app.triage.view.step.capture == "path"  # only <path> is a playbook answer
         await pilot.press("enter")
         await settle(pilot)
-        await pilot.press(*str(marker), "enter")
-        await settle(pilot)
-        await pilot.press("enter")  # the proposal lacks the secret: the form asks for it
+        await pilot.press(*str(marker), "enter")  # the proposal lacks the secret: the form asks for it
         await settle(pilot)
         field = app.screen.query_one("#param-api_token", Input)
         assert field.password

@@ -8,6 +8,10 @@ import asyncio
 
 from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config
+from console.incident.events import IncidentError
+from console.incident.tracker import IncidentTracker
+from console.journal import Journal, JournalError, default_journal_path
+from console.models.incident import IncidentFacts
 from console.output import json_text, out
 from console.redact import make_safe
 from console.sources.status import poll_live
@@ -32,11 +36,25 @@ def _warn(problems: list[str]) -> None:
         out(f"incident-console: warning: {make_safe(problem)}", err=True)
 
 
+def _open_incident(config: Config) -> IncidentFacts | None:
+    """The journal's open incident, for `incident.*` conditions (a journal that cannot be read: a warning, none)."""
+    path = (config.console.journal or default_journal_path()).expanduser()
+    if not path.exists():
+        return None
+    try:
+        state = IncidentTracker(Journal(path)).current()
+    except (JournalError, IncidentError) as exc:
+        _warn([f"{exc}: incident.* conditions have no incident to read"])
+        return None
+    return state.facts() if state is not None else None
+
+
 async def suggest_command(config: Config, *, as_json: bool) -> int:
     """Exit 0 when no playbook fits, 1 when some do."""
     playbooks, problems = all_playbooks(config)
     _warn(problems)
     live = await poll_live(config)
+    live.incident = _open_incident(config)
     found = suggest(playbooks, live, config.incident.scheme)
     if as_json:
         rows = [
@@ -46,6 +64,7 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
                 "severity": s.severity,
                 "state": s.state.value,
                 "evidence": s.evidence,
+                "fit": s.fit,
             }
             for s in found
         ]
@@ -56,6 +75,7 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
         for s in found:
             out(make_safe(f"{s.state.symbol} {s.severity:<6} {s.playbook.name}: {s.playbook.title}"))
             out(f"    {make_safe(s.evidence)}")
+            out(f"    why: {make_safe(s.fit)}")
         name = make_safe(found[0].playbook.name)
         out(f"start one with the console, or read it with `incident-console triage show {name}`")
     return EXIT_FOUND if found else EXIT_OK

@@ -24,13 +24,14 @@ BINDING_IDS = frozenset(
         *("logs.up", "logs.down", "logs.page_up", "logs.page_down", "logs.top", "logs.bottom"),
         *("logs.left", "logs.right"),
         *("form.submit", "form.cancel", "action.confirm", "action.replan", "action.output", "action.close"),
-        *("action.panel",),
+        *("action.panel", "action.close_finished"),
         *("output.copy_all", "output.close", "follow.close", "detail.copy", "detail.close", "help.close"),
         *("pick.cancel", "prompt.cancel", "declare.cancel", "declare.submit", "update.cancel", "update.post"),
+        *("pick.filter",),
         *("incident.back", "incident.declare", "incident.severity", "incident.status", "incident.note"),
         *("incident.decision", "incident.role", "incident.update", "incident.export"),
         *("triage.close", "triage.start", "triage.do", "triage.skip", "triage.previous", "triage.note"),
-        *("triage.abandon", "triage.filter", "wall.help"),
+        *("triage.abandon", "triage.filter", "triage.choice_up", "triage.choice_down", "wall.help"),
     }
 )
 

@@ -21,6 +21,7 @@ from console.incident.events import (
     NOTE,
     PIN,
     REOPENED,
+    RETITLED,
     ROLE,
     ROLES,
     SEVERITY,
@@ -118,6 +119,16 @@ class IncidentDesk:
             "update_every_s": level.update_every_s,
         }
         return self.journal.append(SEVERITY, data, incident=state.id)
+
+    def retitle(self, title: str) -> dict:
+        """Call the open incident `title` (the playbook that fixed it may say what it was better than the first)."""
+        state = self._open("retitle")
+        title = " ".join(title.split())
+        if not title:
+            raise IncidentError("retitle: the title is empty; say what is broken, e.g. 'checkout returns 500s'")
+        if title == state.title:
+            raise IncidentError(f"retitle: {state.id} is already called {title!r}")
+        return self.journal.append(RETITLED, {"title": title, "from": state.title}, incident=state.id)
 
     def set_status(self, status: str) -> dict:
         """Move forward to `status` (steps may be skipped). Backwards, cancel and reopen are refused here."""

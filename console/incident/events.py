@@ -7,6 +7,7 @@ Journal kinds written by `console.incident.commands.IncidentDesk` (all carry the
 - `incident.declared`  title, severity, scheme ("sev" | "p"), status "triage", impact_started (ISO UTC),
   backdated (bool), backdated_s, response_target_s, update_every_s. The id is `INC-YYYYMMDD-HHMM[-n]` (UTC).
 - `incident.severity`  severity, from, response_target_s, update_every_s.
+- `incident.retitled`  title, from: what the incident is called now (a playbook that fixed it may name it better).
 - `incident.status`    status, from. Forward only along triage -> investigating -> identified -> mitigated
   -> resolved -> closed (steps may be skipped; closing needs resolved first).
 - `incident.reopened`  status ("investigating"), from, reason. Only from resolved, closed or cancelled.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 DECLARED = "incident.declared"
 SEVERITY = "incident.severity"
+RETITLED = "incident.retitled"
 STATUS = "incident.status"
 REOPENED = "incident.reopened"
 CANCELLED = "incident.cancelled"

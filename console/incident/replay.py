@@ -34,6 +34,7 @@ from console.incident.events import (
     NOTE,
     PIN,
     REOPENED,
+    RETITLED,
     ROLE,
     ROLES,
     SEVERITY,
@@ -248,6 +249,11 @@ def _on_role(state: IncidentState, entry: dict, data: dict, at: datetime) -> Non
         state.roles[data["role"]] = str(data.get("person", ""))
 
 
+def _on_retitled(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
+    if isinstance(data.get("title"), str) and data["title"].strip():
+        state.title = data["title"]
+
+
 def _on_note(state: IncidentState, entry: dict, data: dict, at: datetime) -> None:
     text = str(data.get("text", ""))
     state.notes.append(Remark(entry["seq"], at, text, author_of(entry)))
@@ -320,6 +326,7 @@ def _on_outcome(state: IncidentState, entry: dict, data: dict, at: datetime) -> 
 
 _HANDLERS: dict[str, Callable[[IncidentState, dict, dict, datetime], None]] = {
     SEVERITY: _on_severity,
+    RETITLED: _on_retitled,
     STATUS: _on_status,
     REOPENED: _on_reopened,
     CANCELLED: _on_cancelled,

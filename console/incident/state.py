@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from console.models.incident import IncidentFacts
 from console.models.severity import HOUR, MINUTE, SCHEMES, Level
 
 
@@ -163,6 +164,12 @@ class IncidentState:
     def is_open(self) -> bool:
         return not self.status.ended
 
+    def facts(self) -> IncidentFacts | None:
+        """What triage conditions read of it (`incident.age`, ...), or None once it has ended."""
+        if not self.is_open:
+            return None
+        return IncidentFacts(self.id, self.declared_at, self.status.value, self.severity, self.scheme)
+
     @property
     def backdated_s(self) -> float:
         """How long before the declaration the impact started (0 when not backdated)."""
@@ -277,6 +284,7 @@ def _delivery(what: str, data: dict) -> str:
 _DESCRIBERS: dict[str, Any] = {
     "incident.declared": _declared,
     "incident.severity": lambda d: f"severity {d.get('from', '?')} -> {d.get('severity', '?')}",
+    "incident.retitled": lambda d: f"retitled: {d.get('title', '?')} (was {d.get('from', '?')})",
     "incident.status": lambda d: f"status {d.get('from', '?')} -> {d.get('status', '?')}",
     "incident.reopened": lambda d: (
         f"reopened ({d.get('from', '?')} -> {d.get('status', '?')})" + (f": {d['reason']}" if d.get("reason") else "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from console.incident.events import IncidentError
+from console.incident.events import UPDATE_POSTED, IncidentError
 from console.incident.state import IncidentState, IncidentStatus, cadence_text
 from console.models import format_duration
 from console.timeparse import parse_moment
@@ -86,6 +86,25 @@ _PUBLIC_STATUS = {
 }
 
 
+# The first sentence of an initial update, worded for where the incident is ({title} is the incident's title).
+_OPENING = {
+    IncidentStatus.TRIAGE: "We are investigating an issue: {title}.",
+    IncidentStatus.INVESTIGATING: "We are investigating an issue: {title}.",
+    IncidentStatus.IDENTIFIED: "We have identified the cause of an issue ({title}) and are working on a fix.",
+    IncidentStatus.MITIGATED: "A fix is in place for an issue ({title}); we are monitoring the results.",
+    IncidentStatus.RESOLVED: "An issue ({title}) has been resolved.",
+    IncidentStatus.CLOSED: "An issue ({title}) has been resolved.",
+    IncidentStatus.CANCELLED: "A reported issue ({title}) turned out not to be one.",
+}
+
+
+def posted(entry: dict) -> bool:
+    """Whether a journal entry is a status update that counts as posted: the one definition triage (an `update`
+    step goes on once one is posted) and anything that counts updates read. Today that is an `update.posted`
+    entry; a notification channel's outbox will add "queued in the outbox" here."""
+    return entry.get("kind") == UPDATE_POSTED
+
+
 def utc_text(moment: datetime) -> str:
     """`2025-01-15 03:10 UTC`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -125,7 +144,7 @@ def draft_update(state: IncidentState, kind: str, now: datetime) -> dict[str, st
     }
     cadence = cadence_text(state.update_every_s)
     details = {
-        "initial": f"We are investigating reports of {state.title}. Updates will be provided every {cadence}.",
+        "initial": f"{_OPENING[state.status].format(title=state.title)} Updates will be provided every {cadence}.",
         "update": "",
         "resolved": "Post-mortem will be available within 24 hours. Thank you for your patience.",
     }

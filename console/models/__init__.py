@@ -180,6 +180,7 @@ class Check(BaseModel):
     value: str = ""
     reason: str = ""
     number: float | None = None  # the reading as a number (ms, %, count) for conditions and sparklines
+    unit: str = ""  # the number's unit ("ms", "%", a metric's own; "" a count): conditions convert to it
 
     @property
     def key(self) -> str:

@@ -56,7 +56,13 @@ class HealthSnapshot(BaseModel):
     def check(self) -> Check:
         value = f"{self.latency_ms:.0f} ms" if self.latency_ms is not None else ""
         return Check(
-            source="health", name=self.name, state=self.state, value=value, reason=self.reason, number=self.latency_ms
+            source="health",
+            name=self.name,
+            state=self.state,
+            value=value,
+            reason=self.reason,
+            number=self.latency_ms,
+            unit="ms",
         )
 
     @property
@@ -105,7 +111,13 @@ class MetricSnapshot(BaseModel):
     def check(self) -> Check:
         value = format_value(self.value, self.unit) if self.value is not None else ""
         return Check(
-            source="metric", name=self.name, state=self.state, value=value, reason=self.reason, number=self.value
+            source="metric",
+            name=self.name,
+            state=self.state,
+            value=value,
+            reason=self.reason,
+            number=self.value,
+            unit=self.unit,
         )
 
     @property

@@ -215,6 +215,7 @@ class PostgresSnapshot(BaseModel):
                 state=conn_state,
                 value=f"{pct:.0f}%",
                 number=pct,
+                unit="%",
                 reason=f"{self.total_connections} of max_connections {self.max_connections}"
                 + ("" if conn_state is State.OK else f" (warn at {t.pool_warn_pct:g}%, crit at {t.pool_crit_pct:g}%)"),
             ),
@@ -248,7 +249,9 @@ class PostgresSnapshot(BaseModel):
             )
             value = f"{hit:.1f}%"
         checks.append(
-            Check(source="postgres", name="cache hit", state=cache_state, value=value, reason=reason, number=hit)
+            Check(
+                source="postgres", name="cache hit", state=cache_state, value=value, reason=reason, number=hit, unit="%"
+            )
         )
         return checks
 

@@ -77,7 +77,12 @@ class RedisSnapshot(BaseModel):
         if self.state is State.DOWN:
             return [Check(source=SOURCE, name="ping", state=State.DOWN, reason=self.reason)]
         ping = Check(
-            source=SOURCE, name="ping", state=State.OK, value=f"{self.ping_ms or 0:.1f} ms", number=self.ping_ms
+            source=SOURCE,
+            name="ping",
+            state=State.OK,
+            value=f"{self.ping_ms or 0:.1f} ms",
+            number=self.ping_ms,
+            unit="ms",
         )
         return [ping, self._memory_check(), self._hit_check()]
 
@@ -111,6 +116,7 @@ class RedisSnapshot(BaseModel):
             state=state,
             value=f"{pct:.0f}% of {format_bytes(self.max_memory)}",
             number=pct,
+            unit="%",
             reason="" if state is State.OK else f"{reason} of maxmemory ({self.eviction_policy or 'no policy'})",
         )
 
@@ -128,6 +134,7 @@ class RedisSnapshot(BaseModel):
             state=State.CRIT if crit else State.WARN if low else State.OK,
             value=f"{100.0 * ratio:.1f}%",
             number=100.0 * ratio,
+            unit="%",
             reason=(f"below {limit:g}% " if low else "") + f"({scope})",
         )
 

@@ -30,6 +30,7 @@ class Block:
     description: str = ""
     fenced: bool = True
     closed: bool = True
+    outline: tuple[str, ...] = ()  # the H2 and H3 headings it is under (the parts of the runbook triage offers)
 
 
 @dataclass
@@ -91,10 +92,13 @@ def parse_markdown(text: str) -> Document:
     lines = body.split("\n")
     doc = Document(title=title)
     section, paragraph = "", ""
+    headings: dict[int, str] = {}  # level -> the heading in effect
     for index, token in enumerate(tokens):
         if token.type == "inline" and index and tokens[index - 1].type == "heading_open":
             section, paragraph = " ".join(token.content.split()), ""
-            if not doc.title and tokens[index - 1].tag == "h1":
+            level = int(tokens[index - 1].tag[1])
+            headings = {n: title for n, title in headings.items() if n < level} | {level: section}
+            if not doc.title and level == 1:
                 doc.title = section
         elif token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
             paragraph = " ".join(token.content.split())
@@ -112,6 +116,7 @@ def parse_markdown(text: str) -> Document:
                     description=paragraph,
                     fenced=fenced,
                     closed=closed,
+                    outline=tuple(headings[n] for n in (2, 3) if n in headings),
                 )
             )
             paragraph = ""

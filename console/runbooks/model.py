@@ -82,6 +82,7 @@ class Step:
     title: str = ""  # the comment that titled a part of a split block
     split: Split | None = None
     env_params: tuple[str, ...] = ()  # variables read from the console's environment, not asked
+    outline: tuple[str, ...] = ()  # the H2 and H3 headings it is under (markdown.Block.outline)
 
     @property
     def runnable(self) -> bool:
@@ -253,6 +254,7 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
         description=block.description,
         closed=block.closed,
         fence_line=block.line,
+        outline=block.outline,
     )
     kind = kind_of(block)
     if kind == "shell":

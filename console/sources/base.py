@@ -93,6 +93,7 @@ class Conditions:
     name: str
     checks: Callable[[Any], Iterable[str]]
     labelled: str | None = None
+    units: Callable[[Any], dict[str, str]] = lambda settings: {}  # each check's number's unit ("" a count)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ REGISTRY: tuple[SourceKind, ...] = (
         _has("health"),
         "console.sources.health:build",
         "console.sources.reach:health",
-        Conditions("health", _target_names),
+        Conditions("health", _target_names, units=lambda targets: {t.name: "ms" for t in targets}),
         tiles=True,
         sustain="targets",
     ),
@@ -144,7 +145,7 @@ REGISTRY: tuple[SourceKind, ...] = (
         _has("metric"),
         "console.sources.metrics:build",
         "console.sources.reach:metric",
-        Conditions("metric", _target_names),
+        Conditions("metric", _target_names, units=lambda targets: {t.name: t.unit for t in targets}),
         PaneSpec(
             "Top",
             "widgets.top_table:TopTables",
@@ -177,7 +178,11 @@ REGISTRY: tuple[SourceKind, ...] = (
         _set("postgres"),
         "console.sources.postgres:build",
         "console.sources.reach:postgres",
-        Conditions("postgres", _fixed("connection", "connections", "long-running", "blocked", "cache hit")),
+        Conditions(
+            "postgres",
+            _fixed("connection", "connections", "long-running", "blocked", "cache hit"),
+            units=lambda settings: {"connections": "%", "cache hit": "%"},
+        ),
         PaneSpec("PostgreSQL", "widgets.postgres_pane:PostgresPane"),
         look_filter="console.logfilter:table_filter",
         look_presets="console.models.postgres:LOOK_PRESETS",
@@ -189,7 +194,11 @@ REGISTRY: tuple[SourceKind, ...] = (
         _set("redis"),
         "console.sources.redis:build",
         "console.sources.reach:redis",
-        Conditions("redis", _fixed("ping", "memory", "hit ratio")),
+        Conditions(
+            "redis",
+            _fixed("ping", "memory", "hit ratio"),
+            units=lambda settings: {"ping": "ms", "memory": "%", "hit ratio": "%"},
+        ),
         PaneSpec("Redis", "widgets.redis_pane:RedisPane"),
         sustain="section",
         actions="actions.redis:redis_actions",
@@ -226,6 +235,11 @@ def configured(config: Config) -> list[SourceKind]:
 def known_checks(config: Config) -> dict[str, set[str]]:
     """The check names conditions may use, per configured section."""
     return {kind.section: set(kind.conditions.checks(getattr(config, kind.section))) for kind in configured(config)}
+
+
+def check_units(config: Config) -> dict[str, dict[str, str]]:
+    """The unit of each check's number (a condition's threshold is converted to it), per configured section."""
+    return {kind.section: kind.conditions.units(getattr(config, kind.section)) for kind in configured(config)}
 
 
 def sustain_rules(config: Config) -> dict[str, Hold]:

@@ -3,12 +3,14 @@
 The pieces, from the bottom up (no Textual, no I/O but the journal and the playbook files):
 
 - `conditions`  the condition language (`metric."error rate" > 1 and any health is down`, sources named by the
-                registry's rows, `alerts.firing{severity="critical"}`): a recursive-descent parser over `tokens` (no
-                eval; `ConditionError` has line and column) and a three-valued evaluator (PASS / FAIL / UNKNOWN,
-                Kleene logic) whose `Result` carries evidence in words. `names()` lists the checks a condition reads,
-                `problems()` what `triage check` says of it. `sustained.Sustained` adds `for = "5m"` by the clock.
-- `steps`       the step kinds, one module each (check, look, ask, action, verify, capture, update, done), in one
-                registry (`Step`): each parses itself, says its problems, words itself and runs (see its __init__).
+                registry's rows, `alerts.firing{severity="critical"}`, `incident.age > 10m`): `grammar`, a
+                recursive-descent parser over `tokens` (no eval; `ConditionError` has line and column; a threshold
+                converts to the check's unit) and a three-valued evaluator (PASS / FAIL / UNKNOWN, Kleene logic)
+                whose `Result` carries evidence in words; `incident_conditions` reads the open incident. `names()`
+                lists the checks a condition reads, `problems()` what `triage check` says of it.
+                `sustained.Sustained` adds `for = "5m"` by the clock.
+- `steps`       the step kinds, one module each (check, look, ask, action, verify, capture, pick, update, done), in
+                one registry (`Step`): each parses itself, says its problems, words itself and runs (see its __init__).
 - `playbook`    the format (pydantic, extra keys forbidden), loading from `[[playbook]]` in the config and `*.toml`
                 files in the folders named by `[console] playbooks`, and `validate()`: one line per problem (file,
                 playbook, step, what).
@@ -22,5 +24,7 @@ The pieces, from the bottom up (no Textual, no I/O but the journal and the playb
                 current one waits on: its move), `answer`, `proceed`, `skip`, `back`, `proposal()` for action steps
                 (the caller runs it through the runner) and `record_action`.
                 Its state is the journal's, so a restarted console or a second one resumes at the same step.
-- `suggest`     the playbooks whose `when` holds now, worst first, with evidence and a suggested severity.
+- `suggest`     the playbooks whose `when` holds now, the best fit first (severity, the failing checks it `fixes`,
+                those its condition names; one whose run fell short in this incident last), with evidence, the
+                reason for its rank and a suggested severity.
 """

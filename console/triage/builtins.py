@@ -19,6 +19,7 @@ _PG_CONNECTIONS: dict[str, Any] = {
     "title": "PostgreSQL connections exhausted",
     "when": "postgres.connections is unhealthy",
     "severity": "SEV-2",
+    "fixes": ["postgres.connections"],
     "steps": [
         {
             "id": "usage",
@@ -67,6 +68,7 @@ _PG_LOCKS: dict[str, Any] = {
     "title": "Slow queries and lock contention",
     "when": "postgres.blocked > 0 or postgres.long-running > 0",
     "severity": "SEV-3",
+    "fixes": ["postgres.blocked", "postgres.long-running"],
     "steps": [
         {
             "id": "blocked",
@@ -141,6 +143,7 @@ _CACHE: dict[str, Any] = {
     "title": "Cache degraded",
     "when": 'redis.ping is down or redis.memory is unhealthy or redis."hit ratio" is unhealthy',
     "severity": "SEV-3",
+    "fixes": ["redis.memory"],
     "steps": [
         {
             "id": "reachable",

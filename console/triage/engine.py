@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from console.clock import Clock
+from console.incident.updates import posted
 from console.journal import Journal
 from console.journal.cursor import JournalCursor
 from console.journal.horizon import at_seq, horizon
@@ -163,7 +164,7 @@ class TriageEngine:
         current.answer(self, answer)
 
     def proceed(self, *, step: str | None = None) -> None:
-        """The operator has looked (`look`) or posted the update (`update`): go on."""
+        """The operator has looked (`look`): go on."""
         current = self._current(step)
         if not isinstance(current, Proceeding):
             raise self._not_a(current, Proceeding)
@@ -224,6 +225,17 @@ class TriageEngine:
                 )
                 return None if outcome is None else (entry["seq"], outcome)
         return None
+
+    def update_posted(self) -> int | None:
+        """The seq of the first status update posted in the run's incident since the step began."""
+        return next(
+            (
+                e["seq"]
+                for e in self._since_start
+                if e["seq"] > self.state.entered_seq and e.get("incident") == self.state.incident and posted(e)
+            ),
+            None,
+        )
 
     def record(
         self,

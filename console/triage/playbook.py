@@ -14,9 +14,10 @@ A playbook in TOML (in the config or in a `*.toml` file of a folder named by `[c
     condition = "postgres.connections >= 80%"
     on_fail = "done"
 
-Step kinds are `console.triage.steps` (check, look, ask, action, verify, capture, update, done). Each step may have
-an `id` (default `step-N`), a `title`, and `next`; checks and verifies branch with `on_pass` / `on_fail`, answers
-with their choice's `next`. The target `done` ends the run; without a target the next step in the list follows.
+Step kinds are `console.triage.steps` (check, look, ask, action, verify, capture, pick, update, done). Each step
+may have an `id` (default `step-N`), a `title`, and `next`; checks, verifies and picks branch with `on_pass` /
+`on_fail`, answers with their choice's `next`. The target `done` ends the run; without a target the next step in
+the list follows.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from console.config import Config
 from console.config.reading import ConfigError, decode_text, parse_toml, plain_message
 from console.file_trust import PLAYBOOK, UntrustedFile, check_folder, os_reason, read_trusted
-from console.sources.base import known_checks
+from console.models.severity import SCHEMES
+from console.sources.base import BY_NAME, check_units, known_checks
 from console.triage import conditions
 from console.triage.steps import END, KINDS, Checking, Step, StepKind
 
@@ -47,6 +49,7 @@ class Playbook(BaseModel):
     title: str
     when: str
     severity: str | None = None
+    fixes: list[str] = Field(default_factory=list)  # checks its steps bring back ("metric.error rate"): it ranks higher
     steps: list[Step] = Field(min_length=1)
     origin: str = "config"
 
@@ -71,8 +74,20 @@ class Playbook(BaseModel):
         return ids[index] if index < len(ids) else END
 
     def definition(self) -> dict[str, Any]:
-        """The playbook as plain data (without origin): what a run journals and keeps."""
-        return self.model_dump(mode="json", by_alias=True, exclude={"origin"})
+        """The playbook as plain data (without origin): what a run journals and keeps. An empty `fixes` is left out,
+        so a playbook written before it existed keeps its digest."""
+        left_out = {"origin"} | (set() if self.fixes else {"fixes"})
+        return self.model_dump(mode="json", by_alias=True, exclude=left_out)
+
+    def fixed_checks(self) -> list[tuple[str, str]]:
+        """`fixes` as (section, check name): "metric.error rate" -> ("metric", "error rate"); unknown sources left
+        out (`validate` names them)."""
+        found = []
+        for entry in self.fixes:
+            source, _, name = entry.partition(".")
+            if source in BY_NAME and name:
+                found.append((BY_NAME[source].section, name))
+        return found
 
     @property
     def digest(self) -> str:
@@ -186,10 +201,25 @@ def _loops(playbook: Playbook) -> list[list[str]]:
     return groups
 
 
+def _fixes_problems(fixes: list[str], known: dict[str, set[str]]) -> list[str]:
+    """What is wrong with the checks a playbook says it fixes ("SOURCE.CHECK", as conditions name them)."""
+    found = []
+    for entry in fixes:
+        source, _, name = entry.partition(".")
+        kind = BY_NAME.get(source)
+        if kind is None or not name:
+            sources = ", ".join(BY_NAME)
+            found.append(f"{entry!r} is not SOURCE.CHECK with a source of {sources} (e.g. metric.error rate)")
+        elif kind.section in known and name not in known[kind.section]:
+            found.append(f"unknown check {source}.{name!r} (known: {', '.join(sorted(known[kind.section]))})")
+    return found
+
+
 def validate(playbooks: list[Playbook], config: Config, actions: Set[str]) -> list[str]:
     """One line per problem: where (file, playbook, step) and what is wrong; empty when every playbook is sound.
     `actions` are the names a playbook may use (`actions.registry.action_names`); runbook steps go by their prefix."""
-    known = known_checks(config)
+    known, units = known_checks(config), check_units(config)
+    levels = tuple(SCHEMES[config.incident.scheme_key].names)
     problems: list[str] = []
     seen_names: set[str] = set()
     for book in playbooks:
@@ -198,9 +228,11 @@ def validate(playbooks: list[Playbook], config: Config, actions: Set[str]) -> li
             problems.append(f"{where}: the name is used by another playbook")
         seen_names.add(book.name)
         if book.when.strip():  # an empty `when`: never suggested, started by hand (a runbook's playbook)
-            problems += [f"{where}: when: {p}" for p in conditions.problems(book.when, known)]
+            problems += [f"{where}: when: {p}" for p in conditions.problems(book.when, known, units, levels)]
+        problems += [f"{where}: fixes: {p}" for p in _fixes_problems(book.fixes, known)]
         ids = [s.id for s in book.steps]
-        checking = Checking(known, actions, {name for step in book.steps for name in step.captures()})
+        captures = {name for step in book.steps for name in step.captures()}
+        checking = Checking(known, actions, captures, units, levels)
         for index, step in enumerate(book.steps):
             at = f"{where}: step {step.id}"
             if ids.index(step.id) != index:

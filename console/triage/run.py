@@ -160,6 +160,42 @@ def feed(runs: dict[int, RunState], entry: dict) -> None:
             _HANDLERS[kind](state, entry, _data(entry))
 
 
+def setback(state: RunState) -> str | None:
+    """Why a run says its playbook did not fix the incident, in words: abandoned, or its verify failed (else None)."""
+    if state.outcome == "abandoned":
+        return "its run in this incident was abandoned"
+    failed = next(
+        (
+            t.step
+            for t in state.transitions
+            if t.result == "fail" and (step := state.playbook.step(t.step)) is not None and step.kind == "verify"
+        ),
+        None,
+    )
+    return f"its verify ({failed}) failed in this incident" if failed else None
+
+
+def mitigated(state: RunState) -> bool:
+    """Whether the run ended with one of its verifies passed (its playbook fixed what it checks)."""
+    return state.outcome not in (None, "abandoned") and any(
+        t.result == "pass" and (step := state.playbook.step(t.step)) is not None and step.kind == "verify"
+        for t in state.transitions
+    )
+
+
+def setbacks(runs: dict[int, RunState], incident: str | None) -> dict[str, str]:
+    """The playbooks whose latest run in `incident` fell short (`setback`), by name; none outside an incident."""
+    found: dict[str, str] = {}
+    for _, state in sorted(runs.items()):
+        if incident is not None and state.incident == incident:
+            reason = setback(state)
+            if reason is None:
+                found.pop(state.playbook.name, None)
+            else:
+                found[state.playbook.name] = reason
+    return found
+
+
 def open_run(runs: dict[int, RunState]) -> RunState | None:
     """The latest run not yet finished, or None."""
     return next((state for _, state in sorted(runs.items(), reverse=True) if state.outcome is None), None)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from console.models.numbers import unit_of
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -16,6 +19,9 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "!=": operator.ne,
 }
 MAX_LENGTH = 4000
+# The units a number may be written in (longest first where one starts another), as `console.models.numbers` names
+# them: a threshold is converted to the unit of the check it is compared with.
+UNITS = {"ms": "ms", "s": "s", "m": "min", "h": "h", "%": "%"}
 
 
 class ConditionError(ValueError):
@@ -78,10 +84,10 @@ def tokenize(text: str) -> list[Token]:
             number = text[i:end]
             if number.count(".") > 1 or number.endswith("."):
                 raise ConditionError(f"malformed number {number!r}", line, column)
-            unit = next((u for u in ("ms", "s", "%") if text.startswith(u, end)), "")
+            unit = next((u for u in UNITS if text.startswith(u, end)), "")
             after = end + len(unit)
             if after < len(text) and (text[after].isalnum() or text[after] == "_"):
-                raise ConditionError(f"unknown unit after {number} (use %, ms or s)", line, column)
+                raise ConditionError(f"unknown unit after {number} (use {', '.join(UNITS)})", line, column)
             tokens.append(Token("number", number + unit, line, column))
             i = after
         elif char.isascii() and (char.isalpha() or char == "_"):
@@ -94,6 +100,19 @@ def tokenize(text: str) -> list[Token]:
             raise ConditionError(f"unexpected character {char!r} (quote names that are not plain words)", line, column)
     tokens.append(Token("end", "", line, len(text) - start_of_line + 1))
     return tokens
+
+
+@lru_cache(maxsize=1024)
+def convert(number: float, written: str, unit: str) -> float | None:
+    """`number` written in `written` (a key of UNITS, or none) as a number in the check's `unit`: `90s` against
+    milliseconds is 90000, `500ms` against seconds 0.5; None when they do not convert (`5%` against ms, `2s`
+    against a count). A number written without a unit is taken in the check's unit."""
+    if not written or UNITS[written] == unit:
+        return number
+    have, want = unit_of(UNITS[written]), unit_of(unit)
+    if have is None or want is None or have[0] != want[0]:
+        return None
+    return number * have[1] / want[1]
 
 
 def _closing_brace(text: str, start: int) -> int:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from console.live import LiveState
-from console.models import State
+from console.models import Check, State
 from console.triage.conditions import (
     OPS,
     STATES,
-    UNIT_FACTOR,
     Compare,
     Expr,
+    IncidentTest,
     Not,
     Quantified,
     StateTest,
@@ -22,6 +22,8 @@ from console.triage.conditions import (
     labelled,
     parse,
 )
+from console.triage.incident_conditions import judge
+from console.triage.tokens import convert
 
 Judge = Callable[[LiveState], Truth]
 PASS, FAIL, UNKNOWN = Truth.PASS, Truth.FAIL, Truth.UNKNOWN
@@ -44,11 +46,13 @@ def _compile(expr: Expr) -> Judge:
     if isinstance(expr, Compare | StateTest) and expr.labels:
         return _labelled(expr)
     if isinstance(expr, Compare):
-        return _compare(f"{expr.source}:{expr.name}", OPS[expr.op], expr.number * UNIT_FACTOR.get(expr.unit, 1.0))
+        return _compare(f"{expr.source}:{expr.name}", OPS[expr.op], expr.number, expr.unit)
     if isinstance(expr, StateTest):
         return _state(f"{expr.source}:{expr.name}", STATES[expr.state], expr.negate)
     if isinstance(expr, Quantified):
         return _quantified(expr)
+    if isinstance(expr, IncidentTest):
+        return lambda live: _of_judgement(judge(expr, live.incident, live.clock.now())[0])
     if isinstance(expr, Not):
         inner = _compile(expr.operand)
         return lambda live: _FLIP[inner(live)]
@@ -56,14 +60,26 @@ def _compile(expr: Expr) -> Judge:
     return _logic(operands, decisive=FAIL if expr.op == "and" else PASS)
 
 
-def _compare(key: str, op: Callable[[float, float], bool], threshold: float) -> Judge:
-    def judge(live: LiveState) -> Truth:
-        reading = live.readings.get(key)
-        if reading is None or reading.check.number is None or reading.check.state in _NO_NUMBER:
-            return UNKNOWN
-        return PASS if op(reading.check.number, threshold) else FAIL
+def _of_judgement(holds: bool | None) -> Truth:
+    return UNKNOWN if holds is None else PASS if holds else FAIL
 
-    return judge
+
+def _compare(key: str, op: Callable[[float, float], bool], number: float, unit: str) -> Judge:
+    def compare(live: LiveState) -> Truth:
+        reading = live.readings.get(key)
+        if reading is None:
+            return UNKNOWN
+        return _number(reading.check, op, number, unit)
+
+    return compare
+
+
+def _number(check: Check, op: Callable[[float, float], bool], number: float, unit: str) -> Truth:
+    """A check's number against a threshold written in `unit`, converted to the check's (UNKNOWN when it cannot)."""
+    if check.number is None or check.state in _NO_NUMBER:
+        return UNKNOWN
+    threshold = convert(number, unit, check.unit)
+    return UNKNOWN if threshold is None else PASS if op(check.number, threshold) else FAIL
 
 
 def _state(key: str, wanted: frozenset[State], negate: bool) -> Judge:
@@ -80,13 +96,11 @@ def _labelled(expr: Compare | StateTest) -> Judge:
     """A test over a check its labels narrow (`alerts.firing{severity="critical"} > 0`), read when judged."""
     read = labelled(expr.source, expr.name, expr.labels)
     if isinstance(expr, Compare):
-        op, threshold = OPS[expr.op], expr.number * UNIT_FACTOR.get(expr.unit, 1.0)
+        op, number, unit = OPS[expr.op], expr.number, expr.unit
 
         def compare(live: LiveState) -> Truth:
             check = read(live)
-            if check is None or check.number is None or check.state in _NO_NUMBER:
-                return UNKNOWN
-            return PASS if op(check.number, threshold) else FAIL
+            return UNKNOWN if check is None else _number(check, op, number, unit)
 
         return compare
     wanted, negate = STATES[expr.state], expr.negate

@@ -160,7 +160,7 @@ class ConsoleApp(App[int]):
         runner.shared = desk.tracker.remote_entries  # other hosts' actions count as overlaps too
         self.outbox = OutboxControl(self, config, runner)
         self.attention = Attention(self, () if self.wall else config.console.notify)
-        self.triage = TriageControl(self, config, runner.journal, self.live, self.clock)
+        self.triage = TriageControl(self, config, runner.journal, self.live, self.clock, follow_only=self.wall)
         self.share = ShareControl(self, config, runner.journal)
 
     async def on_mount(self) -> None:

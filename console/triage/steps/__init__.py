@@ -1,6 +1,7 @@
-"""The registry of triage step kinds: one module per kind, each a pydantic model that parses itself, says what
-`triage check` finds wrong with it (`problems`), words itself (`describe` for the screen, `detail` for `triage
-show`) and runs (`run`: what the engine does with it). Adding a kind is its module and one line here (`Step`).
+"""The registry of triage step kinds (check, look, ask, action, verify, capture, pick, update, done): one module per
+kind, each a pydantic model that parses itself, says what `triage check` finds wrong with it (`problems`), words
+itself (`describe` for the screen, `detail` for `triage show`) and runs (`run`: what the engine does with it).
+Adding a kind is its module and one line here (`Step`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from console.triage.steps.capture import CaptureStep
 from console.triage.steps.check import CheckStep
 from console.triage.steps.done import DoneStep
 from console.triage.steps.look import LookStep
+from console.triage.steps.pick import PickStep
 from console.triage.steps.update import UpdateStep
 from console.triage.steps.verify import VerifyStep
 
 Step = Annotated[
-    CheckStep | LookStep | AskStep | ActionStep | VerifyStep | CaptureStep | UpdateStep | DoneStep,
+    CheckStep | LookStep | AskStep | ActionStep | VerifyStep | CaptureStep | PickStep | UpdateStep | DoneStep,
     Field(discriminator="kind"),
 ]
 STEP_KINDS: dict[str, type[StepKind]] = {
@@ -58,6 +60,7 @@ __all__ = [
     "DoneStep",
     "LookStep",
     "Move",
+    "PickStep",
     "PostUpdate",
     "Proceeding",
     "Propose",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from console.clock import Clock
 from console.live import LiveState
 from console.timeparse import parse_duration
+from console.triage import conditions
 from console.triage.sustained import Held
 
 if TYPE_CHECKING:
@@ -41,14 +42,27 @@ class Wait:
     waits_for: ClassVar[str] = "time"
 
 
+INLINE_CHOICES = 5  # a question with at most this many choices is answered on the triage screen itself
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The operator's answer: one of `choices`, or free text when there are none."""
+    """The operator's answer: one of `choices`, or free text when there are none. A few choices are answered where
+    they are shown (`inline`: one key), more in a list that filters as one types."""
 
     question: str
     choices: tuple[str, ...] = ()
     waits_for: ClassVar[str] = "operator"
-    hint: ClassVar[str] = "enter: answer"
+
+    @property
+    def inline(self) -> bool:
+        return 0 < len(self.choices) <= INLINE_CHOICES
+
+    @property
+    def hint(self) -> str:
+        if self.inline:
+            return "↑ ↓ choose · enter: answer"
+        return "enter: pick the answer (type to filter)" if self.choices else "enter: answer"
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,12 @@ class Propose:
 
 @dataclass(frozen=True)
 class PostUpdate:
-    """The operator posts a status update, the incident first moved to `status` when given."""
+    """The operator posts a status update (`note` prefilled), the incident first moved to `status` when given."""
 
     status: str | None = None
+    note: str = ""
     waits_for: ClassVar[str] = "operator"
-    hint: ClassVar[str] = "enter: post the update"
+    hint: ClassVar[str] = "enter: write and post the update (ctrl+s posts it; the run goes on once it is posted)"
 
 
 Move = Wait | Answer | Show | Propose | PostUpdate
@@ -114,15 +129,25 @@ class Run(Protocol):
     def action_run(self, action: str) -> tuple[int, dict] | None:
         """The first run of `action` requested since the step began, with its outcome: (request seq, outcome)."""
 
+    def update_posted(self) -> int | None:
+        """The journal seq of the first status update posted in the run's incident since the step began."""
+
 
 @dataclass(frozen=True)
 class Checking:
     """What `triage check` knows when it asks a step about itself: the check names of each configured section, the
-    actions a playbook may name, and the names the playbook captures (for `{name}` references)."""
+    actions a playbook may name, the names the playbook captures (for `{name}` references), the unit of each
+    check's number and the configured severity scheme's levels."""
 
     known: dict[str, set[str]]
     actions: Set[str]
     captures: Set[str]
+    units: dict[str, dict[str, str]] = field(default_factory=dict)
+    levels: tuple[str, ...] = ()
+
+    def condition(self, text: str) -> list[str]:
+        """What is wrong with a condition a step gives, as `triage check` says it."""
+        return [f"condition: {p}" for p in conditions.problems(text, self.known, self.units, self.levels)]
 
 
 # -- the base -------------------------------------------------------------------------------------
@@ -199,7 +224,7 @@ class Answerable(StepKind, ABC):
 
 
 class Proceeding(StepKind, ABC):
-    """A step the operator does outside the run (looks, posts), then goes on."""
+    """A step the operator does outside the run (looks at a pane), then says so and goes on."""
 
     @abstractmethod
     def proceed(self, run: Run) -> None:

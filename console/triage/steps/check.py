@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import Field
 
 from console.models import format_duration
-from console.triage import conditions
 from console.triage.conditions import Truth, evaluate
 from console.triage.steps.base import Branching, Checking, Duration, Move, Run, Wait
 
@@ -20,7 +19,7 @@ class CheckStep(Branching):
     for_: Duration = Field(0.0, alias="for")
 
     def problems(self, checking: Checking) -> list[str]:
-        return [f"condition: {p}" for p in conditions.problems(self.condition, checking.known)]
+        return checking.condition(self.condition)
 
     def describe(self) -> str:
         return self.condition + (f" for {format_duration(self.for_)}" if self.for_ else "")

@@ -15,7 +15,9 @@ from console.config.channels import POSTING
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
+from console.models.severity import SCHEMES
 from console.tui.controllers import TextualApp
+from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
@@ -156,7 +158,7 @@ class IncidentControl:
         if entry is not None or due:
             await self.refresh()
 
-    def open_screen(self, command: str | None = None) -> None:
+    def open_screen(self, command: str | None = None) -> IncidentScreen:
         """The incident screen (pushed if not showing), optionally starting one of its commands."""
         screen = self.app.screen
         if not isinstance(screen, _incident_screen()):
@@ -166,6 +168,41 @@ class IncidentControl:
             self.app.push_screen(screen)
         if command is not None:
             self.app.call_after_refresh(screen.run_action, command)
+        return screen
+
+    def compose_update(self, note: str = "") -> None:
+        """The incident screen with the status update composer open, `note` (a playbook's words) prefilled."""
+        self.app.call_after_refresh(self.open_screen().compose_update, note)
+
+    def offer(self, question: str, yes: str, no: str, command: Callable[..., object], *args: object) -> None:
+        """One key to journal `command(*args)` (enter on `yes`, highlighted), escape or `no` to leave it."""
+
+        def chosen(answer: str | None) -> None:
+            if answer == "yes":
+                self.app.run_worker(self._journal(command, *args), exit_on_error=False)
+
+        self.app.push_screen(PickScreen(question, [("yes", yes), ("no", no)], "yes"), chosen)
+
+    def offer_severity(self, severity: str, why: str) -> None:
+        """Offer to raise the open incident to `severity` when that is more severe than it is now."""
+        state = self.desk.tracker.state
+        if state is None or not state.is_open:
+            return
+        scheme = SCHEMES.get(state.scheme, SCHEMES["sev"])
+        wanted, now = scheme.parse(severity), scheme.parse(state.severity)
+        if wanted is None or now is None or wanted.rank >= now.rank:
+            return
+        question = f"{state.id} is {state.severity}; {why} suggests {wanted.name}."
+        raise_it, keep = f"Raise it to {wanted.name} (journaled)", f"Keep {state.severity}"
+        self.offer(question, raise_it, keep, self.desk.set_severity, wanted.name)
+
+    def offer_title(self, title: str, why: str) -> None:
+        """Offer to call the open incident `title` when it is called something else."""
+        state = self.desk.tracker.state
+        if state is None or not state.is_open or state.title == title:
+            return
+        question = f"{why}. The incident is called {state.title!r}."
+        self.offer(question, f"Retitle it {title!r} (journaled)", "Keep the title", self.desk.retitle, title)
 
     def ask_note(self) -> None:
         def save(text: str | None) -> None:

@@ -16,7 +16,9 @@ from console.clock import Clock
 from console.config import Config
 from console.incident.events import IncidentError
 from console.journal import Journal, JournalError
+from console.journal.cursor import JournalCursor
 from console.live import LiveState
+from console.models import State
 from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
 from console.tui.controllers import TextualApp
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
 
     from console.triage.engine import StepView, TriageEngine
     from console.triage.playbook import Playbook
-    from console.triage.steps import Answer, Show
+    from console.triage.run import RunState
+    from console.triage.steps import Answer, Propose, Show
     from console.triage.suggest import Suggestion
     from console.tui.attention import Attention
     from console.tui.controllers.incident import IncidentControl
@@ -54,16 +57,23 @@ class TriageHost(TextualApp, Protocol):
 class TriageControl:
     """The app's side of guided triage."""
 
-    def __init__(self, app: TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock) -> None:
+    def __init__(
+        self, app: TriageHost, config: Config, journal: Journal, live: LiveState, clock: Clock, *, follow_only: bool
+    ) -> None:
         self.app = app
         self.config = config
         self.journal = journal
         self.live = live
         self.clock = clock
+        self.follow_only = follow_only  # the wall: shows the runs the consoles drive, never takes a step itself
         self.playbooks: list[Playbook] = []
         self.problems: list[str] = []
         self.engine: TriageEngine | None = None
         self.view: StepView | None = None
+        self.finished: TriageEngine | None = None  # the run that ended last, shown until another one runs
+        self.setbacks: dict[str, str] = {}  # playbooks whose run in this incident fell short: ranked last
+        self._runs: dict[int, RunState] = {}  # every run in the journal, read as it grows
+        self._cursor = JournalCursor(journal)
         self._busy = asyncio.Lock()
         self._ticker: Timer | None = None  # made by start(), after the first paint
 
@@ -73,21 +83,16 @@ class TriageControl:
         self.live.subscribe(lambda models, changes: changes and self.app.call_later(self.poll))
 
     async def _resume(self) -> None:
-        """Load the playbooks and pick up the run in progress, if any (a restarted console resumes it).
+        """Load the playbooks; the first poll picks up the run in progress, if any (a restarted console resumes it).
 
         The triage modules are imported here, after the first paint, not with the app."""
         from console.triage.builtins import all_playbooks
-        from console.triage.engine import TriageEngine
 
         self.playbooks, self.problems = await asyncio.to_thread(all_playbooks, self.config)
         if (screen := self._screen()) is not None:
             screen.show_playbooks()  # opened before the playbooks were loaded (they load after the first paint)
         for problem in self.problems:
             self.app.notify(problem, severity="warning", timeout=15, markup=False)
-        try:
-            self.engine = await asyncio.to_thread(TriageEngine.resume, self.journal, self.live, self.clock)
-        except (TriageError, JournalError) as exc:
-            self._error(exc)
         await self.poll()
 
     # -- reading ----------------------------------------------------------------------------------
@@ -95,7 +100,7 @@ class TriageControl:
     def suggestions(self) -> list[Suggestion]:
         from console.triage.suggest import suggest
 
-        return suggest(self.playbooks, self.live, self.config.incident.scheme)
+        return suggest(self.playbooks, self.live, self.config.incident.scheme, self.setbacks)
 
     def latest(self, name: str) -> Playbook | None:
         return next((p for p in self.playbooks if p.name == name), None)
@@ -108,11 +113,26 @@ class TriageControl:
         position = f"{steps.index(self.view.step.id) + 1 if self.view.step.id in steps else 0}/{len(steps)}"
         return f"triage: {self.engine.playbook.title}, step {position}", f"triage {position}"
 
+    def hint(self) -> str:
+        """The dashboard's line back into triage (after the key): the next step while a run goes on, else the
+        playbook that fits best, else a word when a check is CRIT or DOWN; empty when there is nothing to lead to."""
+        if self.engine is not None and self.view is not None and self.view.step is not None:
+            step = self.view.step
+            return f"continue {self.banner_text()[1]}: next, {step.title or step.describe()}"
+        suggestions = self.suggestions()
+        if suggestions:
+            top = suggestions[0]
+            return f"guided triage: {top.playbook.title} ({top.severity}) fits"
+        if any(check.state in (State.CRIT, State.DOWN) for check in self.live.checks()):
+            return "guided triage: checks are failing; pick a playbook"
+        return ""
+
     # -- moving -----------------------------------------------------------------------------------
 
     async def poll(self) -> None:
-        """Let the engine take the steps that need no operator; show the result."""
-        if self.engine is None or self._busy.locked():
+        """Read the runs the journal gained (one started elsewhere is followed), let the engine take the steps that
+        need no operator; show the result."""
+        if self._busy.locked():
             self._show()
             return
         await self._call(None)
@@ -122,6 +142,7 @@ class TriageControl:
         open_id = await asyncio.to_thread(self.app.incident.desk.open_incident_id)
         if open_id is not None:
             await self._start(playbook, open_id)
+            self.app.incident.offer_severity(severity, f"the playbook {playbook.title!r}")
             return
 
         def chosen(answer: str | None) -> None:
@@ -131,8 +152,9 @@ class TriageControl:
         options = [("declare", f"Declare {severity}: {playbook.title}"), ("start", "Start without an incident")]
         self.app.push_screen(PickScreen("No incident is open. Declare one first?", options), chosen)
 
-    async def do_current(self) -> None:
-        """`enter`: do what the current step waits on the operator for (every kind says it with its move)."""
+    async def do_current(self, choice: str | None = None) -> None:
+        """`enter`: do what the current step waits on the operator for (every kind says it with its move); `choice`
+        answers a question whose choices the screen shows."""
         from console.triage.steps import Answer, PostUpdate, Propose, Show, Wait
 
         view = self.view
@@ -141,19 +163,18 @@ class TriageControl:
         step_id, move = view.step.id, view.move
         match move:
             case Answer():
-                self._ask(step_id, move)
+                if choice is not None and choice in move.choices:
+                    await self._answer(step_id, choice)
+                else:
+                    self._ask(step_id, move)
             case Show():
                 self._look(move)
                 await self._call(self.engine.proceed, step=step_id)
             case Propose():
-                if move.proposal.error:
-                    self.app.notify(f"{step_id}: {move.proposal.error}", severity="error", markup=False)
-                    return
-                self.app.request_action(move.proposal.action, dict(move.proposal.params))
+                self._preview(step_id, move)
             case PostUpdate():
                 await self._move_incident(move.status)
-                self.app.incident.open_screen("post_update")
-                await self._call(self.engine.proceed, step=step_id)
+                self.app.incident.compose_update(move.note)  # the step goes on once the update is posted
             case Wait() | None:
                 await self.poll()
             case _:
@@ -174,9 +195,18 @@ class TriageControl:
         if self.engine is not None:
             await self._call(self.engine.back)
 
-    async def abandon(self) -> None:
-        if self.engine is not None:
-            await self._call(self.engine.abandon, "abandoned by the operator")
+    def ask_abandon(self) -> None:
+        """`x`: asks first; an abandoned run ends where it is and its playbook ranks last in this incident."""
+        engine = self.engine
+        if engine is None:
+            return
+
+        def chosen(answer: str | None) -> None:
+            if answer == "abandon":
+                self.app.run_worker(self._call(engine.abandon, "abandoned by the operator"))
+
+        options = [("keep", "No, keep going"), ("abandon", "Abandon it (journaled; its playbook then ranks last)")]
+        self.app.push_screen(PickScreen(f"Abandon {engine.playbook.title}?", options, "keep"), chosen)
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -186,19 +216,75 @@ class TriageControl:
             try:
                 if method is not None:
                     await asyncio.to_thread(method, *args, **kwargs)
+                await asyncio.to_thread(self._follow_runs)
                 if self.engine is not None:
-                    self.view = await asyncio.to_thread(self.engine.poll)
+                    self.view = await asyncio.to_thread(self._step)
             except (TriageError, JournalError) as exc:
                 self._error(exc)
         if self.view is not None and self.view.step is None and self.engine is not None:
-            self.app.notify(f"Triage finished: {self.engine.playbook.title} ({self.view.outcome})", timeout=10)
-            self.engine = self.view = None
+            self._finished(self.engine, self.view.outcome)
         self._show()
+
+    def _finished(self, engine: TriageEngine, outcome: str | None) -> None:
+        """The run ended: say so, keep it on show; a playbook that mitigated the incident may name it better."""
+        from console.triage.run import mitigated
+
+        self.app.notify(f"Triage finished: {engine.playbook.title} ({outcome})", timeout=10)
+        self.finished, self.engine, self.view = engine, None, None
+        if mitigated(engine.state) and not self.follow_only:
+            self.app.incident.offer_title(engine.playbook.title, f"{engine.playbook.title!r} mitigated it")
+
+    def _follow_runs(self) -> None:
+        """(In a thread.) Read the runs the journal gained: with none running here, the latest unfinished one is
+        followed (started by another console, or before a restart); the setbacks of this incident are kept."""
+        from console.triage.engine import TriageEngine
+        from console.triage.run import feed, open_run, setbacks
+
+        entries, restarted = self._cursor.read()
+        if restarted:
+            self._runs = {}
+        for entry in entries:
+            feed(self._runs, entry)
+        state = self.app.incident.desk.tracker.state  # kept current by the incident controller
+        self.live.incident = state.facts() if state is not None else None  # for `incident.*` conditions
+        self.setbacks = setbacks(self._runs, state.id if state is not None and state.is_open else None)
+        if self.engine is None and (running := open_run(self._runs)) is not None:
+            self.engine = TriageEngine(self.journal, self.live, self.clock, running.run)
+
+    def _step(self) -> StepView:
+        """(In a thread.) Where the run is: the engine takes what needs no operator; the wall only reads."""
+        from console.triage.engine import StepView
+
+        assert self.engine is not None
+        if not self.follow_only:
+            return self.engine.poll()
+        self.engine.sync()
+        current = self.engine.current
+        return StepView(current) if current is not None else self.engine.view()
+
+    def _preview(self, step_id: str, move: Propose) -> None:
+        """The proposed action's form or preview (nothing runs before its confirmation)."""
+        if move.proposal.error:
+            self.app.notify(f"{step_id}: {move.proposal.error}", severity="error", markup=False)
+            return
+        self.app.request_action(move.proposal.action, dict(move.proposal.params))
+
+    async def _answer(self, step_id: str, answer: str) -> None:
+        """Answer the question; an answer that leads to an action opens its preview at once (the operator chose it;
+        nothing runs before the confirmation)."""
+        from console.triage.steps import Propose
+
+        if self.engine is None:
+            return
+        await self._call(self.engine.answer, answer, step=step_id)
+        view = self.view
+        if view is not None and view.step is not None and isinstance(view.move, Propose):
+            self._preview(view.step.id, view.move)
 
     def _ask(self, step_id: str, move: Answer) -> None:
         def answered(answer: str | None) -> None:
-            if answer is not None and self.engine is not None:
-                self.app.run_worker(self._call(self.engine.answer, answer, step=step_id))
+            if answer is not None:
+                self.app.run_worker(self._answer(step_id, answer))
 
         if move.choices:
             self.app.push_screen(PickScreen(move.question, [(label, label) for label in move.choices]), answered)
@@ -256,6 +342,7 @@ class TriageControl:
         except (TriageError, JournalError) as exc:
             self._error(exc)
             return
+        self.finished = None
         await self.poll()
 
     def keep_ticking(self) -> None:
@@ -269,13 +356,19 @@ class TriageControl:
             self._ticker.pause()
 
     def _show(self) -> None:
+        from console.tui.screens.dashboard import DashboardScreen  # already imported: the dashboard shows
+
         view = self.view
         if view is not None and view.step is not None and view.move is not None:
             from console.triage.steps import Wait
 
             if not isinstance(view.move, Wait):  # the run waits on the operator (an answer, a look, an action...)
                 self.app.attention.need(f"triage: {view.step.title or view.step.id} waits for you")
-        self.app.dashboard.banner.set_triage(*self.banner_text())
+        dashboard = self.app.dashboard
+        dashboard.banner.set_triage(*self.banner_text())
+        if isinstance(dashboard, DashboardScreen):  # the wall leads nowhere
+            key = self.config.keys.get("app.triage", "t").split(",")[0].strip()
+            dashboard.triage_hint.show(key, self.hint())
         if (screen := self._screen()) is not None:
             screen.refresh_suggestions()
             screen.show_run()

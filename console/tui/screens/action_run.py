@@ -67,6 +67,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         Binding("o", "open_output", "Full output", id="action.output"),
         Binding("a", "next_panel", "Next audience", id="action.panel"),
         Binding("escape", "close", "Cancel / close", id="action.close"),
+        Binding("enter", "close_finished", "Close", show=False, id="action.close_finished"),
     ]
 
     def __init__(self, runner: Runner, plan: Plan) -> None:
@@ -241,7 +242,9 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         if outcome.output_file:
             text += f"\nfull output: {outcome.output_file}"
         self.query_one("#result", Static).update(outside(text, "bold", lines=True))
-        self._hint("o opens the full output, y copies it, escape closes." if outcome.output_file else "escape closes.")
+        self._hint(
+            "enter closes, o opens the full output, y copies it." if outcome.output_file else "enter closes."
+        )
         if self._follow is not None:
             self._follow.end(f"{outcome.status.value}: {outcome.message}")
         attention = getattr(self.app, "attention", None)  # the console's (a bare test app has none)
@@ -249,7 +252,7 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
             attention.need(f"{self.plan.action} {outcome.status.value}")
 
     def _copy_output(self, path: Path) -> None:
-        self._hint(f"{copy_output(self.app, path)}; escape closes.")
+        self._hint(f"{copy_output(self.app, path)}; enter closes.")
 
     def action_open_output(self) -> None:
         if self.outcome is not None and self.outcome.output_file:
@@ -313,6 +316,12 @@ class ActionRunScreen(ModalScreen[Outcome | None]):
         self._hint("Cancelling...")
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await self._worker.wait()
+
+    def action_close_finished(self) -> None:
+        """`enter` once the run has ended: close, as escape does; before that it does nothing (a typed confirmation
+        takes its own enter)."""
+        if self.outcome is not None:
+            self.dismiss(self.outcome)
 
     def action_close(self) -> None:
         if self.running:

@@ -22,6 +22,7 @@ from console.tui.panes import Pane
 from widgets.banner import EnvironmentBanner
 from widgets.health_grid import HealthGrid
 from widgets.outside import outside
+from widgets.triage_hint import TriageHint
 
 NARROW = 120
 
@@ -61,6 +62,7 @@ class DashboardScreen(Screen):
         # kept, not queried: the controllers call the banner every second, every tile of every batch goes to the grid
         settings = config.console
         self.banner = EnvironmentBanner(settings.environment, production=settings.is_production, read_only=read_only)
+        self.triage_hint = TriageHint()  # the way back into guided triage, above the footer (which 80 columns cut)
         self.grid: HealthGrid | None = None
 
     def compose(self) -> ComposeResult:
@@ -75,6 +77,7 @@ class DashboardScreen(Screen):
                 for pane in self.panes:
                     pane.widget.add_class("pane")
                     yield pane.widget
+        yield self.triage_hint
         yield Footer()
 
     def on_mount(self) -> None:

@@ -58,9 +58,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, expand=True, header_style="bold")
-        for column in ("where", "keys", "what", "binding id"):
-            table.add_column(column)
         self.rows = binding_rows(self.below, self.keymap, self.extra)
+        table.add_column("where", overflow="fold")
+        table.add_column("keys", overflow="fold")
+        table.add_column("what", overflow="fold")  # the words may wrap; an id is what [keys] needs, whole
+        table.add_column("binding id", no_wrap=True, min_width=max((len(row[3]) for row in self.rows), default=10))
         for row in self.rows:
             table.add_row(*(outside(cell) for cell in row))  # keys from the config's [keys]
         with Vertical(id="help"):

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 from console.incident.commands import REOPENABLE, IncidentDesk
 from console.incident.events import ROLES, IncidentError
 from console.incident.state import FLOW, IncidentState, cadence_text
-from console.incident.updates import TEMPLATES, draft_update, suggested_kind, validate_update
+from console.incident.updates import DETAILS, TEMPLATES, draft_update, suggested_kind, validate_update
 from console.journal import JournalError
 from console.models.severity import SCHEMES
 from console.postmortem.document import tampered_line, write_markdown
@@ -222,10 +222,16 @@ class IncidentScreen(Screen):
         if person is not None:
             await self._journal(self.desk.assign_role, role, person)
 
+    def action_post_update(self) -> None:
+        self.compose_update()
+
     @work(group="incident-flow", exclusive=True)
-    async def action_post_update(self) -> None:
+    async def compose_update(self, note: str = "") -> None:
+        """Pick the kind of update, then compose it (`note`, a playbook's words, prefilled below the template's)."""
+        if self.state is None:  # just opened: the first read may not have come back yet
+            await self.refresh_from_journal()
         state = self.state
-        if state is None:
+        if state is None or not state.is_open:
             return
         kinds = [kind for kind in TEMPLATES if kind != "resolved" or state.resolved_at is not None]
         options = [(kind, f"{TEMPLATES[kind].heading} ({kind})") for kind in kinds]
@@ -241,7 +247,10 @@ class IncidentScreen(Screen):
                 return str(exc)
             return None
 
-        composer = StatusUpdateScreen(TEMPLATES[kind], state.severity, draft_update(state, kind, now), check)
+        draft = draft_update(state, kind, now)
+        if note.strip():
+            draft[DETAILS] = "\n\n".join(text for text in (draft[DETAILS], note.strip()) if text)
+        composer = StatusUpdateScreen(TEMPLATES[kind], state.severity, draft, check)
         fields = await self._ask(composer)
         if fields is not None:
             await self._post(state, kind, fields)

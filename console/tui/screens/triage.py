@@ -22,7 +22,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.models import format_duration
-from console.triage.steps import Propose, Wait
+from console.triage.steps import Answer, Propose, Wait
 from console.tui.screens.prompt import PromptScreen
 from widgets.outside import outside
 
@@ -59,6 +59,8 @@ class TriageScreen(Screen):
         Binding("slash", "filter", "Filter", id="triage.filter"),
         Binding("a", "note", "Note", id="triage.note"),
         Binding("escape", "close", "Dashboard", id="triage.close"),
+        Binding("up", "choose(-1)", "Previous choice", show=False, priority=True, id="triage.choice_up"),
+        Binding("down", "choose(1)", "Next choice", show=False, priority=True, id="triage.choice_down"),
     ]
     RUN_ONLY = frozenset({"do", "skip", "previous", "abandon"})  # the footer shows them only while a run goes on
 
@@ -67,6 +69,8 @@ class TriageScreen(Screen):
         self.control = control
         self.name_filter = ""
         self._suggested: tuple[str, ...] | None = None
+        self.choice = 0  # the highlighted choice of a question answered here (`Answer.inline`)
+        self._choice_for: tuple[str, int] | None = None  # the step (id, seq it was entered at) `choice` is for
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="triage-body"):
@@ -90,10 +94,12 @@ class TriageScreen(Screen):
         self._layout()
 
     def on_screen_resume(self) -> None:
-        """Back from a question, a preview or the dashboard: show where the run is now."""
+        """Back from a question, a run or the dashboard: show where the run is now, and let the engine take what
+        was done there (a finished action's outcome) at once, not on the next tick."""
         self.refresh_suggestions()
         self.show_run()
         self.control.keep_ticking()
+        self.app.call_later(self.control.poll)
 
     def _layout(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
@@ -103,16 +109,19 @@ class TriageScreen(Screen):
     def show_playbooks(self) -> None:
         """Suggested first (with their evidence), then every other playbook; `/` narrows by name or title."""
         suggested = self.control.suggestions()
-        self._suggested = tuple(f"{s.playbook.name} {s.evidence}" for s in suggested)
+        self._suggested = tuple(f"{s.playbook.name} {s.evidence} {s.fit}" for s in suggested)
         names = {s.playbook.name for s in suggested}
         wanted = self.name_filter.lower()
         options: list[Option] = []
         for s in suggested:
             if wanted in f"{s.playbook.name} {s.playbook.title}".lower():
-                title = Text.assemble(("● ", "bold red"), outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                mark = ("● ", "bold red") if s.setback is None else ("○ ", "dim")  # ○: tried and it did not help
+                title = Text.assemble(mark, outside(s.playbook.title, "bold"), outside(f"  {s.severity}"))
+                why = Text("  ").append_text(outside(f"why: {s.fit}", "italic"))
                 evidence = Text("  ").append_text(outside(s.evidence, "dim"))
-                evidence.no_wrap, evidence.overflow = True, "ellipsis"  # one line, and a cut one says so: "… of the…"
-                options.append(Option(Group(title, evidence), id=f"{s.playbook.name}\t{s.severity}"))
+                for line in (why, evidence):  # one line each, and a cut one says so: "… of the…"
+                    line.no_wrap, line.overflow = True, "ellipsis"
+                options.append(Option(Group(title, why, evidence), id=f"{s.playbook.name}\t{s.severity}"))
         for playbook in self.control.playbooks:
             if playbook.name not in names and wanted in f"{playbook.name} {playbook.title}".lower():
                 options.append(Option(outside(f"  {playbook.title}"), id=f"{playbook.name}\t"))
@@ -125,7 +134,7 @@ class TriageScreen(Screen):
 
     def refresh_suggestions(self) -> None:
         """Rebuild the list only when what is suggested (or its evidence) changed: the highlight stays put."""
-        now = tuple(f"{s.playbook.name} {s.evidence}" for s in self.control.suggestions())
+        now = tuple(f"{s.playbook.name} {s.evidence} {s.fit}" for s in self.control.suggestions())
         if self.query("#playbooks") and now != self._suggested:
             self.show_playbooks()
 
@@ -137,23 +146,42 @@ class TriageScreen(Screen):
         steps, current = self.query_one("#steps", Static), self.query_one("#current", Static)
         self.set_class(engine is not None and view is not None and view.step is not None, "-running")
         if engine is None or view is None or view.step is None:
-            title.update("No playbook is running: pick one and press enter.")
-            steps.update("")
-            current.update("")
+            self._show_finished(title, steps, current)
             self.refresh_bindings()
             return
         state = engine.state
+        if (view.step.id, state.entered_seq) != self._choice_for:
+            self.choice, self._choice_for = 0, (view.step.id, state.entered_seq)
         title.update(outside(f"{engine.playbook.title}  ·  {engine.playbook.name}"))
         notice = engine.changed(self.control.latest(engine.playbook.name))
         steps.update(self._checklist(engine, view, notice))
         current.update(self._current(view, state))
         self.refresh_bindings()
 
+    def _show_finished(self, title: Static, steps: Static, current: Static) -> None:
+        """No run: the one that ended last (its outcome and every step's result), else how to start one."""
+        ended = self.control.finished
+        if ended is None:
+            title.update("No playbook is running: pick one and press enter.")
+            steps.update("")
+            current.update("")
+            return
+        state = ended.state
+        title.update(outside(f"{ended.playbook.title}  ·  finished", "bold"))
+        text = Text("FINISHED  ", style="bold").append_text(outside(state.outcome or "completed")).append("\n")
+        if state.transitions:
+            last = state.transitions[-1]
+            evidence = f"last: {last.step} {last.result}" + (f": {last.evidence}" if last.evidence else "")
+            text.append_text(outside(evidence, "dim")).append("\n")
+        text.append("pick a playbook and press enter to start another\n", style="dim")
+        current.update(text)
+        steps.update(self._checklist(ended, None, None))
+
     def _checklist(self, engine: Any, view: Any, notice: str | None) -> Text:
         last = {t.step: t for t in engine.state.transitions}
         text = Text()
         for number, step in enumerate(engine.playbook.steps, start=1):
-            if step.id == view.step.id:
+            if view is not None and step.id == view.step.id:
                 mark = "⟳" if view.waiting_for == "time" else "▶"
                 style = "bold reverse"
             else:
@@ -162,7 +190,8 @@ class TriageScreen(Screen):
                 style = STYLES.get(mark, "")
             label = step.title or step.describe()
             text.append(f"{mark} {number:>2}. ", style=style)
-            text.append_text(outside(label, "bold" if step.id == view.step.id else "")).append("\n")
+            text.append_text(outside(label, "bold" if view is not None and step.id == view.step.id else ""))
+            text.append("\n")
         if notice:
             text.append("\n").append_text(outside(f"▲ {notice}", "yellow")).append("\n")
         return text
@@ -179,6 +208,12 @@ class TriageScreen(Screen):
         if isinstance(move, Wait) and move.within:
             left = move.within - (self.control.clock.now() - state.entered_at).total_seconds()
             text.append(f"⟳ verifying: {format_duration(max(0.0, left))} left\n", style="yellow")
+        if isinstance(move, Answer) and move.inline:
+            for index, choice in enumerate(move.choices):
+                chosen = index == self.choice
+                text.append("▶ " if chosen else "  ", style="bold").append_text(
+                    outside(choice, "bold reverse" if chosen else "")
+                ).append("\n")
         if isinstance(move, Propose):
             params = "  ".join(f"{k} = {v}" for k, v in move.proposal.params.items())
             text.append_text(outside(f"proposed: {move.proposal.action}  {params}", "bold")).append("\n")
@@ -190,7 +225,8 @@ class TriageScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The keys of a run only while one goes on, `enter` starting a playbook otherwise; `/` while the list of
-        playbooks shows (at 80 columns a run takes its place). The footer shows what this allows, nothing else."""
+        playbooks shows (at 80 columns a run takes its place); the arrows move an inline question's choice, else the
+        list. The footer shows what this allows, nothing else."""
         running = self.control.engine is not None
         if action in self.RUN_ONLY:
             return running
@@ -198,17 +234,20 @@ class TriageScreen(Screen):
             return not running
         if action == "filter":
             return not (running and self.has_class("-narrow"))
+        if action == "choose":  # the arrows choose an answer only while a question shows its choices here
+            return self._inline() is not None
         return True
 
     async def action_do(self) -> None:
         if self.control.engine is not None:
-            await self.control.do_current()
+            inline = self._inline()
+            await self.control.do_current(inline.choices[self.choice] if inline is not None else None)
 
     async def action_start(self) -> None:
         playbooks = self.query_one("#playbooks", OptionList)
-        if playbooks.highlighted is None:
+        if playbooks.highlighted is None or not (option_id := playbooks.get_option_at_index(playbooks.highlighted).id):
+            self.notify("Pick a playbook first (↑ ↓), then enter.", severity="warning")
             return
-        option_id = playbooks.get_option_at_index(playbooks.highlighted).id or ""
         name, _, severity = option_id.partition("\t")
         playbook = self.control.latest(name)
         if playbook is not None:
@@ -220,14 +259,26 @@ class TriageScreen(Screen):
         if self.control.engine is None:
             await self.action_start()
 
+    def _inline(self) -> Answer | None:
+        """The question the screen shows with its choices, if the current step is one."""
+        view = self.control.view
+        move = view.move if view is not None else None
+        return move if isinstance(move, Answer) and move.inline and self.control.engine is not None else None
+
+    def action_choose(self, step: int) -> None:
+        inline = self._inline()
+        if inline is not None:
+            self.choice = (self.choice + step) % len(inline.choices)
+            self.show_run()
+
     def action_skip(self) -> None:
         self.control.ask_skip()
 
     async def action_previous(self) -> None:
         await self.control.back()
 
-    async def action_abandon(self) -> None:
-        await self.control.abandon()
+    def action_abandon(self) -> None:
+        self.control.ask_abandon()
 
     def action_note(self) -> None:
         self.control.app.incident.ask_note()
