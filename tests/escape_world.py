@@ -83,6 +83,7 @@ def write_config(
 environment = {toml(ENVIRONMENT)}
 journal = "{folder / "journal.jsonl"}"
 refresh = "1s"
+notify = ["osc9", "osc777"]  # the terminal notifications carry hostile names too (a plain bell carries nothing)
 
 [[health]]
 name = "api"

@@ -49,6 +49,9 @@ TEXTUAL = re.compile(
     r"|\x1b\[\?(?:2026|2048)\$p"  # asks whether synchronized output / in-band resize are supported
     r"|\x1b\[>\d+u|\x1b\[<u"  # the kitty keyboard protocol, pushed and popped
     r"|\x1b\]22;[a-z-]+\x07"  # OSC 22: the mouse pointer's shape
+    # the attention's notifications (the world turns on both): their text may hold no control, so a hostile name
+    # that reached one unescaped leaves its control outside the match and fails the test
+    r"|\x1b\](?:9;incident-console: |777;notify;incident-console;)[^\x00-\x1f\x7f-\x9f]*\x07"
 )
 # Whatever is left once Textual's own sequences are taken out: none of it may reach a terminal.
 Step = tuple[bytes, tuple[bytes, ...]]  # keys to send, then what must be painted after them
