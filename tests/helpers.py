@@ -109,6 +109,17 @@ def shown_lines(widget: Any) -> list[str]:
     return [strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size))]
 
 
+def painted(app: Any) -> str:
+    """The text of the whole screen as it would be drawn now, every layer composed. Textual has no public way to read
+    the composed screen (`export_screenshot` gives SVG), so this is the one place that reads its compositor."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def terminal_output(app: Any) -> str:
+    """Exactly what the driver would write to the terminal for a full repaint (through the same compositor)."""
+    return str(app.screen._compositor.render_full_update().render_segments(app.console))
+
+
 def toasts(app: Any, severity: str | None = None) -> list[str]:
     """The text of the notifications on screen (of one severity: `error`), as the operator reads them; the Pilot must
     run with `notifications=True`."""

@@ -16,7 +16,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.help import HelpScreen
-from tests.helpers import toasts
+from tests.helpers import painted, toasts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -349,5 +349,5 @@ async def test_the_preview_shows_the_parameters_before_a_long_argv_at_80x24(tmp_
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, ActionRunScreen)
-        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        shown = painted(app)
     assert "version = v1.2.2" in shown

@@ -40,6 +40,7 @@ from console import config as cfg
 from console.demo.servers import AlertmanagerServer, PostgresServer, RedisServer
 from console.redact import is_safe
 from console.tui.app import ConsoleApp
+from tests.helpers import painted
 
 # What Textual 8's Linux driver and compositor write, from a capture of a clean run (start, paint, exit).
 TEXTUAL = re.compile(
@@ -205,7 +206,3 @@ async def test_no_widget_leaves_a_control_to_the_net(world: World) -> None:
         assert app.net.caught > 0  # the Inputs holding the hostile commander and title went through it
 
 
-def painted(app: ConsoleApp) -> str:
-    """The text of the screen as it would be drawn now."""
-    update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(segment.text for strip in line for segment in strip) for line in update.strips)

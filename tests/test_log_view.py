@@ -14,6 +14,7 @@ from console.config import LogSettings
 from console.models import State
 from console.models.logs import LogLine, LogStats
 from console.sources.logs.parse import LineParser
+from tests.helpers import painted, terminal_output
 from widgets.log_pane import LogPane
 from widgets.log_view import LogView
 from widgets.messages import DetailRequested, FilterRequested
@@ -132,22 +133,13 @@ def test_log_pane_160x50(snap_compare) -> None:
     assert snap_compare(snapshot_app(), terminal_size=(160, 50), run_before=settle)
 
 
-def screen_text(app: App) -> str:
-    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
-
-
-def terminal_output(app: App) -> str:
-    """Exactly what the driver would write to the terminal for a full repaint."""
-    return app.screen._compositor.render_full_update().render_segments(app.console)
-
-
 async def test_escape_sequences_in_lines_never_reach_the_terminal() -> None:
     lines = parse("app", ["evil \x1b]52;c;ZXZpbA==\x07 then \x1b[2J and \x9b31m c1"])
     app = PaneApp(["app"], [lines])
     async with app.run_test(size=(100, 10)) as pilot:
         await settle(pilot)
         output = terminal_output(app)
-        shown = screen_text(app)
+        shown = painted(app)
         screenshot = app.export_screenshot()
     assert "evil \\x1b]52;c;ZXZpbA==\\x07 then \\x1b[2J and \\x9b31m c1" in shown
     assert "\x1b]52" not in output and "\x1b[2J" not in output and "\x9b" not in output
@@ -159,30 +151,30 @@ async def test_f_pauses_and_resumes_following() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(40))])
     async with app.run_test(size=(100, 16)) as pilot:
         await settle(pilot)
-        assert "GET /api/items/39 " in screen_text(app)
+        assert "GET /api/items/39 " in painted(app)
         await pilot.press("f")
         assert "⏸ PAUSED" in str(app.view.border_subtitle)
         app.view.append(parse("app", app_lines(5, start=100)))
         await settle(pilot)
-        assert "GET /api/items/39 " in screen_text(app)
-        assert "12:01:4" not in screen_text(app)
+        assert "GET /api/items/39 " in painted(app)
+        assert "12:01:4" not in painted(app)
         await pilot.press("f")
         await settle(pilot)
         assert "▶ FOLLOW" in str(app.view.border_subtitle)
-        assert "12:01:44 INFO  GET /api/items/4 " in screen_text(app)
+        assert "12:01:44 INFO  GET /api/items/4 " in painted(app)
 
 
 async def test_f_pauses_on_the_lines_last_drawn_though_the_full_ring_dropped_lines_since() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(150))], max_lines=100)
     async with app.run_test(size=(100, 16)) as pilot:
         await settle(pilot)
-        drawn = screen_text(app)
+        drawn = painted(app)
         assert "GET /api/items/149 " in drawn
         app.view.append(parse("app", app_lines(30, start=600)))  # 30 lines leave the top before the next paint
         app.view.action_toggle_follow()  # `f` before that paint
         await settle(pilot)
         assert "⏸ PAUSED" in str(app.view.border_subtitle)
-        paused = screen_text(app)
+        paused = painted(app)
         assert "12:10:" not in paused
         assert re.findall(r"\d\d:\d\d:\d\d .*? \d+ms", paused) == re.findall(r"\d\d:\d\d:\d\d .*? \d+ms", drawn)
 
@@ -223,7 +215,7 @@ async def test_n_and_shift_n_jump_between_matches_showing_the_lines_around_them(
         await pilot.press("N")
         await settle(pilot)
         assert app.view.current_line.text.startswith(stamp(47))
-        text = screen_text(app)
+        text = painted(app)
         assert "GET /api/items/46 " in text and "GET /api/items/48 " in text
         assert "find (n/N): checkout" in str(app.view.border_title)
         for _ in range(4):
@@ -245,7 +237,7 @@ async def test_shift_t_follows_the_trace_id_of_the_line_across_sources_and_again
         await pilot.press("T")
         await settle(pilot)
         assert [(line.source, line.trace_id) for line in app.view.lines] == [("app", "t0027"), ("worker", "t0027")]
-        text = screen_text(app)
+        text = painted(app)
         assert "app    POST /api/checkout 500 927ms upstream timeout trace_id=t0027" in text
         assert "worker payment provider did not answer (request 27)" in text
         assert "trace t0027" in str(app.view.border_title)
@@ -282,7 +274,7 @@ async def test_the_ring_drops_the_oldest_lines_and_a_paused_view_stays_on_its_li
         app.view.append(parse("app", app_lines(20, start=300)))
         await settle(pilot)
         assert app.view.current_line.values is watched.values
-        assert "GET /api/items/180 " in screen_text(app)
+        assert "GET /api/items/180 " in painted(app)
         assert app.view.dropped_by_source["app"] == 170
 
 
@@ -303,7 +295,7 @@ async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> No
             "worker at 4",
             "app at 5",
         ]
-        assert "12:00:02 WARN  worker worker at 2" in screen_text(app)
+        assert "12:00:02 WARN  worker worker at 2" in painted(app)
 
 
 async def test_a_double_click_selects_the_view_and_a_triple_click_the_pane_without_leaving_the_app() -> None:

@@ -100,8 +100,9 @@ _OPENING = {
 
 def posted(entry: dict) -> bool:
     """Whether a journal entry is a status update that counts as posted: the one definition triage (an `update`
-    step goes on once one is posted) and anything that counts updates read. Today that is an `update.posted`
-    entry; a notification channel's outbox will add "queued in the outbox" here."""
+    step goes on once one is posted) and anything that counts updates read: an `update.posted` entry, whether it
+    records a post made by hand (`--posted`) or holds the message the channels' outbox delivers (queued counts as
+    posted: the outbox sends it, and says so if it cannot)."""
     return entry.get("kind") == UPDATE_POSTED
 
 
