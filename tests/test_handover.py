@@ -174,7 +174,8 @@ def test_a_hang_up_while_the_step_has_the_terminal_stops_it_and_the_console(scra
     process, master, _ = _edit_in_the_console(scratch, "0")
     os.close(master)
     assert finished(process) == 128 + signal.SIGHUP
-    assert notes(scratch)[1:] == ["the terminal failed", "got SIGHUP"]
+    # the kernel hangs up the step's foreground group too: its read may fail before the SIGHUP comes or not at all
+    assert notes(scratch)[1:] in (["the terminal failed", "got SIGHUP"], ["got SIGHUP"])
     assert gone(int(notes(scratch)[0].split()[1]))
     done = outcome(scratch)
     assert done["kind"] == "action.cancelled" and done["message"] == "the console got SIGHUP (its terminal went away)"
