@@ -137,9 +137,9 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
         app.request_action("slow")
         for _ in range(200):
             await pilot.pause(0.05)
-            if isinstance(app.screen, ActionRunScreen) and "slow on staging" in str(
-                app.screen.query_one("#preview-text").render()
-            ):
+            # the run screen may be pushed and not yet composed: its preview is looked for, not assumed
+            previews = app.screen.query("#preview-text") if isinstance(app.screen, ActionRunScreen) else []
+            if any("slow on staging" in str(preview.render()) for preview in previews):
                 break
         await pilot.press("y")
         _started(tmp_path)
