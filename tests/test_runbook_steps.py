@@ -46,6 +46,24 @@ def test_alternatives_phases_and_a_list_of_checks_split_with_stable_ids() -> Non
     assert all(s.split is None for s in steps if s.section == "Kept whole")
 
 
+def test_config_text_in_a_shell_block_is_shown_not_run() -> None:
+    """A phase that says what to paste into a file (TOML with a table) is not shell: shown, never a write step; a
+    line the shell parser cannot read and that is no config stays a write (fail closed)."""
+    text = (
+        "## Add a replica\n\n```bash\n# 1. Create the database\nwrangler d1 create db-replica\n\n"
+        "# 2. Bind it\n# Add to wrangler.toml:\n[[d1_databases]]\nbinding = \"DB_READ\"\n"
+        "database_name = \"db-replica\"\n```\n\n## Broken\n\n```bash\nif then fi (\n```\n"
+    )
+    steps = book(text).steps
+    assert [(s.id, s.kind, s.runnable) for s in steps if s.section == "Add a replica"] == [
+        ("add-a-replica-1", "shell", True),
+        ("add-a-replica-1.2", "display", False),
+    ]
+    assert "[[d1_databases]]" in steps[1].command
+    broken = next(s for s in steps if s.section == "Broken")
+    assert broken.runnable and "the shell parser cannot read" in broken.risk_reason
+
+
 @pytest.mark.parametrize(
     "inside",
     [

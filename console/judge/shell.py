@@ -62,6 +62,11 @@ def judge_shell(script: str, values: Mapping[str, str] | None = None) -> ShellJu
         return _judgement(walk.state, walk.findings)
 
 
+def reads_as_shell(script: str) -> bool:
+    """Whether the shell parser reads the script without an error (a block of config text in a bash fence does not)."""
+    return not _parser().parse(script.encode()).root_node.has_error
+
+
 @functools.cache
 def _parser() -> Any:
     import tree_sitter

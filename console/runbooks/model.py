@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from console.file_trust import RUNBOOK, UntrustedFile, open_trusted, os_reason
 from console.judge.placeholders import SECRET_NAME, Param, find_params, scan
+from console.judge.shell import reads_as_shell
 from console.models import Risk
 from console.runbooks import session
 from console.runbooks.markdown import Block, parse_markdown
@@ -268,6 +270,7 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
             for c in parts or commands
             for step in _shell_steps(base, c, env, first + c.offset)
         ]
+        steps = [_with(step, kind="display") if _config_text(step.command) else step for step in steps]
         if not steps:
             return [base]  # only comments: shown, not run
         if len(parts) > 1:
@@ -285,6 +288,17 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
     else:
         return [base] if block.text.strip() else []
     return [_risk(s, block.attrs.get("risk")) for s in steps]
+
+
+def _config_text(text: str) -> bool:
+    """A part of a shell block that is config to paste into a file (`# Add to wrangler.toml:` then `[[d1_databases]]`
+    and its keys): not shell the parser can read, TOML with a table. Shown, never run."""
+    if reads_as_shell(text) or not re.search(r"^\s*\[", text, re.M):
+        return False
+    try:
+        return bool(tomllib.loads(text))
+    except tomllib.TOMLDecodeError:
+        return False
 
 
 def _shell_steps(base: Step, command: session.Command, env: Mapping[str, str], line: int) -> list[Step]:
