@@ -229,7 +229,7 @@ ORDINARY = [
     ("wrangler d1 backup list blaze-db", READ, "run"),
     ('wrangler d1 backup create blaze-db --name "pre-restore-1"', WRITE, "run"),
     ('wrangler d1 execute blaze-db --command "SELECT name FROM sqlite_master"', READ, "run"),
-    ('wrangler d1 execute blaze-db --command "VACUUM"', DESTRUCTIVE, "run"),
+    ('wrangler d1 execute blaze-db --command "VACUUM"', WRITE, "run"),  # judged as PostgreSQL's plain VACUUM
     ("wrangler d1 execute blaze-db --file=migrations/0001.sql", DESTRUCTIVE, "run"),
     ("wrangler d1 execute blaze-db --local --file=migrations/0001.sql", WRITE, "run"),
     ("wrangler kv:key list --namespace-id abc", READ, "run"),

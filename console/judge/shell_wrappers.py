@@ -187,7 +187,9 @@ def psql(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     if output is not None and output.text not in ("/dev/null", "-"):
         return [found(Risk.WRITE, words, "writes a file")]
     commands = [v for name, v in args.options if name in ("-c", "--command") and v]
-    if args.has({"-f", "--file"}) or (ctx.fed and not commands and ctx.stdin is None):
+    if args.has({"-f", "--file"}):
+        return [found(Risk.DESTRUCTIVE, words, "runs SQL from a file the console does not judge")]
+    if ctx.fed and not commands and ctx.stdin is None:
         return [found(Risk.DESTRUCTIVE, words, "restores into a database")]
     if ctx.fed and not commands and ctx.stdin is not None:
         commands = [ctx.stdin]
