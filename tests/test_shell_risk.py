@@ -156,8 +156,11 @@ ORDINARY = [
     (
         "for i in {1..5}; do docker-compose -f f.yml exec app-blue-$i curl -f http://localhost:3000/api/health; done",
         READ,
-        "run",
+        "interactive",  # compose exec asks for a terminal unless -T: with none it fails (not a TTY)
     ),
+    ("docker compose exec -T app curl -f http://localhost:3000/api/health", READ, "run"),
+    ("npx prisma migrate dev", DESTRUCTIVE, "interactive"),
+    ("npx prisma migrate deploy", DESTRUCTIVE, "run"),
     ("git log --oneline -10", READ, "run"),
     ("git tag -a v1.0.0 -m x", WRITE, "run"),
     ("git push origin v1.0.0", WRITE, "run"),

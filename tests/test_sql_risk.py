@@ -100,8 +100,8 @@ def test_reading_sql_is_read(sql: str) -> None:
         ("SET work_mem = '1GB'", Risk.DESTRUCTIVE, "`SET` is not a reading statement"),
         ("DO $$ BEGIN PERFORM 1; END $$", Risk.DESTRUCTIVE, "`DO` is not a reading statement"),
         ("CALL p()", Risk.DESTRUCTIVE, "`CALL` is not a reading statement"),
-        ("VACUUM ANALYZE;", Risk.WRITE, "`VACUUM` updates statistics and reclaims space, changing no row"),
-        ("ANALYZE;", Risk.WRITE, "`ANALYZE` updates statistics"),
+        ("VACUUM ANALYZE;", Risk.WRITE, "`VACUUM` reclaims space and updates statistics, changing no row"),
+        ("ANALYZE;", Risk.WRITE, "`ANALYZE` updates the planner's statistics, changing no row"),
         ("VACUUM (FULL, ANALYZE) t;", Risk.DESTRUCTIVE, "`VACUUM` writes to the database"),  # a rewrite under a lock
         ("VACUUM (FULL false) t;", Risk.DESTRUCTIVE, "`VACUUM` writes"),  # any FULL: fail closed
         ("REINDEX DATABASE x;", Risk.DESTRUCTIVE, "`REINDEX` writes to the database"),

@@ -89,7 +89,7 @@ COMPOSE = Rule(
         "ps top images config port version ls",
         logs=LOGS,
         events=FOLLOW,
-        exec=Rule(check=wrap.container_exec("-e -u -w --env --user --workdir --index")),
+        exec=Rule(check=wrap.container_exec("-e -u -w --env --user --workdir --index", tty=True)),
         stop=STOPS,
         kill=Rule(Risk.DESTRUCTIVE, "kills services"),
         down=Rule(Risk.DESTRUCTIVE, "stops services and removes their containers"),
@@ -149,7 +149,8 @@ PRISMA = Rule(
             subcommands=_subs(
                 "status diff",
                 reset=Rule(Risk.DESTRUCTIVE, "resets the database"),
-                **_rules("deploy dev resolve", Rule(Risk.DESTRUCTIVE, "migrates the database")),
+                **_rules("deploy resolve", Rule(Risk.DESTRUCTIVE, "migrates the database")),
+                dev=Rule(Risk.DESTRUCTIVE, "migrates the database (and asks for a name)", "interactive"),
             )
         ),
         studio=Rule(Risk.WRITE, "opens Prisma Studio", "interactive"),

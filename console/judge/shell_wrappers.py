@@ -149,9 +149,10 @@ def ssh(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     return [*results, found(Risk.READ, words, "asks for a terminal", "interactive")] if tty else results
 
 
-def container_exec(values: str, *, dashes: bool = False) -> Check:
+def container_exec(values: str, *, dashes: bool = False, tty: bool = False) -> Check:
     """`docker exec C CMD`, `docker compose exec SVC CMD`, `kubectl exec POD -- CMD`: the command is judged;
-    `-t` (a terminal) makes it interactive, and no command at all is a shell."""
+    `-t` (a terminal) makes it interactive, and no command at all is a shell. `tty`: the tool asks for a terminal
+    unless told not to (`docker compose exec` without `-T` fails with no terminal: "the input device is not a TTY")."""
 
     def judge(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         texts = [w.text for w in words]
@@ -163,7 +164,8 @@ def container_exec(values: str, *, dashes: bool = False) -> Check:
             rest, options = _after(words, at, values)
             inner = rest[1:]
         results = ctx.command(inner) if inner else [found(Risk.WRITE, words, "opens a shell")]
-        if options & {"-t", "--tty"} or not inner:
+        wants_terminal = not options & {"-T", "--no-TTY", "--no-tty", "-d", "--detach"} if tty else False
+        if options & {"-t", "--tty"} or wants_terminal or not inner:
             results.append(found(Risk.READ, words, "needs a terminal", "interactive"))
         return results
 

@@ -226,7 +226,8 @@ def _statement(stmt: ast.Node) -> Verdict:
         return 0, Risk.READ, ""
     if isinstance(stmt, ast.VacuumStmt) and not any(o.defname == "full" for o in stmt.options or ()):
         # statistics and reclaimed space: no row changes and no exclusive lock (FULL rewrites the table under one)
-        return 1, Risk.WRITE, f"write: `{_kind(stmt)}` updates statistics and reclaims space, changing no row"
+        does = "reclaims space and updates statistics" if stmt.is_vacuumcmd else "updates the planner's statistics"
+        return 1, Risk.WRITE, f"write: `{_kind(stmt)}` {does}, changing no row"
     kind = _kind(stmt)
     does = "writes to the database" if _WRITES.match(type(stmt).__name__) else "is not a reading statement"
     return 2, Risk.DESTRUCTIVE, f"destructive: `{kind}` {does}"
