@@ -1,5 +1,6 @@
-"""A signal when the console needs the operator: on a real pty, a health check turning CRIT rings the bell and sends
-a desktop notification whose text is escaped; a window in front, the same need said again, and the wall get none."""
+"""A signal when the console needs the operator: on a real pty, a health check turning CRIT, an action that ran
+past LONG_ACTION finishing and a triage step waiting on the operator ring the bell and send a desktop notification
+whose text is escaped; a short action, a window in front, the same need said again, and the wall get none."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 from benchmarks.ptyrun import PtyProcess
 from console.models import Check, State
-from console.tui.attention import GAP, REPEAT, Attention
+from console.tui.attention import GAP, LONG_ACTION, REPEAT, Attention
+from tests.helpers import config_file
 from tests.http_server import LoopbackHTTPServer
 
 HOSTILE = "api \x1b]52;c;aGk=\x07"
@@ -95,3 +97,68 @@ def test_a_check_turning_crit_rings_and_notifies_on_a_real_terminal_and_the_wall
         finally:
             for process in consoles.values():
                 process.stop()
+
+
+def signalled(process: PtyProcess, since: int, what: str, timeout: float) -> None:
+    """`what` arrives as a desktop notification after offset `since`, and the bell rings beside it."""
+    needle = f"\x1b]9;incident-console: {what}\x07".encode()
+    arrived = process.arrived(needle, since, timeout)
+    written = bytes(process.output[since:])
+    assert arrived is not None, written[-2000:]
+    assert b"\x07" in written.replace(needle, b""), written[-2000:]
+
+
+def test_a_long_action_finishing_rings_and_notifies_and_a_short_one_does_not(tmp_path: Path) -> None:
+    actions = (
+        '[actions.quick]\ncommand = ["true"]\nrisk = "write"\n'
+        f'[actions.slow]\ncommand = ["sleep", "{LONG_ACTION + 1:g}"]\nrisk = "write"\n'
+    )
+    path = config_file(tmp_path / "ic", f'notify = ["bell", "osc9"]\n{actions}')
+    process = PtyProcess([sys.executable, "-m", "console.cli", "--config", str(path)], columns=100, rows=30)
+    try:
+        assert process.wait_for(b"Actions", timeout=20) is not None  # the dashboard's footer
+        for name in ("quick", "slow"):
+            mark = process.mark()
+            process.send(b"\x10")  # ctrl+p: the palette
+            assert process.arrived(name.encode(), mark, 10) is not None
+            process.send(name.encode())
+            time.sleep(0.3)
+            mark = process.mark()
+            process.send(b"\r")
+            assert process.arrived(b"Press y to run it", mark, 10) is not None  # its preview
+            mark = process.mark()
+            process.send(b"y")
+            if name == "quick":
+                assert process.arrived(b"COMPLETED", mark, 10) is not None
+                time.sleep(1)
+                assert b"\x1b]9;" not in bytes(process.output[mark:])  # a second's action is no news
+                process.send(b"\x1b")  # the run screen closes
+                time.sleep(0.5)
+        started = time.monotonic()
+        signalled(process, mark, "slow completed", LONG_ACTION + 20)
+        assert time.monotonic() - started > LONG_ACTION - 1  # at its end, not its start
+    finally:
+        process.stop()
+
+
+def test_a_triage_step_waiting_on_the_operator_rings_and_notifies(tmp_path: Path) -> None:
+    playbook = (
+        '[[playbook]]\nname = "answer-me"\ntitle = "Someone must answer"\nwhen = "incident.declared"\n'
+        '[[playbook.steps]]\nid = "here"\ntitle = "Is the on-call here"\nkind = "ask"\n'
+        'question = "Is the on-call here?"\nchoices = [{ label = "yes" }, { label = "no" }]\n'
+        '[[playbook.steps]]\nkind = "done"\n'
+    )
+    path = config_file(tmp_path / "ic", f'notify = ["bell", "osc9"]\n{playbook}')
+    process = PtyProcess([sys.executable, "-m", "console.cli", "--config", str(path)], columns=100, rows=30)
+    try:
+        assert process.wait_for(b"Actions", timeout=20) is not None
+        process.send(b"t")
+        assert process.wait_for(b"Someone must answer", timeout=20) is not None  # the playbooks have loaded
+        process.send(b"\r")  # start the highlighted (the only) playbook
+        assert process.wait_for(b"Declare one first?", timeout=10) is not None
+        mark = process.mark()
+        assert b"\x1b]9;" not in bytes(process.output)  # nothing waited on the operator yet
+        process.send(b"\x1b[B\r")  # "Start without an incident": its first step asks
+        signalled(process, mark, "triage: Is the on-call here waits for you", 20)
+    finally:
+        process.stop()

@@ -1,8 +1,8 @@
 """Channels against loopback servers that behave like the services (console/demo/servers/channels.py, aiosmtpd):
 each kind delivers as its service expects, and the outbox queues what may pass (429 with Retry-After, 5xx, the
-network), fails what will not (401), never resends what may have arrived (a hang after the request was read), holds
-what it queued across a restart, sends each channel's messages once and in order after it was down, and never lets
-two senders send the same message."""
+network), waits out a channel's `min_interval` between two sends, fails what will not (401), never resends what may
+have arrived (a hang after the request was read), holds what it queued across a restart, sends each channel's
+messages once and in order after it was down, and never lets two senders send the same message."""
 
 from __future__ import annotations
 
@@ -118,6 +118,38 @@ async def test_429_waits_its_retry_after_and_5xx_backs_off_then_both_are_deliver
     assert [d["status"] for d in retry] == ["sending", "queued", "sending", "delivered"]
     assert retry[1]["retry_at"] == "2026-03-02T09:00:30.000Z" and retry[1]["http_status"] == 429
 
+
+async def test_a_second_post_within_min_interval_waits_in_the_outbox_then_is_delivered(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    w = world(tmp_path, channels_toml(server, interval="60s"))
+    w.post(["chat"], details="update-one")
+    assert [s.attempt.status for s in await w.send()] == ["delivered"]
+    w.clock.advance(10)
+    second = w.post(["chat"], details="update-two")
+    assert await w.send() == []  # 50 s of the interval left: more than a pass waits, so it is not sent now
+    (waiting,) = w.outbox.items()
+    assert (waiting.seq, waiting.status, waiting.attempts) == (second["seq"], "new", 0)
+    assert len(texts(server, "slack")) == 1 and not [
+        e for e in w.journal.entries() if e["kind"] == "update.delivery" and e["corr"] == second["seq"]
+    ]
+    w.clock.advance(50)  # the interval has passed
+    assert [(s.item.seq, s.attempt.status) for s in await w.send()] == [(second["seq"], "delivered")]
+    assert [("update-one" in t, "update-two" in t) for t in texts(server, "slack")] == [(True, False), (False, True)]
+    assert w.outbox.items() == []
+
+
+async def test_two_posts_due_together_are_sent_min_interval_apart_in_one_pass(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    w = world(tmp_path, channels_toml(server, interval="2s"))
+    w.post(["chat"], details="update-one")
+    w.post(["chat"], details="update-two")
+    started = time.monotonic()
+    sent = await w.send()
+    assert time.monotonic() - started > 1.9  # it waited out the interval between the two (within WAIT_FOR_INTERVAL)
+    assert [s.attempt.status for s in sent] == ["delivered", "delivered"]
+    assert [("update-one" in t, "update-two" in t) for t in texts(server, "slack")] == [(True, False), (False, True)]
 
 async def test_a_revoked_credential_fails_for_good_and_is_not_sent_again(server: ChannelServer, tmp_path: Path) -> None:
     w = world(tmp_path, channels_toml(server))

@@ -1,7 +1,8 @@
 """Posting and paging from the console's screens, against loopback services: `u` on the incident screen picks the
 channels, the preview shows each audience's text (side by side when wide, one at a time at 80x24), `y` posts it
 through the runner without blocking the keys while a channel hangs; the incident screen and the wall show what the
-outbox holds; a read-only console and the wall never send; a declaration at a paging rule's severity offers `P`."""
+outbox holds; a read-only console and the wall never send; a declaration at a paging rule's severity, or a raise to it,
+offers `P`; an overdue update offers the channels the last one went to."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.pick import PickScreen
+from tests.helpers import toasts
 from widgets.outbox_line import OutboxLine
 
 
@@ -164,6 +166,71 @@ async def test_a_declaration_at_a_paging_rules_severity_offers_p_to_page(tmp_pat
     app, _ = make_app(tmp_path, server, extra=rule)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.outbox.offered == ["oncall"])
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
+        screen = app.screen
+        assert isinstance(screen, ActionRunScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: screen.outcome is not None)
+    incident = IncidentDesk(Journal(tmp_path / "journal.jsonl")).state().id
+    assert server.state.pages[incident]["events"] == ["trigger"]
+
+
+async def test_an_overdue_update_offers_the_last_updates_channels_and_posts_to_them(
+    tmp_path: Path, server: ChannelServer
+) -> None:
+    from console.incident.updates import draft_update
+
+    desk = declare(tmp_path)
+    state = desk.state()
+    desk.post_update("initial", draft_update(state, "initial", desk.clock.now()), ["chat", "status"])
+    app, _ = make_app(tmp_path, server)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await until(pilot, lambda: sorted(r.service for r in server.received) == ["slack", "statuspage"])
+        app.clock.advance(2 * 3600)  # SEV-2 asks for an update every hour
+        await app.incident.check_overdue()  # what the app's timer does every 20 s
+        assert any("overdue: press i, then u (to chat, status, as the last one)" in t for t in toasts(app, "warning"))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        await pilot.press("enter")  # the kind due
+        await until(pilot, lambda: not isinstance(app.screen, PickScreen))
+        await pilot.press("ctrl+s")  # the composer, as prefilled
+        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        picker = app.screen
+        assert isinstance(picker, PickScreen)
+        assert picker.options[0][1] == "as the last update: chat, status" and picker.selected == picker.options[0][0]
+        await pilot.press("enter")  # the choice offered first
+        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
+        screen = app.screen
+        assert isinstance(screen, ActionRunScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: screen.outcome is not None)
+        assert "COMPLETED" in str(screen.query_one("#result", Static).render())
+    assert sorted(r.service for r in server.received[2:]) == ["slack", "statuspage"]  # the new update, nowhere else
+    posted = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "update.posted"]
+    assert [e["data"]["channels"] for e in posted] == [["chat", "status"], ["chat", "status"]]
+
+
+async def test_raising_an_open_incident_to_a_paging_rules_severity_offers_p_to_page(
+    tmp_path: Path, server: ChannelServer
+) -> None:
+    rule = '\n[[incident.escalate]]\nafter = "30m"\nseverity = "SEV-1"\nsay = "page the on-call"\npage = ["oncall"]\n'
+    declare(tmp_path, "SEV-3")
+    app, _ = make_app(tmp_path, server, extra=rule)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
+        await app.outbox.tick()  # a pass of the outbox's timer: SEV-3 is below the rule, nothing is offered
+        assert app.outbox.offered == [] and not any("press P" in text for text in toasts(app))
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        levels = [value for value, _ in app.screen.options]
+        await pilot.press(*["up"] * (levels.index("SEV-3") - levels.index("SEV-1")), "enter")
+        await until(pilot, lambda: app.incident.desk.tracker.state.severity == "SEV-1")
+        await until(pilot, lambda: app.outbox.offered == ["oncall"])  # on the timer's next pass
+        assert any("is SEV-1: press P to page oncall (page the on-call)" in text for text in toasts(app, "warning"))
         await pilot.press("P")
         await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
         screen = app.screen

@@ -18,6 +18,7 @@ from console.models.health import MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
+from console.tui.screens.triage import TriageScreen
 from tests.helpers import shown_lines, toasts
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -193,6 +194,27 @@ async def test_a_restarted_console_resumes_the_run_at_the_same_step(tmp_path: Pa
                 break
         assert again.triage.view is not None and again.triage.view.step.id == "deploy"
         assert "2/6" in str(again.dashboard.banner.render())
+
+
+async def test_enter_with_no_playbook_highlighted_starts_nothing_and_says_what_to_do(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        app.live.update([error_rate(4.7)])  # a playbook is suggested: only the filter leaves nothing to highlight
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("slash", *"no such playbook", "enter")
+        await settle(pilot)
+        listed = "\n".join(shown_lines(app.screen.query_one("#playbooks")))
+        assert "no playbook matches" in listed and "High error rate" not in listed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TriageScreen)  # no "Declare one first?" either
+        assert any("Pick a playbook first" in text for text in toasts(app, "warning"))
+        assert app.triage.engine is None and app.triage.view is None
+        title = "\n".join(shown_lines(app.screen.query_one("#run-title")))
+        assert "No playbook is running" in title
+    assert not any(e["kind"].startswith("triage.") or e["kind"] == "incident.declared" for e in journal(tmp_path))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])

@@ -154,8 +154,8 @@ def feed(runs: dict[int, RunState], entry: dict) -> None:
     kind = entry.get("kind")
     if kind == STARTED and isinstance(entry.get("seq"), int):
         _on_started(runs, entry, _data(entry))
-    elif kind in _HANDLERS:
-        state = runs.get(entry.get("corr"))  # type: ignore[arg-type]
+    elif kind in _HANDLERS and isinstance(corr := entry.get("corr"), int):  # the run's id, as the journal has it
+        state = runs.get(corr)
         if state is not None and state.outcome is None:
             _HANDLERS[kind](state, entry, _data(entry))
 

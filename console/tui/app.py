@@ -247,8 +247,8 @@ class ConsoleApp(App[int]):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
         streams = self.feeds.streams
         for source in streams:
-            # every stream is a log source, named by its settings: StreamSource does not say so yet (its module,
-            # console/sources/base.py, is being reworked with the registry)
+            # every stream is a log source (console/sources/logs), named by its settings; the StreamSource protocol
+            # (console/sources/base.py) names only stream() and stats(), so the type does not know `settings`
             name = f"log {source.settings.name}"  # type: ignore[attr-defined]
             self.run_worker(self._follow(source), name=name, group="logs", exit_on_error=False)
         if streams:
