@@ -23,6 +23,7 @@ from pydantic import (
 
 from console.config.actions import CommandAction as CommandAction  # re-exported, as are the next two
 from console.config.actions import ParamSpec as ParamSpec
+from console.config.changes import ChangeSettings
 from console.config.channels import ChannelSettings, is_paging
 from console.config.incident import IncidentSettings as IncidentSettings
 from console.config.keys import BindingId, KeyList, ThemeName
@@ -283,6 +284,7 @@ class Config(Model):
     share: ShareSettings | None = None
     runbooks: list[RunbookSource] = Field(default_factory=list)
     channel: list[ChannelSettings] = Field(default_factory=list)
+    changes: list[ChangeSettings] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

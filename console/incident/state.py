@@ -168,7 +168,7 @@ class IncidentState:
         """What triage conditions read of it (`incident.age`, ...), or None once it has ended."""
         if not self.is_open:
             return None
-        return IncidentFacts(self.id, self.declared_at, self.status.value, self.severity, self.scheme)
+        return IncidentFacts(self.id, self.declared_at, self.status.value, self.severity, self.scheme, self.onset)
 
     @property
     def backdated_s(self) -> float:
