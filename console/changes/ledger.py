@@ -1,31 +1,36 @@
-"""The `changes` feed: every `[[changes]]` source read on its own interval, the suspects ranked on every poll.
+"""The `changes` feed: every source read on its own interval, new changes journaled, suspects ranked on every poll.
 
 The feed polls at `[console] refresh` so the suspects follow the live state (a check going bad moves the onset at
 once); a source is read only when its `interval` has passed since its last read, each under its own `timeout`, side
-by side. A source that fails keeps its last changes and is named in the ledger's `errors` with the reason.
+by side. A source that fails keeps its last changes and is named in the ledger's `errors` with the reason. With a
+journal, the built-in sources join the configured ones (console.changes.builtins), and each change newer than its
+source's `horizon` is journaled once (`change`, deduplicated by source and id: console.changes.journaled).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
 
 from console.changes import readers
+from console.changes.builtins import builtins
+from console.changes.journaled import JournalFollower
 from console.changes.model import FEED, Change, ChangeLedger
+from console.changes.readers import Reader
 from console.changes.suspects import against
 from console.clock import Clock
 from console.config import Config
-from console.config.changes import CommandChanges, GitChanges, HttpChanges
+from console.config.changes import GitChanges, HttpChanges
 from console.http import HttpClient
+from console.journal import Journal, JournalError, default_journal_path
 from console.live import LiveState
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import shared_client
 from console.sources.reach import Reach
-
-Settings = GitChanges | HttpChanges | CommandChanges
 
 
 class Ledger:
@@ -35,32 +40,38 @@ class Ledger:
 
     def __init__(
         self,
-        config: Config,
+        sources: list[Reader],
         clock: Clock,
+        *,
+        refresh: float,
         live: LiveState | None = None,
-        client: HttpClient | None = None,
-        sources: list[Settings] | None = None,
-        monotonic: Any = time.monotonic,
+        follower: JournalFollower | None = None,
+        redactor: Redactor | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.sources: list[Settings] = list(config.changes if sources is None else sources)
-        self.base_dir = config.base_dir
+        self.sources = sources
         self.clock = clock
         self.live = live
-        self.client = client
-        self.interval = config.console.refresh
-        self.timeout = max((s.timeout for s in self.sources), default=0.0) + 2.0
-        self.redactor = Redactor(config.secrets)
+        self.follower = follower
+        self.interval = refresh
+        self.timeout = max((s.timeout for s in sources), default=0.0) + 2.0
+        self.redactor = redactor or Redactor()
         self._monotonic = monotonic
         self._due: dict[str, float] = {}
         self._changes: dict[str, list[Change]] = {}
         self._errors: dict[str, str] = {}
 
     async def poll(self) -> ChangeLedger:
+        if self.follower is not None:
+            try:
+                await asyncio.to_thread(self.follower.catch_up)
+            except JournalError as exc:
+                self._errors["journal"] = self.redactor.text(str(exc))
         now = self._monotonic()
         due = [s for s in self.sources if now >= self._due.get(s.name, 0.0)]
-        for settings in due:
-            self._due[settings.name] = now + settings.interval
-        await asyncio.gather(*(self._read(settings) for settings in due))
+        for source in due:
+            self._due[source.name] = now + source.interval
+        await asyncio.gather(*(self._read(source) for source in due))
         return self.ledger()
 
     def ledger(self) -> ChangeLedger:
@@ -70,52 +81,88 @@ class Ledger:
         )
         return against(ChangeLedger(tuple(changes), tuple(sorted(self._errors.items()))), self.live)
 
-    async def _read(self, settings: Settings) -> None:
+    async def _read(self, source: Reader) -> None:
         try:
-            async with asyncio.timeout(settings.timeout + 1):
-                changes, problem = await self._fetch(settings)
+            async with asyncio.timeout(source.timeout + 1):
+                changes, problem = await source.read()
+            if self.follower is not None:
+                await self._journal(source, changes)
         except readers.ReadError as exc:
-            self._errors[settings.name] = self.redactor.text(str(exc))
+            self._errors[source.name] = self.redactor.text(str(exc))
+            return
+        except JournalError as exc:
+            self._errors[source.name] = self.redactor.text(f"not journaled: {exc}")
             return
         except TimeoutError:
-            self._errors[settings.name] = f"no answer within {settings.timeout + 1:g}s"
+            self._errors[source.name] = f"no answer within {source.timeout + 1:g}s"
             return
-        self._changes[settings.name] = changes
+        self._changes[source.name] = changes
         if problem is None:
-            self._errors.pop(settings.name, None)
+            self._errors.pop(source.name, None)
         else:
-            self._errors[settings.name] = self.redactor.text(problem)
+            self._errors[source.name] = self.redactor.text(problem)
 
-    def _fetch(self, settings: Settings) -> Awaitable[tuple[list[Change], str | None]]:
+    async def _journal(self, source: Reader, changes: list[Change]) -> None:
+        """Journal the changes newer than the source's horizon that no console journaled yet."""
+        assert self.follower is not None
+        since = self.clock.now() - timedelta(seconds=source.horizon)
+        new = [c for c in changes if c.when >= since and not self.follower.seen(c)]
+        if new:
+            await asyncio.to_thread(self.follower.record, new)
+
+
+def configured(config: Config, client: HttpClient | None) -> list[Reader]:
+    """A reader per `[[changes]]` source."""
+    found: list[Reader] = []
+    for settings in config.changes:
+        read: Callable[[], Awaitable[tuple[list[Change], str | None]]]
         if isinstance(settings, GitChanges):
-            return readers.read_git(settings)
-        if isinstance(settings, HttpChanges):
-            if self.client is None:
-                self.client = HttpClient()
-            return readers.read_http(self.client, settings)
-        return readers.read_command(settings, self.base_dir)
+            read = partial(readers.read_git, settings)
+        elif isinstance(settings, HttpChanges):
+            read = partial(readers.read_http, client or HttpClient(), settings)
+        else:
+            read = partial(readers.read_command, settings, config.base_dir)
+        found.append(Reader(settings.name, read, settings.interval, settings.timeout, settings.horizon))
+    return found
+
+
+def journal_of(config: Config) -> Journal:
+    path = (config.console.journal or default_journal_path()).expanduser()
+    return Journal(path, environment=config.console.environment, redactor=Redactor(config.secrets))
+
+
+def ledger_for(
+    config: Config, clock: Clock, client: HttpClient | None, live: LiveState | None, *, writes: bool = True
+) -> Ledger:
+    """The ledger of a config: its `[[changes]]` sources, the built-in ones and its journal (`writes` False: new
+    changes and baselines are kept in memory, not journaled)."""
+    follower = JournalFollower(journal_of(config), clock, writes=writes)
+    sources = configured(config, client) + builtins(config, follower, clock)
+    redactor = Redactor(config.secrets)
+    return Ledger(sources, clock, refresh=config.console.refresh, live=live, follower=follower, redactor=redactor)
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
     """The one `changes` feed; its HTTP sources share the feeds' keep-alive client."""
     client = shared_client(feeds, config.console) if any(isinstance(s, HttpChanges) for s in config.changes) else None
-    feeds.polled.append(Ledger(config, clock, feeds.live, client))
+    feeds.polled.append(ledger_for(config, clock, client, feeds.live))
 
 
 def reach(config: Config) -> list[Awaitable[Reach]]:
-    """`check`: read every source once and say how many changes it listed, or why it could not be read."""
-    return [_reach(config, settings) for settings in config.changes]
+    """`check`: read every `[[changes]]` source once and say how many changes it listed, or why it could not."""
+    return [_reach(config, index) for index in range(len(config.changes))]
 
 
-async def _reach(config: Config, settings: Settings) -> Reach:
+async def _reach(config: Config, index: int) -> Reach:
     client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
-    ledger = Ledger(config, Clock(), client=client, sources=[settings])
+    source = configured(config, client)[index]
+    ledger = Ledger([source], Clock(), refresh=config.console.refresh, redactor=Redactor(config.secrets))
     try:
         await ledger.poll()
     finally:
         await client.aclose()
-    error = dict(ledger.ledger().errors).get(settings.name)
+    error = dict(ledger.ledger().errors).get(source.name)
     if error is not None:
-        return Reach("changes", settings.name, False, error)
+        return Reach("changes", source.name, False, error)
     found = len(ledger.ledger().changes)
-    return Reach("changes", settings.name, True, f"{found} change{'' if found == 1 else 's'} read")
+    return Reach("changes", source.name, True, f"{found} change{'' if found == 1 else 's'} read")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,18 @@ _FIELD, _RECORD = "\x1f", "\x1e"
 
 class ReadError(Exception):
     """A source that could not be read; str() is one line."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A source as the ledger reads it: its name, how often, within what, how far back its changes are journaled,
+    and the read (its changes; ReadError with why it could not)."""
+
+    name: str
+    read: Callable[[], Awaitable[tuple[list[Change], str | None]]]  # its changes, and a problem in words
+    interval: float = 60.0
+    timeout: float = 10.0
+    horizon: float = 86400.0
 
 
 async def run(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None) -> bytes:

@@ -1,18 +1,20 @@
 """`incident-console changes [--since D] [--json]`: the change ledger from one read of every source.
 
 The suspects are ranked as on the screen: against the open incident's onset (from the journal), else against the
-checks one poll finds failing (their onset is the poll, as nothing here saw them go bad earlier). Exit 0 with no
-suspect, 1 with one, 2 on a usage or config error; a source that cannot be read is listed in `errors` and does not
-change the exit code."""
+checks one poll finds failing (their onset is the poll, as nothing here saw them go bad earlier). It reads the
+journal (the built-in sources' baselines, the journaled changes, the completed actions) and writes nothing. Exit 0
+with no suspect, 1 with one, 2 on a usage or config error; a source that cannot be read is listed in `errors` and does
+not change the exit code."""
 
 from __future__ import annotations
 
-from console.changes.model import FEED, ChangeLedger
-from console.changes.suspects import against
+from console.changes.ledger import ledger_for
+from console.changes.model import ChangeLedger
 from console.clock import Clock
 from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail
 from console.commands.triage import open_incident
 from console.config import Config
+from console.http import HttpClient
 from console.output import json_text, out
 from console.sources.status import poll_live
 from console.timeparse import iso, parse_moment
@@ -32,10 +34,11 @@ async def changes_command(config: Config, since: str | None, *, as_json: bool) -
         return EXIT_USAGE
     live = await poll_live(config, clock)
     live.incident = open_incident(config)
-    read = live.model(FEED)
-    if not isinstance(read, ChangeLedger):  # the feed never raises; a stuck poll is past its timeout
-        read = ChangeLedger(errors=(("changes", "no answer within the ledger's timeout"),))
-    ledger = against(read, live)
+    client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
+    try:
+        ledger = await ledger_for(config, clock, client, live, writes=False).poll()
+    finally:
+        await client.aclose()
     shown = tuple(c for c in ledger.changes if c.when >= start or ledger.suspect(c) is not None)
     ledger = ChangeLedger(shown, ledger.errors, ledger.onset, ledger.onset_words, ledger.suspects)
     if as_json:

@@ -221,6 +221,7 @@ REGISTRY: tuple[SourceKind, ...] = (
         "console.changes.ledger:reach",
         Conditions("changes", _fixed("suspects")),
         PaneSpec("Changes", "widgets.changes_pane:ChangesPane"),
+        in_status=False,  # it ranks against the live state as it changes; `changes` is its one-shot command
     ),
 )
 BY_NAME: dict[str, SourceKind] = {kind.conditions.name: kind for kind in REGISTRY}  # as conditions and looks say it
