@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -29,7 +30,7 @@ class ChangesPane(Vertical):
     DEFAULT_CSS = """
     ChangesPane { border: round $panel; border-title-color: $text; padding: 0 1; height: 1fr; }
     ChangesPane:focus-within { border: round $primary; }
-    ChangesPane > #changes-status { height: auto; max-height: 3; }
+    ChangesPane > #changes-status { height: auto; }
     ChangesPane > KeyedTable { height: 1fr; }
     """
 
@@ -44,7 +45,8 @@ class ChangesPane(Vertical):
 
     def update_model(self, ledger: ChangeLedger) -> None:
         self.ledger = ledger
-        self.query_one("#changes-status", Static).update(outside(status_lines(ledger), lines=True), layout=True)
+        lines = Text("\n", no_wrap=True, overflow="ellipsis").join(outside(line) for line in status_lines(ledger))
+        self.query_one("#changes-status", Static).update(lines, layout=True)
         rows = [_row(ledger, change) for change in ledger.changes]
         self.query_one("#changes-table", KeyedTable).set_rows(rows)
 
@@ -59,18 +61,18 @@ class ChangesPane(Vertical):
             self.post_message(DetailRequested(f"change {change.label}", change_lines(self.ledger, change)))
 
 
-def status_lines(ledger: ChangeLedger) -> str:
-    """The onset and the top suspect, or that nothing is failing; then each source that failed."""
+def status_lines(ledger: ChangeLedger) -> list[str]:
+    """The suspects against the onset, or that nothing is failing; then each source that failed (one line each: a
+    change's whole reason is on `enter`)."""
     ranked = ledger.ranked()
     if ledger.onset is None:
         lines = [f"{len(ledger.changes)} changes · nothing is failing: no suspects"]
     elif ranked:
-        suspect = ranked[0][1]
-        lines = [f"▲ {len(ranked)} suspects · top: {suspect.reason}"]
+        change, suspect = ranked[0]
+        lines = [f"▲ {len(ranked)} suspects before {ledger.onset_words} · top {change.label} ({suspect.score:.2f})"]
     else:
         lines = [f"no change before {ledger.onset_words}: no suspects"]
-    lines += [f"✗ {name}: {reason}" for name, reason in ledger.errors]
-    return "\n".join(lines)
+    return lines + [f"✗ {name}: {reason}" for name, reason in ledger.errors]
 
 
 def change_lines(ledger: ChangeLedger, change: Change) -> list[str]:
@@ -89,7 +91,8 @@ def _key(change: Change) -> str:
 def _row(ledger: ChangeLedger, change: Change) -> TableRow:
     suspect = ledger.suspect(change)
     at = iso(change.when)[5:16].replace("T", " ")  # MM-DD HH:MM
-    text = change.label if not change.summary or change.summary == change.label else f"{change.label} {change.summary}"
+    # a release by its version and notes; a setting or an action by what it did
+    text = f"{change.label} {change.summary}".strip() if change.kind == "deploy" else change.summary or change.label
     return TableRow(
         key=_key(change),
         cells=(f"▲{suspect.rank}" if suspect else "", at, change.kind, text, change.source),

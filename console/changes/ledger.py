@@ -10,9 +10,8 @@ source's `horizon` is journaled once (`change`, deduplicated by source and id: c
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from console.changes import readers
@@ -47,7 +46,7 @@ class Ledger:
         live: LiveState | None = None,
         follower: JournalFollower | None = None,
         redactor: Redactor | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        services: dict[str, str] | None = None,
     ) -> None:
         self.sources = sources
         self.clock = clock
@@ -56,8 +55,8 @@ class Ledger:
         self.interval = refresh
         self.timeout = max((s.timeout for s in sources), default=0.0) + 2.0
         self.redactor = redactor or Redactor()
-        self._monotonic = monotonic
-        self._due: dict[str, float] = {}
+        self.services = services or {}  # a check's key -> the service its target names
+        self._due: dict[str, datetime] = {}  # by the console's clock, which tests move
         self._changes: dict[str, list[Change]] = {}
         self._errors: dict[str, str] = {}
 
@@ -67,10 +66,10 @@ class Ledger:
                 await asyncio.to_thread(self.follower.catch_up)
             except JournalError as exc:
                 self._errors["journal"] = self.redactor.text(str(exc))
-        now = self._monotonic()
-        due = [s for s in self.sources if now >= self._due.get(s.name, 0.0)]
+        now = self.clock.now()
+        due = [s for s in self.sources if s.name not in self._due or now >= self._due[s.name]]
         for source in due:
-            self._due[source.name] = now + source.interval
+            self._due[source.name] = now + timedelta(seconds=source.interval)
         await asyncio.gather(*(self._read(source) for source in due))
         return self.ledger()
 
@@ -79,7 +78,7 @@ class Ledger:
         changes = sorted(
             (change for found in self._changes.values() for change in found), key=lambda c: c.when, reverse=True
         )
-        return against(ChangeLedger(tuple(changes), tuple(sorted(self._errors.items()))), self.live)
+        return against(ChangeLedger(tuple(changes), tuple(sorted(self._errors.items()))), self.live, self.services)
 
     async def _read(self, source: Reader) -> None:
         try:
@@ -139,7 +138,21 @@ def ledger_for(
     follower = JournalFollower(journal_of(config), clock, writes=writes)
     sources = configured(config, client) + builtins(config, follower, clock)
     redactor = Redactor(config.secrets)
-    return Ledger(sources, clock, refresh=config.console.refresh, live=live, follower=follower, redactor=redactor)
+    services = {
+        f"{section}:{target.name}": target.service
+        for section, targets in (("health", config.health), ("metric", config.metric))
+        for target in targets
+        if target.service
+    }
+    return Ledger(
+        sources,
+        clock,
+        refresh=config.console.refresh,
+        live=live,
+        follower=follower,
+        redactor=redactor,
+        services=services,
+    )
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:

@@ -7,15 +7,15 @@ after the onset, or known not to be live yet, never is. Its score (0..1) is the 
 
 - how close before the onset it took effect: 1 at the onset, 1/2 at `HALF` before, 1/3 at twice that ...;
 - whether it was still live at the onset (a newer change of the same source, service and kind replaced it: x0.3);
-- whether its service is failing (its `service` names a failing check, or none fails: x1; another service: x0.4;
-  no service said: x0.8);
+- whether its service is failing (its `service` is a failing check's name or `service`, or nothing fails: x1;
+  another service: x0.4; no service said: x0.8);
 - its kind (`KIND_WEIGHT`: a deploy weighs most, an action of the console least);
 - whether it is known when it went live (a commit's time stands in: x0.8).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -30,10 +30,12 @@ KIND_WEIGHT = {"deploy": 1.0, "migration": 0.9, "config": 0.8, "flag": 0.8, "inf
 REPLACED, OTHER_SERVICE, NO_SERVICE, UNKNOWN_LIVE = 0.3, 0.4, 0.8, 0.8
 
 
-def onset(live: LiveState) -> tuple[datetime | None, str, set[str]]:
-    """(the onset or None, what it is in words, the names of the failing checks) from the live state."""
+def onset(live: LiveState, services: Mapping[str, str] | None = None) -> tuple[datetime | None, str, set[str]]:
+    """(the onset or None, what it is in words, the failing checks' names and services) from the live state;
+    `services` maps a check's key (`metric:error rate`) to its `service`."""
     failing = [r for r in live.readings.values() if r.check.state in UNHEALTHY and r.check.source != FEED]
     names = {reading.check.name for reading in failing}
+    names |= {services[r.check.key] for r in failing if services and r.check.key in services}
     facts = live.incident
     if facts is not None and facts.onset is not None:
         return facts.onset, f"the onset of {facts.id}", names
@@ -44,9 +46,11 @@ def onset(live: LiveState) -> tuple[datetime | None, str, set[str]]:
     return first.since, f"the first {state} ({first.check.source} {first.check.name})", names
 
 
-def against(ledger: ChangeLedger, live: LiveState | None) -> ChangeLedger:
+def against(
+    ledger: ChangeLedger, live: LiveState | None, services: Mapping[str, str] | None = None
+) -> ChangeLedger:
     """The ledger with its suspects ranked against the live state's onset now (none without a live state)."""
-    moment, words, failing = onset(live) if live is not None else (None, "", set())
+    moment, words, failing = onset(live, services) if live is not None else (None, "", set())
     return replace(ledger, onset=moment, onset_words=words, suspects=rank(ledger.changes, moment, words, failing))
 
 

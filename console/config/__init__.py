@@ -110,6 +110,7 @@ class HealthTarget(RequestSpec, CertExpiry, _Sustained):
 
     name: str = Field(min_length=1)
     url: str
+    service: str | None = Field(default=None, min_length=1)  # what it checks, for the change ledger's suspects
     timeout: Period = 3.0
     interval: Period | None = None
     warn_ms: float = 500
@@ -127,6 +128,7 @@ class MetricTarget(MetricReading, _Sustained):
     """`[[metric]]`: a number (or a `top` list) read from a URL, a command or a PromQL query (`MetricReading`)."""
 
     name: str = Field(min_length=1)
+    service: str | None = Field(default=None, min_length=1)  # what it measures, for the change ledger's suspects
     unit: str = ""
     warn: float | None = None
     crit: float | None = None
