@@ -10,9 +10,9 @@ letters) and the seconds run from the first key to OK. Between keys the script w
 the rollback to finish), never a fixed sleep.
 
 A, triage: `t`, `enter` (the suggested high-error-rate playbook), `enter` (declare at the suggested SEV-2), `enter`
-(the look step shows the error logs), `t` (the dashboard's hint names it), `enter` ("yes, a deploy", answered on the
-triage screen; the rollback it leads to opens its preview), `demo` `enter` (typed confirmation), `enter` (closes the
-finished run). `triage_newcomer.py` drives the same path by reading the screen alone.
+(the look step shows the error logs), `t` (the dashboard's hint names it), `enter` (the change ledger named the
+deploy, so the rollback to `{changes.previous.version}` is proposed: its preview opens), `demo` `enter` (typed
+confirmation), `enter` (closes the finished run). `triage_newcomer.py` drives the same path by reading the screen alone.
 B, dashboard alone, an operator who knows what to do: `ctrl+p`, `rollback`, `enter`, `v1.2.2` in the form (the
 prefilled value is selected on focus, so typing replaces it), `enter`, `demo` `enter`. Declaring the incident by
 hand (`i`, `d`, a 20-character title, `ctrl+s` at the default SEV-2) is a row of its own, since A declared too.

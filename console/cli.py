@@ -1,4 +1,4 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `journal`, `init`,
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `changes`, `run`, `incident`, `journal`, `init`,
 `config schema` and `--version` (README, "Using it").
 
 A command imports what it needs when it runs: the TUI's first frame (console/tui/shell.py) waits for no config
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from console.journal.verify import Anchor
 
 EXIT_USAGE = 2
+CHANGES = "changes"  # the ledger's command, named as its config section (which only the source registry lists)
 # console.incident.state.IncidentStatus's forward flow, written out so `--help` imports no model (tests/test_cli.py)
 STATUSES = ("triage", "investigating", "identified", "mitigated", "resolved", "closed")
 
@@ -103,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--yes", action="store_true", help="confirm without asking")
     run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for wide destructive actions")
     _incident_parser(sub, common)
+    changes = sub.add_parser(CHANGES, parents=[common], help="what was deployed or changed, and the suspects")
+    changes.add_argument("--since", metavar="WHEN", help="changes since: 2h, 2h ago, 03:10 UTC (default: 24h)")
+    changes.add_argument("--json", action="store_true", help="one JSON object (its keys: README, The change ledger)")
     runbook = sub.add_parser("runbook", parents=[common], help="show a markdown runbook's steps or run one")
     runbook_sub = runbook.add_subparsers(dest="runbook_command", required=True, parser_class=_Parser)
     runbook_show = runbook_sub.add_parser("show", parents=[common], help="print the steps parsed from FILE")
@@ -281,6 +285,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.commands.triage import triage_command
 
         return triage_command(_load(args), args)
+    if command == CHANGES:
+        from console.commands.changes import changes_command
+
+        return asyncio.run(changes_command(_load(args), args.since, as_json=args.json))
     if command == "incident":
         from console.commands.incident import incident_command
 

@@ -28,7 +28,7 @@ from console.triage.suggest import suggest
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 ACTOR = {"user": "alice", "host": "ops1", "ssh_from": None, "pid": 1}
-NOTE = "Rolled back to v1.2.2; the error rate has been under 1% for 30 seconds."
+NOTE = "Rolled back the suspect deploy; the error rate has been under 1% for 30 seconds."
 
 
 def write_config(directory: Path, url: str, **servers: str) -> Path:
@@ -61,7 +61,7 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
         journal = Journal(tmp_path / "journal.jsonl", environment="demo", clock=clock.now, actor=ACTOR)
         runner = build_runner(config, journal=journal, clock=clock.now)
         live = LiveState(clock)
-        feeds = build_feeds(config, clock, status_only=True)
+        feeds = build_feeds(config, clock, live=live)  # the change ledger ranks against this live state
 
         async def refresh() -> None:
             live.update(await asyncio.gather(*(poll_once(source) for source in feeds.polled)))
@@ -71,6 +71,10 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
             assert suggest(playbooks, live) == []
             clock.advance(100)
             await refresh()
+            await refresh()  # the ledger ranks against the checks the batch before turned red
+            ledger = live.model("changes")
+            assert [(c.version, s.rank) for c, s in ledger.ranked()] == [("v1.2.3", 1)], (ledger, live.checks())
+            assert ledger.ranked()[0][1].reason.startswith("v1.2.3 went live 40s before the first ")
             found = {s.playbook.name: s for s in suggest(playbooks, live)}
             assert sorted(found) == ["high-error-rate", "slow-responses"]
             assert found["high-error-rate"].severity == "SEV-2"
@@ -80,9 +84,7 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
             engine = TriageEngine.start(book, journal, live, clock, incident=declared["incident"])
             assert engine.poll().step.id == "logs"
             engine.proceed()
-            assert engine.poll().step.id == "deploy"
-            engine.answer("yes")
-            proposal = engine.poll().proposal
+            proposal = engine.poll().proposal  # the deploy step passed: v1.2.3 is the top suspect
             assert proposal == Proposal("rollback", "rollback", {"version": "v1.2.2"})
             plan = await runner.plan(proposal.action, proposal.params)
             assert (await runner.execute(plan, confirmed=True, typed="demo")).ok
@@ -105,7 +107,7 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
     assert steps == [
         ("errors", "pass"),
         ("logs", "done"),
-        ("deploy", "answered"),
+        ("deploy", "pass"),
         ("rollback", "pass"),
         ("verify", "pass"),
         ("mitigate", "answered"),

@@ -37,8 +37,9 @@ from console.triage.playbook import Playbook
 from console.tui.screens.dashboard import DashboardScreen, initial_checks
 
 ROOT = Path(__file__).parent.parent
-# Where a source's name may be listed: the registry and the sources themselves, their models, the demo's environment.
-OWN_MODULES = ("console/sources/", "console/models/", "console/demo/")
+# Where a source's name may be listed: the registry and the sources themselves (the change ledger too), their
+# models, the demo's environment.
+OWN_MODULES = ("console/sources/", "console/models/", "console/demo/", "console/changes/")
 SOURCE_NAMES = {kind.section for kind in REGISTRY} | set(BY_NAME)
 
 # Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks, where it
@@ -64,6 +65,10 @@ name = "app"
 path = "app.log"
 [alertmanager]
 url = "http://127.0.0.1:9"
+[[changes]]
+name = "api repo"
+kind = "git"
+repo = "."
 """
 
 
@@ -86,11 +91,11 @@ def test_feeds_for_every_section_and_status_leaves_out_streams(tmp_path: Path) -
     config = cfg.loads(EVERY_SECTION, source=tmp_path / "config.toml", environ={})
     assert [kind.section for kind in configured(config)] == [kind.section for kind in REGISTRY]
     feeds = build_feeds(config, Clock())
-    keys = ["health:api", "metric:error rate", "postgres", "redis", "alertmanager"]
+    keys = ["health:api", "metric:error rate", "postgres", "redis", "alertmanager", "changes"]
     assert [source.key for source in feeds.polled] == keys
     assert len(feeds.streams) == 1
     status = build_feeds(config, Clock(), status_only=True)
-    assert [source.key for source in status.polled] == [source.key for source in feeds.polled]
+    assert [source.key for source in status.polled] == keys[:-1], "the ledger has its own one-shot: `changes`"
     assert status.streams == []
 
 
@@ -116,17 +121,17 @@ print(sorted(m for m in ("asyncpg", "redis", "widgets.postgres_pane", "widgets.r
 
 
 def listed_sources(tree: ast.AST) -> list[tuple[int, list[str]]]:
-    """Where source names are listed: a tuple, list or set whose strings are all source names, a dict keyed by one,
-    a comparison with one."""
+    """Where source names are listed: a tuple, list or set whose strings are all source names, a dict keyed by them
+    only, a comparison with one."""
     found: list[tuple[int, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Tuple | ast.List | ast.Set):
             strings = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
             if strings and set(strings) <= SOURCE_NAMES:
                 found.append((node.lineno, strings))
-        elif isinstance(node, ast.Dict):
+        elif isinstance(node, ast.Dict):  # keyed by sources only: `changes` is also a word (a post-mortem's key)
             keys = [k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
-            if set(keys) & SOURCE_NAMES:
+            if keys and set(keys) <= SOURCE_NAMES:
                 found.append((node.lineno, keys))
         elif isinstance(node, ast.Compare):
             named = [e.value for e in (node.left, *node.comparators) if isinstance(e, ast.Constant)]
@@ -152,7 +157,8 @@ def test_the_condition_language_and_look_steps_name_every_row_and_nothing_else()
         assert parse(f"any {name} is down").source == kind.section
         step = {"kind": "look", "pane": name}
         Playbook.model_validate({"name": "n", "title": "t", "when": "", "steps": [step]})
-    with pytest.raises(ConditionError, match=r"expected a source \(health, metric, logs, postgres, redis, alerts\)"):
+    sources = r"expected a source \(health, metric, logs, postgres, redis, alerts, changes\)"
+    with pytest.raises(ConditionError, match=sources):
         parse("alertmanager.firing > 0")  # the section's name in conditions is its row's: alerts
 
 
@@ -176,6 +182,7 @@ def test_check_names_tiles_and_sustain_rules_come_from_the_rows(tmp_path: Path) 
         "health": {"api"},
         "metric": {"error rate"},
         "logs": {"app"},
+        "changes": {"suspects"},
         **fixed,
     }
     assert [(c.source, c.name) for c in initial_checks(config)] == [("health", "api"), ("metric", "error rate")]

@@ -125,7 +125,7 @@ def test_the_config_keys_are_checked_by_the_config_itself(tmp_path: Path) -> Non
         ('kind = "chek"', "step 1: kind must be one of check, look, ask"),
         (
             'kind = "look"\npane = "disk"',
-            "step 1: pane: expected 'health', 'metric', 'logs', 'postgres', 'redis', 'alerts', got 'disk'",
+            "step 1: pane: expected 'health', 'metric', 'logs', 'postgres', 'redis', 'alerts', 'changes', got 'disk'",
         ),
         ('kind = "check"', "step 1: required key 'condition' is missing"),
         ('kind = "check"\ncondition = "health.api is ok"\nwhen = "x"', "step 1: unknown key 'when'"),

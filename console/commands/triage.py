@@ -36,7 +36,7 @@ def _warn(problems: list[str]) -> None:
         out(f"incident-console: warning: {make_safe(problem)}", err=True)
 
 
-def _open_incident(config: Config) -> IncidentFacts | None:
+def open_incident(config: Config) -> IncidentFacts | None:
     """The journal's open incident, for `incident.*` conditions (a journal that cannot be read: a warning, none)."""
     path = (config.console.journal or default_journal_path()).expanduser()
     if not path.exists():
@@ -54,7 +54,7 @@ async def suggest_command(config: Config, *, as_json: bool) -> int:
     playbooks, problems = all_playbooks(config)
     _warn(problems)
     live = await poll_live(config)
-    live.incident = _open_incident(config)
+    live.incident = open_incident(config)
     found = suggest(playbooks, live, config.incident.scheme)
     if as_json:
         rows = [

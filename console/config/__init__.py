@@ -23,6 +23,7 @@ from pydantic import (
 
 from console.config.actions import CommandAction as CommandAction  # re-exported, as are the next two
 from console.config.actions import ParamSpec as ParamSpec
+from console.config.changes import ChangeSettings
 from console.config.channels import ChannelSettings, is_paging
 from console.config.incident import IncidentSettings as IncidentSettings
 from console.config.keys import BindingId, KeyList, ThemeName
@@ -109,6 +110,7 @@ class HealthTarget(RequestSpec, CertExpiry, _Sustained):
 
     name: str = Field(min_length=1)
     url: str
+    service: str | None = Field(default=None, min_length=1)  # what it checks, for the change ledger's suspects
     timeout: Period = 3.0
     interval: Period | None = None
     warn_ms: float = 500
@@ -126,6 +128,7 @@ class MetricTarget(MetricReading, _Sustained):
     """`[[metric]]`: a number (or a `top` list) read from a URL, a command or a PromQL query (`MetricReading`)."""
 
     name: str = Field(min_length=1)
+    service: str | None = Field(default=None, min_length=1)  # what it measures, for the change ledger's suspects
     unit: str = ""
     warn: float | None = None
     crit: float | None = None
@@ -283,6 +286,7 @@ class Config(Model):
     share: ShareSettings | None = None
     runbooks: list[RunbookSource] = Field(default_factory=list)
     channel: list[ChannelSettings] = Field(default_factory=list)
+    changes: list[ChangeSettings] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

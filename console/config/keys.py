@@ -16,7 +16,7 @@ BINDING_IDS = frozenset(
     {
         *("app.palette", "app.help", "app.quit", "app.interrupt", "app.quit_anywhere"),
         *("app.incident", "app.note", "app.triage", "app.page"),
-        *(f"pane.{n}" for n in range(1, 7)),
+        *(f"pane.{n}" for n in range(1, 8)),  # a key per registry row with a pane, and the timeline
         *("table.filter", "table.sort", "table.reverse", "table.mark", "table.copy"),
         *("timeline.kind", "timeline.pin", "alerts.silence", "redis.flush"),
         *("pg.cancel", "pg.terminate", "pg.kill_idle"),

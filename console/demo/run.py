@@ -142,13 +142,13 @@ def demo_config(
         f'[console]\nenvironment = "demo"\nrefresh = "2s"\njournal = "{directory / "journal.jsonl"}"\n'
         f'playbooks = ["{PLAYBOOKS}"]\n',
         f'[[health]]\nname = "api"\nurl = "{url}/api/health"\nwarn_ms = 500\ncrit_ms = 1000\n'
-        'expect_json = { status = "ok" }\n',
+        'expect_json = { status = "ok" }\nservice = "api"\n',
         f'[[health]]\nname = "database"\nurl = "{url}/api/health/db"\nwarn_ms = 200\ncrit_ms = 400\n',
         f'[[health]]\nname = "cache"\nurl = "{url}/api/health/cache"\nwarn_ms = 100\ncrit_ms = 140\n',
         f'[[metric]]\nname = "error rate"\nurl = "{url}/api/metrics/errors"\npath = "errorRate"\nunit = "%"\n'
-        "warn = 0.5\ncrit = 1.0\n",
+        'warn = 0.5\ncrit = 1.0\nservice = "api"\n',
         f'[[metric]]\nname = "p95 latency"\nurl = "{url}/api/metrics/latency"\npath = "p95"\nunit = "ms"\n'
-        "warn = 800\ncrit = 2000\n",
+        'warn = 800\ncrit = 2000\nservice = "api"\n',
         f'[[metric]]\nname = "cache hit rate"\nurl = "{url}/api/metrics/cache"\npath = "hitRate"\nunit = "%"\n'
         "warn = 90\ncrit = 80\nbelow = true\n",
         f'[[logs]]\nname = "app"\npath = "{directory / "app.log"}"\nformat = "text"\n',
@@ -158,6 +158,11 @@ def demo_config(
         '"--version", "{version}"]\n'
         'params = { version = { description = "release to roll back to", default = "v1.2.2" } }\n'
         'risk = "destructive"\ntimeout = "2m"\ndescription = "roll the demo service back to an earlier release"\n',
+        # the service's release history as a change source: the high-error-rate playbook rolls its suspect back
+        f'[[changes]]\nname = "releases"\nkind = "http"\nurl = "{url}/api/releases"\nitems = "releases"\n'
+        'service = "api"\ninterval = "5s"\n'
+        "map = { id = \"join('@', [version, deployed_at])\", version = \"version\", time = \"deployed_at\", "
+        'live_at = "deployed_at" }\n',
     ]
     if postgres_dsn is not None:
         parts.append(f'[postgres]\ndsn = "{postgres_dsn}"\nlong_running = "30s"\nidle_older_than = "1m"\n')

@@ -168,7 +168,7 @@ class IncidentState:
         """What triage conditions read of it (`incident.age`, ...), or None once it has ended."""
         if not self.is_open:
             return None
-        return IncidentFacts(self.id, self.declared_at, self.status.value, self.severity, self.scheme)
+        return IncidentFacts(self.id, self.declared_at, self.status.value, self.severity, self.scheme, self.onset)
 
     @property
     def backdated_s(self) -> float:
@@ -307,6 +307,13 @@ _DESCRIBERS: dict[str, Any] = {
     ),
     "page.delivery": lambda d: _delivery("page", d),
     "page.acknowledged": lambda d: f"page acknowledged by {d.get('by', '?')} ({d.get('channel', '?')})",
+    # the change ledger (console.changes writes these)
+    "change": lambda d: " · ".join(
+        str(part)
+        for part in (f"{d.get('kind')} {d.get('version') or d.get('id')}", d.get("summary"), d.get("source"))
+        if part
+    ),
+    "change.baseline": lambda d: f"change baseline of {d.get('key', '?')}",
     "update.overdue": lambda d: f"update overdue (was due {str(d.get('due_at', '?'))[11:16]} UTC)",
     "incident.escalation_due": lambda d: f"escalation due: {d.get('say', '?')}",
     "observation": _observation,

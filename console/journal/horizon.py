@@ -42,6 +42,7 @@ REQUESTED = "action.requested"
 TRIAGE_STARTED = "triage.started"
 TRIAGE_FINISHED = "triage.finished"
 CHECKPOINT = "journal.checkpoint"
+BASELINE = "change.baseline"  # the change ledger's last reading of a built-in source (console.changes.builtins)
 
 PRE_DECLARATION = timedelta(minutes=30)  # how far before a declaration its onset is looked for
 WINDOW_MAX = 50_000  # lines before a declaration a backdated impact start may claim
@@ -55,6 +56,7 @@ _MARKS = (
     b'"triage.started"',
     b'"triage.finished"',
     b'"journal.checkpoint"',
+    b'"change.baseline"',
     *MARKS,
 )
 _TS = re.compile(rb'"ts":\s*"([^"]{1,64})"\s*,\s*"v":\s*\d+\s*}\s*$')  # canonical JSON ends with ts, then v
@@ -70,6 +72,7 @@ class Summary:
     checkpoint: int = 0  # seq of the latest checkpoint (before the file's first line when there is none)
     seq: int = 0  # the last seq taken in: older entries (read again from the horizon) change nothing
     outbox: Pending = field(default_factory=Pending)  # messages not yet delivered to every channel
+    baselines: dict[str, dict] = field(default_factory=dict)  # the latest change.baseline's data, by its key
 
     def feed(self, entry: dict) -> None:
         """Take in the next entry of this journal (never another host's)."""
@@ -89,6 +92,8 @@ class Summary:
             self.declared = seq
         elif kind == CHECKPOINT:
             self.checkpoint = seq
+        elif kind == BASELINE:
+            _baseline(self.baselines, entry, latest=True)
         else:
             self.outbox.feed(entry)
 
@@ -101,11 +106,23 @@ class Summary:
         """A `journal.checkpoint` entry's data."""
         requests = [self.requests[seq] for seq in sorted(self.requests)]
         outbox = self.outbox.data()
-        return {"requests": requests, "triage_runs": sorted(self.runs), "declared": self.declared, "outbox": outbox}
+        return {
+            "requests": requests,
+            "triage_runs": sorted(self.runs),
+            "declared": self.declared,
+            "outbox": outbox,
+            "change_baselines": self.baselines,
+        }
 
     def copy(self) -> Summary:
         return Summary(
-            dict(self.requests), set(self.runs), self.declared, self.checkpoint, self.seq, self.outbox.copy()
+            dict(self.requests),
+            set(self.runs),
+            self.declared,
+            self.checkpoint,
+            self.seq,
+            self.outbox.copy(),
+            dict(self.baselines),
         )
 
     @classmethod
@@ -117,6 +134,7 @@ class Summary:
         runs = data.get("triage_runs")
         runs = runs if isinstance(runs, list) else []
         declared = data.get("declared")
+        baselines = data.get("change_baselines")
         return cls(
             {r["seq"]: r for r in requests if isinstance(r, dict) and _is_int(r.get("seq"))},
             {seq for seq in runs if _is_int(seq)},
@@ -124,6 +142,7 @@ class Summary:
             checkpoint["seq"],
             checkpoint["seq"],
             Pending.carried(data.get("outbox")),
+            {k: v for k, v in baselines.items() if isinstance(v, dict)} if isinstance(baselines, dict) else {},
         )
 
 
@@ -137,6 +156,7 @@ class _Backwards:
         self.runs: set[int] = set()
         self.declared: int | None = None
         self.outbox = PendingWalk()
+        self.baselines: dict[str, dict] = {}
 
     def see(self, entry: dict) -> None:
         seq, kind, corr = entry["seq"], entry["kind"], entry.get("corr")
@@ -150,6 +170,8 @@ class _Backwards:
             self.finished.add(corr)
         elif kind == DECLARED and entry.get("incident") and self.declared is None:
             self.declared = seq
+        elif kind == BASELINE:
+            _baseline(self.baselines, entry, latest=False)  # walking back: the first one seen is the latest
         else:
             self.outbox.see(entry)
 
@@ -158,7 +180,8 @@ class _Backwards:
         runs = {seq for seq in before.runs if seq not in self.finished} | self.runs
         declared = self.declared if self.declared is not None else before.declared
         outbox = self.outbox.onto(before.outbox)
-        return Summary(requests, runs, declared, before.checkpoint, max(last, before.seq), outbox)
+        baselines = before.baselines | self.baselines
+        return Summary(requests, runs, declared, before.checkpoint, max(last, before.seq), outbox, baselines)
 
 
 @dataclass(frozen=True)
@@ -324,6 +347,16 @@ def _stamp(line: bytes) -> datetime | None:
         return parse_timestamp(found[1].decode("ascii", "replace"))
     entry = _entry(line)
     return parse_timestamp(entry["ts"]) if entry is not None else None
+
+
+def _baseline(baselines: dict[str, dict], entry: dict, *, latest: bool) -> None:
+    """Keep a change.baseline entry's data under its key: the newer one (`latest`) or the first one seen."""
+    data = entry.get("data")
+    if not isinstance(data, dict):
+        return
+    key = data.get("key")
+    if isinstance(key, str) and (latest or key not in baselines):
+        baselines[key] = data
 
 
 def _is_int(value: object) -> bool:

@@ -16,3 +16,4 @@ class IncidentFacts:
     status: str
     severity: str
     scheme: str
+    onset: datetime | None = None  # `replay.onset`: what the change ledger ranks suspects against

@@ -20,6 +20,7 @@ from console.incident.replay import incident_ids, replay
 from console.incident.state import IncidentState, author_of, describe
 from console.journal import Journal, JournalError, VerifyResult
 from console.journal.verify import anchor_text
+from console.postmortem.changes import change_ledger
 from console.postmortem.markdown import to_markdown
 from console.postmortem.triage import first_mitigating_action, triage_runs
 from console.timeparse import iso
@@ -27,8 +28,11 @@ from console.timeparse import iso
 EXIT_OK, EXIT_TAMPERED, EXIT_NO_INCIDENT = 0, 1, 2
 
 
-def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> dict[str, Any]:
-    """The post-mortem as data (times are ISO 8601 UTC, durations in seconds)."""
+def render_json(
+    state: IncidentState, verify: VerifyResult, now: datetime, entries: list[dict] | None = None
+) -> dict[str, Any]:
+    """The post-mortem as data (times are ISO 8601 UTC, durations in seconds); `entries`, the journal's, give the
+    changes before the incident (console.postmortem.changes)."""
     level = state.level
     metrics = state.metrics()
     last_cause = next((u.fields["root_cause"] for u in reversed(state.updates) if u.fields.get("root_cause")), "")
@@ -81,6 +85,7 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
             for e in state.entries
         ],
         "actions": [_action(a) for a in state.actions.values()],
+        "change_ledger": change_ledger(entries or [], state),
         "triage": triage_runs(state),
         "decisions": [_remark(r) for r in state.decisions],
         "follow_ups": [_remark(r) for r in state.follow_ups],
@@ -113,9 +118,11 @@ def render_json(state: IncidentState, verify: VerifyResult, now: datetime) -> di
     }
 
 
-def render_markdown(state: IncidentState, verify: VerifyResult, now: datetime) -> str:
+def render_markdown(
+    state: IncidentState, verify: VerifyResult, now: datetime, entries: list[dict] | None = None
+) -> str:
     """The post-mortem as Markdown (`postmortem_md`): the same data, every journal-derived text escaped."""
-    return to_markdown(render_json(state, verify, now))
+    return to_markdown(render_json(state, verify, now, entries))
 
 
 def export(
@@ -144,9 +151,9 @@ def export(
     verify = journal.verify()
     now = (clock or Clock()).now()
     if fmt == "json":
-        _say(output.json_text(render_json(state, verify, now), indent=2), out)
+        _say(output.json_text(render_json(state, verify, now, entries), indent=2), out)
     else:
-        _say(render_markdown(state, verify, now).removesuffix("\n"), out)
+        _say(render_markdown(state, verify, now, entries).removesuffix("\n"), out)
     if verify.ok and read_error is None:
         return EXIT_OK
     _say(f"incident-console: {tampered_line(journal, verify)}", err, True)
@@ -175,7 +182,7 @@ def write_markdown(
     if directory is None and not os.access(folder, os.W_OK):
         folder = Path.cwd()
     path = folder / f"postmortem-{state.id}.md"
-    path.write_text(render_markdown(state, verify, clock.now()), encoding="utf-8")
+    path.write_text(render_markdown(state, verify, clock.now(), entries), encoding="utf-8")
     return path, verify
 
 

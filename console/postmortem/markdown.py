@@ -64,6 +64,7 @@ def _markdown(doc: dict[str, Any]) -> str:
     lines += ["", "## Resolution", "", TO_FILL, *_remarks(doc["decisions"], "", "Decisions taken:")]
     lines += ["", "## Prevention", "", "_To fill in; the follow-ups below are a start._"]
     lines += ["", "## Timeline (UTC)", "", f"{PIN} marks a pinned entry.", "", *_timeline(doc)]
+    lines += ["", "## Changes before the incident", "", *_changes(doc)]
     lines += ["", "## Operator actions", "", *_actions(doc)]
     lines += ["", "## Triage", "", *_triage(doc)]
     lines += ["", "## Follow-ups", ""]
@@ -195,6 +196,33 @@ def _actions(doc: dict[str, Any]) -> list[str]:
         )
     headers = ["#", "Time (UTC)", "Action", "Target", "Parameters", "Confirmation", "Result", "Duration", "By"]
     return _table(headers, rows, right=(0,))
+
+
+def _changes(doc: dict[str, Any]) -> list[str]:
+    """The change ledger's changes in the day before the onset, suspects first, and what undid the top one."""
+    ledger = doc["change_ledger"]
+    if not ledger["changes"]:
+        return ["_No change was journaled in the day before the onset (`[[changes]]` sources: docs/config.md)._"]
+    rows = [
+        [
+            f"#{c['suspect']['rank']} ({c['suspect']['score']:.2f})" if c["suspect"] else "",
+            _stamp(c["live_at"] or c["time"]),
+            c["kind"],
+            " ".join(part for part in (c["version"], c["summary"]) if part),
+            c["source"],
+            c["suspect"]["reason"] if c["suspect"] else "",
+        ]
+        for c in ledger["changes"]
+    ]
+    lines = _table(["Suspect", "Live (UTC)", "Kind", "Change", "Source", "Why"], rows)
+    undone = ledger["undone_by"]
+    if undone:
+        lines += [
+            "",
+            f"Undone by `{undone['action']}` to {undone['version']} (#{undone['seq']}, {_stamp(undone['at'])} UTC, "
+            f"by {undone['by']}): it replaced {undone['undid']}.",
+        ]
+    return lines
 
 
 def _triage(doc: dict[str, Any]) -> list[str]:

@@ -62,6 +62,7 @@ class Feeds:
     streams: list[StreamSource] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     http_client: Any = None  # shared by the HTTP sources (console.sources.http.shared_client)
+    live: Any = None  # the LiveState the feeds write to, for a feed that ranks against it (the change ledger)
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -213,6 +214,15 @@ REGISTRY: tuple[SourceKind, ...] = (
         look_filter="console.models.alerts:parse_matchers",
         actions="actions.alertmanager:alertmanager_actions",
     ),
+    SourceKind(
+        "changes",
+        _has("changes"),
+        "console.changes.ledger:build",
+        "console.changes.ledger:reach",
+        Conditions("changes", _fixed("suspects")),
+        PaneSpec("Changes", "widgets.changes_pane:ChangesPane"),
+        in_status=False,  # it ranks against the live state as it changes; `changes` is its one-shot command
+    ),
 )
 BY_NAME: dict[str, SourceKind] = {kind.conditions.name: kind for kind in REGISTRY}  # as conditions and looks say it
 BY_SECTION: dict[str, SourceKind] = {kind.section: kind for kind in REGISTRY}
@@ -269,9 +279,10 @@ def look_problem(name: str, text: str) -> str | None:
     return None
 
 
-def build_feeds(config: Config, clock: Clock, *, status_only: bool = False) -> Feeds:
-    """Every source of the configured sections (only those `status` polls, with `status_only`)."""
-    feeds = Feeds()
+def build_feeds(config: Config, clock: Clock, *, status_only: bool = False, live: Any = None) -> Feeds:
+    """Every source of the configured sections (only those `status` polls, with `status_only`); `live` is the
+    LiveState their models go to, for a feed that reads it."""
+    feeds = Feeds(live=live)
     for kind in configured(config):
         if kind.in_status or not status_only:
             resolve(kind.build)(config, clock, feeds)

@@ -20,7 +20,8 @@ from console.live import LiveState
 from console.models import Check, State
 from console.models.alerts import Matcher
 from console.sources.base import BY_SECTION, resolve
-from console.triage import incident_conditions
+from console.triage import change_conditions, incident_conditions
+from console.triage.change_conditions import ChangeTest
 from console.triage.grammar import (
     STATES,
     Compare,
@@ -87,6 +88,9 @@ def problems(
     for test in tests(expr):
         if isinstance(test, IncidentTest):
             found += incident_conditions.problems(test, levels)
+            continue
+        if isinstance(test, ChangeTest):
+            found += change_conditions.problems(test)
             continue
         if isinstance(test, Quantified) or test.source not in known:
             continue
@@ -242,6 +246,9 @@ def evaluate(expr: Expr | str, live: LiveState) -> Result:
         return _quantified(expr, live)
     if isinstance(expr, IncidentTest):
         holds, words = judge(expr, live.incident, live.clock.now())
+        return Result(Truth.UNKNOWN if holds is None else _truth(holds), lambda: (words,))
+    if isinstance(expr, ChangeTest):
+        holds, words = change_conditions.judge(expr, live)
         return Result(Truth.UNKNOWN if holds is None else _truth(holds), lambda: (words,))
     if isinstance(expr, Not):
         inner = evaluate(expr.operand, live)

@@ -9,6 +9,7 @@ Grammar (keywords are case-insensitive; names with spaces are quoted):
     quant    := ("any" | "all") SOURCE "is" ["not"] STATE
     test     := SOURCE "." NAME [LABELS] (OP NUMBER [UNIT] | "is" ["not"] STATE) | incident
     incident := "incident" "." FIELD [OP (NUMBER UNIT | NAME)]     (console.triage.incident_conditions)
+    suspect  := "changes" "." "suspect" "." FIELD ("==" | "!=") NAME   (console.triage.change_conditions)
     LABELS   := "{" matcher ("," matcher)* "}"      matcher := label ("=" | "!=" | "=~" | "!~") '"value"'
     STATE    := ok | warn | crit | down | unknown | unhealthy (warn, crit or down)
     OP       := > >= < <= == !=          UNIT := % | ms | s | m | h (converted to the unit of the check's number)
@@ -27,10 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from console.changes.model import FEED
 from console.models import State
 from console.models.alerts import Matcher, parse_matchers
 from console.sources.base import BY_NAME
-from console.triage import incident_conditions
+from console.triage import change_conditions, incident_conditions
+from console.triage.change_conditions import ChangeTest
 from console.triage.incident_conditions import IncidentTest
 from console.triage.tokens import ConditionError, Token, tokenize
 
@@ -80,7 +83,7 @@ class Logic:
     operands: tuple[Expr, ...]
 
 
-Expr = Compare | StateTest | Quantified | IncidentTest | Not | Logic
+Expr = Compare | StateTest | Quantified | IncidentTest | ChangeTest | Not | Logic
 
 
 class _Parser:
@@ -171,6 +174,8 @@ class _Parser:
         if token.kind not in ("name", "string"):
             raise self.fail(f"expected a check name after {written}., found {_show(token)}")
         self.pos += 1
+        if source == FEED and token.text.lower() == change_conditions.SUBJECT and self.token.text == ".":
+            return self.suspect()
         labels = self.labels()
         if self.token.kind == "op":
             op = self.token.text
@@ -212,6 +217,25 @@ class _Parser:
         except ValueError as exc:
             raise self.fail(str(exc), field) from None
 
+    def suspect(self) -> ChangeTest:
+        """`changes.suspect.FIELD OP NAME` (console.triage.change_conditions)."""
+        self.pos += 1
+        field = self.token
+        if field.kind != "name":
+            raise self.fail(f"expected a field after changes.suspect. ({', '.join(change_conditions.FIELDS)})")
+        self.pos += 1
+        op, word = "", None
+        if self.token.kind == "op":
+            op = self.token.text
+            self.pos += 1
+            if self.token.kind in ("name", "string"):
+                word = self.token.text
+                self.pos += 1
+        try:
+            return change_conditions.make(field.text.lower(), op, word)
+        except ValueError as exc:
+            raise self.fail(str(exc), field) from None
+
     def labels(self) -> tuple[Matcher, ...]:
         token = self.token
         if token.kind != "labels":
@@ -237,9 +261,9 @@ def parse(text: str) -> Expr:
     return _Parser(text).parse()
 
 
-def tests(expr: Expr) -> list[Compare | StateTest | Quantified | IncidentTest]:
+def tests(expr: Expr) -> list[Compare | StateTest | Quantified | IncidentTest | ChangeTest]:
     """Every test of the condition, in order."""
-    if isinstance(expr, Compare | StateTest | Quantified | IncidentTest):
+    if isinstance(expr, Compare | StateTest | Quantified | IncidentTest | ChangeTest):
         return [expr]
     if isinstance(expr, Not):
         return tests(expr.operand)
@@ -251,5 +275,5 @@ def names(expr: Expr) -> list[tuple[str, str | None]]:
     return [
         (test.source, None if isinstance(test, Quantified) else test.name)
         for test in tests(expr)
-        if not isinstance(test, IncidentTest)
+        if not isinstance(test, IncidentTest | ChangeTest)
     ]

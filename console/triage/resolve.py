@@ -1,5 +1,6 @@
 """Action params of a playbook step made concrete: `{capture}` and live references such as
-`{postgres.top_blocker.pid}` replaced by their values. A param that is one whole reference keeps the value's type."""
+`{postgres.top_blocker.pid}` or `{changes.previous.version}` replaced by their values. A param that is one whole
+reference keeps the value's type."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from console.changes.model import FEED, Change, ChangeLedger
 from console.live import LiveState
 from console.models.postgres import PgSession, PostgresSnapshot
 
@@ -45,13 +47,46 @@ _SESSIONS: dict[str, Callable[[LiveState], PgSession]] = {
     "postgres.top_blocker": top_blocker,
     "postgres.longest_query": longest_query,
 }
-def _session_field(pick: Callable[[LiveState], PgSession], field: str) -> Callable[[LiveState], Any]:
-    """A live reference to one field of the session `pick` chooses."""
+def _ledger(live: LiveState) -> ChangeLedger:
+    ledger = live.model(FEED)
+    if not isinstance(ledger, ChangeLedger):
+        raise ResolveError("no change source has been read yet")
+    return ledger
+
+
+def top_suspect(live: LiveState) -> Change:
+    """The change ledger's likeliest suspect."""
+    top = _ledger(live).top()
+    if top is None:
+        raise ResolveError("no change is a suspect")
+    return top
+
+
+def previous_change(live: LiveState) -> Change:
+    """What a rollback of the top suspect returns to: the newest change before it from its source, service and kind."""
+    ledger = _ledger(live)
+    top = top_suspect(live)
+    previous = ledger.previous(top)
+    if previous is None:
+        raise ResolveError(f"no change of {top.source} came before {top.label}")
+    return previous
+
+
+_CHANGE_FIELDS = ("version", "id", "kind", "service", "source", "summary", "author")
+_CHANGES: dict[str, Callable[[LiveState], Change]] = {
+    "changes.suspect": top_suspect,
+    "changes.previous": previous_change,
+}
+
+
+def _field(pick: Callable[[LiveState], Any], field: str) -> Callable[[LiveState], Any]:
+    """A live reference to one field of what `pick` chooses (a session, a change)."""
     return lambda live: getattr(pick(live), field)
 
 
 LIVE_REFERENCES: dict[str, Callable[[LiveState], Any]] = {
-    f"{prefix}.{field}": _session_field(pick, field) for prefix, pick in _SESSIONS.items() for field in _SESSION_FIELDS
+    **{f"{prefix}.{field}": _field(pick, field) for prefix, pick in _SESSIONS.items() for field in _SESSION_FIELDS},
+    **{f"{prefix}.{field}": _field(pick, field) for prefix, pick in _CHANGES.items() for field in _CHANGE_FIELDS},
 }
 
 

@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from console.live import LiveState
 from console.models import Check, State
+from console.triage import change_conditions
+from console.triage.change_conditions import ChangeTest
 from console.triage.conditions import (
     OPS,
     STATES,
@@ -53,6 +55,8 @@ def _compile(expr: Expr) -> Judge:
         return _quantified(expr)
     if isinstance(expr, IncidentTest):
         return lambda live: _of_judgement(judge(expr, live.incident, live.clock.now())[0])
+    if isinstance(expr, ChangeTest):
+        return lambda live: _of_judgement(change_conditions.judge(expr, live)[0])
     if isinstance(expr, Not):
         inner = _compile(expr.operand)
         return lambda live: _FLIP[inner(live)]

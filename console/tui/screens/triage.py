@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.changes.model import FEED, ChangeLedger
 from console.models import format_duration
 from console.triage.steps import Answer, Propose, Wait
 from console.tui.screens.prompt import PromptScreen
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
 NARROW = 100
 MARKS = {"pass": "✔", "fail": "✖", "unknown": "?", "answered": "✔", "done": "✔", "skipped": "↷", "back": "↶"}
 STYLES = {"✔": "green", "✖": "red", "?": "yellow", "↷": "dim", "↶": "dim"}
+
+
+def suspect_line(ledger: Any) -> Text:
+    """The change ledger's top suspect and why, in one line (empty with no ledger or no suspect)."""
+    if not isinstance(ledger, ChangeLedger) or not ledger.ranked():
+        return Text()
+    suspect = ledger.ranked()[0][1]
+    return Text("Top suspect: ", style="bold").append_text(outside(f"{suspect.reason} (score {suspect.score:.2f})"))
 
 
 class TriageScreen(Screen):
@@ -47,6 +56,7 @@ class TriageScreen(Screen):
     TriageScreen.-narrow #playbooks { width: 1fr; height: 7; }
     TriageScreen.-narrow.-running #playbooks { display: none; }
     TriageScreen #run-title { text-style: bold; }
+    TriageScreen #suspect { height: auto; color: $warning; }
     TriageScreen #current { border-bottom: solid $primary; height: auto; margin-bottom: 1; }
     """
 
@@ -77,6 +87,7 @@ class TriageScreen(Screen):
             yield OptionList(id="playbooks")
             with VerticalScroll(id="run"):
                 yield Static(id="run-title")
+                yield Static(id="suspect")
                 yield Static(id="current")
                 yield Static(id="steps")
         yield Footer()
@@ -141,6 +152,10 @@ class TriageScreen(Screen):
     def show_run(self) -> None:
         if not self.query("#run-title"):  # not composed yet, or being torn down
             return
+        suspect = self.query_one("#suspect", Static)
+        line = suspect_line(self.control.live.model(FEED))
+        suspect.display = bool(line)  # no ledger or no suspect: no line at all
+        suspect.update(line)
         engine, view = self.control.engine, self.control.view
         title = self.query_one("#run-title", Static)
         steps, current = self.query_one("#steps", Static), self.query_one("#current", Static)
