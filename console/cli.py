@@ -1,4 +1,4 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `journal`, `init`,
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `record`, `journal`, `init`,
 `config schema` and `--version` (README, "Using it").
 
 A command imports what it needs when it runs: the TUI's first frame (console/tui/shell.py) waits for no config
@@ -126,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     runbook_run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
     runbook_run.add_argument("--yes", action="store_true", help="confirm without asking")
     runbook_run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for destructive steps")
+    _record_parser(sub, common)
     journal = sub.add_parser("journal", help="verify, show, export or archive the journal")
     journal_sub = journal.add_subparsers(dest="journal_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -152,6 +153,23 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=["md", "json"], default="md")
             p.add_argument("--incident", metavar="ID", help="incident id (default: the latest)")
     return parser
+
+
+def _record_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`record` (the flight recorder, until SIGTERM or SIGINT) and `record show --at TIME [--json]`."""
+    record = sub.add_parser(
+        "record",
+        parents=[common],
+        help="record what the console sees until SIGTERM or SIGINT; `record show` prints a moment of it",
+        description=(
+            "Poll every target as the console does and record the checks and models ([record] in the config).\n"
+            "While another process records the same file, wait as a standby."
+        ),
+    )
+    record_sub = record.add_subparsers(dest="record_command", parser_class=_Parser)
+    show = record_sub.add_parser("show", parents=[common], help="the checks and models as they were at TIME")
+    show.add_argument("--at", required=True, metavar="TIME", help="15m, 15m ago, 03:10 UTC or an ISO-8601 time")
+    show.add_argument("--json", action="store_true", help="one JSON object (its keys: README, Recording)")
 
 
 def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -290,6 +308,12 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
         params = _params(extra, args.usage_parser)
         return runbook_command(args, params, _runbook_config(args) if args.runbook_command == "run" else None)
+    if command == "record":
+        from console.commands import record
+
+        if args.record_command == "show":
+            return record.show(_load(args), args.at, as_json=args.json)
+        return asyncio.run(record.record(_load(args)))
     if command == "journal":
         from console.commands.journal import journal_command
 

@@ -42,8 +42,11 @@ OWN_MODULES = ("console/sources/", "console/models/", "console/demo/")
 SOURCE_NAMES = {kind.section for kind in REGISTRY} | set(BY_NAME)
 
 # Config sections that are not sources: what the console is, what it can do, how it looks, its playbooks, where it
-# posts updates and pages. `prometheus` is where `[[metric]] promql` queries go, not a source of its own.
-NOT_SOURCES = {"console", "actions", "keys", "incident", "playbook", "share", "runbooks", "prometheus", "channel"}
+# posts updates and pages, what it records. `prometheus` is where `[[metric]] promql` queries go, not a source of
+# its own.
+NOT_SOURCES = {
+    "console", "actions", "keys", "incident", "playbook", "share", "runbooks", "prometheus", "channel", "record"
+}  # fmt: skip
 
 EVERY_SECTION = """
 [console]

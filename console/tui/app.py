@@ -147,6 +147,7 @@ class ConsoleApp(App[int]):
         from console.tui.controllers.actions import ActionControl
         from console.tui.controllers.incident import IncidentControl, posting_channels
         from console.tui.controllers.outbox import OutboxControl
+        from console.tui.controllers.record import RecordControl
         from console.tui.controllers.share import ShareControl
         from console.tui.controllers.triage import TriageControl
 
@@ -162,6 +163,7 @@ class ConsoleApp(App[int]):
         self.attention = Attention(self, () if self.wall else config.console.notify)
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock, follow_only=self.wall)
         self.share = ShareControl(self, config, runner.journal)
+        self.recording = RecordControl(self, config, self.live)
 
     async def on_mount(self) -> None:
         self._signals.enter_context(on_stop_signals(self._stop_signalled))
@@ -253,6 +255,8 @@ class ConsoleApp(App[int]):
             self.run_worker(self._follow(source), name=name, group="logs", exit_on_error=False)
         if streams:
             self.set_interval(self.config.console.refresh, partial(self._log_stats, streams))
+        if not self.wall:  # the wall polls no logs: a console or `record` records the whole environment
+            self.recording.start(self.feeds)
         gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
 
     async def _follow(self, source: Any) -> None:
