@@ -1,5 +1,5 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `record`, `journal`, `init`,
-`config schema` and `--version` (README, "Using it").
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `run`, `incident`, `record`, `replay`,
+`journal`, `init`, `config schema` and `--version` (README, "Using it").
 
 A command imports what it needs when it runs: the TUI's first frame (console/tui/shell.py) waits for no config
 model, action or journal code, so this module imports none of them at the top.
@@ -170,6 +170,16 @@ def _record_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     show = record_sub.add_parser("show", parents=[common], help="the checks and models as they were at TIME")
     show.add_argument("--at", required=True, metavar="TIME", help="15m, 15m ago, 03:10 UTC or an ISO-8601 time")
     show.add_argument("--json", action="store_true", help="one JSON object (its keys: README, Recording)")
+    replay = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="the dashboard as the recording has it, read-only, with a scrubber (? lists its keys)",
+        description="Open the dashboard (or, with --wall, the wall) as it was: the last recorded moment by default.",
+    )
+    replay.add_argument("--wall", action="store_true", default=argparse.SUPPRESS, help="replay the war-room wall")
+    moment = replay.add_mutually_exclusive_group()
+    moment.add_argument("--at", metavar="TIME", help="start here: 15m ago, 03:10 UTC or an ISO-8601 time")
+    moment.add_argument("--incident", metavar="ID", help="start at this incident's onset")
 
 
 def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -328,12 +338,13 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     from console.tui.app import run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)
+    replay = (args.at, args.incident) if command == "replay" else None
     if not sys.stdout.isatty():  # Textual would write its first frame into the pipe or file, then fail
         from console.tui import startup
 
-        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme)
+        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme, replay=replay)
         raise UsageError(NEEDS_A_TERMINAL)  # a config mistake (raised above) is the more useful line
-    return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme)
+    return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme, replay=replay)
 
 
 def _load(args: argparse.Namespace) -> Config:
