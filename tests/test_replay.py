@@ -208,3 +208,57 @@ def test_replay_wall_snapshot(snap_compare, tmp_path: Path) -> None:
         await wait_shown(pilot, app, "REPLAY 03:06:00")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=shown)
+
+
+async def open_chart(pilot, app: ConsoleApp, check: str = "metric:latency") -> None:
+    from console.tui.screens.chart import ChartScreen
+
+    await pilot.press("h")
+    await settle(pilot)
+    await pilot.press("enter")  # the focused pane's first check, else the first: the only one here
+    for _ in range(100):
+        await settle(pilot)
+        if isinstance(app.screen, ChartScreen) and "┤" in painted(app) and check in painted(app):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(painted(app))
+
+
+async def test_a_chart_of_the_replayed_moment_with_thresholds_and_markers(tmp_path: Path) -> None:
+    app = replay_app(make_recording(tmp_path), at="2026-01-15T03:08:00Z")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_shown(pilot, app, "REPLAY 03:08:00")
+        await open_chart(pilot, app)
+        screen = painted(app)
+        assert "metric:latency · 1h · replay · warn 200 ms · crit 500 ms" in screen
+        assert "warn 200 ms" in screen.split("metric:latency")[1] and "crit 500 ms" in screen
+        assert "▲1 03:05 declared SEV-2: checkout is slow" in screen
+        assert "▲2 03:06 note: latency climbing since 03:04" in screen or "▲2 03:06" in screen
+        assert "03:00" in screen  # the time axis
+        await pilot.press("r")  # 6h
+        for _ in range(50):
+            await settle(pilot)
+            if "· 6h ·" in painted(app):
+                break
+        await pilot.press("plus", "plus", "plus", "plus")  # 6h / 16: 22.5m
+        for _ in range(50):
+            await settle(pilot)
+            if "· 22.5m ·" in painted(app):
+                break
+        assert "· 22.5m ·" in painted(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "REPLAY 03:08:00" in painted(app)
+
+
+@pytest.mark.parametrize(("size", "theme"), [((80, 24), "incident-mono"), ((160, 50), "incident-dark")])
+def test_chart_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int], theme: str) -> None:
+    config = make_recording(tmp_path)
+    config = config.model_copy(update={"console": config.console.model_copy(update={"theme": theme})})
+    app = replay_app(config, at="2026-01-15T03:08:00Z")
+
+    async def shown(pilot) -> None:
+        await wait_shown(pilot, app, "REPLAY 03:08:00")
+        await open_chart(pilot, app)
+
+    assert snap_compare(app, terminal_size=size, run_before=shown)

@@ -35,6 +35,8 @@ BINDING_IDS = frozenset(
         *("triage.abandon", "triage.filter", "triage.choice_up", "triage.choice_down", "wall.help"),
         *("replay.sample_back", "replay.sample_forward", "replay.minute_back", "replay.minute_forward"),
         *("replay.entry_back", "replay.entry_forward", "replay.goto", "replay.play", "replay.speed"),
+        *("dashboard.chart", "chart.close", "chart.range", "chart.zoom_in", "chart.zoom_out", "chart.earlier"),
+        *("chart.later", "chart.latest"),
     }
 )
 

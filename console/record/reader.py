@@ -11,8 +11,19 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.models import State
 from console.record.codec import Decoded, Decoder, decode
 from console.record.store import RecordError, connect
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One slice of a chart: when it starts, its lowest and highest number, its worst state."""
+
+    at: float
+    low: float
+    high: float
+    state: State
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,31 @@ class Reader:
     def before(self, at: float) -> float | None:
         """The time of the last sample before `at` (any feed), or None."""
         return self.db.execute("SELECT max(at) FROM samples WHERE at < ?", (at,)).fetchone()[0]
+
+    def checks(self) -> list[str]:
+        """Every check key that has numbers recorded (`health:api`, `postgres:connections`), first seen first."""
+        return [name for (name,) in self.db.execute("SELECT name FROM checks ORDER BY id")]
+
+    def series(self, check: str, start: float, end: float, buckets: int) -> list[Bucket]:
+        """A check's numbers from `start` to `end` in `buckets` equal slices: each slice's lowest and highest number
+        and worst state (slices without a sample are left out). One range scan of the check's points."""
+        width = (end - start) / max(1, buckets)
+        try:
+            rows = self._buckets(check, start, end, width)
+        except sqlite3.DatabaseError as exc:
+            raise RecordError(f"{self.path}: cannot read {check}'s numbers ({exc})") from None
+        return [
+            Bucket(start + min(b, buckets - 1) * width, low, high, State.worst(State(s) for s in states.split(",")))
+            for b, low, high, states in rows
+        ]
+
+    def _buckets(self, check: str, start: float, end: float, width: float) -> list[tuple[int, float, float, str]]:
+        return self.db.execute(
+            "SELECT CAST((p.at - ?) / ? AS INTEGER) AS b, min(p.number), max(p.number), group_concat(DISTINCT p.state)"
+            " FROM points p JOIN checks c ON c.id = p.check_id WHERE c.name = ? AND p.at >= ? AND p.at <= ?"
+            " GROUP BY b ORDER BY b",
+            (start, width, check, start, end),
+        ).fetchall()
 
     def close(self) -> None:
         self.db.close()

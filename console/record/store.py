@@ -2,7 +2,9 @@
 lock (`<file>.lock`, a flock held while the writer lives, as the share mirror's).
 
 Tables: `feeds` (a feed's key and poll interval), `samples` (a feed's sample: when, its keyframe's row or NULL for a
-keyframe, the compressed blob; indexed by feed and time, and by time for the scrubber's next and previous sample).
+keyframe, the compressed blob; indexed by feed and time, and by time for the scrubber's next and previous sample),
+`checks` and `points` (each check's number and state per sample, uncompressed: a chart's 24 hours are one range scan
+of its check, never 43,200 decompressions).
 Every call here blocks: callers run them in a thread.
 """
 
@@ -25,6 +27,10 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE INDEX IF NOT EXISTS samples_feed_at ON samples (feed, at);
 CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
 CREATE INDEX IF NOT EXISTS samples_key ON samples (key) WHERE key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS checks (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS points (
+    check_id INTEGER NOT NULL, at REAL NOT NULL, number REAL NOT NULL, state TEXT NOT NULL, PRIMARY KEY (check_id, at)
+) WITHOUT ROWID;
 """
 
 

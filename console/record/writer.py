@@ -28,6 +28,7 @@ class Writer:
         self.redactor = redactor
         self.db: sqlite3.Connection = connect(path, create=True)
         self._feeds: dict[str, int] = dict(self.db.execute("SELECT name, id FROM feeds").fetchall())
+        self._checks: dict[str, int] = dict(self.db.execute("SELECT name, id FROM checks").fetchall())
         self._encoders: dict[str, Encoder] = {}
         self.written = 0
 
@@ -46,12 +47,29 @@ class Writer:
                 )
                 if is_key:
                     encoder.key_id = cursor.lastrowid
+                db.executemany(
+                    "INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?)",
+                    [
+                        (self._check(check.key), sample.at, check.number, check.state.value)
+                        for check in sample.checks
+                        if check.number is not None
+                    ],
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             self._encoders.clear()  # their keyframes' rows were rolled back: start new segments
+            self._feeds = dict(db.execute("SELECT name, id FROM feeds").fetchall())  # and new feeds' rows too
+            self._checks = dict(db.execute("SELECT name, id FROM checks").fetchall())
             raise
         self.written += len(samples)
+
+    def _check(self, key: str) -> int:
+        found = self._checks.get(key)
+        if found is None:
+            cursor = self.db.execute("INSERT INTO checks (name) VALUES (?)", (key,))
+            found = self._checks[key] = int(cursor.lastrowid or 0)
+        return found
 
     def _feed(self, sample: Sample) -> int:
         found = self._feeds.get(sample.feed)
@@ -99,6 +117,9 @@ class Writer:
             marks = ",".join("?" * len(chunk))
             gone += self.db.execute(f"DELETE FROM samples WHERE key IN ({marks})", chunk).rowcount
             gone += self.db.execute(f"DELETE FROM samples WHERE id IN ({marks})", chunk).rowcount
+        (oldest,) = self.db.execute("SELECT min(at) FROM samples").fetchone()
+        for check in self._checks.values():  # a check's numbers go with the samples they came from
+            self.db.execute("DELETE FROM points WHERE check_id = ? AND at < ?", (check, oldest or float("inf")))
         self.db.execute("COMMIT")
         return gone
 
