@@ -1,5 +1,5 @@
-"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `changes`, `run`, `incident`, `journal`, `init`,
-`config schema` and `--version` (README, "Using it").
+"""The `incident-console` command: the TUI, `demo`, `check`, `status`, `changes`, `run`, `incident`, `record`,
+`replay`, `journal`, `init`, `config schema` and `--version` (README, "Using it").
 
 A command imports what it needs when it runs: the TUI's first frame (console/tui/shell.py) waits for no config
 model, action or journal code, so this module imports none of them at the top.
@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     runbook_run.add_argument("--dry-run", action="store_true", help="print the preview and stop")
     runbook_run.add_argument("--yes", action="store_true", help="confirm without asking")
     runbook_run.add_argument("--confirm", metavar="ENVIRONMENT", help="typed confirmation for destructive steps")
+    _record_parser(sub, common)
     journal = sub.add_parser("journal", help="verify, show, export or archive the journal")
     journal_sub = journal.add_subparsers(dest="journal_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -156,6 +157,33 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=["md", "json"], default="md")
             p.add_argument("--incident", metavar="ID", help="incident id (default: the latest)")
     return parser
+
+
+def _record_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`record` (the flight recorder, until SIGTERM or SIGINT) and `record show --at TIME [--json]`."""
+    record = sub.add_parser(
+        "record",
+        parents=[common],
+        help="record what the console sees until SIGTERM or SIGINT; `record show` prints a moment of it",
+        description=(
+            "Poll every target as the console does and record the checks and models ([record] in the config).\n"
+            "While another process records the same file, wait as a standby."
+        ),
+    )
+    record_sub = record.add_subparsers(dest="record_command", parser_class=_Parser)
+    show = record_sub.add_parser("show", parents=[common], help="the checks and models as they were at TIME")
+    show.add_argument("--at", required=True, metavar="TIME", help="15m, 15m ago, 03:10 UTC or an ISO-8601 time")
+    show.add_argument("--json", action="store_true", help="one JSON object (its keys: README, Recording)")
+    replay = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="the dashboard as the recording has it, read-only, with a scrubber (? lists its keys)",
+        description="Open the dashboard (or, with --wall, the wall) as it was: the last recorded moment by default.",
+    )
+    replay.add_argument("--wall", action="store_true", default=argparse.SUPPRESS, help="replay the war-room wall")
+    moment = replay.add_mutually_exclusive_group()
+    moment.add_argument("--at", metavar="TIME", help="start here: 15m ago, 03:10 UTC or an ISO-8601 time")
+    moment.add_argument("--incident", metavar="ID", help="start at this incident's onset")
 
 
 def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -298,6 +326,12 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
         params = _params(extra, args.usage_parser)
         return runbook_command(args, params, _runbook_config(args) if args.runbook_command == "run" else None)
+    if command == "record":
+        from console.commands import record
+
+        if args.record_command == "show":
+            return record.show(_load(args), args.at, as_json=args.json)
+        return asyncio.run(record.record(_load(args)))
     if command == "journal":
         from console.commands.journal import journal_command
 
@@ -312,12 +346,13 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     from console.tui.app import run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)
+    replay = (args.at, args.incident) if command == "replay" else None
     if not sys.stdout.isatty():  # Textual would write its first frame into the pipe or file, then fail
         from console.tui import startup
 
-        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme)
+        startup.load(config, read_only=read_only, wall=args.wall, theme=args.theme, replay=replay)
         raise UsageError(NEEDS_A_TERMINAL)  # a config mistake (raised above) is the more useful line
-    return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme)
+    return run_tui(config, read_only=read_only, wall=args.wall, theme=args.theme, replay=replay)
 
 
 def _load(args: argparse.Namespace) -> Config:

@@ -1,5 +1,5 @@
 """Files others could change are refused, as OpenSSH's StrictModes does: one rule for the config, the playbook files,
-the runbooks and the journal (README, "Security: what the console refuses").
+the runbooks, the journal and the recording (README, "Security: what the console refuses").
 
 The rule: the file and every folder above it, up to `/`, are owned by you or root and not writable by group or
 others. A sticky folder (such as `/tmp`) is accepted on the way up, and as the file's own folder too, except for the
@@ -61,6 +61,12 @@ JOURNAL = Trust(
     "journal",
     "anyone who can write it can rewrite the incident record",
     "point [console].journal at a private folder (chmod 700)",
+    journal=True,
+)
+RECORDING = Trust(
+    "recording",
+    "anyone who can write it can change what replay and `record show` say the console saw",
+    "point [record].path at a private folder (chmod 700)",
     journal=True,
 )
 

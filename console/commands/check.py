@@ -18,6 +18,7 @@ async def check(config: Config) -> int:
     playbook or runbook file that cannot be used (others could change it, it cannot be read or parsed), a playbook
     `triage check` refuses."""
     from actions.registry import build_actions
+    from console.commands.record import record_problem
     from console.commands.triage import playbook_problems
     from console.sources.reach import reach_all
 
@@ -27,6 +28,8 @@ async def check(config: Config) -> int:
     except ConfigError as exc:
         problems.append(str(exc))
     problems += playbook_problems(config)[1]
+    if problem := record_problem(config):
+        problems.append(problem)
     for problem in problems:
         _err(problem)
     results = await reach_all(config)

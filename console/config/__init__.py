@@ -37,6 +37,7 @@ from console.config.reading import (
     validation_error,
 )
 from console.config.reading import ConfigError as ConfigError  # re-exported: `from console.config import ConfigError`
+from console.config.record import RecordSettings
 from console.config.types import Duration, Model, Period, at_most
 from console.models import format_duration
 from console.output import out
@@ -287,6 +288,7 @@ class Config(Model):
     runbooks: list[RunbookSource] = Field(default_factory=list)
     channel: list[ChannelSettings] = Field(default_factory=list)
     changes: list[ChangeSettings] = Field(default_factory=list)
+    record: RecordSettings | None = None  # without it the TUI does not record; `incident-console record` does
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default=frozenset())

@@ -4,6 +4,7 @@ bindings and themes to these lists)."""
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from typing import Annotated, Literal
 
@@ -32,6 +33,10 @@ BINDING_IDS = frozenset(
         *("incident.decision", "incident.role", "incident.update", "incident.export"),
         *("triage.close", "triage.start", "triage.do", "triage.skip", "triage.previous", "triage.note"),
         *("triage.abandon", "triage.filter", "triage.choice_up", "triage.choice_down", "wall.help"),
+        *("replay.sample_back", "replay.sample_forward", "replay.minute_back", "replay.minute_forward"),
+        *("replay.entry_back", "replay.entry_forward", "replay.goto", "replay.play", "replay.speed"),
+        *("dashboard.chart", "chart.close", "chart.range", "chart.zoom_in", "chart.zoom_out", "chart.earlier"),
+        *("chart.later", "chart.latest"),
     }
 )
 
@@ -66,11 +71,18 @@ def key_problem(key: str) -> str | None:
 
 
 def _character_name(name: str) -> bool:
-    """`question_mark`, `colon`: the Unicode name of one printable character, as Textual names keys."""
-    try:
-        return unicodedata.lookup(name.replace("_", " ").upper()).isprintable()
-    except KeyError:
+    """`question_mark`, `colon`, `less_than_sign`: the Unicode name of one printable character, as Textual names keys
+    (its spaces and hyphens both made `_`: each `_` is tried as either)."""
+    words = name.upper().split("_")
+    if len(words) > 6:  # no printable character's name has more words than a key would need
         return False
+    for joins in itertools.product(" -", repeat=len(words) - 1):
+        spelled = words[0] + "".join(join + word for join, word in zip(joins, words[1:], strict=True))
+        try:
+            return unicodedata.lookup(spelled).isprintable()
+        except KeyError:
+            continue
+    return False
 
 
 def _known_id(binding_id: str) -> str:

@@ -10,6 +10,7 @@ was declared before it; 2 no such incident (one line on stderr).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,11 +22,21 @@ from console.incident.state import IncidentState, author_of, describe
 from console.journal import Journal, JournalError, VerifyResult
 from console.journal.verify import anchor_text
 from console.postmortem.changes import change_ledger
+from console.postmortem.figures import Figure, write_figures
 from console.postmortem.markdown import to_markdown
 from console.postmortem.triage import first_mitigating_action, triage_runs
 from console.timeparse import iso
 
 EXIT_OK, EXIT_TAMPERED, EXIT_NO_INCIDENT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Where the figures come from (the recording), what their threshold lines are, and where they go."""
+
+    path: Path
+    limits: dict[str, tuple[float | None, float | None]]
+    folder: Path
 
 
 def render_json(
@@ -119,10 +130,18 @@ def render_json(
 
 
 def render_markdown(
-    state: IncidentState, verify: VerifyResult, now: datetime, entries: list[dict] | None = None
+    state: IncidentState,
+    verify: VerifyResult,
+    now: datetime,
+    entries: list[dict] | None = None,
+    figures: tuple[list[Figure], str] | None = None,
 ) -> str:
-    """The post-mortem as Markdown (`postmortem_md`): the same data, every journal-derived text escaped."""
-    return to_markdown(render_json(state, verify, now, entries))
+    """The post-mortem as Markdown (`postmortem_md`): the same data, every journal-derived text escaped; with
+    `figures` (written, and why there are none), a Figures section linking them."""
+    doc = render_json(state, verify, now, entries)
+    if figures is not None:
+        doc["figures"] = {"files": [[f.check, f.file] for f in figures[0]], "note": figures[1]}
+    return to_markdown(doc)
 
 
 def export(
@@ -133,8 +152,10 @@ def export(
     clock: Clock | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    recording: Recorded | None = None,
 ) -> int:
-    """Print the post-mortem of `incident` (default: the latest) to `out`; see the module doc for exit codes."""
+    """Print the post-mortem of `incident` (default: the latest) to `out`; see the module doc for exit codes. With a
+    `recording` (Markdown only), the figures go in `postmortem-ID-figures/` in its folder (postmortem/figures.py)."""
     entries, read_error = _readable_entries(journal)
     state = replay(entries, incident)
     if state is None and read_error is not None:
@@ -153,7 +174,11 @@ def export(
     if fmt == "json":
         _say(output.json_text(render_json(state, verify, now, entries), indent=2), out)
     else:
-        _say(render_markdown(state, verify, now, entries).removesuffix("\n"), out)
+        figures = None
+        if recording is not None:
+            folder = recording.folder / f"postmortem-{state.id}-figures"
+            figures = write_figures(state, entries, recording.path, folder, recording.limits, now.timestamp())
+        _say(render_markdown(state, verify, now, entries, figures).removesuffix("\n"), out)
     if verify.ok and read_error is None:
         return EXIT_OK
     _say(f"incident-console: {tampered_line(journal, verify)}", err, True)

@@ -57,6 +57,8 @@ def _markdown(doc: dict[str, Any]) -> str:
     lines += _table(facts[0], facts[1:])
     lines += ["", "## Summary", "", _summary(doc), "", "_Add two or three sentences for readers who were not there._"]
     lines += ["", "## Impact", "", *_impact(doc)]
+    if "figures" in doc:
+        lines += ["", "## Figures", "", *_figures(doc["figures"])]
     cause = doc["sections"]["root_cause"]
     lines += ["", "## What happened", "", TO_FILL, "", "## Root cause", "", TO_FILL]
     if cause:
@@ -74,6 +76,14 @@ def _markdown(doc: dict[str, Any]) -> str:
     lines += ["", "## Communications", "", *_communications(doc)]
     lines += ["", "## Integrity", "", *_integrity(doc)]
     return "\n".join(lines) + "\n"
+
+
+def _figures(figures: dict[str, Any]) -> list[str]:
+    """A link per figure (the check's recorded numbers, 30 min before the onset to the end, with markers)."""
+    if not figures["files"]:
+        return [f"_{figures['note']}_"]
+    lines = ["Each check that went WARN or worse, from 30 minutes before the onset to the end, as recorded:", ""]
+    return lines + [f"![{check}]({file})" for check, file in figures["files"]]
 
 
 def _facts(doc: dict[str, Any]) -> list[list[str]]:

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from console.clock import Clock
 from console.config import Config
+from console.models.logs import CRIT_FACTOR
 from console.sustain import Hold
 
 
@@ -95,6 +96,8 @@ class Conditions:
     checks: Callable[[Any], Iterable[str]]
     labelled: str | None = None
     units: Callable[[Any], dict[str, str]] = lambda settings: {}  # each check's number's unit ("" a count)
+    # each check's warn and crit, in its unit (a chart draws them as lines); a check not named has none
+    limits: Callable[[Any], dict[str, tuple[float | None, float | None]]] = lambda settings: {}
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,12 @@ REGISTRY: tuple[SourceKind, ...] = (
         _has("health"),
         "console.sources.health:build",
         "console.sources.reach:health",
-        Conditions("health", _target_names, units=lambda targets: {t.name: "ms" for t in targets}),
+        Conditions(
+            "health",
+            _target_names,
+            units=lambda targets: {t.name: "ms" for t in targets},
+            limits=lambda targets: {t.name: (t.warn_ms, t.crit_ms) for t in targets},
+        ),
         tiles=True,
         sustain="targets",
     ),
@@ -146,7 +154,12 @@ REGISTRY: tuple[SourceKind, ...] = (
         _has("metric"),
         "console.sources.metrics:build",
         "console.sources.reach:metric",
-        Conditions("metric", _target_names, units=lambda targets: {t.name: t.unit for t in targets}),
+        Conditions(
+            "metric",
+            _target_names,
+            units=lambda targets: {t.name: t.unit for t in targets},
+            limits=lambda targets: {t.name: (t.warn, t.crit) for t in targets},
+        ),
         PaneSpec(
             "Top",
             "widgets.top_table:TopTables",
@@ -162,7 +175,13 @@ REGISTRY: tuple[SourceKind, ...] = (
         _has("logs"),
         "console.sources.logs:build",
         "console.sources.reach:logs",
-        Conditions("logs", _target_names),
+        Conditions(
+            "logs",
+            _target_names,
+            limits=lambda logs: {
+                log.name: (log.error_spike_per_min, log.error_spike_per_min * CRIT_FACTOR) for log in logs
+            },
+        ),
         PaneSpec(
             "Logs",
             "widgets.log_pane:LogPane",
@@ -183,6 +202,7 @@ REGISTRY: tuple[SourceKind, ...] = (
             "postgres",
             _fixed("connection", "connections", "long-running", "blocked", "cache hit"),
             units=lambda settings: {"connections": "%", "cache hit": "%"},
+            limits=lambda settings: {"connections": (settings.pool_warn_pct, settings.pool_crit_pct)},
         ),
         PaneSpec("PostgreSQL", "widgets.postgres_pane:PostgresPane"),
         look_filter="console.logfilter:table_filter",
@@ -199,6 +219,10 @@ REGISTRY: tuple[SourceKind, ...] = (
             "redis",
             _fixed("ping", "memory", "hit ratio"),
             units=lambda settings: {"ping": "ms", "memory": "%", "hit ratio": "%"},
+            limits=lambda settings: {
+                "memory": (settings.memory_warn_pct, settings.memory_crit_pct),
+                "hit ratio": (settings.hit_rate_warn_pct, settings.hit_rate_crit_pct),
+            },
         ),
         PaneSpec("Redis", "widgets.redis_pane:RedisPane"),
         sustain="section",
@@ -250,6 +274,15 @@ def known_checks(config: Config) -> dict[str, set[str]]:
 def check_units(config: Config) -> dict[str, dict[str, str]]:
     """The unit of each check's number (a condition's threshold is converted to it), per configured section."""
     return {kind.section: kind.conditions.units(getattr(config, kind.section)) for kind in configured(config)}
+
+
+def check_limits(config: Config) -> dict[str, tuple[float | None, float | None]]:
+    """Every configured check's warn and crit by check key (`health:api`), for the lines on its chart."""
+    return {
+        f"{kind.conditions.name}:{name}": limits
+        for kind in configured(config)
+        for name, limits in kind.conditions.limits(getattr(config, kind.section)).items()
+    }
 
 
 def sustain_rules(config: Config) -> dict[str, Hold]:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from actions.runner import Runner
     from console.config import Config
     from console.sources.base import Feeds, StreamSource
+    from console.tui.controllers.replay import ReplayControl, ReplayStart
     from console.tui.screens.dashboard import DashboardScreen
     from console.tui.screens.wall import WallScreen
     from console.tui.startup import Loaded
@@ -87,6 +88,7 @@ class ConsoleApp(App[int]):
         feeds: Feeds | None = None,
         notices: list[tuple[str, str]] | None = None,
         wall: bool = False,
+        replay: ReplayStart | None = None,
     ) -> None:
         """Either a `config` and its `runner`, or `load`: called in a thread while the shell shows, it returns them."""
         super().__init__()
@@ -94,6 +96,7 @@ class ConsoleApp(App[int]):
         self.feeds = feeds
         self.notices = notices or []
         self.wall = wall
+        self.replaying = replay  # `incident-console replay`: a recording, not the targets (`replay`, once wired)
         self.ready = False  # the console is wired (until then the shell shows and only quitting works)
         self.load_error: BaseException | None = None  # run_tui raises it once the terminal is restored
         self._load = load
@@ -147,12 +150,14 @@ class ConsoleApp(App[int]):
         from console.tui.controllers.actions import ActionControl
         from console.tui.controllers.incident import IncidentControl, posting_channels
         from console.tui.controllers.outbox import OutboxControl
+        from console.tui.controllers.record import RecordControl
         from console.tui.controllers.share import ShareControl
         from console.tui.controllers.triage import TriageControl
 
         self.config = config
         self.runner = runner
-        self.live = LiveState(self.clock, Sustain(sustain_rules(config)))
+        # a replay's checks were judged when recorded: no `for` rules judge them again
+        self.live = LiveState(self.clock, Sustain(sustain_rules(config) if self.replaying is None else {}))
         self.observer = Observer(runner.journal)
         self.actions = ActionControl(self, runner)
         desk = IncidentDesk(runner.journal, self.clock, config.incident)
@@ -162,6 +167,12 @@ class ConsoleApp(App[int]):
         self.attention = Attention(self, () if self.wall else config.console.notify)
         self.triage = TriageControl(self, config, runner.journal, self.live, self.clock, follow_only=self.wall)
         self.share = ShareControl(self, config, runner.journal)
+        self.recording = RecordControl(self, config, self.live)
+        self.replay: ReplayControl | None = None
+        if self.replaying is not None:  # imported only for a replay
+            from console.tui.controllers.replay import ReplayControl
+
+            self.replay = ReplayControl(self, self.replaying, self.live)
 
     async def on_mount(self) -> None:
         self._signals.enter_context(on_stop_signals(self._stop_signalled))
@@ -187,6 +198,7 @@ class ConsoleApp(App[int]):
         self.call_from_thread(self._loaded, loaded)  # type: ignore[arg-type]
 
     async def _loaded(self, loaded: Loaded) -> None:
+        self.replaying = loaded.replay
         self._wire(loaded.config, loaded.runner)
         self.theme = loaded.theme
         await self._show_console()
@@ -216,6 +228,10 @@ class ConsoleApp(App[int]):
     def _console_screen(self) -> DashboardScreen | WallScreen:
         """The dashboard (its panes for the config), or the wall."""
         # Imported here on purpose: not on the shell's path (module docstring).
+        if self.replay is not None:
+            from console.tui.screens.replay import replay_screen
+
+            return replay_screen(self.replay, self.wall, self.config, self.notices, self.clock)
         if self.wall:
             from console.tui.screens.wall import WallScreen
 
@@ -228,7 +244,11 @@ class ConsoleApp(App[int]):
 
     def _start(self) -> None:
         """After the first paint of the dashboard: the feeds (building them imports the drivers), the journal check
-        and the controllers (the triage one imports the playbooks), so that paint waits for none of them."""
+        and the controllers (the triage one imports the playbooks), so that paint waits for none of them. A replay
+        shows the recording instead: no feeds, and no controller that writes or sends."""
+        if self.replay is not None:
+            self.replay.start()
+            return
         self._start_feeds()
         self._check_journal()
         self.incident.start()
@@ -253,6 +273,8 @@ class ConsoleApp(App[int]):
             self.run_worker(self._follow(source), name=name, group="logs", exit_on_error=False)
         if streams:
             self.set_interval(self.config.console.refresh, partial(self._log_stats, streams))
+        if not self.wall:  # the wall polls no logs: a console or `record` records the whole environment
+            self.recording.start(self.feeds)
         gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
 
     async def _follow(self, source: Any) -> None:
@@ -357,7 +379,7 @@ class ConsoleApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
         if not self.ready:  # the shell: only quitting
             return action in ("quit_console", "quit")
-        return not (self.wall and action in WALL_REFUSES)
+        return not ((self.wall or self.replay is not None) and action in WALL_REFUSES)
 
     def action_incident(self) -> None:
         self.incident.open_screen()
@@ -402,14 +424,15 @@ class ConsoleApp(App[int]):
         self.run_worker(stop, exit_on_error=False)  # type: ignore[arg-type]  # as in _poll_failed
 
 
-def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = False, theme: str | None = None) -> int:
+def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = False, theme: str | None = None,
+            replay: tuple[str | None, str | None] | None = None) -> int:  # fmt: skip
     """Entry for `incident-console`: the shell at once, then the config (checked) and the console. A config mistake
     ends the app and is raised here, once the terminal is restored."""
 
     def load() -> Loaded:
         from console.tui import startup  # in the loader thread, after the shell's first paint
 
-        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme)
+        return startup.load(config_path, read_only=read_only, wall=wall, theme=theme, replay=replay)
 
     app = ConsoleApp(load=load, theme=_shell_theme(theme), wall=wall)
     app.run()

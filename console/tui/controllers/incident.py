@@ -22,6 +22,7 @@ from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
 
 if TYPE_CHECKING:
+    from console.incident.state import IncidentState
     from console.tui.attention import Attention
     from console.tui.screens.dashboard import DashboardScreen
     from console.tui.screens.incident import IncidentScreen
@@ -114,8 +115,12 @@ class IncidentControl:
             self.app.notify(f"✖ {problem}: skipped it", severity="error", timeout=60, markup=False)
         if only_if_changed and not new:
             return
-        state = tracker.state
-        entries, pinned = (state.entries, state.pinned) if state else (list(tracker.recent), set())
+        await self.paint(tracker.state, list(tracker.recent))
+
+    async def paint(self, state: IncidentState | None, recent: list[dict]) -> None:
+        """Show `state` (None: no incident; `recent` entries fill the timeline) on the timeline and the banner: the
+        journal's latest, or the moment a replay shows."""
+        entries, pinned = (state.entries, state.pinned) if state else (recent, set())
         summary = ""
         self._open = state is not None and state.is_open
         if state is not None and state.is_open:

@@ -45,7 +45,12 @@ class DashboardScreen(Screen):
     HELP_PLACE = "dashboard"
 
     BINDINGS = [
-        Binding(key, f"focus_pane({n})", f"Pane {key}", show=False, id=f"pane.{key}") for n, key in enumerate(PANE_KEYS)
+        *(
+            Binding(key, f"focus_pane({n})", f"Pane {key}", show=False, id=f"pane.{key}")
+            for n, key in enumerate(PANE_KEYS)
+        ),
+        # in ? and the README, not the footer: 80 columns keep `? Help`
+        Binding("h", "chart", "History", show=False, id="dashboard.chart"),
     ]
 
     def __init__(self, config: Config, *, read_only: bool, panes: list[Pane], clock: Clock) -> None:
@@ -118,6 +123,14 @@ class DashboardScreen(Screen):
         pane = self.panes[index].widget
         target = pane if pane.can_focus else next((w for w in pane.query("*") if w.can_focus), pane)
         target.focus()
+
+    def action_chart(self) -> None:
+        """`h`: a check's recorded history as a chart (the focused pane's checks first); imported only now."""
+        from console.tui.screens.chart import pick_chart
+
+        focused = self.focused
+        within = [] if focused is None else [focused, *focused.ancestors]
+        pick_chart(self.app, next((pane.section for pane in self.panes if pane.widget in within), None))
 
     def _layout_panes(self) -> None:
         if not self.panes:
