@@ -8,8 +8,6 @@ from datetime import datetime
 from actions.base import Action, ActionContext
 from actions.command import CommandAction
 from actions.runner import Runner
-from actions.script import ScriptAction
-from console.channels.outbox import Outbox
 from console.config import Config, ConfigError
 from console.journal import Journal, actor_info, default_journal_path
 from console.models import utc_now
@@ -49,7 +47,12 @@ def build_actions(config: Config) -> tuple[dict[str, Action], list[str]]:
     for name, spec in config.actions.items():
         if name in actions:
             raise ConfigError(f"{config.source}: actions.{name}: the name is taken by a built-in action; rename it")
-        actions[name] = CommandAction(name, spec) if spec.script is None else ScriptAction(name, spec)
+        if spec.script is None:
+            actions[name] = CommandAction(name, spec)
+        else:
+            from actions.script import ScriptAction  # imported for a config that has a script: the TUI's start
+
+            actions[name] = ScriptAction(name, spec)
     return actions, problems
 
 
@@ -74,7 +77,11 @@ def build_runner(
     """The runner for this config: read-only if asked here or in `[console]`. Its `runbook_problems` name the runbook
     files that could not be used (the CLI warns; the TUI's triage controller shows the same lines)."""
     journal = journal or open_journal(config, clock)
-    outbox = Outbox(journal, config, clock) if config.channel else None
+    outbox = None
+    if config.channel:
+        from console.channels.outbox import Outbox  # imported for a config with channels: the TUI's start
+
+        outbox = Outbox(journal, config, clock)
     ctx = ActionContext(config=config, redactor=Redactor(config.secrets), clock=clock, outbox=outbox)
     actions, runbook_problems = build_actions(config)
     return Runner(

@@ -44,7 +44,7 @@ BENCHES = [
     Bench("journal", quick=("--n", "300"), figure="entries/s"),
     Bench("startup", quick=("--runs", "2"), figure="median"),
     Bench("idle", quick=("--runs", "1", "--seconds", "10"), figure="median"),
-    Bench("bytes", quick=("--runs", "1", "--seconds", "10"), figure="^log at"),
+    Bench("bytes", quick=("--runs", "1", "--seconds", "10"), figure="incident$"),
     Bench("probes", quick=("--targets", "50", "--duration", "6")),
     Bench("logs", quick=("--lines", "100000", "--probes", "5", "--no-toolong")),
     Bench("flush", quick=("--sessions", "100000", "--others", "20000", "--runs", "1")),

@@ -1,6 +1,7 @@
 """PostgreSQL figures: kill-idle on 500 sessions, server time of one refresh, CPU per refresh beside pg_activity.
 
 .venv/bin/python benchmarks/pg.py [--only abc] [--seconds 20] [--refresh 1] [--pg-activity PATH] [--before TREE]
+    [--sessions 300,3000]
 
 (a) preview + terminate 500 idle sessions through the runner and journal (goal <= 1 s);
 (b) server time of one full refresh with 5,000 pg_stat_statements entries and 300 connections (goal <= 50 ms),
@@ -11,6 +12,8 @@
     python3 -m venv /tmp/pgact && /tmp/pgact/bin/pip install pg_activity 'psycopg[binary]'
     The ratio row is the pane's CPU over pg_activity's (goal <= 1). `--before TREE` also runs the pane from another
     checkout (e.g. `git worktree add /tmp/before HEAD~1`) in the same window, for a before/after in one run.
+    `--sessions 300,3000` runs (c) at each count of connections (the server holds the largest), each row with its
+    cost per 1,000 sessions: how the cost grows.
 """
 
 from __future__ import annotations
@@ -152,7 +155,12 @@ ACTIVITY = "pg_activity (curses, 160x50 pty)"
 
 
 def bench_cpu(
-    server: PostgresServer, seconds: float, refresh: float, pg_activity: str | None, before: str | None = None
+    server: PostgresServer,
+    seconds: float,
+    refresh: float,
+    pg_activity: str | None,
+    before: str | None = None,
+    sessions: int = 300,
 ) -> list[tuple]:
     """Start every monitor together, let them warm up, then read their CPU over the same window."""
     me = [sys.executable, str(Path(__file__).resolve())]
@@ -186,17 +194,20 @@ def bench_cpu(
                 continue
             used = used_by[name] = cpu_seconds(proc.pid) - start[name]
             shown = f", {term.bytes / seconds / 1024:.1f} KB/s to the terminal" if term else ""
+            per_thousand = used / refreshes * 1000 / sessions * 1000
             rows.append(
                 (
-                    f"(c) {name}",
+                    f"(c) {sessions} sessions: {name}",
                     f"{used / refreshes * 1000:.1f} ms CPU/refresh",
-                    f"{used:.2f} s CPU over {seconds:g} s at refresh {refresh:g} s{shown}",
+                    f"{per_thousand:.1f} ms per 1,000 sessions; {used:.2f} s CPU over {seconds:g} s at refresh "
+                    f"{refresh:g} s{shown}",
                 )
             )
         if used_by.get(ACTIVITY) and PANE in used_by:
             ratio = used_by[PANE] / used_by[ACTIVITY]
             verdict = "met" if ratio <= 1 else "MISSED"
-            rows.append(("(c) pane CPU / pg_activity CPU", f"{ratio:.2f}", f"goal <= 1: {verdict}"))
+            label = f"(c) {sessions} sessions: pane CPU / pg_activity CPU"
+            rows.append((label, f"{ratio:.2f}", f"goal <= 1: {verdict}"))
     finally:
         for proc, term in monitors.values():
             if term is not None:
@@ -249,6 +260,7 @@ def main() -> None:
     parser.add_argument("--pg-activity", default=shutil.which("pg_activity") or "/tmp/pgact/bin/pg_activity")
     parser.add_argument("--only", default="abc", help="which parts to run, e.g. c")
     parser.add_argument("--before", help="also run the pane from this source tree in (c)")
+    parser.add_argument("--sessions", default="300", help="connections held while (c) runs, e.g. 300,3000")
     parser.add_argument("--child", choices=["source", "pane"], help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -256,17 +268,19 @@ def main() -> None:
         child(args.child, args.dsn, args.refresh)
         return
     conf = {"pg_stat_statements.max": "10000", "pg_stat_statements.track_planning": "on"}
+    sizes = [int(size) for size in args.sessions.split(",")]
     rows: list[tuple] = []
-    with PostgresServer(max_connections=600, extra_conf=conf) as server, tempfile.TemporaryDirectory() as tmp:
+    largest = max(600, max(sizes) + 100)
+    with PostgresServer(max_connections=largest, extra_conf=conf) as server, tempfile.TemporaryDirectory() as tmp:
         if "a" in args.only:
             rows += asyncio.run(bench_kill(server, Path(tmp)))
 
-        async def loaded() -> list[tuple]:
-            conns, busy, count = await load_server(server)
+        async def loaded(sessions: int, first: bool) -> list[tuple]:
+            conns, busy, count = await load_server(server, connections=sessions)
             try:
-                found = await bench_refresh(server, count) if "b" in args.only else []
+                found = await bench_refresh(server, count) if "b" in args.only and first else []
                 if "c" in args.only:
-                    cpu = (server, args.seconds, args.refresh, args.pg_activity, args.before)
+                    cpu = (server, args.seconds, args.refresh, args.pg_activity, args.before, sessions)
                     found += await asyncio.to_thread(bench_cpu, *cpu)
                 return found
             finally:
@@ -275,7 +289,8 @@ def main() -> None:
                 for conn in conns:
                     conn.terminate()
 
-        rows += asyncio.run(loaded())
+        for n, sessions in enumerate(sizes):
+            rows += asyncio.run(loaded(sessions, n == 0))
     table = Table(title="PostgreSQL: actions, refresh cost, CPU beside pg_activity")
     for column in ("measure", "figure", "detail"):
         table.add_column(column)

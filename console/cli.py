@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from console.config.reading import ConfigError
 from console.output import finish, out
 from console.redact import make_safe
 
@@ -234,7 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.usage_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
-    except (ConfigError, UsageError) as exc:
+    except Exception as exc:
+        if not _one_line_mistake(exc):
+            raise
         out(f"incident-console: {make_safe(str(exc))}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -242,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         finish()
+
+
+def _one_line_mistake(exc: Exception) -> bool:
+    """A usage or config mistake: said in one line, exit 2. ConfigError's module is not imported at the top, as it
+    brings the config's models (pydantic: 0.1-0.2 s before the TUI's first paint); one can only have been raised
+    once its module is imported."""
+    reading = sys.modules.get("console.config.reading")
+    return isinstance(exc, UsageError) or (reading is not None and isinstance(exc, reading.ConfigError))
 
 
 READ_ONLY_IS_FOR = "the TUI, `demo`, `run` and `runbook run`"

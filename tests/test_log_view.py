@@ -363,6 +363,7 @@ def test_the_view_reuses_no_name_textual_gives_a_meaning() -> None:
 
     hooks = {"__init__", "BINDINGS", "COMPONENT_CLASSES", "DEFAULT_CSS", "on_mount", "notify_style_update"}
     hooks |= {"render_line", "render_lines", "get_selection", "selection_updated"}
+    hooks |= {"allow_horizontal_scroll", "watch_scroll_x"}  # "may be overridden"; the scroll_x watcher
     textual = set(dir(ScrollView)) | set(vars(ScrollView()))
     defined = (set(vars(LogView)) - set(vars(Bare))) | (set(vars(LogView(["a", "b"]))) - set(vars(ScrollView())))
     assert sorted(defined & textual - hooks) == []

@@ -69,7 +69,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     LogView {
         height: 1fr;
         overflow-y: scroll;
-        overflow-x: auto;
+        overflow-x: hidden;  /* a scrollbar took a row, redrawn in every frame: see allow_horizontal_scroll */
         border: round $panel;
         border-title-color: $text-muted;
         border-subtitle-color: $text-muted;
@@ -175,27 +175,28 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._last_paint = time.monotonic()
         self._flooded, self._unpainted = self._unpainted > FLOOD_LINES, 0
         size = Size(self._width, len(self.store.stored))
-        if size.width != self.virtual_size.width:
-            self.virtual_size = size  # a wider line may bring the horizontal scrollbar: lay out
-            if self.following:  # ...which takes a row: the last line is scrolled to once that is known
-                self.call_after_refresh(self._follow_bottom)
-        elif size != self.virtual_size:
-            # Only the line count changed: no layout (that would repaint the whole screen on every append).
+        if size != self.virtual_size:
+            # No layout (that would repaint the whole screen on every append): no horizontal scrollbar to show.
             self.set_reactive(LogView.virtual_size, size)
             self.vertical_scrollbar.window_virtual_size = size.height
         if self.following:
             self.cursor = None
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            self._scroll_quietly(self.max_scroll_y)
         elif self.show_vertical_scrollbar:
             self.vertical_scrollbar.position = self.scroll_y  # after _shift
         self._update_titles()
-        self.refresh()
+        self.refresh(self.size.region)  # the lines, not the border: its subtitle repaints on its own (_update_titles)
         if self.after_flush is not None:
             self.after_flush()
 
-    def _follow_bottom(self) -> None:
-        if self.following:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+    def _scroll_quietly(self, y: int) -> None:
+        """Scroll to line `y` and repaint no more than the lines: a scroll through Textual (`scroll_to`) lays the
+        screen out again and repaints the whole view, border included, in every frame of a followed log."""
+        if y != self.scroll_y:
+            self.set_reactive(LogView.scroll_y, y)
+            self.set_reactive(LogView.scroll_target_y, y)
+            if self.show_vertical_scrollbar:
+                self.vertical_scrollbar.position = y
 
     @property
     def paint_pending(self) -> bool:
@@ -340,6 +341,15 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         elif index >= top + height:
             self.scroll_to(y=index - height + 1, animate=False, immediate=True)
 
+    @property
+    def allow_horizontal_scroll(self) -> bool:
+        """Left / right scroll lines wider than the view with no scrollbar (the subtitle names the columns)."""
+        return not self._check_disabled() and self.max_scroll_x > 0
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        self._update_titles()
+
     def on_mouse_down(self, event: events.MouseDown) -> None:
         if self.following:  # the lines stay put while the operator selects them
             self.following = False
@@ -394,11 +404,26 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             parts.append(f"trace {store.trace_id}")
         if store.log_filter is not None:
             parts.append(f"{'filter' if store.hide_unmatched else 'find (n/N)'}: {store.log_filter.text}")
-        self.border_title = Content(make_safe(" · ".join(parts))) if parts else None  # a playbook's filter too
+        title = make_safe(" · ".join(parts))  # a playbook's filter too
+        if title != (self._border_title.plain if self._border_title is not None else ""):
+            self.border_title = Content(title) if title else None
         shown = len(store.stored)
         counts = f"{shown:,} of {len(store.ring):,} lines" if store.shown is not None else f"{shown:,} lines"
         dropped = f" · {store.dropped:,} dropped" if store.dropped else ""
-        self.border_subtitle = Content(f"{'▶ FOLLOW' if self.following else '⏸ PAUSED'} · {counts}{dropped}")
+        width, left = self.scrollable_content_region.width, round(self.scroll_x)
+        columns = f" · cols {left + 1}-{left + width} of {self._width}" if self.is_mounted and self.max_scroll_x else ""
+        state = "▶ FOLLOW" if self.following else "⏸ PAUSED"
+        subtitle = f"{state} · {counts}{dropped}{columns}"
+        before = self._border_subtitle.plain if self._border_subtitle is not None else None
+        if subtitle != before:
+            # Textual's setter repaints the whole view; the count changes with every paint of a followed log, so
+            # the subtitle is set as the setter would (Content: no markup, tabs or newlines here) and only its end
+            # of the bottom border is repainted (right-aligned: the longer text and its frame, in content coordinates).
+            self._border_subtitle = Content(subtitle)
+            left, top = self.content_offset
+            width, height = self.outer_size
+            span = min(width, max(len(subtitle), len(before or "")) + 4)
+            self.refresh(Region(width - span - left, height - 1 - top, span, 1))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Check the styles once per frame, not once per line."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from console.models import Check, State
 from console.redact import make_safe
+
+if TYPE_CHECKING:  # console.models builds pydantic models: not before the shell's first paint (console/tui/app.py)
+    from console.models import Check, State
 
 REPEAT = 30.0
 GAP = 5.0
@@ -63,6 +65,8 @@ class Attention:
 
     def checks_changed(self, changed: Sequence[tuple[Check, State | None]]) -> None:
         """A check that has just become CRIT or DOWN (not one first seen so: the console just started)."""
+        from console.models import State  # imported by then: the checks are its
+
         worse = [c for c, before in changed if c.state in (State.CRIT, State.DOWN) and before not in (None, c.state)]
         if worse:
             names = ", ".join(f"{c.key} {c.state.value.upper()}" for c in worse[:3])

@@ -13,6 +13,8 @@ While the terminal is lent to a program (`App.suspend`, console/terminal.py) the
 must be heard), but the writer thread has stopped: the frames the app still paints would fill its queue and block
 the loop for ever, so they are dropped until the app resumes; Textual repaints the whole screen then. A resume that
 cannot start again (the terminal hung up meanwhile) keeps dropping them.
+
+Every write goes out with its SGR sequences cut to the changes (console/tui/sgr.py): half the bytes of a frame.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import errno
 from typing import IO, Any
 
 from textual.drivers.linux_driver import LinuxDriver
+
+from console.tui.sgr import PLAIN, UNKNOWN, shorten
 
 GONE = (errno.EIO, errno.EPIPE, errno.ENXIO)
 
@@ -37,6 +41,7 @@ class HangupSafeDriver(LinuxDriver):
         self._file = TerminalOutput(terminal)  # type: ignore[assignment]
         self._auto_restart = False
         self._lent = False  # the terminal is another program's: nothing is written
+        self._style = PLAIN  # what the terminal draws with after the last write
 
     def suspend_application_mode(self) -> None:
         super().suspend_application_mode()
@@ -44,12 +49,14 @@ class HangupSafeDriver(LinuxDriver):
 
     def resume_application_mode(self) -> None:
         stopped, self._lent = self._writer_thread, False
+        self._style = UNKNOWN  # the program that had the terminal may have left any style: the next one from a reset
         super().resume_application_mode()
         if self._writer_thread is stopped:  # the terminal refused its modes back (it hung up): nothing started
             self._lent = True
 
     def write(self, data: str) -> None:
         if not self._lent:
+            data, self._style = shorten(data, self._style)
             super().write(data)
 
 

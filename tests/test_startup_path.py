@@ -1,0 +1,47 @@
+"""What the TUI imports on its way to the first frames (benchmarks/startup.py times them): each module named here
+cost the shell's paint or the tiles' first data tens of milliseconds when it was imported too early."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import config_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code`."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_the_shell_imports_no_model_no_config_and_no_http_client() -> None:
+    """`incident-console` paints its shell before it reads the config: pydantic and the rest come after that paint."""
+    modules = imported_after("import console.cli, console.tui.app")
+    heavy = ("pydantic", "console.config", "console.models", "aiohttp", "markdown_it", "console.triage")
+    assert sorted(m for m in modules if m.startswith(heavy)) == []
+
+
+def test_a_config_without_channels_or_scripts_loads_without_their_modules(tmp_path: Path) -> None:
+    """The loader thread (console/tui/startup.py) builds the runner: the outbox and the script judge wait for a
+    config that has channels or script actions."""
+    config = config_file(tmp_path, '[actions.hello]\ncommand = ["echo", "hello"]\n')
+    code = (
+        "from console.tui.startup import load\n"
+        f"loaded = load({str(config)!r}, read_only=False, wall=False, theme=None)\n"
+        "assert 'hello' in loaded.runner.actions\n"
+    )
+    modules = imported_after(code)
+    assert {"console.channels.outbox", "actions.script", "console.judge.shell"} & modules == set()
+    with_both = config_file(
+        tmp_path / "both",
+        '[actions.hello]\nscript = "echo hello"\n'
+        '[[channel]]\nname = "chat"\nkind = "webhook"\nurl = "https://chat.example/hook"\n',
+    )
+    code = f"from console.tui.startup import load\nload({str(with_both)!r}, read_only=False, wall=False, theme=None)\n"
+    assert {"console.channels.outbox", "actions.script"} <= imported_after(code)
