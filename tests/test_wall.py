@@ -27,7 +27,7 @@ from console.triage.playbook import Playbook
 from console.tui.app import ConsoleApp
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.wall import WallScreen
-from tests.helpers import ANSI, cli_on_pty, read_until
+from tests.helpers import ANSI, cli_on_pty, read_until, settle
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 
@@ -144,18 +144,18 @@ def declare_incident(tmp_path: Path, clock: ManualClock) -> None:
     clock.set(NOW)
 
 
-async def settle(pilot) -> None:
-    app = pilot.app
-    await app.incident.refresh()
-    await app.workers.wait_for_complete()
-    await app.triage.poll()
-    await pilot.pause()
+async def caught_up(pilot) -> None:
+    """The wall reads the journal now (its incident and triage controllers' timers would within a second), then
+    settles."""
+    await pilot.app.incident.refresh()
+    await pilot.app.triage.poll()
+    await settle(pilot)
 
 
 def with_incident(tmp_path: Path, models: list = MODELS):
     async def run_before(pilot) -> None:
         pilot.app.live.update(models)
-        await settle(pilot)
+        await caught_up(pilot)
 
     clock = ManualClock(NOW)
     declare_incident(tmp_path, clock)
@@ -179,7 +179,7 @@ def test_wall_update_overdue(snap_compare, tmp_path: Path) -> None:
 def test_wall_without_an_incident(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         pilot.app.live.update(HEALTHY)
-        await settle(pilot)
+        await caught_up(pilot)
 
     assert snap_compare(make_wall(tmp_path), terminal_size=size, run_before=run_before)
 
@@ -227,7 +227,7 @@ async def test_the_header_says_no_incident_and_the_health(tmp_path: Path) -> Non
     app = make_wall(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         app.live.update(MODELS)
-        await settle(pilot)
+        await caught_up(pilot)
         assert isinstance(app.screen, WallScreen)
         title = str(app.screen.query_one("#wall-title").render())
         assert "NO INCIDENT" in title and "2 CRIT" in title and "1 DOWN" in title
