@@ -27,7 +27,7 @@ from console.triage.playbook import Playbook
 from console.tui.app import ConsoleApp
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.wall import WallScreen
-from tests.helpers import ANSI, cli_on_pty, read_until, settle
+from tests.helpers import ANSI, cli_on_pty, painted, read_until, settle, until
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 
@@ -238,10 +238,12 @@ async def test_the_wall_polls_its_tiles_and_follows_no_logs(tmp_path: Path) -> N
     text = CONFIG.format(journal=tmp_path / "journal.jsonl") + f'[[logs]]\nname = "app"\npath = "{tmp_path}/app.log"\n'
     config = cfg.loads(text, source=Path("/etc/ic/config.toml"), environ={})
     app = ConsoleApp(config, build_runner(config, read_only=True), wall=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        while app.feeds is None:
-            await pilot.pause(0.05)
-        assert app.feeds.streams == [] and len(app.feeds.polled) == 5
+    async with app.run_test(size=(80, 24)):
+        # every tile's first poll has come back (nothing listens on port 9) and the controllers' start-up work is
+        # done: only the pollers still run, so the app is not torn down mid-start
+        await until(lambda: "▼ 5 DOWN" in painted(app), what="the tiles' first poll")
+        await until(lambda: all(worker.group == "feeds" for worker in app.workers), what="the controllers' start")
+        assert app.feeds is not None and app.feeds.streams == [] and len(app.feeds.polled) == 5
 
 
 def test_a_wall_on_an_unreadable_journal_stops_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
