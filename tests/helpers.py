@@ -45,13 +45,16 @@ def cli(
     )
 
 
-def config_file(folder: Path, body: str, *, mode: int = 0o600, folder_mode: int = 0o700) -> Path:
-    """`body` after a `[console]` with a journal in a private folder, at `folder/config.toml` with these modes."""
+def config_file(
+    folder: Path, body: str, *, mode: int = 0o600, folder_mode: int = 0o700, environment: str = "staging"
+) -> Path:
+    """`body` after a `[console]` (this environment) with a journal in a private folder (`folder/../state`), at
+    `folder/config.toml` with these modes."""
     folder.mkdir(exist_ok=True)
     folder.chmod(folder_mode)
     journal = folder.parent / "state" / "journal.jsonl"
     path = folder / "config.toml"
-    path.write_text(f'[console]\nenvironment = "staging"\njournal = "{journal}"\n{body}')
+    path.write_text(f'[console]\nenvironment = "{environment}"\njournal = "{journal}"\n{body}')
     path.chmod(mode)
     return path
 
@@ -127,8 +130,10 @@ def toasts(app: Any, severity: str | None = None) -> list[str]:
     return [str(toast.render()) for toast in shown]
 
 
-async def settle(pilot: Any) -> None:
-    """Let a Pilot's keys land and the app's workers (journal writes, plans) finish, unless a modal waits for input."""
+async def settle(pilot: Any, timers: float = 0) -> None:
+    """Let a Pilot's keys land and the app's workers (journal writes, plans) finish, unless a modal waits for input;
+    then `timers` seconds more for what a widget paints on a timer (a log view paints appended lines within
+    widgets.log_view.FOLLOW_INTERVAL)."""
     from textual.screen import ModalScreen
 
     await pilot.pause()
@@ -136,6 +141,8 @@ async def settle(pilot: Any) -> None:
     if not isinstance(pilot.app.screen, ModalScreen):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    if timers:
+        await pilot.pause(timers)
 
 
 def cli_into(reader: list[str], *argv: str | Path, timeout: float = 60) -> tuple[int, str, str]:

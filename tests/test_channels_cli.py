@@ -14,7 +14,9 @@ import pytest
 from channel_world import Mailbox, channels_toml, smtp_server
 
 from console.demo.servers.channels import ChannelServer, Fault
-from tests.helpers import cli
+from tests.helpers import cli, config_file
+
+PRODUCTION = '[console]\nenvironment = "production"\n'  # how channels_toml begins
 
 
 @pytest.fixture
@@ -23,11 +25,9 @@ def server() -> Iterator[ChannelServer]:
         yield running
 
 
-def config_file(tmp_path: Path, toml: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(toml.replace("[console]\n", f'[console]\njournal = "{tmp_path / "journal.jsonl"}"\n', 1))
-    path.chmod(0o600)
-    return path
+def channels_config(tmp_path: Path, toml: str) -> Path:
+    """channels_toml's channels in the helpers' config file (its `[console]`: the journal in tmp_path/state)."""
+    return config_file(tmp_path / "ic", toml.removeprefix(PRODUCTION), environment="production")
 
 
 def incident(config: Path, *argv: str) -> tuple[int, str, str]:
@@ -43,7 +43,7 @@ def secrets(server: ChannelServer) -> list[str]:
 def test_a_post_to_a_channel_that_is_down_is_queued_exit_0_and_a_cron_send_delivers_it(
     tmp_path: Path, server: ChannelServer
 ) -> None:
-    config = config_file(tmp_path, channels_toml(server, timeout="2s"))
+    config = channels_config(tmp_path, channels_toml(server, timeout="2s"))
     assert incident(config, "declare", "--title", "checkout returns 500s", "--severity", "SEV-2")[0] == 0
     server.down()
     code, out, err = incident(config, "update", "--post", "chat,status", "--yes", "--field", "eta=30 minutes")
@@ -67,12 +67,12 @@ def test_a_post_to_a_channel_that_is_down_is_queued_exit_0_and_a_cron_send_deliv
     assert len([r for r in server.received if r.service == "slack"]) == 1 and len(server.state.incidents) == 1
     code, out, _ = incident(config, "outbox")
     assert out.count(": delivered after") == 2
-    text = (tmp_path / "journal.jsonl").read_text() + out
+    text = (tmp_path / "state" / "journal.jsonl").read_text() + out
     assert not [secret for secret in secrets(server) if secret in text]
 
 
 def test_send_delivers_what_is_due_and_a_refusal_for_good_exits_1(tmp_path: Path, server: ChannelServer) -> None:
-    config = config_file(tmp_path, channels_toml(server, timeout="2s"))
+    config = channels_config(tmp_path, channels_toml(server, timeout="2s"))
     incident(config, "declare", "--title", "checkout returns 500s", "--severity", "SEV-2")
     server.fail("/teams", Fault(401))
     code, out, _ = incident(config, "update", "--post", "chat", "team", "--yes")
@@ -94,7 +94,7 @@ def test_check_reaches_each_channel_without_posting_where_the_service_allows_it(
     smtp = smtp_server(mailbox)
     smtp.start()
     try:
-        config = config_file(tmp_path, channels_toml(server, smtp=f"smtp://127.0.0.1:{smtp.port}"))
+        config = channels_config(tmp_path, channels_toml(server, smtp=f"smtp://127.0.0.1:{smtp.port}"))
         done = cli("check", "--config", config)
     finally:
         smtp.stop()

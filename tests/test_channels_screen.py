@@ -25,7 +25,7 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.pick import PickScreen
-from tests.helpers import toasts
+from tests.helpers import toasts, until
 from widgets.outbox_line import OutboxLine
 
 
@@ -60,28 +60,21 @@ def declare(tmp_path: Path, severity: str = "SEV-2") -> IncidentDesk:
     return desk
 
 
-async def until(pilot, condition, seconds: float = 8.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
-
-
 async def compose_and_preview(pilot, app: ConsoleApp, choice: str) -> ActionRunScreen:
     """i, u, the suggested kind, the composer as drafted, then the channel picker's `choice`: the preview."""
     await pilot.press("i")
-    await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
+    await until(lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
     await pilot.press("u")
-    await until(pilot, lambda: isinstance(app.screen, PickScreen))
+    await until(lambda: isinstance(app.screen, PickScreen))
     await pilot.press("enter")  # the kind due
-    await until(pilot, lambda: not isinstance(app.screen, PickScreen))
+    await until(lambda: not isinstance(app.screen, PickScreen))
     await pilot.press("ctrl+s")  # the composer, as prefilled
-    await until(pilot, lambda: isinstance(app.screen, PickScreen))
+    await until(lambda: isinstance(app.screen, PickScreen))
     picker = app.screen
     assert isinstance(picker, PickScreen)
     options = [value for value, _ in picker.options]
     await pilot.press(*["down"] * options.index(choice), "enter")
-    await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
+    await until(lambda: isinstance(app.screen, ActionRunScreen))
     screen = app.screen
     assert isinstance(screen, ActionRunScreen)
     return screen
@@ -109,7 +102,7 @@ async def test_u_posts_an_update_previewed_per_audience_and_the_runner_delivers_
         assert "anchor:" not in shown["customers"][1] and "Root cause" not in shown["customers"][1]
         assert not server.received, "nothing is posted before y"
         await pilot.press("y")
-        await until(pilot, lambda: screen.outcome is not None)
+        await until(lambda: screen.outcome is not None)
         assert "COMPLETED" in str(screen.query_one("#result", Static).render())
     services = sorted({r.service for r in server.received})
     assert services == ["hook", "slack", "statuspage", "teams"]
@@ -134,7 +127,7 @@ async def test_at_80x24_one_audience_at_a_time_and_a_hung_channel_never_blocks_t
         started = time.monotonic()
         await pilot.press("a")  # keys are answered while the hung channel waits out its timeout
         assert time.monotonic() - started < 0.5 and screen.outcome is None
-        await until(pilot, lambda: screen.outcome is not None)
+        await until(lambda: screen.outcome is not None)
         assert time.monotonic() - started < 3.0  # the hung channel cost its 2 s timeout
         result = str(screen.query_one("#result", Static).render())
         assert "FAILED" in result and "chat unknown" in result and "status delivered" in result
@@ -154,7 +147,7 @@ async def test_the_incident_screen_and_the_wall_show_what_waits_and_neither_a_wa
         async with app.run_test(size=(120, 40)) as pilot:
             if not kwargs.get("wall"):
                 await pilot.press("i")
-            await until(pilot, lambda app=app: any(line.has_class("-shown") for line in app.screen.query(OutboxLine)))
+            await until(lambda app=app: any(line.has_class("-shown") for line in app.screen.query(OutboxLine)))
             line = str(app.screen.query_one(OutboxLine).render())
             assert "QUEUED chat #2" in line
     assert not [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "update.delivery"]
@@ -165,13 +158,13 @@ async def test_a_declaration_at_a_paging_rules_severity_offers_p_to_page(tmp_pat
     declare(tmp_path, "SEV-1")
     app, _ = make_app(tmp_path, server, extra=rule)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.outbox.offered == ["oncall"])
+        await until(lambda: app.outbox.offered == ["oncall"])
         await pilot.press("P")
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
+        await until(lambda: isinstance(app.screen, ActionRunScreen))
         screen = app.screen
         assert isinstance(screen, ActionRunScreen)
         await pilot.press("y")
-        await until(pilot, lambda: screen.outcome is not None)
+        await until(lambda: screen.outcome is not None)
     incident = IncidentDesk(Journal(tmp_path / "journal.jsonl")).state().id
     assert server.state.pages[incident]["events"] == ["trigger"]
 
@@ -186,27 +179,27 @@ async def test_an_overdue_update_offers_the_last_updates_channels_and_posts_to_t
     desk.post_update("initial", draft_update(state, "initial", desk.clock.now()), ["chat", "status"])
     app, _ = make_app(tmp_path, server)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await until(pilot, lambda: sorted(r.service for r in server.received) == ["slack", "statuspage"])
+        await until(lambda: sorted(r.service for r in server.received) == ["slack", "statuspage"])
         app.clock.advance(2 * 3600)  # SEV-2 asks for an update every hour
         await app.incident.check_overdue()  # what the app's timer does every 20 s
         assert any("overdue: press i, then u (to chat, status, as the last one)" in t for t in toasts(app, "warning"))
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
+        await until(lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
         await pilot.press("u")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        await until(lambda: isinstance(app.screen, PickScreen))
         await pilot.press("enter")  # the kind due
-        await until(pilot, lambda: not isinstance(app.screen, PickScreen))
+        await until(lambda: not isinstance(app.screen, PickScreen))
         await pilot.press("ctrl+s")  # the composer, as prefilled
-        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        await until(lambda: isinstance(app.screen, PickScreen))
         picker = app.screen
         assert isinstance(picker, PickScreen)
         assert picker.options[0][1] == "as the last update: chat, status" and picker.selected == picker.options[0][0]
         await pilot.press("enter")  # the choice offered first
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
+        await until(lambda: isinstance(app.screen, ActionRunScreen))
         screen = app.screen
         assert isinstance(screen, ActionRunScreen)
         await pilot.press("y")
-        await until(pilot, lambda: screen.outcome is not None)
+        await until(lambda: screen.outcome is not None)
         assert "COMPLETED" in str(screen.query_one("#result", Static).render())
     assert sorted(r.service for r in server.received[2:]) == ["slack", "statuspage"]  # the new update, nowhere else
     posted = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "update.posted"]
@@ -221,21 +214,21 @@ async def test_raising_an_open_incident_to_a_paging_rules_severity_offers_p_to_p
     app, _ = make_app(tmp_path, server, extra=rule)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
+        await until(lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
         await app.outbox.tick()  # a pass of the outbox's timer: SEV-3 is below the rule, nothing is offered
         assert app.outbox.offered == [] and not any("press P" in text for text in toasts(app))
         await pilot.press("v")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        await until(lambda: isinstance(app.screen, PickScreen))
         levels = [value for value, _ in app.screen.options]
         await pilot.press(*["up"] * (levels.index("SEV-3") - levels.index("SEV-1")), "enter")
-        await until(pilot, lambda: app.incident.desk.tracker.state.severity == "SEV-1")
-        await until(pilot, lambda: app.outbox.offered == ["oncall"])  # on the timer's next pass
+        await until(lambda: app.incident.desk.tracker.state.severity == "SEV-1")
+        await until(lambda: app.outbox.offered == ["oncall"])  # on the timer's next pass
         assert any("is SEV-1: press P to page oncall (page the on-call)" in text for text in toasts(app, "warning"))
         await pilot.press("P")
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
+        await until(lambda: isinstance(app.screen, ActionRunScreen))
         screen = app.screen
         assert isinstance(screen, ActionRunScreen)
         await pilot.press("y")
-        await until(pilot, lambda: screen.outcome is not None)
+        await until(lambda: screen.outcome is not None)
     incident = IncidentDesk(Journal(tmp_path / "journal.jsonl")).state().id
     assert server.state.pages[incident]["events"] == ["trigger"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -14,9 +15,9 @@ from console.config import LogSettings
 from console.models import State
 from console.models.logs import LogLine, LogStats
 from console.sources.logs.parse import LineParser
-from tests.helpers import painted, terminal_output
+from tests.helpers import painted, settle, terminal_output
 from widgets.log_pane import LogPane
-from widgets.log_view import LogView
+from widgets.log_view import FOLLOW_INTERVAL, LogView
 from widgets.messages import DetailRequested, FilterRequested
 
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -121,23 +122,19 @@ def snapshot_app() -> PaneApp:
     return PaneApp(["app", "worker"], [app, worker], max_lines=110, stats=SNAPSHOT_STATS)
 
 
-async def settle(pilot) -> None:
-    await pilot.pause(0.15)
-
-
 def test_log_pane_80x24(snap_compare) -> None:
-    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=partial(settle, timers=FOLLOW_INTERVAL))
 
 
 def test_log_pane_160x50(snap_compare) -> None:
-    assert snap_compare(snapshot_app(), terminal_size=(160, 50), run_before=settle)
+    assert snap_compare(snapshot_app(), terminal_size=(160, 50), run_before=partial(settle, timers=FOLLOW_INTERVAL))
 
 
 async def test_escape_sequences_in_lines_never_reach_the_terminal() -> None:
     lines = parse("app", ["evil \x1b]52;c;ZXZpbA==\x07 then \x1b[2J and \x9b31m c1"])
     app = PaneApp(["app"], [lines])
     async with app.run_test(size=(100, 10)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         output = terminal_output(app)
         shown = painted(app)
         screenshot = app.export_screenshot()
@@ -150,16 +147,16 @@ async def test_escape_sequences_in_lines_never_reach_the_terminal() -> None:
 async def test_f_pauses_and_resumes_following() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(40))])
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert "GET /api/items/39 " in painted(app)
         await pilot.press("f")
         assert "⏸ PAUSED" in str(app.view.border_subtitle)
         app.view.append(parse("app", app_lines(5, start=100)))
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert "GET /api/items/39 " in painted(app)
         assert "12:01:4" not in painted(app)
         await pilot.press("f")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert "▶ FOLLOW" in str(app.view.border_subtitle)
         assert "12:01:44 INFO  GET /api/items/4 " in painted(app)
 
@@ -167,12 +164,12 @@ async def test_f_pauses_and_resumes_following() -> None:
 async def test_f_pauses_on_the_lines_last_drawn_though_the_full_ring_dropped_lines_since() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(150))], max_lines=100)
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         drawn = painted(app)
         assert "GET /api/items/149 " in drawn
         app.view.append(parse("app", app_lines(30, start=600)))  # 30 lines leave the top before the next paint
         app.view.action_toggle_follow()  # `f` before that paint
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert "⏸ PAUSED" in str(app.view.border_subtitle)
         paused = painted(app)
         assert "12:10:" not in paused
@@ -183,17 +180,17 @@ async def test_slash_asks_for_a_filter_and_a_bad_regex_is_reported_without_chang
     app = PaneApp(["app"], [parse("app", app_lines(40))])
     async with app.run_test(size=(100, 16)) as pilot:
         await pilot.press("slash")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert [type(r) for r in app.requests] == [FilterRequested]
         assert app.requests[0].control is app.view and app.requests[0].current == ""
         assert app.view.set_filter("level=error") is None
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert {line.level for line in app.view.lines} == {"error"}
         assert len(app.view.lines) == 4
         assert "4 of 40 lines" in str(app.view.border_subtitle)
         error = app.view.set_filter("(timeout")
         assert error is not None and error.startswith("not a valid regular expression: missing )")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert len(app.view.lines) == 4
         await pilot.press("slash")
         assert app.requests[-1].current == "level=error"
@@ -204,16 +201,16 @@ async def test_slash_asks_for_a_filter_and_a_bad_regex_is_reported_without_chang
 async def test_n_and_shift_n_jump_between_matches_showing_the_lines_around_them() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(60))])
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         app.view.set_filter("checkout")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert len(app.view.lines) == 6
         await pilot.press("n")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert len(app.view.lines) == 60
         assert app.view.current_line.text.startswith(stamp(57))
         await pilot.press("N")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.view.current_line.text.startswith(stamp(47))
         text = painted(app)
         assert "GET /api/items/46 " in text and "GET /api/items/48 " in text
@@ -231,18 +228,18 @@ async def test_shift_t_follows_the_trace_id_of_the_line_across_sources_and_again
     worker = parse("worker", worker_lines([17, 27]), json_format=True)
     app = PaneApp(["app", "worker"], [parse("app", app_lines(30)), worker])
     async with app.run_test(size=(120, 20)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         await pilot.press("up", "up")
         assert app.view.current_line.trace_id == "t0027"
         await pilot.press("T")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert [(line.source, line.trace_id) for line in app.view.lines] == [("app", "t0027"), ("worker", "t0027")]
         text = painted(app)
         assert "app    POST /api/checkout 500 927ms upstream timeout trace_id=t0027" in text
         assert "worker payment provider did not answer (request 27)" in text
         assert "trace t0027" in str(app.view.border_title)
         await pilot.press("T")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert len(app.view.lines) == 32
         followed = [r.trace_id for r in app.requests if isinstance(r, LogView.TraceFollowed)]
         assert followed == ["t0027", None]
@@ -251,7 +248,7 @@ async def test_shift_t_follows_the_trace_id_of_the_line_across_sources_and_again
 async def test_y_copies_the_current_line_and_enter_asks_for_its_detail() -> None:
     app = PaneApp(["worker"], [parse("worker", worker_lines([1, 2]), json_format=True)])
     async with app.run_test(size=(100, 12)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         await pilot.press("y")
         assert app.clipboard == app.view.lines[-1].text
         assert json.loads(app.clipboard)["message"] == "payment provider did not answer (request 2)"
@@ -265,14 +262,14 @@ async def test_y_copies_the_current_line_and_enter_asks_for_its_detail() -> None
 async def test_the_ring_drops_the_oldest_lines_and_a_paused_view_stays_on_its_line() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(250))], max_lines=100)
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert len(app.view.lines) == 100 and app.view.dropped == 150
         assert "100 lines · 150 dropped" in str(app.view.border_subtitle)
         await pilot.press("home", *["down"] * 30)
         watched = app.view.current_line
         assert watched.text.startswith(stamp(180))
         app.view.append(parse("app", app_lines(20, start=300)))
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.view.current_line.values is watched.values
         assert "GET /api/items/180 " in painted(app)
         assert app.view.dropped_by_source["app"] == 170
@@ -287,7 +284,7 @@ async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> No
     )
     app = PaneApp(["app", "worker"], [app_batch, worker_batch])
     async with app.run_test(size=(100, 12)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert [line.message for line in app.view.lines] == [
             "app at 1",
             "worker at 2",
@@ -301,13 +298,13 @@ async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> No
 async def test_a_double_click_selects_the_view_and_a_triple_click_the_pane_without_leaving_the_app() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(10))])
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         await pilot.click(LogView, offset=(10, 3), times=2)
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.is_running
         assert app.screen.get_selected_text() == "\n".join(rendered(app_lines(10)))
         await pilot.click(LogView, offset=(10, 3), times=3)
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.is_running
         selected = app.screen.get_selected_text()
         assert selected == "\n".join(["● OK    app     0 err/min  10 lines  reading", *rendered(app_lines(10))])
@@ -316,11 +313,11 @@ async def test_a_double_click_selects_the_view_and_a_triple_click_the_pane_witho
 async def test_a_mouse_drag_selects_text_across_lines_and_ctrl_c_copies_what_is_shown() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(10))])
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         await pilot.mouse_down(LogView, offset=(10, 3))  # line 2, on its level word (the border is at 0)
         await pilot.mouse_up(LogView, offset=(13, 5))  # line 4, end of its level word
         await pilot.press("ctrl+c")
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.is_running
         lines = rendered(app_lines(10))
         assert app.clipboard == "\n".join([lines[2][9:], lines[3], lines[4][:13]])
@@ -340,17 +337,17 @@ async def test_a_selection_stays_on_its_lines_while_the_ring_drops_older_ones() 
     lines = parse("app", texts)
     app = PaneApp(["app"], [lines[:20]], max_lines=20)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         await pilot.mouse_down(LogView, offset=(1, 6))  # line 5, from its start
         await pilot.mouse_up(LogView, offset=(8, 7))  # line 6, its time
         expected = "\n".join([rendered(texts)[5], rendered(texts)[6][:8]])
         assert app.screen.get_selected_text() == expected
         assert not app.view.following, "pressing the mouse pauses: the lines stay put while selecting"
         app.view.append(lines[20:23])
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.screen.get_selected_text() == expected
         app.view.append(lines[23:40])
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         assert app.screen.get_selected_text() is None
 
 
@@ -385,7 +382,7 @@ async def test_the_header_counts_the_first_batch_before_the_first_stats_tick() -
     worker = parse("worker", worker_lines([1, 2, 3]), json_format=True)
     app = PaneApp(["app", "worker", "audit"], [lines[:40], worker])
     async with app.run_test(size=(100, 16)) as pilot:
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         pane = app.query_one(LogPane)
         header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
         assert header[0].split() == ["●", "OK", "app", "0", "err/min", "40", "lines", "reading"]
@@ -393,10 +390,10 @@ async def test_the_header_counts_the_first_batch_before_the_first_stats_tick() -
         assert header[2].split() == ["?", "UNKNOWN", "audit", "0", "err/min", "0", "lines", "starting"]
         pane.append(lines[40:])
         pane.update_stats([LogStats("worker", lines=3, status="following worker.jsonl")])
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
         assert header[0].split()[-3:] == ["45", "lines", "reading"]  # counted until app's own tick
         pane.update_stats([LogStats("app", lines=46, status="following app.log")])
-        await settle(pilot)
+        await settle(pilot, FOLLOW_INTERVAL)
         header = str(pane.query_one(".log-pane--header", Static).render()).splitlines()
         assert header[0].split()[-4:] == ["46", "lines", "following", "app.log"]

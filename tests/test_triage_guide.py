@@ -20,6 +20,7 @@ from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.status_update import StatusUpdateScreen
 from console.tui.screens.triage import TriageScreen
+from tests.helpers import until
 
 CONFIG = """
 [console]
@@ -73,25 +74,16 @@ def make_app(tmp_path: Path) -> ConsoleApp:
     return ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=Feeds())
 
 
-async def until(pilot, ready, what: str) -> None:
-    """Pause until `ready()` (workers may be waiting on a screen, so they are not waited for)."""
-    for _ in range(200):
-        await pilot.pause(0.05)
-        if ready():
-            return
-    raise AssertionError(f"waited for {what}; the screen is {pilot.app.screen!r}")
-
-
 async def declared_run(pilot) -> None:
     """`t`, enter on the suggested playbook, enter to declare at its severity: the run at its first step."""
     pilot.app.live.update([error_rate(4.7)])
-    await until(pilot, lambda: bool(pilot.app.triage.suggestions()), "a suggestion")
+    await until(lambda: bool(pilot.app.triage.suggestions()), what="a suggestion")
     await pilot.press("t")
-    await until(pilot, lambda: isinstance(pilot.app.screen, TriageScreen), "the triage screen")
+    await until(lambda: isinstance(pilot.app.screen, TriageScreen), what="the triage screen")
     await pilot.press("enter")
-    await until(pilot, lambda: isinstance(pilot.app.screen, PickScreen), "the offer to declare")
+    await until(lambda: isinstance(pilot.app.screen, PickScreen), what="the offer to declare")
     await pilot.press("enter")
-    await until(pilot, lambda: pilot.app.triage.view is not None, "the run")
+    await until(lambda: pilot.app.triage.view is not None, what="the run")
 
 
 def title_of(screen: object) -> str:
@@ -109,12 +101,12 @@ async def test_enter_closes_a_finished_run_and_the_playbook_moves_on(tmp_path: P
     async with app.run_test(size=(100, 30)) as pilot:
         await declared_run(pilot)
         await pilot.press("enter")  # preview the rollback
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the preview")
+        await until(lambda: isinstance(app.screen, ActionRunScreen), what="the preview")
         await pilot.press("y")
-        await until(pilot, lambda: app.screen.has_class("-done"), "the rollback's end")
+        await until(lambda: app.screen.has_class("-done"), what="the rollback's end")
         assert "enter closes" in str(app.screen.query_one("#hint").render())
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen again")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen again")
         await pilot.pause(0.2)  # well under the one-second tick: the screen's return polls the engine
         assert app.triage.view.step.id == "recovered" and "VERIFY" in current(app)
 
@@ -125,23 +117,23 @@ async def test_the_update_step_waits_for_a_posted_update_with_its_note_prefilled
     async with app.run_test(size=(100, 30)) as pilot:
         await declared_run(pilot)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the preview")
+        await until(lambda: isinstance(app.screen, ActionRunScreen), what="the preview")
         await pilot.press("y")
-        await until(pilot, lambda: app.screen.has_class("-done"), "the rollback's end")
+        await until(lambda: app.screen.has_class("-done"), what="the rollback's end")
         await pilot.press("enter")
         app.live.update([error_rate(0.2)])
-        await until(pilot, lambda: app.triage.view is not None and app.triage.view.step.id == "update", "update")
+        await until(lambda: app.triage.view is not None and app.triage.view.step.id == "update", what="update")
         assert "ctrl+s posts it" in current(app)
 
         await pilot.press("enter")  # the incident screen, then which kind of update
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the kind of update")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the kind of update")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, StatusUpdateScreen), "the composer")
+        await until(lambda: isinstance(app.screen, StatusUpdateScreen), what="the composer")
         assert "Rolled back to v1.2.2." in app.screen.query_one("#details", TextArea).text
         await pilot.press("escape")  # not posted: the run stays at the update step
-        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), "the incident screen")
+        await until(lambda: isinstance(app.screen, IncidentScreen), what="the incident screen")
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.pause(1.2)
         assert app.triage.view.step.id == "update"
         kinds = [e["kind"] for e in journal(tmp_path)]
@@ -149,11 +141,11 @@ async def test_the_update_step_waits_for_a_posted_update_with_its_note_prefilled
         assert "incident.status" in kinds  # moved to mitigated, as the step says, before the composer opened
 
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the kind of update")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the kind of update")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, StatusUpdateScreen), "the composer")
+        await until(lambda: isinstance(app.screen, StatusUpdateScreen), what="the composer")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.triage.engine is None, "the run's end")
+        await until(lambda: app.triage.engine is None, what="the run's end")
     entries = journal(tmp_path)
     kinds = [e["kind"] for e in entries]
     assert kinds.index("update.posted") < kinds.index("triage.finished")
@@ -185,15 +177,15 @@ async def test_abandoning_asks_first_and_a_finished_run_shows_its_outcome(tmp_pa
     async with app.run_test(size=(100, 30)) as pilot:
         await declared_run(pilot)
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the question")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the question")
         await pilot.press("enter")  # "No, keep going" is the one highlighted
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.pause(0.3)
         assert app.triage.engine is not None and "triage.finished" not in [e["kind"] for e in journal(tmp_path)]
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the question")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the question")
         await pilot.press("down", "enter")
-        await until(pilot, lambda: app.triage.engine is None, "the run's end")
+        await until(lambda: app.triage.engine is None, what="the run's end")
         assert "abandoned" in current(app) and "finished" in str(app.screen.query_one("#run-title").render())
         assert "suggests SEV-2" not in str(app.screen.query_one("#playbooks").render())  # ranked below the others
     finished = [e["data"] for e in journal(tmp_path) if e["kind"] == "triage.finished"]
@@ -209,7 +201,7 @@ async def test_the_wall_follows_a_run_started_after_it_was(tmp_path: Path) -> No
     clock = ManualClock(error_rate(0).taken_at)
     app = make_wall(tmp_path, clock=clock)
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: app.ready, "the wall")
+        await until(lambda: app.ready, what="the wall")
         await app.triage.poll()
         assert app.triage.engine is None
         carol = journal_as(tmp_path / "journal.jsonl", clock, "carol", "bastion")
@@ -239,7 +231,7 @@ def test_the_dashboard_hint_names_the_next_step_and_the_key(snap_compare, tmp_pa
     async def run_before(pilot) -> None:
         await declared_run(pilot)
         await pilot.press("escape")
-        await until(pilot, lambda: app.screen is app.dashboard, "the dashboard")
+        await until(lambda: app.screen is app.dashboard, what="the dashboard")
         await pilot.pause(0.2)
         assert "continue triage 1/3: next, run rollback" in app.dashboard.triage_hint.text
 
@@ -257,29 +249,29 @@ async def test_a_more_severe_playbook_offers_to_raise_and_the_one_that_mitigated
     IncidentDesk(Journal(tmp_path / "journal.jsonl", clock=clock.now), clock).declare("The API answers slowly", "SEV-3")
     async with app.run_test(size=(100, 30)) as pilot:
         app.live.update([error_rate(4.7)])
-        await until(pilot, lambda: bool(app.triage.suggestions()), "a suggestion")
+        await until(lambda: bool(app.triage.suggestions()), what="a suggestion")
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.press("enter")  # the incident is open: the run starts in it, and SEV-2 is offered
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the offer to raise")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the offer to raise")
         assert "SEV-3" in title_of(app.screen)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the preview")
+        await until(lambda: isinstance(app.screen, ActionRunScreen), what="the preview")
         await pilot.press("y")
-        await until(pilot, lambda: app.screen.has_class("-done"), "the rollback's end")
+        await until(lambda: app.screen.has_class("-done"), what="the rollback's end")
         await pilot.press("enter")
         app.live.update([error_rate(0.2)])
-        await until(pilot, lambda: app.triage.view is not None and app.triage.view.step.id == "update", "update")
+        await until(lambda: app.triage.view is not None and app.triage.view.step.id == "update", what="update")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the kind of update")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the kind of update")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, StatusUpdateScreen), "the composer")
+        await until(lambda: isinstance(app.screen, StatusUpdateScreen), what="the composer")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "mitigated it" in title_of(app.screen), "the offer to retitle")
+        await until(lambda: "mitigated it" in title_of(app.screen), what="the offer to retitle")
         await pilot.press("enter")
-        await until(pilot, lambda: "incident.retitled" in [e["kind"] for e in journal(tmp_path)], "the new title")
+        await until(lambda: "incident.retitled" in [e["kind"] for e in journal(tmp_path)], what="the new title")
     entries = journal(tmp_path)
     severity = next(e["data"] for e in entries if e["kind"] == "incident.severity")
     assert (severity["from"], severity["severity"]) == ("SEV-3", "SEV-2")

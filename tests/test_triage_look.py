@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from test_pg_widgets import sample_snapshot
-from test_triage_guide import until
 from textual.widgets import TabbedContent
 
 from actions.registry import action_names, build_runner
@@ -18,6 +17,7 @@ from console.triage.playbook import Playbook, validate
 from console.tui.app import ConsoleApp
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.triage import TriageScreen
+from tests.helpers import until
 from widgets.pg_activity_table import PgActivityTable
 from widgets.postgres_pane import TAB_ACTIVITY, TAB_LOCKS, PostgresPane
 
@@ -64,21 +64,21 @@ async def test_a_look_step_shows_the_locks_then_the_sessions_its_filter_names(tm
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 50)) as pilot:
         app.live.update([sample_snapshot()])
-        await until(pilot, lambda: bool(app.triage.suggestions()), "the suggestion")
+        await until(lambda: bool(app.triage.suggestions()), what="the suggestion")
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the offer to declare")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the offer to declare")
         await pilot.press("down", "enter")
-        await until(pilot, lambda: app.triage.view is not None, "the run")
+        await until(lambda: app.triage.view is not None, what="the run")
         await pilot.press("enter")  # the look: the dashboard, the PostgreSQL pane, its Locks tab
-        await until(pilot, lambda: app.screen is app.dashboard, "the dashboard")
+        await until(lambda: app.screen is app.dashboard, what="the dashboard")
         pane = app.dashboard.query_one(PostgresPane)
-        await until(pilot, lambda: pane.query_one(TabbedContent).active == TAB_LOCKS, "the Locks tab")
+        await until(lambda: pane.query_one(TabbedContent).active == TAB_LOCKS, what="the Locks tab")
         await pilot.press("t")  # the hint's key
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.press("enter")  # the next look
-        await until(pilot, lambda: pane.query_one(TabbedContent).active == TAB_ACTIVITY, "the sessions")
+        await until(lambda: pane.query_one(TabbedContent).active == TAB_ACTIVITY, what="the sessions")
         table = pane.query_one(PgActivityTable)
         rows = [" ".join(map(str, table.get_row_at(i))) for i in range(table.row_count)]
         assert rows and all("idle in tx" in row for row in rows), rows

@@ -8,8 +8,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from test_triage_guide import until
-
 from actions.registry import build_runner
 from console import config as cfg
 from console.runbooks.model import load_runbook
@@ -19,6 +17,7 @@ from console.triage.steps import ActionStep, AskStep
 from console.tui.app import ConsoleApp
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.triage import TriageScreen
+from tests.helpers import until
 
 RUNBOOKS = Path(__file__).parent / "fixtures" / "triage-runbooks"
 GUIDE = RUNBOOKS / "ops-guide.md"  # a long operations guide: "High Error Rate" is its 9th part
@@ -61,19 +60,19 @@ async def test_high_error_rate_is_three_keys_from_the_start_of_the_runbook(tmp_p
     config = cfg.load(path, environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: bool(app.triage.playbooks), "the playbooks")
+        await until(lambda: bool(app.triage.playbooks), what="the playbooks")
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TriageScreen), "the triage screen")
+        await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the offer to declare")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the offer to declare")
         await pilot.press("down", "enter")  # start without an incident
-        await until(pilot, lambda: app.triage.view is not None, "the run")
+        await until(lambda: app.triage.view is not None, what="the run")
         assert app.triage.view.step.id == SECTIONS
         keys = ["enter", "h", "enter"]
         await pilot.press(keys[0])
-        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the parts")
+        await until(lambda: isinstance(app.screen, PickScreen), what="the parts")
         await pilot.press(*keys[1:])
-        await until(pilot, lambda: app.triage.view.step.id != SECTIONS, "the part")
+        await until(lambda: app.triage.view.step.id != SECTIONS, what="the part")
         assert app.triage.view.step.title.startswith("Investigation Steps") and len(keys) <= 3
 
 

@@ -19,7 +19,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.triage import TriageScreen
-from tests.helpers import shown_lines, toasts
+from tests.helpers import settle, shown_lines, toasts, until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -104,11 +104,6 @@ def journal(tmp_path: Path) -> list[dict]:
     return list(Journal(tmp_path / "journal.jsonl").entries())
 
 
-async def settle(pilot, seconds: float = 0.3) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(seconds)
-
-
 async def start_suggested(pilot, *, declare: bool) -> None:
     pilot.app.live.update([error_rate(4.7)])
     await settle(pilot)
@@ -119,10 +114,7 @@ async def start_suggested(pilot, *, declare: bool) -> None:
     if not declare:
         await pilot.press("down")  # "Start without an incident"
     await pilot.press("enter")  # else "Declare SEV-2: High error rate"
-    for _ in range(50):  # the run starts in a worker thread
-        await settle(pilot, 0.1)
-        if pilot.app.triage.view is not None:
-            break
+    await until(lambda: pilot.app.triage.view is not None, what="the run")  # it starts in a worker thread
     await settle(pilot)
 
 
@@ -139,13 +131,14 @@ async def test_from_red_to_green_through_a_playbook(tmp_path: Path, monkeypatch)
         await settle(pilot)
         assert isinstance(app.screen, ActionRunScreen) and not (tmp_path / "argv.json").exists()  # nothing ran
         assert "version = v1.2.2" in str(app.screen.query_one("#preview-text").render())
+        run = app.screen
         await pilot.press("y")
-        await settle(pilot)
+        await until(lambda: run.outcome is not None, what="the rollback's outcome")
         await pilot.press("escape")
-        await settle(pilot, 1.2)  # the engine picks the outcome up on its next poll
-        assert "error rate" in str(app.screen.query_one("#current").render())  # verifying
+        # the engine picks the outcome up on its next poll: the verify step
+        await until(lambda: "error rate" in str(app.screen.query_one("#current").render()), what="the verify step")
         app.live.update([error_rate(0.2)])
-        await settle(pilot, 0.5)
+        await until(lambda: app.triage.engine is None, what="the run's end")
         assert app.triage.engine is None and "▶ triage:" not in str(app.dashboard.banner.render())
     assert json.loads((tmp_path / "argv.json").read_text()) == ["--version", "v1.2.2"]
     entries = journal(tmp_path)
@@ -188,10 +181,7 @@ async def test_a_restarted_console_resumes_the_run_at_the_same_step(tmp_path: Pa
         await start_suggested(pilot, declare=False)
     again = make_app(tmp_path)
     async with again.run_test(size=(100, 30)) as pilot:
-        for _ in range(50):  # the run is picked up by a worker after the first paint
-            await settle(pilot, 0.1)
-            if again.triage.view is not None:
-                break
+        await until(lambda: again.triage.view is not None, what="the run")  # picked up after the first paint
         assert again.triage.view is not None and again.triage.view.step.id == "deploy"
         assert "2/6" in str(again.dashboard.banner.render())
 
@@ -311,10 +301,7 @@ async def test_a_look_step_shows_its_pane_with_its_filter(tmp_path: Path) -> Non
         await pilot.press("t")
         await settle(pilot)
         await pilot.press("enter", "down", "enter")  # start it, without an incident
-        for _ in range(50):
-            await settle(pilot, 0.1)
-            if app.triage.view is not None:
-                break
+        await until(lambda: app.triage.view is not None, what="the run")
         await pilot.press("enter")  # the look step: the dashboard, the logs pane, filtered
         await settle(pilot)
         assert app.screen is app.dashboard
@@ -340,10 +327,7 @@ async def test_a_runbook_step_runs_from_the_triage_screen_and_its_sha256_is_jour
         await pilot.press("t")
         await settle(pilot)
         await pilot.press("enter", "down", "enter")  # the runbook's playbook, without an incident
-        for _ in range(50):
-            await settle(pilot, 0.1)
-            if app.triage.view is not None:
-                break
+        await until(lambda: app.triage.view is not None, what="the run")
         assert app.triage.view.step.kind == "ask"  # the value for <path>, asked once
         await pilot.press("enter")
         await settle(pilot)
@@ -351,8 +335,9 @@ async def test_a_runbook_step_runs_from_the_triage_screen_and_its_sha256_is_jour
         await settle(pilot)
         assert isinstance(app.screen, ActionRunScreen) and not marker.exists()
         assert app.screen.plan.action == "runbook:marker:marker"
+        run = app.screen
         await pilot.press("y")
-        await settle(pilot, 0.5)
+        await until(lambda: run.outcome is not None, what="the step's outcome")
     assert marker.read_text() == "marked\n"
     request = next(e for e in journal(tmp_path) if e["kind"] == "action.requested")
     assert request["data"]["params"]["sha256"] == hashlib.sha256(runbook.read_bytes()).hexdigest()
@@ -377,10 +362,7 @@ async def test_a_runbook_secret_is_asked_by_the_action_form_without_echo_never_a
         await pilot.press("t")
         await settle(pilot)
         await pilot.press("enter", "down", "enter")
-        for _ in range(50):
-            await settle(pilot, 0.1)
-            if app.triage.view is not None:
-                break
+        await until(lambda: app.triage.view is not None, what="the run")
         assert app.triage.view.step.capture == "path"  # only <path> is a playbook answer
         await pilot.press("enter")
         await settle(pilot)
@@ -392,7 +374,8 @@ async def test_a_runbook_secret_is_asked_by_the_action_form_without_echo_never_a
         await pilot.press(*secret, "ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ActionRunScreen)
+        run = app.screen
         await pilot.press("y")
-        await settle(pilot, 0.5)
+        await until(lambda: run.outcome is not None, what="the step's outcome")
     assert marker.read_text() == secret + "\n"
     assert secret not in (tmp_path / "journal.jsonl").read_text()

@@ -27,7 +27,7 @@ from console.triage.playbook import Playbook
 from console.tui.app import ConsoleApp
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.wall import WallScreen
-from tests.helpers import ANSI, cli_on_pty, read_until
+from tests.helpers import ANSI, cli_on_pty, painted, read_until, settle, until
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 
@@ -144,18 +144,18 @@ def declare_incident(tmp_path: Path, clock: ManualClock) -> None:
     clock.set(NOW)
 
 
-async def settle(pilot) -> None:
-    app = pilot.app
-    await app.incident.refresh()
-    await app.workers.wait_for_complete()
-    await app.triage.poll()
-    await pilot.pause()
+async def caught_up(pilot) -> None:
+    """The wall reads the journal now (its incident and triage controllers' timers would within a second), then
+    settles."""
+    await pilot.app.incident.refresh()
+    await pilot.app.triage.poll()
+    await settle(pilot)
 
 
 def with_incident(tmp_path: Path, models: list = MODELS):
     async def run_before(pilot) -> None:
         pilot.app.live.update(models)
-        await settle(pilot)
+        await caught_up(pilot)
 
     clock = ManualClock(NOW)
     declare_incident(tmp_path, clock)
@@ -179,7 +179,7 @@ def test_wall_update_overdue(snap_compare, tmp_path: Path) -> None:
 def test_wall_without_an_incident(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         pilot.app.live.update(HEALTHY)
-        await settle(pilot)
+        await caught_up(pilot)
 
     assert snap_compare(make_wall(tmp_path), terminal_size=size, run_before=run_before)
 
@@ -227,7 +227,7 @@ async def test_the_header_says_no_incident_and_the_health(tmp_path: Path) -> Non
     app = make_wall(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         app.live.update(MODELS)
-        await settle(pilot)
+        await caught_up(pilot)
         assert isinstance(app.screen, WallScreen)
         title = str(app.screen.query_one("#wall-title").render())
         assert "NO INCIDENT" in title and "2 CRIT" in title and "1 DOWN" in title
@@ -238,10 +238,12 @@ async def test_the_wall_polls_its_tiles_and_follows_no_logs(tmp_path: Path) -> N
     text = CONFIG.format(journal=tmp_path / "journal.jsonl") + f'[[logs]]\nname = "app"\npath = "{tmp_path}/app.log"\n'
     config = cfg.loads(text, source=Path("/etc/ic/config.toml"), environ={})
     app = ConsoleApp(config, build_runner(config, read_only=True), wall=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        while app.feeds is None:
-            await pilot.pause(0.05)
-        assert app.feeds.streams == [] and len(app.feeds.polled) == 5
+    async with app.run_test(size=(80, 24)):
+        # every tile's first poll has come back (nothing listens on port 9) and the controllers' start-up work is
+        # done: only the pollers still run, so the app is not torn down mid-start
+        await until(lambda: "▼ 5 DOWN" in painted(app), what="the tiles' first poll")
+        await until(lambda: all(worker.group == "feeds" for worker in app.workers), what="the controllers' start")
+        assert app.feeds is not None and app.feeds.streams == [] and len(app.feeds.polled) == 5
 
 
 def test_a_wall_on_an_unreadable_journal_stops_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
