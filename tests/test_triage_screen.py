@@ -207,6 +207,29 @@ async def test_enter_with_no_playbook_highlighted_starts_nothing_and_says_what_t
     assert not any(e["kind"].startswith("triage.") or e["kind"] == "incident.declared" for e in journal(tmp_path))
 
 
+async def test_a_list_opened_before_the_playbooks_load_says_they_are_loading_not_that_none_match(
+    tmp_path: Path,
+) -> None:
+    """The playbooks load after the first paint: `t` pressed in the first second showed "no playbook matches"."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.triage.loaded, what="the playbooks loaded")
+        await pilot.press("t")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TriageScreen)
+        app.triage.loaded, loaded = False, app.triage.playbooks
+        app.triage.playbooks = []  # as the controller holds them before its first load
+        screen.show_playbooks()
+        await settle(pilot)
+        listed = "\n".join(shown_lines(screen.query_one("#playbooks")))
+        assert "loading the playbooks" in listed and "no playbook matches" not in listed
+        app.triage.loaded, app.triage.playbooks = True, loaded
+        screen.show_playbooks()
+        await settle(pilot)
+        assert "High error rate" in "\n".join(shown_lines(screen.query_one("#playbooks")))
+
+
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
 def test_triage_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:

@@ -67,6 +67,7 @@ class TriageControl:
         self.clock = clock
         self.follow_only = follow_only  # the wall: shows the runs the consoles drive, never takes a step itself
         self.playbooks: list[Playbook] = []
+        self.loaded = False  # the playbooks load after the first paint: until then the list says so, not "none"
         self.problems: list[str] = []
         self.engine: TriageEngine | None = None
         self.view: StepView | None = None
@@ -89,6 +90,7 @@ class TriageControl:
         from console.triage.builtins import all_playbooks
 
         self.playbooks, self.problems = await asyncio.to_thread(all_playbooks, self.config)
+        self.loaded = True
         if (screen := self._screen()) is not None:
             screen.show_playbooks()  # opened before the playbooks were loaded (they load after the first paint)
         for problem in self.problems:

@@ -139,7 +139,8 @@ class TriageScreen(Screen):
         playbooks = self.query_one("#playbooks", OptionList)
         keep = playbooks.highlighted
         playbooks.clear_options()
-        playbooks.add_options(options or [Option(Text("no playbook matches", style="dim"), disabled=True)])
+        empty = "no playbook matches" if self.control.loaded else "loading the playbooks…"
+        playbooks.add_options(options or [Option(Text(empty, style="dim"), disabled=True)])
         if options:
             playbooks.highlighted = min(keep or 0, len(options) - 1)
 
