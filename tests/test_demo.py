@@ -79,3 +79,25 @@ def _wait_for_note(folder: Path, text: str, timeout: float = 10.0) -> None:
     """Until the demo's journal (in its temp folder under `folder`) holds `text`: the note screen has closed."""
     journals = lambda: folder.glob("incident-console-demo-*/journal.jsonl")  # noqa: E731
     wait_for(lambda: any(text in journal.read_text() for journal in journals()), timeout, f"{text!r} journaled")
+
+
+def test_the_demo_blocks_sessions_with_its_incident_not_before_it(tmp_path: Path) -> None:
+    """The minute before the demo's incident has no WARN: a lock chain from the start made the incident's onset (the
+    first WARN-or-worse) precede the v1.2.3 deploy, so the change ledger could not name it."""
+    import asyncpg
+
+    async def waiting() -> int:
+        conn = await asyncpg.connect(world.postgres.dsn)
+        try:
+            return int(await conn.fetchval("select count(*) from pg_stat_activity where wait_event_type = 'Lock'"))
+        finally:
+            await conn.close()
+
+    world = DemoWorld(tmp_path, incident_after=6)
+    world.start()
+    try:
+        assert world.service.phase == "normal" and asyncio.run(waiting()) == 0
+        wait_for(lambda: world.service.phase != "normal", 20, "the demo's incident")
+        wait_for(lambda: asyncio.run(waiting()) == 2, 20, "two sessions waiting on the blocker")
+    finally:
+        world.stop()

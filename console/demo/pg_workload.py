@@ -45,8 +45,9 @@ class PgWorkload:
         self._tasks: list[asyncio.Task] = []
         self._holder: Any = None
 
-    async def start(self) -> None:
-        """Create the demo schema and start the three loops."""
+    async def start(self, *, locks: bool = True) -> None:
+        """Create the demo schema and start the loops; the lock chain now, or (`locks=False`) when `lock_chain()` is
+        called: the demo starts it with its incident, so the minute before has no WARN (the incident's onset)."""
         conn = await self._connect("demo-setup")
         try:
             await conn.execute(SETUP_SQL)
@@ -55,8 +56,14 @@ class PgWorkload:
         self._tasks = [
             asyncio.create_task(self._slow_loop(), name="pg-workload-slow"),
             asyncio.create_task(self._idle_pile(), name="pg-workload-idle"),
-            asyncio.create_task(self._lock_chain(), name="pg-workload-locks"),
         ]
+        if locks:
+            self.lock_chain()
+
+    def lock_chain(self) -> None:
+        """Start the blocker and its two waiters, once (on the running loop)."""
+        if not any(task.get_name() == "pg-workload-locks" for task in self._tasks):
+            self._tasks.append(asyncio.create_task(self._lock_chain(), name="pg-workload-locks"))
 
     async def stop(self) -> None:
         """Cancel the loops and close every connection it opened (the lock holder first)."""

@@ -94,8 +94,9 @@ class DemoWorld:
             from console.demo.pg_workload import PgWorkload
 
             workload = PgWorkload(self.postgres.dsn)
-            await workload.start()
+            await workload.start(locks=False)  # blocked sessions come with the incident, not before its onset
             self._stoppers.append(workload.stop)
+            self._on_phase.append(lambda phase: workload.lock_chain() if phase in ("degrading", "incident") else None)
         if self.redis is not None:
             from console.demo.redis_seed import CacheTraffic, seed
 
