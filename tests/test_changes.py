@@ -467,9 +467,22 @@ def test_changes_json_exit_codes_and_shape(tmp_path: Path, http_server: Loopback
     assert done.returncode == 1, done.stderr
     suspect = json.loads(done.stdout)["changes"][0]["suspect"]
     assert suspect["rank"] == 1 and 0 < suspect["score"] <= 1
-    assert suspect["reason"].startswith("v1.2.3 was made 2m ") and "before the onset of INC-" in suspect["reason"]
+    assert suspect["reason"].startswith("v1.2.3 was made ") and "before the onset of INC-" in suspect["reason"]
     assert suspect["reason"].endswith("(not known when it went live), on api, a deploy, by ci-bot")
     text = cli("changes", "--config", path)
     assert text.returncode == 1 and "#1" in text.stdout and "error: vercel: HTTP 503" in text.stdout
     bad = cli("changes", "--since", "yesterday-ish", "--config", path)
     assert bad.returncode == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_check_failing_since_before_a_deploy_does_not_clear_the_deploy_of_a_service_that_fails_after_it() -> None:
+    """The demo with PostgreSQL: its lock contention is WARN from the start; v1.2.3 goes out, then the api fails."""
+    clock = ManualClock(at(30))
+    live = LiveState(clock)
+    live.update([Failing("postgres blocked", State.WARN)])
+    clock.set(at(2))
+    live.update([Failing("postgres blocked", State.WARN), Failing("api", State.CRIT)])
+    ledger = against(ChangeLedger((_change("v1.2.3", "deploy", at(5), "api"),)), live)
+    assert ledger.onset == at(30), "the onset is still the first check to go bad"
+    [(_, suspect)] = ledger.ranked()
+    assert suspect.reason.startswith("v1.2.3 went live 3m 00s before the first CRIT (health api), on api")

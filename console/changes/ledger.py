@@ -26,10 +26,13 @@ from console.config.changes import GitChanges, HttpChanges
 from console.http import HttpClient
 from console.journal import Journal, JournalError, default_journal_path
 from console.live import LiveState
+from console.proc import DEATH_WAIT
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import shared_client
 from console.sources.reach import Reach
+
+GRACE = readers.KILL_GRACE + DEATH_WAIT  # past a source's timeout: a program's group is killed and reaped in this
 
 
 class Ledger:
@@ -53,7 +56,7 @@ class Ledger:
         self.live = live
         self.follower = follower
         self.interval = refresh
-        self.timeout = max((s.timeout for s in sources), default=0.0) + 2.0
+        self.timeout = max((s.timeout for s in sources), default=0.0) + GRACE + 1.0
         self.redactor = redactor or Redactor()
         self.services = services or {}  # a check's key -> the service its target names
         self._due: dict[str, datetime] = {}  # by the console's clock, which tests move
@@ -82,7 +85,7 @@ class Ledger:
 
     async def _read(self, source: Reader) -> None:
         try:
-            async with asyncio.timeout(source.timeout + 1):
+            async with asyncio.timeout(source.timeout + GRACE):
                 changes, problem = await source.read()
             if self.follower is not None:
                 await self._journal(source, changes)
@@ -93,7 +96,7 @@ class Ledger:
             self._errors[source.name] = self.redactor.text(f"not journaled: {exc}")
             return
         except TimeoutError:
-            self._errors[source.name] = f"no answer within {source.timeout + 1:g}s"
+            self._errors[source.name] = f"no answer within {source.timeout + GRACE:g}s"
             return
         self._changes[source.name] = changes
         if problem is None:
