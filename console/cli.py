@@ -200,13 +200,20 @@ def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
+    args: argparse.Namespace | None = None
     try:
         args, extra = parser.parse_known_args(argv)
         if extra and (args.command, getattr(args, "runbook_command", None)) not in (("run", None), ("runbook", "run")):
             args.usage_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         _refuse_read_only_that_means_nothing(args)
         return _dispatch(args, extra)
-    except (ConfigError, UsageError) as exc:
+    except ConfigError as exc:
+        # `check` names every mistake, one line each; the others the first (which says how many more)
+        every = exc.every if getattr(args, "command", None) == "check" else (str(exc),)
+        for line in every:
+            out(f"incident-console: {make_safe(line)}", err=True)
+        return EXIT_USAGE
+    except UsageError as exc:
         out(f"incident-console: {make_safe(str(exc))}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -486,3 +486,34 @@ def test_a_check_failing_since_before_a_deploy_does_not_clear_the_deploy_of_a_se
     assert ledger.onset == at(30), "the onset is still the first check to go bad"
     [(_, suspect)] = ledger.ranked()
     assert suspect.reason.startswith("v1.2.3 went live 3m 00s before the first CRIT (health api), on api")
+
+
+def test_hostile_text_from_a_source_reaches_the_cli_escaped(tmp_path: Path) -> None:
+    hostile = [{"id": "x\x1b]52;c;cHduZWQ=\x07", "created_on": at(1).isoformat(), "msg": "\x1b[2J[red]boom[/]\r\nfake"}]
+    path = config_file(tmp_path / "etc", "")
+    script(path.parent, "deploys", hostile)
+    path.write_text(
+        path.read_text()
+        + '[[changes]]\nname = "d"\nkind = "command"\ncommand = ["./deploys"]\n'
+        + 'map = { id = "id", time = "created_on", summary = "msg" }\n'
+    )
+    for argv in (["changes"], ["changes", "--json"]):
+        done = cli(*argv, "--config", path)
+        assert done.returncode == 0, done.stderr
+        assert "\x1b" not in done.stdout and "\x07" not in done.stdout and "\r" not in done.stdout
+    assert json.loads(cli("changes", "--json", "--config", path).stdout)["changes"][0]["summary"].startswith("\x1b[2J")
+
+
+def test_check_names_every_mistake_in_changes_one_line_each(tmp_path: Path) -> None:
+    path = config_file(
+        tmp_path / "etc",
+        '[[changes]]\nname = "a:b"\nkind = "git"\nrepo = "."\n[[changes]]\nname = "x"\nkind = "svn"\n'
+        '[[changes]]\nname = "y"\nkind = "http"\nurl = "http://127.0.0.1:9"\nitems = "a[?"\n'
+        'map = { id = "id", time = "t" }\n',
+    )
+    done = cli("check", "--config", path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(": ")[3] for line in lines] == ["changes[0].name", "changes[1]", "changes[2].items"]
+    status = cli("status", "--config", path)
+    assert status.returncode == 2 and status.stderr.strip().endswith("(and 2 more)"), "elsewhere: the first"
