@@ -517,3 +517,30 @@ def test_check_names_every_mistake_in_changes_one_line_each(tmp_path: Path) -> N
     assert [line.split(": ")[3] for line in lines] == ["changes[0].name", "changes[1]", "changes[2].items"]
     status = cli("status", "--config", path)
     assert status.returncode == 2 and status.stderr.strip().endswith("(and 2 more)"), "elsewhere: the first"
+
+
+def test_triage_conditions_and_params_read_the_ledgers_top_suspect() -> None:
+    from console.triage.conditions import ConditionError, Truth, evaluate, parse, problems
+    from console.triage.resolve import ResolveError, resolve_params
+
+    live = failing_since(at(3), "api")
+    params = {"version": "{changes.previous.version}", "bad": "{changes.suspect.version}"}
+    assert evaluate('changes.suspect.kind == "deploy"', live).value is Truth.UNKNOWN  # nothing read yet
+    with pytest.raises(ResolveError, match="no change source has been read yet"):
+        resolve_params(params, {}, live)
+    changes = (_change("v1.2.3", "deploy", at(5), "api"), _change("v1.2.2", "deploy", at(300), "api"))
+    live.update([against(ChangeLedger(changes), live)])
+    assert evaluate("changes.suspects > 0", live).value is Truth.PASS
+    assert evaluate('changes.suspect.kind == "deploy"', live).value is Truth.PASS
+    result = evaluate("changes.suspect.kind == config", live)
+    assert result.value is Truth.FAIL and result.evidence == ("the top suspect v1.2.3's kind is deploy",)
+    assert resolve_params(params, {}, live) == {"version": "v1.2.2", "bad": "v1.2.3"}
+    assert problems('changes.suspect.kind == "deplyo"', {}) == [
+        "unknown change kind 'deplyo' (kinds: deploy, config, flag, migration, infra, action)"
+    ]
+    with pytest.raises(ConditionError, match=r"unknown field of changes\.suspect 'colour'"):
+        parse("changes.suspect.colour == red")
+    live.update([against(ChangeLedger(changes[1:]), LiveState(ManualClock(NOW)))])  # nothing failing: no suspect
+    assert evaluate('changes.suspect.kind == "deploy"', live).value is Truth.FAIL
+    with pytest.raises(ResolveError, match="no change is a suspect"):
+        resolve_params(params, {}, live)
