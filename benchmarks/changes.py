@@ -37,7 +37,7 @@ from benchmarks.ptyrun import print_table
 from console import config as config_module
 from console.changes.builtins import builtins
 from console.changes.journaled import JournalFollower
-from console.changes.ledger import configured, journal_of, ledger_for
+from console.changes.ledger import config_readers, journal_of, ledger_for
 from console.clock import Clock
 from console.demo.service import DemoService
 from console.sources.base import Feeds
@@ -104,7 +104,7 @@ async def part_one(folder: Path, url: str, reads: int, servers: str) -> list[lis
     await asyncio.to_thread(follower.catch_up)
     figures: dict[str, float] = {"health probe (baseline)": await per_read(feeds.polled[0].poll, reads)}
     kinds = {settings.name: settings.kind for settings in config.changes}
-    for source in configured(config, client):
+    for source in config_readers(config, client):
         figures[f"{source.name} ({kinds[source.name]})"] = await per_read(source.read, reads)
     for source in builtins(config, follower, clock):
         figures[source.name] = await per_read(source.read, reads)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from console import config as cfg
-from console.changes.ledger import Ledger, configured, reach
+from console.changes.ledger import Ledger, config_readers, reach
 from console.changes.model import ChangeLedger
 from console.changes.suspects import against
 from console.clock import Clock, ManualClock
@@ -92,7 +92,7 @@ async def read(config: cfg.Config, live: LiveState | None = None) -> ChangeLedge
     """One read of the configured sources (no built-in ones, no journal: test_changes_builtin has those)."""
     client = HttpClient()
     try:
-        return await Ledger(configured(config, client), Clock(), refresh=2.0, live=live).poll()
+        return await Ledger(config_readers(config, client), Clock(), refresh=2.0, live=live).poll()
     finally:
         await client.aclose()
 

@@ -113,7 +113,7 @@ class Ledger:
             await asyncio.to_thread(self.follower.record, new)
 
 
-def configured(config: Config, client: HttpClient | None) -> list[Reader]:
+def config_readers(config: Config, client: HttpClient | None) -> list[Reader]:
     """A reader per `[[changes]]` source."""
     found: list[Reader] = []
     for settings in config.changes:
@@ -121,7 +121,9 @@ def configured(config: Config, client: HttpClient | None) -> list[Reader]:
         if isinstance(settings, GitChanges):
             read = partial(readers.read_git, settings)
         elif isinstance(settings, HttpChanges):
-            read = partial(readers.read_http, client or HttpClient(), settings)
+            if client is None:
+                raise ValueError("an http [[changes]] source reads through the caller's HTTP client; none was given")
+            read = partial(readers.read_http, client, settings)
         else:
             read = partial(readers.read_command, settings, config.base_dir)
         found.append(Reader(settings.name, read, settings.interval, settings.timeout, settings.horizon))
@@ -139,7 +141,7 @@ def ledger_for(
     """The ledger of a config: its `[[changes]]` sources, the built-in ones and its journal (`writes` False: new
     changes and baselines are kept in memory, not journaled)."""
     follower = JournalFollower(journal_of(config), clock, writes=writes)
-    sources = configured(config, client) + builtins(config, follower, clock)
+    sources = config_readers(config, client) + builtins(config, follower, clock)
     redactor = Redactor(config.secrets)
     services = {
         f"{section}:{target.name}": target.service
@@ -171,7 +173,7 @@ def reach(config: Config) -> list[Awaitable[Reach]]:
 
 async def _reach(config: Config, index: int) -> Reach:
     client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
-    source = configured(config, client)[index]
+    source = config_readers(config, client)[index]
     ledger = Ledger([source], Clock(), refresh=config.console.refresh, redactor=Redactor(config.secrets))
     try:
         await ledger.poll()
