@@ -227,6 +227,7 @@ def _incident_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
+    args: argparse.Namespace | None = None
     try:
         args, extra = parser.parse_known_args(argv)
         if extra and (args.command, getattr(args, "runbook_command", None)) not in (("run", None), ("runbook", "run")):
@@ -236,7 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if not _one_line_mistake(exc):
             raise
-        out(f"incident-console: {make_safe(str(exc))}", err=True)
+        # `check` names every config mistake, one line each; the others the first (which says how many more)
+        every = getattr(exc, "every", None) if getattr(args, "command", None) == "check" else None
+        for line in every or (str(exc),):
+            out(f"incident-console: {make_safe(line)}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         out("incident-console: interrupted", err=True)

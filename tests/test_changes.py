@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from console import config as cfg
-from console.changes.ledger import Ledger, configured, reach
+from console.changes.ledger import Ledger, config_readers, reach
 from console.changes.model import ChangeLedger
 from console.changes.suspects import against
 from console.clock import Clock, ManualClock
@@ -93,7 +93,7 @@ async def read(config: cfg.Config, live: LiveState | None = None) -> ChangeLedge
     """One read of the configured sources (no built-in ones, no journal: test_changes_builtin has those)."""
     client = HttpClient()
     try:
-        return await Ledger(configured(config, client), Clock(), refresh=2.0, live=live).poll()
+        return await Ledger(config_readers(config, client), Clock(), refresh=2.0, live=live).poll()
     finally:
         await client.aclose()
 
@@ -475,3 +475,74 @@ def test_changes_json_exit_codes_and_shape(tmp_path: Path, http_server: Loopback
     assert text.returncode == 1 and "#1" in text.stdout and "error: vercel: HTTP 503" in text.stdout
     bad = cli("changes", "--since", "yesterday-ish", "--config", path)
     assert bad.returncode == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_check_failing_since_before_a_deploy_does_not_clear_the_deploy_of_a_service_that_fails_after_it() -> None:
+    """The demo with PostgreSQL: its lock contention is WARN from the start; v1.2.3 goes out, then the api fails."""
+    clock = ManualClock(at(30))
+    live = LiveState(clock)
+    live.update([Failing("postgres blocked", State.WARN)])
+    clock.set(at(2))
+    live.update([Failing("postgres blocked", State.WARN), Failing("api", State.CRIT)])
+    ledger = against(ChangeLedger((_change("v1.2.3", "deploy", at(5), "api"),)), live)
+    assert ledger.onset == at(30), "the onset is still the first check to go bad"
+    [(_, suspect)] = ledger.ranked()
+    assert suspect.reason.startswith("v1.2.3 went live 3m 00s before the first CRIT (health api), on api")
+
+
+def test_hostile_text_from_a_source_reaches_the_cli_escaped(tmp_path: Path) -> None:
+    hostile = [{"id": "x\x1b]52;c;cHduZWQ=\x07", "created_on": at(1).isoformat(), "msg": "\x1b[2J[red]boom[/]\r\nfake"}]
+    path = config_file(tmp_path / "etc", "")
+    script(path.parent, "deploys", hostile)
+    path.write_text(
+        path.read_text()
+        + '[[changes]]\nname = "d"\nkind = "command"\ncommand = ["./deploys"]\n'
+        + 'map = { id = "id", time = "created_on", summary = "msg" }\n'
+    )
+    for argv in (["changes"], ["changes", "--json"]):
+        done = cli(*argv, "--config", path)
+        assert done.returncode == 0, done.stderr
+        assert "\x1b" not in done.stdout and "\x07" not in done.stdout and "\r" not in done.stdout
+    assert json.loads(cli("changes", "--json", "--config", path).stdout)["changes"][0]["summary"].startswith("\x1b[2J")
+
+
+def test_check_names_every_mistake_in_changes_one_line_each(tmp_path: Path) -> None:
+    path = config_file(
+        tmp_path / "etc",
+        '[[changes]]\nname = "a:b"\nkind = "git"\nrepo = "."\n[[changes]]\nname = "x"\nkind = "svn"\n'
+        '[[changes]]\nname = "y"\nkind = "http"\nurl = "http://127.0.0.1:9"\nitems = "a[?"\n'
+        'map = { id = "id", time = "t" }\n',
+    )
+    done = cli("check", "--config", path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(": ")[3] for line in lines] == ["changes[0].name", "changes[1]", "changes[2].items"]
+    status = cli("status", "--config", path)
+    assert status.returncode == 2 and status.stderr.strip().endswith("(and 2 more)"), "elsewhere: the first"
+
+
+def test_triage_conditions_and_params_read_the_ledgers_top_suspect() -> None:
+    from console.triage.conditions import ConditionError, Truth, evaluate, parse, problems
+    from console.triage.resolve import ResolveError, resolve_params
+
+    live = failing_since(at(3), "api")
+    params = {"version": "{changes.previous.version}", "bad": "{changes.suspect.version}"}
+    assert evaluate('changes.suspect.kind == "deploy"', live).value is Truth.UNKNOWN  # nothing read yet
+    with pytest.raises(ResolveError, match="no change source has been read yet"):
+        resolve_params(params, {}, live)
+    changes = (_change("v1.2.3", "deploy", at(5), "api"), _change("v1.2.2", "deploy", at(300), "api"))
+    live.update([against(ChangeLedger(changes), live)])
+    assert evaluate("changes.suspects > 0", live).value is Truth.PASS
+    assert evaluate('changes.suspect.kind == "deploy"', live).value is Truth.PASS
+    result = evaluate("changes.suspect.kind == config", live)
+    assert result.value is Truth.FAIL and result.evidence == ("the top suspect v1.2.3's kind is deploy",)
+    assert resolve_params(params, {}, live) == {"version": "v1.2.2", "bad": "v1.2.3"}
+    assert problems('changes.suspect.kind == "deplyo"', {}) == [
+        "unknown change kind 'deplyo' (kinds: deploy, config, flag, migration, infra, action)"
+    ]
+    with pytest.raises(ConditionError, match=r"unknown field of changes\.suspect 'colour'"):
+        parse("changes.suspect.colour == red")
+    live.update([against(ChangeLedger(changes[1:]), LiveState(ManualClock(NOW)))])  # nothing failing: no suspect
+    assert evaluate('changes.suspect.kind == "deploy"', live).value is Truth.FAIL
+    with pytest.raises(ResolveError, match="no change is a suspect"):
+        resolve_params(params, {}, live)

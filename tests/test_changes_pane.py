@@ -43,7 +43,8 @@ def ledger(summary: str = "faster checkout") -> ChangeLedger:
         Change("v1.2.2", "releases", "deploy", ago(2880), ago(2880), "api", "v1.2.2", "", by, None, True),
     )
     onset = ago(10)
-    suspects = rank(changes, onset, "the first CRIT (metric error rate)", {"api", "error rate"})
+    said = "the first CRIT (metric error rate)"
+    suspects = rank(changes, onset, said, {"api": (onset, said), "error rate": (onset, said)})
     errors = (("workers", "wrangler exited 1: Authentication error [code: 10000]"),)
     return ChangeLedger(changes, errors, onset, "the first CRIT (metric error rate)", suspects)
 
@@ -73,7 +74,7 @@ async def test_the_pane_lists_newest_first_marks_suspects_and_opens_a_change(tmp
         await feed(pilot)
         pane = app.dashboard.query_one(ChangesPane)
         screen = painted(app)
-        assert "▲ 2 suspects before the first CRIT (metric error" in screen  # cut to the pane's width
+        assert "▲ 2 suspects · top (0.83): v1.2.3 went live" in screen  # cut to the pane's width
         assert "✗ workers: wrangler exited 1: Authentication" in screen
         rows = [line for line in screen.splitlines() if "v1.2." in line or "work_mem" in line]
         assert [("▲1" in r, "v1.2.3" in r, "work_mem" in r, "v1.2.2" in r) for r in rows[1:]] == [

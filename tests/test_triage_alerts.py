@@ -72,7 +72,7 @@ async def test_an_unreachable_alertmanager_decides_no_comparison(source_for) -> 
         ('alerts.firing{severity="critical" > 0', 14, "unterminated labels"),
         ('alerts.firing{job=~"("} > 0', 14, "labels: job=~: not a valid regular expression"),
         ("alerts.firing{} > 0", 14, "empty labels"),
-        ("alertmanager.firing > 0", 1, "expected a source (health, metric, logs, postgres, redis, alerts)"),
+        ("alertmanager.firing > 0", 1, "expected a source (health, metric, logs, postgres, redis, alerts, changes)"),
     ],
 )
 def test_bad_labels_are_one_line_with_their_column(condition: str, column: int, words: str) -> None:

@@ -113,9 +113,9 @@ def test_fixes_names_checks_triage_check_knows(tmp_path: Path) -> None:
         "config: playbook bad-fixes: fixes: unknown check metric.'errors' (known: cache hit rate, error rate, "
         "p95 latency)",
         "config: playbook bad-fixes: fixes: 'disk.full' is not SOURCE.CHECK with a source of health, metric, logs, "
-        "postgres, redis, alerts (e.g. metric.error rate)",
+        "postgres, redis, alerts, changes (e.g. metric.error rate)",
         "config: playbook bad-fixes: fixes: 'health' is not SOURCE.CHECK with a source of health, metric, logs, "
-        "postgres, redis, alerts (e.g. metric.error rate)",
+        "postgres, redis, alerts, changes (e.g. metric.error rate)",
     ]
 
 

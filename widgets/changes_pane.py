@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from console.changes.model import Change, ChangeLedger
+from console.models import count
 from console.timeparse import iso
 from widgets.keyed_table import KeyedTable, TableRow
 from widgets.messages import DetailRequested
@@ -30,7 +31,7 @@ class ChangesPane(Vertical):
     DEFAULT_CSS = """
     ChangesPane { border: round $panel; border-title-color: $text; padding: 0 1; height: 1fr; }
     ChangesPane:focus-within { border: round $primary; }
-    ChangesPane > #changes-status { height: auto; }
+    ChangesPane > #changes-status { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     ChangesPane > KeyedTable { height: 1fr; }
     """
 
@@ -44,8 +45,10 @@ class ChangesPane(Vertical):
         yield KeyedTable(COLUMNS, stick_to_top=True, id="changes-table")
 
     def update_model(self, ledger: ChangeLedger) -> None:
+        if ledger == self.ledger:
+            return  # a poll at refresh mostly ranks the same changes the same way: nothing to lay out again
         self.ledger = ledger
-        lines = Text("\n", no_wrap=True, overflow="ellipsis").join(outside(line) for line in status_lines(ledger))
+        lines = Text("\n").join(outside(line) for line in status_lines(ledger))  # one line each: see DEFAULT_CSS
         self.query_one("#changes-status", Static).update(lines, layout=True)
         rows = [_row(ledger, change) for change in ledger.changes]
         self.query_one("#changes-table", KeyedTable).set_rows(rows)
@@ -68,8 +71,8 @@ def status_lines(ledger: ChangeLedger) -> list[str]:
     if ledger.onset is None:
         lines = [f"{len(ledger.changes)} changes · nothing is failing: no suspects"]
     elif ranked:
-        change, suspect = ranked[0]
-        lines = [f"▲ {len(ranked)} suspects before {ledger.onset_words} · top {change.label} ({suspect.score:.2f})"]
+        suspect = ranked[0][1]
+        lines = [f"▲ {count(len(ranked), 'suspect')} · top ({suspect.score:.2f}): {suspect.reason}"]
     else:
         lines = [f"no change before {ledger.onset_words}: no suspects"]
     return lines + [f"✗ {name}: {reason}" for name, reason in ledger.errors]

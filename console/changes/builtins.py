@@ -59,7 +59,7 @@ class _ConfigFile:
 
     def __init__(self, path: Path | None, follower: JournalFollower, clock: Clock, host: str) -> None:
         self.path, self.follower, self.clock, self.host = path, follower, clock, host
-        self.key = f"{CONFIG_SOURCE}@{host}"
+        self.key = f"{CONFIG_SOURCE}@{host}:{path}"  # the last start of this file on this host
 
     async def read(self) -> tuple[list[Change], None]:
         now = self.clock.now()

@@ -77,7 +77,7 @@ class JournalFollower:
         for change in changes:
             if change.key not in self.journaled:
                 if self.writes:
-                    self.journal.append(CHANGE, change.to_json())
+                    self.journal.append(CHANGE, {**change.to_json(), "live_known": change.live_known})
                 self.journaled[change.key] = change
 
     def set_baseline(self, key: str, data: dict) -> None:

@@ -26,10 +26,13 @@ from console.config.changes import GitChanges, HttpChanges
 from console.http import HttpClient
 from console.journal import Journal, JournalError, default_journal_path
 from console.live import LiveState
+from console.proc import DEATH_WAIT
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.sources.http import shared_client
 from console.sources.reach import Reach
+
+GRACE = readers.KILL_GRACE + DEATH_WAIT  # past a source's timeout: a program's group is killed and reaped in this
 
 
 class Ledger:
@@ -53,7 +56,7 @@ class Ledger:
         self.live = live
         self.follower = follower
         self.interval = refresh
-        self.timeout = max((s.timeout for s in sources), default=0.0) + 2.0
+        self.timeout = max((s.timeout for s in sources), default=0.0) + GRACE + 1.0
         self.redactor = redactor or Redactor()
         self.services = services or {}  # a check's key -> the service its target names
         self._due: dict[str, datetime] = {}  # by the console's clock, which tests move
@@ -82,7 +85,7 @@ class Ledger:
 
     async def _read(self, source: Reader) -> None:
         try:
-            async with asyncio.timeout(source.timeout + 1):
+            async with asyncio.timeout(source.timeout + GRACE):
                 changes, problem = await source.read()
             if self.follower is not None:
                 await self._journal(source, changes)
@@ -93,7 +96,7 @@ class Ledger:
             self._errors[source.name] = self.redactor.text(f"not journaled: {exc}")
             return
         except TimeoutError:
-            self._errors[source.name] = f"no answer within {source.timeout + 1:g}s"
+            self._errors[source.name] = f"no answer within {source.timeout + GRACE:g}s"
             return
         self._changes[source.name] = changes
         if problem is None:
@@ -110,7 +113,7 @@ class Ledger:
             await asyncio.to_thread(self.follower.record, new)
 
 
-def configured(config: Config, client: HttpClient | None) -> list[Reader]:
+def config_readers(config: Config, client: HttpClient | None) -> list[Reader]:
     """A reader per `[[changes]]` source."""
     found: list[Reader] = []
     for settings in config.changes:
@@ -118,7 +121,9 @@ def configured(config: Config, client: HttpClient | None) -> list[Reader]:
         if isinstance(settings, GitChanges):
             read = partial(readers.read_git, settings)
         elif isinstance(settings, HttpChanges):
-            read = partial(readers.read_http, client or HttpClient(), settings)
+            if client is None:
+                raise ValueError("an http [[changes]] source reads through the caller's HTTP client; none was given")
+            read = partial(readers.read_http, client, settings)
         else:
             read = partial(readers.read_command, settings, config.base_dir)
         found.append(Reader(settings.name, read, settings.interval, settings.timeout, settings.horizon))
@@ -136,7 +141,7 @@ def ledger_for(
     """The ledger of a config: its `[[changes]]` sources, the built-in ones and its journal (`writes` False: new
     changes and baselines are kept in memory, not journaled)."""
     follower = JournalFollower(journal_of(config), clock, writes=writes)
-    sources = configured(config, client) + builtins(config, follower, clock)
+    sources = config_readers(config, client) + builtins(config, follower, clock)
     redactor = Redactor(config.secrets)
     services = {
         f"{section}:{target.name}": target.service
@@ -168,7 +173,7 @@ def reach(config: Config) -> list[Awaitable[Reach]]:
 
 async def _reach(config: Config, index: int) -> Reach:
     client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
-    source = configured(config, client)[index]
+    source = config_readers(config, client)[index]
     ledger = Ledger([source], Clock(), refresh=config.console.refresh, redactor=Redactor(config.secrets))
     try:
         await ledger.poll()

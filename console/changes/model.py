@@ -59,7 +59,8 @@ class Change:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], time: datetime, live_at: datetime | None) -> Change:
-        """A change as a `change` journal entry holds it (times already parsed by the caller)."""
+        """A change as a `change` journal entry holds it (times already parsed by the caller; `live_known` beside
+        the `changes --json` fields)."""
         text = {name: data[name] if isinstance(data.get(name), str) else None for name in _TEXT}
         return cls(
             id=str(data.get("id")),
@@ -72,7 +73,7 @@ class Change:
             summary=text["summary"] or "",
             author=text["author"],
             url=text["url"],
-            live_known=live_at is not None,
+            live_known=data["live_known"] if isinstance(data.get("live_known"), bool) else live_at is not None,
         )
 
 

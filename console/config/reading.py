@@ -25,7 +25,12 @@ _CREDENTIAL = re.compile(r"auth|token|key|secret|cookie|session|password", re.IG
 
 
 class ConfigError(Exception):
-    """A config mistake; str() is one line naming the file, where, what is wrong and the fix."""
+    """A config mistake; str() is one line naming the file, where, what is wrong and the fix. `every` holds one such
+    line per mistake found (`check` prints them all; everything else the first, which says how many more)."""
+
+    def __init__(self, message: str, every: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.every = every or (message,)
 
 
 def read_config(file: Path) -> tuple[str, int | None]:
@@ -163,16 +168,21 @@ def _literal_braces(value: str) -> str:
 def validation_error(
     exc: ValidationError, name: str, text: str, secrets: set[str], raw: dict[str, Any] | None = None
 ) -> ConfigError:
-    """The first pydantic error as one line; the expanded `secrets` it quotes (as inserted) are masked."""
+    """The first pydantic error as one line (and every one, one line each, in `every`); the expanded `secrets` they
+    quote (as inserted) are masked."""
     redactor = Redactor([*secrets, *map(_literal_braces, secrets)])
-    error = exc.errors()[0]
-    loc = _untagged(tuple(error["loc"]), raw)
-    loc = loc[:-1] if loc[-1:] == ("[key]",) else loc  # a table's key that is wrong: named like its value
-    message = plain_message(error)
-    if error["type"] == "extra_forbidden":
-        message += f" in {_dotted(loc[:-1]) or 'the top level'} (check the spelling against the docs)"
+
+    def line(error: Any) -> str:
+        loc = _untagged(tuple(error["loc"]), raw)
+        loc = loc[:-1] if loc[-1:] == ("[key]",) else loc  # a table's key that is wrong: named like its value
+        message = plain_message(error)
+        if error["type"] == "extra_forbidden":
+            message += f" in {_dotted(loc[:-1]) or 'the top level'} (check the spelling against the docs)"
+        return f"{where(name, text, loc)}: {redactor.text(message)}"
+
+    every = tuple(line(error) for error in exc.errors())
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return ConfigError(f"{where(name, text, loc)}: {redactor.text(message)}{more}")
+    return ConfigError(f"{every[0]}{more}", every)
 
 
 def _untagged(loc: tuple, raw: Any) -> tuple:

@@ -5,7 +5,7 @@ Which entries belong to an incident: those whose `incident` field is its id, plu
 in the incident's window: from its declaration to its close or cancel, and again from a reopen. Entries before
 the declaration with no incident, outside any other incident's window and stamped at or after its `onset` belong
 too: what happened before someone declared is part of the story. Windows use seq, not time, so clocks that disagree
-between hosts cannot reorder them. `journal.checkpoint` entries belong to no incident.
+between hosts cannot reorder them. `journal.checkpoint` and `change.baseline` entries belong to no incident.
 
 A replay may start at the journal's horizon (`console.journal.horizon`), inside an earlier incident's window: the
 close or cancel of an incident it never saw declared tells it that what it read so far was that incident's.
@@ -54,7 +54,7 @@ from console.incident.state import (
     author_of,
 )
 from console.journal import Journal
-from console.journal.horizon import CHECKPOINT, PRE_DECLARATION, WINDOW_MAX
+from console.journal.horizon import BASELINE, CHECKPOINT, PRE_DECLARATION, WINDOW_MAX
 from console.models.severity import SCHEMES, Scheme
 from console.timeparse import parse_timestamp
 
@@ -104,7 +104,7 @@ class Replayer:
 
     def feed(self, entry: dict) -> None:
         owner, kind = entry.get("incident"), entry.get("kind")
-        if kind == CHECKPOINT:
+        if kind in (CHECKPOINT, BASELINE):  # bookkeeping, not what happened
             return
         if owner is None:
             owner = self._active

@@ -1,10 +1,11 @@
 """The post-mortem's "Changes before the incident": the `change` entries the ledger journaled in the day before the
-onset, ranked as the Changes pane ranks them (against the onset, the services of the checks observed failing in the
-incident), suspects first; and the operator action that undid the top suspect, if any: the first completed action of
-the incident whose `version` param is the version the suspect replaced."""
+onset, ranked as the Changes pane ranks them (against the onset, and a failing service's changes against when its
+first check was observed going bad), suspects first; and the operator action that undid the top suspect, if any: the
+first completed action of the incident whose `version` param is the version the suspect replaced."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from console.changes.journaled import CHANGE
@@ -20,7 +21,7 @@ def change_ledger(entries: list[dict], state: IncidentState) -> dict[str, Any]:
     """The document's `change_ledger`: `onset`, `changes` (suspects first, then newest first, each with its
     `suspect` or null) and `undone_by` (the action, or null)."""
     changes: dict[tuple[str, str], Change] = {}
-    failing: set[str] = set()
+    failing: dict[str, tuple[datetime, str]] = {}  # a check's name -> its first bad observation from the onset on
     for entry in entries:
         data = entry.get("data")
         if not isinstance(data, dict):
@@ -31,8 +32,9 @@ def change_ledger(entries: list[dict], state: IncidentState) -> dict[str, Any]:
                 change = Change.from_json(data, time, live_at)
                 if state.onset - WINDOW <= change.when <= state.onset:
                     changes[change.key] = change
-        elif _failing(entry, data, state):
-            failing.add(data["name"])
+        elif (at := _failing(entry, data, state)) is not None:
+            said = f"the first {str(data['state']).upper()} ({data.get('source')} {data['name']})"
+            failing.setdefault(data["name"].lower(), (at, said))
     newest = tuple(sorted(changes.values(), key=lambda c: c.when, reverse=True))
     ledger = ChangeLedger(newest, onset=state.onset, suspects=rank(newest, state.onset, "the onset", failing))
     ranked = [change for change, _ in ledger.ranked()]
@@ -44,18 +46,13 @@ def change_ledger(entries: list[dict], state: IncidentState) -> dict[str, Any]:
     }
 
 
-def _failing(entry: dict, data: dict, state: IncidentState) -> bool:
-    """An observation, from the onset on, that a check went WARN or worse (in this incident, or before it was
-    declared)."""
+def _failing(entry: dict, data: dict, state: IncidentState) -> datetime | None:
+    """When an observation, from the onset on, saw a check go WARN or worse (in this incident, or before it was
+    declared); None for any other entry."""
     at = parse_timestamp(entry.get("ts"))
-    return (
-        entry.get("kind") == "observation"
-        and entry.get("incident") in (state.id, None)
-        and at is not None
-        and at >= state.onset
-        and data.get("state") in UNHEALTHY_WORDS
-        and isinstance(data.get("name"), str)
-    )
+    observed = entry.get("kind") == "observation" and entry.get("incident") in (state.id, None)
+    bad = data.get("state") in UNHEALTHY_WORDS and isinstance(data.get("name"), str)
+    return at if observed and bad and at is not None and at >= state.onset else None
 
 
 def _undone_by(ledger: ChangeLedger, state: IncidentState) -> dict[str, Any] | None:
