@@ -150,7 +150,7 @@ class ChartScreen(Screen[None]):
         incident's and the recent ones); no journal read per refresh."""
         replay = self.host.replay
         if replay is not None:
-            return [entry for _, entry in replay.start_.entries]
+            return [entry for _, entry in replay.opened.entries]
         tracker = self.host.incident.desk.tracker
         held = {entry["seq"]: entry for entry in [*(tracker.state.entries if tracker.state else ()), *tracker.recent]}
         return [held[seq] for seq in sorted(held)]
