@@ -117,7 +117,7 @@ class ChartScreen(Screen[None]):
 
     async def _load(self) -> None:
         start, end = self.window()
-        buckets = max(10, (self.view.size.width or 80) - 11) * BUCKETS_PER_CELL
+        buckets = max(10, self.app.size.width - 13) * BUCKETS_PER_CELL  # known before the view is laid out
         try:
             series = await asyncio.to_thread(self._read, start, end, buckets)
         except RecordError as exc:
