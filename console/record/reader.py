@@ -2,7 +2,8 @@
 around one (the scrubber's next and previous sample). Any number of readers, beside the writer (WAL).
 
 Every call blocks (an indexed lookup and at most two decompressions per feed: a moment of 14 feeds in a 48 h
-recording took 6.3 ms median, 16 ms p99, with a fresh reader; benchmarks/record.py); the TUI runs them in a thread.
+recording took 3.5 to 6.3 ms median, 6 to 16 ms p99, with a fresh reader; benchmarks/record.py); the TUI runs them in a
+thread.
 """
 
 from __future__ import annotations
