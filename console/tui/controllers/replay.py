@@ -98,7 +98,7 @@ class ReplayControl:
 
     def __init__(self, app: ReplayHost, start: ReplayStart, live: LiveState) -> None:
         self.app = app
-        self.start_ = start
+        self.opened = start  # the recording, the journal's entries, the span
         self.live = live
         self.at = start.at
         self.playing = False
@@ -116,13 +116,13 @@ class ReplayControl:
 
     def go(self, at: float) -> None:
         """Show the moment `at`, kept within the recording."""
-        first, last = self.start_.span
+        first, last = self.opened.span
         self.at = min(max(at, first), last)
         self.app.run_worker(self._show(self.at), name="replay", group="replay", exclusive=True, exit_on_error=False)
 
     def sample(self, step: int) -> None:
         """The next (1) or previous (-1) sample of any feed."""
-        reader = self.start_.reader
+        reader = self.opened.reader
         found = reader.after(self.at) if step > 0 else reader.before(self.at)
         if found is not None:
             self.go(found)
@@ -132,7 +132,7 @@ class ReplayControl:
 
     def entry(self, step: int) -> None:
         """The next (1) or previous (-1) journal entry worth a marker (a declaration, an action, a note...)."""
-        times = [at for at, entry in self.start_.entries if is_marked(entry)]
+        times = [at for at, entry in self.opened.entries if is_marked(entry)]
         found = [t for t in times if t > self.at] if step > 0 else [t for t in times if t < self.at]
         if found:
             self.go(found[0] if step > 0 else found[-1])
@@ -157,19 +157,19 @@ class ReplayControl:
 
     def _tick(self) -> None:
         if self.playing:
-            if self.at >= self.start_.span[1]:
+            if self.at >= self.opened.span[1]:
                 self.playing = False
                 self._paint_bar()
                 return
             self.go(self.at + TICK * self.speed)
 
     async def _show(self, at: float) -> None:
-        frame = await asyncio.to_thread(self.start_.reader.frame, at)
+        frame = await asyncio.to_thread(self.opened.reader.frame, at)
         models = [sample.sample.model for sample in frame.values() if sample.sample.model is not None]
         if models:
             self.live.update(models)
-        written = [entry for when, entry in self.start_.entries if when <= at]
-        state = self.state = replay(written, self.start_.incident)
+        written = [entry for when, entry in self.opened.entries if when <= at]
+        state = self.state = replay(written, self.opened.incident)
         self.recent = written[-RECENT:]
         await self.app.incident.paint(state, self.recent)
         self.stale = sorted(feed for feed, sample in frame.items() if sample.stale(at))
@@ -191,7 +191,7 @@ class ReplayControl:
         """`8m before the declaration`, `12m after the declaration`, or `no incident declared` around the moment."""
         if state is not None and state.declared_at.timestamp() <= at:
             return f"{_span(at - state.declared_at.timestamp())} after the declaration"
-        declared = [t for t, entry in self.start_.entries if t > at and entry.get("kind") == "incident.declared"]
+        declared = [t for t, entry in self.opened.entries if t > at and entry.get("kind") == "incident.declared"]
         if declared:
             return f"{_span(declared[0] - at)} before the declaration"
         return "no incident declared"

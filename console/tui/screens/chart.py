@@ -1,7 +1,8 @@
 """A check's history as a chart (README, "Charts"): `h` on the dashboard picks the check (the focused pane's first),
-then this screen shows its recorded numbers over 15m, 1h, 6h or 24h with the warn and crit lines and the journal's
-entries as markers; `r` the range, `+` / `-` zoom, `←` / `→` pan, `end` back to the latest. Live, it follows the
-recording every 2 s; in a replay it ends at the moment shown. Imported only when a chart opens.
+then this screen shows its recorded numbers over 15m, 1h, 6h or 24h with the warn and crit lines and, as markers,
+the journal's entries the console holds (the replay's, or the incident's and the recent ones); `r` the range,
+`+` / `-` zoom, `←` / `→` pan, `end` back to the latest. Live, it follows the recording every 2 s; in a replay it
+ends at the moment shown. Imported only when a chart opens.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from textual.widgets import Footer, Static
 
 from console.config import Config
 from console.incident.markers import markers
-from console.journal import JournalError
 from console.live import LiveState
 from console.record.chart import RANGES, Series
 from console.record.reader import Reader
@@ -30,8 +30,8 @@ from widgets.chart import ChartView
 from widgets.outside import outside
 
 if TYPE_CHECKING:
-    from actions.runner import Runner
     from console.clock import Clock
+    from console.tui.controllers.incident import IncidentControl
     from console.tui.controllers.replay import ReplayControl
 
 REFRESH = 2.0
@@ -43,7 +43,7 @@ class ChartHost(Protocol):
     live: LiveState
     clock: Clock
     replay: ReplayControl | None
-    runner: Runner
+    incident: IncidentControl
 
 
 def pick_chart(app: Any, section: str | None) -> None:
@@ -117,10 +117,10 @@ class ChartScreen(Screen[None]):
 
     async def _load(self) -> None:
         start, end = self.window()
-        buckets = max(10, (self.view.size.width or 80) - 11) * BUCKETS_PER_CELL
+        buckets = max(10, self.app.size.width - 13) * BUCKETS_PER_CELL  # known before the view is laid out
         try:
             series = await asyncio.to_thread(self._read, start, end, buckets)
-        except (RecordError, JournalError) as exc:
+        except RecordError as exc:
             self.title_line.update(outside(f"{self.check}: {exc}", "bold"))
             return
         self.view.show(series)
@@ -137,13 +137,23 @@ class ChartScreen(Screen[None]):
     def _read(self, start: float, end: float, buckets: int) -> Series:
         if self.reader is None:
             self.reader = Reader(self.path)
-        entries = list(self.host.runner.journal.entries())
+        entries = self._entries()
         marked = [(m.at.timestamp(), m.label) for m in markers(entries) if start <= m.at.timestamp() <= end]
         check = self.host.live.checks()
         unit = next((c.unit for c in check if c.key == self.check), "")
         warn, crit = self.limits
         return Series(self.check, start, end, self.reader.series(self.check, start, end, buckets), warn, crit, unit,
                       marked)  # fmt: skip
+
+    def _entries(self) -> list[dict]:
+        """The journal's entries the console already holds: the replay's (all of them), or the tracker's (the
+        incident's and the recent ones); no journal read per refresh."""
+        replay = self.host.replay
+        if replay is not None:
+            return [entry for _, entry in replay.opened.entries]
+        tracker = self.host.incident.desk.tracker
+        held = {entry["seq"]: entry for entry in [*(tracker.state.entries if tracker.state else ()), *tracker.recent]}
+        return [held[seq] for seq in sorted(held)]
 
     def _span_text(self) -> str:
         span = RANGES[self.range] / 2**self.zoom
