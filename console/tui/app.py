@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import os
 import signal
 import time
@@ -29,6 +28,7 @@ from console.journal import JournalError
 from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
 from console.tui.attention import Attention
+from console.tui.collector import collect_less
 from console.tui.palette import ConsoleCommands
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
@@ -266,7 +266,7 @@ class ConsoleApp(App[int]):
             self.run_worker(self._follow(source), name=name, group="logs", exit_on_error=False)
         if streams:
             self.set_interval(self.config.console.refresh, partial(self._log_stats, streams))
-        gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
+        collect_less()  # see console/tui/collector.py
 
     async def _follow(self, source: Any) -> None:
         from widgets.log_pane import LogPane
