@@ -8,7 +8,9 @@ NAME.txt per script); the summary reads the scripts' own tables back: Rich table
 tables of benchmarks/ptyrun.print_table. In a table, the row whose label says `baseline` (or `bare`, or the
 runbook's pipeline in flush.py) is the baseline of the other rows; a column headed `baseline`, `bare app` or
 `before` is the baseline of its row; else the row has none. `runbooks` runs when benchmarks/runbooks.py is
-present, `pg` when PostgreSQL's binaries (initdb, pg_ctl) are on the PATH. `--quick` shrinks every script's
+present, `pg` when PostgreSQL's binaries (initdb, pg_ctl) are on the PATH. The flat-cost scripts (probes_flat,
+journal_start, share_flat, pg at 300 and 3,000 sessions) label their smallest size the baseline: their ratio is
+the cost per unit over the smallest size's. `--quick` shrinks every script's
 workload (a smoke run, not figures to publish).
 """
 
@@ -53,7 +55,12 @@ BENCHES = [
     Bench("share", quick=("--n", "500", "--down", "100"), figure="entries/s"),
     Bench("wall", quick=("--notes", "5", "--seconds", "8")),
     Bench("runbooks", quick=("--repeat", "1"), figure="CPU ms"),
-    Bench("pg", quick=("--seconds", "5")),
+    Bench("pg", args=("--sessions", "300,3000"), quick=("--seconds", "5")),
+    Bench("probes_flat", args=("--runs", "1"), quick=("--sizes", "10,100", "--seconds", "8", "--runs", "1"),
+          figure="per probe per poll"),
+    Bench("journal_start", args=("--sizes", "1000,100000,1000000", "--runs", "1", "--idle", "30"),
+          quick=("--sizes", "100,10000", "--runs", "1", "--idle", "10"), figure="median", timeout=1800),
+    Bench("share_flat", quick=("--sizes", "1,2", "--walls", "2", "--notes", "5", "--seconds", "5"), figure="p99"),
 ]
 BASELINE_ROW = re.compile(r"baseline|\bbare\b|^runbook", re.I)
 BASELINE_COLUMN = re.compile(r"^(?:idle )?\(?baseline|^bare|^before|^dashboard$", re.I)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import shutil
 import subprocess
@@ -235,6 +234,7 @@ def child(kind: str, dsn: str, refresh: float) -> None:
     from textual import work
     from textual.app import App, ComposeResult
 
+    from console.tui.collector import collect_less
     from widgets.postgres_pane import PostgresPane
 
     class PaneBench(App):
@@ -244,7 +244,7 @@ def child(kind: str, dsn: str, refresh: float) -> None:
         def on_mount(self) -> None:
             self.set_interval(refresh, self.poll)
             self.poll()
-            self.call_after_refresh(gc.freeze)  # as ConsoleApp does after its first paint
+            self.call_after_refresh(collect_less)  # as ConsoleApp does after its first paint
 
         @work(exclusive=True)
         async def poll(self) -> None:

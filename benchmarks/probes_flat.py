@@ -116,7 +116,7 @@ def main() -> None:
         first = first or per_probe
         rows.append(
             [
-                f"{size:,} probes every {INTERVAL:g} s",
+                f"{size:,} probes every {INTERVAL:g} s" + (" (baseline)" if size == sizes[0] else ""),
                 f"{cpu / args.seconds * 100:.2f}",
                 f"{bare_cpu:.3f}",
                 f"{polls / (size * asked) * 100:.0f}",
@@ -126,7 +126,7 @@ def main() -> None:
                 f"{(rss - bare_rss) / size * 1024:.0f}",
             ]
         )
-    header = ["size", "CPU % of a core", "bare app %", "polls done %", "ms CPU per probe per poll"]
+    header = ["size", "CPU % of a core", "the bare app's %", "polls done %", "ms CPU per probe per poll"]
     header += ["per unit / smallest", "RSS MB", "KB over bare per probe"]
     print_table(f"probes, cost per unit: 120x40 pty, {args.runs} runs of {args.seconds:g} s", header, rows)
     print(f"bare Textual app (baseline): {bare_cpu:.3f} % of a core, RSS {bare_rss:.0f} MB")

@@ -114,7 +114,7 @@ def main() -> None:
         base = base or (p50, p99, results[size]["rest"] or 1e-9)
         rows.append(
             [
-                f"{size} consoles + {args.walls} walls",
+                f"{size} consoles + {args.walls} walls" + (" (baseline)" if size == sizes[0] else ""),
                 f"{p50:.0f}",
                 f"{p99:.0f}",
                 f"{p50 / base[0]:.2f}x",

@@ -161,6 +161,27 @@ async def test_f_pauses_and_resumes_following() -> None:
         assert "12:01:44 INFO  GET /api/items/4 " in painted(app)
 
 
+async def test_right_and_left_scroll_lines_wider_than_the_view_that_has_no_scrollbar_row() -> None:
+    wide = [f"{stamp(i)} INFO GET /api/items/{i} 200 {'x' * 90} end-of-line-{i}" for i in range(30)]
+    app = PaneApp(["app"], [parse("app", wide)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "end-of-line-29" not in painted(app)
+        assert "cols 1-" in str(app.view.border_subtitle)
+        rows = painted(app).splitlines()
+        last_row = rows[next(y for y, row in enumerate(rows) if "FOLLOW" in row) - 1]  # above the bottom border
+        assert "items/29 " in last_row, last_row  # the last line: no scrollbar row under it
+        for _ in range(80):
+            await pilot.press("right")
+        await settle(pilot)
+        assert "end-of-line-29" in painted(app)
+        assert "cols 1-" not in str(app.view.border_subtitle)
+        for _ in range(80):
+            await pilot.press("left")
+        await settle(pilot)
+        assert "end-of-line-29" not in painted(app) and "cols 1-" in str(app.view.border_subtitle)
+
+
 async def test_f_pauses_on_the_lines_last_drawn_though_the_full_ring_dropped_lines_since() -> None:
     app = PaneApp(["app"], [parse("app", app_lines(150))], max_lines=100)
     async with app.run_test(size=(100, 16)) as pilot:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import os
 import signal
 import time
@@ -29,6 +28,7 @@ from console.journal import JournalError
 from console.redact import make_safe
 from console.stop_signals import cancel_reason, on_stop_signals
 from console.tui.attention import Attention
+from console.tui.collector import collect_less
 from console.tui.palette import ConsoleCommands
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.help import HelpScreen
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from textual.driver import Driver
     from textual.filter import LineFilter
     from textual.notifications import SeverityLevel
-    from textual.timer import Timer
 
     from actions.runner import Runner
     from console.config import Config
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
     from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
-TRIAGE_AFTER = 1.0  # seconds from the dashboard's first paint to the triage controller's start, at the latest
 QUIT_REASON = "the operator quit the console"
 WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage", "page"})  # app actions that act
 
@@ -105,7 +103,6 @@ class ConsoleApp(App[int]):
         self._quit_asked = 0.0
         self._signals = contextlib.ExitStack()
         self._poll_failures: set[str] = set()  # each said once
-        self._triage_timer: Timer | None = None  # until the triage controller starts (`_start`)
         self.attention = Attention(self, ())  # the config's signals once it is read (`_wire`)
         self.net = ControlNet()  # the last line: see widgets/outside.py
         for console_theme in THEMES.values():
@@ -255,19 +252,9 @@ class ConsoleApp(App[int]):
         self._start_feeds()
         self._check_journal()
         self.incident.start()
+        self.triage.start()
         self.share.start()
         self.outbox.start()
-        # Triage loads its playbooks (markdown, runbooks: 0.1-0.3 s of CPU) once the tiles show their first data,
-        # or TRIAGE_AFTER seconds from here, whichever is first: the operator waits for the data, not the hint.
-        self._triage_timer = self.set_timer(TRIAGE_AFTER, self._start_triage)
-
-    def _start_triage(self) -> None:
-        """Once: at the first data, TRIAGE_AFTER seconds after the dashboard's first paint, or when the operator opens
-        triage, whichever comes first."""
-        if self._triage_timer is not None:
-            self._triage_timer.stop()
-            self._triage_timer = None
-            self.triage.start()
 
     def _start_feeds(self) -> None:
         # Imported here on purpose: building feeds imports the drivers, which no paint waits for.
@@ -288,7 +275,7 @@ class ConsoleApp(App[int]):
             self.set_interval(self.config.console.refresh, partial(self._log_stats, streams))
         if not self.wall:  # the wall polls no logs: a console or `record` records the whole environment
             self.recording.start(self.feeds)
-        gc.freeze()  # startup objects leave the collector's scans: no long pauses while logs flood
+        collect_less()  # see console/tui/collector.py
 
     async def _follow(self, source: Any) -> None:
         from widgets.log_pane import LogPane
@@ -319,8 +306,6 @@ class ConsoleApp(App[int]):
     async def _deliver(self, models: list[Any]) -> None:
         """A batch of models into the live state (its listeners render it), then journal the state changes."""
         changes = self.live.update(models)
-        if self._triage_timer is not None:
-            self.call_after_refresh(self._start_triage)  # after the paint of this first data
         self.attention.checks_changed([(change.check, change.before) for change in changes])
         if await self.observer.record(changes):
             await self.incident.refresh()
@@ -408,7 +393,6 @@ class ConsoleApp(App[int]):
     def action_triage(self) -> None:
         from console.tui.screens.triage import TriageScreen
 
-        self._start_triage()  # asked for before the first data: now
         if not isinstance(self.screen, TriageScreen):
             self.push_screen(TriageScreen(self.triage))
 
