@@ -69,6 +69,7 @@ def test_an_unknown_kind_is_a_usage_error_listing_the_kinds(tmp_path: Path) -> N
     done = cli("journal", "show", "--journal", path, "--kind", "nosuchkind")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("incident-console: journal show --kind nosuchkind: no journal kind starts with it; ")
-    kinds = "kinds: action.*, console.*, decision, incident.*, journal.*, note, observation, page.*, pin, triage.*"
+    kinds = "kinds: action.*, change, change.*, console.*, decision, incident.*, journal.*, note, observation"
+    kinds += ", page.*, pin, triage.*, update.*"
     assert kinds in done.stderr
     assert cli("journal", "show", "--journal", path, "--kind", "no").stdout.count("\n") == 1  # a prefix still matches
