@@ -201,7 +201,7 @@ async def test_the_wall_follows_a_run_started_after_it_was(tmp_path: Path) -> No
     clock = ManualClock(error_rate(0).taken_at)
     app = make_wall(tmp_path, clock=clock)
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(lambda: app.ready, what="the wall")
+        await until(lambda: app.ready and app.triage.loaded, what="the wall and its playbooks")  # a run needs them
         await app.triage.poll()
         assert app.triage.engine is None
         carol = journal_as(tmp_path / "journal.jsonl", clock, "carol", "bastion")
