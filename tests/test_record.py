@@ -360,7 +360,10 @@ async def test_the_console_records_when_the_config_has_a_record_section(tmp_path
 
     http_server.route("/health", body={"ok": True})
     path_config, path = _recording_config(
-        tmp_path, f'[[health]]\nname = "api"\nurl = "{http_server.url("/health")}"\ninterval = "500ms"\n'
+        # latency lines far off: the recorded state is what the probe answered, not how busy the machine was
+        tmp_path,
+        f'[[health]]\nname = "api"\nurl = "{http_server.url("/health")}"\ninterval = "500ms"\n'
+        "warn_ms = 20000\ncrit_ms = 30000\n",
     )
     config = load(path_config)
     app = ConsoleApp(config, build_runner(config))
