@@ -8,6 +8,7 @@ abstract: a kind that misses one of them cannot be made, so a playbook naming it
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Set
 from dataclasses import dataclass, field
@@ -229,3 +230,17 @@ class Proceeding(StepKind, ABC):
     @abstractmethod
     def proceed(self, run: Run) -> None:
         """Journal that the operator went on."""
+
+
+def check_origin(output: str | None, json_path: str | None, feed: str | None, *, path: str, feed_example: str) -> None:
+    """capture's and pick's rule for where a value comes from: exactly one of `output` (a regex over the last action's
+    output) or `json` (`path`, in the live model of `feed`); raises ValueError in the config's words."""
+    if (output is None) == (json_path is None):
+        raise ValueError(f"give exactly one of output (a regex) or json ({path})")
+    if json_path is not None and not feed:
+        raise ValueError(f'json needs feed, e.g. feed = "{feed_example}"')
+    if output is not None:
+        try:
+            re.compile(output)
+        except re.error as exc:
+            raise ValueError(f"output is not a regular expression: {exc}") from None

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from console.models.health import number_at
-from console.triage.steps.base import Checking, Move, Run, StepKind
+from console.triage.steps.base import Checking, Move, Run, StepKind, check_origin
 
 
 class CaptureStep(StepKind):
@@ -24,15 +24,7 @@ class CaptureStep(StepKind):
 
     @model_validator(mode="after")
     def _one_origin(self) -> CaptureStep:
-        if (self.output is None) == (self.json_path is None):
-            raise ValueError("give exactly one of output (a regex) or json (a path)")
-        if self.json_path is not None and not self.feed:
-            raise ValueError('json needs feed, e.g. feed = "health:api"')
-        if self.output is not None:
-            try:
-                re.compile(self.output)
-            except re.error as exc:
-                raise ValueError(f"output is not a regular expression: {exc}") from None
+        check_origin(self.output, self.json_path, self.feed, path="a path", feed_example="health:api")
         return self
 
     def problems(self, checking: Checking) -> list[str]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from console.models.numbers import compile_path
 from console.triage.errors import TriageError
-from console.triage.steps.base import Answer, Answerable, Branching, Checking, Move, Run
+from console.triage.steps.base import Answer, Answerable, Branching, Checking, Move, Run, check_origin
 
 MAX_CHOICES = 500
 OTHER = "none of these: type it instead"  # offered when on_fail leads to a question that asks for it
@@ -44,15 +44,7 @@ class PickStep(Branching, Answerable):
 
     @model_validator(mode="after")
     def _one_origin(self) -> PickStep:
-        if (self.output is None) == (self.json_path is None):
-            raise ValueError("give exactly one of output (a regex) or json (a path to a list)")
-        if self.json_path is not None and not self.feed:
-            raise ValueError('json needs feed, e.g. feed = "postgres"')
-        if self.output is not None:
-            try:
-                re.compile(self.output)
-            except re.error as exc:
-                raise ValueError(f"output is not a regular expression: {exc}") from None
+        check_origin(self.output, self.json_path, self.feed, path="a path to a list", feed_example="postgres")
         return self
 
     def problems(self, checking: Checking) -> list[str]:
