@@ -351,3 +351,23 @@ async def test_the_preview_shows_the_parameters_before_a_long_argv_at_80x24(tmp_
         assert isinstance(app.screen, ActionRunScreen)
         shown = painted(app)
     assert "version = v1.2.2" in shown
+
+
+async def test_a_controller_called_while_the_app_closes_finds_no_screen_and_raises_nothing(tmp_path: Path) -> None:
+    """Textual empties the screen stack before it stops the timers: a triage tick or an outbox repaint that lands
+    then must not read `app.screen` (ScreenStackError ended a CI run after the demo's rollback)."""
+    from textual.app import ScreenStackError
+
+    import console.tui.screens.triage  # noqa: F401  (imported: the controller asks whether its screen shows)
+    from console.tui.controllers import showing
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert showing(app) is app.screen
+    assert app.screen_stack == []
+    with pytest.raises(ScreenStackError):
+        _ = app.screen  # what the controllers read before
+    assert showing(app) is None
+    assert app.triage._screen() is None
+    app.outbox.show()

@@ -123,3 +123,18 @@ async def test_help_names_places_never_classes(tmp_path: Path) -> None:
         places = {row[0] for row in app.screen.rows}
     assert {"everywhere", "dashboard", "PostgreSQL pane", "PostgreSQL locks", "any table"} <= places
     assert not places & {cls.__name__ for cls in binding_classes()}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+async def test_a_pane_key_moves_the_focus_before_the_next_key_is_read(tmp_path: Path, size: tuple[int, int]) -> None:
+    """`5` then enter typed in one breath: enter goes to the Redis pane. Widget.focus() moves the focus only on a
+    later turn of the message loop, after an enter already queued (a pty walk opened a PostgreSQL session instead)."""
+    from test_dashboard_snapshots import feed_every_pane, make_full_app
+
+    app = make_full_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await feed_every_pane(pilot)
+        dashboard = app.screen
+        for index, pane in enumerate(dashboard.panes):
+            dashboard.action_focus_pane(index)  # no await between the key and the question
+            assert app.focused is not None and pane.widget in (app.focused, *app.focused.ancestors), pane.title

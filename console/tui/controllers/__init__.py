@@ -59,3 +59,11 @@ class TextualApp(Protocol):
     def call_after_refresh(self, callback: Callback, *args: Any) -> bool: ...
 
     def call_later(self, callback: Callback, *args: Any) -> bool: ...
+
+
+def showing(app: TextualApp) -> Screen[object] | None:
+    """The screen on top, or None once the app is closing: Textual empties the stack before it stops the timers, and
+    a timer's callback that reads `app.screen` then raises ScreenStackError (a CI run failed so after the demo's
+    rollback). Controllers that run on a timer or after an await ask this, never `app.screen`."""
+    stack = app.screen_stack
+    return stack[-1] if stack else None

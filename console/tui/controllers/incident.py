@@ -16,7 +16,7 @@ from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
 from console.models.severity import SCHEMES
-from console.tui.controllers import TextualApp
+from console.tui.controllers import TextualApp, showing
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
 from widgets.timeline import Timeline
@@ -138,8 +138,8 @@ class IncidentControl:
             timeline.update_entries(entries, pinned)
         banner.set_incident(summary)
         screen_module = sys.modules.get("console.tui.screens.incident")  # not imported: the screen is not showing
-        if screen_module is not None and isinstance(self.app.screen, screen_module.IncidentScreen):
-            await self.app.screen.refresh_from_journal()
+        if screen_module is not None and isinstance(screen := showing(self.app), screen_module.IncidentScreen):
+            await screen.refresh_from_journal()
 
     async def check_overdue(self) -> None:
         if not self._open:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from console.journal import JournalError
 from console.models import format_duration
-from console.tui.controllers import TextualApp
+from console.tui.controllers import TextualApp, showing
 from widgets.outbox_line import OutboxLine
 
 if TYPE_CHECKING:
@@ -81,7 +81,10 @@ class OutboxControl:
         items = self.outbox.items(state.id if state is not None else None)
         now = self.outbox.clock()
         shown = [(item.channel, item.status, _detail(item, now)) for item in items if item.status != "delivered"]
-        for line in self.app.screen.query(OutboxLine):
+        screen = showing(self.app)
+        if screen is None:  # the app is closing
+            return
+        for line in screen.query(OutboxLine):
             line.show_items(shown)
 
     def _say(self, item: Item, status: str, reason: str) -> None:

@@ -21,7 +21,7 @@ from console.live import LiveState
 from console.models import State
 from console.sources.base import BY_NAME
 from console.triage.errors import TriageError
-from console.tui.controllers import TextualApp
+from console.tui.controllers import TextualApp, showing
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
 from widgets.messages import Filterable
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from console.tui.controllers.incident import IncidentControl
     from console.tui.screens.dashboard import DashboardScreen
     from console.tui.screens.wall import WallScreen
+
 
 class TriageHost(TextualApp, Protocol):
     """What the controller needs of the app: a Textual app with a dashboard, the incident controller and the way
@@ -379,7 +380,8 @@ class TriageControl:
     def _screen(self) -> Any | None:
         """The triage screen if it is the one showing."""
         module = sys.modules.get("console.tui.screens.triage")  # not imported: the screen was never shown
-        return self.app.screen if module is not None and isinstance(self.app.screen, module.TriageScreen) else None
+        screen = showing(self.app)
+        return screen if module is not None and isinstance(screen, module.TriageScreen) else None
 
     def _error(self, exc: Exception) -> None:
         self.app.notify(str(exc), severity="error", timeout=10, markup=False)

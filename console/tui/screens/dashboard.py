@@ -122,7 +122,9 @@ class DashboardScreen(Screen):
         self._layout_panes()
         pane = self.panes[index].widget
         target = pane if pane.can_focus else next((w for w in pane.query("*") if w.can_focus), pane)
-        target.focus()
+        # at once, not Widget.focus()'s call_later: a key typed right after (`5` then enter, in one read) goes to the
+        # pane the operator named, not the one that had the focus (enter opened a PostgreSQL session, not a Redis one)
+        self.set_focus(target)
 
     def action_chart(self) -> None:
         """`h`: a check's recorded history as a chart (the focused pane's checks first); imported only now."""
