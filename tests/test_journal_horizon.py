@@ -251,3 +251,27 @@ async def test_a_console_journals_the_checkpoint_a_journal_without_one_needs(tmp
     [checkpoint] = [e for e in Journal(path).entries() if e["kind"] == CHECKPOINT]
     assert horizon(Journal(path)).walked < 10  # the next start walks back to it, not to line 1
     assert checkpoint["data"]["declared"] == replay(Journal(path).entries()).declared_seq
+
+
+def test_a_cursor_knows_with_one_stat_whether_a_read_would_find_anything(tmp_path: Path) -> None:
+    """The timeline's every-second refresh asks `at_end` before it hops to a thread: it must say False for anything
+    a read would return or start over on (a first read, an append, a replaced journal)."""
+    (tmp_path / "j").mkdir(mode=0o700)
+    path = tmp_path / "j" / "journal.jsonl"
+    journal = Journal(path, actor=ACTOR)
+    cursor = JournalCursor(journal)
+    assert cursor.at_end()  # no journal yet: a read finds nothing
+    journal.append("note", {"text": "one"})
+    assert not cursor.at_end()
+    assert [e["data"]["text"] for e in cursor.read()[0]] == ["one"]
+    assert cursor.at_end()
+    journal.append("note", {"text": "two"})
+    assert not cursor.at_end()
+    cursor.read()
+    assert cursor.at_end()
+    replaced = tmp_path / "j" / "new.jsonl"
+    shutil.copyfile(path, replaced)
+    replaced.replace(path)  # same bytes, a new inode: a read starts over
+    assert not cursor.at_end()
+    assert cursor.read()[1]
+    assert cursor.at_end()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
@@ -49,6 +50,7 @@ class HealthTile(Widget):
         self.check = check
         self.history = list(history)
         self._lines: list[Text] = [Text()] * LINES
+        self._strips: dict[int, tuple[tuple[int, Style], Strip]] = {}  # y: ((width, style), strip)
         self.add_class(f"-{check.state.value}")
 
     def show(self, check: Check, history: Sequence[float]) -> None:
@@ -63,18 +65,29 @@ class HealthTile(Widget):
 
     def _repaint(self, *, changed_only: bool) -> None:
         lines = self._text_lines()
+        width = self.size.width
         for y, (old, new) in enumerate(zip(self._lines, lines, strict=True)):
             if not changed_only or old != new:
-                self.refresh(Region(0, y, self.size.width, 1))
+                self._strips.pop(y, None)
+                self.refresh(Region(0, y, width, 1))
         self._lines = lines
 
     def render_line(self, y: int) -> Strip:
+        """A line's strip, kept until its text, the width or the style changes: a frame that repaints one tile's
+        value line asks for the others' lines too (an idle dashboard's CPU went mostly to redrawing unchanged
+        text)."""
         style = self.visual_style.rich_style  # cached by Textual until the styles change (rich_style is not)
+        width = self.size.width
+        key = (width, style)
+        if (kept := self._strips.get(y)) is not None and kept[0] == key:
+            return kept[1]
         if y >= LINES:
-            return Strip.blank(self.size.width, style)
+            return Strip.blank(width, style)
         segments = list(self._lines[y].render(self.app.console))
-        strip = Strip([s for s in segments if s.text != "\n"]).crop(0, self.size.width)
-        return strip.apply_style(style).extend_cell_length(self.size.width, style)
+        strip = Strip([s for s in segments if s.text != "\n"]).crop(0, width)
+        strip = strip.apply_style(style).extend_cell_length(width, style)
+        self._strips[y] = (key, strip)
+        return strip
 
     def _text_lines(self) -> list[Text]:
         check = self.check

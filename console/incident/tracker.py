@@ -73,6 +73,10 @@ class IncidentTracker:
             self.recent.extend(entries)
             return entries
 
+    def caught_up(self) -> bool:
+        """Whether nothing was appended since the last catch_up (one stat: cheap enough for the event loop)."""
+        return self._cursor.at_end()
+
     def take_unreadable(self) -> list[str]:
         """The journal lines the reads since the last call could not use (skipped; one line each, for the screen)."""
         return self._cursor.take_unreadable()

@@ -48,6 +48,18 @@ class JournalCursor:
             self._unreadable += unreadable
             return entries, restarted
 
+    def at_end(self) -> bool:
+        """Whether a read now would find nothing new: one stat, no lock and no thread, so a caller polling every
+        second need not hop to a thread to learn that nothing was appended (most of the time)."""
+        try:
+            info = os.stat(self.journal.path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False  # read() says what is wrong
+        same = (info.st_dev, info.st_ino) == self._identity
+        return same and info.st_size == self._offset and stat.S_ISREG(info.st_mode)
+
     def take_unreadable(self) -> list[str]:
         """What the reads since the last call skipped (one line each, naming the journal line), for the screen."""
         with self._lock:

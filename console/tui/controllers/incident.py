@@ -107,6 +107,8 @@ class IncidentControl:
     async def refresh(self, *, only_if_changed: bool = False) -> None:
         """Read what was appended to the journal (other consoles may share it); update the timeline and banner."""
         tracker = self.desk.tracker
+        if only_if_changed and tracker.caught_up():  # the timer's every second: no thread hop to learn nothing new
+            return
         try:
             new = await asyncio.to_thread(tracker.catch_up)
         except (IncidentError, JournalError):
