@@ -135,6 +135,12 @@ def check_folder(path: Path, trust: Trust) -> None:
     _walk(Path(path), trust, folder=True)
 
 
+def check_path(path: Path, trust: Trust) -> None:
+    """Raise UntrustedFile unless every name on the way to the file `path` (which need not exist yet) passes the rule,
+    as `open_trusted` judges them before it creates the file: for a check that must not create it."""
+    _walk(Path(path), trust, folder=False)
+
+
 def _walk(path: Path, trust: Trust, *, folder: bool) -> bool:
     """Judge every name on the path as given and, when a symbolic link is on it, as resolved (the subject itself
     only when it is a `folder`: a file is judged on its descriptor). True when the file's real folder is yours and

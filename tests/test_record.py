@@ -317,6 +317,52 @@ def test_a_recording_others_could_change_is_refused(tmp_path: Path, what: str, p
     assert checked.returncode == 2 and f"[record] {path}" in checked.stderr
 
 
+def _open_folder(path: Path) -> Path:
+    path.parent.chmod(0o770)
+    return path
+
+
+def _deeper_under_an_open_folder(path: Path) -> Path:
+    path.parent.chmod(0o777)  # the writer would make the folders below it: the open one above is what is refused
+    return path.parent / "not-yet" / "made" / path.name
+
+
+def _a_file_for_a_folder(path: Path) -> Path:
+    path.parent.rmdir()
+    path.parent.write_text("")
+    return path
+
+
+def _a_lock_others_could_change(path: Path) -> Path:
+    lock = Path(f"{path}.lock")
+    lock.write_text("")
+    lock.chmod(0o666)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("prepare", "said"),
+    [
+        (_open_folder, "is writable by group or others (mode 0770) and not sticky"),
+        (_deeper_under_an_open_folder, "rec: the folder is writable by group or others (mode 0777)"),
+        (_a_file_for_a_folder, "is not a folder, so the recording cannot be made there"),
+        (_a_lock_others_could_change, ".lock: the recording is writable by group or others (mode 0666)"),
+    ],
+)
+def test_check_refuses_what_record_would_before_any_recording_exists(tmp_path: Path, prepare, said: str) -> None:
+    state = tmp_path / "rec"
+    state.mkdir(mode=0o700)
+    path = prepare(state / "staging.db")
+    config = config_file(tmp_path / "cfg", f'[record]\npath = "{path}"\n')
+    recorded = cli("record", "--config", config, timeout=20)
+    assert recorded.returncode == 2 and said in recorded.stderr and recorded.stderr.count("\n") == 1, recorded.stderr
+    refusal = recorded.stderr.removeprefix("incident-console: ").strip()
+    checked = cli("check", "--config", config)
+    assert checked.returncode == 2, checked.stderr
+    assert f"incident-console: [record] {refusal}\n" in checked.stderr  # the same words as record's
+    assert not os.path.lexists(path) and not os.path.lexists(path.parent / "not-yet")  # check made nothing
+
+
 def test_record_settings_are_checked_with_one_line(tmp_path: Path) -> None:
     assert RecordSettings(max_size="2GiB").max_size == 2 * 1024**3
     assert RecordSettings(max_size="1.5GB").max_size == 1_500_000_000

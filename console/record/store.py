@@ -15,7 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from console.file_trust import RECORDING, UntrustedFile, open_trusted, os_reason
+from console.file_trust import RECORDING, UntrustedFile, check_folder, check_path, open_trusted, os_reason
 
 SCHEMA = 1
 _TABLES = """
@@ -76,9 +76,42 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     return db
 
 
+def check_place(path: Path) -> None:
+    """What the writer refuses about `path` before it writes a byte, judged without creating anything (RecordError):
+    the writer's lock, when it exists, as the file rules judge it; and for a recording not made yet, the folder it
+    would be made in (or, when `record` would make that folder, the nearest one that exists): a folder, passing the
+    rules, that you may create files in. The writer's lock and `check` both start here."""
+    path = Path(path).absolute()
+    lock = Path(f"{path}.lock")
+    try:
+        if os.path.lexists(lock):
+            os.close(open_trusted(lock, RECORDING, os.O_RDWR | os.O_NOFOLLOW)[0])
+        if os.path.lexists(path):
+            return  # judged by connect, on the file itself
+        folder = path.parent
+        while not os.path.lexists(folder) and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise RecordError(
+                f"{path}: {folder} is not a folder, so the recording cannot be made there; point [record] path at a "
+                "private folder (chmod 700)"
+            )
+        if folder == path.parent:
+            check_path(path, RECORDING)  # its own folder, judged as the file's (stricter than a folder above it)
+        else:
+            check_folder(folder, RECORDING)  # the folders between are made 0700 by the writer
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise RecordError(f"{path}: cannot create the recording: you may not create files in {folder}")
+    except UntrustedFile as exc:
+        raise RecordError(str(exc)) from None
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot judge where the recording goes: {os_reason(exc)}") from None
+
+
 def file_problem(path: Path) -> str | None:
     """Why the recording at `path` (or the folder it would be made in) cannot be used, or None (`check` says it)."""
     try:
+        check_place(path)
         if path.exists():
             connect(path, create=False).close()
     except RecordError as exc:
@@ -90,13 +123,16 @@ class WriterLock:
     """`<file>.lock`: whoever holds its flock is the one writer of the recording (others wait as a standby)."""
 
     def __init__(self, path: Path) -> None:
+        self.recording = Path(path)
         self.path = Path(f"{path}.lock")
         self._fd: int | None = None
 
     def take(self) -> bool:
-        """Whether this process holds it now (taking it when free); RecordError when it cannot be made."""
+        """Whether this process holds it now (taking it when free); RecordError when it cannot be made, or when the
+        recording's place is refused (`check_place`, `check`'s words)."""
         if self._fd is not None:
             return True
+        check_place(self.recording)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = open_trusted(self.path, RECORDING, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW)[0]
