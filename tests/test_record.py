@@ -424,3 +424,24 @@ async def test_the_console_records_when_the_config_has_a_record_section(tmp_path
     assert f"standby: another process (pid {os.getpid()}) records {path}" in said
     frame = json.loads(_show(path_config).stdout)
     assert frame["models"]["health:api"]["state"] == "ok"
+
+
+def test_the_folders_the_recorder_makes_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    from console.record.store import WriterLock
+
+    tmp_path.chmod(0o700)
+    path = tmp_path / "state" / "deeper" / "staging.db"
+    before = os.umask(0o002)  # a group-writable umask: folders made with its mode would be refused
+    try:
+        lock = WriterLock(path)
+        assert lock.take()
+        lock.release()
+        _write(path, RecordSettings(), [_sample("m", 1.0, time.time() - 5)])
+    finally:
+        os.umask(before)
+    assert oct((tmp_path / "state").stat().st_mode & 0o777) == "0o700"
+    reader = Reader(path)
+    try:
+        assert len(reader.frame(time.time())) == 1
+    finally:
+        reader.close()

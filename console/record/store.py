@@ -44,7 +44,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     path = Path(path)
     try:
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_folders(path.parent)
         flags = os.O_RDWR | (os.O_CREAT if create else 0)
         os.close(open_trusted(path, RECORDING, flags, 0o600)[0])
         for side in ("-wal", "-shm"):  # SQLite reuses them as they are: judged like the file
@@ -76,6 +76,17 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     return db
 
 
+def make_folders(folder: Path) -> None:
+    """`folder` and every missing folder above it, each 0700 (`mkdir(parents=True)` makes those above with the
+    umask's mode: under umask 002 the group could write them, and the file rules would refuse the recording)."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700, exist_ok=True)
+
+
 def check_place(path: Path) -> None:
     """What the writer refuses about `path` before it writes a byte, judged without creating anything (RecordError):
     the writer's lock, when it exists, as the file rules judge it; and for a recording not made yet, the folder it
@@ -99,7 +110,7 @@ def check_place(path: Path) -> None:
         if folder == path.parent:
             check_path(path, RECORDING)  # its own folder, judged as the file's (stricter than a folder above it)
         else:
-            check_folder(folder, RECORDING)  # the folders between are made 0700 by the writer
+            check_folder(folder, RECORDING)  # the folders between are made 0700 (make_folders)
         if not os.access(folder, os.W_OK | os.X_OK):
             raise RecordError(f"{path}: cannot create the recording: you may not create files in {folder}")
     except UntrustedFile as exc:
@@ -134,7 +145,7 @@ class WriterLock:
             return True
         check_place(self.recording)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_folders(self.path.parent)
             fd = open_trusted(self.path, RECORDING, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW)[0]
         except UntrustedFile as exc:
             raise RecordError(str(exc)) from None
