@@ -345,7 +345,7 @@ def _a_lock_others_could_change(path: Path) -> Path:
     [
         (_open_folder, "is writable by group or others (mode 0770) and not sticky"),
         (_deeper_under_an_open_folder, "rec: the folder is writable by group or others (mode 0777)"),
-        (_a_file_for_a_folder, "is not a folder, so the recording cannot be made there"),
+        (_a_file_for_a_folder, "rec is not a folder, so no recording can be made there"),
         (_a_lock_others_could_change, ".lock: the recording is writable by group or others (mode 0666)"),
     ],
 )
@@ -424,6 +424,21 @@ async def test_the_console_records_when_the_config_has_a_record_section(tmp_path
     assert f"standby: another process (pid {os.getpid()}) records {path}" in said
     frame = json.loads(_show(path_config).stdout)
     assert frame["models"]["health:api"]["state"] == "ok"
+
+
+def test_check_takes_what_record_would_take_folders_it_makes_under_a_sticky_one(tmp_path: Path) -> None:
+    from console.record.store import WriterLock
+
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    sticky.chmod(0o1777)  # as /tmp: a sticky folder is refused as the file's own, not above the folders record makes
+    path = sticky / "mine" / "staging.db"
+    config = config_file(tmp_path / "cfg", f'[record]\npath = "{path}"\n')
+    checked = cli("check", "--config", config)
+    assert checked.returncode == 0 and "[record]" not in checked.stderr, checked.stderr
+    lock = WriterLock(path)
+    assert lock.take()  # and record takes it
+    lock.release()
 
 
 def test_the_folders_the_recorder_makes_are_private_whatever_the_umask(tmp_path: Path) -> None:

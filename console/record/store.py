@@ -15,7 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from console.file_trust import RECORDING, UntrustedFile, check_folder, check_path, open_trusted, os_reason
+from console.file_trust import RECORDING, UntrustedFile, check_path, open_trusted, os_reason
 
 SCHEMA = 1
 _TABLES = """
@@ -99,18 +99,7 @@ def check_place(path: Path) -> None:
             os.close(open_trusted(lock, RECORDING, os.O_RDWR | os.O_NOFOLLOW)[0])
         if os.path.lexists(path):
             return  # judged by connect, on the file itself
-        folder = path.parent
-        while not os.path.lexists(folder) and folder != folder.parent:
-            folder = folder.parent
-        if not folder.is_dir():
-            raise RecordError(
-                f"{path}: {folder} is not a folder, so the recording cannot be made there; point [record] path at a "
-                "private folder (chmod 700)"
-            )
-        if folder == path.parent:
-            check_path(path, RECORDING)  # its own folder, judged as the file's (stricter than a folder above it)
-        else:
-            check_folder(folder, RECORDING)  # the folders between are made 0700 (make_folders)
+        folder = check_path(path, RECORDING)  # as open_trusted judges it once make_folders made the missing ones
         if not os.access(folder, os.W_OK | os.X_OK):
             raise RecordError(f"{path}: cannot create the recording: you may not create files in {folder}")
     except UntrustedFile as exc:
