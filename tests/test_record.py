@@ -340,9 +340,17 @@ def _a_lock_others_could_change(path: Path) -> Path:
     return path
 
 
+def _a_wal_left_behind_others_could_change(path: Path) -> Path:
+    wal = Path(f"{path}-wal")  # SQLite would replay it into the new file
+    wal.write_text("")
+    wal.chmod(0o664)
+    return path
+
+
 @pytest.mark.parametrize(
     ("prepare", "said"),
     [
+        (_a_wal_left_behind_others_could_change, "-wal: the recording is writable by group or others (mode 0664)"),
         (_open_folder, "is writable by group or others (mode 0770) and not sticky"),
         (_deeper_under_an_open_folder, "rec: the folder is writable by group or others (mode 0777)"),
         (_a_file_for_a_folder, "rec is not a folder, so no recording can be made there"),

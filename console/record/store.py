@@ -89,14 +89,14 @@ def make_folders(folder: Path) -> None:
 
 def check_place(path: Path) -> None:
     """What the writer refuses about `path` before it writes a byte, judged without creating anything (RecordError):
-    the writer's lock, when it exists, as the file rules judge it; and for a recording not made yet, the folder it
-    would be made in (or, when `record` would make that folder, the nearest one that exists): a folder, passing the
-    rules, that you may create files in. The writer's lock and `check` both start here."""
+    the writer's lock, `-wal` and `-shm`, those that exist, as the file rules judge them; and for a recording not made
+    yet, the folder it would be made in (or, when `record` would make that folder, the nearest one that exists): a
+    folder, passing the rules, that you may create files in. The writer's lock and `check` both start here."""
     path = Path(path).absolute()
-    lock = Path(f"{path}.lock")
     try:
-        if os.path.lexists(lock):
-            os.close(open_trusted(lock, RECORDING, os.O_RDWR | os.O_NOFOLLOW)[0])
+        for side, flags in ((".lock", os.O_NOFOLLOW), ("-wal", 0), ("-shm", 0)):  # as WriterLock and connect open them
+            if os.path.lexists(f"{path}{side}"):
+                os.close(open_trusted(Path(f"{path}{side}"), RECORDING, os.O_RDWR | flags)[0])
         if os.path.lexists(path):
             return  # judged by connect, on the file itself
         folder = check_path(path, RECORDING)  # as open_trusted judges it once make_folders made the missing ones
