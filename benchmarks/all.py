@@ -56,11 +56,21 @@ BENCHES = [
     Bench("wall", quick=("--notes", "5", "--seconds", "8")),
     Bench("runbooks", quick=("--repeat", "1"), figure="CPU ms"),
     Bench("pg", args=("--sessions", "300,3000"), quick=("--seconds", "5")),
-    Bench("probes_flat", args=("--runs", "1"), quick=("--sizes", "10,100", "--seconds", "8", "--runs", "1"),
-          figure="per probe per poll"),
-    Bench("journal_start", args=("--sizes", "1000,100000,1000000", "--runs", "1", "--idle", "30"),
-          quick=("--sizes", "100,10000", "--runs", "1", "--idle", "10"), figure="median", timeout=1800),
+    Bench(
+        "probes_flat",
+        args=("--runs", "1"),
+        quick=("--sizes", "10,100", "--seconds", "8", "--runs", "1"),
+        figure="per probe per poll",
+    ),
+    Bench(
+        "journal_start",
+        args=("--sizes", "1000,100000,1000000", "--runs", "1", "--idle", "30"),
+        quick=("--sizes", "100,10000", "--runs", "1", "--idle", "10"),
+        figure="median",
+        timeout=1800,
+    ),
     Bench("share_flat", quick=("--sizes", "1,2", "--walls", "2", "--notes", "5", "--seconds", "5"), figure="p99"),
+    Bench("record", quick=("--runs", "1", "--seconds", "10", "--hours", "1", "--seeks", "20"), timeout=1800),
 ]
 BASELINE_ROW = re.compile(r"baseline|\bbare\b|^runbook", re.I)
 BASELINE_COLUMN = re.compile(r"^(?:idle )?\(?baseline|^bare|^before|^dashboard$", re.I)

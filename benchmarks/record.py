@@ -10,6 +10,8 @@
     random moment (every feed's sample at or before it, decoded) against reading the newest moment; goal ≤ 100 ms.
 (c) Opening it (the trust checks, SQLite, the span and the first frame) against opening a recording of one sample;
     goal ≤ 1 s.
+(d) Bytes per hour on disk: (a)'s recording, and (b)'s beside the same samples' JSON uncompressed (the baseline:
+    what zstd and the deltas save).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from console.models.health import HealthSnapshot
 from console.models.logs import LogStats
 from console.models.postgres import PgSession, PostgresSnapshot
 from console.models.redis import RedisSnapshot
-from console.record.codec import Sample
+from console.record.codec import Sample, payload
 from console.record.reader import Reader
 from console.record.writer import Writer
 from console.redact import Redactor
@@ -70,7 +72,8 @@ def log_writer(paths: list[Path], stop: threading.Event) -> None:
                 f.write(f"{datetime.now(UTC).isoformat()} {'ERROR' if n % 10 == 0 else 'INFO'} request {n} done\n")
 
 
-def idle(args: argparse.Namespace) -> None:
+def idle(args: argparse.Namespace) -> float:
+    """(a): the CPU table; the recording's bytes per hour."""
     pg, redis = servers()
     stop = threading.Event()
     with DemoService(incident_after=1e9, seed=1) as service, tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +117,8 @@ def idle(args: argparse.Namespace) -> None:
             ["with [record]", f"{a:.3f}", " ".join(f"{x:.3f}" for x in with_record), f"{a / b:.2f}x", "≤ 1.2x"],
         ],
     )
-    print(f"recording on disk: {per_hour / 1e6:.2f} MB per hour ({per_hour * 24 / 1e6:.1f} MB a day)")
+    print()  # a blank line ends a table for benchmarks/all.py
+    return per_hour
 
 
 def bytes_per_hour(db: Path) -> float:
@@ -165,15 +169,18 @@ def models(at: float, step: int) -> list[tuple[str, object]]:
 POOL = 60  # distinct states per feed, cycled: building pydantic models would otherwise cost more than recording them
 
 
-def synthetic(path: Path, hours: float) -> float:
+def synthetic(path: Path, hours: float) -> tuple[float, float]:
     """Write `hours` of the 14 feeds every 2 s through the real Writer (the models cycled from a pool of POOL
-    states each); seconds it took."""
+    states each); seconds it took, and the bytes of the samples' JSON before compression (the baseline of the
+    recording's size)."""
     writer = Writer(path, RecordSettings(keep="365d", max_size="100GB"), Redactor())
     start = time.time() - hours * 3600
     pool = [[(feed, model, model.checks()) for feed, model in models(start, step)] for step in range(POOL)]  # type: ignore[attr-defined]
+    plain = [sum(len(payload(Sample(feed, 0.0, INTERVAL, model, checks), Redactor())) for feed, model, checks in states)
+             for states in pool]  # fmt: skip
     began = time.perf_counter()
+    steps = int(hours * 3600 / INTERVAL)
     try:
-        steps = int(hours * 3600 / INTERVAL)
         for chunk in range(0, steps, 500):
             batch = []
             for step in range(chunk, min(steps, chunk + 500)):
@@ -182,17 +189,19 @@ def synthetic(path: Path, hours: float) -> float:
             writer.write(batch)
     finally:
         writer.close()
-    return time.perf_counter() - began
+    return time.perf_counter() - began, float(sum(plain[step % POOL] for step in range(steps)))
 
 
-def seeks(args: argparse.Namespace) -> None:
+def seeks(args: argparse.Namespace) -> tuple[float, float]:
+    """(b) and (c): the table; the synthetic recording's bytes per hour on disk, and its samples' JSON per hour."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         folder.chmod(0o700)
         path, small = folder / "long.db", folder / "one.db"
-        took = synthetic(path, args.hours)
+        took, plain = synthetic(path, args.hours)
         size = path.stat().st_size + (Path(f"{path}-wal").stat().st_size if Path(f"{path}-wal").exists() else 0)
         print(f"wrote {args.hours:g} h of 14 feeds every 2 s in {took:.0f} s: {size / 1e6:.0f} MB")
+        per_hour = bytes_per_hour(path)
         synthetic(small, INTERVAL / 3600)
         reader = Reader(path)
         try:
@@ -250,6 +259,22 @@ def seeks(args: argparse.Namespace) -> None:
             ],
         ],
     )
+    print()
+    return per_hour, plain / args.hours
+
+
+def sizes(console: float | None, synthetic_hour: float, plain_hour: float) -> None:
+    """(d): bytes per hour on disk, beside the same samples' JSON uncompressed (what zstd and the deltas save)."""
+    ratio = f"{synthetic_hour / plain_hour:.3f}x"
+    rows = [["synthetic 14 feeds every 2 s (b)", f"{synthetic_hour / 1e6:.2f}", f"{plain_hour / 1e6:.2f}", ratio]]
+    if console is not None:
+        rows.insert(0, ["the console's recording in (a)", f"{console / 1e6:.2f}", "-", "-"])
+    print_table(
+        "(d) recording on disk: MB per hour (the file after a checkpoint, over the span its samples hold)",
+        ["recording", "MB/h", "baseline MB/h (the samples' JSON)", "ratio"],
+        rows,
+    )
+    print()
 
 
 def main() -> None:
@@ -261,9 +286,9 @@ def main() -> None:
     parser.add_argument("--skip-idle", action="store_true", help="only (b) and (c)")
     args = parser.parse_args()
     print(os.popen("uptime").read().strip())
-    if not args.skip_idle:
-        idle(args)
-    seeks(args)
+    console = None if args.skip_idle else idle(args)
+    synthetic_hour, plain_hour = seeks(args)
+    sizes(console, synthetic_hour, plain_hour)
 
 
 if __name__ == "__main__":

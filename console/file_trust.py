@@ -135,27 +135,48 @@ def check_folder(path: Path, trust: Trust) -> None:
     _walk(Path(path), trust, folder=True)
 
 
-def _walk(path: Path, trust: Trust, *, folder: bool) -> bool:
+def check_path(path: Path, trust: Trust) -> Path:
+    """Raise UntrustedFile unless every name on the way to the file `path` (which need not exist, nor its folders)
+    passes the rule, as `open_trusted` judges them once the missing folders are made yours and private: for a check
+    that must not create anything. Returns the folder that exists nearest the file (where the first missing name
+    would be made)."""
+    given = Path(os.path.abspath(path))
+    folder = given.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UntrustedFile(
+            f"{path}: {folder} is not a folder, so no {trust.what} can be made there; {trust.elsewhere}"
+        )
+    if folder == given.parent:
+        _walk(given, trust, folder=False)
+    else:  # the folders made below it are private: it is judged as a folder above the file's own
+        _walk(folder, trust, folder=True, own=False)
+    return folder
+
+
+def _walk(path: Path, trust: Trust, *, folder: bool, own: bool = True) -> bool:
     """Judge every name on the path as given and, when a symbolic link is on it, as resolved (the subject itself
-    only when it is a `folder`: a file is judged on its descriptor). True when the file's real folder is yours and
-    private (never for the journal)."""
+    only when it is a `folder`: a file is judged on its descriptor; the folder holding the subject is judged as its
+    `own`, stricter for the journal, unless `own` is false). True when the file's real folder is yours and private
+    (never for the journal)."""
     given = os.path.abspath(path)
     judged: dict[str, os.stat_result | None] = {}
     parent = os.path.dirname(given)
-    if _judge_chain(path, given, trust, judged, folder=folder):
+    if _judge_chain(path, given, trust, judged, folder=folder, own=own):
         real = os.path.realpath(given)
-        _judge_chain(path, real, trust, judged, folder=folder)
+        _judge_chain(path, real, trust, judged, folder=folder, own=own)
         parent = os.path.dirname(real)
     found = judged.get(parent)
     return found is not None and not trust.journal and found.st_uid == os.geteuid() and not found.st_mode & 0o077
 
 
 def _judge_chain(
-    path: Path, start: str, trust: Trust, judged: dict[str, os.stat_result | None], *, folder: bool
+    path: Path, start: str, trust: Trust, judged: dict[str, os.stat_result | None], *, folder: bool, own: bool = True
 ) -> bool:
     """Judge `start` and every folder above it up to / not `judged` yet (one lstat each); True when one of these
     names is a symbolic link."""
-    own, name, linked = os.path.dirname(start), start, False
+    holder, name, linked = os.path.dirname(start) if own else None, start, False
     while name not in judged:
         try:
             found = judged[name] = os.lstat(name)
@@ -168,7 +189,7 @@ def _judge_chain(
                 linked = True
                 _judge_owner(path, name, found, trust, "link")
             elif name != start:
-                _judge_folder(path, name, found, trust, "own" if name == own else "above")
+                _judge_folder(path, name, found, trust, "own" if name == holder else "above")
             elif folder:
                 _judge_folder(path, name, found, trust, "subject")
         name, above = os.path.dirname(name), name

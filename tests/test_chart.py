@@ -78,3 +78,58 @@ async def test_a_chart_without_a_recording_says_so(tmp_path: Path) -> None:
         await settle(pilot)
         await pilot.press("enter")
         await chart_shows(pilot, app, "no recording")
+
+
+def named(name: str, value: float, at: float) -> MetricSnapshot:
+    taken = datetime.fromtimestamp(at, UTC)
+    return MetricSnapshot(name=name, state=State.OK, value=value, unit="ms", taken_at=taken)
+
+
+def record(config, models: list[MetricSnapshot]) -> None:
+    writer = Writer(recording_path(config), RecordSettings(), Redactor())
+    try:
+        writer.write([Sample(f"metric:{m.name}", m.taken_at.timestamp(), 10.0, m, m.checks()) for m in models])
+    finally:
+        writer.close()
+
+
+async def test_the_picker_lists_every_recorded_check_and_marks_those_not_live(tmp_path: Path) -> None:
+    from console.tui.screens.pick import PickScreen
+
+    queue = METRIC.replace('"latency"', '"queue"')  # configured, but its probe has not answered yet
+    config = load(config_file(tmp_path / "cfg", METRIC + queue))
+    now = time.time()
+    record(config, [named(name, 7.0, now - 600 + i * 10) for i in range(50) for name in ("latency", "gone", "queue")])
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.live.update([metric(120.0, now)])
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        assert app.screen.options == [
+            ("metric:latency", "metric:latency  120 ms"),
+            ("metric:gone", "metric:gone  (recorded, not live)"),  # removed from the config
+            ("metric:queue", "metric:queue  (recorded, not live)"),
+        ]
+        await pilot.press("down", "enter")
+        await chart_shows(pilot, app, "metric:gone · 1h · live")
+
+
+async def test_in_a_replay_the_picker_lists_checks_recorded_after_the_moment(tmp_path: Path) -> None:
+    from console.tui.screens.pick import PickScreen
+    from tests.test_replay import START, make_recording, replay_app
+
+    config = make_recording(tmp_path)
+    later = START.timestamp() + 480  # 03:08, after the moment shown
+    record(config, [named("later", 3.0, later + i * 2) for i in range(50)])
+    app = replay_app(config, at="2026-01-15T03:06:00Z")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        assert [value for value, _ in app.screen.options] == ["metric:latency", "metric:later"]
+        assert app.screen.options[1][1] == "metric:later  (recorded, not at this moment)"
+        await pilot.press("down", "enter")
+        await chart_shows(pilot, app, "metric:later · 1h · replay")

@@ -98,3 +98,36 @@ def test_the_figures_module_never_imports_textual() -> None:
     code = "import sys, console.postmortem.figures, console.record.chart; print('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
+
+async def test_the_incident_screens_export_writes_the_same_figures_as_journal_export(tmp_path: Path) -> None:
+    from actions.registry import build_runner
+    from console.sources.base import Feeds
+    from console.tui.app import ConsoleApp
+    from console.tui.screens.incident import IncidentScreen
+    from tests.helpers import toasts, until
+
+    config = make_recording(tmp_path)
+    resolve(config, START + timedelta(minutes=9, seconds=50))
+    journal_folder = Path(str(config.console.journal)).parent
+    app = ConsoleApp(config, build_runner(config), clock=ManualClock(START + timedelta(hours=1)), feeds=Feeds())
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("i")
+        await until(lambda: isinstance(app.screen, IncidentScreen) and app.screen.state is not None)
+        await pilot.press("e")
+        await until(lambda: any("post-mortem written to" in t for t in toasts(app)), what="the post-mortem")
+    written = sorted(journal_folder.glob("postmortem-*.md"))
+    incident = written[0].stem.removeprefix("postmortem-")
+    markdown = written[0].read_text()
+    folder = journal_folder / f"postmortem-{incident}-figures"
+    assert "## Figures" in markdown and f"![metric:latency]({folder.name}/metric-latency.svg)" in markdown
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    exported = cli("journal", "export", "--format", "md", "--config", config.source, cwd=out_dir)
+    assert exported.returncode == 0, exported.stderr
+    by_cli = out_dir / f"postmortem-{incident}-figures"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(p.name for p in by_cli.iterdir()) == ["metric-latency.svg"]
+    assert (folder / "metric-latency.svg").read_text() == (by_cli / "metric-latency.svg").read_text()
+    figures = markdown.split("## Figures")[1].split("\n## ")[0]
+    assert figures == exported.stdout.split("## Figures")[1].split("\n## ")[0]  # one section, in the same words

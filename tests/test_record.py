@@ -317,6 +317,60 @@ def test_a_recording_others_could_change_is_refused(tmp_path: Path, what: str, p
     assert checked.returncode == 2 and f"[record] {path}" in checked.stderr
 
 
+def _open_folder(path: Path) -> Path:
+    path.parent.chmod(0o770)
+    return path
+
+
+def _deeper_under_an_open_folder(path: Path) -> Path:
+    path.parent.chmod(0o777)  # the writer would make the folders below it: the open one above is what is refused
+    return path.parent / "not-yet" / "made" / path.name
+
+
+def _a_file_for_a_folder(path: Path) -> Path:
+    path.parent.rmdir()
+    path.parent.write_text("")
+    return path
+
+
+def _a_lock_others_could_change(path: Path) -> Path:
+    lock = Path(f"{path}.lock")
+    lock.write_text("")
+    lock.chmod(0o666)
+    return path
+
+
+def _a_wal_left_behind_others_could_change(path: Path) -> Path:
+    wal = Path(f"{path}-wal")  # SQLite would replay it into the new file
+    wal.write_text("")
+    wal.chmod(0o664)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("prepare", "said"),
+    [
+        (_a_wal_left_behind_others_could_change, "-wal: the recording is writable by group or others (mode 0664)"),
+        (_open_folder, "is writable by group or others (mode 0770) and not sticky"),
+        (_deeper_under_an_open_folder, "rec: the folder is writable by group or others (mode 0777)"),
+        (_a_file_for_a_folder, "rec is not a folder, so no recording can be made there"),
+        (_a_lock_others_could_change, ".lock: the recording is writable by group or others (mode 0666)"),
+    ],
+)
+def test_check_refuses_what_record_would_before_any_recording_exists(tmp_path: Path, prepare, said: str) -> None:
+    state = tmp_path / "rec"
+    state.mkdir(mode=0o700)
+    path = prepare(state / "staging.db")
+    config = config_file(tmp_path / "cfg", f'[record]\npath = "{path}"\n')
+    recorded = cli("record", "--config", config, timeout=20)
+    assert recorded.returncode == 2 and said in recorded.stderr and recorded.stderr.count("\n") == 1, recorded.stderr
+    refusal = recorded.stderr.removeprefix("incident-console: ").strip()
+    checked = cli("check", "--config", config)
+    assert checked.returncode == 2, checked.stderr
+    assert f"incident-console: [record] {refusal}\n" in checked.stderr  # the same words as record's
+    assert not os.path.lexists(path) and not os.path.lexists(path.parent / "not-yet")  # check made nothing
+
+
 def test_record_settings_are_checked_with_one_line(tmp_path: Path) -> None:
     assert RecordSettings(max_size="2GiB").max_size == 2 * 1024**3
     assert RecordSettings(max_size="1.5GB").max_size == 1_500_000_000
@@ -378,3 +432,39 @@ async def test_the_console_records_when_the_config_has_a_record_section(tmp_path
     assert f"standby: another process (pid {os.getpid()}) records {path}" in said
     frame = json.loads(_show(path_config).stdout)
     assert frame["models"]["health:api"]["state"] == "ok"
+
+
+def test_check_takes_what_record_would_take_folders_it_makes_under_a_sticky_one(tmp_path: Path) -> None:
+    from console.record.store import WriterLock
+
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    sticky.chmod(0o1777)  # as /tmp: a sticky folder is refused as the file's own, not above the folders record makes
+    path = sticky / "mine" / "staging.db"
+    config = config_file(tmp_path / "cfg", f'[record]\npath = "{path}"\n')
+    checked = cli("check", "--config", config)
+    assert checked.returncode == 0 and "[record]" not in checked.stderr, checked.stderr
+    lock = WriterLock(path)
+    assert lock.take()  # and record takes it
+    lock.release()
+
+
+def test_the_folders_the_recorder_makes_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    from console.record.store import WriterLock
+
+    tmp_path.chmod(0o700)
+    path = tmp_path / "state" / "deeper" / "staging.db"
+    before = os.umask(0o002)  # a group-writable umask: folders made with its mode would be refused
+    try:
+        lock = WriterLock(path)
+        assert lock.take()
+        lock.release()
+        _write(path, RecordSettings(), [_sample("m", 1.0, time.time() - 5)])
+    finally:
+        os.umask(before)
+    assert oct((tmp_path / "state").stat().st_mode & 0o777) == "0o700"
+    reader = Reader(path)
+    try:
+        assert len(reader.frame(time.time())) == 1
+    finally:
+        reader.close()

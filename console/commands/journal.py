@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from actions.registry import open_journal
 from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
@@ -19,9 +18,6 @@ from console.journal.archive import ArchiveRefused, archive
 from console.journal.verify import Anchor, anchor_text
 from console.output import json_text, out
 from console.redact import make_safe
-
-if TYPE_CHECKING:
-    from console.postmortem.document import Recorded
 
 
 def journal_command(args: argparse.Namespace, config: Config | None) -> int:
@@ -53,27 +49,12 @@ def journal_command(args: argparse.Namespace, config: Config | None) -> int:
             return _show(journal, args.kind, args.json)
         if args.journal_command == "archive":
             return _archive(journal)
-        from console.postmortem.document import export
+        from console.postmortem.document import export, recorded
 
-        return export(journal, fmt=args.format, incident=args.incident, recording=_recorded(config))
+        return export(journal, fmt=args.format, incident=args.incident, recording=recorded(config))
     except JournalError as exc:
         _err(str(exc))
         return EXIT_USAGE
-
-
-def _recorded(config: Config | None) -> Recorded | None:
-    """The figures' source for `export`: the config's recording, when it has `[record]` or its file exists (the
-    default one `incident-console record` writes); the figures go in the working directory."""
-    from console.postmortem.document import Recorded
-    from console.record.recorder import recording_path
-    from console.sources.base import check_limits
-
-    if config is None:
-        return None
-    path = recording_path(config)
-    if config.record is None and not path.exists():
-        return None
-    return Recorded(path, check_limits(config), Path.cwd())
 
 
 def _verify(journal: Journal, anchors: list[Anchor]) -> int:

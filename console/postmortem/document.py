@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from console import output
 from console.clock import Clock
@@ -27,16 +27,35 @@ from console.postmortem.markdown import to_markdown
 from console.postmortem.triage import first_mitigating_action, triage_runs
 from console.timeparse import iso
 
+if TYPE_CHECKING:
+    from console.config import Config
+
 EXIT_OK, EXIT_TAMPERED, EXIT_NO_INCIDENT = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class Recorded:
-    """Where the figures come from (the recording), what their threshold lines are, and where they go."""
+    """Where the figures come from (the recording) and what their threshold lines are; without `configured` (the
+    config has no `[record]`) the figures are drawn only when the file exists (the default one `incident-console
+    record` writes)."""
 
     path: Path
     limits: dict[str, tuple[float | None, float | None]]
-    folder: Path
+    configured: bool = True
+
+    def used(self) -> bool:
+        """Whether the post-mortem has figures (and a Figures section saying why there are none); a stat: a thread."""
+        return self.configured or self.path.exists()
+
+
+def recorded(config: Config | None) -> Recorded | None:
+    """The figures' source of a config (its recording and each check's warn and crit), None without a config; no I/O."""
+    from console.record.recorder import recording_path
+    from console.sources.base import check_limits
+
+    if config is None:
+        return None
+    return Recorded(recording_path(config), check_limits(config), config.record is not None)
 
 
 def render_json(
@@ -155,7 +174,7 @@ def export(
     recording: Recorded | None = None,
 ) -> int:
     """Print the post-mortem of `incident` (default: the latest) to `out`; see the module doc for exit codes. With a
-    `recording` (Markdown only), the figures go in `postmortem-ID-figures/` in its folder (postmortem/figures.py)."""
+    `recording` (Markdown only), the figures go in `postmortem-ID-figures/` in the working directory."""
     entries, read_error = _readable_entries(journal)
     state = replay(entries, incident)
     if state is None and read_error is not None:
@@ -174,11 +193,7 @@ def export(
     if fmt == "json":
         _say(output.json_text(render_json(state, verify, now, entries), indent=2), out)
     else:
-        figures = None
-        if recording is not None:
-            folder = recording.folder / f"postmortem-{state.id}-figures"
-            figures = write_figures(state, entries, recording.path, folder, recording.limits, now.timestamp())
-        _say(render_markdown(state, verify, now, entries, figures).removesuffix("\n"), out)
+        _say(postmortem_markdown(state, verify, now, entries, recording, Path.cwd()).removesuffix("\n"), out)
     if verify.ok and read_error is None:
         return EXIT_OK
     _say(f"incident-console: {tampered_line(journal, verify)}", err, True)
@@ -193,11 +208,34 @@ def _say(text: str, stream: TextIO | None, stderr: bool = False) -> None:
         print(text, file=stream)
 
 
+def postmortem_markdown(
+    state: IncidentState,
+    verify: VerifyResult,
+    now: datetime,
+    entries: list[dict],
+    recording: Recorded | None,
+    folder: Path,
+) -> str:
+    """The Markdown post-mortem, as `journal export --format md` prints it and the TUI's `e` writes it: with a
+    `recording` in use, its figures written first into `folder`/`postmortem-ID-figures/` (postmortem/figures.py) and
+    a Figures section linking them (or saying why there are none). Blocks: a thread in the TUI."""
+    figures = None
+    if recording is not None and recording.used():
+        into = folder / f"postmortem-{state.id}-figures"
+        figures = write_figures(state, entries, recording.path, into, recording.limits, now.timestamp())
+    return render_markdown(state, verify, now, entries, figures)
+
+
 def write_markdown(
-    journal: Journal, clock: Clock, directory: Path | None = None, incident: str | None = None
+    journal: Journal,
+    clock: Clock,
+    directory: Path | None = None,
+    incident: str | None = None,
+    recording: Recorded | None = None,
 ) -> tuple[Path, VerifyResult]:
     """Write `postmortem-<id>.md` next to the journal (or in `directory`, else the working directory when the
-    journal's folder is not writable). Raises LookupError when there is no incident."""
+    journal's folder is not writable), with the figures of `recording` beside it as `export` writes them. Raises
+    LookupError when there is no incident."""
     entries, _ = _readable_entries(journal)
     state = replay(entries, incident)
     if state is None:
@@ -207,7 +245,7 @@ def write_markdown(
     if directory is None and not os.access(folder, os.W_OK):
         folder = Path.cwd()
     path = folder / f"postmortem-{state.id}.md"
-    path.write_text(render_markdown(state, verify, clock.now(), entries), encoding="utf-8")
+    path.write_text(postmortem_markdown(state, verify, clock.now(), entries, recording, folder), encoding="utf-8")
     return path, verify
 
 

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from console.file_trust import RECORDING, UntrustedFile, open_trusted, os_reason
+from console.file_trust import RECORDING, UntrustedFile, check_path, open_trusted, os_reason
 
 SCHEMA = 1
 _TABLES = """
@@ -44,7 +44,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     path = Path(path)
     try:
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_folders(path.parent)
         flags = os.O_RDWR | (os.O_CREAT if create else 0)
         os.close(open_trusted(path, RECORDING, flags, 0o600)[0])
         for side in ("-wal", "-shm"):  # SQLite reuses them as they are: judged like the file
@@ -76,9 +76,42 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     return db
 
 
+def make_folders(folder: Path) -> None:
+    """`folder` and every missing folder above it, each 0700 (`mkdir(parents=True)` makes those above with the
+    umask's mode: under umask 002 the group could write them, and the file rules would refuse the recording)."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700, exist_ok=True)
+
+
+def check_place(path: Path) -> None:
+    """What the writer refuses about `path` before it writes a byte, judged without creating anything (RecordError):
+    the writer's lock, `-wal` and `-shm`, those that exist, as the file rules judge them; and for a recording not made
+    yet, the folder it would be made in (or, when `record` would make that folder, the nearest one that exists): a
+    folder, passing the rules, that you may create files in. The writer's lock and `check` both start here."""
+    path = Path(path).absolute()
+    try:
+        for side, flags in ((".lock", os.O_NOFOLLOW), ("-wal", 0), ("-shm", 0)):  # as WriterLock and connect open them
+            if os.path.lexists(f"{path}{side}"):
+                os.close(open_trusted(Path(f"{path}{side}"), RECORDING, os.O_RDWR | flags)[0])
+        if os.path.lexists(path):
+            return  # judged by connect, on the file itself
+        folder = check_path(path, RECORDING)  # as open_trusted judges it once make_folders made the missing ones
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise RecordError(f"{path}: cannot create the recording: you may not create files in {folder}")
+    except UntrustedFile as exc:
+        raise RecordError(str(exc)) from None
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot judge where the recording goes: {os_reason(exc)}") from None
+
+
 def file_problem(path: Path) -> str | None:
     """Why the recording at `path` (or the folder it would be made in) cannot be used, or None (`check` says it)."""
     try:
+        check_place(path)
         if path.exists():
             connect(path, create=False).close()
     except RecordError as exc:
@@ -90,15 +123,18 @@ class WriterLock:
     """`<file>.lock`: whoever holds its flock is the one writer of the recording (others wait as a standby)."""
 
     def __init__(self, path: Path) -> None:
+        self.recording = Path(path)
         self.path = Path(f"{path}.lock")
         self._fd: int | None = None
 
     def take(self) -> bool:
-        """Whether this process holds it now (taking it when free); RecordError when it cannot be made."""
+        """Whether this process holds it now (taking it when free); RecordError when it cannot be made, or when the
+        recording's place is refused (`check_place`, `check`'s words)."""
         if self._fd is not None:
             return True
+        check_place(self.recording)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_folders(self.path.parent)
             fd = open_trusted(self.path, RECORDING, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW)[0]
         except UntrustedFile as exc:
             raise RecordError(str(exc)) from None

@@ -161,7 +161,7 @@ class ConsoleApp(App[int]):
         self.observer = Observer(runner.journal)
         self.actions = ActionControl(self, runner)
         desk = IncidentDesk(runner.journal, self.clock, config.incident)
-        self.incident = IncidentControl(self, desk, posting_channels(config, runner.read_only))
+        self.incident = IncidentControl(self, desk, posting_channels(config, runner.read_only), config)
         runner.shared = desk.tracker.remote_entries  # other hosts' actions count as overlaps too
         self.outbox = OutboxControl(self, config, runner)
         self.attention = Attention(self, () if self.wall else config.console.notify)

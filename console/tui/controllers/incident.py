@@ -67,10 +67,17 @@ class IncidentControl:
 
     COMMANDS = INCIDENT_COMMANDS  # offered by the palette
 
-    def __init__(self, app: IncidentHost, desk: IncidentDesk, posting: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        app: IncidentHost,
+        desk: IncidentDesk,
+        posting: list[tuple[str, str]] | None = None,
+        config: Config | None = None,
+    ) -> None:
         self.app = app
         self.desk = desk
         self.posting = posting or []
+        self.config = config  # the post-mortem's figures: its recording and thresholds
         self._open = False  # an incident was open at the last refresh
         self._shown: tuple | None = None  # what the timeline and banner show
 
@@ -169,8 +176,14 @@ class IncidentControl:
         """The incident screen (pushed if not showing), optionally starting one of its commands."""
         screen = self.app.screen
         if not isinstance(screen, _incident_screen()):
+            from console.postmortem.document import recorded  # imported with the screen, which uses it
+
             screen = _incident_screen()(
-                self.desk, on_change=self.refresh, posting=self.posting, post=self.app.request_action
+                self.desk,
+                on_change=self.refresh,
+                posting=self.posting,
+                post=self.app.request_action,
+                recording=recorded(self.config),
             )
             self.app.push_screen(screen)
         if command is not None:

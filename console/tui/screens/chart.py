@@ -1,13 +1,15 @@
-"""A check's history as a chart (README, "Charts"): `h` on the dashboard picks the check (the focused pane's first),
-then this screen shows its recorded numbers over 15m, 1h, 6h or 24h with the warn and crit lines and, as markers,
-the journal's entries the console holds (the replay's, or the incident's and the recent ones); `r` the range,
-`+` / `-` zoom, `←` / `→` pan, `end` back to the latest. Live, it follows the recording every 2 s; in a replay it
-ends at the moment shown. Imported only when a chart opens.
+"""A check's history as a chart (README, "Charts"): `h` on the dashboard picks the check (the focused pane's first;
+those the recording holds but the live state does not show too, marked), then this screen shows its recorded numbers
+over 15m, 1h, 6h or 24h with the warn and crit lines and, as markers, the journal's entries the console holds (the
+replay's, or the incident's and the recent ones); `r` the range, `+` / `-` zoom, `←` / `→` pan, `end` back to the
+latest. Live, it follows the recording every 2 s; in a replay it ends at the moment shown. Imported only when a chart
+opens.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,20 +49,45 @@ class ChartHost(Protocol):
 
 
 def pick_chart(app: Any, section: str | None) -> None:
-    """`h`: the checks with numbers to choose from (the focused pane's first selected), then the chart."""
+    """`h`: the checks to choose from (read in a worker), then the chart."""
+    app.run_worker(_pick(app, section), name="chart-pick", group="chart-pick", exclusive=True, exit_on_error=False)
+
+
+async def _pick(app: Any, section: str | None) -> None:
+    """The checks with a number now (the focused pane's first selected), then every other check the recording has
+    numbers of (removed from the config, not answered yet, or not at a replay's moment), marked as such."""
     host: ChartHost = app
     checks = [check for check in host.live.checks() if check.number is not None]
-    if not checks:
+    shown = {check.key for check in checks}
+    recorded = [key for key in await asyncio.to_thread(_recorded, recording_path(host.config)) if key not in shown]
+    if not checks and not recorded:
         app.notify("No check has a number to chart yet.", severity="warning")
         return
+    now = "at this moment" if host.replay is not None else "live"
     options = [(check.key, f"{check.key}  {check.value}") for check in checks]
-    selected = next((check.key for check in checks if check.source == section), checks[0].key)
+    options += [(key, f"{key}  (recorded, not {now})") for key in recorded]
+    selected = next((check.key for check in checks if check.source == section), options[0][0])
 
     def chosen(key: str | None) -> None:
         if key is not None:
             app.push_screen(ChartScreen(host, key))
 
     app.push_screen(PickScreen("History of", options, selected), chosen)
+
+
+def _recorded(path: Path) -> list[str]:
+    """Every check the recording has numbers of, first recorded first; none without a usable recording (the chart
+    says why once it opens)."""
+    try:
+        reader = Reader(path)
+    except RecordError:
+        return []
+    try:
+        return reader.checks()
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        reader.close()
 
 
 class ChartScreen(Screen[None]):

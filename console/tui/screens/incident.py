@@ -21,7 +21,7 @@ from console.incident.state import FLOW, IncidentState, cadence_text
 from console.incident.updates import DETAILS, TEMPLATES, draft_update, suggested_kind, validate_update
 from console.journal import JournalError
 from console.models.severity import SCHEMES
-from console.postmortem.document import tampered_line, write_markdown
+from console.postmortem.document import Recorded, tampered_line, write_markdown
 from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
@@ -68,6 +68,7 @@ class IncidentScreen(Screen):
         export_dir: Path | None = None,
         posting: list[tuple[str, str]] | None = None,
         post: Callable[[str, dict], None] | None = None,
+        recording: Recorded | None = None,
     ) -> None:
         super().__init__()
         self.desk = desk
@@ -76,6 +77,7 @@ class IncidentScreen(Screen):
         self.post = post  # requests an action (post-update) through the runner
         self.tz = tz
         self.export_dir = export_dir
+        self.recording = recording  # the post-mortem's figures come from it, as `journal export --format md`'s do
         self.state: IncidentState | None = None
 
     def compose(self) -> ComposeResult:
@@ -281,7 +283,9 @@ class IncidentScreen(Screen):
     @work(group="incident-export", exclusive=True)
     async def action_export(self) -> None:
         try:
-            path, verify = await asyncio.to_thread(write_markdown, self.desk.journal, self.desk.clock, self.export_dir)
+            path, verify = await asyncio.to_thread(
+                write_markdown, self.desk.journal, self.desk.clock, self.export_dir, None, self.recording
+            )
         except (LookupError, OSError, JournalError) as exc:
             self.notify(f"post-mortem not written: {exc}", severity="error", timeout=8, markup=False)
             return
