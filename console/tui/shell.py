@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from widgets.footer import Footer
 
 
 class LoadingScreen(Screen):

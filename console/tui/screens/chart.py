@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.config import Config
 from console.incident.markers import markers
@@ -29,6 +29,7 @@ from console.record.store import RecordError
 from console.sources.base import check_limits
 from console.tui.screens.pick import PickScreen
 from widgets.chart import ChartView
+from widgets.footer import Footer
 from widgets.outside import outside
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.clock import Clock
 from console.config import Config
@@ -20,6 +20,7 @@ from console.models import Check, State
 from console.sources.base import PANE_KEYS, configured
 from console.tui.panes import Pane
 from widgets.banner import EnvironmentBanner
+from widgets.footer import Footer
 from widgets.health_grid import HealthGrid
 from widgets.outside import outside
 from widgets.triage_hint import TriageHint

@@ -9,11 +9,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.clock import Clock
 from console.config import LogSettings
 from console.sources.logs.parse import LineParser
+from widgets.footer import Footer
 from widgets.log_view import LogView
 
 MAX_LINES = 100_000  # the view's ring; every line is in the run's output file as well

@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.incident.commands import REOPENABLE, IncidentDesk
 from console.incident.events import ROLES, IncidentError
@@ -26,6 +26,7 @@ from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.prompt import PromptScreen
 from console.tui.screens.status_update import StatusUpdateScreen
+from widgets.footer import Footer
 from widgets.incident_header import IncidentHeader
 from widgets.outbox_line import OutboxLine
 from widgets.timeline import Timeline

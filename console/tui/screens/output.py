@@ -10,11 +10,12 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.clock import ManualClock
 from console.config import LogSettings
 from console.sources.logs.parse import LineParser
+from widgets.footer import Footer
 from widgets.log_view import LogView
 from widgets.outside import outside
 

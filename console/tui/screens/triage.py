@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.changes.model import FEED, ChangeLedger
 from console.models import format_duration
 from console.triage.steps import Answer, Propose, Wait
 from console.tui.screens.prompt import PromptScreen
+from widgets.footer import Footer
 from widgets.outside import outside
 
 if TYPE_CHECKING:

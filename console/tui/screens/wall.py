@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from console.clock import Clock
 from console.config import Config
@@ -30,6 +29,7 @@ from console.tui.screens.dashboard import initial_checks
 from console.tui.screens.detail import DetailScreen
 from widgets.banner import EnvironmentBanner
 from widgets.big_tile import BigTile
+from widgets.footer import Footer
 from widgets.outbox_line import OutboxLine
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
