@@ -45,3 +45,31 @@ def test_a_config_without_channels_or_scripts_loads_without_their_modules(tmp_pa
     )
     code = f"from console.tui.startup import load\nload({str(with_both)!r}, read_only=False, wall=False, theme=None)\n"
     assert {"console.channels.outbox", "actions.script"} <= imported_after(code)
+
+
+async def test_each_footer_key_is_styled_once_on_the_way_to_the_dashboard(tmp_path: Path) -> None:
+    """Textual's footer keys are restyled three times as they mount (a class added, then taken off); with the
+    console's stylesheet that was half of all restyling before the first data. widgets/footer.py styles each once."""
+    from test_dashboard_snapshots import feed_every_pane, make_full_app
+    from textual.css.stylesheet import Stylesheet
+    from textual.widgets._footer import FooterKey
+
+    styled: list[object] = []
+    apply = Stylesheet.apply
+
+    def counting(self: Stylesheet, node: object, *args: object, **kwargs: object) -> None:
+        if isinstance(node, FooterKey):
+            styled.append(node)
+        apply(self, node, *args, **kwargs)  # type: ignore[arg-type]
+
+    app = make_full_app(tmp_path)
+    Stylesheet.apply = counting  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await feed_every_pane(pilot)
+            keys = list(app.screen.query(FooterKey))
+            # the palette's key (not bound to the footer) is restyled once more by Textual, whatever it is given
+            counts = {str(key.key): styled.count(key) for key in keys if not key.has_class("-command-palette")}
+            assert len(counts) > 10 and all(n == 1 for n in counts.values()), counts
+    finally:
+        Stylesheet.apply = apply  # type: ignore[method-assign]

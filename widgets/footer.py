@@ -5,7 +5,7 @@ binds it to its own `compact` (False), and the watcher takes the class off again
 console's stylesheet a restyle costs about half a millisecond, and the dashboard's footer holds some 35 keys,
 rebuilt whenever the focus moves. Measured before this: FooterKeys took half of all restyling time to the first
 data (61 ms of 122 ms in a Pilot start). Each key bound to the footer's `compact` is given that value and class
-before it mounts, so neither watcher call changes a class; a key not bound to it (the palette's) is left as it is.
+before it mounts, so no watcher call changes its class.
 Should Textual rename where a widget keeps its bindings, the keys are only styled three times again.
 """
 
