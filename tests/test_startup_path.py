@@ -73,3 +73,26 @@ async def test_each_footer_key_is_styled_once_on_the_way_to_the_dashboard(tmp_pa
             assert len(counts) > 10 and all(n == 1 for n in counts.values()), counts
     finally:
         Stylesheet.apply = apply  # type: ignore[method-assign]
+
+
+async def test_once_the_feeds_start_the_collector_leaves_startup_objects_and_runs_less_often(tmp_path: Path) -> None:
+    """console/tui/collector.py: at 3,000 PostgreSQL sessions the default thresholds spent half the pane's CPU in
+    the collector. The console's start freezes what startup made and sets the thresholds (and nothing before)."""
+    import gc
+
+    from test_dashboard_snapshots import make_full_app
+
+    from console.tui.collector import THRESHOLDS
+
+    before = gc.get_threshold()
+    app = make_full_app(tmp_path)
+    try:
+        gc.unfreeze()
+        gc.set_threshold(700, 10, 10)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert gc.get_threshold() == THRESHOLDS and THRESHOLDS[0] >= 10_000
+            assert gc.get_freeze_count() > 10_000  # the modules, classes and screens of the start
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
