@@ -23,6 +23,7 @@ from textual.widgets import Footer
 from console.clock import Clock
 from console.config import Config
 from console.incident.state import author_of
+from console.journal.horizon import on_a_timeline
 from console.live import CheckChange, LiveState, feed_key
 from console.models import Check, State
 from console.observer import Observer
@@ -185,7 +186,7 @@ class WallScreen(Screen):
     def _paint_incident(self) -> None:
         tracker = self.host.incident.desk.tracker
         state = tracker.state
-        entries = state.entries if state is not None and state.is_open else list(tracker.recent)
+        entries = state.entries if state is not None and state.is_open else on_a_timeline(tracker.recent)
         self.query_one(WallTimeline).show_entries(entries)
         self._paint_header()
 
