@@ -100,6 +100,9 @@ def test_feeds_for_every_section_and_status_leaves_out_streams(tmp_path: Path) -
     status = build_feeds(config, Clock(), status_only=True)
     assert [source.key for source in status.polled] == keys[:-1], "the ledger has its own one-shot: `changes`"
     assert status.streams == []
+    wall = build_feeds(config, Clock(), wall=True)
+    assert [source.key for source in wall.polled] == keys, "the wall runs the feed of each pane it shows (the ledger)"
+    assert wall.streams == [] and not wall.journals and feeds.journals
 
 
 def test_a_config_without_servers_never_imports_their_drivers_or_widgets(tmp_path: Path) -> None:

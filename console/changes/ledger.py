@@ -174,9 +174,10 @@ async def read_once(config: Config, clock: Clock, live: LiveState) -> None:
 
 
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
-    """The one `changes` feed; its HTTP sources share the feeds' keep-alive client."""
+    """The one `changes` feed; its HTTP sources share the feeds' keep-alive client (on the wall it journals nothing:
+    the operators' consoles do)."""
     client = shared_client(feeds, config.console) if any(isinstance(s, HttpChanges) for s in config.changes) else None
-    feeds.polled.append(ledger_for(config, clock, client, feeds.live))
+    feeds.polled.append(ledger_for(config, clock, client, feeds.live, writes=feeds.journals))
 
 
 def reach(config: Config) -> list[Awaitable[Reach]]:

@@ -64,6 +64,7 @@ class Feeds:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     http_client: Any = None  # shared by the HTTP sources (console.sources.http.shared_client)
     live: Any = None  # the LiveState the feeds write to, for a feed that ranks against it (the change ledger)
+    journals: bool = True  # False on the wall: a feed that would journal what it reads (the ledger) keeps it in memory
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -81,6 +82,7 @@ class PaneSpec:
     widget: str
     arguments: Callable[[Config], dict[str, Any]] = lambda config: {}
     shown: Callable[[Config], bool] = lambda config: True  # a tiles section may have a pane for some configs
+    on_wall: bool = False  # the war-room wall shows it too, read-only (and runs its feed, which it may not otherwise)
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,7 @@ REGISTRY: tuple[SourceKind, ...] = (
         "console.changes.ledger:build",
         "console.changes.ledger:reach",
         Conditions("changes", _fixed("suspects")),
-        PaneSpec("Changes", "widgets.changes_pane:ChangesPane"),
+        PaneSpec("Changes", "widgets.changes_pane:ChangesPane", on_wall=True),
         in_status=False,  # it ranks against the live state as it changes; `changes` is its one-shot command
     ),
 )
@@ -312,12 +314,23 @@ def look_problem(name: str, text: str) -> str | None:
     return None
 
 
-def build_feeds(config: Config, clock: Clock, *, status_only: bool = False, live: Any = None) -> Feeds:
-    """Every source of the configured sections (only those `status` polls, with `status_only`); `live` is the
-    LiveState their models go to, for a feed that reads it."""
-    feeds = Feeds(live=live)
+def on_the_wall(config: Config) -> list[SourceKind]:
+    """The configured rows whose pane the war-room wall shows (beside its tiles and timeline)."""
+    return [
+        kind for kind in configured(config) if kind.pane is not None and kind.pane.on_wall and kind.pane.shown(config)
+    ]
+
+
+def build_feeds(
+    config: Config, clock: Clock, *, status_only: bool = False, wall: bool = False, live: Any = None
+) -> Feeds:
+    """Every source of the configured sections: only those `status` polls with `status_only`; on the `wall`, those
+    and the ones whose pane it shows, none journaling. `live` is the LiveState their models go to, for a feed that
+    reads it."""
+    feeds = Feeds(live=live, journals=not wall)
+    shown = on_the_wall(config) if wall else []
     for kind in configured(config):
-        if kind.in_status or not status_only:
+        if kind.in_status or not (status_only or wall) or kind in shown:
             resolve(kind.build)(config, clock, feeds)
     return feeds
 
