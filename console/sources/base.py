@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from console.clock import Clock
 from console.config import Config
+from console.config.keys import PANE_KEY_DIGITS
 from console.models.logs import CRIT_FACTOR
 from console.sustain import Hold
 
@@ -252,9 +253,9 @@ REGISTRY: tuple[SourceKind, ...] = (
 )
 BY_NAME: dict[str, SourceKind] = {kind.conditions.name: kind for kind in REGISTRY}  # as conditions and looks say it
 BY_SECTION: dict[str, SourceKind] = {kind.section: kind for kind in REGISTRY}
-# The dashboard's pane keys: one per row with a pane and one for the timeline, at most 1..9; a pane takes the key of
-# its place among the panes shown, which follow the rows' order.
-PANE_KEYS = "123456789"[: sum(kind.pane is not None for kind in REGISTRY) + 1]
+# The dashboard's pane keys: one per row with a pane and one for the timeline, at most 1..9 (the binding ids `[keys]`
+# knows: PANE_KEY_DIGITS); a pane takes the key of its place among the panes shown, which follow the rows' order.
+PANE_KEYS = PANE_KEY_DIGITS[: sum(kind.pane is not None for kind in REGISTRY) + 1]
 
 
 def resolve(reference: str) -> Any:
