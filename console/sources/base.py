@@ -2,8 +2,9 @@
 
 A row names the section, its builder, its reach check, its pane and where its pane key comes from, how conditions and
 look steps name it (with the check names it offers), the filter a look step may give its pane, how `for` applies and
-the built-in actions it offers. The feeds, `status`, `check`, the dashboard's panes and keys, the condition language,
-the playbook loader and checker, the sustained thresholds and the built-in actions are all derived from this table.
+the built-in actions it offers. The feeds, `status`, `check`, the dashboard's panes and keys, the wall's panes, the
+condition language, the playbook loader and checker, the sustained thresholds and the built-in actions are all
+derived from this table.
 Builders, reach checks, widgets, filter grammars and actions are named as "module:attribute" strings and imported
 only when used (by the layer that uses them), so an unconfigured driver or widget is never imported.
 """
