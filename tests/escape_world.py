@@ -63,6 +63,23 @@ def hostile_http(server: LoopbackHTTPServer) -> None:
     server.route("/top", body={"endpoints": [{"route": EVIL, "p95": 120}, {"route": "/ok", "p95": 3}]})
 
 
+def hostile_releases(folder: Path) -> Path:
+    """A program printing one release, five minutes old (a suspect of the open incident), whose version, service,
+    summary and author are hostile: the `releases` change source (the Changes pane, its detail, the timeline)."""
+    release = {
+        "id": "release-1",
+        "at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "version": f"v9.9.9 {EVIL}",
+        "service": EVIL,
+        "notes": f"notes {EVIL}",
+        "by": EVIL,
+    }
+    program = folder / "releases"
+    program.write_text(f"#!/bin/sh\ncat <<'EOF'\n{json.dumps([release])}\nEOF\n")  # JSON escapes every control
+    program.chmod(0o700)
+    return program
+
+
 def write_config(
     folder: Path,
     http: LoopbackHTTPServer,
@@ -114,6 +131,20 @@ risk = "read"
 
 [[runbooks]]
 path = "{runbook}"
+
+[[changes]]
+name = "releases"
+kind = "command"
+command = ["{hostile_releases(folder)}"]
+change_kind = "deploy"
+[changes.map]
+id = "id"
+time = "at"
+live_at = "at"
+version = "version"
+service = "service"
+summary = "notes"
+author = "by"
 
 [[playbook]]
 name = "escape-test"
@@ -220,7 +251,7 @@ def hostile_redis(server: RedisServer, prefix: str) -> Iterator[None]:
     """Keys with hostile names (the flush preview samples them), and SLOWLOG entries of a client with a hostile name
     whose commands carry them."""
     client = redis.Redis.from_url(server.url)
-    keys = [f"{prefix}{EVIL}", f"{prefix}plain"]
+    keys = [f"{prefix}plain", f"{prefix}{EVIL}"]  # the hostile one last: SLOWLOG lists it first
     threshold = client.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
     try:
         client.client_setname(CLIENT)

@@ -22,7 +22,7 @@ from console.journal import Journal
 from console.journal.cursor import JournalCursor
 from console.journal.horizon import RECENT, Summary
 from console.sources.redis import open_client
-from tests.helpers import cli, config_file
+from tests.helpers import cli, config_file, until
 
 
 def entries(journal: Journal, kind: str) -> list[dict]:
@@ -171,3 +171,35 @@ async def test_a_config_file_others_can_change_is_the_sources_error(tmp_path: Pa
     ledger = await start(config)
     assert "others" in dict(ledger.errors)["console:config"]
     assert ledger.errors == (("console:config", dict(ledger.errors)["console:config"]),)
+
+
+@pytest.mark.parametrize("wall", [False, True], ids=["dashboard", "wall"])
+async def test_baselines_and_checkpoints_are_not_listed_on_the_live_timeline(tmp_path: Path, wall: bool) -> None:
+    """With no incident open the timeline lists the journal's recent entries: the bookkeeping ones are not events."""
+    from actions.registry import build_runner
+    from console.sources.base import Feeds
+    from console.tui.app import ConsoleApp
+    from widgets.timeline import Timeline
+    from widgets.wall_timeline import WallTimeline
+
+    path = config_file(tmp_path / "etc", "")
+    config = cfg.load(path, environ={})
+    journal = journal_of(config)
+    journal.append("observation", {"source": "health", "name": "api", "state": "crit", "from": "ok"})
+    journal.append("change.baseline", {"key": "redis:config", "values": {"maxmemory": "0"}})
+    journal.append("journal.checkpoint", {})
+    journal.append("observation", {"source": "health", "name": "api", "state": "ok", "from": "crit"})
+    app = ConsoleApp(config, build_runner(config), feeds=Feeds(), wall=wall)
+    async with app.run_test(size=(120, 40)):
+
+        def kinds() -> list[str]:
+            if wall:
+                return [e["kind"] for e in app.screen.query_one(WallTimeline).entries]
+            table = app.dashboard.query_one(Timeline).table
+            return [str(table.get_row_at(row)) for row in range(table.row_count)]
+
+        await until(lambda: len(app.incident.desk.tracker.recent) >= 4 and kinds(), what="the journal read")
+        await app.workers.wait_for_complete()
+        shown = kinds()
+        assert len(shown) == 2, shown
+        assert not any("baseline" in kind or "checkpoint" in kind for kind in shown), shown

@@ -3,7 +3,7 @@ key from the registry, `enter` on a change, and hostile text from a source shown
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,11 +31,12 @@ map = { id = "version", version = "version", time = "deployed_at", live_at = "de
 """
 
 
-def ago(minutes: float) -> object:
-    return NOW - timedelta(minutes=minutes)
+def ledger(summary: str = "faster checkout", now: datetime = NOW) -> ChangeLedger:
+    """v1.2.3 went live 12 minutes before `now`, 2 before the onset; a setting changed; v1.2.2 two days before."""
 
+    def ago(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
 
-def ledger(summary: str = "faster checkout") -> ChangeLedger:
     by = "ci@example.com"
     changes = (
         Change("v1.2.3", "releases", "deploy", ago(14), ago(12), "api", "v1.2.3", summary, by, None, True),

@@ -115,3 +115,22 @@ async def test_high_error_rate_walks_the_demo_incident_to_a_rollback(tmp_path: P
     ]
     assert engine.state.outcome == "completed"
     assert service.releases()["current"] == "v1.2.2"
+
+
+async def test_a_headless_triage_sees_the_demo_deploy_as_the_suspect(tmp_path: Path) -> None:
+    """What `incident-console triage` reads (`seen_now`: one poll, the change sources read once): the deploy step of
+    high-error-rate passes and its rollback goes to the release before v1.2.3, as on the screen."""
+    from console.commands.triage import seen_now
+    from console.triage.conditions import Truth, evaluate
+    from console.triage.resolve import resolve_params
+
+    clock = ManualClock(T0)
+    with DemoService(incident_after=60.0, clock=clock, recovery=0.0, seed=5) as service:
+        config = load(write_config(tmp_path, service.url))
+        clock.advance(100)
+        live = await seen_now(config, clock)
+    book = next(p for p in all_playbooks(config)[0] if p.name == "high-error-rate")
+    deploy, rollback = (next(step for step in book.steps if step.id == id_) for id_ in ("deploy", "rollback"))
+    assert evaluate(deploy.condition, live).value is Truth.PASS, live.model("changes")
+    assert resolve_params(rollback.params, {}, live) == {"version": "v1.2.2"}
+    assert config.console.journal is not None and not config.console.journal.exists(), "it journals nothing"

@@ -124,7 +124,8 @@ def walk(world: World) -> list[Step]:
     steps = [
         (b"", shown),
         (b"2", b"deploy done " + shown),  # the timeline: a note
-        (b"", b"from the laptop " + shown),  # another host's, through the shared stream
+        # notes and decisions only, so another host's (through the shared stream) fit below ours in a short pane
+        (b"kkkk", (b"kind: notes", b"from the laptop " + shown)),
         (enter, b"Journal entry #"),
         (esc, None),
         (b"3", b"payment failed " + shown),  # a log line
@@ -142,6 +143,9 @@ def walk(world: World) -> list[Step]:
         (esc, None),
         (b"6", b"job=" + shown[:10]),  # an alert's labels
         (enter, b"summary ="),  # and its annotations
+        (esc, None),
+        (b"7", b"v9.9.9 " + shown[:6]),  # the Changes pane: a release (its version, notes; the suspect's reason)
+        (enter, b"version: v9.9.9"),  # its detail: every field (a hostile value goes on over the next lines)
         (esc, None),
         (b"1", b"slow endpoints"),
         (b"i", b"checkout down " + shown[:10]),  # the incident screen
@@ -170,7 +174,7 @@ def walk(world: World) -> list[Step]:
         (b"?", b"binding id"),
         (esc, None),
     ]
-    return [(keys, (needle,) if needle else ()) for keys, needle in steps]
+    return [(keys, needle if isinstance(needle, tuple) else (needle,) if needle else ()) for keys, needle in steps]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
@@ -179,7 +183,8 @@ def test_the_console_and_the_wall_write_nothing_raw(world: World, size: tuple[in
     written = run(world, size, (), walk(world), tmp_path / "console")
     assert raw_controls(written) == []
     assert MARKUP in screen_text(written)  # markup is shown as typed, never obeyed
-    wall = [(b"", (b"checkout down " + SHOWN.encode()[:6], "TIMELINE · latest 10".encode()))]
+    release = b"v9.9.9 " + SHOWN.encode()[:6]  # the wall reads the change sources and shows the Changes pane
+    wall = [(b"", (b"checkout down " + SHOWN.encode()[:6], "TIMELINE · latest ".encode(), release))]
     assert raw_controls(run(world, size, ("--wall",), wall, tmp_path / "wall")) == []
 
 
@@ -204,5 +209,3 @@ async def test_no_widget_leaves_a_control_to_the_net(world: World) -> None:
             inputs = [*(i.value for i in app.screen.query(Input)), *(t.text for t in app.screen.query(TextArea))]
             assert app.net.caught == caught or not all(map(is_safe, inputs)), f"after {keys!r}: a widget left a control"
         assert app.net.caught > 0  # the Inputs holding the hostile commander and title went through it
-
-

@@ -13,7 +13,8 @@ from textual.keys import Keys
 
 import console.tui.screens
 import widgets
-from console.config.keys import BINDING_IDS, NAMED_KEYS, THEME_NAMES, key_problem
+from console.config.keys import BINDING_IDS, NAMED_KEYS, PANE_KEY_DIGITS, THEME_NAMES, key_problem
+from console.sources.base import PANE_KEYS
 from console.tui.app import ConsoleApp
 from tests.helpers import cli, config_file
 from themes import THEMES
@@ -35,7 +36,8 @@ def bindings() -> list[Binding]:
 
 def test_the_core_lists_every_binding_id_the_tui_defines() -> None:
     """A binding added, renamed or removed in the TUI is added, renamed or removed in console/config/keys.py."""
-    assert {b.id for b in bindings() if b.id} == BINDING_IDS
+    unbound = {f"pane.{key}" for key in PANE_KEY_DIGITS if key not in PANE_KEYS}  # no pane takes them yet
+    assert {b.id for b in bindings() if b.id} == BINDING_IDS - unbound
 
 
 def test_the_core_names_every_theme() -> None:

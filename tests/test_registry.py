@@ -16,6 +16,7 @@ from actions.registry import action_names, builtin_actions
 from console import config as cfg
 from console.clock import Clock
 from console.config import Config
+from console.config.keys import BINDING_IDS
 from console.models import State
 from console.models.alerts import AlertsSnapshot
 from console.models.postgres import PostgresSnapshot
@@ -100,6 +101,9 @@ def test_feeds_for_every_section_and_status_leaves_out_streams(tmp_path: Path) -
     status = build_feeds(config, Clock(), status_only=True)
     assert [source.key for source in status.polled] == keys[:-1], "the ledger has its own one-shot: `changes`"
     assert status.streams == []
+    wall = build_feeds(config, Clock(), wall=True)
+    assert [source.key for source in wall.polled] == keys, "the wall runs the feed of each pane it shows (the ledger)"
+    assert wall.streams == [] and not wall.journals and feeds.journals
 
 
 def test_a_config_without_servers_never_imports_their_drivers_or_widgets(tmp_path: Path) -> None:
@@ -170,6 +174,14 @@ def test_the_dashboard_has_a_key_per_pane_and_the_timeline_and_never_more_than_n
     assert len(PANE_KEYS) == len(panes) + 1 <= 9
     pane_bindings = [binding for binding in DashboardScreen.BINDINGS if str(binding.id).startswith("pane.")]
     assert [binding.key for binding in pane_bindings] == list(PANE_KEYS)
+
+
+def test_a_new_row_with_a_pane_needs_no_new_binding_id(tmp_path: Path) -> None:
+    """`[keys]` knows the key of every pane the registry may have (up to nine), not only of today's rows: a row
+    added with a pane takes the next key, and `[keys] pane.N` for it loads without an edit to console/config/keys.py."""
+    assert {f"pane.{key}" for key in "123456789"} <= BINDING_IDS
+    text = '[console]\nenvironment = "staging"\n[keys]\n"pane.8" = "f8"\n"pane.9" = "f9"\n'
+    assert cfg.loads(text, source=tmp_path / "config.toml", environ={}).keys == {"pane.8": "f8", "pane.9": "f9"}
 
 
 def test_check_names_tiles_and_sustain_rules_come_from_the_rows(tmp_path: Path) -> None:

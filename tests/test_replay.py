@@ -262,3 +262,25 @@ def test_chart_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int], the
         await open_chart(pilot, app)
 
     assert snap_compare(app, terminal_size=size, run_before=shown)
+
+
+@pytest.mark.parametrize("wall", [False, True], ids=["dashboard", "wall"])
+async def test_a_replayed_moment_with_no_incident_lists_no_bookkeeping(tmp_path: Path, wall: bool) -> None:
+    """Before the declaration the timeline lists the journal's recent entries: a change.baseline is not one."""
+    from widgets.timeline import Timeline
+    from widgets.wall_timeline import WallTimeline
+
+    config = make_recording(tmp_path)
+    clock = ManualClock(START + timedelta(minutes=2))
+    journal = Journal(Path(str(config.console.journal)), environment="staging", clock=clock.now, actor=ACTOR)
+    journal.append("note", {"text": "before the incident"})
+    journal.append("change.baseline", {"key": "redis:config", "values": {"maxmemory": "0"}})
+    app = replay_app(config, at="2026-01-15T03:04:00Z", wall=wall)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_shown(pilot, app, "REPLAY 03:04:00")
+        if wall:
+            kinds = [entry["kind"] for entry in app.screen.query_one(WallTimeline).entries]
+        else:
+            table = app.screen.query_one(Timeline).table
+            kinds = [str(table.get_row_at(row)) for row in range(table.row_count)]
+        assert len(kinds) == 1 and "baseline" not in str(kinds), kinds

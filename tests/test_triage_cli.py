@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 CONFIG = """
@@ -191,3 +192,38 @@ def test_triage_reads_the_open_incident_for_incident_conditions(tmp_path: Path) 
     done = run(tmp_path, "--json", when=when)
     assert done.returncode == 1, done.stderr
     assert [s["playbook"] for s in json.loads(done.stdout)["suggested"]] == ["api-down"]
+
+
+def test_triage_reads_the_change_ledger_as_the_screen_does(tmp_path: Path) -> None:
+    """A `when` on the ledger (`changes.suspect.kind`, `changes.suspects`) is judged headless as on the screen: the
+    change sources are read once and ranked against what the poll finds failing (it was UNKNOWN, never suggested)."""
+    deployed = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    releases = tmp_path / "releases"
+    releases.write_text(
+        "#!/bin/sh\ncat <<'EOF'\n"
+        + json.dumps([{"version": "v1.2.3", "at": deployed, "by": "ci-bot", "notes": "Faster checkout"}])
+        + "\nEOF\n"
+    )
+    releases.chmod(0o700)
+    ledger = (
+        f'journal = "{tmp_path / "journal.jsonl"}"\n\n'
+        '[[changes]]\nname = "releases"\nkind = "command"\ncommand = ["./releases"]\n'
+        'map = { id = "version", version = "version", time = "at", live_at = "at", author = "by", summary = "notes" }'
+    )
+    config = tmp_path / "config.toml"
+    when = 'health.api is down and changes.suspect.kind == "deploy" and changes.suspects > 0'
+    config.write_text(
+        CONFIG.format(when=when.replace('"', '\\"')).replace('playbooks = ["books"]', f"playbooks = []\n{ledger}"),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "triage", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    [suggested] = json.loads(done.stdout)["suggested"]
+    assert suggested["playbook"] == "api-down", suggested
+    assert not (tmp_path / "journal.jsonl").exists(), "a headless triage journals nothing"

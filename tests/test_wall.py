@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_changes_pane import CHANGES, ledger
 
 from actions.registry import build_runner
 from console import config as cfg
@@ -28,6 +29,7 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.detail import DetailScreen
 from console.tui.screens.wall import WallScreen
 from tests.helpers import ANSI, cli_on_pty, painted, read_until, settle, until
+from widgets.changes_pane import ChangesPane
 from widgets.wall_header import WallHeader
 from widgets.wall_timeline import WallTimeline
 
@@ -117,8 +119,8 @@ def journal_as(path: Path, clock: ManualClock, user: str, host: str) -> Journal:
     return Journal(path, environment="production", clock=clock.now, actor=actor(user, host))
 
 
-def make_wall(tmp_path: Path, *, clock: ManualClock | None = None) -> ConsoleApp:
-    text = CONFIG.format(journal=tmp_path / "journal.jsonl")
+def make_wall(tmp_path: Path, *, clock: ManualClock | None = None, extra: str = "") -> ConsoleApp:
+    text = CONFIG.format(journal=tmp_path / "journal.jsonl") + extra
     config = cfg.loads(text, source=Path("/etc/ic/config.toml"), environ={})
     clock = clock or ManualClock(NOW)
     journal = Journal(config.console.journal, environment="production", clock=clock.now, actor=WALL_ACTOR)
@@ -152,14 +154,14 @@ async def caught_up(pilot) -> None:
     await settle(pilot)
 
 
-def with_incident(tmp_path: Path, models: list = MODELS):
+def with_incident(tmp_path: Path, models: list = MODELS, extra: str = ""):
     async def run_before(pilot) -> None:
         pilot.app.live.update(models)
         await caught_up(pilot)
 
     clock = ManualClock(NOW)
     declare_incident(tmp_path, clock)
-    return make_wall(tmp_path, clock=clock), run_before
+    return make_wall(tmp_path, clock=clock, extra=extra), run_before
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50), (200, 60)], ids=["80x24", "160x50", "200x60"])
@@ -173,6 +175,35 @@ def test_wall_update_overdue(snap_compare, tmp_path: Path) -> None:
     app, run_before = with_incident(tmp_path)
     app.clock.set(NOW + timedelta(hours=1, minutes=1))
     assert snap_compare(app, terminal_size=(160, 50), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)], ids=["80x24", "200x60"])
+def test_wall_with_the_change_ledger(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    """The registry puts the Changes pane on the wall: below the timeline on a small wall, beside it on a large one."""
+    app, run_before = with_incident(tmp_path, [*MODELS, ledger(now=NOW)], extra=CHANGES)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_the_wall_shows_the_ledger_read_only(tmp_path: Path) -> None:
+    app, feed = with_incident(tmp_path, [*MODELS, ledger(now=NOW)], extra=CHANGES)
+    journal = tmp_path / "journal.jsonl"
+    async with app.run_test(size=(160, 50)) as pilot:
+        await feed(pilot)
+        before = journal.read_bytes()
+        assert app.screen.query_one(ChangesPane).ledger == ledger(now=NOW)
+        screen = painted(app)
+        assert "▲ 2 suspects · top (0.83): v1.2.3 went live" in screen
+        beside = [line.split("│")[1] for line in screen.splitlines() if line.count("│") == 2]  # the timeline's right
+        rows = [line for line in beside if "releases" in line or "postgres:settings" in line]
+        assert [("▲1" in r, "v1.2.3" in r, "▲2" in r and "work_mem" in r, "v1.2.2" in r) for r in rows] == [
+            (True, True, False, False),
+            (False, False, True, False),
+            (False, False, False, True),
+        ], rows
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WallScreen) and app.focused is None, "the wall shows, never acts"
+        assert journal.read_bytes() == before
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])

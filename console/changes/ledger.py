@@ -160,10 +160,24 @@ def ledger_for(
     )
 
 
+async def read_once(config: Config, clock: Clock, live: LiveState) -> None:
+    """The headless commands' ledger (`changes`, `triage`): every source read once under its timeout, ranked against
+    `live` (polled, with its incident) as the `changes` feed ranks on the screen, and put into `live` so `changes.*`
+    conditions read it. Nothing is journaled. No `[[changes]]` source, no ledger: as on the screen."""
+    if not config.changes:
+        return
+    client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
+    try:
+        live.update([await ledger_for(config, clock, client, live, writes=False).poll()])
+    finally:
+        await client.aclose()
+
+
 def build(config: Config, clock: Clock, feeds: Feeds) -> None:
-    """The one `changes` feed; its HTTP sources share the feeds' keep-alive client."""
+    """The one `changes` feed; its HTTP sources share the feeds' keep-alive client (on the wall it journals nothing:
+    the operators' consoles do)."""
     client = shared_client(feeds, config.console) if any(isinstance(s, HttpChanges) for s in config.changes) else None
-    feeds.polled.append(ledger_for(config, clock, client, feeds.live))
+    feeds.polled.append(ledger_for(config, clock, client, feeds.live, writes=feeds.journals))
 
 
 def reach(config: Config) -> list[Awaitable[Reach]]:

@@ -8,15 +8,12 @@ not change the exit code."""
 
 from __future__ import annotations
 
-from console.changes.ledger import ledger_for
-from console.changes.model import ChangeLedger
+from console.changes.model import FEED, ChangeLedger
 from console.clock import Clock
 from console.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail
-from console.commands.triage import open_incident
+from console.commands.triage import seen_now
 from console.config import Config
-from console.http import HttpClient
 from console.output import json_text, out
-from console.sources.status import poll_live
 from console.timeparse import iso, parse_moment
 
 DEFAULT_SINCE = "24h"
@@ -32,13 +29,8 @@ async def changes_command(config: Config, since: str | None, *, as_json: bool) -
     if not config.changes:
         fail(f"{config.source}: no [[changes]] source is configured (docs/config.md, [[changes]])")
         return EXIT_USAGE
-    live = await poll_live(config, clock)
-    live.incident = open_incident(config)
-    client = HttpClient(ca_file=config.console.ca_file, proxy=config.console.proxy)
-    try:
-        ledger = await ledger_for(config, clock, client, live, writes=False).poll()
-    finally:
-        await client.aclose()
+    ledger = (await seen_now(config, clock)).model(FEED)
+    assert isinstance(ledger, ChangeLedger)  # read_once puts one there whenever [[changes]] is configured
     shown = tuple(c for c in ledger.changes if c.when >= start or ledger.suspect(c) is not None)
     ledger = ChangeLedger(shown, ledger.errors, ledger.onset, ledger.onset_words, ledger.suspects)
     if as_json:

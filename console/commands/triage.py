@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from console.changes.ledger import read_once
+from console.clock import Clock
 from console.commands import EXIT_OK, EXIT_USAGE, fail
 from console.config import Config
 from console.incident.events import IncidentError
 from console.incident.tracker import IncidentTracker
 from console.journal import Journal, JournalError, default_journal_path
+from console.live import LiveState
 from console.models.incident import IncidentFacts
 from console.output import json_text, out
 from console.redact import make_safe
@@ -49,12 +52,20 @@ def open_incident(config: Config) -> IncidentFacts | None:
     return state.facts() if state is not None else None
 
 
+async def seen_now(config: Config, clock: Clock) -> LiveState:
+    """What a console would see now, headless: one poll of every source `status` polls, the journal's open incident,
+    and the change ledger read once and ranked against them (`changes` and `triage` read the same)."""
+    live = await poll_live(config, clock)
+    live.incident = open_incident(config)
+    await read_once(config, clock, live)
+    return live
+
+
 async def suggest_command(config: Config, *, as_json: bool) -> int:
     """Exit 0 when no playbook fits, 1 when some do."""
     playbooks, problems = all_playbooks(config)
     _warn(problems)
-    live = await poll_live(config)
-    live.incident = open_incident(config)
+    live = await seen_now(config, Clock())
     found = suggest(playbooks, live, config.incident.scheme)
     if as_json:
         rows = [

@@ -11,13 +11,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator
 
 THEME_NAMES = ("incident-dark", "incident-light", "incident-mono")
+# Every key a dashboard pane can take: the registry's rows with a pane, and the timeline, take the first ones in order
+# (console.sources.base.PANE_KEYS), so a new row with a pane needs no new binding id here.
+PANE_KEY_DIGITS = "123456789"
 ThemeName = Literal["incident-dark", "incident-light", "incident-mono"]
 
 BINDING_IDS = frozenset(
     {
         *("app.palette", "app.help", "app.quit", "app.interrupt", "app.quit_anywhere"),
         *("app.incident", "app.note", "app.triage", "app.page"),
-        *(f"pane.{n}" for n in range(1, 8)),  # a key per registry row with a pane, and the timeline
+        *(f"pane.{key}" for key in PANE_KEY_DIGITS),  # a pane's key that no pane takes yet does nothing, as a
+        # key whose section is not configured does
         *("table.filter", "table.sort", "table.reverse", "table.mark", "table.copy"),
         *("timeline.kind", "timeline.pin", "alerts.silence", "redis.flush"),
         *("pg.cancel", "pg.terminate", "pg.kill_idle"),

@@ -54,7 +54,7 @@ from console.incident.state import (
     author_of,
 )
 from console.journal import Journal
-from console.journal.horizon import BASELINE, CHECKPOINT, PRE_DECLARATION, WINDOW_MAX
+from console.journal.horizon import BOOKKEEPING, PRE_DECLARATION, WINDOW_MAX
 from console.models.severity import SCHEMES, Scheme
 from console.timeparse import parse_timestamp
 
@@ -104,7 +104,7 @@ class Replayer:
 
     def feed(self, entry: dict) -> None:
         owner, kind = entry.get("incident"), entry.get("kind")
-        if kind in (CHECKPOINT, BASELINE):  # bookkeeping, not what happened
+        if kind in BOOKKEEPING:
             return
         if owner is None:
             owner = self._active

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,7 +43,7 @@ TRIAGE_STARTED = "triage.started"
 TRIAGE_FINISHED = "triage.finished"
 CHECKPOINT = "journal.checkpoint"
 BASELINE = "change.baseline"  # the change ledger's last reading of a built-in source (console.changes.builtins)
-
+BOOKKEEPING = frozenset({CHECKPOINT, BASELINE})  # kinds never shown on a timeline: what the console kept, not events
 PRE_DECLARATION = timedelta(minutes=30)  # how far before a declaration its onset is looked for
 WINDOW_MAX = 50_000  # lines before a declaration a backdated impact start may claim
 RECENT = 200  # the last lines every console keeps (IncidentTracker.recent)
@@ -60,6 +60,11 @@ _MARKS = (
     *MARKS,
 )
 _TS = re.compile(rb'"ts":\s*"([^"]{1,64})"\s*,\s*"v":\s*\d+\s*}\s*$')  # canonical JSON ends with ts, then v
+
+
+def on_a_timeline(entries: Iterable[dict]) -> list[dict]:
+    """The entries a timeline lists: all but the bookkeeping kinds (no incident owns them; nothing happened)."""
+    return [entry for entry in entries if entry.get("kind") not in BOOKKEEPING]
 
 
 @dataclass

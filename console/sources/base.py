@@ -2,8 +2,9 @@
 
 A row names the section, its builder, its reach check, its pane and where its pane key comes from, how conditions and
 look steps name it (with the check names it offers), the filter a look step may give its pane, how `for` applies and
-the built-in actions it offers. The feeds, `status`, `check`, the dashboard's panes and keys, the condition language,
-the playbook loader and checker, the sustained thresholds and the built-in actions are all derived from this table.
+the built-in actions it offers. The feeds, `status`, `check`, the dashboard's panes and keys, the wall's panes, the
+condition language, the playbook loader and checker, the sustained thresholds and the built-in actions are all
+derived from this table.
 Builders, reach checks, widgets, filter grammars and actions are named as "module:attribute" strings and imported
 only when used (by the layer that uses them), so an unconfigured driver or widget is never imported.
 """
@@ -18,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 from console.clock import Clock
 from console.config import Config
+from console.config.keys import PANE_KEY_DIGITS
 from console.models.logs import CRIT_FACTOR
 from console.sustain import Hold
 
@@ -64,6 +66,7 @@ class Feeds:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     http_client: Any = None  # shared by the HTTP sources (console.sources.http.shared_client)
     live: Any = None  # the LiveState the feeds write to, for a feed that ranks against it (the change ledger)
+    journals: bool = True  # False on the wall: a feed that would journal what it reads (the ledger) keeps it in memory
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -81,6 +84,7 @@ class PaneSpec:
     widget: str
     arguments: Callable[[Config], dict[str, Any]] = lambda config: {}
     shown: Callable[[Config], bool] = lambda config: True  # a tiles section may have a pane for some configs
+    on_wall: bool = False  # the war-room wall shows it too, read-only (and runs its feed, which it may not otherwise)
 
 
 @dataclass(frozen=True)
@@ -244,15 +248,15 @@ REGISTRY: tuple[SourceKind, ...] = (
         "console.changes.ledger:build",
         "console.changes.ledger:reach",
         Conditions("changes", _fixed("suspects")),
-        PaneSpec("Changes", "widgets.changes_pane:ChangesPane"),
+        PaneSpec("Changes", "widgets.changes_pane:ChangesPane", on_wall=True),
         in_status=False,  # it ranks against the live state as it changes; `changes` is its one-shot command
     ),
 )
 BY_NAME: dict[str, SourceKind] = {kind.conditions.name: kind for kind in REGISTRY}  # as conditions and looks say it
 BY_SECTION: dict[str, SourceKind] = {kind.section: kind for kind in REGISTRY}
-# The dashboard's pane keys: one per row with a pane and one for the timeline, at most 1..9; a pane takes the key of
-# its place among the panes shown, which follow the rows' order.
-PANE_KEYS = "123456789"[: sum(kind.pane is not None for kind in REGISTRY) + 1]
+# The dashboard's pane keys: one per row with a pane and one for the timeline, at most 1..9 (the binding ids `[keys]`
+# knows: PANE_KEY_DIGITS); a pane takes the key of its place among the panes shown, which follow the rows' order.
+PANE_KEYS = PANE_KEY_DIGITS[: sum(kind.pane is not None for kind in REGISTRY) + 1]
 
 
 def resolve(reference: str) -> Any:
@@ -312,12 +316,23 @@ def look_problem(name: str, text: str) -> str | None:
     return None
 
 
-def build_feeds(config: Config, clock: Clock, *, status_only: bool = False, live: Any = None) -> Feeds:
-    """Every source of the configured sections (only those `status` polls, with `status_only`); `live` is the
-    LiveState their models go to, for a feed that reads it."""
-    feeds = Feeds(live=live)
+def on_the_wall(config: Config) -> list[SourceKind]:
+    """The configured rows whose pane the war-room wall shows (beside its tiles and timeline)."""
+    return [
+        kind for kind in configured(config) if kind.pane is not None and kind.pane.on_wall and kind.pane.shown(config)
+    ]
+
+
+def build_feeds(
+    config: Config, clock: Clock, *, status_only: bool = False, wall: bool = False, live: Any = None
+) -> Feeds:
+    """Every source of the configured sections: only those `status` polls with `status_only`; on the `wall`, those
+    and the ones whose pane it shows, none journaling. `live` is the LiveState their models go to, for a feed that
+    reads it."""
+    feeds = Feeds(live=live, journals=not wall)
+    shown = on_the_wall(config) if wall else []
     for kind in configured(config):
-        if kind.in_status or not status_only:
+        if kind.in_status or not (status_only or wall) or kind in shown:
             resolve(kind.build)(config, clock, feeds)
     return feeds
 

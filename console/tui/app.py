@@ -262,7 +262,7 @@ class ConsoleApp(App[int]):
         from console.sources.base import build_feeds
 
         if self.feeds is None:
-            self.feeds = build_feeds(self.config, self.clock, status_only=self.wall, live=self.live)  # wall: no logs
+            self.feeds = build_feeds(self.config, self.clock, wall=self.wall, live=self.live)
         for group in poll_groups(self.feeds.polled, self._deliver, self._poll_failed):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
         streams = self.feeds.streams

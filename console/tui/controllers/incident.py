@@ -15,6 +15,7 @@ from console.config.channels import POSTING
 from console.incident.commands import IncidentDesk
 from console.incident.events import IncidentError
 from console.journal import JournalError
+from console.journal.horizon import on_a_timeline
 from console.models.severity import SCHEMES
 from console.tui.controllers import TextualApp, showing
 from console.tui.screens.pick import PickScreen
@@ -129,7 +130,7 @@ class IncidentControl:
     async def paint(self, state: IncidentState | None, recent: list[dict]) -> None:
         """Show `state` (None: no incident; `recent` entries fill the timeline) on the timeline and the banner: the
         journal's latest, or the moment a replay shows."""
-        entries, pinned = (state.entries, state.pinned) if state else (recent, set())
+        entries, pinned = (state.entries, state.pinned) if state else (on_a_timeline(recent), set())
         summary = ""
         self._open = state is not None and state.is_open
         if state is not None and state.is_open:

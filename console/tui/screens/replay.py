@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
+from console.journal.horizon import on_a_timeline
 from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.prompt import PromptScreen
 from console.tui.screens.wall import WallScreen, health_summary
@@ -96,7 +97,8 @@ class ReplayWall(Scrubbing, WallScreen):
     def _paint_incident(self) -> None:
         """The incident and the timeline as the journal had them at the moment, not as the tracker has them now."""
         state = self.replay.state
-        self.query_one(WallTimeline).show_entries(state.entries if state and state.is_open else self.replay.recent)
+        entries = state.entries if state and state.is_open else on_a_timeline(self.replay.recent)
+        self.query_one(WallTimeline).show_entries(entries)
         self._paint_header()
 
     def _paint_header(self) -> None:

@@ -1,4 +1,5 @@
-"""The war-room wall (`incident-console --wall`): the incident, every tile and the timeline, large, read-only.
+"""The war-room wall (`incident-console --wall`): the incident, every tile, the timeline and the panes the registry
+puts on the wall (`PaneSpec.on_wall`: the change ledger's), large, read-only.
 
 For a TV across the room or a second tmux pane, 80x24 to 200x60. It shows and never acts: the app refuses the
 palette, note, incident and triage keys on the wall (`ConsoleApp.check_action`), and the wall journals no
@@ -10,21 +11,24 @@ tiles (`show`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Container, Grid
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from console.clock import Clock
 from console.config import Config
 from console.incident.state import author_of
+from console.journal.horizon import on_a_timeline
 from console.live import CheckChange, LiveState, feed_key
 from console.models import Check, State
 from console.observer import Observer
+from console.sources.base import on_the_wall, resolve
 from console.tui.screens.dashboard import initial_checks
 from console.tui.screens.detail import DetailScreen
 from widgets.banner import EnvironmentBanner
@@ -78,6 +82,7 @@ class WallScreen(Screen):
     """Header, tiles and timeline; compact (one-line tiles, text clocks) below BIG_WIDTH x BIG_HEIGHT."""
 
     HELP_PLACE = "wall"
+    AUTO_FOCUS = ""  # nothing on the wall takes the focus (its panes are shown, never acted on)
 
     BINDINGS = [Binding("question_mark", "wall_help", "Help", id="wall.help")]
 
@@ -86,12 +91,19 @@ class WallScreen(Screen):
     WallScreen.-small-tiles #wall-tiles { grid-gutter: 0 2; grid-rows: 1; padding: 0 1; }
     WallScreen WallTimeline { margin-top: 1; }
     WallScreen.-small-tiles WallTimeline { margin-top: 0; }
+    WallScreen #wall-lower { height: 1fr; }
+    WallScreen.-side-by-side #wall-lower { layout: horizontal; }
+    WallScreen .wall-pane { height: 1fr; }
+    WallScreen.-side-by-side #wall-lower > * { width: 1fr; }
+    WallScreen.-side-by-side .wall-pane { margin-top: 1; }
+    WallScreen.-side-by-side.-small-tiles .wall-pane { margin-top: 0; }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.tiles: dict[str, BigTile] = {}
         self._run_actors: dict[int, str] = {}  # triage run (seq of its `triage.started`) -> user@host
+        self.routes: dict[str, Callable[[Any], None]] = {}  # a section -> its wall pane's update_model
 
     @property
     def host(self) -> WallHost:
@@ -108,7 +120,15 @@ class WallScreen(Screen):
             for check in initial_checks(self.host.config):
                 self.tiles[check.key] = BigTile(check)
                 yield self.tiles[check.key]
-        yield WallTimeline(TIMELINE_ROWS)
+        with Container(id="wall-lower"):  # the timeline, then the registry's wall panes: below it, or beside it
+            yield WallTimeline(TIMELINE_ROWS)
+            for kind in on_the_wall(self.host.config):
+                assert kind.pane is not None  # on_the_wall lists rows with a pane
+                pane = resolve(kind.pane.widget)(**kind.pane.arguments(self.host.config))
+                pane.add_class("wall-pane")
+                pane.can_focus_children = False  # shown, never acted on: nothing on the wall takes the focus
+                self.routes[kind.section] = pane.update_model
+                yield pane
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -128,6 +148,7 @@ class WallScreen(Screen):
         small_tiles = compact or -(-count // max(1, width // BIG_TILE_WIDTH)) * (BIG_TILE_HEIGHT + 1) > height - 22
         self.query_one(WallHeader).set_class(not compact, "-big")
         self.set_class(small_tiles, "-small-tiles")
+        self.set_class(not compact, "-side-by-side")
         for tile in self.tiles.values():
             tile.set_class(small_tiles, "-compact")
         most = max(1, width // (SMALL_TILE_WIDTH if small_tiles else BIG_TILE_WIDTH))
@@ -172,12 +193,15 @@ class WallScreen(Screen):
         header.show_triage(text)
 
     def show(self, models: list[Any], changes: list[CheckChange] | None = None) -> None:
-        """A live-state listener: the tiles of the batch, then the health line (shown when no incident is open)."""
+        """A live-state listener: the tiles and wall panes of the batch, then the health line (shown when no incident
+        is open)."""
         with self.app.batch_update():
             for model in models:
                 tile = self.tiles.get(feed_key(model))
                 if tile is not None:
                     tile.show(model.check, getattr(model, "history", ()))
+                elif (route := self.routes.get(feed_key(model).partition(":")[0])) is not None:
+                    route(model)
             self._paint_header()
 
     # -- painting -----------------------------------------------------------------------------------
@@ -185,7 +209,7 @@ class WallScreen(Screen):
     def _paint_incident(self) -> None:
         tracker = self.host.incident.desk.tracker
         state = tracker.state
-        entries = state.entries if state is not None and state.is_open else list(tracker.recent)
+        entries = state.entries if state is not None and state.is_open else on_a_timeline(tracker.recent)
         self.query_one(WallTimeline).show_entries(entries)
         self._paint_header()
 
