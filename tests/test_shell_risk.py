@@ -241,6 +241,12 @@ ORDINARY = [
     ("npm run prisma:migrate:status", WRITE, "run"),
     ("npm run cache:clear", DESTRUCTIVE, "run"),
     ("npm run prisma:studio", WRITE, "interactive"),
+    # a package script named like a command the table knows is judged as that command too (blaze-production)
+    ("npm run prisma:migrate:dev --name migration_name", DESTRUCTIVE, "interactive"),
+    ("pnpm prisma:migrate:dev", DESTRUCTIVE, "interactive"),
+    ("yarn run docker:stats", WRITE, "interactive"),
+    ("npm run logs:tail", WRITE, "run"),  # `logs` is no command of the table: the script's own judgement
+    ("npm run health:check", WRITE, "run"),  # an unknown script is never a read
     ("curl -X POST https://x/api/admin/cache-clear", DESTRUCTIVE, "run"),
     ("curl -X POST https://x/api/admin/force-logout-all", DESTRUCTIVE, "run"),
     ("curl -X POST https://x/api/admin/cache-warm", WRITE, "run"),

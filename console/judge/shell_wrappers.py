@@ -11,9 +11,11 @@ from collections.abc import Sequence
 
 from console.judge.shell_words import (
     DESTRUCTIVE,
+    MODES,
     Check,
     Context,
     Found,
+    Mode,
     Part,
     Word,
     found,
@@ -21,6 +23,7 @@ from console.judge.shell_words import (
     shown,
     split,
     unknown_command,
+    worst,
 )
 from console.models import Risk
 
@@ -262,9 +265,11 @@ SCRIPT_VERBS = {
 }
 
 
-def package_script(words: Sequence[Word], name: Word | None) -> list[Found]:
-    """`npm run X`: a script named like a restore, reset, rollback, drop, delete or flush is destructive; a dev
-    server needs the terminal; any other runs the package's code (write)."""
+def package_script(words: Sequence[Word], name: Word | None, ctx: Context) -> list[Found]:
+    """`npm run X`: code the console cannot read, never a read. A script named like a restore, reset, rollback,
+    drop, delete or flush is destructive; a dev server needs the terminal; any other runs the package's code (write).
+    A name that reads as a command of the table (`prisma:migrate:dev` is `prisma migrate dev`) is judged as that
+    command too: its risk when worse, and its mode (interactive, follow)."""
     text = (name.text if name else None) or ""
     if name is None or name.text is None:
         return [found(Risk.WRITE, words, "runs a package script that is not written in the script")]
@@ -272,12 +277,27 @@ def package_script(words: Sequence[Word], name: Word | None) -> list[Found]:
     if verb and text.rsplit(":", 1)[-1] in ("status", "list", "check"):
         verb = ""  # `db:migrate:status` reports on migrations: an unknown script, not a migration
     if verb:
-        return [found(Risk.DESTRUCTIVE, words, f"runs the package's `{text}` script ({verb})")]
-    if text in DEV_SCRIPTS or text.startswith("dev:"):
-        return [found(Risk.WRITE, words, "runs a dev server", "interactive")]
-    if "studio" in text:
-        return [found(Risk.WRITE, words, f"runs the package's `{text}` script (a database browser)", "interactive")]
-    return [found(Risk.WRITE, words, f"runs the package's `{text}` script")]
+        own = found(Risk.DESTRUCTIVE, words, f"runs the package's `{text}` script ({verb})")
+    elif text in DEV_SCRIPTS or text.startswith("dev:"):
+        own = found(Risk.WRITE, words, "runs a dev server", "interactive")
+    else:
+        own = found(Risk.WRITE, words, f"runs the package's `{text}` script")
+    return [own, *_named_like(words, text, ctx)]
+
+
+def _named_like(words: Sequence[Word], script: str, ctx: Context) -> list[Found]:
+    """What a package script named like a command the table knows does, as that command (`prisma:studio`:
+    `prisma studio`, interactive), worded as the script; nothing when the name is no such command."""
+    named = [Word.of(part) for part in re.split(r"[:_.]+", script) if part]
+    if len(named) < 2 or not ctx.knows(named[0].text or ""):
+        return []
+    judged = ctx.command(named)
+    like = worst(judged) or Found(Risk.READ, "")
+    mode: Mode = max((f.mode for f in judged), key=MODES.index, default="run")
+    if like.risk is Risk.READ and mode == "run":
+        return []
+    what = " ".join(w.text or "" for w in named)
+    return [found(like.risk, words, f"runs the package's `{script}` script, named like `{what}`", mode)]
 
 
 NPM_READS = split("ls list view info outdated explain why ping whoami")
@@ -291,9 +311,9 @@ def npm(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     sub = rest[0].text
     if sub in ("run", "run-script", "rum", "urn"):
         script, _ = _after(rest, 1, "-w --workspace --prefix")
-        return package_script(words, script[0] if script else None)
+        return package_script(words, script[0] if script else None, ctx)
     if sub in ("start", "test", "restart", "stop"):
-        return package_script(words, rest[0])
+        return package_script(words, rest[0], ctx)
     if sub in ("exec", "x"):
         inner, _ = _after(rest, 1, "-p --package -c --call")
         return ctx.command(inner) if inner else [found(Risk.WRITE, words, "runs a package")]
@@ -328,10 +348,10 @@ def yarn(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     if sub in ("exec", "dlx"):
         return ctx.command(rest[1:]) if len(rest) > 1 else [found(Risk.WRITE, words, "runs a package")]
     if sub == "run":
-        return package_script(words, rest[1] if len(rest) > 1 else None)
+        return package_script(words, rest[1] if len(rest) > 1 else None, ctx)
     if sub in YARN_OWN:
         return [unknown_command(words, f"is not a read of {words[0].shown}")]
-    return ctx.command(rest) if ctx.knows(sub or "") else package_script(words, rest[0])
+    return ctx.command(rest) if ctx.knows(sub or "") else package_script(words, rest[0], ctx)
 
 
 # -- redis-cli ----------------------------------------------------------------------------------------------------
