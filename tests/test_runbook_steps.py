@@ -51,8 +51,8 @@ def test_config_text_in_a_shell_block_is_shown_not_run() -> None:
     line the shell parser cannot read and that is no config stays a write (fail closed)."""
     text = (
         "## Add a replica\n\n```bash\n# 1. Create the database\nwrangler d1 create db-replica\n\n"
-        "# 2. Bind it\n# Add to wrangler.toml:\n[[d1_databases]]\nbinding = \"DB_READ\"\n"
-        "database_name = \"db-replica\"\n```\n\n## Broken\n\n```bash\nif then fi (\n```\n"
+        '# 2. Bind it\n# Add to wrangler.toml:\n[[d1_databases]]\nbinding = "DB_READ"\n'
+        'database_name = "db-replica"\n```\n\n## Broken\n\n```bash\nif then fi (\n```\n'
     )
     steps = book(text).steps
     assert [(s.id, s.kind, s.runnable) for s in steps if s.section == "Add a replica"] == [
@@ -280,3 +280,70 @@ def test_an_sql_block_of_separate_commented_statements_splits_and_one_statement_
         (13, "3. Check it", "read"),
     ]
     assert steps[2].command.endswith("WHERE tablename = 'games';") and steps[2].split.of == 3
+
+
+# -- SQL for another database ---------------------------------------------------------------------------------
+
+# blaze-cloudflare-workers: D1 (SQLite) SQL, with no word of the database next to it
+D1_RUNBOOK = """# Blaze on Workers
+
+**When:** Adding/modifying D1, KV, R2, or Hyperdrive bindings
+
+```bash
+wrangler d1 list
+```
+
+### Database Query Optimization
+
+```sql
+-- 1. Analyze query plan
+EXPLAIN QUERY PLAN
+SELECT * FROM games WHERE date = '2025-11-08' AND status = 'live';
+
+-- 2. Add missing indexes
+CREATE INDEX idx_games_date_status ON games(date, status);
+```
+
+### Postgres side
+
+```postgresql
+SELECT count(*) FROM pg_stat_activity;
+```
+"""
+
+
+def test_sql_for_d1_is_shown_not_run_on_postgresql(tmp_path: Path) -> None:
+    """A ```sql block in a runbook about D1 that does not say it is for PostgreSQL is shown with the reason, never a
+    step run against `[postgres]`; a fence that names PostgreSQL still runs."""
+    steps = book(D1_RUNBOOK).steps
+    d1 = [s for s in steps if s.section == "Database Query Optimization"]
+    assert [(s.id, s.kind, s.runnable) for s in d1] == [("database-query-optimization-1", "display", False)]
+    assert "the runbook names `D1` (line 3)" in d1[0].display_reason
+    assert d1[0].as_json()["display_reason"] == d1[0].display_reason
+    assert [(s.kind, s.runnable) for s in steps if s.section == "Postgres side"] == [("sql", True)]
+    runbook = tmp_path / "blaze.md"
+    runbook.write_text(D1_RUNBOOK)
+    runbook.chmod(0o600)
+    shown = runbook_cli("show", str(runbook)).stdout
+    assert "database-query-optimization-1  [display]  line 12" in shown
+    assert "    not run: the runbook names `D1` (line 3), a database that is not PostgreSQL" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("## Check\n\n```sqlite\nSELECT 1;\n```\n", "a ```sqlite block is not PostgreSQL SQL"),
+        ("## Check the D1 database\n\n```sql\nSELECT 1;\n```\n", "the heading names `D1`, not PostgreSQL"),
+        ("## Check\n\nRun with `wrangler d1 execute`:\n\n```sql\nSELECT 1;\n```\n", "the text before it names"),
+        ("## Check\n\n```sql\nSELECT name FROM sqlite_master;\n```\n", "its SQL names `sqlite_master`"),
+    ],
+)
+def test_the_context_of_an_sql_block_says_which_database(text: str, reason: str) -> None:
+    (step,) = book(text).steps
+    assert not step.runnable and step.display_reason.startswith(reason)
+
+
+def test_sql_in_a_runbook_that_names_only_postgresql_still_runs() -> None:
+    text = "# DB\n\nThe database is PostgreSQL.\n\n## Check\n\n```sql\nSELECT 1;\n```\n"
+    (step,) = book(text).steps
+    assert (step.kind, step.runnable, step.display_reason) == ("sql", True, "")

@@ -43,8 +43,10 @@ def show(book: Runbook, *, as_json: bool) -> int:
     why = ""
     if open_fences:
         lines = ", ".join(map(str, open_fences))
-        why = f" (the fence at line {lines} is never closed)" if len(open_fences) == 1 else (
-            f" (the fences at lines {lines} are never closed)"
+        why = (
+            f" (the fence at line {lines} is never closed)"
+            if len(open_fences) == 1
+            else (f" (the fences at lines {lines} are never closed)")
         )
     elif not book.steps:
         why = " (no code blocks: nothing to run)"
@@ -58,6 +60,8 @@ def show(book: Runbook, *, as_json: bool) -> int:
             out(make_safe(f"    split: part {step.split.part} of {step.split.of} of block {step.split.block}"))
         if step.runnable:
             out(make_safe(f"    risk: {step.risk_reason}"))
+        elif step.display_reason:
+            out(make_safe(f"    not run: {step.display_reason}"))
         if step.runnable and not step.closed:
             out(f"    not run: the fence at line {step.fence_line} is never closed (close it to run this step)")
         if step.params:

@@ -27,7 +27,13 @@ from console.runbooks.split import split_script, split_sql
 
 MAX_BYTES = 8 * 1024 * 1024
 SHELL = ("sh", "bash", "shell", "zsh", "console", "shell-session")
-SQL = ("sql", "psql", "postgresql", "pgsql")
+SQL = ("sql", "psql", "postgresql", "postgres", "pgsql")
+# SQL for a database that is not PostgreSQL, named by a fence, a heading, prose or a command: never run on ours
+OTHER_SQL = re.compile(
+    r"\b(?:wrangler\s+d1|d1(?:_databases)?|sqlite\w*|mysql|mariadb|sql\s+server|mssql|clickhouse|bigquery|snowflake)\b",
+    re.I,
+)
+POSTGRES = re.compile(r"\b(?:postgres\w*|psql|pg_\w+)\b", re.I)
 KINDS = ("shell", "sql", "flush", "display")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _QUOTED = r"('[^'\n]*'|\"[^\"\n]*\"|[^\s|'\"]+)"
@@ -85,6 +91,7 @@ class Step:
     split: Split | None = None
     env_params: tuple[str, ...] = ()  # variables read from the console's environment, not asked
     outline: tuple[str, ...] = ()  # the H2 and H3 headings it is under (markdown.Block.outline)
+    display_reason: str = ""  # why a block that looks runnable is only shown (`runbook show` prints it)
 
     @property
     def runnable(self) -> bool:
@@ -123,6 +130,7 @@ class Step:
             "risk_reason": self.risk_reason if self.runnable else None,
             "mode": self.mode if self.runnable else None,
             "output_lines": list(self.output_lines),
+            "display_reason": None if self.runnable else self.display_reason,
         }
 
 
@@ -204,11 +212,13 @@ def parse_runbook(text: str, path: Path, digest: str, env: Mapping[str, str]) ->
     book = Runbook(title=doc.title or path.name, path=path, sha256=digest, key=slug(path.stem) or "runbook")
     counters: dict[str, int] = {}
     taken: set[str] = set()
+    other = OTHER_SQL.search(text)
+    elsewhere = f"`{other.group()}` (line {text.count(chr(10), 0, other.start()) + 1})" if other else ""
     for block in doc.blocks:
         if not block.closed:
             book.warnings.append(f"{path}:{block.line}: the fence is never closed; the block runs to the end")
         first = ""
-        for step in _steps(block, env):
+        for step in _steps(block, env, elsewhere):
             if step.split and step.split.part > 1:  # a later part of a split block: ID.N (a slug has no dot)
                 step_id = f"{first}.{step.split.part}"
             else:
@@ -244,7 +254,9 @@ def kind_of(block: Block) -> str:
     return "display"
 
 
-def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
+def _steps(block: Block, env: Mapping[str, str], elsewhere: str = "") -> list[Step]:
+    """The steps of a block; `elsewhere`: the first word of the runbook naming a database that is not PostgreSQL
+    (`D1` (line 69)), or ""."""
     first = block.line + block.fenced  # the file line of the block's first line of text
     base = Step(
         id="",
@@ -259,6 +271,9 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
         outline=block.outline,
     )
     kind = kind_of(block)
+    not_ours = _not_postgres(block, elsewhere) if kind == "sql" or OTHER_SQL.fullmatch(block.language) else ""
+    if not_ours:
+        return [_with(base, display_reason=not_ours)]
     if kind == "shell":
         lines = block.text.split("\n")
         if block.language in session.SESSION_LANGUAGES and not session.has_prompts(lines, root=True):
@@ -270,7 +285,12 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
             for c in parts or commands
             for step in _shell_steps(base, c, env, first + c.offset)
         ]
-        steps = [_with(step, kind="display") if _config_text(step.command) else step for step in steps]
+        steps = [
+            _with(step, kind="display", display_reason="config text to paste into a file, not shell")
+            if _config_text(step.command)
+            else step
+            for step in steps
+        ]
         if not steps:
             return [base]  # only comments: shown, not run
         if len(parts) > 1:
@@ -288,6 +308,33 @@ def _steps(block: Block, env: Mapping[str, str]) -> list[Step]:
     else:
         return [base] if block.text.strip() else []
     return [_risk(s, block.attrs.get("risk")) for s in steps]
+
+
+def _not_postgres(block: Block, elsewhere: str) -> str:
+    """Why an SQL block is not for PostgreSQL, the one database the console runs SQL on, or "" when it is. Fail
+    closed: a block its fence, headings, prose or own text tie to another database (D1, SQLite, MySQL...) is shown,
+    and so is an untagged ```sql block in a runbook that names another database anywhere, unless its context names
+    PostgreSQL."""
+    fix = "; the console runs SQL only on PostgreSQL"
+    if block.language in SQL[1:]:
+        return ""  # ```psql, ```postgresql...: said outright
+    if OTHER_SQL.fullmatch(block.language):
+        return f"a ```{block.language} block is not PostgreSQL SQL{fix}"
+    where = (
+        ("the heading", " / ".join(dict.fromkeys([*block.outline, block.section]))),
+        ("the text before it", block.description),
+        ("its SQL", block.text),
+    )
+    for place, text in where:
+        other = OTHER_SQL.search(text)
+        if other and not POSTGRES.search(text):
+            return f"{place} names `{other.group()}`, not PostgreSQL{fix}"
+    if elsewhere and not any(POSTGRES.search(text) for _, text in where):
+        return (
+            f"the runbook names {elsewhere}, a database that is not PostgreSQL, and this block does not say it is "
+            f"for PostgreSQL (tag its fence ```postgresql to run it){fix}"
+        )
+    return ""
 
 
 def _config_text(text: str) -> bool:
