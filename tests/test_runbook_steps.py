@@ -347,3 +347,88 @@ def test_sql_in_a_runbook_that_names_only_postgresql_still_runs() -> None:
     text = "# DB\n\nThe database is PostgreSQL.\n\n## Check\n\n```sql\nSELECT 1;\n```\n"
     (step,) = book(text).steps
     assert (step.kind, step.runnable, step.display_reason) == ("sql", True, "")
+
+
+# -- a command that never ends, with commands after it ----------------------------------------------------------
+
+# blaze-production "High Memory Usage" and nextjs-vercel "Debug Commands"
+ENDLESS_RUNBOOK = """# Endless
+
+## High Memory Usage
+
+```bash
+# Check memory usage
+docker stats
+npm run memory:profile
+```
+
+## Debug Commands
+
+```bash
+# Enable debug logging
+export DEBUG=*
+npm run dev
+
+# Check process health
+ps aux | grep node
+lsof -i :3000
+```
+
+## Logs then cleanup
+
+```bash
+cd /srv/app
+tail -f log/app.log
+rm -rf tmp/cache
+```
+
+## One line
+
+```bash
+tail -f /var/log/app.log && echo done
+```
+
+## Still whole
+
+```bash
+docker stats --no-stream
+tail -f /var/log/app.log | grep ERROR || echo "no log"
+```
+"""
+
+
+def test_commands_after_one_that_never_ends_become_their_own_step_or_are_shown() -> None:
+    """Never a step that runs `docker stats` (or `npm run dev`, `tail -f`) and then commands it never reaches: the
+    rest is a step of its own when it stands alone, else shown with the reason (`cd` before a `rm` is never lost)."""
+    steps = {s.ref: s for s in book(ENDLESS_RUNBOOK).steps}
+    memory = [s for s in steps.values() if s.section == "High Memory Usage"]
+    assert [(s.ref, s.command, s.mode, s.runnable) for s in memory] == [
+        ("high-memory-usage-1.1", "docker stats", "interactive", True),
+        ("high-memory-usage-1.2", "npm run memory:profile", "run", True),
+    ]
+    assert (memory[0].line, memory[1].line) == (7, 8)
+    debug = [s for s in steps.values() if s.section == "Debug Commands"]
+    assert [(s.command, s.runnable) for s in debug] == [
+        ("export DEBUG=*\nnpm run dev", True),
+        ("# Check process health\nps aux | grep node\nlsof -i :3000", False),
+    ]
+    assert debug[1].display_reason.startswith("comes after `npm run dev`, which never ends on its own")
+    logs = [s for s in steps.values() if s.section == "Logs then cleanup"]
+    assert [(s.command, s.kind, s.mode if s.runnable else None) for s in logs] == [
+        ("cd /srv/app\ntail -f log/app.log", "shell", "follow"),
+        ("rm -rf tmp/cache", "display", None),
+    ]
+    (line,) = [s for s in steps.values() if s.section == "One line"]
+    assert not line.runnable and "`tail -f /var/log/app.log` never ends on its own" in line.display_reason
+    (whole,) = [s for s in steps.values() if s.section == "Still whole"]
+    assert whole.runnable and whole.split is None
+
+
+def test_show_says_why_the_commands_after_an_endless_one_are_not_run(tmp_path: Path) -> None:
+    runbook = tmp_path / "endless.md"
+    runbook.write_text(ENDLESS_RUNBOOK)
+    runbook.chmod(0o600)
+    shown = runbook_cli("show", str(runbook)).stdout
+    assert "high-memory-usage-1.2  [shell, write]  line 8  High Memory Usage" in shown
+    assert "    split: part 2 of 2 of block high-memory-usage-1" in shown
+    assert "    not run: comes after `npm run dev`, which never ends on its own, so it would never run" in shown

@@ -245,6 +245,7 @@ ORDINARY = [
     ("npm run prisma:migrate:dev --name migration_name", DESTRUCTIVE, "interactive"),
     ("pnpm prisma:migrate:dev", DESTRUCTIVE, "interactive"),
     ("yarn run docker:stats", WRITE, "interactive"),
+    ("npm run db:studio", WRITE, "interactive"),
     ("npm run logs:tail", WRITE, "run"),  # `logs` is no command of the table: the script's own judgement
     ("npm run health:check", WRITE, "run"),  # an unknown script is never a read
     ("curl -X POST https://x/api/admin/cache-clear", DESTRUCTIVE, "run"),
@@ -414,3 +415,27 @@ def test_a_script_nested_too_deep_to_walk_is_a_write_and_refuses_values() -> Non
     finally:
         sys.setrecursionlimit(limit)
     assert judged.reason == "write: the script nests too deep to judge: judged as writing"
+
+
+@pytest.mark.parametrize(
+    ("script", "endless"),
+    [
+        ("docker stats\nnpm run memory:profile", "docker stats"),
+        ("npm run dev\nps aux", "npm run dev"),
+        ("tail -f app.log && echo done", "tail -f app.log"),
+        ("watch -n 5 uptime\nuptime", "watch -n 5 uptime"),
+        ("kubectl logs -f api\nkubectl get pods", "kubectl logs -f api"),
+        ("journalctl -fu api\nsystemctl status api", "journalctl -fu api"),
+        ("wrangler tail api | grep D1\nwrangler d1 list", "wrangler tail api"),
+        ("npm run prisma:studio\necho next", "npm run prisma:studio"),
+        ("node --inspect server.js\necho next", "node --inspect server.js"),
+        ("docker stats --no-stream\nuptime", None),  # ends
+        ("vim .env\ndeploy.sh", None),  # interactive, but it ends when the editor is quit
+        ("npm run dev &\ncurl localhost:3000", None),  # in the background: the rest runs
+        ("tail -f app.log || echo gone", None),  # runs when the first fails
+        ("uptime\ntail -f app.log", None),  # nothing after it
+    ],
+)
+def test_a_command_that_never_ends_with_commands_after_it_is_found(script: str, endless: str | None) -> None:
+    unreached = judge_shell(script).unreached
+    assert (unreached.endless if unreached else None) == endless

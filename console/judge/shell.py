@@ -13,7 +13,7 @@ arithmetic that is not a whole number, a value a program re-parses as shell code
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,13 +49,30 @@ class ShellJudgement:
     mode_command: str = ""  # the command that decides the mode, as reasons quote it
     # RB_ variable -> a program given it as an argument; where values stand, not what the script does: not compared
     arguments: Mapping[str, str] = field(default_factory=dict, compare=False)
+    unreached: Unreached | None = None
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A command at the top of the script that never ends (`docker stats`, `npm run dev`, `tail -f`) with commands
+    after it, which would never run: `line` is the 0-based script line after the endless command's last line, where
+    the rest could start on its own (`same_line`: the next command shares that line, so it cannot)."""
+
+    endless: str  # as reasons quote it
+    line: int
+    same_line: bool
+
+    @property
+    def reason(self) -> str:
+        return f"`{self.endless}` never ends on its own, so the commands after it would never run"
 
 
 def judge_shell(script: str, values: Mapping[str, str] | None = None) -> ShellJudgement:
     """The judgement of a script; with `values` (RB_ variable -> value) each value is judged where it stands."""
     state = State(values)
     try:
-        return _judgement(state, _Walk(state).walk(script))
+        walk = _Walk(state)
+        return _judgement(state, walk.walk(script), walk.unreached)
     except RecursionError:  # nesting under the limit, but `bash -c` in `ssh` in ...: fail closed all the same
         walk = _Walk(State(values))
         walk._unjudged("the script nests too deep to judge", "flatten the block")
@@ -86,7 +103,7 @@ def _deeper_than(root: Any, limit: int) -> bool:
     return False
 
 
-def _judgement(state: State, findings: list[Found]) -> ShellJudgement:
+def _judgement(state: State, findings: list[Found], unreached: Unreached | None = None) -> ShellJudgement:
     """The worst finding's risk and reason (reads say so once, with their notes), the strongest mode."""
     bad = worst(findings)
     notes = sorted({f.note for f in findings if f.note})
@@ -101,8 +118,21 @@ def _judgement(state: State, findings: list[Found]) -> ShellJudgement:
     refused = state.refusals[0] if state.refusals else None
     command = moving.command if moving and mode != "run" else ""
     return ShellJudgement(
-        risk, reason, mode, mode_reason, refused, dict(state.reparsed), command, dict(state.arguments)
+        risk, reason, mode, mode_reason, refused, dict(state.reparsed), command, dict(state.arguments), unreached
     )
+
+
+def _units(node: Any) -> Iterator[tuple[Any, bool]]:
+    """The top-level commands of a script, each with whether it runs in the background (`cmd &`): a list joined by
+    `&&` or `;` gives each of its commands; one with `||` stays whole (what follows runs when the first fails)."""
+    children = node.children
+    for index, child in enumerate(children):
+        if not child.is_named:
+            continue
+        if child.type == "list" and not any(c.type == "||" for c in child.children):
+            yield from _units(child)
+        else:
+            yield child, index + 1 < len(children) and children[index + 1].type == "&"
 
 
 class _Walk(Words):
@@ -116,6 +146,7 @@ class _Walk(Words):
         self.fed = False
         self.stdin: Word | None = None
         self.extra: list[Any] = []  # words tree-sitter hangs on a redirect (`echo >&2 hi`): the command's
+        self.unreached: Unreached | None = None
 
     # -- Context, for the rules -----------------------------------------------------------------------------------
 
@@ -145,8 +176,27 @@ class _Walk(Words):
             self._unjudged(
                 f"the shell parser cannot read line {line}{where}", "fix the block (`bash -n` shows the mistake)"
             )
-        self._visit(root)
+        if program:
+            self._visit(root)
+        else:
+            self._statements(root)
         return self.findings
+
+    def _statements(self, root: Any) -> None:
+        """The script's top-level commands in order (as `_visit` would), noting the first one that never ends and is
+        not in the background with a command after it (`unreached`)."""
+        endless: tuple[str, int] | None = None
+        for unit, background in _units(root):
+            before = len(self.findings)
+            self._visit(unit)
+            if unit.type == "comment":
+                continue
+            if endless is not None and self.unreached is None:
+                command, last = endless
+                self.unreached = Unreached(command, last + 1, unit.start_point[0] <= last)
+            hit = next((f for f in self.findings[before:] if f.endless), None)
+            if endless is None and hit is not None and not background:
+                endless = hit.command, unit.end_point[0]
 
     def _unjudged(self, why: str, fix: str) -> None:
         """Fail closed: a write, and no value may run where it cannot be told where it lands."""

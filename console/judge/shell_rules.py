@@ -43,6 +43,7 @@ class Rule:
     writes: Mapping[str, str] = field(default_factory=dict)  # option -> what it does
     destroys: Mapping[str, str] = field(default_factory=dict)
     follows: frozenset[str] = frozenset()  # options after which it never ends (mode follow)
+    endless: bool = False  # interactive and runs until stopped (a dev server, `htop`): see Found.endless
     options: frozenset[str] | None = None  # every option it knows; None: no option of it can write
     args: int | None = None  # at most this many positional words; more: `args_what` (uniq IN OUT writes OUT)
     args_what: str = "writes a file"
@@ -153,10 +154,10 @@ PRISMA = Rule(
                 dev=Rule(Risk.DESTRUCTIVE, "migrates the database (and asks for a name)", "interactive"),
             )
         ),
-        studio=Rule(Risk.WRITE, "opens Prisma Studio", "interactive"),
+        studio=Rule(Risk.WRITE, "opens Prisma Studio", "interactive", endless=True),
     ),
 )
-DEV_SERVER = Rule(Risk.WRITE, "runs a dev server", "interactive")
+DEV_SERVER = Rule(Risk.WRITE, "runs a dev server", "interactive", endless=True)
 VERCEL = Rule(
     Risk.WRITE,
     "deploys",
@@ -221,8 +222,8 @@ OPENSSL = Rule(
 PAGER = Rule(mode="interactive", what="needs the terminal")
 EDITOR = Rule(Risk.WRITE, "edits a file", "interactive")
 
-NEXT = Rule(Risk.WRITE, "runs a dev server", "interactive", subcommands=_subs("info", dev=DEV_SERVER, start=DEV_SERVER))
-VITE = Rule(Risk.WRITE, "runs a dev server", "interactive", subcommands=_rules("dev serve preview", DEV_SERVER))
+NEXT = replace(DEV_SERVER, subcommands=_subs("info", dev=DEV_SERVER, start=DEV_SERVER))
+VITE = replace(DEV_SERVER, subcommands=_rules("dev serve preview", DEV_SERVER))
 WRAPPERS = {
     "sudo": wrap.sudo,
     "env": wrap.env,
@@ -313,7 +314,7 @@ RULES: dict[str, Rule] = {
     "truncate": Rule(Risk.DESTRUCTIVE, "truncates files"),
     **_rules("reboot shutdown poweroff halt", Rule(Risk.DESTRUCTIVE, "stops the machine")),
     **_rules("less more most man", PAGER),
-    **_rules("htop btop", Rule(mode="interactive", what="redraws the terminal")),
+    **_rules("htop btop", Rule(mode="interactive", what="redraws the terminal", endless=True)),
     **_rules("vi vim nvim nano emacs", EDITOR),
     **_rules("awk gawk mawk nawk", Rule(check=tools.awk)),
     **_rules("iptables ip6tables", Rule(check=tools.iptables)),
@@ -348,7 +349,7 @@ def judge_words(words: Sequence[Word], ctx: Context) -> list[Found]:
 
 def _own(rule: Rule, words: Sequence[Word]) -> list[Found]:
     plain = rule.risk is Risk.READ and rule.mode == "run"
-    return [] if plain else [found(rule.risk, words, rule.what, rule.mode)]
+    return [] if plain else [found(rule.risk, words, rule.what, rule.mode, endless=rule.endless)]
 
 
 def _apply(rule: Rule, words: Sequence[Word], at: int, ctx: Context, tool: str) -> list[Found]:

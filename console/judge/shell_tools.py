@@ -282,13 +282,14 @@ def iptables(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
 def top(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     if parse(words[at:], split("-n -d -p -u -o -w")).has({"-b", "--batch"}):
         return []
-    return [found(Risk.READ, words, "redraws the terminal", "interactive")]
+    return [found(Risk.READ, words, "redraws the terminal", "interactive", endless=True)]
 
 
 def docker_stats(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     if parse(words[at:], split("--format")).has({"--no-stream"}):
         return []
-    return [found(Risk.READ, words, "redraws the terminal until stopped (read with --no-stream)", "interactive")]
+    what = "redraws the terminal until stopped (read with --no-stream)"
+    return [found(Risk.READ, words, what, "interactive", endless=True)]
 
 
 def git_revert(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:

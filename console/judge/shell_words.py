@@ -63,13 +63,15 @@ class Word:
 @dataclass(frozen=True)
 class Found:
     """What one command does: its risk, the reason in words, whether it needs the terminal or never ends, and the
-    command as reasons quote it."""
+    command as reasons quote it. `endless`: it does not end on its own (every follow, and the interactive commands
+    that run until stopped: dev servers, `top`, `watch`, `docker stats`), so no command after it would ever run."""
 
     risk: Risk
     reason: str
     mode: Mode = "run"
     command: str = ""
     note: str = ""
+    endless: bool = False
 
 
 def shown(words: Sequence[Word]) -> str:
@@ -78,10 +80,12 @@ def shown(words: Sequence[Word]) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
-def found(risk: Risk, words: Sequence[Word], what: str, mode: Mode = "run", note: str = "") -> Found:
-    """A finding worded like ``write: `sort -o out x` writes a file``."""
+def found(
+    risk: Risk, words: Sequence[Word], what: str, mode: Mode = "run", note: str = "", *, endless: bool = False
+) -> Found:
+    """A finding worded like ``write: `sort -o out x` writes a file``; a follow never ends (`endless`)."""
     command = shown(words)
-    return Found(risk, f"{risk.value}: `{command}` {what}", mode, command, note)
+    return Found(risk, f"{risk.value}: `{command}` {what}", mode, command, note, endless or mode == "follow")
 
 
 def unknown_command(

@@ -96,7 +96,7 @@ def xargs(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
 def watch(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     inner, options = _after(words, at, "-n -q --interval --equexit")
     results = (ctx.command(inner) if options & {"-x", "--exec"} else ctx.script(inner, "watch")) if inner else []
-    return [*results, found(Risk.READ, words, "redraws the terminal", "interactive")]
+    return [*results, found(Risk.READ, words, "redraws the terminal", "interactive", endless=True)]
 
 
 def shell(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
@@ -242,7 +242,7 @@ def interpreter(values: str, code: str, *, inspect: str = "") -> Check:
         args = parse(words[at:], split(values), stop_at_positional=True)
         names = {name.partition("=")[0] for name, _ in args.options}
         if inspect and any(n.startswith(inspect) for n in names):
-            return [found(Risk.WRITE, words, "waits for a debugger", "interactive")]
+            return [found(Risk.WRITE, words, "waits for a debugger", "interactive", endless=True)]
         if names & {"--version", "-V", "-v"} and args.rest == len(words) - at:
             return []
         if names & split(code) or args.rest < len(words) - at:
@@ -279,7 +279,10 @@ def package_script(words: Sequence[Word], name: Word | None, ctx: Context) -> li
     if verb:
         own = found(Risk.DESTRUCTIVE, words, f"runs the package's `{text}` script ({verb})")
     elif text in DEV_SCRIPTS or text.startswith("dev:"):
-        own = found(Risk.WRITE, words, "runs a dev server", "interactive")
+        own = found(Risk.WRITE, words, "runs a dev server", "interactive", endless=True)
+    elif "studio" in text:
+        browser = f"runs the package's `{text}` script (a database browser)"
+        own = found(Risk.WRITE, words, browser, "interactive", endless=True)
     else:
         own = found(Risk.WRITE, words, f"runs the package's `{text}` script")
     return [own, *_named_like(words, text, ctx)]
@@ -297,7 +300,10 @@ def _named_like(words: Sequence[Word], script: str, ctx: Context) -> list[Found]
     if like.risk is Risk.READ and mode == "run":
         return []
     what = " ".join(w.text or "" for w in named)
-    return [found(like.risk, words, f"runs the package's `{script}` script, named like `{what}`", mode)]
+    endless = any(f.endless for f in judged)
+    return [
+        found(like.risk, words, f"runs the package's `{script}` script, named like `{what}`", mode, endless=endless)
+    ]
 
 
 NPM_READS = split("ls list view info outdated explain why ping whoami")

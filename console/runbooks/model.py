@@ -22,8 +22,8 @@ from console.judge.shell import reads_as_shell
 from console.models import Risk
 from console.runbooks import session
 from console.runbooks.markdown import Block, parse_markdown
-from console.runbooks.risk import infer, raise_to
-from console.runbooks.split import split_script, split_sql
+from console.runbooks.risk import infer, raise_to, unreached
+from console.runbooks.split import split_script, split_sql, stand_alone
 
 MAX_BYTES = 8 * 1024 * 1024
 SHELL = ("sh", "bash", "shell", "zsh", "console", "shell-session")
@@ -293,7 +293,9 @@ def _steps(block: Block, env: Mapping[str, str], elsewhere: str = "") -> list[St
         ]
         if not steps:
             return [base]  # only comments: shown, not run
-        if len(parts) > 1:
+        bundled = len(steps)
+        steps = [part for step in steps for part in (_unbundle(step, env) if step.kind == "shell" else [step])]
+        if len(parts) > 1 or len(steps) > bundled:
             steps = [_with(step, split=Split("", n, len(steps))) for n, step in enumerate(steps, 1)]
     elif kind == "sql":
         commands = session.split_psql(block.text)
@@ -335,6 +337,31 @@ def _not_postgres(block: Block, elsewhere: str) -> str:
             f"for PostgreSQL (tag its fence ```postgresql to run it){fix}"
         )
     return ""
+
+
+def _unbundle(step: Step, env: Mapping[str, str]) -> list[Step]:
+    """A shell step whose command never ends (`docker stats`, `npm run dev`, `tail -f`) with commands after it,
+    which would never run: cut after it, the rest a step of its own when it stands alone, else shown with the
+    reason; a step where the next command shares the endless one's line is shown whole, with the reason."""
+    cut = unreached(step.command, step.params)
+    if cut is None:
+        return [step]
+    if cut.same_line:
+        return [_with(step, kind="display", display_reason=f"{cut.reason}: put each command on a line of its own")]
+    lines = step.command.split("\n")
+    head, rest = "\n".join(lines[: cut.line]), "\n".join(lines[cut.line :]).strip("\n")
+    first = _shell(step, head, step.line, env, ())
+    start = step.line + cut.line + next(i for i, row in enumerate(lines[cut.line :]) if row.strip())
+    if not stand_alone([session.Command(head), session.Command(rest)]):
+        why = (
+            f"comes after `{cut.endless}`, which never ends on its own, so it would never run; nor is it run apart, "
+            "since the lines before it change what it would run with (`cd`, `export`, a variable...): give it a "
+            "block of its own"
+        )
+        shown = _with(step, kind="display", line=start, title="", command=rest, params=(), env_params=())
+        return [*first, _with(shown, display_reason=why)]
+    later = _shell(_with(step, title=""), rest, start, env, step.output_lines)
+    return [*first, *(part for s in later for part in _unbundle(s, env))]
 
 
 def _config_text(text: str) -> bool:

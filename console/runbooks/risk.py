@@ -8,11 +8,15 @@ step is judged, never when the console starts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from console.judge.placeholders import Param, find_params, shell_script, sql_text
 from console.judge.shell_words import ORDER, Mode
 from console.models import Risk
 from console.runbooks.session import sql_code
+
+if TYPE_CHECKING:
+    from console.judge.shell import Unreached
 
 
 def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False) -> tuple[Risk, str, Mode]:
@@ -26,6 +30,13 @@ def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False
     found = find_params(text, {}, shell=True) if params is None else list(params)
     judged = judge_shell(shell_script(text, found))
     return judged.risk, judged.reason, judged.mode
+
+
+def unreached(text: str, params: Sequence[Param]) -> Unreached | None:
+    """Where a shell step has commands after one that never ends, which would never run (None when it has not)."""
+    from console.judge.shell import judge_shell
+
+    return judge_shell(shell_script(text, list(params))).unreached
 
 
 def _sql(text: str) -> tuple[Risk, str]:

@@ -48,7 +48,7 @@ def split_script(text: str) -> list[Command]:
     heads = [i for i in starts if comment[i] and (i == 0 or not comment[i - 1])]
     cuts = _cuts(lines, heads)
     parts = [p for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True) if (p := _part(lines, a, b))]
-    if len(parts) < 2 or not _stand_alone(parts):
+    if len(parts) < 2 or not stand_alone(parts):
         return whole
     return parts
 
@@ -97,7 +97,7 @@ def _starts(text: str, lines: list[str], regions: Regions) -> list[int] | None:
     return starts
 
 
-def _stand_alone(parts: list[Command]) -> bool:
+def stand_alone(parts: list[Command]) -> bool:
     """Whether no part changes the shell for the parts after it (directory, options, functions, variables)."""
     for index, part in enumerate(parts[:-1]):
         code = "\n".join(line for line in part.text.split("\n") if not line.lstrip().startswith("#"))
