@@ -7,6 +7,7 @@ step is judged, never when the console starts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from console.models import Risk
 from console.runbooks.session import sql_code
 
 if TYPE_CHECKING:
-    from console.judge.shell import Unreached
+    from console.judge.shell import ShellJudgement, Unreached
 
 
 def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False) -> tuple[Risk, str, Mode]:
@@ -25,18 +26,22 @@ def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False
     if sql:
         risk, reason = _sql(text)
         return risk, reason, "run"
-    from console.judge.shell import judge_shell
-
     found = find_params(text, {}, shell=True) if params is None else list(params)
-    judged = judge_shell(shell_script(text, found))
+    judged = _template(shell_script(text, found))
     return judged.risk, judged.reason, judged.mode
 
 
 def unreached(text: str, params: Sequence[Param]) -> Unreached | None:
     """Where a shell step has commands after one that never ends, which would never run (None when it has not)."""
+    return _template(shell_script(text, list(params))).unreached
+
+
+@functools.lru_cache(maxsize=64)
+def _template(script: str) -> ShellJudgement:
+    """A step's script judged without values; kept a while, as the model asks where to cut it, then its risk."""
     from console.judge.shell import judge_shell
 
-    return judge_shell(shell_script(text, list(params))).unreached
+    return judge_shell(script)
 
 
 def _sql(text: str) -> tuple[Risk, str]:
