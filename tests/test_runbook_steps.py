@@ -329,6 +329,11 @@ def test_sql_for_d1_is_shown_not_run_on_postgresql(tmp_path: Path) -> None:
     assert "    not run: the runbook names `D1` (line 3), a database that is not PostgreSQL" in shown
 
 
+def test_the_playbook_view_says_why_a_block_is_only_read() -> None:
+    read = next(s for s in as_playbook(book(D1_RUNBOOK)).steps if s.id == "database-query-optimization-1")
+    assert read.question.startswith("Not run: the runbook names `D1` (line 3)")
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

@@ -174,7 +174,8 @@ def _title(step: Step) -> str:
 
 
 def _read(step: Step) -> dict[str, Any]:
-    text = "\n".join(x for x in (step.description, step.command) if x)
+    why = f"Not run: {step.display_reason}" if step.display_reason else ""
+    text = "\n".join(x for x in (step.description, why, step.command) if x)
     if len(text) > QUESTION_CHARS:
         text = text[: QUESTION_CHARS - 1] + "…"
     return {
