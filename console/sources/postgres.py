@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,10 +71,19 @@ SESSION_COLUMNS = {
     "blocked_by": "CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) ELSE '{}' END",
     "own": OWN_BACKEND_SQL,
 }
+# In display order, sorted by the server rather than by this process: client sessions first, busy before idle,
+# longest first (the duration the activity table shows: query time when active, else time in the state), then
+# by pid; server processes last.
 SESSIONS_SQL = (
     "/* incident-console */\nSELECT "
     + ",\n       ".join(f'{SESSION_COLUMNS[f.name]} AS "{f.name}"' for f in fields(PgSession))
-    + "\n  FROM pg_stat_activity a"
+    + """
+  FROM pg_stat_activity a
+ ORDER BY coalesce(a.backend_type, '') <> 'client backend',
+          a.state IS NOT DISTINCT FROM 'idle',
+          coalesce(extract(epoch FROM now() - CASE WHEN a.state = 'active' THEN a.query_start
+                                                   ELSE a.state_change END)::float8, 0) DESC,
+          a.pid"""
 )
 
 DATABASE_SQL = """/* incident-console */
@@ -293,18 +304,16 @@ class PostgresSource:
         statements_status: str | None,
     ) -> PostgresSnapshot:
         t = self.thresholds
-        sessions.sort(key=_display_order)
         clients = [s for s in sessions if s.backend_type == CLIENT_BACKEND]
+        # counted in C (Counter over attrgetter), then named: 3,000 sessions cost no Python loop here
         connections: dict[str, int] = dict.fromkeys(("active", *IDLE_STATES[:2]), 0)
-        by_client: dict[str, int] = {}
+        for state, n in Counter(map(attrgetter("state"), clients)).items():
+            connections[state or "hidden"] = connections.get(state or "hidden", 0) + n
+        connections["waiting"] = sum(map(bool, map(attrgetter("blocked_by"), clients)))
+        by_client = Counter(map(attrgetter("client"), clients))
         by_application: dict[str, int] = {}
-        for s in clients:
-            state = s.state or "hidden"
-            connections[state] = connections.get(state, 0) + 1
-            by_client[s.client] = by_client.get(s.client, 0) + 1
-            app = s.application or "(none)"
-            by_application[app] = by_application.get(app, 0) + 1
-        connections["waiting"] = sum(1 for s in clients if s.blocked_by)
+        for app, n in Counter(map(attrgetter("application"), clients)).items():
+            by_application[app or "(none)"] = by_application.get(app or "(none)", 0) + n
         hit, read = db["blks_hit"] or 0, db["blks_read"] or 0
         return PostgresSnapshot(
             state=State.OK,
@@ -342,11 +351,6 @@ class PostgresSource:
 async def _nothing_to_reset(_: Any) -> None:
     """The pool's default reset on release (unlock, CLOSE ALL, UNLISTEN, RESET ALL) is one more round trip per
     refresh; monitoring queries leave nothing in the session to undo."""
-
-
-def _display_order(s: PgSession) -> tuple:
-    """Client sessions first, busy before idle, longest first; server processes last."""
-    return (not s.is_client, s.state == "idle", -(s.duration_seconds or 0.0), s.pid)
 
 
 def _descending(counts: dict[str, int]) -> dict[str, int]:
