@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -65,13 +65,14 @@ class LazyRow(tuple):
 class WidthAwareTable(KeyedTable):
     """A KeyedTable whose column set follows its width: WIDE at NARROW_BELOW columns and more, else NARROW.
 
-    Subclasses give `cells(item)` and `sort_values(item)` as dicts keyed by column key, and `item_key(item)`;
+    Subclasses give `cells(item)` and `sort_values(item)` as dicts keyed by column key, and `KEY_FIELD`;
     the flexible column's text is cut to `flex_width`.
     """
 
     WIDE: ClassVar[list[Column]]
     NARROW: ClassVar[list[Column]]
     NARROW_BELOW: ClassVar[int] = 120
+    KEY_FIELD: ClassVar[str]  # the item attribute that keys its row (as text)
 
     def __init__(self, *, markable: bool = False, **kwargs: Any) -> None:
         super().__init__([(key, label) for key, label, _ in self.WIDE], markable=markable, **kwargs)
@@ -85,7 +86,7 @@ class WidthAwareTable(KeyedTable):
         self._built = {}
         if self.sort_column is None and self._filter is None:
             # In the given order only the rows on screen are drawn: the others are built if asked for.
-            self.set_rows(list(map(LazyRow, zip(map(self.item_key, self.items), self.items, repeat(self)))))
+            self.set_rows(list(map(LazyRow, zip(self._keys_of(self.items), self.items, repeat(self)))))
         else:
             keys = [key for key, _ in self.column_spec]
             self.set_rows([self._row(item, keys) for item in self.items])
@@ -97,8 +98,9 @@ class WidthAwareTable(KeyedTable):
             row = self._built[key] = self._row(item, [column for column, _ in self.column_spec])
         return row
 
-    def item_key(self, item: Any) -> str:
-        raise NotImplementedError
+    def _keys_of(self, items: Sequence[Any]) -> map[str]:
+        """Each item's key: its KEY_FIELD as text (taken in C)."""
+        return map(str, map(attrgetter(self.KEY_FIELD), items))
 
     def cells(self, item: Any) -> dict[str, str | Text]:
         raise NotImplementedError
@@ -128,7 +130,7 @@ class WidthAwareTable(KeyedTable):
             sorts = self.sort_values(item)
             sort = tuple([sorts.get(k, cells[k]) for k in keys])
         return TableRow(
-            key=self.item_key(item),
+            key=str(getattr(item, self.KEY_FIELD)),
             cells=tuple([cells[k] for k in keys]),
             sort=sort,
             copy=self.copy_text(item),
@@ -185,6 +187,8 @@ class PgActivityTable(WidthAwareTable):
         ("query", "Query", None),
     ]
 
+    KEY_FIELD = "pid"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(markable=True, **kwargs)
 
@@ -203,9 +207,6 @@ class PgActivityTable(WidthAwareTable):
             return [sessions[k] for k in sorted(self.marked, key=int) if k in sessions]
         current = self.current_session()
         return [current] if current is not None else []
-
-    def item_key(self, item: PgSession) -> str:
-        return str(item.pid)
 
     def cells(self, item: PgSession) -> dict[str, str | Text]:
         state = STATE_WORDS.get(item.state or "", item.state or ("hidden" if item.hidden else ""))
