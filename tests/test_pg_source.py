@@ -97,6 +97,9 @@ async def test_sessions_connections_thresholds_and_own_backend(database: Postgre
             "SELECT 'idle-2'",
         }
         assert [s.pid for s in snap.long_running] == [sleeper.get_server_pid()]
+        # display order, as the server sorts it: client sessions first, busy before idle, longest first, then pid
+        order = [(not s.is_client, s.state == "idle", -(s.duration_seconds or 0.0), s.pid) for s in snap.sessions]
+        assert order == sorted(order) and not snap.sessions[-1].is_client
         assert snap.by_application["shop-api"] == 3 and snap.by_application["report-job"] == 1
         assert snap.connections["idle"] >= 3 and snap.connections["active"] >= 2
         assert snap.max_connections == database.max_connections

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
@@ -174,8 +175,7 @@ def down_snapshot() -> PostgresSnapshot:
 def unprivileged_snapshot() -> PostgresSnapshot:
     snap = sample_snapshot()
     hidden = [
-        s.model_copy(update={"state": None, "query": "<insufficient privilege>", "application": "", "client": ""})
-        for s in snap.sessions[:4]
+        replace(s, state=None, query="<insufficient privilege>", application="", client="") for s in snap.sessions[:4]
     ]
     return snap.model_copy(
         update={

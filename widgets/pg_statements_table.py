@@ -48,6 +48,8 @@ class PgStatementsTable(WidthAwareTable):
         ("query", "Query", None),
     ]
 
+    KEY_FIELD = "queryid"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.slow_ms = 100.0
@@ -59,9 +61,6 @@ class PgStatementsTable(WidthAwareTable):
     def current_statement(self) -> SlowStatement | None:
         key = self.current_key
         return next((s for s in self.items if str(s.queryid) == key), None)
-
-    def item_key(self, item: SlowStatement) -> str:
-        return str(item.queryid)
 
     def cells(self, item: SlowStatement) -> dict[str, str | Text]:
         slow = item.mean_ms >= self.slow_ms

@@ -135,7 +135,8 @@ class PostgresPane(Widget, can_focus=False):
         """
         self.snapshot = snap
         unreadable = _unreadable(snap)
-        self._summary(snap, unreadable)
+        blocked = len(snap.blocked)
+        self._summary(snap, unreadable, blocked)
         self._notice(self.query_one("#pg-notice", Static), *self._main_notice(snap, unreadable))
         tabs = self.query_one(TabbedContent)
         if tabs.display == unreadable:
@@ -143,7 +144,7 @@ class PostgresPane(Widget, can_focus=False):
         self._fill(tabs.active or TAB_ACTIVITY)
         if not unreadable:
             self._label_tab(TAB_ACTIVITY, f"Activity ({len(snap.sessions)})")
-            self._label_tab(TAB_LOCKS, f"Locks ({len(snap.blocked)} blocked)" if snap.blocked else "Locks")
+            self._label_tab(TAB_LOCKS, f"Locks ({blocked} blocked)" if blocked else "Locks")
 
     @on(TabbedContent.TabActivated, "#pg-tabs")
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -169,7 +170,7 @@ class PostgresPane(Widget, can_focus=False):
             else:
                 self.lock_tree.show([])
 
-    def _summary(self, snap: PostgresSnapshot, unreadable: bool) -> None:
+    def _summary(self, snap: PostgresSnapshot, unreadable: bool, blocked: int) -> None:
         summary, states = self.query_one("#pg-summary", Static), self.query_one("#pg-states", Static)
         head = f"{snap.state.symbol} {snap.state.word}  PostgreSQL"
         gauge = self.query_one(Gauge)
@@ -182,7 +183,7 @@ class PostgresPane(Widget, can_focus=False):
         cache = f"{snap.cache_hit_pct:.1f}%" if snap.cache_hit_pct is not None else "?"
         _set_line(
             summary,
-            f"{head} {version} · long {len(snap.long_running)} · blocked {len(snap.blocked)} · "
+            f"{head} {version} · long {len(snap.long_running)} · blocked {blocked} · "
             f"idle>{short_age(snap.thresholds.idle_older_than_s)} {len(snap.idle_over_threshold)} · "
             f"cache {cache} · {size_text(snap.db_size_bytes)} · "
             f"{snap.role}@{snap.database}{' (superuser)' if snap.superuser else ''}",
