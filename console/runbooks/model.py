@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,36 +17,16 @@ from typing import Any
 
 from console.file_trust import RUNBOOK, UntrustedFile, open_trusted, os_reason
 from console.judge.placeholders import SECRET_NAME, Param, find_params, scan
-from console.judge.shell import reads_as_shell
 from console.models import Risk
 from console.runbooks import session
+from console.runbooks.blocks import OTHER_SQL, config_text, flush_of, kind_of, not_postgres
 from console.runbooks.markdown import Block, parse_markdown
 from console.runbooks.risk import infer, raise_to, unreached
 from console.runbooks.split import split_script, split_sql, stand_alone
 
 MAX_BYTES = 8 * 1024 * 1024
-SHELL = ("sh", "bash", "shell", "zsh", "console", "shell-session")
-SQL = ("sql", "psql", "postgresql", "postgres", "pgsql")
-# SQL for a database that is not PostgreSQL, named by a fence, a heading, prose or a command: never run on ours
-OTHER_SQL = re.compile(
-    r"\b(?:wrangler\s+d1|d1(?:_databases)?|sqlite\w*|mysql|mariadb|sql\s+server|mssql|clickhouse|bigquery|snowflake)\b",
-    re.I,
-)
-POSTGRES = re.compile(r"\b(?:postgres\w*|psql|pg_\w+)\b", re.I)
 KINDS = ("shell", "sql", "flush", "display")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_QUOTED = r"('[^'\n]*'|\"[^\"\n]*\"|[^\s|'\"]+)"
-_FLUSH = (
-    re.compile(
-        r"redis-cli\b(?P<opts>[^|\n]*?)\s--scan\b[^|\n]*?--pattern[= ]\s*"
-        + _QUOTED
-        + r"[^|\n]*\|\s*xargs\b[^|\n]*\b(?:del|unlink)\b",
-        re.I,
-    ),
-    re.compile(r"redis-cli\b(?P<opts>[^|\n]*?)\skeys\s+" + _QUOTED + r"\s*\|\s*xargs\b[^|\n]*\b(?:del|unlink)\b", re.I),
-    re.compile(r"redis-cli\b(?P<opts>[^|\n]*?)\s(flushall|flushdb)\b", re.I),
-)
-_DB = re.compile(r"(?:^|\s)-n\s*(\d+)")
 
 
 class RunbookError(ValueError):
@@ -243,17 +222,6 @@ def _with(step: Step, **changes: Any) -> Step:
     return Step(**{**step.__dict__, **changes})
 
 
-def kind_of(block: Block) -> str:
-    """shell, sql or display, from the language (an untagged block is shell when its lines read as commands)."""
-    if block.language in SHELL:
-        return "shell"
-    if block.language in SQL:
-        return "sql"
-    if not block.language and session.looks_like_commands(block.text):
-        return "shell"
-    return "display"
-
-
 def _steps(block: Block, env: Mapping[str, str], elsewhere: str = "") -> list[Step]:
     """The steps of a block; `elsewhere`: the first word of the runbook naming a database that is not PostgreSQL
     (`D1` (line 69)), or ""."""
@@ -271,7 +239,7 @@ def _steps(block: Block, env: Mapping[str, str], elsewhere: str = "") -> list[St
         outline=block.outline,
     )
     kind = kind_of(block)
-    not_ours = _not_postgres(block, elsewhere) if kind == "sql" or OTHER_SQL.fullmatch(block.language) else ""
+    not_ours = not_postgres(block, elsewhere) if kind == "sql" or OTHER_SQL.fullmatch(block.language) else ""
     if not_ours:
         return [_with(base, display_reason=not_ours)]
     if kind == "shell":
@@ -287,7 +255,7 @@ def _steps(block: Block, env: Mapping[str, str], elsewhere: str = "") -> list[St
         ]
         steps = [
             _with(step, kind="display", display_reason="config text to paste into a file, not shell")
-            if _config_text(step.command)
+            if config_text(step.command)
             else step
             for step in steps
         ]
@@ -310,33 +278,6 @@ def _steps(block: Block, env: Mapping[str, str], elsewhere: str = "") -> list[St
     else:
         return [base] if block.text.strip() else []
     return [_risk(s, block.attrs.get("risk")) for s in steps]
-
-
-def _not_postgres(block: Block, elsewhere: str) -> str:
-    """Why an SQL block is not for PostgreSQL, the one database the console runs SQL on, or "" when it is. Fail
-    closed: a block its fence, headings, prose or own text tie to another database (D1, SQLite, MySQL...) is shown,
-    and so is an untagged ```sql block in a runbook that names another database anywhere, unless its context names
-    PostgreSQL."""
-    fix = "; the console runs SQL only on PostgreSQL"
-    if block.language in SQL[1:]:
-        return ""  # ```psql, ```postgresql...: said outright
-    if OTHER_SQL.fullmatch(block.language):
-        return f"a ```{block.language} block is not PostgreSQL SQL{fix}"
-    where = (
-        ("the heading", " / ".join(dict.fromkeys([*block.outline, block.section]))),
-        ("the text before it", block.description),
-        ("its SQL", block.text),
-    )
-    for place, text in where:
-        other = OTHER_SQL.search(text)
-        if other and not POSTGRES.search(text):
-            return f"{place} names `{other.group()}`, not PostgreSQL{fix}"
-    if elsewhere and not any(POSTGRES.search(text) for _, text in where):
-        return (
-            f"the runbook names {elsewhere}, a database that is not PostgreSQL, and this block does not say it is "
-            f"for PostgreSQL (tag its fence ```postgresql to run it){fix}"
-        )
-    return ""
 
 
 def _unbundle(step: Step, env: Mapping[str, str]) -> list[Step]:
@@ -364,17 +305,6 @@ def _unbundle(step: Step, env: Mapping[str, str]) -> list[Step]:
     return [*first, *(part for s in later for part in _unbundle(s, env))]
 
 
-def _config_text(text: str) -> bool:
-    """A part of a shell block that is config to paste into a file (`# Add to wrangler.toml:` then `[[d1_databases]]`
-    and its keys): not shell the parser can read, TOML with a table. Shown, never run."""
-    if reads_as_shell(text) or not re.search(r"^\s*\[", text, re.M):
-        return False
-    try:
-        return bool(tomllib.loads(text))
-    except tomllib.TOMLDecodeError:
-        return False
-
-
 def _shell_steps(base: Step, command: session.Command, env: Mapping[str, str], line: int) -> list[Step]:
     """A command (whose first line is file line `line`) as a shell step, or split around Redis key deletions, which
     become flush steps."""
@@ -382,7 +312,7 @@ def _shell_steps(base: Step, command: session.Command, env: Mapping[str, str], l
     pending: list[str] = []
     start = line
     for number, text in enumerate(command.text.split("\n"), line):
-        flush = _flush(text)
+        flush = flush_of(text)
         if flush is None:
             start = number if not pending else start
             pending.append(text)
@@ -418,19 +348,6 @@ def _shell(base: Step, text: str, line: int, env: Mapping[str, str], output: tup
             output_lines=output,
         )
     ]
-
-
-def _flush(line: str) -> tuple[str, int | None] | None:
-    """(pattern, db) when a line deletes Redis keys by pattern or flushes a database, else None."""
-    if line.lstrip().startswith("#"):
-        return None
-    for index, pattern in enumerate(_FLUSH):
-        m = pattern.search(line)
-        if m:
-            db = _DB.search(m.group("opts"))
-            glob = "*" if index == 2 else m.group(2).strip("'\"")
-            return glob, int(db.group(1)) if db else None
-    return None
 
 
 def _leading_notes(text: str, marker: str) -> tuple[int, str, str]:
