@@ -145,6 +145,27 @@ async def settle(pilot: Any, timers: float = 0) -> None:
         await pilot.pause(timers)
 
 
+async def choose_in_palette(pilot: Any, text: str) -> None:
+    """Open the command palette (unless it is open), type `text` and press enter once the palette has highlighted a
+    command whose name holds it (the palette searches in a worker and shows what it found in batches)."""
+    from textual.command import CommandList, CommandPalette
+
+    if not isinstance(pilot.app.screen, CommandPalette):
+        await pilot.press("ctrl+p")
+    await until(lambda: isinstance(pilot.app.screen, CommandPalette), what="the palette")
+    commands = pilot.app.screen.query_one(CommandList)
+    await pilot.press(*text)
+
+    def highlighted() -> str:
+        if commands.highlighted is None or not commands.option_count:
+            return ""
+        return str(commands.get_option_at_index(commands.highlighted).prompt).split("\n")[0]
+
+    await until(lambda: text.lower() in highlighted().lower(), what=f"a command matching {text!r} highlighted")
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def cli_into(reader: list[str], *argv: str | Path, timeout: float = 60) -> tuple[int, str, str]:
     """`incident-console ARGV | READER`: the CLI's exit code and stderr, and what the reader printed."""
     writer = subprocess.Popen(
