@@ -88,6 +88,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group still exists (a zombie counts: an orphan's waits a moment for init)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 async def until(condition: Callable[[], Any], timeout: float = 15, what: str = "the condition") -> None:
     """Return once `condition()` is true (awaited when it is a coroutine: a query), checking every 20 ms on the event
     loop; fail after `timeout` seconds."""
