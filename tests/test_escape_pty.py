@@ -40,7 +40,7 @@ from console import config as cfg
 from console.demo.servers import AlertmanagerServer, PostgresServer, RedisServer
 from console.redact import is_safe
 from console.tui.app import ConsoleApp
-from tests.helpers import painted
+from tests.helpers import painted, until
 
 # What Textual 8's Linux driver and compositor write, from a capture of a clean run (start, paint, exit).
 TEXTUAL = re.compile(
@@ -104,7 +104,7 @@ def run(world: World, size: tuple[int, int], args: tuple[str, ...], steps: list[
             mark = process.mark()
             process.send(keys)
             if not needles:
-                time.sleep(0.5)
+                time.sleep(0.5)  # a sleep by design: a key that shows nothing, then a typing gap (escape read alone)
             deadline = time.monotonic() + 15
             while not all(n in ANSI.sub(b"", bytes(process.output[mark:])) for n in needles):
                 if time.monotonic() > deadline:
@@ -195,14 +195,9 @@ async def test_no_widget_leaves_a_control_to_the_net(world: World) -> None:
         for keys, needles in walk(world):
             caught = app.net.caught
             await pilot.press(*(KEY_NAMES.get(char, char) for char in keys.decode()))
-            deadline = time.monotonic() + 15
-            while not all(needle.decode() in painted(app) for needle in needles):
-                assert time.monotonic() < deadline, f"after {keys!r}: {needles!r} never showed"
-                await pilot.pause(0.05)
+            await until(lambda n=needles: all(needle.decode() in painted(app) for needle in n), what=f"{needles!r}")
             if not needles:
-                await pilot.pause(0.3)
+                await pilot.pause(0.3)  # kept: these keys show nothing to wait on (a screen closes, a filter applies)
             inputs = [*(i.value for i in app.screen.query(Input)), *(t.text for t in app.screen.query(TextArea))]
             assert app.net.caught == caught or not all(map(is_safe, inputs)), f"after {keys!r}: a widget left a control"
         assert app.net.caught > 0  # the Inputs holding the hostile commander and title went through it
-
-
