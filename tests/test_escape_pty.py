@@ -40,7 +40,7 @@ from console import config as cfg
 from console.demo.servers import AlertmanagerServer, PostgresServer, RedisServer
 from console.redact import is_safe
 from console.tui.app import ConsoleApp
-from tests.helpers import painted, until
+from tests.helpers import painted, until, wait_for
 
 # What Textual 8's Linux driver and compositor write, from a capture of a clean run (start, paint, exit).
 TEXTUAL = re.compile(
@@ -105,13 +105,14 @@ def run(world: World, size: tuple[int, int], args: tuple[str, ...], steps: list[
             process.send(keys)
             if not needles:
                 time.sleep(0.5)  # a sleep by design: a key that shows nothing, then a typing gap (escape read alone)
-            deadline = time.monotonic() + 15
-            while not all(n in ANSI.sub(b"", bytes(process.output[mark:])) for n in needles):
-                if time.monotonic() > deadline:
-                    dump.write_bytes(bytes(process.output))
-                    assert raw_controls(bytes(process.output)) == []
-                    raise AssertionError(f"after {keys!r}: {needles!r} never showed (the terminal's bytes: {dump})")
-                time.sleep(0.05)
+            try:
+                wait_for(lambda: all(n in ANSI.sub(b"", bytes(process.output[mark:])) for n in needles), 15)  # noqa: B023
+            except AssertionError:
+                dump.write_bytes(bytes(process.output))
+                assert raw_controls(bytes(process.output)) == []
+                raise AssertionError(
+                    f"after {keys!r}: {needles!r} never showed (the terminal's bytes: {dump})"
+                ) from None
     finally:
         process.stop(b"q")
     return bytes(process.output)
