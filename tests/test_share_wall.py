@@ -92,7 +92,7 @@ async def test_a_flood_on_the_stream_keeps_the_console_responsive_and_costs_a_no
             await pipe.execute()
             for i in range(15):
                 await asyncio.to_thread(desk.add_note, f"note {start + i}")
-            await asyncio.sleep(0.05)  # the flood is spread over time, so keys are pressed while it arrives
+            await asyncio.sleep(0.05)  # a sleep by design: the flood spread over time, keys pressed while it lasts
 
     async def help_latency(pilot: Pilot[None]) -> float:
         pressed = time.monotonic()
