@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from console.demo.servers import AlertmanagerServer, PostgresServer, RedisServer
 from console.incident.commands import IncidentDesk
 from console.journal import Journal
 from console.share import start_mirror
+from tests.helpers import until, wait_for
 
 # OSC 0 (the terminal's title) and OSC 52 (a clipboard write) first, so that any leak, even cut short, is an OSC;
 # then a CSI clear, a C1 CSI, DEL, a bidi override and markup that must show as typed.
@@ -189,10 +189,7 @@ def share_from_another_host(config: Path, folder: Path, incident: str, redis_ser
         running = start_mirror(cfg.load(config, environ={}), remote, host="laptop")
         client = redis.Redis.from_url(redis_server.url)
         try:
-            deadline = time.monotonic() + 10
-            while client.xlen(stream) < 2:
-                assert time.monotonic() < deadline, "the mirror never wrote the laptop's entries"
-                await asyncio.sleep(0.05)
+            await until(lambda: client.xlen(stream) >= 2, 10, "the mirror wrote the laptop's entries")
         finally:
             client.close()
             await running.stop()
@@ -227,10 +224,8 @@ def hostile_postgres(pg: PostgresServer) -> Iterator[None]:
         [sys.executable, "-c", hold, pg.host, str(pg.port), ROLE, f"[bold red]app {EVIL}", query]
     )
     try:
-        deadline = time.monotonic() + 10
-        while not asyncio.run(_running(pg.dsn, query)):
-            assert session.poll() is None and time.monotonic() < deadline, "the hostile session never ran"
-            time.sleep(0.1)
+        wait_for(lambda: session.poll() is not None or asyncio.run(_running(pg.dsn, query)), 10, "the session ran")
+        assert session.poll() is None, "the hostile session ended"
         yield
     finally:
         session.kill()

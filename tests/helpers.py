@@ -88,6 +88,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group still exists (a zombie counts: an orphan's waits a moment for init)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 async def until(condition: Callable[[], Any], timeout: float = 15, what: str = "the condition") -> None:
     """Return once `condition()` is true (awaited when it is a coroutine: a query), checking every 20 ms on the event
     loop; fail after `timeout` seconds."""
@@ -143,6 +152,27 @@ async def settle(pilot: Any, timers: float = 0) -> None:
         await pilot.pause()
     if timers:
         await pilot.pause(timers)
+
+
+async def choose_in_palette(pilot: Any, text: str) -> None:
+    """Open the command palette (unless it is open), type `text` and press enter once the palette has highlighted a
+    command whose name holds it (the palette searches in a worker and shows what it found in batches)."""
+    from textual.command import CommandList, CommandPalette
+
+    if not isinstance(pilot.app.screen, CommandPalette):
+        await pilot.press("ctrl+p")
+    await until(lambda: isinstance(pilot.app.screen, CommandPalette), what="the palette")
+    commands = pilot.app.screen.query_one(CommandList)
+    await pilot.press(*text)
+
+    def highlighted() -> str:
+        if commands.highlighted is None or not commands.option_count:
+            return ""
+        return str(commands.get_option_at_index(commands.highlighted).prompt).split("\n")[0]
+
+    await until(lambda: text.lower() in highlighted().lower(), what=f"a command matching {text!r} highlighted")
+    await pilot.press("enter")
+    await pilot.pause()
 
 
 def cli_into(reader: list[str], *argv: str | Path, timeout: float = 60) -> tuple[int, str, str]:

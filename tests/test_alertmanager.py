@@ -229,14 +229,13 @@ async def test_from_the_pane_m_opens_the_prefilled_form_and_the_silence_runs_aft
         table.focus()
         table.move_cursor(row=[a.name for a in snap.alerts].index(labels["alertname"]))
         await pilot.press("M")
-        await pilot.pause(0.5)
+        await until(lambda: app.screen.query("#param-matchers"), what="the silence form")
         matchers = app.screen.query_one("#param-matchers", Input)
         assert matchers.value == format_matchers(labels)
         assert app.screen.query_one("#param-duration", Input).value == "1h"
         app.screen.query_one("#param-comment", Input).value = "checked from the pane"
         await pilot.press("ctrl+s")
-        await pilot.pause(0.5)
-        assert isinstance(app.screen, ActionRunScreen)
+        await until(lambda: isinstance(app.screen, ActionRunScreen), what="the preview")
         await pilot.press("y")
         await until(lambda: read_alert(alertmanager_server, labels["alertname"])["status"]["state"] == "suppressed")
 

@@ -16,7 +16,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.help import HelpScreen
-from tests.helpers import painted, toasts
+from tests.helpers import choose_in_palette, painted, shown_lines, toasts, until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,28 +36,24 @@ def make_app(tmp_path: Path, *, read_only: bool = False, risk: str = "write") ->
     return ConsoleApp(config, runner, clock=clock, feeds=Feeds())
 
 
-async def _open_action(pilot, name: str) -> None:
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await pilot.press(*name)
-    await pilot.pause(0.3)
-    await pilot.press("enter")
-    await pilot.pause()
+def _preview(app: ConsoleApp) -> str:
+    """The action preview on screen, "" while no action screen is up."""
+    if not isinstance(app.screen, ActionRunScreen):
+        return ""
+    return str(app.screen.query_one("#preview-text", Static).render())
 
 
 async def test_palette_runs_a_command_action_and_journals_it(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_action(pilot, "say")
+        await choose_in_palette(pilot, "say")
         assert isinstance(app.focused, Input) and app.focused.id == "param-word"
         await pilot.press(*"hello world", "enter")
-        await pilot.pause(0.3)
+        await until(lambda: "record-argv" in _preview(app), what="the preview")
         screen = app.screen
-        assert isinstance(screen, ActionRunScreen)
         assert not (tmp_path / "argv.json").exists(), "nothing runs before confirmation"
-        preview = str(screen.query_one("#preview-text", Static).render())
-        assert "hello world" in preview and "record-argv" in preview
+        assert "hello world" in _preview(app)
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -76,9 +72,9 @@ async def test_typed_confirmation_refuses_the_wrong_word(tmp_path: Path, monkeyp
     monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
     app = make_app(tmp_path, risk="destructive")
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_action(pilot, "say")
+        await choose_in_palette(pilot, "say")
         await pilot.press(*"x", "enter")
-        await pilot.pause(0.3)
+        await until(lambda: isinstance(app.focused, Input) and app.focused.id == "typed", what="the confirmation field")
         screen = app.screen
         assert isinstance(screen, ActionRunScreen)
         await pilot.press("y")  # y is not enough for a destructive action: it types into the confirmation field
@@ -98,10 +94,10 @@ async def test_read_only_palette_lists_but_refuses(tmp_path: Path, monkeypatch) 
     monkeypatch.setenv("RECORD_TO", str(tmp_path / "argv.json"))
     app = make_app(tmp_path, read_only=True)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await _open_action(pilot, "say")
-        await pilot.pause()
+        await choose_in_palette(pilot, "say")
+        refused = "refused, the console is read-only"
+        await until(lambda: any(refused in text for text in toasts(app)), what="the refusal")
         assert not isinstance(app.screen, ActionRunScreen)
-        assert any("refused, the console is read-only" in text for text in toasts(app))
         assert "READ-ONLY" in str(app.dashboard.banner.render())
     assert list(Journal(tmp_path / "journal.jsonl").entries()) == []
     assert not (tmp_path / "argv.json").exists()
@@ -173,16 +169,14 @@ async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_p
 
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_action(pilot, "Declare an")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, DeclareScreen)
+        await choose_in_palette(pilot, "Declare an")
+        await until(lambda: isinstance(app.screen, DeclareScreen), what="the declare form")
         await pilot.press(*"checkout returns 500s", "ctrl+s")
-        await pilot.pause(0.3)
-        assert app.screen.__class__.__name__ == "IncidentScreen"
+        await until(lambda: app.screen.__class__.__name__ == "IncidentScreen", what="the incident screen")
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await until(lambda: app.screen is app.dashboard, what="the dashboard")
         await pilot.press("a")
-        await pilot.pause()
+        await until(lambda: isinstance(app.focused, Input), what="the note field")
         await pilot.press(*"TODO: add a pool alert", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -204,23 +198,14 @@ async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: P
     )
     config = cfg.load(path, environ={})
     app = ConsoleApp(config, build_runner(config))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         tile = app.dashboard.query_one(HealthGrid).tiles["health:api"]
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if tile.check.state.value == "ok":
-                break
+        await until(lambda: tile.check.state.value == "ok", what="the tile OK")
         assert tile.check.state.value == "ok" and tile.has_class("-ok")
         http_server.route("/health", status=500, body={"status": "error"})
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if tile.check.state.value == "down":
-                break
+        await until(lambda: tile.check.state.value == "down", what="the tile DOWN")
         assert tile.check.state.value == "down" and tile.check.reason == "HTTP 500"
-        for _ in range(30):
-            await pilot.pause(0.1)
-            if app.dashboard.query_one(Timeline).table.row_count:
-                break
+        await until(lambda: app.dashboard.query_one(Timeline).table.row_count, what="a timeline row")
         assert app.dashboard.query_one(Timeline).table.row_count == 1
     entries = list(Journal(tmp_path / "journal.jsonl").entries())
     assert [(e["kind"], e["data"]["state"], e["data"]["reason"]) for e in entries] == [
@@ -233,13 +218,10 @@ async def test_a_worker_that_dies_is_shown_and_journaled(tmp_path: Path) -> None
         raise RuntimeError("driver bug: list index out of range")
 
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True):
         app.run_worker(broken, name="the share follower", exit_on_error=False)
-        for _ in range(20):
-            await pilot.pause(0.1)
-            if app.screen.query("Toast"):
-                break
-        shown = [str(toast.render()) for toast in app.screen.query("Toast")]
+        await until(lambda: toasts(app), what="a notice")
+        shown = toasts(app)
         assert any("RuntimeError: driver bug: list index out of range" in m for m in shown), shown
     errors = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "console.error"]
     assert len(errors) == 1 and "the share follower failed" in errors[0]["data"]["error"]
@@ -258,12 +240,9 @@ async def test_a_poll_that_raises_is_shown_once_and_journaled_while_the_others_g
 
     app = make_app(tmp_path)
     app.feeds = Feeds(polled=[Feed("metric:broken", 0.2, 1.0, broken), Feed("metric:good", 0.2, 1.0, good)])
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        for _ in range(30):
-            await pilot.pause(0.1)
-            if polls["good"] >= 4:
-                break
-        shown = [str(toast.render()) for toast in app.screen.query("Toast")]
+    async with app.run_test(size=(100, 30), notifications=True):
+        await until(lambda: polls["good"] >= 4 and toasts(app), what="four polls of the good feed and a notice")
+        shown = toasts(app)
     assert polls["good"] >= 4, "the other feed of the interval stopped"
     assert sum("polling metric:broken failed: RuntimeError: driver bug" in m for m in shown) == 1, shown
     errors = [e for e in Journal(tmp_path / "journal.jsonl").entries() if e["kind"] == "console.error"]
@@ -285,7 +264,8 @@ async def test_ctrl_c_copies_a_log_selection_and_quits_once_nothing_is_selected(
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(160, 50)) as pilot:
         app.dashboard.query_one(LogPane).append(parse("app", app_lines(5)))
-        await pilot.pause(0.2)
+        view = app.dashboard.query_one(LogView)
+        await until(lambda: any("12:00:00" in line for line in shown_lines(view)), what="the lines painted")
         await pilot.mouse_down(LogView, offset=(1, 1))
         await pilot.mouse_up(LogView, offset=(8, 1))
         await pilot.press("ctrl+c")
@@ -307,10 +287,7 @@ async def test_the_palette_lists_the_console_commands_before_textual_ones(tmp_pa
         await pilot.press("ctrl+p")
         palette = app.screen
         assert isinstance(palette, CommandPalette)
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if palette.has_class("-ready"):
-                break
+        await until(lambda: palette.has_class("-ready"), what="the palette's commands")
         prompts = [str(option.prompt) for option in palette.query_one(CommandList).options]
     names = [prompt.split("\n")[0] for prompt in prompts]
     console = ["Run say (write)", *INCIDENT_COMMANDS.values(), "Guided triage"]
@@ -323,12 +300,8 @@ async def test_the_palette_quit_ends_the_console(tmp_path: Path) -> None:
     """The palette calls the console's quit (a coroutine since it waits for a running action's outcome)."""
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_action(pilot, "Quit")
-        for _ in range(100):
-            if not app.is_running:
-                break
-            await pilot.pause(0.05)
-        assert not app.is_running
+        await choose_in_palette(pilot, "Quit")
+        await until(lambda: not app.is_running, what="the console ended")
     assert app.return_code == 0
 
 

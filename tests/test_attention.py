@@ -11,7 +11,7 @@ from pathlib import Path
 from benchmarks.ptyrun import PtyProcess
 from console.models import Check, State
 from console.tui.attention import GAP, LONG_ACTION, REPEAT, Attention
-from tests.helpers import config_file
+from tests.helpers import ANSI, config_file, wait_for
 from tests.http_server import LoopbackHTTPServer
 
 HOSTILE = "api \x1b]52;c;aGk=\x07"
@@ -92,7 +92,7 @@ def test_a_check_turning_crit_rings_and_notifies_on_a_real_terminal_and_the_wall
             assert notified is not None, bytes(consoles["console"].output[marks["console"] :])[-2000:]
             written = bytes(consoles["console"].output[marks["console"] :])
             assert b"\x07" in written.replace(b"\x1b]9;incident-console: health:api DOWN\x07", b"")
-            time.sleep(2)  # the wall polled the DOWN too
+            assert consoles["wall"].arrived(b"DOWN", marks["wall"], 20) is not None  # the wall polled the DOWN too
             assert b"\x1b]9;" not in bytes(consoles["wall"].output)
         finally:
             for process in consoles.values():
@@ -121,8 +121,10 @@ def test_a_long_action_finishing_rings_and_notifies_and_a_short_one_does_not(tmp
             mark = process.mark()
             process.send(b"\x10")  # ctrl+p: the palette
             assert process.arrived(name.encode(), mark, 10) is not None
+            mark = process.mark()
             process.send(name.encode())
-            time.sleep(0.3)
+            found = f"Run {name} (write)".encode()
+            wait_for(lambda: found in ANSI.sub(b"", bytes(process.output[mark:])), 10, f"{name} found")  # noqa: B023
             mark = process.mark()
             process.send(b"\r")
             assert process.arrived(b"Press y to run it", mark, 10) is not None  # its preview
@@ -130,10 +132,10 @@ def test_a_long_action_finishing_rings_and_notifies_and_a_short_one_does_not(tmp
             process.send(b"y")
             if name == "quick":
                 assert process.arrived(b"COMPLETED", mark, 10) is not None
-                time.sleep(1)
+                time.sleep(1)  # a sleep by design: a second after it ended, still no notification
                 assert b"\x1b]9;" not in bytes(process.output[mark:])  # a second's action is no news
                 process.send(b"\x1b")  # the run screen closes
-                time.sleep(0.5)
+                time.sleep(0.5)  # a sleep by design: a typing gap, so escape is read alone (not with ctrl+p)
         started = time.monotonic()
         signalled(process, mark, "slow completed", LONG_ACTION + 20)
         assert time.monotonic() - started > LONG_ACTION - 1  # at its end, not its start

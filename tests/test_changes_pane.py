@@ -17,7 +17,7 @@ from console.clock import ManualClock
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.detail import DetailScreen
-from tests.helpers import painted
+from tests.helpers import painted, until
 from widgets.changes_pane import ChangesPane
 
 CHANGES = """
@@ -61,7 +61,8 @@ async def feed(pilot) -> None:
     pilot.app.live.update([*MODELS, ledger()])
     titles = [pane.title for pane in pilot.app.dashboard.panes]  # built from the registry's rows
     await pilot.press(str(titles.index("Changes") + 1))  # a pane's key is its place
-    await pilot.pause(0.2)
+    pane = pilot.app.dashboard.query_one(ChangesPane)
+    await until(lambda: pane.has_focus_within and "v1.2.3 went live" in painted(pilot.app), what="the changes")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
@@ -94,8 +95,8 @@ async def test_the_pane_lists_newest_first_marks_suspects_and_opens_a_change(tmp
 
 async def test_hostile_text_from_a_source_is_escaped(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         app.live.update([*MODELS, ledger("[bold red]pwned[/] \x1b]0;title\x07")])
-        await pilot.pause(0.2)
+        await until(lambda: "pwned" in painted(app), what="the change painted")
         screen = painted(app)
         assert "[bold red]pwned[/]" in screen and "\x1b" not in screen

@@ -62,7 +62,7 @@ def test_a_post_to_a_channel_that_is_down_is_queued_exit_0_and_a_cron_send_deliv
         assert code == 0, out
         delivered += [line for line in out.splitlines() if line.endswith("delivered: HTTP 200")]
         delivered += [line for line in out.splitlines() if line.endswith("delivered: HTTP 201")]
-        time.sleep(1)
+        time.sleep(1)  # a sleep by design: the pace of the cron job that sends the outbox
     assert sorted(line.split()[3] for line in delivered) == ["chat:", "status:"]
     assert len([r for r in server.received if r.service == "slack"]) == 1 and len(server.state.incidents) == 1
     code, out, _ = incident(config, "outbox")

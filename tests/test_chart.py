@@ -17,7 +17,7 @@ from console.record.writer import Writer
 from console.redact import Redactor
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
-from tests.helpers import config_file, painted, settle, toasts
+from tests.helpers import config_file, painted, settle, toasts, until
 
 METRIC = '[[metric]]\nname = "latency"\nurl = "http://127.0.0.1:9/"\nunit = "ms"\nwarn = 200\ncrit = 500\n'
 
@@ -29,12 +29,12 @@ def metric(value: float, at: float) -> MetricSnapshot:
 
 
 async def chart_shows(pilot, app: ConsoleApp, text: str) -> str:
-    for _ in range(100):
+    async def shown() -> bool:
         await settle(pilot)
-        if text in painted(app):
-            return painted(app)
-        await pilot.pause(0.05)
-    raise AssertionError(painted(app))
+        return text in painted(app)
+
+    await until(shown, 10, f"{text!r} on the chart")
+    return painted(app)
 
 
 async def test_a_live_chart_reads_the_recording_and_follows_it(tmp_path: Path) -> None:

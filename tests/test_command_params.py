@@ -27,7 +27,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.output import OutputScreen
-from tests.helpers import CLI
+from tests.helpers import CLI, until
 from widgets.log_view import LogView
 
 TAKE = Path(__file__).parent / "fixtures" / "take-input"
@@ -145,10 +145,7 @@ async def test_the_form_hides_a_secret_and_a_read_action_runs_at_once_and_copies
         assert field.password
         field.focus()
         await pilot.press(*SECRET, "enter")
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, ActionRunScreen) and app.screen.outcome is not None:
-                break
+        await until(lambda: isinstance(app.screen, ActionRunScreen) and app.screen.outcome, what="the outcome")
         screen = app.screen
         assert isinstance(screen, ActionRunScreen) and screen.outcome is not None, "a read action runs unasked"
         assert screen.outcome.status is OutcomeStatus.COMPLETED
@@ -190,19 +187,13 @@ async def test_o_opens_the_whole_output_beyond_the_streamed_lines_with_escapes_m
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(80, 24)) as pilot:
         app.request_action("dump")
-        for _ in range(100):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, ActionRunScreen) and app.screen.outcome is not None:
-                break
+        await until(lambda: isinstance(app.screen, ActionRunScreen) and app.screen.outcome, what="the outcome")
         run = app.screen
         assert isinstance(run, ActionRunScreen) and run.outcome is not None
         streamed = run.query_one("#output")
         assert streamed.line_count == 5000 and streamed.lines[-2] == "line 12000"  # only the last lines stream
         await pilot.press("o")
-        for _ in range(100):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, OutputScreen) and app.screen.read_lines:
-                break
+        await until(lambda: isinstance(app.screen, OutputScreen) and app.screen.read_lines, what="the output read")
         screen = app.screen
         assert isinstance(screen, OutputScreen) and screen.read_lines == 12001
         texts = [line.text for line in screen.query_one(LogView).lines]
@@ -224,8 +215,8 @@ class OutputApp(App):
 
 
 async def _read(pilot) -> None:
-    while not pilot.app.screen.read_lines:
-        await pilot.pause(0.05)
+    await until(lambda: pilot.app.screen.read_lines, what="the output read")
+    await pilot.pause()  # and painted
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)])

@@ -14,6 +14,7 @@ from console.models import ConfirmLevel, Plan, Risk, State
 from console.models.health import HealthSnapshot, MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
+from tests.helpers import until
 
 NOW = datetime(2026, 11, 23, 3, 4, 5, tzinfo=UTC)
 CONFIG = """
@@ -175,6 +176,7 @@ async def feed_every_pane(pilot) -> None:
     from test_redis_widgets import degraded
 
     from widgets.log_pane import LogPane
+    from widgets.log_view import LogView
 
     await feed_models(pilot)
     app = pilot.app
@@ -182,7 +184,9 @@ async def feed_every_pane(pilot) -> None:
     pane = app.dashboard.query_one(LogPane)
     pane.append(parse("app", app_lines(12)))
     pane.append(parse("worker", worker_lines([0, 1, 2, 3]), json_format=True))
-    await pilot.pause(0.2)
+    views = list(pane.query(LogView))
+    await until(lambda: all(view.virtual_size.height == len(view.lines) for view in views), what="the lines painted")
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])

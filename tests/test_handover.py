@@ -27,7 +27,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.follow import FollowScreen
-from tests.helpers import ANSI, CLI, cli_on_pty, read_until
+from tests.helpers import ANSI, CLI, cli_on_pty, group_alive, read_until, until, wait_for
 
 TOOLS = Path(__file__).parent / "fixtures" / "tools"
 CODE_0 = ["--code", "0", "--yes"]
@@ -92,18 +92,6 @@ def notes(folder: Path) -> list[str]:
     return (folder / "notes.txt").read_text().splitlines()
 
 
-def gone(pgid: int, within: float = 10.0) -> bool:
-    """Whether the process group has ended (an orphan's zombie may wait a moment for init to reap it)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def finished(process: subprocess.Popen, timeout: float = 20) -> int:
     try:
         return process.wait(timeout=timeout)
@@ -147,13 +135,13 @@ def test_an_interactive_step_gets_the_terminal_and_the_console_comes_back_with_i
     process, master, before = _edit_in_the_console(scratch, "3")
     try:
         assert b"\x1b[?1049l" in before  # the console left its screen to the step
-        time.sleep(4)  # its log pane goes on painting frames meanwhile: they must not block it
+        time.sleep(4)  # a sleep by design: the step keeps the terminal while the log pane paints 16 frames
         os.write(master, b"typed in vim\r")
         after = read_until(master, b"FAILED: exit code 3")
         assert b"\x1b[?1049h" in after  # back on its own screen, repainted whole: the preview under the result
         assert b"sha256 = " in ANSI.sub(b"", after) and b"staging" in ANSI.sub(b"", after)
         os.write(master, b"\x1b")  # the run screen closes; the dashboard answers keys again
-        time.sleep(0.5)  # a key on its own, not alt+q
+        time.sleep(0.5)  # a sleep by design: a typing gap, so the terminal parser reads escape alone, not alt+q
         os.write(master, b"q")
         read_until(master, None)  # read to the end: a terminal nobody reads blocks the console's writes
         assert finished(process) == 0
@@ -176,7 +164,8 @@ def test_a_hang_up_while_the_step_has_the_terminal_stops_it_and_the_console(scra
     assert finished(process) == 128 + signal.SIGHUP
     # the kernel hangs up the step's foreground group too: its read may fail before the SIGHUP comes or not at all
     assert notes(scratch)[1:] in (["the terminal failed", "got SIGHUP"], ["got SIGHUP"])
-    assert gone(int(notes(scratch)[0].split()[1]))
+    pgid = int(notes(scratch)[0].split()[1])
+    wait_for(lambda: not group_alive(pgid), 10, "the step's process group ended")
     done = outcome(scratch)
     assert done["kind"] == "action.cancelled" and done["message"] == "the console got SIGHUP (its terminal went away)"
 
@@ -238,11 +227,12 @@ def test_headless_without_a_terminal_an_interactive_step_is_refused_in_one_line(
 
 async def _follow(app: ConsoleApp, pilot, step: str, lines: int) -> FollowScreen:
     app.request_action(f"runbook:ops:{step}")  # a read: it starts without asking
-    for _ in range(200):
-        await pilot.pause(0.05)
-        if isinstance(app.screen, FollowScreen) and len(app.screen.view.lines) >= lines:
-            return app.screen
-    raise AssertionError(f"no log view with lines: {app.screen}")
+    await until(
+        lambda: isinstance(app.screen, FollowScreen) and len(app.screen.view.lines) >= lines,
+        what=f"a log view with {lines} lines",
+    )
+    assert isinstance(app.screen, FollowScreen)
+    return app.screen
 
 
 async def test_a_follow_step_opens_a_log_view_and_escape_stops_its_process_group(scratch: Path) -> None:
@@ -255,13 +245,10 @@ async def test_a_follow_step_opens_a_log_view_and_escape_stops_its_process_group
         assert [line.message for line in lines[:2]] == ["tick 1", "tick 2"]
         assert [line.level for line in lines[:5]] == ["info", "info", "warn", "info", "error"]
         await pilot.press("escape")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, ActionRunScreen) and app.screen.outcome is not None:
-                break
+        await until(lambda: isinstance(app.screen, ActionRunScreen) and app.screen.outcome, what="the outcome")
         assert isinstance(app.screen, ActionRunScreen)
         assert "COMPLETED: stopped by the operator after " in str(app.screen.query_one("#result").render())
-    assert gone(pgid)
+    wait_for(lambda: not group_alive(pgid), 10, "the followed process group ended")
     done = outcome(scratch)
     assert done["kind"] == "action.completed" and done["exit_code"] is None
     count = int(done["message"].removeprefix("stopped by the operator after ").split()[0])
@@ -273,10 +260,7 @@ async def test_a_follow_step_that_ends_by_itself_shows_each_json_object_as_one_e
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await _follow(app, pilot, "tail-worker", 4)
-        for _ in range(100):
-            if screen.ended:
-                break
-            await pilot.pause(0.05)
+        await until(lambda: screen.ended, what="the command ended")
         assert screen.ended == "completed: exit code 0"
         lines = list(screen.view.lines)
         assert [line.message for line in lines] == [
@@ -316,7 +300,7 @@ def test_headless_a_follow_step_streams_until_ctrl_c(scratch: Path) -> None:
     ticks = [line for line in shown if " tick " in line]
     assert ticks[0] == "  | 2026-11-23T03:04:01Z INFO tick 1\n"
     assert f"runbook:ops:tail-api: completed: stopped by the operator after {len(ticks)} lines in " in rest
-    assert gone(pgid)
+    wait_for(lambda: not group_alive(pgid), 10, "the followed process group ended")
     assert outcome(scratch)["message"] == f"stopped by the operator after {len(ticks)} lines"
 
 
@@ -375,7 +359,8 @@ def test_follow_view(snap_compare, tmp_path: Path, size: tuple[int, int]) -> Non
         screen = FollowScreen("runbook:ops:tail-api", "kubectl logs -f deploy/api", Progress().end_follow, clock)
         await pilot.app.push_screen(screen)
         screen.add(FOLLOWED)
-        await pilot.pause(0.3)
+        await until(lambda: screen.view.virtual_size.height == len(FOLLOWED), what="the lines painted")
+        await pilot.pause()
 
     text = f'[console]\nenvironment = "staging"\njournal = "{tmp_path / "journal.jsonl"}"\n'
     config = cfg.loads(text, source=tmp_path / "config.toml", environ={})

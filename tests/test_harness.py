@@ -25,6 +25,7 @@ from console.demo.servers import (
     find_pg_bindir,
     process_alive,
 )
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,7 +165,7 @@ rd = RedisServer(); rd.start()
 print(pg.pid, pg.port, pg.tmpdir, rd.pid, rd.port, rd.tmpdir, flush=True)
 if sys.argv[1] == "crash":
     raise RuntimeError("owner crashed")
-time.sleep(60)
+time.sleep(60)  # the owner lives on until the test kills it
 """
 
 
@@ -247,8 +248,7 @@ def test_http_hang_does_not_block_stop() -> None:
 
     client = threading.Thread(target=waiting_client)
     client.start()
-    while server.hits["/hang"] < 2:
-        time.sleep(0.01)
+    wait_for(lambda: server.hits["/hang"] >= 2, 10, "the client's two requests hanging")
     port = server.port
     started = time.monotonic()
     server.stop()

@@ -30,7 +30,7 @@ from console.journal import Journal
 from console.tui.screens.declare import DeclareScreen
 from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.status_update import StatusUpdateScreen
-from tests.helpers import settle, toasts
+from tests.helpers import settle, toasts, until
 from themes import THEMES
 from widgets.incident_header import OVERDUE, IncidentHeader
 from widgets.messages import DetailRequested
@@ -256,9 +256,8 @@ async def test_hostile_text_is_shown_as_text_not_markup(tmp_path) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         app.action_incident()
-        await pilot.pause(0.3)
+        await until(lambda: app.screen.__class__.__name__ == "IncidentScreen", what="the incident screen")
         assert "[/x] checkout [bold]down" in str(app.dashboard.banner.render())
-        assert app.screen.__class__.__name__ == "IncidentScreen"
         await pilot.press("escape")
         await pilot.pause()
 
@@ -280,7 +279,8 @@ async def test_a_pin_from_the_incident_screen_is_journaled_once_without_an_error
         await keys(pilot, "i")
         assert isinstance(app.screen, IncidentScreen)
         await keys(pilot, "p")
-        await pilot.pause(0.2)
+        await until(lambda: app.incident.desk.state().pinned, what="the pin")
+        await settle(pilot)  # both listeners have had the message: only one may have acted
         assert app.incident.desk.state().pinned == {1}
         assert app.screen.query_one(Timeline).pinned == {1}
         errors = toasts(app, "error")

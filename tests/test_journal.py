@@ -30,7 +30,7 @@ from console.journal import Journal
 path, count, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 journal = Journal(path)
 go.with_name(f"ready-{os.getpid()}").touch()
-while not go.exists():
+while not go.exists():  # a start barrier, so the appenders race: the parent starts them all at once
     time.sleep(0.001)
 for i in range(count):
     journal.append("note", {"i": i})
@@ -184,7 +184,7 @@ def test_sigkilled_writer_loses_nothing_it_reported(tmp_path: Path) -> None:
         proc = python(KILLED_WRITER, path, stdout=subprocess.PIPE)
         assert proc.stdout is not None
         out = proc.stdout.readline()  # it is appending now
-        time.sleep(rng.uniform(0, 0.03))
+        time.sleep(rng.uniform(0, 0.03))  # a sleep by design: the kill lands at a random point of the writes
         proc.kill()
         out += proc.stdout.read()
         proc.stdout.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from console.clock import ManualClock
 from console.incident.replay import replay
 from console.incident.tracker import IncidentTracker
 from console.journal import Journal
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,9 +114,7 @@ def test_a_writer_waiting_for_the_lock_writes_to_the_archived_journal(journal: J
         "[j.append('note', {'i': i}) for i in range(1500)]"
     )
     writer = subprocess.Popen([sys.executable, "-c", program, str(journal.path)], cwd=ROOT)
-    deadline = time.monotonic() + 30
-    while journal.path.read_bytes().count(b'"kind":"note","prev"') < 150 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: journal.path.read_bytes().count(b'"kind":"note","prev"') >= 150, 30, "the writer under way")
     assert main(["journal", "archive", "--journal", str(journal.path)]) == 0  # while the writer goes on
     assert writer.wait(timeout=60) == 0
     kinds = [e["kind"] if "i" not in e["data"] else e["data"]["i"] for e in journal.entries()]

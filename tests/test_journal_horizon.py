@@ -4,7 +4,6 @@ small part of it (the kernel's count of bytes read, /proc/self/io) and agree wit
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
@@ -34,6 +33,7 @@ from console.share import JournalMirror
 from console.share.codec import encode
 from console.sources.base import Feeds
 from console.triage.engine import TriageEngine
+from tests.helpers import until
 
 EARLY = 100_000  # entries of routine traffic before what a console needs: about 47 MB
 
@@ -173,9 +173,7 @@ async def test_the_mirror_reads_from_the_streams_last_seq(redis_server: RedisSer
         before = bytes_read()
         mirror = JournalMirror(share, journal, host="host-a", poll=0.05).start()
         try:
-            async with asyncio.timeout(15):
-                while mirror.last_seq != entries[-1]["seq"]:
-                    await asyncio.sleep(0.02)
+            await until(lambda: mirror.last_seq == entries[-1]["seq"], 15, "the mirror caught up")
         finally:
             await mirror.stop()
         read = bytes_read() - before
@@ -196,11 +194,8 @@ async def shown(path: Path) -> tuple[str, int]:
     config_path.write_text(f'[console]\nenvironment = "staging"\njournal = "{path}"\n')
     config = cfg.load(config_path, environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
-    async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if "Checkout" in str(app.dashboard.banner.render()):
-                break
+    async with app.run_test(size=(120, 40)):
+        await until(lambda: "Checkout" in str(app.dashboard.banner.render()), what="the incident in the banner")
         await app.workers.wait_for_complete()  # the first stranded check and checkpoint
         return str(app.dashboard.banner.render()), app.dashboard.query_one(Timeline).table.row_count
 

@@ -9,7 +9,7 @@ from console.incident.tracker import IncidentTracker
 from console.journal import Journal
 from console.journal.cursor import JournalCursor
 from console.journal.verify import canonical
-from tests.helpers import cli
+from tests.helpers import cli, toasts, until
 
 ACTOR = {"user": "tester", "host": "test-host", "ssh_from": None, "pid": 1}
 BREAKERS = "a\u2028b\u2029c\x85d"
@@ -95,7 +95,7 @@ async def test_the_console_says_on_screen_when_it_skips_a_journal_line_and_keeps
     path.write_text(f'[console]\nenvironment = "staging"\njournal = "{journal_path}"\n')
     config = cfg.load(path, environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True):
         app.incident.desk.declare("API down", "SEV-2")
         await app.incident.refresh()
         with journal_path.open("ab") as f:  # a line no console could use, then a good entry another host wrote
@@ -105,7 +105,7 @@ async def test_the_console_says_on_screen_when_it_skips_a_journal_line_and_keeps
         with journal_path.open("ab") as f:
             f.write((json.dumps(entry) + "\n").encode())
         await app.incident.refresh()
-        await pilot.pause(0.2)
-        toasts = [str(toast.render()) for toast in app.screen.query("Toast")]
-        assert any("line 2 is not JSON" in text and "skipped it" in text for text in toasts), toasts
+        await until(lambda: any("line 2 is not JSON" in text for text in toasts(app)), what="the notice")
+        notices = toasts(app)
+        assert any("line 2 is not JSON" in text and "skipped it" in text for text in notices), notices
         assert [e["data"].get("text") for e in app.incident.desk.tracker.recent][-1] == f"after {BREAKERS}"

@@ -169,7 +169,7 @@ def quiet(process: PtyProcess) -> int:
     written = -1
     while written != process.mark():
         written = process.mark()
-        time.sleep(0.3)
+        time.sleep(0.3)  # a sleep by design: quiet means nothing written during this window
     return written
 
 

@@ -48,18 +48,17 @@ class Follower:
         return [line.text for line in self.lines]
 
     async def wait_for(self, condition: Callable[[list[str]], bool], timeout: float = 5.0) -> list[str]:
-        async with asyncio.timeout(timeout):
-            while not condition(self.texts):
-                if self.task.done():
-                    self.task.result()
-                await asyncio.sleep(0.02)
+        def met() -> bool:
+            if self.task.done():
+                self.task.result()  # a follower that failed: its error rather than a timeout
+            return condition(self.texts)
+
+        await until(met, timeout, "the lines")
         return self.texts
 
     async def following(self) -> None:
         """Wait until the file is open (lines appended from now on are new, not part of the last-lines backlog)."""
-        async with asyncio.timeout(5):
-            while not self.source.stats().status.startswith("following"):
-                await asyncio.sleep(0.01)
+        await until(lambda: self.source.stats().status.startswith("following"), 5, "the file open")
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -140,7 +139,7 @@ async def test_a_partial_last_line_is_held_until_it_is_completed(tmp_path: Path)
         await tail.following()
         append(path, b"first line\nsecond li")
         await tail.wait_for(lambda t: len(t) == 1)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # a sleep by design: the half line must stay held while nothing completes it
         assert tail.texts == ["first line"]
         append(path, b"ne completed\n")
         texts = await tail.wait_for(lambda t: len(t) == 2)
@@ -387,9 +386,7 @@ async def test_stopping_the_stream_kills_the_command(tmp_path: Path) -> None:
         await tail.wait_for(lambda t: len(t) == 4)
         pid = int((tmp_path / "runs.pid").read_text())
         assert source.stats().status == f"running log-burst (pid {pid})"
-    async with asyncio.timeout(5):
-        while Path(f"/proc/{pid}").exists():
-            await asyncio.sleep(0.02)
+    await until(lambda: not Path(f"/proc/{pid}").exists(), 5, "the command reaped")
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
@@ -424,6 +421,6 @@ async def test_the_demo_writer_runs_in_the_background_until_stopped(tmp_path: Pa
         await tail.wait_for(lambda t: len(t) >= 3)
     await writer.stop()
     size = writer.app_log.stat().st_size
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # a sleep by design: nothing may be written after stop()
     assert writer.app_log.stat().st_size == size
     assert all(line.fields is not None for line in tail.lines)

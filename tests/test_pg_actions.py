@@ -115,7 +115,7 @@ async def test_kill_idle_terminates_exactly_the_idle_sessions(
     (in_tx,) = await connect(opened, url, "billing")
     await in_tx.execute("BEGIN; SELECT 1")
     (console_conn,) = await connect(opened, url, "incident-console")
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(1.1)  # a sleep by design: the sessions idle for longer than older_than = 1s
 
     runner = make_runner(tmp_path, url, environment="production")
     plan = await runner.plan("kill-idle", {"older_than": "1s", "database": DB})
@@ -158,7 +158,7 @@ async def test_include_idle_in_transaction_and_filters(database: PostgresServer,
     await in_tx.execute("BEGIN; SELECT 1")
     (plain,) = await connect(opened, url, "billing")
     (other_app,) = await connect(opened, url, "cron")
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(1.1)  # a sleep by design: the sessions idle for longer than older_than = 1s
     runner = make_runner(tmp_path, url)
     plan = await runner.plan("kill-idle", {"older_than": "1s", "database": DB, "application": "billing"})
     assert [int(r[0]) for r in plan.rows] == [plain.get_server_pid()]
@@ -184,7 +184,7 @@ async def test_superuser_backends_fail_with_the_reason_for_a_plain_role(
     try:
         supers = await connect(opened, dsn(database), "mixed", 2)
         (victim,) = await connect(opened, dsn(database, "ic_victim"), "mixed")
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(1.1)  # a sleep by design: the sessions idle for longer than older_than = 1s
         runner = make_runner(tmp_path, dsn(database, "ic_killer"))
         plan = await runner.plan("kill-idle", {"older_than": "1s", "database": DB, "application": "mixed"})
         assert len(plan.rows) == 3
@@ -261,7 +261,7 @@ async def test_headless_dry_run(database: PostgresServer, opened: list, tmp_path
     assert "dry run: nothing was run" in out
 
     waiting = await connect(opened, dsn(database), "leaky-app", 2)
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(1.1)  # a sleep by design: the sessions idle for longer than older_than = 1s
     code = await loop.run_in_executor(
         None,
         cli.main,

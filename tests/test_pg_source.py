@@ -18,6 +18,7 @@ from console.demo.servers import PostgresServer
 from console.models import State
 from console.models.postgres import LockNode, PgThresholds, PostgresSnapshot
 from console.sources.postgres import PostgresSource
+from tests.helpers import until
 
 DB = "ic_source"
 
@@ -81,7 +82,7 @@ async def test_sessions_connections_thresholds_and_own_backend(database: Postgre
     sleeper = (await connections(dsn(database), 1, "report-job"))[0]
     sleeping = asyncio.create_task(sleeper.execute("SELECT pg_sleep(5)"))
     try:
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(0.8)  # a sleep by design: the sessions grow older than the 500 ms thresholds
         snap = await src.poll()
         assert snap.state is not State.DOWN, snap.reason
         assert snap.taken_at == clock.now()
@@ -127,11 +128,14 @@ async def test_lock_chain_becomes_a_tree(database: PostgresServer, source: Postg
     await holder.execute("BEGIN; UPDATE accounts SET balance = balance + 1 WHERE id = 1")
     tasks = [asyncio.create_task(w.execute("UPDATE accounts SET balance = balance - 1 WHERE id = 1")) for w in waiters]
     try:
-        for _ in range(50):
+        snap = await source.poll()
+
+        async def both_blocked() -> bool:
+            nonlocal snap
             snap = await source.poll()
-            if len(snap.blocked) == 2:
-                break
-            await asyncio.sleep(0.05)
+            return len(snap.blocked) == 2
+
+        await until(both_blocked, 10, "both waiters blocked")
         assert len(snap.locks) == 1
         root = snap.locks[0]
         assert root.session.pid == holder.get_server_pid()
@@ -243,17 +247,17 @@ async def test_down_quickly_then_recovered_within_two_polls(bare_server: Postgre
         assert snap.state is State.DOWN and time.monotonic() - started < 1.0
         assert "connection refused" in snap.reason and bare_server.dsn.split("@")[1].split("/")[0] in snap.reason
         assert [c.state for c in snap.checks()] == [State.DOWN]
-        bare_server.start_again()
+        bare_server.start_again()  # it answers again when this returns
         states = []
         for _ in range(2):
-            await asyncio.sleep(0.5)  # a refresh interval, shortened
+            await asyncio.sleep(0.5)  # a sleep by design: a refresh interval (shortened); seen within two of them
             states.append((await src.poll()).state)
         assert states[-1] is not State.DOWN, states
         bare_server.restart()
         states = []
         for _ in range(2):
             states.append((await src.poll()).state)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # a sleep by design: a refresh interval (shortened)
         assert states[-1] is not State.DOWN, states
     finally:
         await src.close()
@@ -265,22 +269,24 @@ async def test_demo_workload_piles_idle_sessions_holds_a_lock_chain_and_stops_cl
     workload = PgWorkload(dsn(database), idle_every=0.05, idle_max=5, slow_every=0.1)
     await workload.start()
     try:
-        for _ in range(60):
+        snap = await source.poll()
+
+        async def piled_and_blocked() -> bool:
+            nonlocal snap
             snap = await source.poll()
-            if snap.by_application.get("demo-worker", 0) >= 5 and len(snap.blocked) == 2:
-                break
-            await asyncio.sleep(0.1)
+            return snap.by_application.get("demo-worker", 0) >= 5 and len(snap.blocked) == 2
+
+        await until(piled_and_blocked, 15, "the idle sessions piled up and the lock chain held")
         assert snap.by_application["demo-worker"] == 5
         assert len(snap.locks) == 1 and snap.locks[0].session.application == "demo-billing"
         assert any("demo.orders" in s.query for s in snap.statements)
     finally:
         await workload.stop()
-    for _ in range(50):
-        left = [s for s in (await source.poll()).sessions if s.application.startswith("demo-")]
-        if not left:
-            break
-        await asyncio.sleep(0.05)
-    assert left == []
+
+    async def none_left() -> bool:
+        return not [s for s in (await source.poll()).sessions if s.application.startswith("demo-")]
+
+    await until(none_left, 10, "the workload's sessions gone")
 
 
 def test_checks_follow_the_thresholds() -> None:

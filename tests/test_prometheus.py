@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from console.models.health import MetricSnapshot
 from console.sources.base import build_feeds
 from console.sources.metrics import MetricSource
 from console.sources.reach import metric as reach_metric
+from tests.helpers import until
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 
@@ -43,12 +43,15 @@ async def poll(client, prometheus: str, promql: str, extra: str = "") -> MetricS
 
 
 async def until_value(client, prometheus: str, promql: str, extra: str = "", timeout: float = 20) -> MetricSnapshot:
-    deadline = time.monotonic() + timeout
-    while True:
+    snap = await poll(client, prometheus, promql, extra)
+
+    async def scraped() -> bool:
+        nonlocal snap
         snap = await poll(client, prometheus, promql, extra)
-        if snap.value is not None or time.monotonic() > deadline:
-            return snap
-        await asyncio.sleep(0.25)
+        return snap.value is not None
+
+    await until(scraped, timeout, f"a value for {promql}")
+    return snap
 
 
 def test_config_takes_exactly_one_of_url_and_promql_and_promql_needs_prometheus() -> None:

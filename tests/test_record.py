@@ -284,7 +284,7 @@ def test_kill_9_mid_write_leaves_a_file_that_opens(tmp_path: Path, http_server) 
     process = _start(config)
     try:
         wait_for(lambda: len(_sources(config)) > 0, timeout=30, what="samples")
-        time.sleep(2.5)  # past a flush: a transaction is likely under way or just done
+        time.sleep(2.5)  # a sleep by design: past a flush, a transaction is likely under way or just done
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()

@@ -26,6 +26,7 @@ from console.demo.servers import RedisServer
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent, State
 from console.sources.redis import RedisSource
+from tests.helpers import until
 
 ENVIRONMENT = "staging"
 _dbs = itertools.cycle(range(1, 14))  # db 14 belongs to test_redis_source; 0 and 15 are left to others
@@ -319,8 +320,7 @@ async def test_redis_killed_mid_flush_fails_cleanly_then_the_source_recovers(
     plan = await runner.plan("flush-cache", {"pattern": "session:*", "max_rate": "50000"})
     progress = Progress()
     running = asyncio.create_task(runner.execute(plan, confirmed=True, typed=ENVIRONMENT, progress=progress))
-    while progress.counts.get("deleted", 0) < 20_000:
-        await asyncio.sleep(0.01)
+    await until(lambda: progress.counts.get("deleted", 0) >= 20_000, 30, "20,000 keys deleted")
     server.kill()
     outcome = await asyncio.wait_for(running, 10)
 
@@ -334,10 +334,12 @@ async def test_redis_killed_mid_flush_fails_cleanly_then_the_source_recovers(
         down = await source.poll()
         assert down.state is State.DOWN and down.reason
         server.start_again()
-        deadline = time.monotonic() + 10
-        while (snap := await source.poll()).state is State.DOWN and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert snap.state is State.OK
+
+        async def up() -> bool:
+            return (await source.poll()).state is not State.DOWN
+
+        await until(up, 10, "the source up again")
+        assert (await source.poll()).state is State.OK
     finally:
         await source.close()
 

@@ -94,7 +94,7 @@ async def test_expired_and_evicted_per_second_and_memory_against_maxmemory() -> 
             assert (await source.poll()).evicted_per_s is None
             for n in range(50):
                 await client.set(f"short:{n}", "x", px=1)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # a sleep by design: past the keys' 1 ms time to live
             await client.mget([f"short:{n}" for n in range(50)])  # lazy expiry of every one of them
             for start in range(0, 4000, 200):
                 await client.mset({f"blob:{n}": "v" * 2000 for n in range(start, start + 200)})
@@ -203,13 +203,13 @@ async def test_demo_seed_and_cache_traffic_whose_hit_ratio_drops_when_degraded(r
     try:
         await source.poll()
         await traffic.start()
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.4)  # a sleep by design: the hit ratio is a rate over this window of traffic
         clock.advance(2)
         normal = await source.poll()
         traffic.degrade(True)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # a sleep by design: the batches under way when it switched are not looked at
         await source.poll()  # the interval that straddles the switch is not looked at
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.4)  # a sleep by design: the degraded window
         clock.advance(2)
         degraded = await source.poll()
     finally:
@@ -219,7 +219,6 @@ async def test_demo_seed_and_cache_traffic_whose_hit_ratio_drops_when_degraded(r
     assert degraded.hit_ratio is not None and degraded.hit_ratio < 0.5 and degraded.state is State.WARN
 
 
-
 async def test_cache_traffic_stops_even_when_redis_py_turns_the_cancel_into_an_error(redis_server) -> None:
     """redis-py raises ConnectionError for a cancel that lands mid-command; the loop catches Redis errors and must
     not eat the cancel with them (stop() then waited forever, about one run in five)."""
@@ -227,7 +226,7 @@ async def test_cache_traffic_stops_even_when_redis_py_turns_the_cancel_into_an_e
     for _ in range(40):
         traffic = CacheTraffic(url, keys=10, reads_per_s=20_000, batch=200)
         await traffic.start()
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # a sleep by design: the loop mid-command when the cancel lands
         started = time.monotonic()
         await asyncio.wait_for(traffic.stop(), 3)
         assert time.monotonic() - started < 1.5, "stop() waited on a loop that swallowed its cancel"

@@ -25,7 +25,7 @@ from console.redact import Redactor
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.controllers.replay import open_replay
-from tests.helpers import cli, config_file, painted, settle
+from tests.helpers import cli, config_file, painted, settle, until
 from tests.incident_flow import ACTOR
 
 START = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)  # the recording: 03:00:00 to 03:09:58, a sample every 2 s
@@ -83,12 +83,11 @@ def bar(app: ConsoleApp) -> str:
 
 
 async def wait_shown(pilot, app: ConsoleApp, text: str) -> None:
-    for _ in range(100):
+    async def shown() -> bool:
         await settle(pilot)
-        if text in bar(app):
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"{text!r} never shown; the bar says {bar(app)!r}")
+        return text in bar(app)
+
+    await until(shown, 10, f"{text!r} in the replay bar")
 
 
 async def test_the_scrubber_moves_the_moment_and_the_incident_follows(tmp_path: Path) -> None:
@@ -127,7 +126,7 @@ async def test_go_to_a_typed_time_and_play_at_10x(tmp_path: Path) -> None:
         await wait_shown(pilot, app, "REPLAY 03:02:00 · 3m before the declaration · paused (1x)")
         await pilot.press("W", "w")  # 10x, then play
         await wait_shown(pilot, app, "▶ 10x")
-        await pilot.pause(1.2)
+        await pilot.pause(1.2)  # a sleep by design: the play rate over 1.2 s of the wall clock
         await settle(pilot)
         moment = bar(app).split()[1]
         assert "03:02:10" <= moment <= "03:02:40", moment  # 0.5 s a tick, 5 s of the recording each
@@ -216,12 +215,12 @@ async def open_chart(pilot, app: ConsoleApp, check: str = "metric:latency") -> N
     await pilot.press("h")
     await settle(pilot)
     await pilot.press("enter")  # the focused pane's first check, else the first: the only one here
-    for _ in range(100):
+
+    async def charted() -> bool:
         await settle(pilot)
-        if isinstance(app.screen, ChartScreen) and "┤" in painted(app) and check in painted(app):
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(painted(app))
+        return isinstance(app.screen, ChartScreen) and "┤" in painted(app) and check in painted(app)
+
+    await until(charted, 10, f"the chart of {check}")
 
 
 async def test_a_chart_of_the_replayed_moment_with_thresholds_and_markers(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from actions.runner import ActionRefused, Runner
 from console import config as cfg
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus
-from tests.helpers import alive
+from tests.helpers import alive, until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -136,11 +136,8 @@ timeout = "{{timeout}}"
 
 
 async def _wait_for(path: Path) -> list[int]:
-    for _ in range(200):
-        if path.exists() and path.read_text().endswith("\n"):
-            return [int(p) for p in path.read_text().split()]
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{path} never appeared")
+    await until(lambda: path.exists() and path.read_text().endswith("\n"), 10, f"{path} written")
+    return [int(p) for p in path.read_text().split()]
 
 
 async def test_cancel_mid_command_kills_the_group_and_journals_cancelled(tmp_path: Path, monkeypatch) -> None:

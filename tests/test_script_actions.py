@@ -16,7 +16,7 @@ from console import config as cfg
 from console.config import ConfigError
 from console.journal import Journal
 from console.models import ConfirmLevel, OutcomeStatus, ProgressEvent, Risk
-from tests.helpers import cli
+from tests.helpers import choose_in_palette, cli, until
 
 ROOT = Path(__file__).parent.parent
 SECRET = "s3cr3t-Tok3n-value"
@@ -295,22 +295,14 @@ async def test_the_palette_shows_the_judged_risk_and_a_read_script_runs_unasked(
         await pilot.press("ctrl+p")
         palette = app.screen
         assert isinstance(palette, CommandPalette)
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if palette.has_class("-ready"):
-                break
+        await until(lambda: palette.has_class("-ready"), what="the palette's commands")
         names = [str(option.prompt).split("\n")[0] for option in palette.query_one(CommandList).options]
         assert {"Run sort-in-place (write)", "Run count-lines (read)", "Run look (destructive)"} <= set(names)
-        await pilot.press(*"echo-back")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await choose_in_palette(pilot, "echo-back")
         assert isinstance(app.focused, Input) and app.focused.id == "param-x"
         await pilot.press(*"$(touch pwned)", "enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await until(lambda: isinstance(app.screen, ActionRunScreen) and app.screen.outcome, what="the script's outcome")
         screen = app.screen
-        assert isinstance(screen, ActionRunScreen)
         assert "COMPLETED" in str(screen.query_one("#result", Static).render())
         assert "$(touch pwned)|in double $(touch pwned)|in single $(touch pwned)|" in screen.query_one("#output").lines
     assert not (scratch / "pwned").exists()

@@ -18,6 +18,7 @@ from console.journal import Journal
 from console.share import start_mirror
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
+from tests.helpers import until
 from widgets.wall_timeline import WallTimeline
 
 KEY = "a-shared-key-of-some-length"
@@ -45,23 +46,24 @@ async def test_a_wall_on_another_host_follows_the_incident_through_the_stream(
     wall_config = config_for(tmp_path, "wall", redis_server)
     app = ConsoleApp(wall_config, build_runner(wall_config, read_only=True), feeds=Feeds(), wall=True)
     try:
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40)):
             timeline = app.screen.query_one(WallTimeline)
-            started = time.monotonic()
-            while app.incident.desk.tracker.state is None:
-                assert time.monotonic() - started < 10, "the wall never saw the bastion's incident"
-                await pilot.pause(0.1)
+            await until(lambda: app.incident.desk.tracker.state is not None, 10, "the bastion's incident on the wall")
             assert app.incident.desk.tracker.state.title == "checkout returns 500s"
             desk.add_note("rolled back on the bastion")
-            written = time.monotonic()
-            while not any((e.get("data") or {}).get("text") == "rolled back on the bastion" for e in timeline.entries):
-                assert time.monotonic() - written < 5, "the note did not reach the wall"
-                await asyncio.sleep(0.05)
+            await until(
+                lambda: any(
+                    (e.get("data") or {}).get("text") == "rolled back on the bastion" for e in timeline.entries
+                ),
+                5,
+                "the note on the wall",
+            )
     finally:
         await mirror.stop()
-    assert not Path(wall_config.console.journal).exists() or "rolled back" not in Path(
-        wall_config.console.journal
-    ).read_text(), "the wall keeps the bastion's entries in memory, never in its own journal"
+    assert (
+        not Path(wall_config.console.journal).exists()
+        or "rolled back" not in Path(wall_config.console.journal).read_text()
+    ), "the wall keeps the bastion's entries in memory, never in its own journal"
 
 
 async def test_a_flood_on_the_stream_keeps_the_console_responsive_and_costs_a_notice(
@@ -90,17 +92,15 @@ async def test_a_flood_on_the_stream_keeps_the_console_responsive_and_costs_a_no
             await pipe.execute()
             for i in range(15):
                 await asyncio.to_thread(desk.add_note, f"note {start + i}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # a sleep by design: the flood spread over time, keys pressed while it lasts
 
     async def help_latency(pilot: Pilot[None]) -> float:
         pressed = time.monotonic()
         await pilot.press("question_mark")
-        while not isinstance(app.screen, HelpScreen):
-            await asyncio.sleep(0.01)
+        await until(lambda: isinstance(app.screen, HelpScreen), what="help open")
         latency = time.monotonic() - pressed
         await pilot.press("escape")
-        while isinstance(app.screen, HelpScreen):
-            await asyncio.sleep(0.01)
+        await until(lambda: not isinstance(app.screen, HelpScreen), what="help closed")
         return latency
 
     quiet: list[float] = []
@@ -113,10 +113,11 @@ async def test_a_flood_on_the_stream_keeps_the_console_responsive_and_costs_a_no
             while not flooding.done():
                 latencies.append(await help_latency(pilot))
             await flooding
-            started = time.monotonic()
-            while not any((e.get("data") or {}).get("text") == "note 4514" for e in app.incident.desk.tracker.recent):
-                assert time.monotonic() - started < 10, "the genuine notes did not all arrive"
-                await pilot.pause(0.1)
+            await until(
+                lambda: any((e.get("data") or {}).get("text") == "note 4514" for e in app.incident.desk.tracker.recent),
+                10,
+                "every genuine note arrived",
+            )
             shared = [str(t.render()) for t in app.screen.query("Toast") if "share:" in str(t.render())]
     finally:
         await mirror.stop()

@@ -3,12 +3,10 @@ is cancelled, its outcome journaled with the reason, its process group gone, and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from console.sources.base import Feeds
 from console.stop_signals import STOP_SIGNALS, on_stop_signals
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
-from tests.helpers import CLI, cli_on_pty, read_until, toasts, until
+from tests.helpers import CLI, cli_on_pty, read_until, toasts, until, wait_for
 from widgets.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,13 +39,9 @@ def _config(tmp_path: Path) -> Path:
 
 def _started(tmp_path: Path, timeout: float = 20.0) -> int:
     """The action's pid, once it has written it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = (tmp_path / "pid").read_text() if (tmp_path / "pid").exists() else ""
-        if text.endswith("\n"):
-            return int(text)
-        time.sleep(0.05)
-    raise AssertionError("the action never started")
+    pid = tmp_path / "pid"
+    wait_for(lambda: pid.exists() and pid.read_text().endswith("\n"), timeout, "the action started")
+    return int(pid.read_text())
 
 
 def _outcome(tmp_path: Path) -> dict:
@@ -135,23 +129,19 @@ async def test_quitting_while_an_action_runs_asks_again_then_journals_the_cancel
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         app.request_action("slow")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            # the run screen may be pushed and not yet composed: its preview is looked for, not assumed
-            previews = app.screen.query("#preview-text") if isinstance(app.screen, ActionRunScreen) else []
-            if any("slow on staging" in str(preview.render()) for preview in previews):
-                break
+
+        def previews() -> list[str]:  # the run screen may be pushed and not yet composed: its preview is looked for
+            shown = app.screen.query("#preview-text") if isinstance(app.screen, ActionRunScreen) else []
+            return [str(preview.render()) for preview in shown]
+
+        await until(lambda: any("slow on staging" in text for text in previews()), 10, "the preview")
         await pilot.press("y")
         _started(tmp_path)
         await pilot.press("ctrl+q")  # Textual's quit key, past the run screen: it asks first
-        await pilot.pause(0.3)
+        await until(lambda: any("quit again to cancel it" in text for text in toasts(app)), what="the question")
         assert app.is_running and app.screen.running
-        assert any("quit again to cancel it" in text for text in toasts(app))
         await pilot.press("ctrl+q")
-        for _ in range(600):
-            if not app.is_running:
-                break
-            await pilot.pause(0.05)
+        await until(lambda: not app.is_running, 30, "the console ended")
     assert app.return_code == 0
     assert _outcome(tmp_path)["message"] == "the operator quit the console"
     assert "tick 1" in "\n".join(_outcome(tmp_path)["output_tail"])
@@ -207,14 +197,16 @@ async def test_the_console_says_at_start_that_an_action_never_finished(tmp_path:
     _killed_mid_action(tmp_path).wait(timeout=10)
     config = cfg.load(_config(tmp_path), environ={})
     app = ConsoleApp(config, build_runner(config), feeds=Feeds())
-    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+    async with app.run_test(size=(120, 30), notifications=True):
         await until(lambda: toasts(app), what="the notice on screen")
         [notice] = toasts(app, "error")
         assert notice.startswith("✖ slow (journal seq 1) never finished: no outcome was journaled")
-        await pilot.pause(0.2)
         table = app.dashboard.query_one(Timeline).table
-        texts = [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
-        assert any(text.startswith("slow requested → failed") for text in texts), texts
+
+        def texts() -> list[str]:
+            return [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
+
+        await until(lambda: any(text.startswith("slow requested → failed") for text in texts()), what="the row")
 
 
 async def test_the_handlers_from_before_come_back_after() -> None:
@@ -228,10 +220,7 @@ async def test_the_handlers_from_before_come_back_after() -> None:
         seen: list[tuple[int, str]] = []
         with on_stop_signals(lambda sig, why: seen.append((sig, why))):
             os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(1000):
-                if seen:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: seen, 10, "the handler called")
         assert seen == [(signal.SIGTERM, "SIGTERM")]
         assert all(signal.getsignal(sig) is before for sig in STOP_SIGNALS)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from console.models.top import TopSnapshot
 from console.sources.base import build_feeds
 from console.tui.app import ConsoleApp
 from console.tui.panes import build_panes
+from tests.helpers import until
 from widgets.health_grid import HealthGrid
 from widgets.top_table import TopTables, render_top
 
@@ -83,11 +83,8 @@ async def test_dashboard_shows_a_top_list_polled_from_a_command(tmp_path: Path) 
     app = ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, feeds=build_feeds(config, clock))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.screen.query_one(TopTables)
-        for _ in range(100):
-            await asyncio.sleep(0.1)
-            shown = text_of(pane.tables["errors by category"].content)
-            if "5xx" in shown:
-                break
+        await until(lambda: "5xx" in text_of(pane.tables["errors by category"].content), what="the top list")
+        shown = text_of(pane.tables["errors by category"].content)
         assert "errors by category  OK  (top 2 of 3)" in shown
         assert shown.index("5xx") < shown.index("timeout") and "dns" not in shown
         tiles = app.screen.query_one(HealthGrid).tiles

@@ -21,6 +21,7 @@ from console.sources.base import build_feeds
 from console.triage.builtins import all_playbooks
 from console.triage.engine import TriageEngine
 from console.triage.suggest import suggest
+from tests.helpers import until
 
 DB = "ic_triage"
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -94,11 +95,12 @@ async def test_lock_contention_is_found_and_its_top_blocker_terminated(database:
     await holder.execute("BEGIN; UPDATE accounts SET total = total + 1 WHERE id = 1")
     blocked = asyncio.create_task(waiter.execute("UPDATE accounts SET total = total + 2 WHERE id = 1"))
     holder_pid = holder.get_server_pid()
-    for _ in range(50):
+
+    async def blocked_seen() -> bool:
         await world.poll()
-        if world.live.check("postgres", "blocked").number:
-            break
-        await asyncio.sleep(0.1)
+        return bool(world.live.check("postgres", "blocked").number)
+
+    await until(blocked_seen, 10, "the blocked session seen")
 
     suggested = suggest(all_playbooks(world.config)[0], world.live)
     assert suggested[0].playbook.name == "pg-locks"
@@ -132,7 +134,7 @@ async def test_lock_contention_is_found_and_its_top_blocker_terminated(database:
 async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessions, tmp_path) -> None:
     world = World(tmp_path, f'[postgres]\ndsn = "{database}"\npool_warn_pct = 2\nidle_older_than = "1s"\n')
     sessions.extend([await asyncpg.connect(database, server_settings={"application_name": "pile"}) for _ in range(8)])
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.2)  # a sleep by design: the sessions idle for longer than idle_older_than = 1s
     await world.poll()
     assert world.live.check("postgres", "connections").state.value in ("warn", "crit")
     engine = world.start("pg-connections")
@@ -143,11 +145,12 @@ async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessio
     view = engine.poll()
     assert view.proposal.action == "kill-idle"
     await world.run_proposal(engine)
-    for _ in range(50):
+
+    async def connections_ok() -> bool:
         await world.poll()
-        if world.live.check("postgres", "connections").state.value == "ok":
-            break
-        await asyncio.sleep(0.1)
+        return world.live.check("postgres", "connections").state.value == "ok"
+
+    await until(connections_ok, 10, "the connections back to OK")
     assert engine.poll().step.id == "verify"
     world.clock.advance(61)
     await world.poll()
@@ -155,7 +158,6 @@ async def test_a_pile_of_idle_sessions_is_found_and_killed(database: str, sessio
     done = next(e for e in world.journal.entries() if e["kind"] == "action.completed")
     assert done["data"]["counts"]["terminated"] >= 8
     await world.feeds.aclose()
-
 
 
 async def test_a_cache_near_maxmemory_is_found_and_the_named_pattern_flushed(tmp_path) -> None:

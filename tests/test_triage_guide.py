@@ -20,7 +20,7 @@ from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.status_update import StatusUpdateScreen
 from console.tui.screens.triage import TriageScreen
-from tests.helpers import until
+from tests.helpers import settle, until
 
 CONFIG = """
 [console]
@@ -107,8 +107,9 @@ async def test_enter_closes_a_finished_run_and_the_playbook_moves_on(tmp_path: P
         assert "enter closes" in str(app.screen.query_one("#hint").render())
         await pilot.press("enter")
         await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen again")
-        await pilot.pause(0.2)  # well under the one-second tick: the screen's return polls the engine
-        assert app.triage.view.step.id == "recovered" and "VERIFY" in current(app)
+        # well under the one-second tick: the screen's return polls the engine
+        await until(lambda: app.triage.view.step.id == "recovered", 0.5, "the next step before the tick")
+        assert "VERIFY" in current(app)
 
 
 async def test_the_update_step_waits_for_a_posted_update_with_its_note_prefilled(tmp_path: Path, monkeypatch) -> None:
@@ -134,7 +135,7 @@ async def test_the_update_step_waits_for_a_posted_update_with_its_note_prefilled
         await until(lambda: isinstance(app.screen, IncidentScreen), what="the incident screen")
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
-        await pilot.pause(1.2)
+        await pilot.pause(1.2)  # a sleep by design: past the one-second tick, the run must not have moved on
         assert app.triage.view.step.id == "update"
         kinds = [e["kind"] for e in journal(tmp_path)]
         assert "update.posted" not in kinds and "triage.finished" not in kinds
@@ -180,7 +181,7 @@ async def test_abandoning_asks_first_and_a_finished_run_shows_its_outcome(tmp_pa
         await until(lambda: isinstance(app.screen, PickScreen), what="the question")
         await pilot.press("enter")  # "No, keep going" is the one highlighted
         await until(lambda: isinstance(app.screen, TriageScreen), what="the triage screen")
-        await pilot.pause(0.3)
+        await settle(pilot)  # the journal writes done: none may say the run finished
         assert app.triage.engine is not None and "triage.finished" not in [e["kind"] for e in journal(tmp_path)]
         await pilot.press("x")
         await until(lambda: isinstance(app.screen, PickScreen), what="the question")
@@ -232,8 +233,9 @@ def test_the_dashboard_hint_names_the_next_step_and_the_key(snap_compare, tmp_pa
         await declared_run(pilot)
         await pilot.press("escape")
         await until(lambda: app.screen is app.dashboard, what="the dashboard")
-        await pilot.pause(0.2)
-        assert "continue triage 1/3: next, run rollback" in app.dashboard.triage_hint.text
+        hint = "continue triage 1/3: next, run rollback"
+        await until(lambda: hint in app.dashboard.triage_hint.text, what="the hint")
+        await pilot.pause()  # the hint painted
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
