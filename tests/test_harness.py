@@ -158,7 +158,10 @@ def test_redis_unavailable_says_what_to_install() -> None:
 # --- Nothing left behind when the owner crashes or gets Ctrl+C ------------------------------------
 
 OWNER_SCRIPT = """
-import sys, time
+import signal, sys, time
+# Ctrl+C as a terminal's foreground program meets it: a parent that ignores SIGINT (a job a non-interactive shell
+# started in the background, as a CI script may) hands SIG_IGN down, and Python then raises no KeyboardInterrupt
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from console.demo.servers import PostgresServer, RedisServer
 pg = PostgresServer(); pg.start()
 rd = RedisServer(); rd.start()
