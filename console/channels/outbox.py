@@ -19,13 +19,13 @@ job that cannot take it leaves the sending to the one that holds it.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from console.channels.attempt import UNKNOWN_ADVICE, Attempt
@@ -34,10 +34,11 @@ from console.channels.paging import Pages
 from console.channels.services import Outgoing, send
 from console.config import Config
 from console.config.channels import POSTING, ChannelSettings
-from console.journal import Journal, JournalError, actor_info
+from console.journal import Journal, actor_info
 from console.journal.cursor import JournalCursor
 from console.journal.horizon import Summary
 from console.journal.pending import DELIVERIES, MESSAGES, TERMINAL, channel_of, channels_of, status_of
+from console.journal.sidelock import take_side_lock
 from console.models import utc_now
 from console.timeparse import iso, parse_timestamp
 
@@ -282,20 +283,9 @@ class Outbox:
         if self._lock_fd is not None:
             return True
         path = self.journal.path.with_name(self.journal.path.name + LOCK_SUFFIX)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise JournalError(f"journal {self.journal.path}: cannot create {path.name}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, HOLDER_BYTES, 0).strip()
-            if not holder:  # taken a moment ago: its holder is writing its name
-                time.sleep(0.05)
-                holder = os.pread(fd, HOLDER_BYTES, 0).strip()
-            self.holder = holder.decode("utf-8", "replace") or "another process"
-            os.close(fd)
+        fd = take_side_lock(self.journal.path, LOCK_SUFFIX)
+        if fd is None:
+            self.holder = _holder(path)
             return False
         actor = actor_info()
         name = f"pid {actor['pid']} ({actor['user']}@{actor['host']})"[: HOLDER_BYTES - 1]
@@ -308,3 +298,19 @@ class Outbox:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def _holder(lock: Path) -> str:
+    """Who holds the outbox's lock, as its holder wrote it (a moment after taking it: read again once if empty)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return "another process"
+    try:
+        holder = os.pread(fd, HOLDER_BYTES, 0).strip()
+        if not holder:  # taken a moment ago: its holder is writing its name
+            time.sleep(0.05)
+            holder = os.pread(fd, HOLDER_BYTES, 0).strip()
+    finally:
+        os.close(fd)
+    return holder.decode("utf-8", "replace") or "another process"

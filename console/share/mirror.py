@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import socket
 import time
@@ -14,6 +13,7 @@ from console.config import ShareSettings
 from console.journal import Journal, JournalError
 from console.journal.cursor import JournalCursor
 from console.journal.horizon import at_seq, last_lines
+from console.journal.sidelock import take_side_lock
 from console.models import format_duration
 from console.share.codec import Refused, decode, encode
 from console.sources.redis import describe_target, explain, open_client, raise_if_cancelled, url_redactor
@@ -133,19 +133,8 @@ class JournalMirror:
         """Whether this mirror holds the journal's mirror lock (``<journal>.mirror-lock``): one mirror per journal."""
         if self._lock_fd is not None:
             return True
-        path = self.journal.path.with_name(self.journal.path.name + ".mirror-lock")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # as the journal makes it
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise JournalError(f"journal {self.journal.path}: cannot create {path.name}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._lock_fd = fd
-        return True
+        self._lock_fd = take_side_lock(self.journal.path, ".mirror-lock")
+        return self._lock_fd is not None
 
     async def _catch_up(self, client: Redis) -> JournalCursor:
         """Send every journal entry after the last one the stream holds for this host (read from that entry on, never
