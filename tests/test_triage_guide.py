@@ -20,7 +20,7 @@ from console.tui.screens.incident import IncidentScreen
 from console.tui.screens.pick import PickScreen
 from console.tui.screens.status_update import StatusUpdateScreen
 from console.tui.screens.triage import TriageScreen
-from tests.helpers import settle, until
+from tests.helpers import painted, settle, until
 
 CONFIG = """
 [console]
@@ -235,6 +235,8 @@ def test_the_dashboard_hint_names_the_next_step_and_the_key(snap_compare, tmp_pa
         await until(lambda: app.screen is app.dashboard, what="the dashboard")
         hint = "continue triage 1/3: next, run rollback"
         await until(lambda: hint in app.dashboard.triage_hint.text, what="the hint")
+        # the timeline lists the run's start once its every-second refresh has read it (what the snapshot shows)
+        await until(lambda: "triage started" in painted(app), what="the run's start on the timeline")
         await pilot.pause()  # the hint painted
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

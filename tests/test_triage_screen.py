@@ -19,7 +19,7 @@ from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
 from console.tui.screens.action_run import ActionRunScreen
 from console.tui.screens.triage import TriageScreen
-from tests.helpers import settle, shown_lines, toasts, until
+from tests.helpers import painted, settle, shown_lines, toasts, until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -234,6 +234,9 @@ async def test_a_list_opened_before_the_playbooks_load_says_they_are_loading_not
 def test_triage_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await start_suggested(pilot, declare=False)
+        # the first step's check is judged in a worker: the snapshot shows its verdict
+        await until(lambda: "✔  1." in painted(pilot.app), what="the first step's verdict")
+        await settle(pilot)
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
 
