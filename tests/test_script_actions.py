@@ -249,6 +249,10 @@ async def test_the_journal_keeps_the_script_and_its_values_with_secrets_masked(s
         ),
         ('script = "vim notes.txt"', "script runs `vim notes.txt`, which needs the terminal"),
         ('script = "tail -f app.log | grep error"', "script runs `tail -f app.log`, which never ends (it follows)"),
+        (
+            'script = "timeout 60 tail -f app.log"',
+            "script runs `timeout 60 tail -f app.log`, which follows its output until `timeout` ends it",
+        ),
         ('script = "echo {version}"', "script line 1 uses {version}, which is not declared in params"),
         ('script = "echo {x|json}"\nparams = { x = "x" }', "script line 1 uses {x|json}: filters are for command"),
         ('script = "echo ${HOME}"', "write $${HOME} for bash's own ${HOME}"),

@@ -439,3 +439,108 @@ def test_a_script_nested_too_deep_to_walk_is_a_write_and_refuses_values() -> Non
 def test_a_command_that_never_ends_with_commands_after_it_is_found(script: str, endless: str | None) -> None:
     unreached = judge_shell(script).unreached
     assert (unreached.endless if unreached else None) == endless
+
+
+# -- loops that never end, and what `timeout` bounds ------------------------------------------------------------
+
+NO_WAY_OUT = "loops with nothing in it that leaves the loop (`break`, `exit`, `return`): it never ends"
+
+
+@pytest.mark.parametrize(
+    ("script", "head"),
+    [
+        ("while true; do kubectl get pods; sleep 5; done\necho after", "while true"),
+        ("while :\ndo\n  date\n  sleep 1\ndone\necho after", "while :"),
+        ("until false; do uptime; done\necho after", "until false"),
+        ("for ((;;)); do uptime; done\necho after", "for ((;;))"),
+        ("for ((i = 0; ; i++)); do uptime; done\necho after", "for ((i = 0; ; i++))"),
+        ("while ((1)); do uptime; done\necho after", "while ((1))"),
+        ("while true; do (exit 1); done\necho after", "while true"),  # a subshell's exit leaves the subshell
+        ("while true; do echo $(exit); done\necho after", "while true"),
+        ("while true; do ls | while read -r l; do break; done; done\necho after", "while true"),  # the inner one
+        ("while true; do for x in a b; do break; done; done\necho after", "while true"),
+        ("while true; do f() { return; }; done\necho after", "while true"),  # defined, never called
+        ("bash -c 'while true; do uptime; done'\necho after", "while true"),
+        ("if true; then\n  while true; do uptime; done\nfi\necho after", "while true"),
+    ],
+)
+def test_a_loop_with_no_way_out_never_ends_and_cuts_the_step(script: str, head: str) -> None:
+    judged = judge_shell(script)
+    assert (judged.mode, judged.mode_reason, judged.endless) == ("follow", f"`{head}` {NO_WAY_OUT}", True)
+    assert judged.unreached is not None and judged.unreached.endless == head
+    assert judged.risk is READ  # the loop itself changes nothing: its commands are judged as ever
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "while true; do curl -fsS localhost:3000/health && break; sleep 1; done\necho up",
+        "while :; do pg_isready || exit 1; done\necho ready",
+        "f() { while true; do ls; return; done; }\nf\necho after",
+        "while true; do for x in a b; do break 2; done; done\necho after",
+        "while true; do for x in a b; do break $n; done; done\necho after",  # the level is known only when it runs
+        "done_yet() { exit 0; }\nwhile true; do done_yet; done\necho after",  # a function of the script may leave
+        "while read -r line; do echo $line; done < list.txt\necho after",
+        "while sleep 5; do uptime; done\necho after",  # not a condition that cannot change
+        "while true; false; do uptime; done\necho after",  # the last command of the condition decides
+        "while ((0)); do uptime; done\necho after",
+        "until true; do uptime; done\necho after",
+        "for ((i = 0; i < 3; i++)); do uptime; done\necho after",
+        "for pod in a b c; do kubectl get pod $pod; done\necho after",
+    ],
+)
+def test_a_loop_that_may_end_runs_as_a_step(script: str) -> None:
+    judged = judge_shell(script)
+    assert (judged.mode, judged.mode_reason, judged.unreached) == ("run", "", None)
+
+
+@pytest.mark.parametrize(
+    ("script", "mode", "reason"),
+    [
+        (
+            "timeout 60 tail -f x.log\necho after",
+            "follow",
+            "`timeout 60 tail -f x.log` follows its output; `timeout` ends it after 1m 00s",
+        ),
+        (
+            "timeout -s INT 5m watch -n 5 uptime\nuptime",
+            "interactive",
+            "`timeout -s INT 5m watch -n 5 uptime` is interactive: it needs the terminal; "
+            "`timeout` ends it after 5m 00s",
+        ),
+        (
+            "timeout --signal=KILL 1.5h kubectl logs -f api\necho after",
+            "follow",
+            "`timeout --signal=KILL 1.5h kubectl logs…` follows its output; `timeout` ends it after 1h 30m",
+        ),
+        (
+            "timeout 30 bash -c 'while true; do uptime; done'\necho after",
+            "follow",
+            "`timeout 30 bash -c 'while true; do upti…` follows its output; `timeout` ends it after 30s",
+        ),
+        (
+            "timeout -s CONT -k 10 5 tail -f x.log\necho after",  # CONT ends nothing, but -k kills it 10 s later
+            "follow",
+            "`timeout -s CONT -k 10 5 tail -f x.log` follows its output; `timeout` ends it after 5s",
+        ),
+    ],
+)
+def test_timeout_bounds_what_would_never_end(script: str, mode: str, reason: str) -> None:
+    judged = judge_shell(script)
+    assert (judged.mode, judged.mode_reason, judged.endless, judged.unreached) == (mode, reason, False, None)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'timeout "$WAIT" tail -f x.log\necho after',  # known only when it runs
+        "timeout 0 tail -f x.log\necho after",  # 0: no timeout
+        "timeout 1w tail -f x.log\necho after",  # not a unit timeout knows
+        "timeout -s CONT 5 tail -f x.log\necho after",  # SIGCONT ends nothing
+        "timeout -k 0 -s STOP 5 tail -f x.log\necho after",  # nor does SIGSTOP, and -k 0 kills never
+    ],
+)
+def test_a_timeout_that_bounds_nothing_keeps_it_endless(script: str) -> None:
+    judged = judge_shell(script)
+    assert judged.mode == "follow" and judged.endless and judged.unreached is not None
+    assert judged.mode_reason.endswith("follows: it never ends")

@@ -262,10 +262,11 @@ class CommandAction(Model):
                 f'(NAME="{{{param.name}}}" {program} …)'
             )
         if judged.mode != "run":
-            needs = "needs the terminal" if judged.mode == "interactive" else "never ends (it follows)"
+            follows = "never ends (it follows)" if judged.endless else "follows its output until `timeout` ends it"
+            needs = "needs the terminal" if judged.mode == "interactive" else follows
             raise ValueError(
-                f"script runs `{judged.mode_command}`, which {needs}: an action's script runs without a terminal "
-                "and must end (run it in your own shell, or give it an end, e.g. tail -n 200)"
+                f"script runs `{judged.mode_command}`, which {needs}: an action's script runs without a terminal, "
+                "is not followed and must simply end (run it in your own shell, or give it an end, e.g. tail -n 200)"
             )
 
 

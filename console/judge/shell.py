@@ -17,9 +17,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.judge.shell_endless import endless_loop
 from console.judge.shell_rules import judge_words, knows
 from console.judge.shell_values import IDENTIFIER, State, Words, descendants, node_text
-from console.judge.shell_words import MODES, PLAIN, Found, Mode, Part, Word, found, worst
+from console.judge.shell_words import MODE_WHY, MODES, PLAIN, Found, Mode, Part, Word, found, worst
 from console.models import Risk
 
 MAX_DEPTH = 4  # `bash -c` inside `ssh` inside `watch`...: deeper is not judged (write)
@@ -37,8 +38,9 @@ READ_REASON = "read: only reading commands"
 
 @dataclass(frozen=True)
 class ShellJudgement:
-    """The step's risk with the reason in words, its mode (run, interactive: needs the terminal, follow: never
-    ends) and why, a refusal (the values cannot run here, and why), and which values a program re-parses."""
+    """The step's risk with the reason in words, its mode (run, interactive: needs the terminal, follow: its output
+    followed, as it never ends or until `timeout` ends it) and why, a refusal (the values cannot run here, and why),
+    and which values a program re-parses."""
 
     risk: Risk
     reason: str
@@ -50,6 +52,7 @@ class ShellJudgement:
     # RB_ variable -> a program given it as an argument; where values stand, not what the script does: not compared
     arguments: Mapping[str, str] = field(default_factory=dict, compare=False)
     unreached: Unreached | None = None
+    endless: bool = False  # the command that decides the mode never ends on its own (not bounded by `timeout`)
 
 
 @dataclass(frozen=True)
@@ -112,13 +115,13 @@ def _judgement(state: State, findings: list[Found], unreached: Unreached | None 
     else:
         risk, reason = bad.risk, bad.reason
     mode: Mode = max((f.mode for f in findings), key=MODES.index, default="run")
-    moving = next((f for f in findings if f.mode == mode), None)
-    why = {"interactive": "is interactive: it needs the terminal", "follow": "follows: it never ends"}
-    mode_reason = f"`{moving.command}` {why[mode]}" if moving and mode != "run" else ""
+    moving = min((f for f in findings if f.mode == mode), key=lambda f: not f.endless, default=None)  # endless 1st
+    mode_reason = f"`{moving.command}` {moving.why or MODE_WHY[mode]}" if moving and mode != "run" else ""
     refused = state.refusals[0] if state.refusals else None
     command = moving.command if moving and mode != "run" else ""
+    arguments, endless = dict(state.arguments), bool(moving and moving.endless and mode != "run")
     return ShellJudgement(
-        risk, reason, mode, mode_reason, refused, dict(state.reparsed), command, dict(state.arguments), unreached
+        risk, reason, mode, mode_reason, refused, dict(state.reparsed), command, arguments, unreached, endless
     )
 
 
@@ -395,6 +398,11 @@ class _Walk(Words):
             self._arithmetic(node, node)
         self._children(node)
 
+    def _loop(self, node: Any) -> None:
+        """A loop, and before what it runs, whether it never ends (`shell_endless`)."""
+        self.findings += filter(None, [endless_loop(node, self.functions)])
+        (self._arithmetic_node if node.type == "c_style_for_statement" else self._children)(node)
+
     def _test(self, node: Any) -> None:
         if node.children and node.children[0].type == "[[":
             for child in descendants(node):
@@ -432,7 +440,8 @@ _HANDLERS = {
     "file_redirect": _Walk._file_redirect,
     "function_definition": _Walk._function,
     "arithmetic_expansion": _Walk._arithmetic_node,
-    "c_style_for_statement": _Walk._arithmetic_node,
+    "c_style_for_statement": _Walk._loop,
+    "while_statement": _Walk._loop,
     "compound_statement": _Walk._arithmetic_node,
     "test_command": _Walk._test,
     "subscript": _Walk._subscript,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from console.judge import shell_endless as endless
 from console.judge import shell_tools as tools
 from console.judge import shell_wrappers as wrap
 from console.judge.shell_words import (
@@ -234,7 +235,7 @@ WRAPPERS = {
     "nice": wrap.wrapper("-n --adjustment"),
     "nohup": wrap.wrapper(""),
     "stdbuf": wrap.wrapper("-i -o -e --input --output --error"),
-    "timeout": wrap.wrapper("-s -k --signal --kill-after", skip=1),
+    "timeout": endless.timeout,
     "xargs": wrap.xargs,
     "watch": wrap.watch,
     **dict.fromkeys(("bash", "sh", "zsh", "dash", "ksh"), wrap.shell),

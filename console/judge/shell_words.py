@@ -16,6 +16,11 @@ from console.redact import make_safe
 
 Mode = Literal["run", "interactive", "follow"]
 MODES: tuple[Mode, ...] = ("run", "follow", "interactive")  # worst last
+# How a step's mode reason words what its command does (`vim x` is interactive: it needs the terminal)
+MODE_WHY: dict[Mode, str] = {
+    "interactive": "is interactive: it needs the terminal",
+    "follow": "follows: it never ends",
+}
 ORDER = (Risk.READ, Risk.WRITE, Risk.DESTRUCTIVE)
 SHOWN = 40
 
@@ -64,7 +69,8 @@ class Word:
 class Found:
     """What one command does: its risk, the reason in words, whether it needs the terminal or never ends, and the
     command as reasons quote it. `endless`: it does not end on its own (every follow, and the interactive commands
-    that run until stopped: dev servers, `top`, `watch`, `docker stats`), so no command after it would ever run."""
+    that run until stopped: dev servers, `top`, `watch`, `docker stats`; a loop with no way out), so no command
+    after it would ever run; `why`: what the mode's reason says of it, when not `MODE_WHY` (a loop, a `timeout`)."""
 
     risk: Risk
     reason: str
@@ -72,6 +78,7 @@ class Found:
     command: str = ""
     note: str = ""
     endless: bool = False
+    why: str = ""
 
 
 def shown(words: Sequence[Word]) -> str:

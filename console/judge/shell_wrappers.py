@@ -57,15 +57,14 @@ def env(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
     return ctx.command(inner) if inner else []
 
 
-def wrapper(values: str, *, skip: int = 0, writes: str = "") -> Check:
-    """A wrapper that runs the rest of its words (after its options and `skip` positional words, like timeout's
-    duration); `writes`: its options that write a file (`time -o FILE`)."""
+def wrapper(values: str, *, writes: str = "") -> Check:
+    """A wrapper that runs the rest of its words (after its options); `writes`: its options that write a file
+    (`time -o FILE`). `timeout`, which also bounds what it runs, is `shell_endless.timeout`."""
 
     def judge(words: Sequence[Word], at: int, ctx: Context) -> list[Found]:
         inner, options = _after(words, at, values)
         if options & set(writes.split()):
             return [found(Risk.WRITE, words, "writes a file")]
-        inner = inner[skip:]
         return ctx.command(inner) if inner else []
 
     return judge
