@@ -140,8 +140,8 @@ def test_variables_the_block_assigns_are_not_parameters() -> None:
     ],
 )
 def test_risk_is_inferred_with_a_reason(command: str, risk: Risk, reason: str | None) -> None:
-    found, why, mode = infer(command)
-    assert found is risk and mode == "run"
+    found, why, mode, mode_reason = infer(command)
+    assert found is risk and (mode, mode_reason) == ("run", "")
     assert reason is None or why == reason
 
 

@@ -159,6 +159,47 @@ async def test_a_failing_command_stops_the_step_and_the_outcome_names_its_runboo
     assert "never" not in outcome.output_tail
 
 
+async def test_a_loop_that_never_ends_is_followed_until_the_operator_ends_it(tmp_path: Path) -> None:
+    path = tmp_path / "loops.md"
+    path.write_text("# Loops\n\n## Tick\n\n```bash\nwhile true; do echo tick; sleep 0.05; done\necho never\n```\n")
+    path.chmod(0o600)
+    assert load_runbook(path, {}).step("tick-1.2").command == "echo never"  # cut off: a step of its own
+    runner, name = runner_for(tmp_path, path, "tick-1.1")
+    plan = await runner.plan(name, {})
+    assert plan.mode == "follow" and any("its output followed, no timeout" in n for n in plan.notes)
+    progress = Progress()
+    progress.listener = lambda event: progress.end_follow() if progress.lines >= 3 else None
+    outcome = await asyncio.wait_for(runner.execute(plan, confirmed=True, progress=progress), 60)
+    assert outcome.status is OutcomeStatus.COMPLETED
+    assert outcome.message.startswith("stopped by the operator after ")
+    assert set(outcome.output_tail) == {"tick"}
+
+
+async def test_a_follow_that_timeout_bounds_ends_on_its_own_and_the_step_goes_on(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("line one\n")
+    path = tmp_path / "bounded.md"
+    path.write_text(
+        f"# Bounded\n\n## Tail\n\n```bash\ntimeout 0.5 tail -f {log} || true\necho after\n```\n\n"
+        f"## Bare\n\n```bash\ntimeout 0.5 tail -f {log}\necho after\n```\n"
+    )
+    path.chmod(0o600)
+    assert [s.ref for s in load_runbook(path, {}).steps] == ["tail-1", "bare-1"]  # neither cut
+    runner, name = runner_for(tmp_path, path, "tail-1")
+    plan = await runner.plan(name, {})
+    assert plan.mode == "follow"
+    outcome = await asyncio.wait_for(runner.execute(plan, confirmed=True), 60)  # no end_follow: it ends itself
+    assert (outcome.status, outcome.message, outcome.output_tail) == (
+        OutcomeStatus.COMPLETED,
+        "exit code 0",
+        ["line one", "after"],
+    )
+    runner, name = runner_for(tmp_path, path, "bare-1")  # timeout's 124 stops the step under errexit
+    outcome = await asyncio.wait_for(runner.execute(await runner.plan(name, {}), confirmed=True), 60)
+    assert (outcome.status, outcome.exit_code) == (OutcomeStatus.FAILED, 124)
+    assert "after" not in outcome.output_tail
+
+
 async def test_a_block_that_sets_its_own_options_runs_as_written(tmp_path: Path) -> None:
     runner, name = runner_for(tmp_path, FIXTURES / "errexit.md", "own")
     plan = await runner.plan(name, {})

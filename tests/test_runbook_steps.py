@@ -3,6 +3,7 @@ secrets and variables from the environment (the golden files are in test_runbook
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -437,3 +438,98 @@ def test_show_says_why_the_commands_after_an_endless_one_are_not_run(tmp_path: P
     assert "high-memory-usage-1.2  [shell, write]  line 8  High Memory Usage" in shown
     assert "    split: part 2 of 2 of block high-memory-usage-1" in shown
     assert "    not run: comes after `npm run dev`, which never ends on its own, so it would never run" in shown
+
+
+# -- a loop that never ends, what `timeout` bounds, and each step's mode in `runbook show` -------------------------
+
+LOOPS_RUNBOOK = """# Loops
+
+## Watch the pods
+
+```bash
+while true; do
+  kubectl get pods
+  sleep 5
+done
+kubectl describe pod api
+```
+
+## Wait for health
+
+```bash
+while true; do curl -fsS localhost:3000/health && break; sleep 1; done
+echo up
+```
+
+## Tail a while
+
+```bash
+timeout 60 tail -f /var/log/app.log || true
+grep -c ERROR /var/log/app.log
+```
+
+## Edit
+
+```bash
+vim .env
+```
+
+## Output
+
+```console
+NAME   READY
+api-0  1/1
+```
+"""
+LOOP_REASON = "`while true` loops with nothing in it that leaves the loop (`break`, `exit`, `return`): it never ends"
+BOUNDED_REASON = "`timeout 60 tail -f /var/log/app.log` follows its output; `timeout` ends it after 1m 00s"
+
+
+def test_a_loop_that_never_ends_cuts_the_step_and_a_bounded_one_does_not() -> None:
+    steps = book(LOOPS_RUNBOOK).steps
+    assert [(s.ref, s.command, s.kind, s.mode, s.mode_reason) for s in steps] == [
+        ("watch-the-pods-1.1", "while true; do\n  kubectl get pods\n  sleep 5\ndone", "shell", "follow", LOOP_REASON),
+        ("watch-the-pods-1.2", "kubectl describe pod api", "shell", "run", ""),
+        (
+            "wait-for-health-1",
+            "while true; do curl -fsS localhost:3000/health && break; sleep 1; done\necho up",
+            "shell",
+            "run",
+            "",
+        ),
+        (
+            "tail-a-while-1",
+            "timeout 60 tail -f /var/log/app.log || true\ngrep -c ERROR /var/log/app.log",
+            "shell",
+            "follow",
+            BOUNDED_REASON,
+        ),
+        ("edit-1", "vim .env", "shell", "interactive", "`vim .env` is interactive: it needs the terminal"),
+        ("output-1", "NAME   READY\napi-0  1/1", "display", "run", ""),
+    ]
+    assert [s.line for s in steps[:2]] == [6, 10]
+
+
+def test_show_says_each_steps_mode_in_text_as_in_json(tmp_path: Path) -> None:
+    runbook = tmp_path / "loops.md"
+    runbook.write_text(LOOPS_RUNBOOK)
+    runbook.chmod(0o600)
+    shown = runbook_cli("show", str(runbook)).stdout.split("\n\n")[1:]
+    modes = [next(line for line in step.splitlines() if line.startswith("    mode: ")) for step in shown]
+    assert modes == [
+        f"    mode: follow: {LOOP_REASON}",
+        "    mode: run",
+        "    mode: run",
+        f"    mode: follow: {BOUNDED_REASON}",
+        "    mode: interactive: `vim .env` is interactive: it needs the terminal",
+        "    mode: shown, not run",
+    ]
+    steps = json.loads(runbook_cli("show", str(runbook), "--json").stdout)["steps"]
+    assert [(s["mode"], s["mode_reason"]) for s in steps] == [
+        ("follow", LOOP_REASON),
+        ("run", ""),
+        ("run", ""),
+        ("follow", BOUNDED_REASON),
+        ("interactive", "`vim .env` is interactive: it needs the terminal"),
+        (None, None),
+    ]

@@ -60,8 +60,11 @@ def show(book: Runbook, *, as_json: bool) -> int:
             out(make_safe(f"    split: part {step.split.part} of {step.split.of} of block {step.split.block}"))
         if step.runnable:
             out(make_safe(f"    risk: {step.risk_reason}"))
-        elif step.display_reason:
-            out(make_safe(f"    not run: {step.display_reason}"))
+            out(make_safe(f"    mode: {step.mode}" + (f": {step.mode_reason}" if step.mode_reason else "")))
+        else:
+            out("    mode: shown, not run")
+            if step.display_reason:
+                out(make_safe(f"    not run: {step.display_reason}"))
         if step.runnable and not step.closed:
             out(f"    not run: the fence at line {step.fence_line} is never closed (close it to run this step)")
         if step.params:

@@ -59,7 +59,8 @@ class Step:
     params: tuple[Param, ...] = ()
     risk: Risk = Risk.READ
     risk_reason: str = ""
-    mode: str = "run"  # interactive: needs the terminal; follow: never ends (shell_risk.ShellJudgement.mode)
+    mode: str = "run"  # interactive: needs the terminal; follow: output followed (judge.shell.ShellJudgement.mode)
+    mode_reason: str = ""  # why it is not run (`tail -f x` follows: it never ends); "" for run
     output_lines: tuple[str, ...] = ()
     description: str = ""
     closed: bool = True
@@ -108,6 +109,7 @@ class Step:
             "risk": self.risk.value if self.runnable else None,
             "risk_reason": self.risk_reason if self.runnable else None,
             "mode": self.mode if self.runnable else None,
+            "mode_reason": self.mode_reason if self.runnable else None,
             "output_lines": list(self.output_lines),
             "display_reason": None if self.runnable else self.display_reason,
         }
@@ -373,8 +375,13 @@ def _risk(step: Step, attribute: str | None) -> Step:
     if step.kind == "display":
         return step
     if step.kind == "flush":
-        risk, reason, mode = Risk.DESTRUCTIVE, "destructive: deletes Redis keys (offered as flush-cache)", "run"
+        risk, reason, mode, why = (
+            Risk.DESTRUCTIVE,
+            "destructive: deletes Redis keys (offered as flush-cache)",
+            "run",
+            "",
+        )
     else:
-        risk, reason, mode = infer(step.command, step.params, sql=step.kind == "sql")
+        risk, reason, mode, why = infer(step.command, step.params, sql=step.kind == "sql")
     risk, reason = raise_to(risk, reason, attribute)
-    return _with(step, risk=risk, risk_reason=reason, mode=mode)
+    return _with(step, risk=risk, risk_reason=reason, mode=mode, mode_reason=why)

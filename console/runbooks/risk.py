@@ -20,15 +20,15 @@ if TYPE_CHECKING:
     from console.judge.shell import ShellJudgement, Unreached
 
 
-def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False) -> tuple[Risk, str, Mode]:
-    """(risk, reason, mode) of a shell or SQL step; `params`: the step's placeholders (found with an empty
-    environment when not given). Without values: the template's risk, as `runbook show` shows it."""
+def infer(text: str, params: Sequence[Param] | None = None, *, sql: bool = False) -> tuple[Risk, str, Mode, str]:
+    """(risk, reason, mode, why that mode: "" for run) of a shell or SQL step; `params`: the step's placeholders
+    (found with an empty environment when not given). Without values: the template's, as `runbook show` shows it."""
     if sql:
         risk, reason = _sql(text)
-        return risk, reason, "run"
+        return risk, reason, "run", ""
     found = find_params(text, {}, shell=True) if params is None else list(params)
     judged = _template(shell_script(text, found))
-    return judged.risk, judged.reason, judged.mode
+    return judged.risk, judged.reason, judged.mode, judged.mode_reason
 
 
 def unreached(text: str, params: Sequence[Param]) -> Unreached | None:
