@@ -205,9 +205,12 @@ def main() -> None:
             rows.append([bench.name, f"skipped: {why}", "", "", ""])
             continue
         print(f"running {bench.name}...", file=sys.stderr, flush=True)
+        load_before = os.getloadavg()[0]
         text, seconds = run(bench, args.quick, keep)
+        load = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
         rows += summary(bench.name, text, bench.figure)
-        print(f"  {bench.name}: {seconds:.0f} s", file=sys.stderr, flush=True)
+        rows.append([bench.name, f"(its {seconds:.0f} s; load average, 1 min, at its start / end)", load, "", ""])
+        print(f"  {bench.name}: {seconds:.0f} s, load {load}", file=sys.stderr, flush=True)
     print()
     print_table(
         f"benchmarks{' (quick)' if args.quick else ''}; each script's output in {keep}",

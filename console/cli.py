@@ -356,6 +356,9 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         from console.demo.run import run_demo
 
         return run_demo(theme=args.theme, read_only=read_only, wall=args.wall)
+    from console.tui.collector import collect_later
+
+    collect_later()  # until the dashboard shows its first data (console/tui/collector.py)
     from console.tui.app import run_tui  # run_tui reads the config itself, after its first paint
 
     config = getattr(args, "config", None)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import config_file
+from tests.helpers import config_file, until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,22 +77,26 @@ async def test_each_footer_key_is_styled_once_on_the_way_to_the_dashboard(tmp_pa
 
 async def test_once_the_feeds_start_the_collector_leaves_startup_objects_and_runs_less_often(tmp_path: Path) -> None:
     """console/tui/collector.py: at 3,000 PostgreSQL sessions the default thresholds spent half the pane's CPU in
-    the collector. The console's start freezes what startup made and sets the thresholds (and nothing before)."""
+    the collector. The console's start runs no collection until its first data is shown, then freezes what startup
+    made and sets the thresholds."""
     import gc
 
     from test_dashboard_snapshots import make_full_app
 
-    from console.tui.collector import THRESHOLDS
+    from console.tui.collector import THRESHOLDS, collect_later
 
     before = gc.get_threshold()
     app = make_full_app(tmp_path)
     try:
         gc.unfreeze()
         gc.set_threshold(700, 10, 10)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()
+        collect_later()  # as `incident-console` does before it imports Textual
+        async with app.run_test(size=(80, 24)):
+            assert not gc.isenabled()
+            await until(gc.isenabled, what="the collector back on, once the first data is shown")
             assert gc.get_threshold() == THRESHOLDS and THRESHOLDS[0] >= 10_000
             assert gc.get_freeze_count() > 10_000  # the modules, classes and screens of the start
     finally:
+        gc.enable()
         gc.unfreeze()
         gc.set_threshold(*before)

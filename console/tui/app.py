@@ -3,7 +3,7 @@
 Its first frame is the shell (console/tui/shell.py), painted before the config is read. So this module imports
 only Textual and what that frame needs; the console's parts (config, live state, controllers, the dashboard, the
 feeds) are imported where they are built, once the shell is on screen (`_wire`, `_console_screen`,
-`_start_feeds`, and `console.tui.startup` in the loader thread).
+`_start_polls`, and `console.tui.startup` in the loader thread).
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 
 QUIT_AGAIN_WITHIN = 5.0
 QUIT_REASON = "the operator quit the console"
+FIRST_DATA_WAIT = 0.5  # seconds the controllers wait for the first polled data before they start anyway
 WALL_REFUSES = frozenset({"command_palette", "note", "incident", "triage", "page"})  # app actions that act
 
 
@@ -103,6 +106,8 @@ class ConsoleApp(App[int]):
         self._quit_asked = 0.0
         self._signals = contextlib.ExitStack()
         self._poll_failures: set[str] = set()  # each said once
+        self._shown = asyncio.Event()  # the dashboard (or the wall) is on screen: deliveries wait for it
+        self._first_data = asyncio.Event()  # the first polled batch is in the live state
         self.attention = Attention(self, ())  # the config's signals once it is read (`_wire`)
         self.net = ControlNet()  # the last line: see widgets/outside.py
         for console_theme in THEMES.values():
@@ -210,12 +215,15 @@ class ConsoleApp(App[int]):
         self.dashboard = self._console_screen()
         self.ready = True
         self.set_keymap(self.config.keys)
+        if self.replay is None:
+            self._start_polls()  # the first answers are on their way while the dashboard mounts
         if isinstance(self.screen, LoadingScreen):
             await self.switch_screen(self.dashboard)
         else:
             await self.push_screen(self.dashboard)
         self.live.subscribe(self.dashboard.show)
-        self.call_after_refresh(self._start)
+        self._shown.set()
+        self.call_after_refresh(self.run_worker, self._start, name="start", group="start", exit_on_error=False)
 
     def _lend_terminal(self) -> None:
         """A step that needs the terminal gets it with the screen suspended (console/terminal.py); only a driver
@@ -242,22 +250,34 @@ class ConsoleApp(App[int]):
         panes, read_only = build_panes(self.config, self.notices), self.runner.read_only
         return DashboardScreen(self.config, read_only=read_only, panes=panes, clock=self.clock)
 
-    def _start(self) -> None:
-        """After the first paint of the dashboard: the feeds (building them imports the drivers), the journal check
-        and the controllers (the triage one imports the playbooks), so that paint waits for none of them. A replay
+    async def _start(self) -> None:
+        """After the first paint of the dashboard: the logs; then, once the first polled data is shown (or after
+        FIRST_DATA_WAIT), the recorder, the journal check and the controllers (the triage one imports the
+        playbooks), so that neither paint waits for them; then the collector (console/tui/collector.py). A replay
         shows the recording instead: no feeds, and no controller that writes or sends."""
         if self.replay is not None:
             self.replay.start()
+            collect_less()
             return
-        self._start_feeds()
+        assert self.feeds is not None  # built by _start_polls
+        self._follow_logs(self.feeds.streams)
+        if self.feeds.polled:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FIRST_DATA_WAIT):
+                    await self._first_data.wait()
+        if not self.wall:  # the wall polls no logs: a console or `record` records the whole environment
+            self.recording.start(self.feeds)
         self._check_journal()
         self.incident.start()
         self.triage.start()
         self.share.start()
         self.outbox.start()
+        collect_less()
 
-    def _start_feeds(self) -> None:
-        # Imported here on purpose: building feeds imports the drivers, which no paint waits for.
+    def _start_polls(self) -> None:
+        """The polled feeds, started before the dashboard mounts: the first answers arrive while it does
+        (`_deliver` holds them until it is on screen)."""
+        # Imported here on purpose: building feeds imports the drivers, which the shell's paint does not wait for.
         from console.polling import groups as poll_groups
         from console.sources.base import build_feeds
 
@@ -265,7 +285,8 @@ class ConsoleApp(App[int]):
             self.feeds = build_feeds(self.config, self.clock, wall=self.wall, live=self.live)
         for group in poll_groups(self.feeds.polled, self._deliver, self._poll_failed):
             self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
-        streams = self.feeds.streams
+
+    def _follow_logs(self, streams: list[StreamSource]) -> None:
         for source in streams:
             # every stream is a log source (console/sources/logs), named by its settings; the StreamSource protocol
             # (console/sources/base.py) names only stream() and stats(), so the type does not know `settings`
@@ -273,9 +294,6 @@ class ConsoleApp(App[int]):
             self.run_worker(self._follow(source), name=name, group="logs", exit_on_error=False)
         if streams:
             self.set_interval(self.config.console.refresh, partial(self._log_stats, streams))
-        if not self.wall:  # the wall polls no logs: a console or `record` records the whole environment
-            self.recording.start(self.feeds)
-        collect_less()  # see console/tui/collector.py
 
     async def _follow(self, source: Any) -> None:
         from widgets.log_pane import LogPane
@@ -304,8 +322,11 @@ class ConsoleApp(App[int]):
         self.attention.in_front = False
 
     async def _deliver(self, models: list[Any]) -> None:
-        """A batch of models into the live state (its listeners render it), then journal the state changes."""
+        """A batch of models into the live state (its listeners render it), then journal the state changes; the
+        first polls' batch waits for the dashboard to be on screen."""
+        await self._shown.wait()
         changes = self.live.update(models)
+        self._first_data.set()
         self.attention.checks_changed([(change.check, change.before) for change in changes])
         if await self.observer.record(changes):
             await self.incident.refresh()
@@ -430,6 +451,9 @@ def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = Fa
     ends the app and is raised here, once the terminal is restored."""
 
     def load() -> Loaded:
+        # aiohttp, which the feeds need as soon as the config is read, is imported meanwhile in a thread of its own:
+        # its import loads the system's CA certificates (outside the GIL, beside the config's read on the other core)
+        threading.Thread(target=importlib.import_module, args=("aiohttp",), name="import aiohttp", daemon=True).start()
         from console.tui import startup  # in the loader thread, after the shell's first paint
 
         return startup.load(config_path, read_only=read_only, wall=wall, theme=theme, replay=replay)

@@ -4,9 +4,7 @@ as it loads, as for every command), `--theme` and the wall's journal checked, an
 
 from __future__ import annotations
 
-import importlib
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,9 +41,6 @@ def load(
 ) -> Loaded:
     """The config at `path` (or the default path), the theme chosen, and a runner (read-only on the wall and in a
     replay); with `replay` (`--at`, `--incident`), the recording opened at its first moment."""
-    # aiohttp, which the feeds need once the dashboard shows, is imported meanwhile in a thread of its own: its import
-    # loads the system's CA certificates (0.1-0.2 s, outside the GIL: beside the config's read on the other core).
-    threading.Thread(target=importlib.import_module, args=("aiohttp",), name="import aiohttp", daemon=True).start()
     config = config_module.load(path, warn=False)  # shown on screen once the console is up (stderr is Textual's)
     try:
         name = choose_theme(theme, config.console.theme, bool(os.environ.get("NO_COLOR")))
