@@ -3,7 +3,7 @@
 Its first frame is the shell (console/tui/shell.py), painted before the config is read. So this module imports
 only Textual and what that frame needs; the console's parts (config, live state, controllers, the dashboard, the
 feeds) are imported where they are built, once the shell is on screen (`_wire`, `_console_screen`,
-`_start_polls`, and `console.tui.startup` in the loader thread).
+`console.tui.controllers.feeds`, and `console.tui.startup` in the loader thread).
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ if TYPE_CHECKING:
 
     from actions.runner import Runner
     from console.config import Config
-    from console.sources.base import Feeds, StreamSource
+    from console.live import CheckChange
+    from console.sources.base import Feeds
     from console.tui.controllers.replay import ReplayControl, ReplayStart
     from console.tui.screens.dashboard import DashboardScreen
     from console.tui.screens.wall import WallScreen
     from console.tui.startup import Loaded
+    from widgets.log_pane import LogPane
     from widgets.timeline import Timeline
 
 QUIT_AGAIN_WITHIN = 5.0
@@ -105,9 +107,6 @@ class ConsoleApp(App[int]):
         self._load = load
         self._quit_asked = 0.0
         self._signals = contextlib.ExitStack()
-        self._poll_failures: set[str] = set()  # each said once
-        self._shown = asyncio.Event()  # the dashboard (or the wall) is on screen: deliveries wait for it
-        self._first_data = asyncio.Event()  # the first polled batch is in the live state
         self.attention = Attention(self, ())  # the config's signals once it is read (`_wire`)
         self.net = ControlNet()  # the last line: see widgets/outside.py
         for console_theme in THEMES.values():
@@ -153,6 +152,7 @@ class ConsoleApp(App[int]):
         from console.sources.base import sustain_rules
         from console.sustain import Sustain
         from console.tui.controllers.actions import ActionControl
+        from console.tui.controllers.feeds import FeedControl
         from console.tui.controllers.incident import IncidentControl, posting_channels
         from console.tui.controllers.outbox import OutboxControl
         from console.tui.controllers.record import RecordControl
@@ -164,6 +164,7 @@ class ConsoleApp(App[int]):
         # a replay's checks were judged when recorded: no `for` rules judge them again
         self.live = LiveState(self.clock, Sustain(sustain_rules(config) if self.replaying is None else {}))
         self.observer = Observer(runner.journal)
+        self.polling = FeedControl(self, config, self.clock, self.live, runner.journal, self._changed, wall=self.wall)
         self.actions = ActionControl(self, runner)
         desk = IncidentDesk(runner.journal, self.clock, config.incident)
         self.incident = IncidentControl(self, desk, posting_channels(config, runner.read_only), config)
@@ -215,14 +216,14 @@ class ConsoleApp(App[int]):
         self.dashboard = self._console_screen()
         self.ready = True
         self.set_keymap(self.config.keys)
-        if self.replay is None:
-            self._start_polls()  # the first answers are on their way while the dashboard mounts
+        if self.replay is None:  # the first answers are on their way while the dashboard mounts
+            self.feeds = self.polling.start_polls(self.feeds)
         if isinstance(self.screen, LoadingScreen):
             await self.switch_screen(self.dashboard)
         else:
             await self.push_screen(self.dashboard)
         self.live.subscribe(self.dashboard.show)
-        self._shown.set()
+        self.polling.shown.set()
         self.call_after_refresh(self.run_worker, self._start, name="start", group="start", exit_on_error=False)
 
     def _lend_terminal(self) -> None:
@@ -259,12 +260,9 @@ class ConsoleApp(App[int]):
             self.replay.start()
             collect_less()
             return
-        assert self.feeds is not None  # built by _start_polls
-        self._follow_logs(self.feeds.streams)
-        if self.feeds.polled:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FIRST_DATA_WAIT):
-                    await self._first_data.wait()
+        assert self.feeds is not None  # started by _show_console
+        self.polling.follow_logs(self.feeds.streams, self._log_pane)
+        await self.polling.until_first_data(self.feeds, FIRST_DATA_WAIT)
         if not self.wall:  # the wall polls no logs: a console or `record` records the whole environment
             self.recording.start(self.feeds)
         self._check_journal()
@@ -274,36 +272,10 @@ class ConsoleApp(App[int]):
         self.outbox.start()
         collect_less()
 
-    def _start_polls(self) -> None:
-        """The polled feeds, started before the dashboard mounts: the first answers arrive while it does
-        (`_deliver` holds them until it is on screen)."""
-        # Imported here on purpose: building feeds imports the drivers, which the shell's paint does not wait for.
-        from console.polling import groups as poll_groups
-        from console.sources.base import build_feeds
-
-        if self.feeds is None:
-            self.feeds = build_feeds(self.config, self.clock, wall=self.wall, live=self.live)
-        for group in poll_groups(self.feeds.polled, self._deliver, self._poll_failed):
-            self.run_worker(group.run(), name=f"poll every {group.interval:g}s", group="feeds", exit_on_error=False)
-
-    def _follow_logs(self, streams: list[StreamSource]) -> None:
-        for source in streams:
-            # every stream is a log source (console/sources/logs), named by its settings; the StreamSource protocol
-            # (console/sources/base.py) names only stream() and stats(), so the type does not know `settings`
-            name = f"log {source.settings.name}"  # type: ignore[attr-defined]
-            self.run_worker(self._follow(source), name=name, group="logs", exit_on_error=False)
-        if streams:
-            self.set_interval(self.config.console.refresh, partial(self._log_stats, streams))
-
-    async def _follow(self, source: Any) -> None:
+    def _log_pane(self) -> LogPane:
         from widgets.log_pane import LogPane
 
-        pane = self.dashboard.query_one(LogPane)
-        async for batch in source.stream():
-            pane.append(batch)
-
-    async def _log_stats(self, streams: list[StreamSource]) -> None:
-        await self._deliver([source.stats() for source in streams])
+        return self.dashboard.query_one(LogPane)
 
     async def on_unmount(self) -> None:
         self._signals.close()
@@ -321,31 +293,11 @@ class ConsoleApp(App[int]):
     def on_app_blur(self) -> None:
         self.attention.in_front = False
 
-    async def _deliver(self, models: list[Any]) -> None:
-        """A batch of models into the live state (its listeners render it), then journal the state changes; the
-        first polls' batch waits for the dashboard to be on screen."""
-        await self._shown.wait()
-        changes = self.live.update(models)
-        self._first_data.set()
+    async def _changed(self, changes: list[CheckChange]) -> None:
+        """What a batch of the feeds changed: the attention signals, then the state changes journaled."""
         self.attention.checks_changed([(change.check, change.before) for change in changes])
         if await self.observer.record(changes):
             await self.incident.refresh()
-
-    def _poll_failed(self, key: str, error: Exception) -> None:
-        """A poll that raised (a fault of the console, not of the target): said once per feed and error, and
-        journaled, while the other feeds of its interval go on."""
-        text = f"polling {key} failed: {type(error).__name__}: {error}"
-        if text not in self._poll_failures:
-            self._poll_failures.add(text)
-            self.notify(text, severity="error", timeout=30, markup=False)
-
-            async def journal() -> None:
-                with contextlib.suppress(JournalError):  # the notification above is all that can be done
-                    await asyncio.to_thread(self.runner.journal.append, "console.error", {"feed": key, "error": text})
-
-            # a coroutine function, not a coroutine: one made but never started (the app exits first) warns on exit;
-            # Textual types `work` as a union from which mypy infers Never for a coroutine function
-            self.run_worker(journal, group="journal", exit_on_error=False)  # type: ignore[arg-type]
 
     @on(Worker.StateChanged)
     async def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -442,7 +394,8 @@ class ConsoleApp(App[int]):
     def _stop_signalled(self, signal_number: int, why: str) -> None:
         """SIGHUP (the SSH session dropped), SIGTERM or SIGINT: stop as `q` does, exit status 128 + the signal."""
         stop = partial(self._stop, cancel_reason(why), 128 + signal_number, signal_number)
-        self.run_worker(stop, exit_on_error=False)  # type: ignore[arg-type]  # as in _poll_failed
+        # Textual types `work` as a union from which mypy infers Never for a coroutine function
+        self.run_worker(stop, exit_on_error=False)  # type: ignore[arg-type]
 
 
 def run_tui(config_path: str | None, *, read_only: bool = False, wall: bool = False, theme: str | None = None,
