@@ -17,6 +17,7 @@ from console.models.logs import LogLine, LogStats
 from console.sources.logs.parse import LineParser
 from tests.helpers import painted, settle, terminal_output
 from widgets.log_pane import LogPane
+from widgets.log_store import SWEEP_AFTER, LogStore
 from widgets.log_view import FOLLOW_INTERVAL, LogView
 from widgets.messages import DetailRequested, FilterRequested
 
@@ -294,6 +295,36 @@ async def test_the_ring_drops_the_oldest_lines_and_a_paused_view_stays_on_its_li
         assert app.view.current_line.values is watched.values
         assert "GET /api/items/180 " in painted(app)
         assert app.view.dropped_by_source["app"] == 170
+
+
+def test_a_flood_through_a_full_ring_never_piles_its_lines_up_for_the_garbage_collector() -> None:
+    """A line dropped off a full ring counts as one object freed: with the console's thresholds the collector's
+    count stood still while every new line waited in its youngest generation, up to a ring's worth, to be scanned
+    at once (100,000 lines: 30-100 ms in benchmarks/logs.py). The store collects it every SWEEP_AFTER lines."""
+    import gc
+
+    from console.tui.collector import THRESHOLDS
+
+    store = LogStore(40_000, merged=False)
+
+    def add(first: int) -> None:
+        texts = [f"line {seq}" for seq in range(first, first + 500)]
+        store.add([LogLine("app", seq, START, text, text, order=seq) for seq, text in enumerate(texts, first)])
+
+    before = gc.get_threshold()
+    try:
+        for first in range(0, 40_000, 500):
+            add(first)
+        gc.collect()  # the ring full of lines the collector has seen, as after the first seconds of a flood
+        gc.set_threshold(*THRESHOLDS)
+        waiting = []
+        for first in range(40_000, 100_000, 500):
+            add(first)
+            waiting.append(len(gc.get_objects(generation=0)))
+    finally:
+        gc.set_threshold(*before)
+    assert len(store.ring) == 40_000 and store.dropped == 60_000
+    assert max(waiting) < SWEEP_AFTER + 2_000, max(waiting)
 
 
 async def test_the_merged_view_orders_sources_by_time_and_tags_each_line() -> None:
