@@ -55,3 +55,27 @@ def test_a_followed_log_repaints_its_lines_not_its_border_nor_an_empty_row(tmp_p
     assert top not in rows_written  # the border's top never changes: never sent again
     sgr = sum(len(m.group()) for m in SGR.finditer(frames))
     assert sgr < 0.45 * len(frames), (sgr, len(frames))  # the changes of style: 0.36; 0.7 when each segment had one
+
+
+def test_f_pauses_a_followed_log_by_redrawing_the_end_of_its_bottom_border_alone(tmp_path: Path) -> None:
+    """The lines on screen stay as they are: the key's frame carries the state word, not the view's rows again."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-12-07T10:00:{n:02d}Z INFO line {n}\n" for n in range(30)))
+    config = config_file(tmp_path, f'[[logs]]\nname = "app"\npath = "{log}"\n')
+    process, master = cli_on_pty("--config", config)
+    try:
+        first = read_until(master, b"line 29 ")
+        os.write(master, b"f")
+        frame = read_until(master, b"PAUSED")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+        os.close(master)
+
+    shown = screen_of(first)
+    bottom = next(y for y, row in enumerate(shown) if "FOLLOW" in row)
+    top = max(y for y in range(bottom) if shown[y][shown[bottom].index("╰")] == "╭")
+    assert "PAUSED" in screen_of(first + frame)[bottom]
+    text = SGR.sub(b"", frame)
+    drawn = {int(m.group(1)) - 1 for m in MOVE.finditer(text) if text[m.end() : m.end() + 1] not in (b"", b"\x1b")}
+    assert bottom in drawn and not drawn & set(range(top, bottom)), (top, bottom, frame)  # (a move to park draws none)
