@@ -100,3 +100,23 @@ async def test_once_the_feeds_start_the_collector_leaves_startup_objects_and_run
         gc.enable()
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_a_batch_polled_before_the_dashboard_is_shown_waits_for_it_and_is_not_lost(tmp_path: Path) -> None:
+    """The polls start before the dashboard mounts (console/tui/controllers/feeds.py): a batch that comes back
+    first waits until the dashboard is on screen, then goes into the live state as any other."""
+    import asyncio
+
+    from test_dashboard_snapshots import make_full_app
+    from test_pg_widgets import sample_snapshot
+
+    app = make_full_app(tmp_path)
+    async with app.run_test(size=(80, 24)):
+        await until(app.polling.shown.is_set, what="the dashboard shown")
+        app.polling.shown.clear()  # as before the mount
+        delivery = asyncio.create_task(app.polling.deliver([sample_snapshot()]))
+        await asyncio.sleep(0.2)  # a sleep by design: time in which a delivery that did not wait would be done
+        assert not delivery.done() and not app.live.checks("postgres")
+        app.polling.shown.set()
+        await asyncio.wait_for(delivery, 5)
+        assert app.live.checks("postgres") and app.polling.first_data.is_set()
