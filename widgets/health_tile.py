@@ -50,6 +50,7 @@ class HealthTile(Widget):
         self.check = check
         self.history = list(history)
         self._lines: list[Text] = [Text()] * LINES
+        self._inputs: list[tuple[Any, ...] | None] = [None] * LINES  # what each line was made from
         self._strips: dict[int, tuple[tuple[int, Style], Strip]] = {}  # y: ((width, style), strip)
         self.add_class(f"-{check.state.value}")
 
@@ -64,13 +65,18 @@ class HealthTile(Widget):
         self._repaint(changed_only=False)
 
     def _repaint(self, *, changed_only: bool) -> None:
-        lines = self._text_lines()
-        width = self.size.width
-        for y, (old, new) in enumerate(zip(self._lines, lines, strict=True)):
-            if not changed_only or old != new:
+        """Remake the lines whose inputs changed (a poll usually moves only the value and the sparkline: the title
+        and the reason are not made again) and repaint those whose text changed."""
+        check, width = self.check, max(self.size.width, 8)
+        inputs = ((check.state, check.name, width), (check.value, tuple(self.history), width), (check.reason, width))
+        for y, (made_from, make) in enumerate(zip(inputs, (self._title, self._value, self._reason), strict=True)):
+            if changed_only and made_from == self._inputs[y]:
+                continue
+            line = make(width)
+            if not changed_only or line != self._lines[y]:
                 self._strips.pop(y, None)
-                self.refresh(Region(0, y, width, 1))
-        self._lines = lines
+                self.refresh(Region(0, y, self.size.width, 1))
+            self._lines[y], self._inputs[y] = line, made_from
 
     def render_line(self, y: int) -> Strip:
         """A line's strip, kept until its text, the width or the style changes: a frame that repaints one tile's
@@ -89,19 +95,25 @@ class HealthTile(Widget):
         self._strips[y] = (key, strip)
         return strip
 
-    def _text_lines(self) -> list[Text]:
-        check = self.check
-        width = max(self.size.width, 8)
-        style = {State.OK: "bold", State.UNKNOWN: "dim"}.get(check.state, "bold reverse")
+    def _title(self, width: int) -> Text:
+        state = self.check.state
         title = Text()
-        title.append(f"{check.state.symbol} {check.state.word}", style=style)
-        title.append_text(outside(f" {check.name}", "bold"))
+        title.append(
+            f"{state.symbol} {state.word}", style={State.OK: "bold", State.UNKNOWN: "dim"}.get(state, "bold reverse")
+        )
+        title.append_text(outside(f" {self.check.name}", "bold"))
         title.truncate(width, overflow="ellipsis")
-        value = outside(check.value)
+        return title
+
+    def _value(self, width: int) -> Text:
+        value = outside(self.check.value)
         spark = sparkline(self.history, width - value.cell_len - 1)
         if spark:
             value.append(" " + spark, style="dim")
         value.truncate(width)
-        reason = outside(check.reason, "italic")
+        return value
+
+    def _reason(self, width: int) -> Text:
+        reason = outside(self.check.reason, "italic")
         reason.truncate(width, overflow="ellipsis")
-        return [title, value, reason]
+        return reason
