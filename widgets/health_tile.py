@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import messages
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -69,14 +70,29 @@ class HealthTile(Widget):
         and the reason are not made again) and repaint those whose text changed."""
         check, width = self.check, max(self.size.width, 8)
         inputs = ((check.state, check.name, width), (check.value, tuple(self.history), width), (check.reason, width))
+        dirty = []
         for y, (made_from, make) in enumerate(zip(inputs, (self._title, self._value, self._reason), strict=True)):
             if changed_only and made_from == self._inputs[y]:
                 continue
             line = make(width)
             if not changed_only or line != self._lines[y]:
                 self._strips.pop(y, None)
-                self.refresh(Region(0, y, self.size.width, 1))
+                dirty.append(Region(0, y, self.size.width, 1))
             self._lines[y], self._inputs[y] = line, made_from
+        if dirty:
+            self._repaint_lines(dirty)
+
+    def _repaint_lines(self, regions: list[Region]) -> None:
+        """Have these lines drawn in the next frame. Textual's `refresh(region)` wakes the tile's own message loop,
+        whose idle pass posts the screen an Update (and it drops the tile's style and size caches): ten wake-ups a
+        poll for ten probes, ~12 % of an idle dashboard's CPU (benchmarks/idle.py). Marking the lines dirty and
+        posting that Update here is what the idle pass does (Textual 8.2.8, pinned: `Widget._set_dirty`,
+        `Widget._check_refresh`); a tile not yet on a screen refreshes as usual."""
+        if not (self.is_mounted and self.is_attached):
+            self.refresh(*regions)
+            return
+        self._set_dirty(*regions)
+        self.screen.post_message(messages.Update(self))
 
     def render_line(self, y: int) -> Strip:
         """A line's strip, kept until its text, the width or the style changes: a frame that repaints one tile's
