@@ -63,6 +63,8 @@ class Redactor:
 
     def text(self, s: str) -> str:
         """Return ``s`` with every secret, URL/DSN password and key=value secret replaced by ``***``."""
+        if not s:  # most readings have no reason to redact
+            return s
         if self._pattern is not None:
             s = self._pattern.sub(MASK, s)
         for pattern in _PATTERNS:

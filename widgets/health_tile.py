@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import messages
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -50,6 +51,7 @@ class HealthTile(Widget):
         self.check = check
         self.history = list(history)
         self._lines: list[Text] = [Text()] * LINES
+        self._inputs: list[tuple[Any, ...] | None] = [None] * LINES  # what each line was made from
         self._strips: dict[int, tuple[tuple[int, Style], Strip]] = {}  # y: ((width, style), strip)
         self.add_class(f"-{check.state.value}")
 
@@ -64,13 +66,33 @@ class HealthTile(Widget):
         self._repaint(changed_only=False)
 
     def _repaint(self, *, changed_only: bool) -> None:
-        lines = self._text_lines()
-        width = self.size.width
-        for y, (old, new) in enumerate(zip(self._lines, lines, strict=True)):
-            if not changed_only or old != new:
+        """Remake the lines whose inputs changed (a poll usually moves only the value and the sparkline: the title
+        and the reason are not made again) and repaint those whose text changed."""
+        check, width = self.check, max(self.size.width, 8)
+        inputs = ((check.state, check.name, width), (check.value, tuple(self.history), width), (check.reason, width))
+        dirty = []
+        for y, (made_from, make) in enumerate(zip(inputs, (self._title, self._value, self._reason), strict=True)):
+            if changed_only and made_from == self._inputs[y]:
+                continue
+            line = make(width)
+            if not changed_only or line != self._lines[y]:
                 self._strips.pop(y, None)
-                self.refresh(Region(0, y, width, 1))
-        self._lines = lines
+                dirty.append(Region(0, y, self.size.width, 1))
+            self._lines[y], self._inputs[y] = line, made_from
+        if dirty:
+            self._repaint_lines(dirty)
+
+    def _repaint_lines(self, regions: list[Region]) -> None:
+        """Have these lines drawn in the next frame. Textual's `refresh(region)` wakes the tile's own message loop,
+        whose idle pass posts the screen an Update (and it drops the tile's style and size caches): ten wake-ups a
+        poll for ten probes, ~12 % of an idle dashboard's CPU (benchmarks/idle.py). Marking the lines dirty and
+        posting that Update here is what the idle pass does (Textual 8.2.8, pinned: `Widget._set_dirty`,
+        `Widget._check_refresh`); a tile not yet on a screen refreshes as usual."""
+        if not (self.is_mounted and self.is_attached):
+            self.refresh(*regions)
+            return
+        self._set_dirty(*regions)
+        self.screen.post_message(messages.Update(self))
 
     def render_line(self, y: int) -> Strip:
         """A line's strip, kept until its text, the width or the style changes: a frame that repaints one tile's
@@ -89,19 +111,25 @@ class HealthTile(Widget):
         self._strips[y] = (key, strip)
         return strip
 
-    def _text_lines(self) -> list[Text]:
-        check = self.check
-        width = max(self.size.width, 8)
-        style = {State.OK: "bold", State.UNKNOWN: "dim"}.get(check.state, "bold reverse")
+    def _title(self, width: int) -> Text:
+        state = self.check.state
         title = Text()
-        title.append(f"{check.state.symbol} {check.state.word}", style=style)
-        title.append_text(outside(f" {check.name}", "bold"))
+        title.append(
+            f"{state.symbol} {state.word}", style={State.OK: "bold", State.UNKNOWN: "dim"}.get(state, "bold reverse")
+        )
+        title.append_text(outside(f" {self.check.name}", "bold"))
         title.truncate(width, overflow="ellipsis")
-        value = outside(check.value)
+        return title
+
+    def _value(self, width: int) -> Text:
+        value = outside(self.check.value)
         spark = sparkline(self.history, width - value.cell_len - 1)
         if spark:
             value.append(" " + spark, style="dim")
         value.truncate(width)
-        reason = outside(check.reason, "italic")
+        return value
+
+    def _reason(self, width: int) -> Text:
+        reason = outside(self.check.reason, "italic")
         reason.truncate(width, overflow="ellipsis")
-        return [title, value, reason]
+        return reason

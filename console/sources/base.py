@@ -34,7 +34,7 @@ class Source(Protocol):
     def interval(self) -> float: ...
 
     @property
-    def timeout(self) -> float: ...
+    def timeout(self) -> float | None: ...  # None: its poll bounds itself (an HTTP target's request, by `fetch`)
 
     def poll(self) -> Awaitable[Any]: ...
 
@@ -53,7 +53,7 @@ class Feed:
 
     key: str
     interval: float
-    timeout: float
+    timeout: float | None
     poll: Callable[[], Awaitable[Any]]
 
 
@@ -343,8 +343,11 @@ PollError = Callable[[str, Exception], None]
 async def poll_once(source: Source, on_error: PollError | None = None) -> Any | None:
     """One poll under the source's timeout; None if its driver got stuck past it, or raised (a fault of the console,
     not of the target, which sources report as a model: `on_error` hears it with the feed's key). Never raises, so
-    one feed cannot stop the others polled with it."""
+    one feed cannot stop the others polled with it. A source without a timeout bounds its own poll: a second
+    deadline around an HTTP request that `fetch` already bounds cost every probe a timer per poll."""
     try:
+        if source.timeout is None:
+            return await source.poll()
         async with asyncio.timeout(source.timeout):
             return await source.poll()
     except TimeoutError:

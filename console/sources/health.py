@@ -33,7 +33,7 @@ class HealthSource(HttpPollingSource[HealthTarget, HealthSnapshot]):
             history.append(round(result.latency_ms, 1))
         return HealthSnapshot(
             name=target.name,
-            url=self.redactor.text(target.url),
+            url=self._shown_url(target),
             state=state,
             reason=self.redactor.text(reason),
             status_code=result.status_code,

@@ -56,6 +56,7 @@ class HttpPollingSource(ABC, Generic[T, S]):
         self.redactor = redactor or Redactor()
         self.last: dict[str, S] = {}
         self._history: dict[str, deque[float]] = {name: deque(maxlen=history) for name in self.targets}
+        self._shown_urls: dict[str, str] = {}
 
     @property
     def names(self) -> list[str]:
@@ -83,6 +84,13 @@ class HttpPollingSource(ABC, Generic[T, S]):
         assert target.url is not None  # the config gives an HTTP target without a URL only a query (MetricSource)
         return target.url
 
+    def _shown_url(self, target: T) -> str:
+        """The target's URL redacted, once per target: the URL and the secrets are fixed once the config is read."""
+        shown = self._shown_urls.get(target.name)
+        if shown is None:
+            shown = self._shown_urls[target.name] = self.redactor.text(self._url(target))
+        return shown
+
     def _request(self, target: T) -> dict[str, Any]:
         """How it is fetched: `fetch`'s keyword arguments."""
         return target.request()
@@ -102,14 +110,10 @@ def shared_client(feeds: Feeds, settings: ConsoleSettings) -> HttpClient:
 
 
 def add_targets(feeds: Feeds, source: HttpPollingSource, refresh: float) -> None:
-    """One feed per target of an HTTP source, each on its own interval with its own timeout."""
-    for name, target in source.targets.items():
+    """One feed per target of an HTTP source, each on its own interval; its timeout is the request's own (`fetch`
+    bounds connect, redirects and body, and judging the answer does not wait), so the feed adds none."""
+    for name in source.targets:
         feeds.polled.append(
             # until console/sources/base.py (the registry rework) lets a Feed be a Source: frozen, poll awaitable
-            Feed(
-                f"{source.section}:{name}",
-                source.interval(name, refresh),
-                target.timeout + 1,
-                partial(source.poll_one, name),
-            )
+            Feed(f"{source.section}:{name}", source.interval(name, refresh), None, partial(source.poll_one, name))
         )

@@ -72,12 +72,12 @@ class Unanswered:
     """The model of a source that did not answer within its timeout, or whose poll failed: one DOWN check saying so."""
 
     feed_key: str
-    timeout: float
+    timeout: float | None  # None: the feed bounds its own poll (an HTTP target's answer says its timeout itself)
     failure: str | None = None
 
     def checks(self) -> list[Check]:
         source, _, name = self.feed_key.partition(":")
-        reason = f"no answer within {self.timeout:g}s"
+        reason = "no answer" if self.timeout is None else f"no answer within {self.timeout:g}s"
         if self.failure:
             reason = f"the console failed to poll it: {self.failure}"
         return [Check(source=source, name=name or "connection", state=State.DOWN, reason=reason)]
