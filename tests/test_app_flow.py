@@ -178,11 +178,15 @@ async def test_palette_declares_an_incident_and_a_notes_from_the_dashboard(tmp_p
         await pilot.press("a")
         await until(lambda: isinstance(app.focused, Input), what="the note field")
         await pilot.press(*"TODO: add a pool alert", "enter")
+
+        def kinds() -> list[str]:
+            return [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()]
+
+        # the prompt's answer starts a worker that journals the note in a thread, then refreshes the banner
+        await until(lambda: "note" in kinds(), what="the note journaled")
         await app.workers.wait_for_complete()
-        await pilot.pause()
         assert "checkout returns 500s" in str(app.dashboard.banner.render())
-    kinds = [e["kind"] for e in Journal(tmp_path / "journal.jsonl").entries()]
-    assert kinds == ["incident.declared", "note"]
+    assert kinds() == ["incident.declared", "note"]
 
 
 async def test_live_polling_updates_tiles_and_journals_state_changes(tmp_path: Path, http_server) -> None:

@@ -215,8 +215,11 @@ class OutputApp(App):
 
 
 async def _read(pilot) -> None:
-    await until(lambda: pilot.app.screen.read_lines, what="the output read")
-    await pilot.pause()  # and painted
+    def read_and_painted() -> bool:  # the view paints appended lines on a timer (widgets/log_view.py)
+        screen = pilot.app.screen
+        return bool(screen.read_lines) and not screen.query_one(LogView).paint_pending
+
+    await until(read_and_painted, what="the output read and painted")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)])

@@ -14,7 +14,7 @@ from console.models import ConfirmLevel, Plan, Risk, State
 from console.models.health import HealthSnapshot, MetricSnapshot
 from console.sources.base import Feeds
 from console.tui.app import ConsoleApp
-from tests.helpers import until
+from tests.helpers import painted, until
 
 NOW = datetime(2026, 11, 23, 3, 4, 5, tzinfo=UTC)
 CONFIG = """
@@ -104,9 +104,16 @@ def make_app(
     return ConsoleApp(config, build_runner(config, clock=clock.now), clock=clock, theme=theme, feeds=Feeds())
 
 
+def triage_judged(app: ConsoleApp) -> bool:
+    """The triage controller's verdict on the live models is on the dashboard: it loads its playbooks in a thread
+    after the first paint, then judges each update in a poll of its own (a bare pause raced them: the hint a
+    snapshot shows would depend on the machine's load)."""
+    return app.triage.loaded and app.dashboard.triage_hint.text == app.triage.hint()
+
+
 async def feed_models(pilot) -> None:
     pilot.app.live.update(MODELS)
-    await pilot.pause()
+    await until(lambda: triage_judged(pilot.app), what="triage's verdict on the models")
 
 
 @pytest.mark.parametrize("theme", ["incident-dark", "incident-mono"])
@@ -186,7 +193,7 @@ async def feed_every_pane(pilot) -> None:
     pane.append(parse("worker", worker_lines([0, 1, 2, 3]), json_format=True))
     views = list(pane.query(LogView))
     await until(lambda: all(view.virtual_size.height == len(view.lines) for view in views), what="the lines painted")
-    await pilot.pause()
+    await until(lambda: triage_judged(app), what="triage's verdict on every pane's models")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
@@ -209,6 +216,8 @@ def test_detail_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> N
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
 def test_filter_prompt_with_a_bad_regex(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     async def bad_filter(pilot) -> None:
+        from textual.widgets import Input
+
         from console.tui.screens.prompt import PromptScreen
 
         await pilot.app.push_screen(
@@ -218,8 +227,11 @@ def test_filter_prompt_with_a_bad_regex(snap_compare, tmp_path: Path, size: tupl
                 apply=lambda text: "not a valid regular expression: missing )",
             )
         )
+        # The field's cursor blinks on a 0.5 s timer: on a loaded machine the screenshot came after a blink and
+        # missed it. Without the blink, the key below shows the cursor and it stays.
+        pilot.app.screen.query_one(Input).cursor_blink = False
         await pilot.press("enter")
-        await pilot.pause()
+        await until(lambda: "missing )" in painted(pilot.app), what="the pattern's error")
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=bad_filter)
 

@@ -208,7 +208,12 @@ async def test_the_wall_follows_a_run_started_after_it_was(tmp_path: Path) -> No
         carol = journal_as(tmp_path / "journal.jsonl", clock, "carol", "bastion")
         TriageEngine.start(PLAYBOOK, carol, LiveState(clock), clock)
         await app.incident.refresh()  # as its one-second timer does
-        await app.triage.poll()
+
+        async def following() -> bool:
+            await app.triage.poll()  # one already under way (the first, once the playbooks loaded) returns at once
+            return app.triage.view is not None and app.triage.view.step.id == "deploy"
+
+        await until(following, what="the wall following carol's run")
         assert app.triage.view is not None and app.triage.view.step.id == "deploy"
         await pilot.pause()
         shown = str(app.screen.query_one("#wall-triage").render())
@@ -237,7 +242,7 @@ def test_the_dashboard_hint_names_the_next_step_and_the_key(snap_compare, tmp_pa
         await until(lambda: hint in app.dashboard.triage_hint.text, what="the hint")
         # the timeline lists the run's start once its every-second refresh has read it (what the snapshot shows)
         await until(lambda: "triage started" in painted(app), what="the run's start on the timeline")
-        await pilot.pause()  # the hint painted
+        await until(lambda: hint in painted(app), what="the hint painted")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
