@@ -87,8 +87,9 @@ async def declared_run(pilot) -> None:
 
 
 def title_of(screen: object) -> str:
-    """A question's words, when a question is showing."""
-    return str(screen.query_one("#pick-title").render()) if isinstance(screen, PickScreen) else ""
+    """A question's words, when a question is showing (and composed: a screen just pushed may not be yet)."""
+    titles = screen.query("#pick-title") if isinstance(screen, PickScreen) else None
+    return str(titles.first().render()) if titles else ""
 
 
 def current(app: ConsoleApp) -> str:
