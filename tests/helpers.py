@@ -99,9 +99,18 @@ def group_alive(pgid: int) -> bool:
 
 async def until(condition: Callable[[], Any], timeout: float = 15, what: str = "the condition") -> None:
     """Return once `condition()` is true (awaited when it is a coroutine: a query), checking every 20 ms on the event
-    loop; fail after `timeout` seconds."""
+    loop; fail after `timeout` seconds. A widget the condition asks for that is not there yet (a screen just pushed
+    is composed a turn later) is the condition not holding yet."""
+    from textual.css.query import NoMatches
+
+    async def holds() -> Any:
+        try:
+            return await result if inspect.isawaitable(result := condition()) else result
+        except NoMatches:
+            return False
+
     deadline = time.monotonic() + timeout
-    while not (await result if inspect.isawaitable(result := condition()) else result):
+    while not await holds():
         assert time.monotonic() < deadline, f"{what} did not hold within {timeout:g}s"
         await asyncio.sleep(0.02)
 
