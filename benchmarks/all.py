@@ -90,10 +90,25 @@ def available(bench: Bench) -> str | None:
     return None
 
 
+BASELINE_TOOLS = {  # the other tool a script measures beside the console, installed by hand (each script's docstring)
+    "logs": ("/tmp/tl/bin/tl", "python3 -m venv /tmp/tl && /tmp/tl/bin/pip install toolong"),
+    "pg": (
+        "/tmp/pgact/bin/pg_activity",
+        "python3 -m venv /tmp/pgact && /tmp/pgact/bin/pip install pg_activity 'psycopg[binary]'",
+    ),
+}
+
+
+def missing_baseline(bench: Bench) -> str | None:
+    """How to install the tool a script compares the console with, when it is not there (its rows then have none)."""
+    tool = BASELINE_TOOLS.get(bench.name)
+    return None if tool is None or Path(tool[0]).exists() else f"{tool[0]} is not installed: {tool[1]}"
+
+
 def run(bench: Bench, quick: bool, keep: Path) -> tuple[str, float]:
     """Run one script; (its output, seconds). The output is also kept in keep/NAME.txt."""
     argv = [sys.executable, str(ROOT / "benchmarks" / f"{bench.name}.py"), *(bench.quick if quick else bench.args)]
-    if bench.name == "logs" and not Path("/tmp/tl/bin/tl").exists() and "--no-toolong" not in argv:
+    if bench.name == "logs" and missing_baseline(bench) and "--no-toolong" not in argv:
         argv.append("--no-toolong")  # Toolong is installed by hand for that benchmark, never by this script
     env = {**os.environ, "COLUMNS": "220", "PYTHONPATH": str(ROOT)}  # Rich tables wide enough not to wrap
     started = time.monotonic()
@@ -209,6 +224,8 @@ def main() -> None:
         text, seconds = run(bench, args.quick, keep)
         load = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
         rows += summary(bench.name, text, bench.figure)
+        if (missing := missing_baseline(bench)) is not None:
+            rows.append([bench.name, f"(no baseline: {missing})", "", "", ""])
         rows.append([bench.name, f"(its {seconds:.0f} s; load average, 1 min, at its start / end)", load, "", ""])
         print(f"  {bench.name}: {seconds:.0f} s, load {load}", file=sys.stderr, flush=True)
     print()
