@@ -13,7 +13,6 @@ for. A parameter it does not know is sent as written, and the next change starts
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import NamedTuple
 
 TOKEN = re.compile(  # an SGR sequence (its parameters), a cursor move, any other escape
@@ -40,12 +39,8 @@ class Style(NamedTuple):
 
 PLAIN = Style()
 UNKNOWN = Style(frozenset({"?"}))  # after a parameter we do not model: the next change starts from a reset
-# A frame repeats a few styles: `apply` and `change` answer them from a cache (an idle dashboard's frame spent a
-# fifth of its CPU parsing the same parameters again); bounded, as a chart's colours may be many.
-KNOWN_STYLES = 1024
 
 
-@lru_cache(maxsize=KNOWN_STYLES)
 def apply(style: Style, params: str) -> Style:
     """The style after an SGR sequence with these parameters; UNKNOWN for one we do not model."""
     codes = params.split(";") if params else ["0"]
@@ -79,7 +74,6 @@ def apply(style: Style, params: str) -> Style:
     return Style(frozenset(attributes), colours["fg"], colours["bg"], colours["ul"])
 
 
-@lru_cache(maxsize=KNOWN_STYLES)
 def change(held: Style, wanted: Style) -> str:
     """The shortest sequence we know that takes the terminal from `held` to `wanted`."""
     from_reset = "\x1b[" + ";".join(["0", *wanted.params()]) + "m" if wanted != PLAIN else "\x1b[0m"
