@@ -53,8 +53,10 @@ def note_latencies(config: Path, journal: Path, notes: int) -> list[float]:
             subprocess.run([sys.executable, "-c", WRITER, str(journal), text], check=True)
             written = time.monotonic()
             painted = wall.arrived(text.encode(), since=since, timeout=10)
-            if painted is None:
-                raise SystemExit(f"note {n} never showed on the wall")
+            if painted is None:  # the wall's bytes kept, to see what it drew instead (pyte replays them)
+                kept = Path(tempfile.mkdtemp(prefix="wall-")) / "wall.bytes"
+                kept.write_bytes(bytes(wall.output))
+                raise SystemExit(f"note {n} never showed on the wall (its bytes from offset {since}: {kept})")
             latencies.append(max(0.0, painted - written))
     finally:
         wall.stop()
